@@ -1,0 +1,184 @@
+package shm
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ClientOptions configure a Client. The zero value is usable.
+type ClientOptions struct {
+	// Identity is written into requests as "id" and "inc" (the master
+	// routes and deduplicates by connection, not by these).
+	Identity Identity
+	// Timeout bounds calls whose context has no deadline (5s if 0).
+	Timeout time.Duration
+	// RetryAfter, if positive, resends a request with the same id when no
+	// reply came in that long; the master applies it at most once.
+	RetryAfter time.Duration
+	// OnLost, if set, is called once when the connection fails (not when
+	// Close ends it).
+	OnLost func(err error)
+	// Logf, if set, receives replies that cannot be matched to a call.
+	Logf func(format string, args ...any)
+}
+
+// Client is a worker's handle on the shared store (the article's User). It
+// is safe for concurrent use and pipelined: many calls may be in flight on
+// one connection. Every call returns a value, a definite error (surely not
+// applied) or an indefinite one (it may have been applied: a timeout, a
+// cancellation, a lost connection); see IsDefinite.
+type Client struct {
+	conn  Conn
+	opts  ClientOptions
+	start time.Time
+
+	mu     sync.Mutex
+	tr     tracker
+	closed bool
+	lost   *Error
+
+	readerDone chan struct{}
+	stop       chan struct{}
+	pool       sync.Pool
+}
+
+// NewClient returns a client that sends its requests on c and reads the
+// replies in a goroutine of its own until c fails or Close is called.
+func NewClient(c Conn, opts ClientOptions) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	cl := &Client{conn: c, opts: opts, start: time.Now(), tr: newTracker(),
+		readerDone: make(chan struct{}), stop: make(chan struct{})}
+	cl.pool.New = func() any { return &call{done: make(chan Message, 1)} }
+	go cl.readLoop()
+	go cl.sweepLoop()
+	return cl
+}
+
+func (c *Client) now() int64 { return int64(time.Since(c.start)) }
+
+// Pending returns how many calls are waiting for a reply.
+func (c *Client) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tr.len()
+}
+
+// Close ends the connection. Calls in flight return an indefinite error;
+// later calls return ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.stop)
+	err := c.conn.Close()
+	<-c.readerDone
+	return err
+}
+
+// Do sends one request and waits for its reply. It fills in the request's
+// uuid, id and inc. A reply carrying an error is returned as that error.
+func (c *Client) Do(ctx context.Context, req *Message) (Message, error) {
+	return c.do(ctx, req, true)
+}
+
+func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, error) {
+	cl := c.pool.Get().(*call)
+	cl.want = want
+	if err := c.begin(ctx, cl, req); err != nil {
+		c.pool.Put(cl)
+		return Message{}, err
+	}
+	if err := c.conn.Send(cl.batch[:]); err != nil {
+		if c.abandon(cl) {
+			return Message{}, wrapErr(ErrConnLost, err)
+		}
+	}
+	rep, err := c.wait(ctx, cl)
+	if err == nil && rep.Err != nil {
+		err = rep.Err
+	}
+	return rep, err
+}
+
+// begin registers the call and stamps the request with its identity.
+func (c *Client) begin(ctx context.Context, cl *call, req *Message) error {
+	now := c.now()
+	cl.deadline = now + int64(c.opts.Timeout)
+	if d, ok := ctx.Deadline(); ok {
+		cl.deadline = min(cl.deadline, now+int64(time.Until(d)))
+	}
+	cl.resendAt = 0
+	if c.opts.RetryAfter > 0 {
+		cl.resendAt = now + int64(c.opts.RetryAfter)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.lost != nil {
+		return c.closedErr()
+	}
+	req.Kind, req.Worker, req.Inc = KindRequest, c.opts.Identity.Worker, c.opts.Identity.Inc
+	req.Has |= HasSeq | HasWorker | HasInc
+	req.Seq = c.tr.begin(cl)
+	cl.batch[0] = *req
+	if cl.resendAt != 0 {
+		// A resend may go out after the caller has returned and reused
+		// its buffers, so the call keeps copies of its own.
+		cl.batch[0].Key = append([]byte(nil), req.Key...)
+		cl.batch[0].Value = append(Value(nil), req.Value...)
+		cl.batch[0].Old = append(Value(nil), req.Old...)
+	}
+	return nil
+}
+
+func (c *Client) closedErr() error {
+	if c.lost != nil {
+		return errorf(ErrClosed, "connection lost earlier: %v", c.lost.Message)
+	}
+	return ErrClosed
+}
+
+// abandon removes the call if it is still pending, and reports whether it did.
+func (c *Client) abandon(cl *call) bool {
+	c.mu.Lock()
+	_, ok := c.tr.complete(cl.seq)
+	c.mu.Unlock()
+	if ok {
+		c.release(cl)
+	}
+	return ok
+}
+
+func (c *Client) release(cl *call) {
+	cl.req, cl.batch[0] = Message{}, Message{}
+	c.pool.Put(cl)
+}
+
+// wait returns the call's reply, or an indefinite error if ctx ends first.
+func (c *Client) wait(ctx context.Context, cl *call) (Message, error) {
+	var rep Message
+	select {
+	case rep = <-cl.done:
+	case <-ctx.Done():
+		if c.abandon(cl) {
+			return Message{}, ctxErr(ctx.Err())
+		}
+		rep = <-cl.done
+	}
+	c.release(cl)
+	return rep, nil
+}
+
+func ctxErr(err error) *Error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return wrapErr(ErrTimeout, err)
+	}
+	return wrapErr(ErrCanceled, err)
+}

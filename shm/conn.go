@@ -1,0 +1,202 @@
+package shm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Conn carries messages between a worker and the master. Batches let a busy
+// connection pay one system call for many messages; a faulty or in-memory
+// connection wraps or replaces it (see faultinject and sim).
+type Conn interface {
+	// Recv blocks until at least one message is ready, then fills ms with
+	// as many as are ready and returns how many. The messages stay valid
+	// until the next Recv. It is called from one goroutine at a time.
+	Recv(ms []Message) (int, error)
+	// Send writes the messages in order. It is safe for concurrent use.
+	Send(ms []Message) error
+	// Close ends the connection; a blocked Recv returns.
+	Close() error
+}
+
+// DefaultMaxFrame is the default limit on one frame's size.
+const DefaultMaxFrame = 4 << 20
+
+// ErrFrameTooLarge is returned by Recv when a frame exceeds the limit; the
+// stream cannot be resynchronised, so the connection is finished.
+var ErrFrameTooLarge = errors.New("shm: frame exceeds the size limit")
+
+// StreamOptions tune a stream connection.
+type StreamOptions struct {
+	MaxFrame     int           // largest frame accepted, newline excluded (DefaultMaxFrame if 0)
+	WriteTimeout time.Duration // a write blocked this long fails (0: never); needs SetWriteDeadline
+	MaxQueued    int           // bytes queued behind a blocked write before Send waits (1 MiB if 0)
+}
+
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
+// streamConn speaks JSON lines over a byte stream.
+type streamConn struct {
+	rwc  io.ReadWriteCloser
+	opts StreamOptions
+	rd   frameReader
+
+	wmu      sync.Mutex
+	wcond    sync.Cond
+	wbuf     []byte
+	spare    []byte
+	flushing bool
+	werr     error
+}
+
+// NewStreamConn returns a Conn that reads and writes newline-delimited JSON
+// frames on rwc, such as the AF_UNIX socket at a worker's fd 3.
+func NewStreamConn(rwc io.ReadWriteCloser, opts StreamOptions) Conn {
+	if opts.MaxFrame <= 0 {
+		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 1 << 20
+	}
+	c := &streamConn{rwc: rwc, opts: opts}
+	c.rd = frameReader{r: rwc, max: opts.MaxFrame}
+	c.wcond.L = &c.wmu
+	return c
+}
+
+func (c *streamConn) Recv(ms []Message) (int, error) { return c.rd.recv(ms) }
+
+func (c *streamConn) Close() error { return c.rwc.Close() }
+
+// Send appends the frames to the write buffer. If no write is in progress,
+// this goroutine writes, and goes on writing what others append meanwhile:
+// under load many messages share one system call, and alone a message costs
+// one write and no hand-off.
+func (c *streamConn) Send(ms []Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	for i := range ms {
+		c.wbuf = AppendFrame(c.wbuf, &ms[i])
+	}
+	if c.flushing {
+		return nil
+	}
+	return c.flush()
+}
+
+// flush writes until the buffer is empty. Called and returns with wmu held.
+func (c *streamConn) flush() error {
+	c.flushing = true
+	for len(c.wbuf) > 0 && c.werr == nil {
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.wmu.Unlock()
+		err := c.write(buf)
+		c.wmu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+		c.werr = err
+		c.wcond.Broadcast()
+	}
+	c.flushing = false
+	return c.werr
+}
+
+func (c *streamConn) write(buf []byte) error {
+	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 {
+		if err := d.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
+			return err
+		}
+	}
+	_, err := c.rwc.Write(buf)
+	return err
+}
+
+// frameReader splits a byte stream into frames and decodes them.
+type frameReader struct {
+	r       io.Reader
+	max     int
+	buf     []byte
+	start   int // first unconsumed byte
+	end     int // end of data read
+	scanned int // bytes after start known to hold no newline
+	scratch []byte
+}
+
+func (f *frameReader) recv(ms []Message) (int, error) {
+	f.scratch = f.scratch[:0]
+	for {
+		n := f.decodeReady(ms)
+		if n > 0 {
+			return n, nil
+		}
+		if err := f.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// decodeReady decodes the complete frames already buffered, up to len(ms).
+func (f *frameReader) decodeReady(ms []Message) int {
+	n := 0
+	for n < len(ms) {
+		from := f.start + f.scanned
+		nl := bytes.IndexByte(f.buf[from:f.end], '\n')
+		if nl < 0 {
+			f.scanned = f.end - f.start
+			break
+		}
+		DecodeFrame(f.buf[f.start:from+nl], &ms[n], &f.scratch)
+		n++
+		f.start, f.scanned = from+nl+1, 0
+	}
+	return n
+}
+
+// fill reads more bytes, making room first.
+func (f *frameReader) fill() error {
+	if f.end-f.start > f.max {
+		return fmt.Errorf("%w (%d bytes without a newline, limit %d)", ErrFrameTooLarge, f.end-f.start, f.max)
+	}
+	f.makeRoom()
+	n, err := f.r.Read(f.buf[f.end:])
+	f.end += n
+	if err == io.EOF && f.end > f.start {
+		return fmt.Errorf("shm: stream ended inside a frame (%d bytes): %w", f.end-f.start, io.ErrUnexpectedEOF)
+	}
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+func (f *frameReader) makeRoom() {
+	if f.start == f.end {
+		f.start, f.end = 0, 0
+	}
+	if f.end < len(f.buf) {
+		return
+	}
+	used := f.end - f.start
+	if f.start > 0 && used < len(f.buf)/2 {
+		copy(f.buf, f.buf[f.start:f.end])
+		f.start, f.end = 0, used
+		return
+	}
+	size := max(2*len(f.buf), 64<<10)
+	size = min(size, f.max+(64<<10))
+	nb := make([]byte, size)
+	copy(nb, f.buf[f.start:f.end])
+	f.buf, f.start, f.end = nb, 0, used
+}

@@ -1,0 +1,305 @@
+package shm
+
+import (
+	"bytes"
+	"math"
+)
+
+// frameDecoder turns one frame (a line without its newline) into a Message.
+type frameDecoder struct {
+	s       scanner
+	m       *Message
+	scratch *[]byte // decoded keys and compacted values are appended here
+	flag    int8    // isSharedMemoryMessage: -1 absent, 0 false, 1 true
+	cmd     []byte
+	method  []byte
+	sawErr  bool
+}
+
+// DecodeFrame decodes one frame (without its trailing newline) into m.
+// Problems with the frame are reported in m (Kind and Err), never returned:
+// a semantic problem in a request (say, a wrong type) keeps Kind ==
+// KindRequest with Err set, so that the reply can still name the request's
+// uuid. Slices in m point into frame or into *scratch.
+func DecodeFrame(frame []byte, m *Message, scratch *[]byte) {
+	*m = Message{}
+	d := frameDecoder{s: scanner{b: frame}, m: m, scratch: scratch, flag: -1}
+	if err := d.top(); err != nil {
+		m.Kind, m.Err = KindInvalid, err.(*Error)
+		return
+	}
+	d.classify(frame)
+}
+
+func (d *frameDecoder) top() error {
+	d.s.ws()
+	switch d.s.peek() {
+	case '{':
+	case 'n':
+		return errorf(ErrBadRequest, "message is null, want a JSON object")
+	case 0:
+		return errorf(ErrBadRequest, "empty frame, want a JSON object")
+	default:
+		if err := d.s.value(0); err != nil {
+			return err
+		}
+		return errorf(ErrBadRequest, "message is not a JSON object")
+	}
+	if err := d.members(); err != nil {
+		return err
+	}
+	d.s.ws()
+	if d.s.i != len(d.s.b) {
+		return d.s.fail("trailing data after the message")
+	}
+	return nil
+}
+
+func (d *frameDecoder) members() error {
+	s := &d.s
+	s.i++
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		if s.peek() != '"' {
+			return s.fail("want a member name")
+		}
+		name, esc, err := s.str()
+		if err != nil {
+			return err
+		}
+		if esc {
+			name = nil // no member we know has an escape in its name
+		}
+		if err := s.colon(); err != nil {
+			return err
+		}
+		if err := d.member(name); err != nil {
+			return err
+		}
+		if done, err := s.next('}'); done || err != nil {
+			return err
+		}
+	}
+}
+
+// member decodes the value of one top-level member.
+func (d *frameDecoder) member(name []byte) error {
+	switch string(name) {
+	case "isSharedMemoryMessage":
+		return d.flagMember()
+	case "method":
+		return d.strMember(name, &d.method)
+	case "cmd":
+		return d.strMember(name, &d.cmd)
+	case "uuid":
+		return d.uintMember(name, HasSeq, &d.m.Seq)
+	case "inc":
+		return d.uintMember(name, HasInc, &d.m.Inc)
+	case "id":
+		return d.intMember(name, HasWorker, &d.m.Worker)
+	case "ttl":
+		return d.intMember(name, HasTTL, &d.m.TTL)
+	case "delta":
+		return d.intMember(name, HasDelta, &d.m.Delta)
+	case "key":
+		return d.keyMember()
+	case "value":
+		return d.valueMember(name, HasValue, &d.m.Value)
+	case "old":
+		return d.valueMember(name, HasOld, &d.m.Old)
+	case "error":
+		return d.errorMember()
+	}
+	return d.s.value(0)
+}
+
+// span scans one value and returns its text.
+func (d *frameDecoder) span() ([]byte, error) {
+	start := d.s.i
+	err := d.s.value(0)
+	return d.s.b[start:d.s.i], err
+}
+
+// once records that a member was seen, failing on a duplicate.
+func (d *frameDecoder) once(name []byte, bit uint16) error {
+	if d.m.Has&bit != 0 {
+		return d.s.fail("duplicate member %q", name)
+	}
+	d.m.Has |= bit
+	return nil
+}
+
+// wrongType records the first semantic problem; decoding goes on.
+func (d *frameDecoder) wrongType(format string, args ...any) {
+	if d.m.Err == nil {
+		d.m.Err = errorf(ErrWrongType, format, args...)
+	}
+}
+
+func (d *frameDecoder) flagMember() error {
+	text, err := d.span()
+	if err != nil {
+		return err
+	}
+	if d.flag != -1 {
+		return d.s.fail("duplicate member \"isSharedMemoryMessage\"")
+	}
+	d.flag = 0
+	if string(text) == "true" {
+		d.flag = 1
+	}
+	return nil
+}
+
+func (d *frameDecoder) strMember(name []byte, dst *[]byte) error {
+	if *dst != nil {
+		return d.s.fail("duplicate member %q", name)
+	}
+	if d.s.peek() != '"' {
+		text, err := d.span()
+		d.wrongType("%s must be a string, got %.40s", name, text)
+		*dst = []byte{}
+		return err
+	}
+	content, esc, err := d.s.str()
+	if esc && err == nil {
+		content, err = d.unquote(content)
+	}
+	*dst = content
+	return err
+}
+
+func (d *frameDecoder) unquote(content []byte) ([]byte, error) {
+	start := len(*d.scratch)
+	out, err := unquote(*d.scratch, content)
+	*d.scratch = out
+	return out[start:len(out):len(out)], err
+}
+
+func (d *frameDecoder) keyMember() error {
+	if err := d.once([]byte("key"), HasKey); err != nil {
+		return err
+	}
+	if d.s.peek() != '"' {
+		text, err := d.span()
+		d.wrongType("key must be a string, got %.40s", text)
+		return err
+	}
+	content, esc, err := d.s.str()
+	if esc && err == nil {
+		content, err = d.unquote(content)
+	}
+	d.m.Key = content[:len(content):len(content)]
+	return err
+}
+
+func (d *frameDecoder) valueMember(name []byte, bit uint16, dst *Value) error {
+	if err := d.once(name, bit); err != nil {
+		return err
+	}
+	d.s.sawWS = false
+	text, err := d.span()
+	if err == nil && d.s.sawWS {
+		start := len(*d.scratch)
+		*d.scratch = append(*d.scratch, compact(text, true)...)
+		text = (*d.scratch)[start:]
+	}
+	*dst = Value(text[:len(text):len(text)])
+	return err
+}
+
+func (d *frameDecoder) uintMember(name []byte, bit uint16, dst *uint64) error {
+	if err := d.once(name, bit); err != nil {
+		return err
+	}
+	text, err := d.span()
+	if err != nil {
+		return err
+	}
+	n, ok := parseUint(text)
+	if !ok {
+		d.wrongType("%s must be a non-negative integer, got %.40s", name, text)
+	}
+	*dst = n
+	return nil
+}
+
+func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
+	if err := d.once(name, bit); err != nil {
+		return err
+	}
+	text, err := d.span()
+	if err != nil {
+		return err
+	}
+	n, ok := parseInt(text)
+	if !ok {
+		d.wrongType("%s must be an integer in the int64 range, got %.40s", name, text)
+	}
+	*dst = n
+	return nil
+}
+
+// parseUint parses a JSON integer without sign, fraction or exponent.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// parseInt parses a JSON integer in the int64 range.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	u, ok := parseUint(b)
+	switch {
+	case !ok:
+		return 0, false
+	case neg && u <= 1<<63:
+		return int64(-u), true
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
+}
+
+func (d *frameDecoder) classify(frame []byte) {
+	m := d.m
+	switch {
+	case bytes.HasPrefix(d.cmd, []byte("NODE_")):
+		m.Kind, m.Raw, m.Err = KindInternal, frame, nil
+	case d.flag != 1:
+		m.Kind, m.Raw, m.Err = KindOther, frame, nil
+	case d.method != nil:
+		m.Kind = KindRequest
+		d.setMethod()
+	default:
+		m.Kind = KindReply
+	}
+}
+
+func (d *frameDecoder) setMethod() {
+	meth, ok := ParseMethod(string(d.method))
+	d.m.Method = meth
+	if !ok && d.m.Err == nil {
+		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len or keys)", d.method)
+	}
+}

@@ -1,0 +1,356 @@
+package shm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds the nesting of arrays and objects in a value.
+const maxDepth = 256
+
+// scanner validates JSON text in place. It never allocates on the valid path.
+type scanner struct {
+	b     []byte
+	i     int
+	sawWS bool // whitespace was skipped inside a value (it is not compact)
+}
+
+func (s *scanner) fail(format string, args ...any) error {
+	return errorf(ErrBadRequest, "offset %d: %s", s.i, fmt.Sprintf(format, args...))
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+			s.sawWS = true
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// value skips one JSON value, validating it.
+func (s *scanner) value(depth int) error {
+	switch c := s.peek(); {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		_, _, err := s.str()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case s.i >= len(s.b):
+		return s.fail("unexpected end of JSON")
+	default:
+		return s.fail("invalid character %q looking for a value", c)
+	}
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return s.fail("invalid literal, want %s", lit)
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *scanner) object(depth int) error {
+	if depth > maxDepth {
+		return s.fail("nesting deeper than %d", maxDepth)
+	}
+	s.i++
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		if s.peek() != '"' {
+			return s.fail("want a member name")
+		}
+		if _, _, err := s.str(); err != nil {
+			return err
+		}
+		if err := s.colon(); err != nil {
+			return err
+		}
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if done, err := s.next('}'); done || err != nil {
+			return err
+		}
+	}
+}
+
+func (s *scanner) array(depth int) error {
+	if depth > maxDepth {
+		return s.fail("nesting deeper than %d", maxDepth)
+	}
+	s.i++
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if done, err := s.next(']'); done || err != nil {
+			return err
+		}
+	}
+}
+
+func (s *scanner) colon() error {
+	s.ws()
+	if s.peek() != ':' {
+		return s.fail("want ':' after a member name")
+	}
+	s.i++
+	s.ws()
+	return nil
+}
+
+// next consumes the separator after an element: ',' (not done) or closer (done).
+func (s *scanner) next(closer byte) (done bool, err error) {
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.i++
+		s.ws()
+		return false, nil
+	case closer:
+		s.i++
+		return true, nil
+	}
+	return false, s.fail("want ',' or %q", closer)
+}
+
+func (s *scanner) number() error {
+	start := s.i
+	if s.peek() == '-' {
+		s.i++
+	}
+	switch c := s.peek(); {
+	case c == '0':
+		s.i++
+	case c >= '1' && c <= '9':
+		s.digits()
+	default:
+		return s.fail("invalid number")
+	}
+	if s.peek() == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return s.fail("want digits after the decimal point")
+		}
+	}
+	if c := s.peek(); c == 'e' || c == 'E' {
+		s.i++
+		if c := s.peek(); c == '+' || c == '-' {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return s.fail("want digits in the exponent")
+		}
+	}
+	if s.i == start {
+		return s.fail("invalid number")
+	}
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// str skips a string starting at the opening quote and returns the span of
+// its contents and whether it holds escapes.
+func (s *scanner) str() (content []byte, escaped bool, err error) {
+	start := s.i + 1
+	i := start
+	for {
+		q := bytes.IndexByte(s.b[i:], '"')
+		if q < 0 {
+			s.i = len(s.b)
+			return nil, false, s.fail("unterminated string")
+		}
+		seg := s.b[i : i+q]
+		bs := bytes.IndexByte(seg, '\\')
+		if bs < 0 {
+			if err := s.plain(seg, i); err != nil {
+				return nil, false, err
+			}
+			s.i = i + q + 1
+			return s.b[start : i+q], escaped, nil
+		}
+		if err := s.plain(seg[:bs], i); err != nil {
+			return nil, false, err
+		}
+		n, err := s.escape(i + bs)
+		if err != nil {
+			return nil, false, err
+		}
+		i += bs + n
+		escaped = true
+	}
+}
+
+// plain checks a run of unescaped string bytes: no control characters, valid UTF-8.
+func (s *scanner) plain(seg []byte, at int) error {
+	if hasControl(seg) {
+		s.i = at + bytes.IndexFunc(seg, func(r rune) bool { return r < 0x20 })
+		return s.fail("control character in string")
+	}
+	if !utf8.Valid(seg) {
+		s.i = at
+		return s.fail("invalid UTF-8 in string")
+	}
+	return nil
+}
+
+// escape checks the escape sequence at b[at] (a backslash) and returns its length.
+func (s *scanner) escape(at int) (int, error) {
+	if at+1 >= len(s.b) {
+		s.i = at
+		return 0, s.fail("unterminated escape")
+	}
+	switch s.b[at+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, nil
+	case 'u':
+		if at+6 > len(s.b) || !isHex4(s.b[at+2:at+6]) {
+			s.i = at
+			return 0, s.fail("invalid \\u escape")
+		}
+		return 6, nil
+	}
+	s.i = at
+	return 0, s.fail("invalid escape %q", s.b[at:at+2])
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b[:4] {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// hasControl reports whether b holds a byte below 0x20, eight bytes at a time.
+func hasControl(b []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if (w-lo)&^w&hi != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+// unquote decodes the contents of a validated string with escapes, appending
+// to dst. It rejects lone UTF-16 surrogates, which have no UTF-8 form.
+func unquote(dst, s []byte) ([]byte, error) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n, err := unescape(s[i:])
+		if err != nil {
+			return dst, err
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += n
+	}
+	return dst, nil
+}
+
+// unescape decodes one escape sequence (already validated) at the start of s.
+func unescape(s []byte) (rune, int, error) {
+	switch s[1] {
+	case 'b':
+		return '\b', 2, nil
+	case 'f':
+		return '\f', 2, nil
+	case 'n':
+		return '\n', 2, nil
+	case 'r':
+		return '\r', 2, nil
+	case 't':
+		return '\t', 2, nil
+	case 'u':
+		return unescapeU(s)
+	}
+	return rune(s[1]), 2, nil
+}
+
+func unescapeU(s []byte) (rune, int, error) {
+	r := hex4(s[2:6])
+	if !utf16.IsSurrogate(r) {
+		return r, 6, nil
+	}
+	if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' && isHex4(s[8:12]) {
+		if d := utf16.DecodeRune(r, hex4(s[8:12])); d != utf8.RuneError {
+			return d, 12, nil
+		}
+	}
+	return 0, 0, errorf(ErrBadRequest, "lone UTF-16 surrogate %q in a string that must be UTF-8", s[:6])
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= 'a':
+			c = c - 'a' + 10
+		case c >= 'A':
+			c = c - 'A' + 10
+		default:
+			c -= '0'
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}

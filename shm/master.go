@@ -1,0 +1,187 @@
+package shm
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MasterOptions configure a Master. The zero value is usable.
+type MasterOptions struct {
+	Store  StoreOptions  // limits of the store
+	Stream StreamOptions // for the connections of spawned workers (WriteTimeout 5s if 0)
+	// Batch is how many messages one receive may decode (128 if 0).
+	Batch int
+	// ReplyBytes is how many bytes of reply values are gathered before
+	// they are sent, bounding each connection's outbound queue (256 KiB if 0).
+	ReplyBytes int
+	// OnMessage, if set, sees messages that are not requests: Node-internal
+	// ones (KindInternal) and objects without isSharedMemoryMessage
+	// (KindOther). It runs on the connection's goroutine.
+	OnMessage func(from Identity, m *Message)
+	// OnExit, if set, is called when a spawned worker process exits.
+	OnExit func(w *Worker, err error)
+	// Logf, if set, receives one line per notable event (a connection
+	// ended by bad input, a worker exit).
+	Logf func(format string, args ...any)
+}
+
+// MasterStats counts what a master has seen.
+type MasterStats struct {
+	Store        StoreStats
+	Requests     uint64 // requests answered
+	BadFrames    uint64 // frames answered with an error for their form
+	Ignored      uint64 // internal or foreign messages passed to OnMessage or dropped
+	Disconnected uint64 // connections ended by the master for bad input or a stalled reader
+}
+
+// Master owns a Store and serves workers over any number of connections.
+// Replies go back on the connection the request came from.
+type Master struct {
+	opts  MasterOptions
+	start time.Time
+
+	mu    sync.Mutex // guards store
+	store *Store
+
+	requests, badFrames, ignored, disconnected atomic.Uint64
+
+	spawner
+}
+
+// NewMaster returns a master with an empty store.
+func NewMaster(opts MasterOptions) *Master {
+	if opts.Batch <= 0 {
+		opts.Batch = 128
+	}
+	if opts.ReplyBytes <= 0 {
+		opts.ReplyBytes = 256 << 10
+	}
+	if opts.Stream.WriteTimeout == 0 {
+		opts.Stream.WriteTimeout = 5 * time.Second
+	}
+	m := &Master{opts: opts, start: time.Now(), store: NewStore(opts.Store)}
+	m.spawner.init(m)
+	return m
+}
+
+// Now is the master's clock: nanoseconds since it started (monotonic).
+func (m *Master) Now() int64 { return int64(time.Since(m.start)) }
+
+// Stats returns the counters.
+func (m *Master) Stats() MasterStats {
+	m.mu.Lock()
+	st := m.store.Stats()
+	m.mu.Unlock()
+	return MasterStats{Store: st, Requests: m.requests.Load(), BadFrames: m.badFrames.Load(),
+		Ignored: m.ignored.Load(), Disconnected: m.disconnected.Load()}
+}
+
+// Apply executes a request from the master's own process (worker 0).
+func (m *Master) Apply(req *Message) Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.store.Apply(m.Now(), Identity{}, req)
+}
+
+// Serve answers the requests arriving on c, as coming from id, until c
+// ends. It returns nil when the peer closed the connection or c was closed,
+// and the reason when the master ended it (a broken stream, a stalled
+// reader). Any number of Serve calls may run at once.
+func (m *Master) Serve(c Conn, id Identity) error {
+	defer m.forget(id)
+	in := make([]Message, m.opts.Batch)
+	out := make([]Message, 0, m.opts.Batch)
+	for {
+		n, err := c.Recv(in)
+		if err != nil {
+			return m.ended(c, err)
+		}
+		if err := m.handle(c, id, in[:n], out); err != nil {
+			return m.ended(c, err)
+		}
+	}
+}
+
+func (m *Master) forget(id Identity) {
+	m.mu.Lock()
+	m.store.Forget(id)
+	m.mu.Unlock()
+}
+
+// ended closes c and classifies why it ended.
+func (m *Master) ended(c Conn, err error) error {
+	c.Close()
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	m.disconnected.Add(1)
+	m.logf("shm: master: ending connection: %v", err)
+	return err
+}
+
+// handle applies a batch under one lock and sends the replies, flushing
+// early when the reply values grow past ReplyBytes.
+func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error {
+	size := 0
+	m.mu.Lock()
+	now := m.Now()
+	for i := range in {
+		rep, ok := m.reply(now, id, &in[i])
+		if !ok {
+			continue
+		}
+		out = append(out, rep)
+		if size += len(rep.Value); size >= m.opts.ReplyBytes {
+			m.mu.Unlock()
+			if err := c.Send(out); err != nil {
+				return err
+			}
+			out, size = out[:0], 0
+			m.mu.Lock()
+		}
+	}
+	m.mu.Unlock()
+	m.notify(id, in)
+	if len(out) == 0 {
+		return nil
+	}
+	return c.Send(out)
+}
+
+// reply answers one message; ok is false when it gets no reply.
+func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
+	switch msg.Kind {
+	case KindRequest:
+		m.requests.Add(1)
+		return m.store.Apply(now, id, msg), true
+	case KindInvalid:
+		m.badFrames.Add(1)
+		return errorReply(msg, msg.Err), true
+	case KindReply:
+		m.badFrames.Add(1)
+		return errorReply(msg, errorf(ErrBadRequest, "shared-memory message without a method")), true
+	}
+	return Message{}, false
+}
+
+// notify passes internal and foreign messages to OnMessage, outside the lock.
+func (m *Master) notify(id Identity, in []Message) {
+	for i := range in {
+		if k := in[i].Kind; k == KindInternal || k == KindOther {
+			m.ignored.Add(1)
+			if m.opts.OnMessage != nil {
+				m.opts.OnMessage(id, &in[i])
+			}
+		}
+	}
+}
+
+func (m *Master) logf(format string, args ...any) {
+	if m.opts.Logf != nil {
+		m.opts.Logf(format, args...)
+	}
+}

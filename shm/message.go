@@ -1,0 +1,93 @@
+package shm
+
+// Kind says what a decoded frame is.
+type Kind uint8
+
+// The kinds of frame.
+const (
+	KindInvalid  Kind = iota // not a usable frame; Err says why
+	KindRequest              // a shared-memory request (has "method")
+	KindReply                // a shared-memory reply (no "method")
+	KindInternal             // a Node-internal message ("cmd" begins with NODE_)
+	KindOther                // a JSON object that is not a shared-memory message
+)
+
+// Method is a store operation.
+type Method uint8
+
+// The store's operations.
+const (
+	MethodNone Method = iota
+	MethodGet
+	MethodSet
+	MethodDelete
+	MethodCAS
+	MethodAdd
+	MethodLen
+	MethodKeys
+)
+
+var methodNames = [...]string{"", "get", "set", "delete", "cas", "add", "len", "keys"}
+
+func (m Method) String() string {
+	if int(m) < len(methodNames) {
+		return methodNames[m]
+	}
+	return "method(?)"
+}
+
+// Mutates reports whether the method can change the store.
+func (m Method) Mutates() bool {
+	return m == MethodSet || m == MethodDelete || m == MethodCAS || m == MethodAdd
+}
+
+// ParseMethod returns the method with the given wire name.
+func ParseMethod(name string) (Method, bool) {
+	for i, n := range methodNames {
+		if i > 0 && n == name {
+			return Method(i), true
+		}
+	}
+	return MethodNone, false
+}
+
+// Field presence bits in Message.Has.
+const (
+	HasSeq    uint16 = 1 << iota // "uuid"
+	HasWorker                    // "id"
+	HasInc                       // "inc"
+	HasKey                       // "key"
+	HasValue                     // "value"
+	HasOld                       // "old"
+	HasTTL                       // "ttl"
+	HasDelta                     // "delta"
+)
+
+// Message is one frame, request or reply. Byte slices in a Message returned
+// by a Decoder or Conn.Recv point into a buffer that the next Recv reuses.
+type Message struct {
+	Kind   Kind
+	Has    uint16 // which optional members are present (the Has constants)
+	Method Method
+	Worker int64  // "id": the worker id the sender claims (informational)
+	Inc    uint64 // "inc": the sender's incarnation (informational)
+	Seq    uint64 // "uuid": the request id, echoed in the reply
+	Key    []byte // "key", decoded
+	Value  Value  // "value": raw JSON
+	Old    Value  // "old": the expected value of a cas; absent means "expect missing"
+	TTL    int64  // "ttl": time to live in milliseconds (set)
+	Delta  int64  // "delta": increment (add); absent means 1
+	Err    *Error // "error" in a reply; the decode error for KindInvalid
+	Raw    []byte // the whole frame, for KindInternal and KindOther
+}
+
+// Request is a convenience constructor for a request message.
+func Request(method Method, seq uint64, key string) Message {
+	m := Message{Kind: KindRequest, Method: method, Seq: seq, Has: HasSeq}
+	if key != "" || method.needsKey() {
+		m.Key, m.Has = []byte(key), m.Has|HasKey
+	}
+	return m
+}
+
+func (m Method) needsKey() bool { return m != MethodLen && m != MethodKeys }

@@ -1,0 +1,239 @@
+package shm
+
+import (
+	"hash/maphash"
+	"sort"
+)
+
+// StoreOptions limit a Store. Zero means no limit.
+type StoreOptions struct {
+	MaxEntries  int   // entries kept; beyond it the least recently used go
+	MaxBytes    int64 // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
+	DedupWindow int   // mutating replies remembered per worker incarnation (DefaultDedupWindow if 0)
+}
+
+// EntryOverhead is the per-entry cost counted against StoreOptions.MaxBytes.
+const EntryOverhead = 64
+
+// DefaultDedupWindow is how many recent mutating requests per worker
+// incarnation the store remembers to suppress duplicates.
+const DefaultDedupWindow = 1024
+
+// Identity names the sender of a request: a worker and its incarnation.
+// The master takes it from the connection, never from the message.
+type Identity struct {
+	Worker int64
+	Inc    uint64
+}
+
+// StoreStats counts what the store has done.
+type StoreStats struct {
+	Applied     uint64 // requests executed
+	Duplicates  uint64 // duplicates answered from the dedup window
+	Evictions   uint64 // entries removed by an entry or byte limit
+	Expirations uint64 // entries removed by their TTL
+}
+
+// Store is the master's state machine: a map from string keys to JSON
+// values with optional LRU limits, TTLs and per-worker duplicate
+// suppression. It does no I/O and reads no clock: the time is an argument.
+// It is not safe for concurrent use; its owner serialises calls.
+type Store struct {
+	opts    StoreOptions
+	entries map[string]*entry
+	lru     entry // sentinel: lru.next is the most recently used
+	bytes   int64
+	ttl     ttlHeap
+	dedup   map[Identity]*window
+	seed    maphash.Seed
+	stats   StoreStats
+}
+
+type entry struct {
+	key        string
+	val        Value
+	expires    int64 // 0: never
+	heapIdx    int   // index in the TTL heap, -1 if absent
+	prev, next *entry
+}
+
+// NewStore returns an empty store.
+func NewStore(opts StoreOptions) *Store {
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = DefaultDedupWindow
+	}
+	s := &Store{opts: opts, entries: make(map[string]*entry), dedup: make(map[Identity]*window), seed: maphash.MakeSeed()}
+	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	return s
+}
+
+// Stats returns the counters.
+func (s *Store) Stats() StoreStats { return s.stats }
+
+// Bytes returns the bytes counted against MaxBytes.
+func (s *Store) Bytes() int64 { return s.bytes }
+
+// Forget drops the dedup memory of an incarnation that will send no more.
+func (s *Store) Forget(id Identity) { delete(s.dedup, id) }
+
+// Apply executes one request from the given sender at time now (in
+// nanoseconds on any monotonic clock) and returns the reply. Replies to
+// mutating requests are remembered per sender, so a duplicate or retry of a
+// request is answered without being applied again.
+func (s *Store) Apply(now int64, from Identity, req *Message) Message {
+	if err := validate(req); err != nil {
+		return errorReply(req, err)
+	}
+	if !req.Method.Mutates() {
+		s.stats.Applied++
+		return s.execute(now, req)
+	}
+	w := s.window(from)
+	if rep, ok := w.lookup(s.fingerprint(req), req.Seq); ok {
+		s.stats.Duplicates++
+		return rep
+	}
+	s.stats.Applied++
+	rep := s.execute(now, req)
+	w.record(s.fingerprint(req), &rep)
+	return rep
+}
+
+func (s *Store) fingerprint(req *Message) uint64 {
+	return maphash.Bytes(s.seed, req.Key) ^ uint64(req.Method)
+}
+
+func (s *Store) window(id Identity) *window {
+	w := s.dedup[id]
+	if w == nil {
+		w = &window{slots: make([]slot, s.opts.DedupWindow)}
+		s.dedup[id] = w
+	}
+	return w
+}
+
+func (s *Store) execute(now int64, req *Message) Message {
+	s.expire(now, 2)
+	switch req.Method {
+	case MethodGet:
+		return s.get(now, req)
+	case MethodSet:
+		return s.set(now, req)
+	case MethodDelete:
+		return s.del(now, req)
+	case MethodCAS:
+		return s.cas(now, req)
+	case MethodAdd:
+		return s.add(now, req)
+	case MethodLen:
+		s.expire(now, len(s.entries))
+		return valueReply(req, Int(int64(len(s.entries))))
+	}
+	return s.keys(now, req)
+}
+
+var replyOK = Value(`"OK"`)
+
+func (s *Store) get(now int64, req *Message) Message {
+	e := s.lookup(now, req.Key)
+	if e == nil {
+		return Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq}
+	}
+	s.touch(e)
+	return valueReply(req, e.val)
+}
+
+func (s *Store) set(now int64, req *Message) Message {
+	if err := s.fits(req.Key, req.Value); err != nil {
+		return errorReply(req, err)
+	}
+	s.put(now, req.Key, req.Value, expiry(now, req))
+	return valueReply(req, replyOK)
+}
+
+func (s *Store) del(now int64, req *Message) Message {
+	e := s.lookup(now, req.Key)
+	if e == nil {
+		return valueReply(req, False)
+	}
+	s.remove(e)
+	return valueReply(req, True)
+}
+
+func (s *Store) cas(now int64, req *Message) Message {
+	e := s.lookup(now, req.Key)
+	match := e == nil && req.Has&HasOld == 0
+	if e != nil && req.Has&HasOld != 0 {
+		match = e.val.Equal(req.Old)
+	}
+	if !match {
+		return valueReply(req, False)
+	}
+	if err := s.fits(req.Key, req.Value); err != nil {
+		return errorReply(req, err)
+	}
+	s.put(now, req.Key, req.Value, expiry(now, req))
+	return valueReply(req, True)
+}
+
+func (s *Store) add(now int64, req *Message) Message {
+	var cur int64
+	e := s.lookup(now, req.Key)
+	if e != nil {
+		n, ok := parseInt(e.val)
+		if !ok {
+			return errorReply(req, errorf(ErrNotInteger, "value of key %.40q is %.40s, not an integer in the int64 range", req.Key, e.val))
+		}
+		cur = n
+	}
+	delta := int64(1)
+	if req.Has&HasDelta != 0 {
+		delta = req.Delta
+	}
+	sum := cur + delta
+	if (delta > 0 && sum < cur) || (delta < 0 && sum > cur) {
+		return errorReply(req, errorf(ErrOverflow, "%d + %d leaves the int64 range", cur, delta))
+	}
+	v := Int(sum)
+	keep := int64(0)
+	if e != nil {
+		keep = e.expires
+	}
+	s.put(now, req.Key, v, keep)
+	return valueReply(req, v)
+}
+
+func (s *Store) keys(now int64, req *Message) Message {
+	s.expire(now, len(s.entries))
+	names := make([]string, 0, len(s.entries))
+	for k := range s.entries {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	v := Value{'['}
+	for i, k := range names {
+		if i > 0 {
+			v = append(v, ',')
+		}
+		v = AppendString(v, []byte(k))
+	}
+	return valueReply(req, append(v, ']'))
+}
+
+func expiry(now int64, req *Message) int64 {
+	if req.Has&HasTTL == 0 {
+		return 0
+	}
+	return now + req.TTL*1e6
+}
+
+func valueReply(req *Message, v Value) Message {
+	return Message{Kind: KindReply, Seq: req.Seq, Has: req.Has&HasSeq | HasValue, Value: v}
+}
+
+func errorReply(req *Message, err *Error) Message {
+	return Message{Kind: KindReply, Seq: req.Seq, Has: req.Has & HasSeq, Err: err}
+}
+
+// ErrorReply returns the reply that reports err for req.
+func ErrorReply(req *Message, err *Error) Message { return errorReply(req, err) }

@@ -1,0 +1,98 @@
+package shm
+
+// lookup returns the live entry for key, removing it if it has expired.
+func (s *Store) lookup(now int64, key []byte) *entry {
+	e := s.entries[string(key)]
+	if e != nil && e.expires != 0 && e.expires <= now {
+		s.stats.Expirations++
+		s.remove(e)
+		return nil
+	}
+	return e
+}
+
+// fits checks that one entry of this size can ever be stored.
+func (s *Store) fits(key []byte, val Value) *Error {
+	size := entrySize(key, val)
+	if s.opts.MaxBytes > 0 && size > s.opts.MaxBytes {
+		return errorf(ErrTooLarge, "entry of %d bytes exceeds the store limit of %d bytes", size, s.opts.MaxBytes)
+	}
+	return nil
+}
+
+func entrySize(key []byte, val Value) int64 {
+	return int64(len(key) + len(val) + EntryOverhead)
+}
+
+// put stores a copy of val under key, then evicts beyond the limits.
+func (s *Store) put(now int64, key []byte, val Value, expires int64) {
+	v := append(Value(nil), val...)
+	e := s.entries[string(key)]
+	if e == nil {
+		e = &entry{key: string(key), heapIdx: -1}
+		s.entries[e.key] = e
+		s.bytes += int64(len(e.key) + EntryOverhead)
+	} else {
+		s.unlink(e)
+	}
+	s.bytes += int64(len(v) - len(e.val))
+	e.val = v
+	s.setExpiry(e, expires)
+	s.pushFront(e)
+	s.evict()
+}
+
+func (s *Store) evict() {
+	for s.overLimit() && s.lru.prev != &s.lru {
+		s.stats.Evictions++
+		s.remove(s.lru.prev)
+	}
+}
+
+func (s *Store) overLimit() bool {
+	return (s.opts.MaxEntries > 0 && len(s.entries) > s.opts.MaxEntries) ||
+		(s.opts.MaxBytes > 0 && s.bytes > s.opts.MaxBytes)
+}
+
+func (s *Store) remove(e *entry) {
+	s.unlink(e)
+	s.setExpiry(e, 0)
+	delete(s.entries, e.key)
+	s.bytes -= int64(len(e.key) + len(e.val) + EntryOverhead)
+}
+
+func (s *Store) touch(e *entry) {
+	if s.lru.next != e {
+		s.unlink(e)
+		s.pushFront(e)
+	}
+}
+
+func (s *Store) unlink(e *entry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+}
+
+func (s *Store) pushFront(e *entry) {
+	e.prev, e.next = &s.lru, s.lru.next
+	s.lru.next.prev = e
+	s.lru.next = e
+}
+
+// Len returns the number of entries, expired ones not yet swept included.
+func (s *Store) Len() int { return len(s.entries) }
+
+// expire removes up to max entries whose TTL has passed at now.
+func (s *Store) expire(now int64, max int) {
+	for i := 0; i < max && len(s.ttl) > 0 && s.ttl[0].expires <= now; i++ {
+		s.stats.Expirations++
+		s.remove(s.ttl[0])
+	}
+}
+
+// Expire removes every entry whose TTL has passed at now and returns how
+// many it removed.
+func (s *Store) Expire(now int64) int {
+	before := s.stats.Expirations
+	s.expire(now, len(s.ttl))
+	return int(s.stats.Expirations - before)
+}

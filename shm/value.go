@@ -1,0 +1,110 @@
+package shm
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Value is one JSON value in compact wire form: the exact text that travels
+// in a message's "value" member. Numbers keep every digit (an integer beyond
+// 2^53 round-trips exactly) and binary data travels as {"$binary":"<base64>"}.
+// A nil Value is absent, which is not the same as the JSON value null.
+type Value []byte
+
+// Null, True and False are the JSON literals.
+var (
+	Null  = Value("null")
+	True  = Value("true")
+	False = Value("false")
+)
+
+// ParseValue validates JSON text and returns it in compact form.
+func ParseValue(text []byte) (Value, error) {
+	s := scanner{b: text}
+	s.ws()
+	if err := s.value(0); err != nil {
+		return nil, err
+	}
+	s.ws()
+	if s.i != len(text) {
+		return nil, s.fail("trailing data after the value")
+	}
+	return compact(text, s.sawWS), nil
+}
+
+func compact(text []byte, hasWS bool) Value {
+	if !hasWS {
+		return Value(text)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, text); err != nil {
+		panic("shm: compacting validated JSON: " + err.Error())
+	}
+	return Value(buf.Bytes())
+}
+
+// Int returns the integer n as a Value.
+func Int(n int64) Value { return strconv.AppendInt(nil, n, 10) }
+
+// String returns s as a JSON string Value. Invalid UTF-8 becomes U+FFFD.
+func String(s string) Value {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// Binary returns b as a Value in the documented binary encoding,
+// {"$binary":"<standard base64>"}.
+func Binary(b []byte) Value {
+	v := make([]byte, 0, len(`{"$binary":""}`)+base64.StdEncoding.EncodedLen(len(b)))
+	v = append(v, `{"$binary":"`...)
+	v = base64.StdEncoding.AppendEncode(v, b)
+	return append(v, `"}`...)
+}
+
+// Marshal encodes x with encoding/json and returns it as a Value.
+func Marshal(x any) (Value, error) {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, fmt.Errorf("shm: marshal value: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes v into x with encoding/json. Use a json.Number or a
+// *big.Int in x to keep integers beyond 2^53 exact.
+func (v Value) Unmarshal(x any) error {
+	d := json.NewDecoder(bytes.NewReader(v))
+	d.UseNumber()
+	return d.Decode(x)
+}
+
+// Int returns v as an int64, if it is an integer in range written without a
+// fraction or exponent.
+func (v Value) Int() (int64, error) {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("shm: value %.40s is not an int64", v)
+	}
+	return n, nil
+}
+
+// Binary decodes a value in the binary encoding.
+func (v Value) Binary() ([]byte, error) {
+	var wrapper struct {
+		B *string `json:"$binary"`
+	}
+	if err := json.Unmarshal(v, &wrapper); err != nil || wrapper.B == nil {
+		return nil, fmt.Errorf("shm: value %.40s is not {\"$binary\":...}", v)
+	}
+	return base64.StdEncoding.DecodeString(*wrapper.B)
+}
+
+// Equal reports whether two values have the same compact text, which is how
+// cas compares them.
+func (v Value) Equal(w Value) bool { return bytes.Equal(v, w) }
+
+// String returns the JSON text.
+func (v Value) String() string { return string(v) }

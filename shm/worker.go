@@ -1,0 +1,95 @@
+package shm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// WorkerFunc is the body of a worker process: it gets a client connected to
+// the master and the worker's arguments. Returning ends the process, with
+// exit status 0 for nil and 1 otherwise.
+type WorkerFunc func(ctx context.Context, c *Client, args []string) error
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]WorkerFunc{}
+)
+
+// Handle registers f under name so that Master.Spawn(WorkerSpec{Name:
+// name}) can run it in a re-executed copy of this binary. Call it before
+// Main, typically from an init function.
+func Handle(name string, f WorkerFunc) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry[name] = f
+}
+
+// IsWorker reports whether this process was started by Master.Spawn.
+func IsWorker() bool { return os.Getenv(EnvWorker) != "" }
+
+// WorkerIdentity returns this worker's id and incarnation, from the
+// environment the master set (zero outside a worker).
+func WorkerIdentity() Identity {
+	id, _ := strconv.ParseInt(os.Getenv(EnvWorkerID), 10, 64)
+	inc, _ := strconv.ParseUint(os.Getenv(EnvIncarnation), 10, 64)
+	return Identity{Worker: id, Inc: inc}
+}
+
+// Main runs the registered WorkerFunc and exits if this process is a
+// worker; otherwise it returns at once. Call it first in main, or in
+// TestMain before m.Run, as the os/exec helper-process tests do.
+func Main() {
+	name := os.Getenv(EnvWorker)
+	if name == "" {
+		return
+	}
+	registryMu.Lock()
+	f := registry[name]
+	registryMu.Unlock()
+	if f == nil {
+		fmt.Fprintf(os.Stderr, "shm: worker %q is not registered (shm.Handle)\n", name)
+		os.Exit(2)
+	}
+	os.Exit(runWorker(f))
+}
+
+func runWorker(f WorkerFunc) int {
+	c, err := Dial(ClientOptions{OnLost: func(err error) {
+		fmt.Fprintf(os.Stderr, "shm: worker %d: master connection lost: %v\n", WorkerIdentity().Worker, err)
+		os.Exit(3)
+	}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	err = f(context.Background(), c, os.Args[1:])
+	c.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "shm: worker %d: %v\n", WorkerIdentity().Worker, err)
+		return 1
+	}
+	return 0
+}
+
+// Dial connects to the master through the channel inherited at fd 3 and
+// returns a client. opts.Identity is taken from the environment if zero.
+func Dial(opts ClientOptions) (*Client, error) {
+	if os.Getenv(EnvChannelFD) != "3" {
+		return nil, errors.New("shm: dial: not a worker (NODE_CHANNEL_FD is not 3)")
+	}
+	f := os.NewFile(3, "shm-channel")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("shm: dial: fd 3: %w", err)
+	}
+	if opts.Identity == (Identity{}) {
+		opts.Identity = WorkerIdentity()
+	}
+	return NewClient(NewStreamConn(nc, StreamOptions{}), opts), nil
+}
