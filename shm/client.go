@@ -125,8 +125,9 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Message) error {
 		return c.closedErr()
 	}
 	req.Kind, req.Worker, req.Inc = KindRequest, c.opts.Identity.Worker, c.opts.Identity.Inc
-	req.Has |= HasSeq | HasWorker | HasInc
+	req.Has |= HasSeq | HasWorker | HasInc | HasAck
 	req.Seq = c.tr.begin(cl)
+	req.Ack = c.tr.ack()
 	cl.batch[0] = *req
 	if cl.resendAt != 0 {
 		// A resend may go out after the caller has returned and reused
@@ -182,3 +183,6 @@ func ctxErr(err error) *Error {
 	}
 	return wrapErr(ErrCanceled, err)
 }
+
+// Conn returns the client's connection.
+func (c *Client) Conn() Conn { return c.conn }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +53,22 @@ type streamConn struct {
 	spare    []byte
 	flushing bool
 	werr     error
+
+	stats struct{ reads, framesIn, writes, framesOut atomic.Uint64 }
+}
+
+// StreamStats counts a stream connection's system calls and frames.
+type StreamStats struct {
+	Reads, FramesIn, Writes, FramesOut uint64
+}
+
+// StreamStatser is implemented by connections that count their traffic.
+type StreamStatser interface{ StreamStats() StreamStats }
+
+// StreamStats returns the counters.
+func (c *streamConn) StreamStats() StreamStats {
+	return StreamStats{Reads: c.stats.reads.Load(), FramesIn: c.stats.framesIn.Load(),
+		Writes: c.stats.writes.Load(), FramesOut: c.stats.framesOut.Load()}
 }
 
 // NewStreamConn returns a Conn that reads and writes newline-delimited JSON
@@ -68,7 +86,12 @@ func NewStreamConn(rwc io.ReadWriteCloser, opts StreamOptions) Conn {
 	return c
 }
 
-func (c *streamConn) Recv(ms []Message) (int, error) { return c.rd.recv(ms) }
+func (c *streamConn) Recv(ms []Message) (int, error) {
+	n, err := c.rd.recv(ms)
+	c.stats.framesIn.Add(uint64(n))
+	c.stats.reads.Store(c.rd.reads)
+	return n, err
+}
 
 func (c *streamConn) Close() error { return c.rwc.Close() }
 
@@ -88,6 +111,7 @@ func (c *streamConn) Send(ms []Message) error {
 	for i := range ms {
 		c.wbuf = AppendFrame(c.wbuf, &ms[i])
 	}
+	c.stats.framesOut.Add(uint64(len(ms)))
 	if c.flushing {
 		return nil
 	}
@@ -98,6 +122,11 @@ func (c *streamConn) Send(ms []Message) error {
 func (c *streamConn) flush() error {
 	c.flushing = true
 	for len(c.wbuf) > 0 && c.werr == nil {
+		// Let goroutines that are ready to send append first: a burst
+		// of calls woken by one batch of replies then shares one write.
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
 		buf := c.wbuf
 		c.wbuf = c.spare[:0]
 		c.wmu.Unlock()
@@ -119,6 +148,7 @@ func (c *streamConn) write(buf []byte) error {
 			return err
 		}
 	}
+	c.stats.writes.Add(1)
 	_, err := c.rwc.Write(buf)
 	return err
 }
@@ -132,6 +162,7 @@ type frameReader struct {
 	end     int // end of data read
 	scanned int // bytes after start known to hold no newline
 	scratch []byte
+	reads   uint64
 }
 
 func (f *frameReader) recv(ms []Message) (int, error) {
@@ -171,6 +202,7 @@ func (f *frameReader) fill() error {
 	}
 	f.makeRoom()
 	n, err := f.r.Read(f.buf[f.end:])
+	f.reads++
 	f.end += n
 	if err == io.EOF && f.end > f.start {
 		return fmt.Errorf("shm: stream ended inside a frame (%d bytes): %w", f.end-f.start, io.ErrUnexpectedEOF)

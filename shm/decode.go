@@ -97,6 +97,8 @@ func (d *frameDecoder) member(name []byte) error {
 		return d.strMember(name, &d.cmd)
 	case "uuid":
 		return d.uintMember(name, HasSeq, &d.m.Seq)
+	case "ack":
+		return d.uintMember(name, HasAck, &d.m.Ack)
 	case "inc":
 		return d.uintMember(name, HasInc, &d.m.Inc)
 	case "id":
@@ -181,7 +183,7 @@ func (d *frameDecoder) unquote(content []byte) ([]byte, error) {
 }
 
 func (d *frameDecoder) keyMember() error {
-	if err := d.once([]byte("key"), HasKey); err != nil {
+	if err := d.once(keyName, HasKey); err != nil {
 		return err
 	}
 	if d.s.peek() != '"' {
@@ -216,6 +218,10 @@ func (d *frameDecoder) uintMember(name []byte, bit uint16, dst *uint64) error {
 	if err := d.once(name, bit); err != nil {
 		return err
 	}
+	if n, ok := d.fastUint(); ok {
+		*dst = n
+		return nil
+	}
 	text, err := d.span()
 	if err != nil {
 		return err
@@ -242,6 +248,25 @@ func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
 	}
 	*dst = n
 	return nil
+}
+
+// fastUint parses a short run of digits followed by ',' or '}' in one pass.
+func (d *frameDecoder) fastUint() (uint64, bool) {
+	b, i := d.s.b, d.s.i
+	var n uint64
+	for j := i; j < len(b) && j-i < 19; j++ {
+		c := b[j]
+		if c >= '0' && c <= '9' {
+			n = n*10 + uint64(c-'0')
+			continue
+		}
+		if (c == ',' || c == '}') && j > i && (b[i] != '0' || j == i+1) {
+			d.s.i = j
+			return n, true
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // parseUint parses a JSON integer without sign, fraction or exponent.
@@ -297,9 +322,11 @@ func (d *frameDecoder) classify(frame []byte) {
 }
 
 func (d *frameDecoder) setMethod() {
-	meth, ok := ParseMethod(string(d.method))
+	meth, ok := methodOf(d.method)
 	d.m.Method = meth
 	if !ok && d.m.Err == nil {
 		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len or keys)", d.method)
 	}
 }
+
+var keyName = []byte("key")

@@ -32,6 +32,9 @@ func appendRequest(dst []byte, m *Message) []byte {
 	if m.Has&HasSeq != 0 {
 		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
 	}
+	if m.Has&HasAck != 0 {
+		dst = strconv.AppendUint(append(dst, `,"ack":`...), m.Ack, 10)
+	}
 	if m.Has&HasKey != 0 {
 		dst = AppendString(append(dst, `,"key":`...), m.Key)
 	}

@@ -195,6 +195,22 @@ func (s *scanner) digits() int {
 // its contents and whether it holds escapes.
 func (s *scanner) str() (content []byte, escaped bool, err error) {
 	start := s.i + 1
+	// Fast path: a short plain ASCII string, byte by byte.
+	for i := start; i < len(s.b) && i-start < 32; i++ {
+		c := s.b[i]
+		if c == '"' {
+			s.i = i + 1
+			return s.b[start:i], false, nil
+		}
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return s.strSlow(start)
+}
+
+// strSlow is str for long strings and strings with escapes or non-ASCII.
+func (s *scanner) strSlow(start int) (content []byte, escaped bool, err error) {
 	i := start
 	for {
 		q := bytes.IndexByte(s.b[i:], '"')

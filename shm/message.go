@@ -43,8 +43,12 @@ func (m Method) Mutates() bool {
 
 // ParseMethod returns the method with the given wire name.
 func ParseMethod(name string) (Method, bool) {
+	return methodOf([]byte(name))
+}
+
+func methodOf(name []byte) (Method, bool) {
 	for i, n := range methodNames {
-		if i > 0 && n == name {
+		if i > 0 && n == string(name) {
 			return Method(i), true
 		}
 	}
@@ -61,6 +65,7 @@ const (
 	HasOld                       // "old"
 	HasTTL                       // "ttl"
 	HasDelta                     // "delta"
+	HasAck                       // "ack"
 )
 
 // Message is one frame, request or reply. Byte slices in a Message returned
@@ -72,6 +77,7 @@ type Message struct {
 	Worker int64  // "id": the worker id the sender claims (informational)
 	Inc    uint64 // "inc": the sender's incarnation (informational)
 	Seq    uint64 // "uuid": the request id, echoed in the reply
+	Ack    uint64 // "ack": every request id below it is answered or abandoned
 	Key    []byte // "key", decoded
 	Value  Value  // "value": raw JSON
 	Old    Value  // "old": the expected value of a cas; absent means "expect missing"

@@ -36,6 +36,10 @@ type WorkerSpec struct {
 	Command func() *exec.Cmd
 	// Stdout and Stderr receive the worker's output (os.Stderr for both if nil).
 	Stdout, Stderr io.Writer
+	// Serve, if set, takes the master's end of the channel instead of the
+	// master serving it: benchmarks use it for a raw floor, tests for a
+	// master that misbehaves on purpose. It owns the connection.
+	Serve func(c net.Conn) error
 }
 
 // Worker is a worker process with its connection to the master.
@@ -45,6 +49,7 @@ type Worker struct {
 	Spec WorkerSpec
 
 	cmd  *exec.Cmd
+	raw  net.Conn
 	conn Conn
 	done chan struct{}
 	err  error // exit status, valid after done
@@ -210,6 +215,7 @@ func (m *Master) launch(w *Worker) error {
 		w.cmd.Wait()
 		return fmt.Errorf("shm: spawn: %w", err)
 	}
+	w.raw = nc
 	w.conn = NewStreamConn(nc, m.opts.Stream)
 	return nil
 }
@@ -253,7 +259,13 @@ func raceEnv() string {
 // watch serves the worker until its connection ends, then reaps the process.
 func (m *Master) watch(w *Worker) {
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- m.Serve(w.conn, Identity{Worker: w.ID, Inc: w.Inc}) }()
+	go func() {
+		if w.Spec.Serve != nil {
+			serveDone <- w.Spec.Serve(w.raw)
+			return
+		}
+		serveDone <- m.Serve(w.conn, Identity{Worker: w.ID, Inc: w.Inc})
+	}()
 	w.err = w.cmd.Wait()
 	w.conn.Close() // a grandchild may hold the socket open
 	w.serr = <-serveDone

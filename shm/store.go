@@ -2,6 +2,7 @@ package shm
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"sort"
 )
 
@@ -9,7 +10,7 @@ import (
 type StoreOptions struct {
 	MaxEntries  int   // entries kept; beyond it the least recently used go
 	MaxBytes    int64 // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
-	DedupWindow int   // mutating replies remembered per worker incarnation (DefaultDedupWindow if 0)
+	DedupWindow int   // most replies remembered per worker incarnation, rounded up to a power of two (DefaultDedupWindow if 0)
 }
 
 // EntryOverhead is the per-entry cost counted against StoreOptions.MaxBytes.
@@ -17,7 +18,7 @@ const EntryOverhead = 64
 
 // DefaultDedupWindow is how many recent mutating requests per worker
 // incarnation the store remembers to suppress duplicates.
-const DefaultDedupWindow = 1024
+const DefaultDedupWindow = 4096
 
 // Identity names the sender of a request: a worker and its incarnation.
 // The master takes it from the connection, never from the message.
@@ -62,6 +63,7 @@ func NewStore(opts StoreOptions) *Store {
 	if opts.DedupWindow <= 0 {
 		opts.DedupWindow = DefaultDedupWindow
 	}
+	opts.DedupWindow = max(8, 1<<bits.Len(uint(opts.DedupWindow-1)))
 	s := &Store{opts: opts, entries: make(map[string]*entry), dedup: make(map[Identity]*window), seed: maphash.MakeSeed()}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	return s
@@ -89,13 +91,17 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 		return s.execute(now, req)
 	}
 	w := s.window(from)
-	if rep, ok := w.lookup(s.fingerprint(req), req.Seq); ok {
+	if req.Has&HasAck != 0 {
+		w.ack(req.Ack)
+	}
+	print := s.fingerprint(req)
+	if rep, ok := w.lookup(print, req.Seq); ok {
 		s.stats.Duplicates++
 		return rep
 	}
 	s.stats.Applied++
 	rep := s.execute(now, req)
-	w.record(s.fingerprint(req), &rep)
+	w.record(print, req.Seq, &rep)
 	return rep
 }
 
@@ -106,7 +112,7 @@ func (s *Store) fingerprint(req *Message) uint64 {
 func (s *Store) window(id Identity) *window {
 	w := s.dedup[id]
 	if w == nil {
-		w = &window{slots: make([]slot, s.opts.DedupWindow)}
+		w = newWindow(s.opts.DedupWindow)
 		s.dedup[id] = w
 	}
 	return w

@@ -6,6 +6,7 @@ package shm
 // reads no clock; its owner serialises calls.
 type tracker struct {
 	next    uint64
+	low     uint64 // every id below low is answered or abandoned
 	pending map[uint64]*call
 }
 
@@ -19,7 +20,7 @@ type call struct {
 	batch    [1]Message
 }
 
-func newTracker() tracker { return tracker{next: 1, pending: make(map[uint64]*call)} }
+func newTracker() tracker { return tracker{next: 1, low: 1, pending: make(map[uint64]*call)} }
 
 // begin assigns the next request id to cl and records it as pending.
 func (t *tracker) begin(cl *call) uint64 {
@@ -27,6 +28,15 @@ func (t *tracker) begin(cl *call) uint64 {
 	t.next++
 	t.pending[cl.seq] = cl
 	return cl.seq
+}
+
+// ack returns the lowest id still pending (or the next id if none is):
+// the master may forget every request below it. Amortised O(1).
+func (t *tracker) ack() uint64 {
+	for t.low < t.next && t.pending[t.low] == nil {
+		t.low++
+	}
+	return t.low
 }
 
 // complete removes and returns the pending call with the given id. It

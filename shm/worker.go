@@ -15,10 +15,22 @@ import (
 // exit status 0 for nil and 1 otherwise.
 type WorkerFunc func(ctx context.Context, c *Client, args []string) error
 
+// RawWorkerFunc is the body of a worker that speaks the wire itself: it
+// gets the channel to the master as a raw connection.
+type RawWorkerFunc func(ctx context.Context, c net.Conn, args []string) error
+
 var (
 	registryMu sync.Mutex
 	registry   = map[string]WorkerFunc{}
+	rawFuncs   = map[string]RawWorkerFunc{}
 )
+
+// HandleRaw registers a RawWorkerFunc under name, like Handle.
+func HandleRaw(name string, f RawWorkerFunc) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	rawFuncs[name] = f
+}
 
 // Handle registers f under name so that Master.Spawn(WorkerSpec{Name:
 // name}) can run it in a re-executed copy of this binary. Call it before
@@ -49,13 +61,29 @@ func Main() {
 		return
 	}
 	registryMu.Lock()
-	f := registry[name]
+	f, raw := registry[name], rawFuncs[name]
 	registryMu.Unlock()
-	if f == nil {
-		fmt.Fprintf(os.Stderr, "shm: worker %q is not registered (shm.Handle)\n", name)
-		os.Exit(2)
+	switch {
+	case f != nil:
+		os.Exit(runWorker(f))
+	case raw != nil:
+		os.Exit(runRaw(raw))
 	}
-	os.Exit(runWorker(f))
+	fmt.Fprintf(os.Stderr, "shm: worker %q is not registered (shm.Handle)\n", name)
+	os.Exit(2)
+}
+
+func runRaw(f RawWorkerFunc) int {
+	nc, err := channel()
+	if err == nil {
+		err = f(context.Background(), nc, os.Args[1:])
+		nc.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "shm: worker %d: %v\n", WorkerIdentity().Worker, err)
+		return 1
+	}
+	return 0
 }
 
 func runWorker(f WorkerFunc) int {
@@ -79,6 +107,18 @@ func runWorker(f WorkerFunc) int {
 // Dial connects to the master through the channel inherited at fd 3 and
 // returns a client. opts.Identity is taken from the environment if zero.
 func Dial(opts ClientOptions) (*Client, error) {
+	nc, err := channel()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Identity == (Identity{}) {
+		opts.Identity = WorkerIdentity()
+	}
+	return NewClient(NewStreamConn(nc, StreamOptions{}), opts), nil
+}
+
+// channel returns the connection inherited at fd 3.
+func channel() (net.Conn, error) {
 	if os.Getenv(EnvChannelFD) != "3" {
 		return nil, errors.New("shm: dial: not a worker (NODE_CHANNEL_FD is not 3)")
 	}
@@ -88,8 +128,5 @@ func Dial(opts ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shm: dial: fd 3: %w", err)
 	}
-	if opts.Identity == (Identity{}) {
-		opts.Identity = WorkerIdentity()
-	}
-	return NewClient(NewStreamConn(nc, StreamOptions{}), opts), nil
+	return nc, nil
 }

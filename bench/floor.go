@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"time"
+
+	"github.com/shmlab/shmlab/shm"
+)
+
+const (
+	floorWorkerName = "shmlab-bench-floor"
+	refWorkerName   = "shmlab-bench-ref"
+)
+
+func init() {
+	shm.HandleRaw(floorWorkerName, floorWorker)
+	shm.Handle(refWorkerName, refWorker)
+}
+
+// frames are the exact bytes the reference would send for one set and one
+// get, and receive in reply: the floor moves the same bytes.
+type frames struct {
+	set, get, setReply, getReply []byte
+}
+
+func makeFrames(worker int64, value int) frames {
+	key := []byte(keyFor(worker, 0))
+	seq := uint64(1_000_000) // a typical seven-digit request id
+	set := shm.Message{Kind: shm.KindRequest, Method: shm.MethodSet, Worker: worker, Inc: 1, Seq: seq, Key: key,
+		Value: makeValue(value), Has: shm.HasWorker | shm.HasInc | shm.HasSeq | shm.HasKey | shm.HasValue}
+	get := set
+	get.Method, get.Value, get.Has = shm.MethodGet, nil, get.Has&^shm.HasValue
+	setRep := shm.Message{Kind: shm.KindReply, Seq: seq, Value: shm.Value(`"OK"`), Has: shm.HasSeq | shm.HasValue}
+	getRep := setRep
+	getRep.Value = makeValue(value)
+	return frames{set: shm.AppendFrame(nil, &set), get: shm.AppendFrame(nil, &get),
+		setReply: shm.AppendFrame(nil, &setRep), getReply: shm.AppendFrame(nil, &getRep)}
+}
+
+// floorServe is the master's end of the floor: it answers each frame with
+// the reply the reference would send, alternating set and get as the
+// worker does, without decoding anything.
+func floorServe(value int) func(net.Conn) error {
+	return func(c net.Conn) error {
+		defer c.Close()
+		f := makeFrames(0, value)
+		buf := make([]byte, 256<<10)
+		var out []byte
+		var n uint64
+		for {
+			k, err := c.Read(buf)
+			if err != nil {
+				return nil
+			}
+			for range bytes.Count(buf[:k], []byte{'\n'}) {
+				out = append(out, pick(n, f.setReply, f.getReply)...)
+				n++
+			}
+			if _, err := c.Write(out); err != nil {
+				return nil
+			}
+			out = out[:0]
+		}
+	}
+}
+
+func pick(n uint64, even, odd []byte) []byte {
+	if n%2 == 0 {
+		return even
+	}
+	return odd
+}
+
+// floorWorker keeps Inflight requests outstanding from one goroutine: the
+// cheapest way to drive the socket, so the floor is a true floor.
+func floorWorker(ctx context.Context, c net.Conn, args []string) error {
+	p, err := parseParams(args)
+	if err != nil {
+		return err
+	}
+	f := makeFrames(shm.WorkerIdentity().Worker, p.Value)
+	d := floorDriver{f: f, sent: make([]time.Time, p.Inflight), win: newWindow(p), hist: &Hist{}}
+	if err := d.run(c, p.Inflight); err != nil {
+		return err
+	}
+	return writeReport(os.Stdout, d.ops, p.Duration, d.hist)
+}
+
+type floorDriver struct {
+	f               frames
+	sent            []time.Time
+	win             window
+	hist            *Hist
+	issued, replied uint64
+	ops             uint64
+	out             []byte
+}
+
+func (d *floorDriver) run(c net.Conn, inflight int) error {
+	now := time.Now()
+	for range inflight {
+		d.issue(now)
+	}
+	buf := make([]byte, 256<<10)
+	for d.replied < d.issued {
+		if len(d.out) > 0 {
+			if _, err := c.Write(d.out); err != nil {
+				return err
+			}
+			d.out = d.out[:0]
+		}
+		k, err := c.Read(buf)
+		if err != nil {
+			return err
+		}
+		d.complete(bytes.Count(buf[:k], []byte{'\n'}))
+	}
+	return nil
+}
+
+func (d *floorDriver) issue(now time.Time) {
+	d.sent[d.issued%uint64(len(d.sent))] = now
+	d.out = append(d.out, pick(d.issued, d.f.set, d.f.get)...)
+	d.issued++
+}
+
+func (d *floorDriver) complete(replies int) {
+	now := time.Now()
+	for range replies {
+		sent := d.sent[d.replied%uint64(len(d.sent))]
+		d.replied++
+		if d.win.in(now) {
+			d.ops++
+			d.hist.Record(now.Sub(sent))
+		}
+		if now.Before(d.win.to) {
+			d.issue(now)
+		}
+	}
+}

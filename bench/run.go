@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shmlab/shmlab/shm"
+)
+
+// Config chooses the cells of the matrix and the time spent on each.
+type Config struct {
+	Workers  []int         // worker processes
+	Inflight []int         // requests in flight per worker
+	Values   []int         // bytes of JSON text per value
+	Duration time.Duration // measured time per cell and side
+	Warmup   time.Duration // unmeasured time before it
+	Runs     int           // runs per cell; the row holds the medians
+	// Progress, if set, is called before each measurement.
+	Progress func(cell Cell, side string, run int)
+}
+
+// DefaultConfig is the full matrix with two seconds per cell.
+func DefaultConfig() Config {
+	return Config{Workers: []int{1, 2, 4}, Inflight: []int{1, 64}, Values: []int{16, 1024, 65536},
+		Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Runs: 1}
+}
+
+// Cell is one point of the matrix.
+type Cell struct {
+	Workers    int `json:"workers"`
+	Inflight   int `json:"inflight"`
+	ValueBytes int `json:"value_bytes"`
+}
+
+// Row is the result for one cell.
+type Row struct {
+	Cell
+	FloorOpsPerS float64 `json:"floor_ops_per_s"`
+	OpsPerS      float64 `json:"ops_per_s"`
+	Ratio        float64 `json:"ratio"`
+	P50us        float64 `json:"p50_us"`
+	P99us        float64 `json:"p99_us"`
+	FloorP50us   float64 `json:"floor_p50_us"`
+	ValueMBPerS  float64 `json:"value_mb_per_s"` // reference: values moved, 10^6 bytes per second
+	Runs         int     `json:"runs"`
+}
+
+// Cells lists the matrix in the order it is measured.
+func (c Config) Cells() []Cell {
+	var cells []Cell
+	for _, v := range c.Values {
+		for _, k := range c.Inflight {
+			for _, n := range c.Workers {
+				cells = append(cells, Cell{Workers: n, Inflight: k, ValueBytes: v})
+			}
+		}
+	}
+	return cells
+}
+
+// Run measures every cell, floor and reference alternating run by run.
+func Run(cfg Config) ([]Row, error) {
+	var rows []Row
+	for _, cell := range cfg.Cells() {
+		row, err := runCell(cfg, cell)
+		if err != nil {
+			return rows, fmt.Errorf("bench: %d workers, %d in flight, %d B: %w", cell.Workers, cell.Inflight, cell.ValueBytes, err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// sample is one measurement of one side of a cell.
+type sample struct {
+	opsPerS  float64
+	p50, p99 time.Duration
+}
+
+func runCell(cfg Config, cell Cell) (Row, error) {
+	var floor, ref []sample
+	for run := range max(cfg.Runs, 1) {
+		for _, side := range []string{"floor", "reference"} {
+			if cfg.Progress != nil {
+				cfg.Progress(cell, side, run)
+			}
+			s, err := measure(cfg, cell, side == "floor")
+			if err != nil {
+				return Row{}, fmt.Errorf("%s: %w", side, err)
+			}
+			if side == "floor" {
+				floor = append(floor, s)
+			} else {
+				ref = append(ref, s)
+			}
+		}
+	}
+	return makeRow(cell, floor, ref), nil
+}
+
+func makeRow(cell Cell, floor, ref []sample) Row {
+	f, r := median(floor), median(ref)
+	row := Row{Cell: cell, FloorOpsPerS: f.opsPerS, OpsPerS: r.opsPerS, Runs: len(ref),
+		P50us: us(r.p50), P99us: us(r.p99), FloorP50us: us(f.p50),
+		ValueMBPerS: r.opsPerS * float64(cell.ValueBytes) / 1e6}
+	if f.opsPerS > 0 {
+		row.Ratio = r.opsPerS / f.opsPerS
+	}
+	return row
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// median takes each figure's median separately.
+func median(ss []sample) sample {
+	pick := func(f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return sample{opsPerS: pick(func(s sample) float64 { return s.opsPerS }),
+		p50: time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
+		p99: time.Duration(pick(func(s sample) float64 { return float64(s.p99) }))}
+}
+
+// measure runs one side of a cell with fresh worker processes.
+func measure(cfg Config, cell Cell, floor bool) (sample, error) {
+	p := params{Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
+	m := shm.NewMaster(shm.MasterOptions{})
+	defer m.Close()
+	outs := make([]bytes.Buffer, cell.Workers)
+	var ws []*shm.Worker
+	for i := range cell.Workers {
+		spec := shm.WorkerSpec{Name: refWorkerName, Args: p.args(), Stdout: &outs[i]}
+		if floor {
+			spec.Name, spec.Serve = floorWorkerName, floorServe(cell.ValueBytes)
+		}
+		w, err := m.Spawn(spec)
+		if err != nil {
+			return sample{}, err
+		}
+		ws = append(ws, w)
+	}
+	return collect(ws, outs)
+}
+
+func collect(ws []*shm.Worker, outs []bytes.Buffer) (sample, error) {
+	var s sample
+	h := &Hist{}
+	for i, w := range ws {
+		if err := w.Wait(); err != nil {
+			return sample{}, fmt.Errorf("worker %d: %v", w.ID, err)
+		}
+		var r report
+		if err := json.Unmarshal(outs[i].Bytes(), &r); err != nil {
+			return sample{}, fmt.Errorf("worker %d report %q: %v", w.ID, outs[i].String(), err)
+		}
+		s.opsPerS += float64(r.Ops) / r.Span.Seconds()
+		h.Merge(r.Hist.hist())
+	}
+	s.p50, s.p99 = h.Quantile(0.50), h.Quantile(0.99)
+	return s, nil
+}

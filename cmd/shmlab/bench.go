@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/shmlab/shmlab/bench"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	cfg := bench.DefaultConfig()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(intList{&cfg.Workers}, "workers", "worker processes per cell, comma-separated")
+	fs.Var(intList{&cfg.Inflight}, "inflight", "requests in flight per worker, comma-separated")
+	fs.Var(intList{&cfg.Values}, "value", "value sizes in bytes of JSON text, comma-separated")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time per cell and side")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before each measurement")
+	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per cell; the table shows medians")
+	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
+	quiet := fs.Bool("q", false, "no progress lines on standard error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: shmlab bench [flags]
+
+Measures, cell by cell, a floor (raw request/reply ping-pong over the same
+socket pair, same framing and message sizes, no store) and the reference
+get/set, and prints both with their ratio.
+
+example:
+  shmlab bench --workers 1,2 --inflight 1,64 --value 16 --duration 1s --runs 3
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if err := checkBench(cfg, fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
+		return exitUsage
+	}
+	if !*quiet {
+		cfg.Progress = func(c bench.Cell, side string, run int) {
+			fmt.Fprintf(stderr, "bench: %d workers, %d in flight, %d B: %s (run %d/%d)\n",
+				c.Workers, c.Inflight, c.ValueBytes, side, run+1, cfg.Runs)
+		}
+	}
+	if dir := os.Getenv(bench.EnvProfileDir); dir != "" {
+		f, err := os.Create(filepath.Join(dir, "master.prof"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	rows, err := bench.Run(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
+		return exitFail
+	}
+	if *asJSON {
+		return printJSON(stdout, rows)
+	}
+	printTable(stdout, rows)
+	return exitOK
+}
+
+func usageErr(err error) int {
+	if err == flag.ErrHelp {
+		return exitOK
+	}
+	return exitUsage
+}
+
+func checkBench(cfg bench.Config, rest []string) error {
+	switch {
+	case len(rest) > 0:
+		return fmt.Errorf("unexpected arguments %q", rest)
+	case cfg.Duration <= 0:
+		return fmt.Errorf("--duration must be positive, got %v", cfg.Duration)
+	case cfg.Warmup < 0:
+		return fmt.Errorf("--warmup must not be negative, got %v", cfg.Warmup)
+	case cfg.Runs < 1:
+		return fmt.Errorf("--runs must be at least 1, got %d", cfg.Runs)
+	}
+	for _, c := range cfg.Cells() {
+		if c.Workers < 1 || c.Workers > 256 || c.Inflight < 1 || c.Inflight > 4096 || c.ValueBytes < 2 || c.ValueBytes > 4<<20-1024 {
+			return fmt.Errorf("cell out of range: workers %d (1-256), inflight %d (1-4096), value %d (2 B-4 MiB)", c.Workers, c.Inflight, c.ValueBytes)
+		}
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, rows []bench.Row) int {
+	enc := json.NewEncoder(w)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return exitFail
+		}
+	}
+	return exitOK
+}
+
+func printTable(w io.Writer, rows []bench.Row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workers\tinflight\tvalue B\tfloor ops/s\tops/s\tratio\tp50 µs\tp99 µs\tfloor p50 µs\tvalue MB/s\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", r.Workers, r.Inflight, r.ValueBytes,
+			r.FloorOpsPerS, r.OpsPerS, r.Ratio, r.P50us, r.P99us, r.FloorP50us, r.ValueMBPerS)
+	}
+	tw.Flush()
+}
+
+// intList is a flag holding comma-separated integers.
+type intList struct{ p *[]int }
+
+func (l intList) String() string {
+	if l.p == nil {
+		return ""
+	}
+	s := make([]string, len(*l.p))
+	for i, n := range *l.p {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l intList) Set(v string) error {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("%q is not a comma-separated list of integers", v)
+		}
+		out = append(out, n)
+	}
+	*l.p = out
+	return nil
+}

@@ -1,0 +1,66 @@
+// Command shmlab verifies "shared memory over IPC": it benchmarks the
+// reference implementation (and, as the toolkit grows, runs scenarios and
+// checks histories).
+//
+// Usage:
+//
+//	shmlab bench [flags]    measure the reference against a raw floor
+//
+// Exit codes: 0 success, 1 a failed run, 3 bad input or usage.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/shmlab/shmlab/shm"
+)
+
+// Exit codes, as Jepsen and Maelstrom use them (2 is for an inconclusive check).
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 3
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"bench", "measure the reference get/set against a raw floor over the same pipe", runBench},
+}
+
+func main() {
+	shm.Main() // a re-executed worker runs its body here and exits
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "shmlab: unknown command %q\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: shmlab <command> [flags]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'shmlab <command> --help' for a command's flags.")
+}
