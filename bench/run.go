@@ -18,6 +18,13 @@ type Config struct {
 	Duration time.Duration // measured time per cell and side
 	Warmup   time.Duration // unmeasured time before it
 	Runs     int           // runs per cell; the row holds the medians
+	// Client is how the reference worker keeps requests in flight:
+	// "callbacks" (Client.Go, the article's style, from one goroutine)
+	// or "goroutines" (one goroutine per request in flight, Client.Get/Set).
+	Client string
+	// Env holds extra environment variables for the worker processes of
+	// both sides, such as GOMAXPROCS=1.
+	Env []string
 	// Progress, if set, is called before each measurement.
 	Progress func(cell Cell, side string, run int)
 }
@@ -25,7 +32,7 @@ type Config struct {
 // DefaultConfig is the full matrix with two seconds per cell.
 func DefaultConfig() Config {
 	return Config{Workers: []int{1, 2, 4}, Inflight: []int{1, 64}, Values: []int{16, 1024, 65536},
-		Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Runs: 1}
+		Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Runs: 1, Client: "callbacks"}
 }
 
 // Cell is one point of the matrix.
@@ -46,6 +53,7 @@ type Row struct {
 	FloorP50us   float64 `json:"floor_p50_us"`
 	ValueMBPerS  float64 `json:"value_mb_per_s"` // reference: values moved, 10^6 bytes per second
 	Runs         int     `json:"runs"`
+	Client       string  `json:"client"`
 }
 
 // Cells lists the matrix in the order it is measured.
@@ -98,7 +106,9 @@ func runCell(cfg Config, cell Cell) (Row, error) {
 			}
 		}
 	}
-	return makeRow(cell, floor, ref), nil
+	row := makeRow(cell, floor, ref)
+	row.Client = cfg.Client
+	return row, nil
 }
 
 func makeRow(cell Cell, floor, ref []sample) Row {
@@ -131,13 +141,13 @@ func median(ss []sample) sample {
 
 // measure runs one side of a cell with fresh worker processes.
 func measure(cfg Config, cell Cell, floor bool) (sample, error) {
-	p := params{Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
+	p := params{Client: cfg.Client, Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
 	m := shm.NewMaster(shm.MasterOptions{})
 	defer m.Close()
 	outs := make([]bytes.Buffer, cell.Workers)
 	var ws []*shm.Worker
 	for i := range cell.Workers {
-		spec := shm.WorkerSpec{Name: refWorkerName, Args: p.args(), Stdout: &outs[i]}
+		spec := shm.WorkerSpec{Name: refWorkerName, Args: p.args(), Stdout: &outs[i], Env: cfg.Env}
 		if floor {
 			spec.Name, spec.Serve = floorWorkerName, floorServe(cell.ValueBytes)
 		}

@@ -13,6 +13,7 @@ import (
 
 // params are what a bench worker is told on its command line.
 type params struct {
+	Client   string // "callbacks" or "goroutines"
 	Inflight int
 	Value    int // bytes of JSON text per value
 	Warmup   time.Duration
@@ -20,14 +21,14 @@ type params struct {
 }
 
 func (p params) args() []string {
-	return []string{strconv.Itoa(p.Inflight), strconv.Itoa(p.Value), p.Warmup.String(), p.Duration.String()}
+	return []string{strconv.Itoa(p.Inflight), strconv.Itoa(p.Value), p.Warmup.String(), p.Duration.String(), p.Client}
 }
 
 func parseParams(args []string) (params, error) {
-	if len(args) != 4 {
-		return params{}, fmt.Errorf("bench worker: want 4 arguments, got %q", args)
+	if len(args) != 5 {
+		return params{}, fmt.Errorf("bench worker: want 5 arguments, got %q", args)
 	}
-	var p params
+	p := params{Client: args[4]}
 	var err [4]error
 	p.Inflight, err[0] = strconv.Atoi(args[0])
 	p.Value, err[1] = strconv.Atoi(args[1])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,7 +13,8 @@ type ClientOptions struct {
 	// Identity is written into requests as "id" and "inc" (the master
 	// routes and deduplicates by connection, not by these).
 	Identity Identity
-	// Timeout bounds calls whose context has no deadline (5s if 0).
+	// Timeout bounds calls whose context has no earlier deadline, and
+	// every Go call (5s if 0). It is enforced to within a tenth of itself.
 	Timeout time.Duration
 	// RetryAfter, if positive, resends a request with the same id when no
 	// reply came in that long; the master applies it at most once.
@@ -33,11 +35,14 @@ type Client struct {
 	conn  Conn
 	opts  ClientOptions
 	start time.Time
+	clock atomic.Int64 // coarse time since start, kept by the sweeper
 
 	mu     sync.Mutex
 	tr     tracker
 	closed bool
 	lost   *Error
+	corked bool      // the reader is delivering: requests wait in outq
+	outq   []Message // requests made while corked
 
 	readerDone chan struct{}
 	stop       chan struct{}
@@ -59,6 +64,9 @@ func NewClient(c Conn, opts ClientOptions) *Client {
 }
 
 func (c *Client) now() int64 { return int64(time.Since(c.start)) }
+
+// Conn returns the client's connection.
+func (c *Client) Conn() Conn { return c.conn }
 
 // Pending returns how many calls are waiting for a reply.
 func (c *Client) Pending() int {
@@ -84,20 +92,47 @@ func (c *Client) Close() error {
 }
 
 // Do sends one request and waits for its reply. It fills in the request's
-// uuid, id and inc. A reply carrying an error is returned as that error.
+// uuid, id, inc and ack. A reply carrying an error is returned as that
+// error, with the reply.
 func (c *Client) Do(ctx context.Context, req *Message) (Message, error) {
 	return c.do(ctx, req, true)
+}
+
+// Go sends one request without waiting and calls done with the reply (or
+// the error, as Do returns it) exactly once. done runs on the client's
+// reader goroutine (or the sweeper's, for a timeout, or the caller's, for a
+// request that could not be sent), so it must not block; it may make
+// further calls, which leave together once the current batch of replies
+// is delivered. The reply's Value is valid only while done runs, and req's
+// Key and Value must stay unchanged until done is called. Go calls are
+// bounded by ClientOptions.Timeout. This is the article's callback style,
+// and the cheapest way to keep many requests in flight.
+func (c *Client) Go(req *Message, done func(rep Message, err error)) {
+	cl := c.pool.Get().(*call)
+	cl.cb = done
+	send, err := c.begin(context.Background(), cl, req)
+	if err != nil {
+		c.release(cl)
+		done(Message{}, err)
+		return
+	}
+	if send {
+		if err := c.conn.Send(cl.batch[:]); err != nil && c.abandon(cl) {
+			done(Message{}, wrapErr(ErrConnLost, err))
+		}
+	}
 }
 
 func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, error) {
 	cl := c.pool.Get().(*call)
 	cl.want = want
-	if err := c.begin(ctx, cl, req); err != nil {
-		c.pool.Put(cl)
+	send, err := c.begin(ctx, cl, req)
+	if err != nil {
+		c.release(cl)
 		return Message{}, err
 	}
-	if err := c.conn.Send(cl.batch[:]); err != nil {
-		if c.abandon(cl) {
+	if send {
+		if err := c.conn.Send(cl.batch[:]); err != nil && c.abandon(cl) {
 			return Message{}, wrapErr(ErrConnLost, err)
 		}
 	}
@@ -108,21 +143,14 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 	return rep, err
 }
 
-// begin registers the call and stamps the request with its identity.
-func (c *Client) begin(ctx context.Context, cl *call, req *Message) error {
-	now := c.now()
-	cl.deadline = now + int64(c.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok {
-		cl.deadline = min(cl.deadline, now+int64(time.Until(d)))
-	}
-	cl.resendAt = 0
-	if c.opts.RetryAfter > 0 {
-		cl.resendAt = now + int64(c.opts.RetryAfter)
-	}
+// begin registers the call and stamps the request with its identity. It
+// returns send == false when the request was queued behind a delivery.
+func (c *Client) begin(ctx context.Context, cl *call, req *Message) (send bool, err error) {
+	c.setDeadline(ctx, cl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.lost != nil {
-		return c.closedErr()
+		return false, c.closedErr()
 	}
 	req.Kind, req.Worker, req.Inc = KindRequest, c.opts.Identity.Worker, c.opts.Identity.Inc
 	req.Has |= HasSeq | HasWorker | HasInc | HasAck
@@ -136,7 +164,26 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Message) error {
 		cl.batch[0].Value = append(Value(nil), req.Value...)
 		cl.batch[0].Old = append(Value(nil), req.Old...)
 	}
-	return nil
+	if c.corked {
+		c.outq = append(c.outq, cl.batch[0])
+		return false, nil
+	}
+	return true, nil
+}
+
+// setDeadline sets the call's deadline from the coarse clock, or from the
+// context if it ends sooner, and its first resend time.
+func (c *Client) setDeadline(ctx context.Context, cl *call) {
+	now := c.clock.Load()
+	cl.deadline = now + int64(c.opts.Timeout)
+	if d, ok := ctx.Deadline(); ok {
+		now = c.now()
+		cl.deadline = min(cl.deadline, now+int64(time.Until(d)))
+	}
+	cl.resendAt = 0
+	if c.opts.RetryAfter > 0 {
+		cl.resendAt = now + int64(c.opts.RetryAfter)
+	}
 }
 
 func (c *Client) closedErr() error {
@@ -158,7 +205,7 @@ func (c *Client) abandon(cl *call) bool {
 }
 
 func (c *Client) release(cl *call) {
-	cl.req, cl.batch[0] = Message{}, Message{}
+	cl.req, cl.batch[0], cl.cb, cl.want = Message{}, Message{}, nil, false
 	c.pool.Put(cl)
 }
 
@@ -177,12 +224,24 @@ func (c *Client) wait(ctx context.Context, cl *call) (Message, error) {
 	return rep, nil
 }
 
+// finish completes a call that has left the pending table.
+func (c *Client) finish(cl *call, rep Message) {
+	if cl.cb == nil {
+		cl.done <- rep
+		return
+	}
+	cb := cl.cb
+	c.release(cl)
+	if rep.Err != nil {
+		cb(rep, rep.Err)
+		return
+	}
+	cb(rep, nil)
+}
+
 func ctxErr(err error) *Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return wrapErr(ErrTimeout, err)
 	}
 	return wrapErr(ErrCanceled, err)
 }
-
-// Conn returns the client's connection.
-func (c *Client) Conn() Conn { return c.conn }

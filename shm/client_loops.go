@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// readLoop delivers replies until the connection fails or is closed.
+// readLoop delivers replies until the connection fails or is closed. While
+// it delivers a batch, requests made meanwhile (by callbacks, or by
+// goroutines it woke) are queued and then sent together.
 func (c *Client) readLoop() {
 	defer close(c.readerDone)
-	ms := make([]Message, 128)
-	ready := make([]*call, 0, 128)
+	ms := make([]Message, 32)
+	ready := make([]*call, 0, 32)
+	var spare []Message
 	for {
 		n, err := c.conn.Recv(ms)
 		if err != nil {
@@ -18,17 +21,33 @@ func (c *Client) readLoop() {
 		}
 		ready = c.match(ms[:n], ready[:0])
 		for i, cl := range ready {
-			cl.done <- ms[i]
+			c.finish(cl, ms[i])
 		}
+		spare = c.uncork(spare)
 	}
 }
 
+// uncork sends what was queued during a delivery and returns the emptied
+// queue for reuse.
+func (c *Client) uncork(spare []Message) []Message {
+	c.mu.Lock()
+	q := c.outq
+	c.outq, c.corked = spare[:0], false
+	c.mu.Unlock()
+	if len(q) > 0 {
+		c.conn.Send(q) // a failure shows up as a lost connection
+		clear(q)
+	}
+	return q[:0]
+}
+
 // match takes the calls that the replies answer out of the pending table,
-// compacting ms so that ms[i] answers ready[i], and copies the values the
-// callers will keep.
+// compacting ms so that ms[i] answers ready[i], and copies the values that
+// blocked callers will keep. It corks the connection for the delivery.
 func (c *Client) match(ms []Message, ready []*call) []*call {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.corked = true
 	for i := range ms {
 		m := &ms[i]
 		if m.Kind != KindReply || m.Has&HasSeq == 0 {
@@ -57,17 +76,19 @@ func (c *Client) fail(err error) {
 		cause = errorf(ErrConnLost, "client closed with the request in flight")
 	}
 	c.lost = cause
+	c.corked, c.outq = false, nil
 	pending := c.tr.drain()
 	c.mu.Unlock()
 	for _, cl := range pending {
-		cl.done <- Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: cause}
+		c.finish(cl, Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: cause})
 	}
 	if !closing && c.opts.OnLost != nil {
 		c.opts.OnLost(err)
 	}
 }
 
-// sweepLoop fails calls past their deadline and resends unanswered ones.
+// sweepLoop keeps the coarse clock, fails calls past their deadline and
+// resends unanswered ones.
 func (c *Client) sweepLoop() {
 	every := sweepInterval(c.opts)
 	t := time.NewTicker(every)
@@ -79,6 +100,7 @@ func (c *Client) sweepLoop() {
 		case <-c.readerDone:
 			return
 		case <-t.C:
+			c.clock.Store(c.now())
 			c.sweep()
 		}
 	}
@@ -101,8 +123,7 @@ func (c *Client) sweep() {
 	}
 	c.mu.Unlock()
 	for _, cl := range expired {
-		err := ctxErr(context.DeadlineExceeded)
-		cl.done <- Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: err}
+		c.finish(cl, Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: ctxErr(context.DeadlineExceeded)})
 	}
 	if len(batch) > 0 {
 		c.conn.Send(batch) // a failure shows up as a lost connection

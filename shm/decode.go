@@ -22,6 +22,9 @@ type frameDecoder struct {
 // KindRequest with Err set, so that the reply can still name the request's
 // uuid. Slices in m point into frame or into *scratch.
 func DecodeFrame(frame []byte, m *Message, scratch *[]byte) {
+	if decodeFast(frame, m) {
+		return
+	}
 	*m = Message{}
 	d := frameDecoder{s: scanner{b: frame}, m: m, scratch: scratch, flag: -1}
 	if err := d.top(); err != nil {
@@ -218,7 +221,7 @@ func (d *frameDecoder) uintMember(name []byte, bit uint16, dst *uint64) error {
 	if err := d.once(name, bit); err != nil {
 		return err
 	}
-	if n, ok := d.fastUint(); ok {
+	if n, ok := d.s.fastUint(); ok {
 		*dst = n
 		return nil
 	}
@@ -251,8 +254,8 @@ func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
 }
 
 // fastUint parses a short run of digits followed by ',' or '}' in one pass.
-func (d *frameDecoder) fastUint() (uint64, bool) {
-	b, i := d.s.b, d.s.i
+func (s *scanner) fastUint() (uint64, bool) {
+	b, i := s.b, s.i
 	var n uint64
 	for j := i; j < len(b) && j-i < 19; j++ {
 		c := b[j]
@@ -261,7 +264,7 @@ func (d *frameDecoder) fastUint() (uint64, bool) {
 			continue
 		}
 		if (c == ',' || c == '}') && j > i && (b[i] != '0' || j == i+1) {
-			d.s.i = j
+			s.i = j
 			return n, true
 		}
 		return 0, false

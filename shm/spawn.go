@@ -34,6 +34,8 @@ type WorkerSpec struct {
 	// script. It is called again for each restart. The master adds the
 	// channel at fd 3 and the environment variables.
 	Command func() *exec.Cmd
+	// Env holds extra environment variables ("KEY=value") for the process.
+	Env []string
 	// Stdout and Stderr receive the worker's output (os.Stderr for both if nil).
 	Stdout, Stderr io.Writer
 	// Serve, if set, takes the master's end of the channel instead of the
@@ -230,6 +232,7 @@ func prepare(w *Worker, child *os.File) {
 		EnvIncarnation+"="+strconv.FormatUint(w.Inc, 10),
 		EnvChannelFD+"=3", EnvUniqueID+"="+strconv.FormatInt(w.ID, 10),
 		"NODE_CHANNEL_SERIALIZATION_MODE=json", raceEnv())
+	cmd.Env = append(cmd.Env, w.Spec.Env...)
 	cmd.ExtraFiles = []*os.File{child}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cmd.Stdout == nil {

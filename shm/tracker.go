@@ -16,6 +16,7 @@ type call struct {
 	resendAt int64 // 0: never
 	req      Message
 	want     bool // copy the reply's value
+	cb       func(Message, error)
 	done     chan Message
 	batch    [1]Message
 }

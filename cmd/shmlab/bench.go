@@ -25,6 +25,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time per cell and side")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before each measurement")
 	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per cell; the table shows medians")
+	fs.StringVar(&cfg.Client, "client", cfg.Client, "how the reference keeps requests in flight: callbacks (Client.Go) or goroutines (blocking calls)")
+	procs := fs.Int("worker-procs", 0, "GOMAXPROCS of each worker process (0: the Go default)")
 	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
 	fs.Usage = func() {
@@ -47,6 +49,9 @@ flags:
 	if err := checkBench(cfg, fs.Args()); err != nil {
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
 		return exitUsage
+	}
+	if *procs > 0 {
+		cfg.Env = append(cfg.Env, fmt.Sprintf("GOMAXPROCS=%d", *procs))
 	}
 	if !*quiet {
 		cfg.Progress = func(c bench.Cell, side string, run int) {
@@ -89,6 +94,8 @@ func checkBench(cfg bench.Config, rest []string) error {
 		return fmt.Errorf("--warmup must not be negative, got %v", cfg.Warmup)
 	case cfg.Runs < 1:
 		return fmt.Errorf("--runs must be at least 1, got %d", cfg.Runs)
+	case cfg.Client != "callbacks" && cfg.Client != "goroutines":
+		return fmt.Errorf("--client must be callbacks or goroutines, got %q", cfg.Client)
 	}
 	for _, c := range cfg.Cells() {
 		if c.Workers < 1 || c.Workers > 256 || c.Inflight < 1 || c.Inflight > 4096 || c.ValueBytes < 2 || c.ValueBytes > 4<<20-1024 {

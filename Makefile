@@ -1,0 +1,41 @@
+# shmlab: make run (the main job), make test (the tests). See README.md.
+GO       ?= go
+BIN      := bin/shmlab
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzDecodeFrame FuzzParseValue FuzzMasterHandle
+
+.PHONY: all build run test check bench fuzz soak clean
+
+all: check test
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shmlab
+
+# The main job. For now: a short benchmark of the reference implementation
+# against its floor (later issues turn this into the scenario suite).
+run: build
+	./$(BIN) bench --workers 1,2 --inflight 1,64 --value 16,65536 --duration 300ms --warmup 100ms
+
+test:
+	$(GO) test -race -count=1 ./...
+
+check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+# Go micro-benchmarks, then the full matrix with medians of three runs.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./$(BIN) bench --runs 3
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./shm/ || exit 1; \
+	done
+
+soak: fuzz
+
+clean:
+	rm -rf bin
