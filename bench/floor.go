@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"time"
@@ -26,7 +27,7 @@ type frames struct {
 	set, get, setReply, getReply []byte
 }
 
-func makeFrames(worker int64, value int) frames {
+func makeFrames(worker int64, value int, compact bool) frames {
 	key := []byte(keyFor(worker, 0))
 	seq := uint64(1_000_000) // a typical seven-digit request id
 	set := shm.Message{Kind: shm.KindRequest, Method: shm.MethodSet, Worker: worker, Inc: 1, Seq: seq, Key: key,
@@ -36,17 +37,25 @@ func makeFrames(worker int64, value int) frames {
 	setRep := shm.Message{Kind: shm.KindReply, Seq: seq, Value: shm.Value(`"OK"`), Has: shm.HasSeq | shm.HasValue}
 	getRep := setRep
 	getRep.Value = makeValue(value)
-	return frames{set: shm.AppendFrame(nil, &set), get: shm.AppendFrame(nil, &get),
-		setReply: shm.AppendFrame(nil, &setRep), getReply: shm.AppendFrame(nil, &getRep)}
+	enc := shm.AppendFrame
+	if compact {
+		enc = shm.AppendCompact
+	}
+	set.Has |= shm.HasAck
+	set.Ack = seq
+	get.Has |= shm.HasAck
+	get.Ack = seq
+	return frames{set: enc(nil, &set), get: enc(nil, &get), setReply: enc(nil, &setRep), getReply: enc(nil, &getRep)}
 }
 
 // floorServe is the master's end of the floor: it answers each frame with
 // the reply the reference would send, alternating set and get as the
 // worker does, without decoding anything.
-func floorServe(value int) func(net.Conn) error {
+func floorServe(value int, compact bool) func(net.Conn) error {
 	return func(c net.Conn) error {
 		defer c.Close()
-		f := makeFrames(0, value)
+		f := makeFrames(0, value, compact)
+		fc := frameCounter{compact: compact, skip: compact}
 		buf := make([]byte, 256<<10)
 		var out []byte
 		var n uint64
@@ -55,7 +64,7 @@ func floorServe(value int) func(net.Conn) error {
 			if err != nil {
 				return nil
 			}
-			for range bytes.Count(buf[:k], []byte{'\n'}) {
+			for range fc.feed(buf[:k]) {
 				out = append(out, pick(n, f.setReply, f.getReply)...)
 				n++
 			}
@@ -81,12 +90,19 @@ func floorWorker(ctx context.Context, c net.Conn, args []string) error {
 	if err != nil {
 		return err
 	}
-	f := makeFrames(shm.WorkerIdentity().Worker, p.Value)
+	f := makeFrames(shm.WorkerIdentity().Worker, p.Value, p.Compact)
 	d := floorDriver{f: f, sent: make([]time.Time, p.Inflight), win: newWindow(p), hist: &Hist{}}
+	d.fc.compact = p.Compact
+	if p.Compact {
+		d.out = append(d.out, `{"cmd":"SHMLAB_CODEC","codec":"compact"}`+"\n"...)
+	}
 	if err := d.run(c, p.Inflight); err != nil {
 		return err
 	}
-	return writeReport(os.Stdout, d.ops, p.Duration, d.hist)
+	if os.Getenv("SHMLAB_BENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "floor worker: reads %d writes %d replies %d\n", d.reads, d.writes, d.replied)
+	}
+	return writeReport(os.Stdout, d.ops, d.replied, p.Duration, d.hist)
 }
 
 type floorDriver struct {
@@ -97,6 +113,8 @@ type floorDriver struct {
 	issued, replied uint64
 	ops             uint64
 	out             []byte
+	reads, writes   uint64
+	fc              frameCounter
 }
 
 func (d *floorDriver) run(c net.Conn, inflight int) error {
@@ -107,16 +125,18 @@ func (d *floorDriver) run(c net.Conn, inflight int) error {
 	buf := make([]byte, 256<<10)
 	for d.replied < d.issued {
 		if len(d.out) > 0 {
+			d.writes++
 			if _, err := c.Write(d.out); err != nil {
 				return err
 			}
 			d.out = d.out[:0]
 		}
 		k, err := c.Read(buf)
+		d.reads++
 		if err != nil {
 			return err
 		}
-		d.complete(bytes.Count(buf[:k], []byte{'\n'}))
+		d.complete(d.fc.feed(buf[:k]))
 	}
 	return nil
 }
@@ -141,3 +161,5 @@ func (d *floorDriver) complete(replies int) {
 		}
 	}
 }
+
+func indexNL(b []byte) int { return bytes.IndexByte(b, '\n') }

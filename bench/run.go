@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/shmlab/shmlab/shm"
@@ -22,6 +23,9 @@ type Config struct {
 	// "callbacks" (Client.Go, the article's style, from one goroutine)
 	// or "goroutines" (one goroutine per request in flight, Client.Get/Set).
 	Client string
+	// Codec is the framing of both sides: "compact" (the negotiated
+	// binary codec for Go workers) or "json" (JSON lines, as Node speaks).
+	Codec string
 	// Env holds extra environment variables for the worker processes of
 	// both sides, such as GOMAXPROCS=1.
 	Env []string
@@ -32,7 +36,7 @@ type Config struct {
 // DefaultConfig is the full matrix with two seconds per cell.
 func DefaultConfig() Config {
 	return Config{Workers: []int{1, 2, 4}, Inflight: []int{1, 64}, Values: []int{16, 1024, 65536},
-		Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Runs: 1, Client: "callbacks"}
+		Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Runs: 1, Client: "callbacks", Codec: "compact"}
 }
 
 // Cell is one point of the matrix.
@@ -52,8 +56,11 @@ type Row struct {
 	P99us        float64 `json:"p99_us"`
 	FloorP50us   float64 `json:"floor_p50_us"`
 	ValueMBPerS  float64 `json:"value_mb_per_s"` // reference: values moved, 10^6 bytes per second
+	CPUns        float64 `json:"cpu_ns_per_op"`  // reference: CPU of all processes per operation
+	FloorCPUns   float64 `json:"floor_cpu_ns_per_op"`
 	Runs         int     `json:"runs"`
 	Client       string  `json:"client"`
+	Codec        string  `json:"codec"`
 }
 
 // Cells lists the matrix in the order it is measured.
@@ -86,6 +93,7 @@ func Run(cfg Config) ([]Row, error) {
 type sample struct {
 	opsPerS  float64
 	p50, p99 time.Duration
+	cpuPerOp time.Duration // CPU of master and workers over every operation
 }
 
 func runCell(cfg Config, cell Cell) (Row, error) {
@@ -107,7 +115,7 @@ func runCell(cfg Config, cell Cell) (Row, error) {
 		}
 	}
 	row := makeRow(cell, floor, ref)
-	row.Client = cfg.Client
+	row.Client, row.Codec = cfg.Client, cfg.Codec
 	return row, nil
 }
 
@@ -115,7 +123,8 @@ func makeRow(cell Cell, floor, ref []sample) Row {
 	f, r := median(floor), median(ref)
 	row := Row{Cell: cell, FloorOpsPerS: f.opsPerS, OpsPerS: r.opsPerS, Runs: len(ref),
 		P50us: us(r.p50), P99us: us(r.p99), FloorP50us: us(f.p50),
-		ValueMBPerS: r.opsPerS * float64(cell.ValueBytes) / 1e6}
+		ValueMBPerS: r.opsPerS * float64(cell.ValueBytes) / 1e6,
+		CPUns:       float64(r.cpuPerOp), FloorCPUns: float64(f.cpuPerOp)}
 	if f.opsPerS > 0 {
 		row.Ratio = r.opsPerS / f.opsPerS
 	}
@@ -135,21 +144,23 @@ func median(ss []sample) sample {
 		return v[len(v)/2]
 	}
 	return sample{opsPerS: pick(func(s sample) float64 { return s.opsPerS }),
+		cpuPerOp: time.Duration(pick(func(s sample) float64 { return float64(s.cpuPerOp) })),
 		p50: time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
 		p99: time.Duration(pick(func(s sample) float64 { return float64(s.p99) }))}
 }
 
 // measure runs one side of a cell with fresh worker processes.
 func measure(cfg Config, cell Cell, floor bool) (sample, error) {
-	p := params{Client: cfg.Client, Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
-	m := shm.NewMaster(shm.MasterOptions{})
+	p := params{Client: cfg.Client, Compact: cfg.Codec == "compact", Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
+	m := shm.NewMaster(shm.MasterOptions{JSONOnly: !p.Compact})
 	defer m.Close()
+	cpu0 := selfCPU()
 	outs := make([]bytes.Buffer, cell.Workers)
 	var ws []*shm.Worker
 	for i := range cell.Workers {
 		spec := shm.WorkerSpec{Name: refWorkerName, Args: p.args(), Stdout: &outs[i], Env: cfg.Env}
 		if floor {
-			spec.Name, spec.Serve = floorWorkerName, floorServe(cell.ValueBytes)
+			spec.Name, spec.Serve = floorWorkerName, floorServe(cell.ValueBytes, p.Compact)
 		}
 		w, err := m.Spawn(spec)
 		if err != nil {
@@ -157,11 +168,13 @@ func measure(cfg Config, cell Cell, floor bool) (sample, error) {
 		}
 		ws = append(ws, w)
 	}
-	return collect(ws, outs)
+	s, err := collect(ws, outs, cpu0)
+	return s, err
 }
 
-func collect(ws []*shm.Worker, outs []bytes.Buffer) (sample, error) {
+func collect(ws []*shm.Worker, outs []bytes.Buffer, cpu0 time.Duration) (sample, error) {
 	var s sample
+	var all uint64
 	h := &Hist{}
 	for i, w := range ws {
 		if err := w.Wait(); err != nil {
@@ -173,7 +186,23 @@ func collect(ws []*shm.Worker, outs []bytes.Buffer) (sample, error) {
 		}
 		s.opsPerS += float64(r.Ops) / r.Span.Seconds()
 		h.Merge(r.Hist.hist())
+		all += r.All
+		ps := w.ProcessState()
+		s.cpuPerOp += ps.UserTime() + ps.SystemTime()
+	}
+	s.cpuPerOp += selfCPU() - cpu0
+	if all > 0 {
+		s.cpuPerOp /= time.Duration(all)
 	}
 	s.p50, s.p99 = h.Quantile(0.50), h.Quantile(0.99)
 	return s, nil
+}
+
+// selfCPU returns this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

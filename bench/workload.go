@@ -14,6 +14,7 @@ import (
 // params are what a bench worker is told on its command line.
 type params struct {
 	Client   string // "callbacks" or "goroutines"
+	Compact  bool   // the compact codec, not JSON lines
 	Inflight int
 	Value    int // bytes of JSON text per value
 	Warmup   time.Duration
@@ -21,14 +22,14 @@ type params struct {
 }
 
 func (p params) args() []string {
-	return []string{strconv.Itoa(p.Inflight), strconv.Itoa(p.Value), p.Warmup.String(), p.Duration.String(), p.Client}
+	return []string{strconv.Itoa(p.Inflight), strconv.Itoa(p.Value), p.Warmup.String(), p.Duration.String(), p.Client, strconv.FormatBool(p.Compact)}
 }
 
 func parseParams(args []string) (params, error) {
-	if len(args) != 5 {
-		return params{}, fmt.Errorf("bench worker: want 5 arguments, got %q", args)
+	if len(args) != 6 {
+		return params{}, fmt.Errorf("bench worker: want 6 arguments, got %q", args)
 	}
-	p := params{Client: args[4]}
+	p := params{Client: args[4], Compact: args[5] == "true"}
 	var err [4]error
 	p.Inflight, err[0] = strconv.Atoi(args[0])
 	p.Value, err[1] = strconv.Atoi(args[1])
@@ -55,13 +56,14 @@ func keyFor(worker int64, slot int) string {
 
 // report is what a bench worker prints on its standard output.
 type report struct {
-	Ops  uint64        `json:"ops"`
+	Ops  uint64        `json:"ops"`     // completed in the measured window
+	All  uint64        `json:"all_ops"` // completed in all, for CPU per operation
 	Span time.Duration `json:"span_ns"`
 	Hist sparse        `json:"hist"`
 }
 
-func writeReport(w io.Writer, ops uint64, span time.Duration, h *Hist) error {
-	return json.NewEncoder(w).Encode(report{Ops: ops, Span: span, Hist: h.sparse()})
+func writeReport(w io.Writer, ops, all uint64, span time.Duration, h *Hist) error {
+	return json.NewEncoder(w).Encode(report{Ops: ops, All: all, Span: span, Hist: h.sparse()})
 }
 
 // window tracks the measured interval after the warm-up.

@@ -2,6 +2,7 @@ package shm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,13 @@ type StreamOptions struct {
 	MaxFrame     int           // largest frame accepted, newline excluded (DefaultMaxFrame if 0)
 	WriteTimeout time.Duration // a write blocked this long fails (0: never); needs SetWriteDeadline
 	MaxQueued    int           // bytes queued behind a blocked write before Send waits (1 MiB if 0)
+	// Compact makes the connection announce the compact codec with its
+	// first line and use it both ways from then on. Only for a peer that
+	// accepts it (a master that set SHMLAB_CODECS=compact).
+	Compact bool
+	// AcceptCompact lets the peer switch the connection to the compact
+	// codec with its first line.
+	AcceptCompact bool
 }
 
 type deadliner interface{ SetWriteDeadline(time.Time) error }
@@ -53,6 +61,7 @@ type streamConn struct {
 	spare    []byte
 	flushing bool
 	werr     error
+	compact  bool // encode with the compact codec
 
 	stats struct{ reads, framesIn, writes, framesOut atomic.Uint64 }
 }
@@ -81,9 +90,21 @@ func NewStreamConn(rwc io.ReadWriteCloser, opts StreamOptions) Conn {
 		opts.MaxQueued = 1 << 20
 	}
 	c := &streamConn{rwc: rwc, opts: opts}
-	c.rd = frameReader{r: rwc, max: opts.MaxFrame}
+	c.rd = frameReader{r: rwc, max: opts.MaxFrame, acceptHello: opts.AcceptCompact, onHello: c.switchOut}
 	c.wcond.L = &c.wmu
+	if opts.Compact {
+		c.wbuf = append(append(c.wbuf, compactHello...), '\n')
+		c.compact, c.rd.compact = true, true
+	}
 	return c
+}
+
+// switchOut makes the writer use the compact codec, once the reader has
+// seen the peer's hello.
+func (c *streamConn) switchOut() {
+	c.wmu.Lock()
+	c.compact = true
+	c.wmu.Unlock()
 }
 
 func (c *streamConn) Recv(ms []Message) (int, error) {
@@ -109,11 +130,25 @@ func (c *streamConn) Send(ms []Message) error {
 		return c.werr
 	}
 	for i := range ms {
-		c.wbuf = AppendFrame(c.wbuf, &ms[i])
+		if c.compact {
+			c.wbuf = AppendCompact(c.wbuf, &ms[i])
+		} else {
+			c.wbuf = AppendFrame(c.wbuf, &ms[i])
+		}
 	}
 	c.stats.framesOut.Add(uint64(len(ms)))
 	if c.flushing {
 		return nil
+	}
+	if len(ms) == 1 {
+		// A lone message yields once first, so that goroutines about to
+		// send (say, callers woken by one batch of replies) join its
+		// write instead of each paying a system call. A batch is
+		// written at once.
+		c.flushing = true
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
 	}
 	return c.flush()
 }
@@ -122,11 +157,6 @@ func (c *streamConn) Send(ms []Message) error {
 func (c *streamConn) flush() error {
 	c.flushing = true
 	for len(c.wbuf) > 0 && c.werr == nil {
-		// Let goroutines that are ready to send append first: a burst
-		// of calls woken by one batch of replies then shares one write.
-		c.wmu.Unlock()
-		runtime.Gosched()
-		c.wmu.Lock()
 		buf := c.wbuf
 		c.wbuf = c.spare[:0]
 		c.wmu.Unlock()
@@ -163,6 +193,13 @@ type frameReader struct {
 	scanned int // bytes after start known to hold no newline
 	scratch []byte
 	reads   uint64
+
+	compact     bool   // frames are compact, not JSON lines
+	acceptHello bool   // the first line may switch to compact
+	onHello     func() // called when it does
+	lines       uint64 // JSON lines seen
+	err         error  // a framing error found while decoding
+	rerr        error  // the error the reader returned, once it has
 }
 
 func (f *frameReader) recv(ms []Message) (int, error) {
@@ -171,6 +208,9 @@ func (f *frameReader) recv(ms []Message) (int, error) {
 		n := f.decodeReady(ms)
 		if n > 0 {
 			return n, nil
+		}
+		if f.err != nil {
+			return 0, f.err
 		}
 		if err := f.fill(); err != nil {
 			return 0, err
@@ -182,17 +222,61 @@ func (f *frameReader) recv(ms []Message) (int, error) {
 func (f *frameReader) decodeReady(ms []Message) int {
 	n := 0
 	for n < len(ms) {
-		from := f.start + f.scanned
-		nl := bytes.IndexByte(f.buf[from:f.end], '\n')
-		if nl < 0 {
-			f.scanned = f.end - f.start
+		var ok bool
+		if f.compact {
+			ok = f.nextCompact(&ms[n])
+		} else {
+			ok = f.nextLine(&ms[n])
+		}
+		if !ok {
 			break
 		}
-		DecodeFrame(f.buf[f.start:from+nl], &ms[n], &f.scratch)
-		n++
-		f.start, f.scanned = from+nl+1, 0
+		if ms[n].Kind != kindHello {
+			n++
+		}
 	}
 	return n
+}
+
+// kindHello marks the consumed codec hello, which is not delivered.
+const kindHello Kind = 255
+
+func (f *frameReader) nextLine(m *Message) bool {
+	from := f.start + f.scanned
+	nl := bytes.IndexByte(f.buf[from:f.end], '\n')
+	if nl < 0 {
+		f.scanned = f.end - f.start
+		return false
+	}
+	line := f.buf[f.start : from+nl]
+	f.start, f.scanned = from+nl+1, 0
+	f.lines++
+	if f.lines == 1 && f.acceptHello && bytes.Equal(line, compactHello) {
+		f.compact = true
+		f.onHello()
+		m.Kind = kindHello
+		return true
+	}
+	DecodeFrame(line, m, &f.scratch)
+	return true
+}
+
+func (f *frameReader) nextCompact(m *Message) bool {
+	avail := f.end - f.start
+	if avail < compactHeader {
+		return false
+	}
+	n := int(binary.LittleEndian.Uint32(f.buf[f.start:]))
+	if n > f.max {
+		f.err = fmt.Errorf("%w (compact frame of %d bytes, limit %d)", ErrFrameTooLarge, n, f.max)
+		return false
+	}
+	if avail < compactHeader+n {
+		return false
+	}
+	DecodeCompact(f.buf[f.start+compactHeader:f.start+compactHeader+n], m, &f.scratch)
+	f.start += compactHeader + n
+	return true
 }
 
 // fill reads more bytes, making room first.
@@ -200,17 +284,29 @@ func (f *frameReader) fill() error {
 	if f.end-f.start > f.max {
 		return fmt.Errorf("%w (%d bytes without a newline, limit %d)", ErrFrameTooLarge, f.end-f.start, f.max)
 	}
+	if f.rerr != nil {
+		return f.finalErr()
+	}
 	f.makeRoom()
 	n, err := f.r.Read(f.buf[f.end:])
 	f.reads++
 	f.end += n
-	if err == io.EOF && f.end > f.start {
+	if err != nil {
+		f.rerr = err
+		if n == 0 {
+			return f.finalErr()
+		}
+	}
+	return nil // frames read with the error are decoded first
+}
+
+// finalErr is the error that ends the stream: the reader's own, or a torn
+// frame if the stream ended inside one.
+func (f *frameReader) finalErr() error {
+	if f.rerr == io.EOF && f.end > f.start {
 		return fmt.Errorf("shm: stream ended inside a frame (%d bytes): %w", f.end-f.start, io.ErrUnexpectedEOF)
 	}
-	if n > 0 {
-		return nil
-	}
-	return err
+	return f.rerr
 }
 
 func (f *frameReader) makeRoom() {

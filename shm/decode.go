@@ -14,6 +14,7 @@ type frameDecoder struct {
 	cmd     []byte
 	method  []byte
 	sawErr  bool
+	flagBad bool // isSharedMemoryMessage present but neither true nor false
 }
 
 // DecodeFrame decodes one frame (without its trailing newline) into m.
@@ -157,6 +158,10 @@ func (d *frameDecoder) flagMember() error {
 	if string(text) == "true" {
 		d.flag = 1
 	}
+	if d.flag == 0 && string(text) != "false" {
+		d.flagBad = true
+		d.wrongType("isSharedMemoryMessage must be true or false, got %.40s", text)
+	}
 	return nil
 }
 
@@ -174,15 +179,24 @@ func (d *frameDecoder) strMember(name []byte, dst *[]byte) error {
 	if esc && err == nil {
 		content, err = d.unquote(content)
 	}
+	if content == nil {
+		content = []byte{} // non-nil: the member was present
+	}
 	*dst = content
 	return err
 }
 
+// unquote decodes a string with escapes. A string that JSON allows but
+// that has no UTF-8 form (a lone surrogate) is a problem of the request,
+// not of the frame: it is recorded and decoding goes on.
 func (d *frameDecoder) unquote(content []byte) ([]byte, error) {
 	start := len(*d.scratch)
 	out, err := unquote(*d.scratch, content)
 	*d.scratch = out
-	return out[start:len(out):len(out)], err
+	if err != nil && d.m.Err == nil {
+		d.m.Err = err.(*Error)
+	}
+	return out[start:len(out):len(out)], nil
 }
 
 func (d *frameDecoder) keyMember() error {
@@ -232,6 +246,7 @@ func (d *frameDecoder) uintMember(name []byte, bit uint16, dst *uint64) error {
 	n, ok := parseUint(text)
 	if !ok {
 		d.wrongType("%s must be a non-negative integer, got %.40s", name, text)
+		d.m.Has &^= bit // a reply must not claim a uuid it does not have
 	}
 	*dst = n
 	return nil
@@ -248,6 +263,7 @@ func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
 	n, ok := parseInt(text)
 	if !ok {
 		d.wrongType("%s must be an integer in the int64 range, got %.40s", name, text)
+		d.m.Has &^= bit
 	}
 	*dst = n
 	return nil
@@ -314,13 +330,16 @@ func (d *frameDecoder) classify(frame []byte) {
 	switch {
 	case bytes.HasPrefix(d.cmd, []byte("NODE_")):
 		m.Kind, m.Raw, m.Err = KindInternal, frame, nil
-	case d.flag != 1:
-		m.Kind, m.Raw, m.Err = KindOther, frame, nil
-	case d.method != nil:
-		m.Kind = KindRequest
-		d.setMethod()
+	case d.flag == 1 || (d.flagBad && d.method != nil):
+		// isSharedMemoryMessage of the wrong type on a request is answered.
+		if d.method != nil {
+			m.Kind = KindRequest
+			d.setMethod()
+		} else {
+			m.Kind = KindReply
+		}
 	default:
-		m.Kind = KindReply
+		m.Kind, m.Raw, m.Err = KindOther, frame, nil
 	}
 }
 

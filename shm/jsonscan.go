@@ -352,7 +352,7 @@ func unescapeU(s []byte) (rune, int, error) {
 			return d, 12, nil
 		}
 	}
-	return 0, 0, errorf(ErrBadRequest, "lone UTF-16 surrogate %q in a string that must be UTF-8", s[:6])
+	return 0, 0, errorf(ErrBadRequest, "lone UTF-16 surrogate %s in a string that must be UTF-8", s[:6])
 }
 
 func hex4(b []byte) rune {

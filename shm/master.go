@@ -24,6 +24,9 @@ type MasterOptions struct {
 	OnMessage func(from Identity, m *Message)
 	// OnExit, if set, is called when a spawned worker process exits.
 	OnExit func(w *Worker, err error)
+	// JSONOnly stops the master from offering the compact codec to the Go
+	// workers it spawns, so every connection speaks JSON lines.
+	JSONOnly bool
 	// Logf, if set, receives one line per notable event (a connection
 	// ended by bad input, a worker exit).
 	Logf func(format string, args ...any)

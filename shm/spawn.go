@@ -77,6 +77,13 @@ func (w *Worker) ServeErr() error {
 	return w.serr
 }
 
+// ProcessState returns the exited process's state (resource usage
+// included), waiting for the exit.
+func (w *Worker) ProcessState() *os.ProcessState {
+	<-w.done
+	return w.cmd.ProcessState
+}
+
 // Signal sends sig to the process.
 func (w *Worker) Signal(sig os.Signal) error { return w.cmd.Process.Signal(sig) }
 
@@ -207,6 +214,9 @@ func (m *Master) launch(w *Worker) error {
 	defer parent.Close()
 	defer child.Close()
 	prepare(w, child)
+	if !m.opts.JSONOnly {
+		w.cmd.Env = append(w.cmd.Env, EnvCodecs+"=compact")
+	}
 	m.onThread(func() { err = w.cmd.Start() })
 	if err != nil {
 		return fmt.Errorf("shm: spawn worker %d: %w", w.ID, err)
@@ -218,7 +228,9 @@ func (m *Master) launch(w *Worker) error {
 		return fmt.Errorf("shm: spawn: %w", err)
 	}
 	w.raw = nc
-	w.conn = NewStreamConn(nc, m.opts.Stream)
+	so := m.opts.Stream
+	so.AcceptCompact = !m.opts.JSONOnly
+	w.conn = NewStreamConn(nc, so)
 	return nil
 }
 

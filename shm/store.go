@@ -81,12 +81,13 @@ func (s *Store) Forget(id Identity) { delete(s.dedup, id) }
 // Apply executes one request from the given sender at time now (in
 // nanoseconds on any monotonic clock) and returns the reply. Replies to
 // mutating requests are remembered per sender, so a duplicate or retry of a
-// request is answered without being applied again.
+// request is answered without being applied again. The zero Identity is
+// the master's own process: its requests are applied every time.
 func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	if err := validate(req); err != nil {
 		return errorReply(req, err)
 	}
-	if !req.Method.Mutates() {
+	if !req.Method.Mutates() || from == (Identity{}) {
 		s.stats.Applied++
 		return s.execute(now, req)
 	}

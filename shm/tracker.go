@@ -4,10 +4,18 @@ package shm
 // ids, keeps the table of calls in flight with their deadlines, and says
 // which are due for a retry or past their deadline. It does no I/O and
 // reads no clock; its owner serialises calls.
+//
+// Ids are handed out in order and most calls finish soon, so the table is
+// a ring indexed by id: a slot holds the call with that id modulo the
+// ring's size. When a new id finds its slot taken, the ring doubles if it
+// is half full; otherwise the old call (one that is taking long) moves to
+// a map, so one stuck call does not make the ring grow with the id span.
 type tracker struct {
-	next    uint64
-	low     uint64 // every id below low is answered or abandoned
-	pending map[uint64]*call
+	next  uint64
+	low   uint64 // every id below low is answered or abandoned
+	ring  []*call
+	far   map[uint64]*call
+	count int
 }
 
 type call struct {
@@ -21,20 +29,48 @@ type call struct {
 	batch    [1]Message
 }
 
-func newTracker() tracker { return tracker{next: 1, low: 1, pending: make(map[uint64]*call)} }
+func newTracker() tracker { return tracker{next: 1, low: 1, ring: make([]*call, 64)} }
+
+func (t *tracker) slot(seq uint64) **call { return &t.ring[seq&uint64(len(t.ring)-1)] }
 
 // begin assigns the next request id to cl and records it as pending.
 func (t *tracker) begin(cl *call) uint64 {
 	cl.seq = t.next
 	t.next++
-	t.pending[cl.seq] = cl
+	for *t.slot(cl.seq) != nil && 2*t.count >= len(t.ring) {
+		t.grow()
+	}
+	if old := *t.slot(cl.seq); old != nil {
+		if t.far == nil {
+			t.far = make(map[uint64]*call)
+		}
+		t.far[old.seq] = old
+	}
+	*t.slot(cl.seq) = cl
+	t.count++
 	return cl.seq
+}
+
+func (t *tracker) grow() {
+	old := t.ring
+	t.ring = make([]*call, 2*len(old))
+	for _, cl := range old {
+		if cl != nil {
+			*t.slot(cl.seq) = cl
+		}
+	}
 }
 
 // ack returns the lowest id still pending (or the next id if none is):
 // the master may forget every request below it. Amortised O(1).
 func (t *tracker) ack() uint64 {
-	for t.low < t.next && t.pending[t.low] == nil {
+	for t.low < t.next {
+		if cl := *t.slot(t.low); cl != nil && cl.seq == t.low {
+			break
+		}
+		if _, ok := t.far[t.low]; ok {
+			break
+		}
 		t.low++
 	}
 	return t.low
@@ -44,21 +80,29 @@ func (t *tracker) ack() uint64 {
 // returns false for an id that is not pending (a duplicate or late reply,
 // or a call that already gave up).
 func (t *tracker) complete(seq uint64) (*call, bool) {
-	cl, ok := t.pending[seq]
-	if ok {
-		delete(t.pending, seq)
+	s := t.slot(seq)
+	cl := *s
+	if cl != nil && cl.seq == seq {
+		*s = nil
+		t.count--
+		return cl, true
 	}
-	return cl, ok
+	if cl, ok := t.far[seq]; ok {
+		delete(t.far, seq)
+		t.count--
+		return cl, true
+	}
+	return nil, false
 }
 
 // due removes the calls whose deadline has passed at now, appending them to
 // expired, and appends to resend the calls to send again (their next
 // resend time moved on by every).
 func (t *tracker) due(now, every int64, expired, resend []*call) ([]*call, []*call) {
-	for seq, cl := range t.pending {
+	for _, cl := range t.all() {
 		switch {
 		case cl.deadline <= now:
-			delete(t.pending, seq)
+			t.complete(cl.seq)
 			expired = append(expired, cl)
 		case cl.resendAt != 0 && cl.resendAt <= now:
 			cl.resendAt = now + every
@@ -68,15 +112,28 @@ func (t *tracker) due(now, every int64, expired, resend []*call) ([]*call, []*ca
 	return expired, resend
 }
 
-// drain removes and returns every pending call.
-func (t *tracker) drain() []*call {
-	all := make([]*call, 0, len(t.pending))
-	for seq, cl := range t.pending {
-		delete(t.pending, seq)
+// all returns the pending calls in no particular order.
+func (t *tracker) all() []*call {
+	all := make([]*call, 0, t.count)
+	for _, cl := range t.ring {
+		if cl != nil {
+			all = append(all, cl)
+		}
+	}
+	for _, cl := range t.far {
 		all = append(all, cl)
 	}
 	return all
 }
 
+// drain removes and returns every pending call.
+func (t *tracker) drain() []*call {
+	all := t.all()
+	clear(t.ring)
+	clear(t.far)
+	t.count = 0
+	return all
+}
+
 // len returns how many calls are pending.
-func (t *tracker) len() int { return len(t.pending) }
+func (t *tracker) len() int { return t.count }

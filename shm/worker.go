@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -114,7 +115,8 @@ func Dial(opts ClientOptions) (*Client, error) {
 	if opts.Identity == (Identity{}) {
 		opts.Identity = WorkerIdentity()
 	}
-	return NewClient(NewStreamConn(nc, StreamOptions{}), opts), nil
+	compact := strings.Contains(os.Getenv(EnvCodecs), "compact") && os.Getenv(EnvCodec) != "json"
+	return NewClient(NewStreamConn(nc, StreamOptions{Compact: compact}), opts), nil
 }
 
 // channel returns the connection inherited at fd 3.

@@ -26,6 +26,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before each measurement")
 	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs per cell; the table shows medians")
 	fs.StringVar(&cfg.Client, "client", cfg.Client, "how the reference keeps requests in flight: callbacks (Client.Go) or goroutines (blocking calls)")
+	fs.StringVar(&cfg.Codec, "codec", cfg.Codec, "framing on the pipe, for floor and reference alike: compact (Go-to-Go binary) or json (JSON lines, as Node)")
 	procs := fs.Int("worker-procs", 0, "GOMAXPROCS of each worker process (0: the Go default)")
 	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
@@ -94,6 +95,8 @@ func checkBench(cfg bench.Config, rest []string) error {
 		return fmt.Errorf("--warmup must not be negative, got %v", cfg.Warmup)
 	case cfg.Runs < 1:
 		return fmt.Errorf("--runs must be at least 1, got %d", cfg.Runs)
+	case cfg.Codec != "compact" && cfg.Codec != "json":
+		return fmt.Errorf("--codec must be compact or json, got %q", cfg.Codec)
 	case cfg.Client != "callbacks" && cfg.Client != "goroutines":
 		return fmt.Errorf("--client must be callbacks or goroutines, got %q", cfg.Client)
 	}
@@ -117,10 +120,10 @@ func printJSON(w io.Writer, rows []bench.Row) int {
 
 func printTable(w io.Writer, rows []bench.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workers\tinflight\tvalue B\tfloor ops/s\tops/s\tratio\tp50 µs\tp99 µs\tfloor p50 µs\tvalue MB/s\t")
+	fmt.Fprintln(tw, "workers\tinflight\tvalue B\tfloor ops/s\tops/s\tratio\tp50 µs\tp99 µs\tfloor p50 µs\tvalue MB/s\tCPU ns/op\tfloor CPU ns/op\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", r.Workers, r.Inflight, r.ValueBytes,
-			r.FloorOpsPerS, r.OpsPerS, r.Ratio, r.P50us, r.P99us, r.FloorP50us, r.ValueMBPerS)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", r.Workers, r.Inflight, r.ValueBytes,
+			r.FloorOpsPerS, r.OpsPerS, r.Ratio, r.P50us, r.P99us, r.FloorP50us, r.ValueMBPerS, r.CPUns, r.FloorCPUns)
 	}
 	tw.Flush()
 }
