@@ -145,8 +145,8 @@ func median(ss []sample) sample {
 	}
 	return sample{opsPerS: pick(func(s sample) float64 { return s.opsPerS }),
 		cpuPerOp: time.Duration(pick(func(s sample) float64 { return float64(s.cpuPerOp) })),
-		p50: time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
-		p99: time.Duration(pick(func(s sample) float64 { return float64(s.p99) }))}
+		p50:      time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
+		p99:      time.Duration(pick(func(s sample) float64 { return float64(s.p99) }))}
 }
 
 // measure runs one side of a cell with fresh worker processes.

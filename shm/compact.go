@@ -151,6 +151,9 @@ func DecodeCompact(payload []byte, m *Message, scratch *[]byte) {
 		err = checkCompact(kind, meth, m, scratch)
 	}
 	m.Kind, m.Method, m.Has = kind, meth, has&^compactHasErr
+	if kind == KindRequest {
+		m.Err = nil // a worker cannot choose its answer
+	}
 	if err != nil {
 		m.Kind, m.Err = KindInvalid, err.(*Error)
 	}

@@ -15,6 +15,9 @@ type frameDecoder struct {
 	method  []byte
 	sawErr  bool
 	flagBad bool // isSharedMemoryMessage present but neither true nor false
+	// replyErr is the "error" member, which a reply carries; on a request
+	// it means nothing and is ignored (a worker cannot choose its answer).
+	replyErr *Error
 }
 
 // DecodeFrame decodes one frame (without its trailing newline) into m.
@@ -337,6 +340,9 @@ func (d *frameDecoder) classify(frame []byte) {
 			d.setMethod()
 		} else {
 			m.Kind = KindReply
+			if m.Err == nil {
+				m.Err = d.replyErr
+			}
 		}
 	default:
 		m.Kind, m.Raw, m.Err = KindOther, frame, nil

@@ -15,9 +15,7 @@ func (d *frameDecoder) errorMember() error {
 	if err := d.errorFields(e); err != nil {
 		return err
 	}
-	if d.m.Err == nil {
-		d.m.Err = e
-	}
+	d.replyErr = e // used only if the frame turns out to be a reply
 	return nil
 }
 

@@ -94,32 +94,45 @@ func (w *Worker) Kill() error { return w.cmd.Process.Kill() }
 // when the thread that forked it dies (PR_SET_PDEATHSIG), so that thread
 // must live as long as the master.
 type spawner struct {
-	m       *Master
-	once    sync.Once
-	reqs    chan func()
-	mu      sync.Mutex
-	nextID  int64
-	nextInc uint64
-	workers map[int64]*Worker
+	m        *Master
+	threadMu sync.Mutex
+	reqs     chan func()
+	mu       sync.Mutex
+	nextID   int64
+	nextInc  uint64
+	workers  map[int64]*Worker
 }
 
 func (s *spawner) init(m *Master) {
 	s.m, s.workers = m, make(map[int64]*Worker)
 }
 
+// onThread runs f on the spawning thread, starting it if needed.
 func (s *spawner) onThread(f func()) {
-	s.once.Do(func() {
+	s.threadMu.Lock()
+	defer s.threadMu.Unlock()
+	if s.reqs == nil {
 		s.reqs = make(chan func())
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread lives on
-			for f := range s.reqs {
+		go func(reqs chan func()) {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			for f := range reqs {
 				f()
 			}
-		}()
-	})
+		}(s.reqs)
+	}
 	done := make(chan struct{})
 	s.reqs <- func() { f(); close(done) }
 	<-done
+}
+
+// stopThread ends the spawning thread once no worker is left to need it.
+func (s *spawner) stopThread() {
+	s.threadMu.Lock()
+	defer s.threadMu.Unlock()
+	if s.reqs != nil {
+		close(s.reqs)
+		s.reqs = nil
+	}
 }
 
 // Spawn starts a new worker process with the next worker id.
@@ -300,5 +313,6 @@ func (m *Master) Close() error {
 		w.Kill()
 		<-w.done
 	}
+	m.stopThread()
 	return nil
 }
