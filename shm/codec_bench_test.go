@@ -45,3 +45,18 @@ func BenchmarkStoreApplySet(b *testing.B) {
 		s.Apply(int64(i), id, &m)
 	}
 }
+
+func BenchmarkDecodeLargeValue(b *testing.B) {
+	v := make([]byte, 64<<10)
+	for i := range v {
+		v[i] = 'a' + byte(i%26)
+	}
+	v[0], v[len(v)-1] = '"', '"'
+	frame := append(append([]byte(`{"isSharedMemoryMessage":true,"method":"set","id":2,"inc":2,"uuid":1234567,"ack":1234500,"key":"bench-002-0026","value":`), v...), '}')
+	var m Message
+	var scratch []byte
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		DecodeFrame(frame, &m, &scratch)
+	}
+}

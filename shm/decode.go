@@ -40,11 +40,12 @@ func DecodeFrame(frame []byte, m *Message, scratch *[]byte) {
 
 func (d *frameDecoder) top() error {
 	d.s.ws()
-	switch d.s.peek() {
-	case '{':
-	case 'n':
+	rest := d.s.b[d.s.i:]
+	switch {
+	case len(rest) > 0 && rest[0] == '{':
+	case bytes.Equal(bytes.TrimRight(rest, " \t\r\n"), []byte("null")):
 		return errorf(ErrBadRequest, "message is null, want a JSON object")
-	case 0:
+	case len(rest) == 0:
 		return errorf(ErrBadRequest, "empty frame, want a JSON object")
 	default:
 		if err := d.s.value(0); err != nil {

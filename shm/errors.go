@@ -47,6 +47,9 @@ var (
 )
 
 func (e *Error) Error() string {
+	if e == nil {
+		return "shm: <nil error>"
+	}
 	kind := "indefinite"
 	if e.Definite {
 		kind = "definite"
@@ -60,11 +63,16 @@ func (e *Error) Error() string {
 // Is reports whether target is an *Error with the same code.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	return ok && e != nil && t != nil && t.Code == e.Code
 }
 
 // Unwrap returns the cause, such as context.DeadlineExceeded for a timeout.
-func (e *Error) Unwrap() error { return e.cause }
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.cause
+}
 
 // IsDefinite reports whether err says the operation was surely not applied.
 // A nil error is not definite; any error that is not an *Error is treated as

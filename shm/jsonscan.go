@@ -192,11 +192,12 @@ func (s *scanner) digits() int {
 }
 
 // str skips a string starting at the opening quote and returns the span of
-// its contents and whether it holds escapes.
+// its contents and whether it holds escapes. It checks that the string has
+// no control characters, valid escapes and valid UTF-8.
 func (s *scanner) str() (content []byte, escaped bool, err error) {
 	start := s.i + 1
 	// Fast path: a short plain ASCII string, byte by byte.
-	for i := start; i < len(s.b) && i-start < 32; i++ {
+	for i := start; i < len(s.b) && i-start < 24; i++ {
 		c := s.b[i]
 		if c == '"' {
 			s.i = i + 1
@@ -206,11 +207,13 @@ func (s *scanner) str() (content []byte, escaped bool, err error) {
 			break
 		}
 	}
-	return s.strSlow(start)
+	return s.longStr(start)
 }
 
-// strSlow is str for long strings and strings with escapes or non-ASCII.
-func (s *scanner) strSlow(start int) (content []byte, escaped bool, err error) {
+// longStr is str for long strings and strings with escapes or non-ASCII:
+// it finds the quote and backslashes with the vectorised IndexByte, then
+// checks the runs between them eight bytes at a time.
+func (s *scanner) longStr(start int) (content []byte, escaped bool, err error) {
 	i := start
 	for {
 		q := bytes.IndexByte(s.b[i:], '"')
@@ -220,15 +223,15 @@ func (s *scanner) strSlow(start int) (content []byte, escaped bool, err error) {
 		}
 		seg := s.b[i : i+q]
 		bs := bytes.IndexByte(seg, '\\')
+		if bs >= 0 {
+			seg = seg[:bs]
+		}
+		if err := s.run(seg, i); err != nil {
+			return nil, false, err
+		}
 		if bs < 0 {
-			if err := s.plain(seg, i); err != nil {
-				return nil, false, err
-			}
 			s.i = i + q + 1
 			return s.b[start : i+q], escaped, nil
-		}
-		if err := s.plain(seg[:bs], i); err != nil {
-			return nil, false, err
 		}
 		n, err := s.escape(i + bs)
 		if err != nil {
@@ -239,17 +242,55 @@ func (s *scanner) strSlow(start int) (content []byte, escaped bool, err error) {
 	}
 }
 
-// plain checks a run of unescaped string bytes: no control characters, valid UTF-8.
-func (s *scanner) plain(seg []byte, at int) error {
-	if hasControl(seg) {
-		s.i = at + bytes.IndexFunc(seg, func(r rune) bool { return r < 0x20 })
-		return s.fail("control character in string")
+// run checks a run of unescaped string bytes that starts at offset at.
+func (s *scanner) run(seg []byte, at int) error {
+	if printableASCII(seg) {
+		return nil
 	}
-	if !utf8.Valid(seg) {
-		s.i = at
-		return s.fail("invalid UTF-8 in string")
+	for j := 0; j < len(seg); {
+		c := seg[j]
+		switch {
+		case c < 0x20:
+			s.i = at + j
+			return s.fail("control character in string")
+		case c < utf8.RuneSelf:
+			j++
+			continue
+		}
+		r, n := utf8.DecodeRune(seg[j:])
+		if r == utf8.RuneError && n <= 1 {
+			s.i = at + j
+			return s.fail("invalid UTF-8 in string")
+		}
+		j += n
 	}
 	return nil
+}
+
+// printableASCII reports whether every byte of b is in 0x20..0x7f,
+// thirty-two bytes at a time: (w - 0x20 in each byte) | w has a high bit
+// set exactly where a byte is below 0x20 or above 0x7f.
+func printableASCII(b []byte) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	const low = ones * 0x20
+	var acc uint64
+	for len(b) >= 32 {
+		w0 := binary.LittleEndian.Uint64(b)
+		w1 := binary.LittleEndian.Uint64(b[8:])
+		w2 := binary.LittleEndian.Uint64(b[16:])
+		w3 := binary.LittleEndian.Uint64(b[24:])
+		acc |= (w0 - low) | w0 | (w1 - low) | w1 | (w2 - low) | w2 | (w3 - low) | w3
+		b = b[32:]
+	}
+	if acc&high != 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // escape checks the escape sequence at b[at] (a backslash) and returns its length.
@@ -283,24 +324,6 @@ func isHex4(b []byte) bool {
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-// hasControl reports whether b holds a byte below 0x20, eight bytes at a time.
-func hasControl(b []byte) bool {
-	const lo, hi = 0x2020202020202020, 0x8080808080808080
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
-		if (w-lo)&^w&hi != 0 {
-			return true
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
 }
 
 // unquote decodes the contents of a validated string with escapes, appending

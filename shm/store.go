@@ -106,8 +106,13 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	return rep
 }
 
+// fingerprint summarises a request cheaply (its method, key, and the sizes
+// of its arguments), to tell a duplicate from another request that reuses
+// its id.
 func (s *Store) fingerprint(req *Message) uint64 {
-	return maphash.Bytes(s.seed, req.Key) ^ uint64(req.Method)
+	h := maphash.Bytes(s.seed, req.Key)
+	h ^= uint64(req.Method) | uint64(len(req.Value))<<8 | uint64(len(req.Old))<<32
+	return h ^ uint64(req.Delta)*0x9e3779b97f4a7c15 ^ uint64(req.TTL)<<1
 }
 
 func (s *Store) window(id Identity) *window {
@@ -135,8 +140,10 @@ func (s *Store) execute(now int64, req *Message) Message {
 	case MethodLen:
 		s.expire(now, len(s.entries))
 		return valueReply(req, Int(int64(len(s.entries))))
+	case MethodKeys:
+		return s.keys(now, req)
 	}
-	return s.keys(now, req)
+	return errorReply(req, errorf(ErrUnknownMethod, "unknown method %d", req.Method))
 }
 
 var replyOK = Value(`"OK"`)
@@ -202,6 +209,9 @@ func (s *Store) add(now int64, req *Message) Message {
 		return errorReply(req, errorf(ErrOverflow, "%d + %d leaves the int64 range", cur, delta))
 	}
 	v := Int(sum)
+	if err := s.fits(req.Key, v); err != nil {
+		return errorReply(req, err)
+	}
 	keep := int64(0)
 	if e != nil {
 		keep = e.expires

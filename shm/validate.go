@@ -7,6 +7,9 @@ func validate(req *Message) *Error {
 	if req.Err != nil {
 		return req.Err
 	}
+	if req.Method == MethodNone || int(req.Method) >= len(methodNames) {
+		return errorf(ErrUnknownMethod, "unknown method %d", req.Method)
+	}
 	if req.Has&HasSeq == 0 {
 		return errorf(ErrBadRequest, "missing uuid")
 	}
