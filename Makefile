@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/shmlab
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzDecodeFrame FuzzParseValue FuzzMasterHandle
+FUZZ_TARGETS := FuzzDecodeFrame FuzzParseValue FuzzMasterHandle FuzzCompactMaster
 
 .PHONY: all build run test check bench fuzz soak clean
 
