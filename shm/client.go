@@ -132,7 +132,7 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 		return Message{}, err
 	}
 	if send {
-		if err := c.conn.Send(cl.batch[:]); err != nil && c.abandon(cl) {
+		if err := c.sendLinger(cl.batch[:]); err != nil && c.abandon(cl) {
 			return Message{}, wrapErr(ErrConnLost, err)
 		}
 	}
@@ -141,6 +141,15 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 		err = rep.Err
 	}
 	return rep, err
+}
+
+// sendLinger sends a blocking caller's request, letting other callers
+// join its write where the connection can.
+func (c *Client) sendLinger(ms []Message) error {
+	if ls, ok := c.conn.(LingerSender); ok {
+		return ls.SendLinger(ms)
+	}
+	return c.conn.Send(ms)
 }
 
 // begin registers the call and stamps the request with its identity. It

@@ -10,8 +10,10 @@ import (
 // goroutines it woke) are queued and then sent together.
 func (c *Client) readLoop() {
 	defer close(c.readerDone)
-	ms := make([]Message, 32)
-	ready := make([]*call, 0, 32)
+	// Sixteen replies at a time: the requests their callbacks make leave
+	// sooner, so master and worker overlap (measured best of 8 to 64).
+	ms := make([]Message, 16)
+	ready := make([]*call, 0, 16)
 	var spare []Message
 	for {
 		n, err := c.conn.Recv(ms)

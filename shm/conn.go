@@ -120,7 +120,19 @@ func (c *streamConn) Close() error { return c.rwc.Close() }
 // this goroutine writes, and goes on writing what others append meanwhile:
 // under load many messages share one system call, and alone a message costs
 // one write and no hand-off.
-func (c *streamConn) Send(ms []Message) error {
+func (c *streamConn) Send(ms []Message) error { return c.send(ms, false) }
+
+// SendLinger is Send for a caller that expects company: if it becomes the
+// writer, it yields once first, so that goroutines about to send (callers
+// woken by the same batch of replies) join its write instead of each
+// paying a system call.
+func (c *streamConn) SendLinger(ms []Message) error { return c.send(ms, true) }
+
+// LingerSender is implemented by connections that can hold a lone write
+// back for a moment to gather others (see streamConn.SendLinger).
+type LingerSender interface{ SendLinger(ms []Message) error }
+
+func (c *streamConn) send(ms []Message, linger bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
@@ -140,11 +152,7 @@ func (c *streamConn) Send(ms []Message) error {
 	if c.flushing {
 		return nil
 	}
-	if len(ms) == 1 {
-		// A lone message yields once first, so that goroutines about to
-		// send (say, callers woken by one batch of replies) join its
-		// write instead of each paying a system call. A batch is
-		// written at once.
+	if linger {
 		c.flushing = true
 		c.wmu.Unlock()
 		runtime.Gosched()
