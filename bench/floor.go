@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/shmlab/shmlab/internal/pipe"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -96,6 +97,9 @@ func floorWorker(ctx context.Context, c net.Conn, args []string) error {
 	if p.Compact {
 		d.out = append(d.out, `{"cmd":"SHMLAB_CODEC","codec":"compact"}`+"\n"...)
 	}
+	if d.w, err = pipe.NewWriter(c); err != nil {
+		return err
+	}
 	if err := d.run(c, p.Inflight); err != nil {
 		return err
 	}
@@ -115,6 +119,7 @@ type floorDriver struct {
 	out             []byte
 	reads, writes   uint64
 	fc              frameCounter
+	w               *pipe.Writer
 }
 
 func (d *floorDriver) run(c net.Conn, inflight int) error {
@@ -125,8 +130,10 @@ func (d *floorDriver) run(c net.Conn, inflight int) error {
 	buf := make([]byte, 256<<10)
 	for d.replied < d.issued {
 		if len(d.out) > 0 {
+			// Like the reference's reader, the floor never blocks on a
+			// write: both ends stuck writing would never read again.
 			d.writes++
-			if _, err := c.Write(d.out); err != nil {
+			if err := d.w.Write(d.out); err != nil {
 				return err
 			}
 			d.out = d.out[:0]

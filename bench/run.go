@@ -29,6 +29,8 @@ type Config struct {
 	// Env holds extra environment variables for the worker processes of
 	// both sides, such as GOMAXPROCS=1.
 	Env []string
+	// Logf, if set, receives the masters' log lines.
+	Logf func(format string, args ...any)
 	// Progress, if set, is called before each measurement.
 	Progress func(cell Cell, side string, run int)
 }
@@ -152,7 +154,7 @@ func median(ss []sample) sample {
 // measure runs one side of a cell with fresh worker processes.
 func measure(cfg Config, cell Cell, floor bool) (sample, error) {
 	p := params{Client: cfg.Client, Compact: cfg.Codec == "compact", Inflight: cell.Inflight, Value: cell.ValueBytes, Warmup: cfg.Warmup, Duration: cfg.Duration}
-	m := shm.NewMaster(shm.MasterOptions{JSONOnly: !p.Compact})
+	m := shm.NewMaster(shm.MasterOptions{JSONOnly: !p.Compact, Logf: cfg.Logf})
 	defer m.Close()
 	cpu0 := selfCPU()
 	outs := make([]bytes.Buffer, cell.Workers)

@@ -37,10 +37,19 @@ func (c *Client) uncork(spare []Message) []Message {
 	c.outq, c.corked = spare[:0], false
 	c.mu.Unlock()
 	if len(q) > 0 {
-		c.conn.Send(q) // a failure shows up as a lost connection
+		c.sendNoWait(q) // a failure shows up as a lost connection
 		clear(q)
 	}
 	return q[:0]
+}
+
+// sendNoWait sends from the reader, which must not block on the master:
+// were both stuck writing to each other, neither would read again.
+func (c *Client) sendNoWait(ms []Message) error {
+	if nw, ok := c.conn.(NoWaitSender); ok {
+		return nw.SendNoWait(ms)
+	}
+	return c.conn.Send(ms)
 }
 
 // match takes the calls that the replies answer out of the pending table,

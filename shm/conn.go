@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +21,8 @@ type Conn interface {
 	// until the next Recv. It is called from one goroutine at a time.
 	Recv(ms []Message) (int, error)
 	// Send writes the messages in order. It is safe for concurrent use.
+	// It may block while the peer does not read, but a connection should
+	// bound that wait (a write timeout, a buffer) rather than block forever.
 	Send(ms []Message) error
 	// Close ends the connection; a blocked Recv returns.
 	Close() error
@@ -47,11 +49,10 @@ type StreamOptions struct {
 	AcceptCompact bool
 }
 
-type deadliner interface{ SetWriteDeadline(time.Time) error }
-
 // streamConn speaks JSON lines over a byte stream.
 type streamConn struct {
 	rwc  io.ReadWriteCloser
+	raw  syscall.RawConn // for writes that must not block, if rwc has one
 	opts StreamOptions
 	rd   frameReader
 
@@ -90,6 +91,9 @@ func NewStreamConn(rwc io.ReadWriteCloser, opts StreamOptions) Conn {
 		opts.MaxQueued = 1 << 20
 	}
 	c := &streamConn{rwc: rwc, opts: opts}
+	if sc, ok := rwc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	c.rd = frameReader{r: rwc, max: opts.MaxFrame, acceptHello: opts.AcceptCompact, onHello: c.switchOut}
 	c.wcond.L = &c.wmu
 	if opts.Compact {
@@ -115,81 +119,6 @@ func (c *streamConn) Recv(ms []Message) (int, error) {
 }
 
 func (c *streamConn) Close() error { return c.rwc.Close() }
-
-// Send appends the frames to the write buffer. If no write is in progress,
-// this goroutine writes, and goes on writing what others append meanwhile:
-// under load many messages share one system call, and alone a message costs
-// one write and no hand-off.
-func (c *streamConn) Send(ms []Message) error { return c.send(ms, false) }
-
-// SendLinger is Send for a caller that expects company: if it becomes the
-// writer, it yields once first, so that goroutines about to send (callers
-// woken by the same batch of replies) join its write instead of each
-// paying a system call.
-func (c *streamConn) SendLinger(ms []Message) error { return c.send(ms, true) }
-
-// LingerSender is implemented by connections that can hold a lone write
-// back for a moment to gather others (see streamConn.SendLinger).
-type LingerSender interface{ SendLinger(ms []Message) error }
-
-func (c *streamConn) send(ms []Message, linger bool) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	for c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
-		c.wcond.Wait()
-	}
-	if c.werr != nil {
-		return c.werr
-	}
-	for i := range ms {
-		if c.compact {
-			c.wbuf = AppendCompact(c.wbuf, &ms[i])
-		} else {
-			c.wbuf = AppendFrame(c.wbuf, &ms[i])
-		}
-	}
-	c.stats.framesOut.Add(uint64(len(ms)))
-	if c.flushing {
-		return nil
-	}
-	if linger {
-		c.flushing = true
-		c.wmu.Unlock()
-		runtime.Gosched()
-		c.wmu.Lock()
-	}
-	return c.flush()
-}
-
-// flush writes until the buffer is empty. Called and returns with wmu held.
-func (c *streamConn) flush() error {
-	c.flushing = true
-	for len(c.wbuf) > 0 && c.werr == nil {
-		buf := c.wbuf
-		c.wbuf = c.spare[:0]
-		c.wmu.Unlock()
-		err := c.write(buf)
-		c.wmu.Lock()
-		if cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
-		}
-		c.werr = err
-		c.wcond.Broadcast()
-	}
-	c.flushing = false
-	return c.werr
-}
-
-func (c *streamConn) write(buf []byte) error {
-	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 {
-		if err := d.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
-			return err
-		}
-	}
-	c.stats.writes.Add(1)
-	_, err := c.rwc.Write(buf)
-	return err
-}
 
 // frameReader splits a byte stream into frames and decodes them.
 type frameReader struct {

@@ -51,6 +51,7 @@ flags:
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
 		return exitUsage
 	}
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	if *procs > 0 {
 		cfg.Env = append(cfg.Env, fmt.Sprintf("GOMAXPROCS=%d", *procs))
 	}

@@ -1,0 +1,165 @@
+package shm
+
+import (
+	"errors"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/shmlab/shmlab/internal/pipe"
+)
+
+// The writing half of a stream connection. Frames are appended to one
+// buffer under wmu; whichever sender finds no write in progress becomes
+// the writer and goes on writing what others append meanwhile, so under
+// load many messages share one system call, and alone a message costs one
+// write and no hand-off.
+
+// LingerSender is implemented by connections that can hold a lone write
+// back for a moment to gather others (see SendLinger).
+type LingerSender interface{ SendLinger(ms []Message) error }
+
+// NoWaitSender is implemented by connections whose sends can avoid
+// blocking the caller (see SendNoWait).
+type NoWaitSender interface{ SendNoWait(ms []Message) error }
+
+type sendMode uint8
+
+const (
+	sendNow    sendMode = iota // write, blocking if the pipe is full
+	sendLinger                 // yield once before writing
+	sendNoWait                 // write what the pipe takes; a goroutine writes the rest
+)
+
+// Send writes the messages, blocking while the pipe is full.
+func (c *streamConn) Send(ms []Message) error { return c.send(ms, sendNow) }
+
+// SendLinger is Send for a caller that expects company: if it becomes the
+// writer, it yields once first, so that goroutines about to send (callers
+// woken by the same batch of replies) join its write instead of each
+// paying a system call.
+func (c *streamConn) SendLinger(ms []Message) error { return c.send(ms, sendLinger) }
+
+// SendNoWait is Send for a caller that must never block on the peer, such
+// as a client's reader: were it stuck writing while the peer is stuck
+// writing to it, neither would read again. It writes what the pipe takes
+// at once and leaves the rest to a goroutine.
+func (c *streamConn) SendNoWait(ms []Message) error { return c.send(ms, sendNoWait) }
+
+func (c *streamConn) send(ms []Message, mode sendMode) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for mode != sendNoWait && c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	c.appendFrames(ms)
+	if c.flushing {
+		return nil
+	}
+	c.flushing = true
+	switch mode {
+	case sendLinger:
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
+	case sendNoWait:
+		if !c.tryFlush() {
+			go c.backgroundFlush()
+			return nil
+		}
+	}
+	return c.flush()
+}
+
+func (c *streamConn) appendFrames(ms []Message) {
+	for i := range ms {
+		if c.compact {
+			c.wbuf = AppendCompact(c.wbuf, &ms[i])
+		} else {
+			c.wbuf = AppendFrame(c.wbuf, &ms[i])
+		}
+	}
+	c.stats.framesOut.Add(uint64(len(ms)))
+}
+
+// flush writes until the buffer is empty, then gives up the writer's role.
+// Called and returns with wmu held.
+func (c *streamConn) flush() error {
+	for len(c.wbuf) > 0 && c.werr == nil {
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.wmu.Unlock()
+		err := c.write(buf)
+		c.wmu.Lock()
+		c.recycle(buf)
+		c.werr = err
+		c.wcond.Broadcast()
+	}
+	c.flushing = false
+	return c.werr
+}
+
+// recycle keeps a written buffer as the next spare. The old spare is in
+// use as the write buffer by now, so it must never stay the spare: a huge
+// buffer is dropped, leaving no spare at all.
+func (c *streamConn) recycle(buf []byte) {
+	c.spare = nil
+	if cap(buf) <= 1<<20 {
+		c.spare = buf[:0]
+	}
+}
+
+func (c *streamConn) backgroundFlush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.flush()
+}
+
+// tryFlush writes without blocking. It returns true when the buffer is
+// empty (or the connection failed), false when the pipe is full; then the
+// unwritten bytes are back at the front of the buffer. Called with wmu held.
+func (c *streamConn) tryFlush() bool {
+	for len(c.wbuf) > 0 && c.werr == nil {
+		if c.raw == nil {
+			return false // cannot tell whether a write would block
+		}
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.wmu.Unlock()
+		n, err := c.writeNoWait(buf)
+		c.wmu.Lock()
+		if errors.Is(err, syscall.EAGAIN) {
+			rest := make([]byte, 0, len(buf)-n+len(c.wbuf))
+			c.wbuf = append(append(rest, buf[n:]...), c.wbuf...)
+			c.spare = nil // it was the write buffer just replaced
+			return false
+		}
+		c.recycle(buf)
+		c.werr = err
+		c.wcond.Broadcast()
+	}
+	return true
+}
+
+// writeNoWait writes as much of buf as the pipe takes now. It returns
+// EAGAIN, with the count written, if the pipe filled up.
+func (c *streamConn) writeNoWait(buf []byte) (int, error) {
+	c.stats.writes.Add(1)
+	return pipe.WriteNoWait(c.raw, buf)
+}
+
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
+func (c *streamConn) write(buf []byte) error {
+	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 {
+		if err := d.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
+			return err
+		}
+	}
+	c.stats.writes.Add(1)
+	_, err := c.rwc.Write(buf)
+	return err
+}
