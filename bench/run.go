@@ -170,16 +170,21 @@ func measure(cfg Config, cell Cell, floor bool) (sample, error) {
 		}
 		ws = append(ws, w)
 	}
-	s, err := collect(ws, outs, cpu0)
+	limit := time.Now().Add(p.Warmup + p.Duration + measureSlack)
+	s, err := collect(ws, outs, cpu0, limit)
 	return s, err
 }
 
-func collect(ws []*shm.Worker, outs []bytes.Buffer, cpu0 time.Duration) (sample, error) {
+// measureSlack is how long a measurement may overrun its warm-up and
+// duration (start-up, draining, reporting) before its workers are killed.
+const measureSlack = 30 * time.Second
+
+func collect(ws []*shm.Worker, outs []bytes.Buffer, cpu0 time.Duration, limit time.Time) (sample, error) {
 	var s sample
 	var all uint64
 	h := &Hist{}
 	for i, w := range ws {
-		if err := w.Wait(); err != nil {
+		if err := waitUntil(w, limit); err != nil {
 			return sample{}, fmt.Errorf("worker %d: %v", w.ID, err)
 		}
 		var r report
@@ -207,4 +212,16 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// waitUntil waits for w to exit, killing it at limit.
+func waitUntil(w *shm.Worker, limit time.Time) error {
+	select {
+	case <-w.Done():
+		return w.Wait()
+	case <-time.After(time.Until(limit)):
+		w.Kill()
+		<-w.Done()
+		return fmt.Errorf("still running %v after its measurement should have ended; killed", measureSlack)
+	}
 }

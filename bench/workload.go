@@ -30,6 +30,12 @@ func parseParams(args []string) (params, error) {
 		return params{}, fmt.Errorf("bench worker: want 6 arguments, got %q", args)
 	}
 	p := params{Client: args[4], Compact: args[5] == "true"}
+	if p.Client != "callbacks" && p.Client != "goroutines" {
+		return params{}, fmt.Errorf("bench worker: client %q is neither callbacks nor goroutines", p.Client)
+	}
+	if args[5] != "true" && args[5] != "false" {
+		return params{}, fmt.Errorf("bench worker: codec flag %q is neither true nor false", args[5])
+	}
 	var err [4]error
 	p.Inflight, err[0] = strconv.Atoi(args[0])
 	p.Value, err[1] = strconv.Atoi(args[1])
