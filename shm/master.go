@@ -130,6 +130,7 @@ func (m *Master) ended(c Conn, err error) error {
 // early when the reply values grow past ReplyBytes.
 func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error {
 	size := 0
+	m.requests.Add(uint64(countRequests(in)))
 	m.mu.Lock()
 	now := m.Now()
 	for i := range in {
@@ -159,7 +160,6 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
 	switch msg.Kind {
 	case KindRequest:
-		m.requests.Add(1)
 		return m.store.Apply(now, id, msg), true
 	case KindInvalid:
 		m.badFrames.Add(1)
@@ -187,4 +187,14 @@ func (m *Master) logf(format string, args ...any) {
 	if m.opts.Logf != nil {
 		m.opts.Logf(format, args...)
 	}
+}
+
+func countRequests(in []Message) int {
+	n := 0
+	for i := range in {
+		if in[i].Kind == KindRequest {
+			n++
+		}
+	}
+	return n
 }
