@@ -100,18 +100,12 @@ func (d *compactDecoder) fail(what string) {
 	}
 }
 
-func (d *compactDecoder) uvarint(what string) uint64 {
-	v, n := binary.Uvarint(d.b[d.i:])
-	if n <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.i += n
-	return v
-}
+func (d *compactDecoder) uvarint(what string) uint64 { return decodeVarint(d, what, binary.Uvarint) }
 
-func (d *compactDecoder) varint(what string) int64 {
-	v, n := binary.Varint(d.b[d.i:])
+func (d *compactDecoder) varint(what string) int64 { return decodeVarint(d, what, binary.Varint) }
+
+func decodeVarint[T int64 | uint64](d *compactDecoder, what string, f func([]byte) (T, int)) T {
+	v, n := f(d.b[d.i:])
 	if n <= 0 {
 		d.fail(what)
 		return 0

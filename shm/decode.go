@@ -64,34 +64,12 @@ func (d *frameDecoder) top() error {
 }
 
 func (d *frameDecoder) members() error {
-	s := &d.s
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
-		if s.peek() != '"' {
-			return s.fail("want a member name")
-		}
-		name, esc, err := s.str()
-		if err != nil {
-			return err
-		}
+	return d.s.members(func(name []byte, esc bool) error {
 		if esc {
 			name = nil // no member we know has an escape in its name
 		}
-		if err := s.colon(); err != nil {
-			return err
-		}
-		if err := d.member(name); err != nil {
-			return err
-		}
-		if done, err := s.next('}'); done || err != nil {
-			return err
-		}
-	}
+		return d.member(name)
+	})
 }
 
 // member decodes the value of one top-level member.
@@ -236,27 +214,17 @@ func (d *frameDecoder) valueMember(name []byte, bit uint16, dst *Value) error {
 }
 
 func (d *frameDecoder) uintMember(name []byte, bit uint16, dst *uint64) error {
-	if err := d.once(name, bit); err != nil {
-		return err
-	}
-	if n, ok := d.s.fastUint(); ok {
-		*dst = n
-		return nil
-	}
-	text, err := d.span()
-	if err != nil {
-		return err
-	}
-	n, ok := parseUint(text)
-	if !ok {
-		d.wrongType("%s must be a non-negative integer, got %.40s", name, text)
-		d.m.Has &^= bit // a reply must not claim a uuid it does not have
-	}
-	*dst = n
-	return nil
+	return numMember(d, name, bit, dst, parseUint, "a non-negative integer")
 }
 
 func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
+	return numMember(d, name, bit, dst, parseInt, "an integer in the int64 range")
+}
+
+// numMember decodes an integer member. A value of another type is a
+// problem of the request: it is recorded, and the member counts as absent
+// (a reply must not claim a uuid it does not have).
+func numMember[T int64 | uint64](d *frameDecoder, name []byte, bit uint16, dst *T, parse func([]byte) (T, bool), want string) error {
 	if err := d.once(name, bit); err != nil {
 		return err
 	}
@@ -264,9 +232,9 @@ func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
 	if err != nil {
 		return err
 	}
-	n, ok := parseInt(text)
+	n, ok := parse(text)
 	if !ok {
-		d.wrongType("%s must be an integer in the int64 range, got %.40s", name, text)
+		d.wrongType("%s must be %s, got %.40s", name, want, text)
 		d.m.Has &^= bit
 	}
 	*dst = n

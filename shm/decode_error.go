@@ -20,31 +20,7 @@ func (d *frameDecoder) errorMember() error {
 }
 
 func (d *frameDecoder) errorFields(e *Error) error {
-	s := &d.s
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
-		if s.peek() != '"' {
-			return s.fail("want a member name")
-		}
-		name, _, err := s.str()
-		if err == nil {
-			err = s.colon()
-		}
-		if err == nil {
-			err = d.errorField(string(name), e)
-		}
-		if err != nil {
-			return err
-		}
-		if done, err := s.next('}'); done || err != nil {
-			return err
-		}
-	}
+	return d.s.members(func(name []byte, _ bool) error { return d.errorField(string(name), e) })
 }
 
 func (d *frameDecoder) errorField(name string, e *Error) error {

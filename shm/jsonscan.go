@@ -78,46 +78,49 @@ func (s *scanner) object(depth int) error {
 	if depth > maxDepth {
 		return s.fail("nesting deeper than %d", maxDepth)
 	}
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
-		if s.peek() != '"' {
-			return s.fail("want a member name")
-		}
-		if _, _, err := s.str(); err != nil {
-			return err
-		}
-		if err := s.colon(); err != nil {
-			return err
-		}
-		if err := s.value(depth); err != nil {
-			return err
-		}
-		if done, err := s.next('}'); done || err != nil {
-			return err
-		}
-	}
+	return s.members(func([]byte, bool) error { return s.value(depth) })
 }
 
 func (s *scanner) array(depth int) error {
 	if depth > maxDepth {
 		return s.fail("nesting deeper than %d", maxDepth)
 	}
+	return s.elements(']', func() error { return s.value(depth) })
+}
+
+// members walks the object whose '{' is at s.i, calling f with each
+// member's name (and whether it has escapes) once the scanner is at the
+// member's value; f must consume the value.
+func (s *scanner) members(f func(name []byte, escaped bool) error) error {
+	return s.elements('}', func() error {
+		if s.peek() != '"' {
+			return s.fail("want a member name")
+		}
+		name, esc, err := s.str()
+		if err == nil {
+			err = s.colon()
+		}
+		if err == nil {
+			err = f(name, esc)
+		}
+		return err
+	})
+}
+
+// elements walks the array or object whose opening bracket is at s.i,
+// calling each for every element, up to closer.
+func (s *scanner) elements(closer byte, each func() error) error {
 	s.i++
 	s.ws()
-	if s.peek() == ']' {
+	if s.peek() == closer {
 		s.i++
 		return nil
 	}
 	for {
-		if err := s.value(depth); err != nil {
+		if err := each(); err != nil {
 			return err
 		}
-		if done, err := s.next(']'); done || err != nil {
+		if done, err := s.next(closer); done || err != nil {
 			return err
 		}
 	}
