@@ -214,7 +214,7 @@ func (c *Client) abandon(cl *call) bool {
 }
 
 func (c *Client) release(cl *call) {
-	cl.req, cl.batch[0], cl.cb, cl.want = Message{}, Message{}, nil, false
+	cl.batch[0], cl.cb, cl.want = Message{}, nil, false
 	c.pool.Put(cl)
 }
 

@@ -72,3 +72,15 @@ func BenchmarkDecodeGeneral(b *testing.B) {
 		DecodeFrame(frame, &m, &scratch)
 	}
 }
+
+func BenchmarkDecodeCompactRequest(b *testing.B) {
+	var m Message
+	var scratch []byte
+	DecodeFrame(benchReq, &m, &scratch)
+	frame := AppendCompact(nil, &m)
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		DecodeCompact(frame[4:], &m, &scratch)
+		scratch = scratch[:0]
+	}
+}

@@ -22,8 +22,7 @@ type call struct {
 	seq      uint64
 	deadline int64 // nanoseconds on the client's clock
 	resendAt int64 // 0: never
-	req      Message
-	want     bool // copy the reply's value
+	want     bool  // copy the reply's value
 	cb       func(Message, error)
 	done     chan Message
 	batch    [1]Message
