@@ -174,7 +174,7 @@ type nodeRecorder struct {
 	internal [][]byte
 	other    [][]byte
 	log      []string
-	out      lockedBuffer
+	out      procBuffer
 }
 
 func (r *nodeRecorder) onMessage(from shm.Identity, m *shm.Message) {
@@ -227,22 +227,6 @@ func (r *nodeRecorder) report(t *testing.T) nodeReport {
 	return *msg.Report
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // nodeReport is what worker.js saw.
 type nodeReport struct {
