@@ -227,7 +227,6 @@ func (r *nodeRecorder) report(t *testing.T) nodeReport {
 	return *msg.Report
 }
 
-
 // nodeReport is what worker.js saw.
 type nodeReport struct {
 	WorkerID     int64             `json:"workerId"`
