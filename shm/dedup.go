@@ -31,7 +31,7 @@ func newWindow(max int) *window {
 // lookup returns the remembered reply for seq, or an error reply when seq is
 // too old to know or was used before by another request. ok is false when
 // the request is new and must be applied, then recorded.
-func (w *window) lookup(print, seq uint64) (rep Message, ok bool) {
+func (w *window) lookup(fp, seq uint64) (rep Message, ok bool) {
 	if seq < w.low {
 		err := errorf(ErrExpired, "request %d is older than the oldest remembered (%d); it may have been applied", seq, w.low)
 		return Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}, true
@@ -40,7 +40,7 @@ func (w *window) lookup(print, seq uint64) (rep Message, ok bool) {
 	if !sl.used || sl.seq != seq {
 		return Message{}, false
 	}
-	if sl.print != print {
+	if sl.print != fp {
 		err := errorf(ErrSeqReused, "uuid %d was already used by a different request", seq)
 		return Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}, true
 	}
@@ -48,9 +48,9 @@ func (w *window) lookup(print, seq uint64) (rep Message, ok bool) {
 }
 
 // record remembers the reply to request seq, making room as needed.
-func (w *window) record(print, seq uint64, rep *Message) {
+func (w *window) record(fp, seq uint64, rep *Message) {
 	w.makeRoom(seq)
-	w.slots[seq&uint64(len(w.slots)-1)] = slot{seq: seq, used: true, print: print, val: rep.Value, err: rep.Err, has: rep.Has}
+	w.slots[seq&uint64(len(w.slots)-1)] = slot{seq: seq, used: true, print: fp, val: rep.Value, err: rep.Err, has: rep.Has}
 }
 
 // ack forgets every id below a.

@@ -307,7 +307,9 @@ func (m *Master) watch(w *Worker) {
 }
 
 // Close kills every worker process, waits for them, and ends their
-// connections. The store stays readable through Apply.
+// connections. The store stays readable through Apply. Spawning again
+// after Close works; spawning while Close runs is a race the caller must
+// avoid (a worker forked meanwhile may be killed with the spawning thread).
 func (m *Master) Close() error {
 	for _, w := range m.Workers() {
 		w.Kill()

@@ -102,14 +102,14 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	if req.Has&HasAck != 0 {
 		w.ack(req.Ack)
 	}
-	print := s.fingerprint(req)
-	if rep, ok := w.lookup(print, req.Seq); ok {
+	fp := s.fingerprint(req)
+	if rep, ok := w.lookup(fp, req.Seq); ok {
 		s.stats.Duplicates++
 		return rep
 	}
 	s.stats.Applied++
 	rep := s.execute(now, req)
-	w.record(print, req.Seq, &rep)
+	w.record(fp, req.Seq, &rep)
 	return rep
 }
 
