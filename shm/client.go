@@ -75,8 +75,9 @@ func (c *Client) Pending() int {
 	return c.tr.len()
 }
 
-// Close ends the connection. Calls in flight return an indefinite error;
-// later calls return ErrClosed.
+// Close ends the connection and waits for the reader to stop. Calls in
+// flight return an indefinite error; later calls return ErrClosed. Do not
+// call it from a Go callback, which runs on that reader.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
