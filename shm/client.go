@@ -13,9 +13,13 @@ type ClientOptions struct {
 	// Identity is written into requests as "id" and "inc" (the master
 	// routes and deduplicates by connection, not by these).
 	Identity Identity
-	// Timeout bounds calls whose context has no earlier deadline, and
-	// every Go call (5s if 0). It is enforced to within a tenth of itself.
+	// Timeout bounds calls whose context has no deadline, and every Go
+	// call (5s if 0). It is enforced to within a tenth of itself.
 	Timeout time.Duration
+	// MaxFrame is the largest request the client sends (DefaultMaxFrame
+	// if 0, the master's default limit); a larger one fails at once with
+	// a definite ErrTooLarge.
+	MaxFrame int
 	// RetryAfter, if positive, resends a request with the same id when no
 	// reply came in that long; the master applies it at most once.
 	RetryAfter time.Duration
@@ -54,6 +58,9 @@ type Client struct {
 func NewClient(c Conn, opts ClientOptions) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
+	}
+	if opts.MaxFrame <= 0 {
+		opts.MaxFrame = DefaultMaxFrame
 	}
 	cl := &Client{conn: c, opts: opts, start: time.Now(), tr: newTracker(),
 		readerDone: make(chan struct{}), stop: make(chan struct{})}
@@ -118,10 +125,19 @@ func (c *Client) Go(req *Message, done func(rep Message, err error)) {
 		return
 	}
 	if send {
-		if err := c.conn.Send(cl.batch[:]); err != nil && c.abandon(cl) {
-			done(Message{}, wrapErr(ErrConnLost, err))
+		if err := c.sendNoWait(cl.batch[:]); err != nil && c.abandon(cl) {
+			done(Message{}, sendErr(err))
 		}
 	}
+}
+
+// sendErr is the error of a call whose request could not be queued: an
+// *Error (overloaded) as it is, anything else a lost connection.
+func sendErr(err error) error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return wrapErr(ErrConnLost, err)
 }
 
 func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, error) {
@@ -134,7 +150,7 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 	}
 	if send {
 		if err := c.sendLinger(cl.batch[:]); err != nil && c.abandon(cl) {
-			return Message{}, wrapErr(ErrConnLost, err)
+			return Message{}, sendErr(err)
 		}
 	}
 	rep, err := c.wait(ctx, cl)
@@ -144,8 +160,9 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 	return rep, err
 }
 
-// sendLinger sends a blocking caller's request, letting other callers
-// join its write where the connection can.
+// sendLinger sends a blocking caller's request without blocking on the
+// pipe (the caller waits for its reply with its deadline instead), letting
+// other callers join its write where the connection can.
 func (c *Client) sendLinger(ms []Message) error {
 	if ls, ok := c.conn.(LingerSender); ok {
 		return ls.SendLinger(ms)
@@ -153,9 +170,27 @@ func (c *Client) sendLinger(ms []Message) error {
 	return c.conn.Send(ms)
 }
 
+// sendNoWait sends without blocking on the master where the connection
+// can: a reader stuck writing to a master stuck writing to it would never
+// read again, and a caller stuck writing would miss its deadline.
+func (c *Client) sendNoWait(ms []Message) error {
+	if nw, ok := c.conn.(NoWaitSender); ok {
+		return nw.SendNoWait(ms)
+	}
+	return c.conn.Send(ms)
+}
+
 // begin registers the call and stamps the request with its identity. It
 // returns send == false when the request was queued behind a delivery.
 func (c *Client) begin(ctx context.Context, cl *call, req *Message) (send bool, err error) {
+	if err := ctx.Err(); err != nil {
+		e := ctxErr(err)
+		e.Definite = true // nothing was sent
+		return false, e
+	}
+	if err := checkRequest(req, c.opts.MaxFrame); err != nil {
+		return false, err
+	}
 	c.setDeadline(ctx, cl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -188,7 +223,7 @@ func (c *Client) setDeadline(ctx context.Context, cl *call) {
 	cl.deadline = now + int64(c.opts.Timeout)
 	if d, ok := ctx.Deadline(); ok {
 		now = c.now()
-		cl.deadline = min(cl.deadline, now+int64(time.Until(d)))
+		cl.deadline = now + int64(time.Until(d))
 	}
 	cl.resendAt = 0
 	if c.opts.RetryAfter > 0 {
@@ -197,7 +232,7 @@ func (c *Client) setDeadline(ctx context.Context, cl *call) {
 }
 
 func (c *Client) closedErr() error {
-	if c.lost != nil {
+	if c.lost != nil && !c.closed {
 		return errorf(ErrClosed, "connection lost earlier: %v", c.lost.Message)
 	}
 	return ErrClosed

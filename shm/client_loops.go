@@ -37,19 +37,25 @@ func (c *Client) uncork(spare []Message) []Message {
 	c.outq, c.corked = spare[:0], false
 	c.mu.Unlock()
 	if len(q) > 0 {
-		c.sendNoWait(q) // a failure shows up as a lost connection
+		if err := c.sendNoWait(q); err != nil {
+			c.failUnsent(q, sendErr(err))
+		}
 		clear(q)
 	}
 	return q[:0]
 }
 
-// sendNoWait sends from the reader, which must not block on the master:
-// were both stuck writing to each other, neither would read again.
-func (c *Client) sendNoWait(ms []Message) error {
-	if nw, ok := c.conn.(NoWaitSender); ok {
-		return nw.SendNoWait(ms)
+// failUnsent ends the calls whose requests could not be sent.
+func (c *Client) failUnsent(q []Message, err error) {
+	e, _ := err.(*Error)
+	for i := range q {
+		c.mu.Lock()
+		cl, ok := c.tr.complete(q[i].Seq)
+		c.mu.Unlock()
+		if ok {
+			c.finish(cl, Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: e})
+		}
 	}
-	return c.conn.Send(ms)
 }
 
 // match takes the calls that the replies answer out of the pending table,

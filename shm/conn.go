@@ -39,7 +39,7 @@ var ErrFrameTooLarge = errors.New("shm: frame exceeds the size limit")
 type StreamOptions struct {
 	MaxFrame     int           // largest frame accepted, newline excluded (DefaultMaxFrame if 0)
 	WriteTimeout time.Duration // a write blocked this long fails (0: never); needs SetWriteDeadline
-	MaxQueued    int           // bytes queued behind a blocked write before Send waits (1 MiB if 0)
+	MaxQueued    int           // bytes queued behind a write in progress before Send waits, or SendNoWait fails (16 MiB if 0)
 	// Compact makes the connection announce the compact codec with its
 	// first line and use it both ways from then on. Only for a peer that
 	// accepts it (a master that set SHMLAB_CODECS=compact).
@@ -88,7 +88,7 @@ func NewStreamConn(rwc io.ReadWriteCloser, opts StreamOptions) Conn {
 		opts.MaxFrame = DefaultMaxFrame
 	}
 	if opts.MaxQueued <= 0 {
-		opts.MaxQueued = 1 << 20
+		opts.MaxQueued = 16 << 20
 	}
 	c := &streamConn{rwc: rwc, opts: opts}
 	if sc, ok := rwc.(syscall.Conn); ok {

@@ -225,19 +225,25 @@ func (d *frameDecoder) intMember(name []byte, bit uint16, dst *int64) error {
 // problem of the request: it is recorded, and the member counts as absent
 // (a reply must not claim a uuid it does not have).
 func numMember[T int64 | uint64](d *frameDecoder, name []byte, bit uint16, dst *T, parse func([]byte) (T, bool), want string) error {
-	if err := d.once(name, bit); err != nil {
-		return err
+	if d.m.Has&bit != 0 {
+		return d.s.fail("duplicate member %q", name)
 	}
 	text, err := d.span()
+	if err == nil {
+		d.s.ws()
+		if c := d.s.peek(); c != ',' && c != '}' {
+			err = d.s.fail("want ',' or '}' after %s", name) // as in "uuid":01
+		}
+	}
 	if err != nil {
-		return err
+		return err // the member stays absent: a reply names no uuid it could not read
 	}
 	n, ok := parse(text)
 	if !ok {
 		d.wrongType("%s must be %s, got %.40s", name, want, text)
-		d.m.Has &^= bit
+		return nil
 	}
-	*dst = n
+	*dst, d.m.Has = n, d.m.Has|bit
 	return nil
 }
 

@@ -12,13 +12,14 @@ const (
 	CodeWrongType     = "wrong_type"     // a member has the wrong JSON type
 	CodeNotInteger    = "not_integer"    // add on a value that is not an integer
 	CodeOverflow      = "overflow"       // add would leave the int64 range
-	CodeTooLarge      = "too_large"      // a frame, value or reply exceeds a limit
+	CodeTooLarge      = "too_large"      // a request, reply or entry exceeds a size limit
 	CodeSeqReused     = "seq_reused"     // a request id was reused for another request
 	CodeExpired       = "expired"        // a retry too old for the dedup window
 	CodeTimeout       = "timeout"        // no reply before the deadline
 	CodeCanceled      = "canceled"       // the caller gave up
 	CodeConnLost      = "conn_lost"      // the connection ended with the request in flight
 	CodeClosed        = "closed"         // the client is closed; nothing was sent
+	CodeOverloaded    = "overloaded"     // too much is queued for a peer that does not read; nothing was sent
 )
 
 // Error is a failed operation. Definite errors mean the operation was surely
@@ -44,6 +45,7 @@ var (
 	ErrCanceled      = &Error{Code: CodeCanceled}
 	ErrConnLost      = &Error{Code: CodeConnLost}
 	ErrClosed        = &Error{Code: CodeClosed, Definite: true}
+	ErrOverloaded    = &Error{Code: CodeOverloaded, Definite: true}
 )
 
 func (e *Error) Error() string {

@@ -56,7 +56,14 @@ type Master struct {
 }
 
 // NewMaster returns a master with an empty store.
+//
+// It panics in a process started as a worker that did not call Main first:
+// such a process would run the master's code again and fork workers of its
+// own, without end.
 func NewMaster(opts MasterOptions) *Master {
+	if IsWorker() && !mainCalled.Load() {
+		panic("shm: NewMaster in a worker process: call shm.Main() first thing in main (or TestMain)")
+	}
 	if opts.Batch <= 0 {
 		opts.Batch = 128
 	}
@@ -83,7 +90,9 @@ func (m *Master) Stats() MasterStats {
 		Ignored: m.ignored.Load(), Disconnected: m.disconnected.Load()}
 }
 
-// Apply executes a request from the master's own process (worker 0).
+// Apply executes a request from the master's own process (worker 0). It
+// needs no uuid and is never deduplicated. The reply's Value is shared
+// with the store: read it, do not modify it.
 func (m *Master) Apply(req *Message) Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -160,7 +169,7 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
 	switch msg.Kind {
 	case KindRequest:
-		return m.store.Apply(now, id, msg), true
+		return m.fit(m.store.Apply(now, id, msg)), true
 	case KindInvalid:
 		m.badFrames.Add(1)
 		return errorReply(msg, msg.Err), true
@@ -197,4 +206,35 @@ func countRequests(in []Message) int {
 		}
 	}
 	return n
+}
+
+// fit replaces a reply too large for one frame (a value the master stored
+// itself, a huge list of keys) by a too_large error: an oversized frame
+// would end the worker's connection.
+func (m *Master) fit(rep Message) Message {
+	limit := m.opts.Stream.MaxFrame
+	if limit <= 0 {
+		limit = DefaultMaxFrame
+	}
+	if len(rep.Value)+256 <= limit {
+		return rep
+	}
+	err := errorf(ErrTooLarge, "reply of %d bytes exceeds the frame limit of %d", len(rep.Value), limit)
+	return Message{Kind: KindReply, Seq: rep.Seq, Has: rep.Has &^ HasValue, Err: err}
+}
+
+// Get returns the value stored under key, as the master's own read.
+func (m *Master) Get(key string) (Value, bool) {
+	rep := m.Apply(&Message{Kind: KindRequest, Method: MethodGet, Key: []byte(key), Has: HasKey})
+	return rep.Value, rep.Has&HasValue != 0
+}
+
+// Set stores v under key, as the master's own write. It fails only for an
+// entry larger than the store's byte limit.
+func (m *Master) Set(key string, v Value) error {
+	rep := m.Apply(&Message{Kind: KindRequest, Method: MethodSet, Key: []byte(key), Value: v, Has: HasKey | HasValue})
+	if rep.Err != nil {
+		return rep.Err
+	}
+	return nil
 }

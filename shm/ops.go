@@ -1,7 +1,6 @@
 package shm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -22,13 +21,6 @@ func keyRequest(method Method, key string) (Message, error) {
 func withValue(req *Message, bit uint16, v Value) error {
 	if v == nil {
 		return errorf(ErrBadRequest, "missing value (use shm.Null for JSON null)")
-	}
-	if bytes.IndexByte(v, '\n') >= 0 {
-		cv, err := ParseValue(v)
-		if err != nil {
-			return err
-		}
-		v = cv
 	}
 	req.Has |= bit
 	if bit == HasOld {

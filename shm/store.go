@@ -91,10 +91,11 @@ func (s *Store) Forget(id Identity) {
 // request is answered without being applied again. The zero Identity is
 // the master's own process: its requests are applied every time.
 func (s *Store) Apply(now int64, from Identity, req *Message) Message {
-	if err := validate(req); err != nil {
+	local := from == (Identity{})
+	if err := validate(req, local); err != nil {
 		return errorReply(req, err)
 	}
-	if !req.Method.Mutates() || from == (Identity{}) {
+	if !req.Method.Mutates() || local {
 		s.stats.Applied++
 		return s.execute(now, req)
 	}
@@ -104,7 +105,9 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	}
 	fp := s.fingerprint(req)
 	if rep, ok := w.lookup(fp, req.Seq); ok {
-		s.stats.Duplicates++
+		if rep.Err == nil || (rep.Err.Code != CodeExpired && rep.Err.Code != CodeSeqReused) {
+			s.stats.Duplicates++ // a replay, not a refusal
+		}
 		return rep
 	}
 	s.stats.Applied++

@@ -321,7 +321,8 @@ func TestStoreApply(t *testing.T) {
 			{req: get(14, "g"), want: `"\ud800\u0041"`},
 		}},
 		{"requests the store refuses", []step{
-			{req: without(get(1, "a"), shm.HasSeq), want: "error:bad_request"},
+			{req: without(get(1, "a"), shm.HasSeq), from: shm.Identity{Worker: 1, Inc: 1}, want: "error:bad_request"},
+			{req: without(get(1, "a"), shm.HasSeq), want: "<missing>"}, // the master's own request needs no uuid
 			{req: without(get(2, "a"), shm.HasKey), want: "error:bad_request"},
 			{req: without(set(3, "a", "1"), shm.HasValue), want: "error:bad_request"},
 			{req: without(casNew(4, "a", "1"), shm.HasValue), want: "error:bad_request"},

@@ -2,15 +2,16 @@ package shm
 
 import "unicode/utf8"
 
-// validate checks that a decoded request has what its method needs.
-func validate(req *Message) *Error {
+// validate checks that a decoded request has what its method needs. A
+// local request (the master's own) needs no uuid.
+func validate(req *Message, local bool) *Error {
 	if req.Err != nil {
 		return req.Err
 	}
 	if req.Method == MethodNone || int(req.Method) >= len(methodNames) {
 		return errorf(ErrUnknownMethod, "unknown method %d", req.Method)
 	}
-	if req.Has&HasSeq == 0 {
+	if req.Has&HasSeq == 0 && !local {
 		return errorf(ErrBadRequest, "missing uuid")
 	}
 	if req.Method.needsKey() {

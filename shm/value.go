@@ -50,10 +50,9 @@ func compact(text []byte, hasWS bool) Value {
 func Int(n int64) Value { return strconv.AppendInt(nil, n, 10) }
 
 // String returns s as a JSON string Value. Invalid UTF-8 becomes U+FFFD.
-func String(s string) Value {
-	b, _ := json.Marshal(s)
-	return b
-}
+// Only '"', '\\' and control characters are escaped (as JSON.stringify
+// does), so the text compares equal to what Node writes for the same string.
+func String(s string) Value { return AppendString(nil, []byte(s)) }
 
 // Binary returns b as a Value in the documented binary encoding,
 // {"$binary":"<standard base64>"}.
@@ -64,13 +63,17 @@ func Binary(b []byte) Value {
 	return append(v, `"}`...)
 }
 
-// Marshal encodes x with encoding/json and returns it as a Value.
+// Marshal encodes x with encoding/json, without its HTML escaping (so '<',
+// '>' and '&' stay as they are, as Node writes them), and returns it as a
+// Value.
 func Marshal(x any) (Value, error) {
-	b, err := json.Marshal(x)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
 		return nil, fmt.Errorf("shm: marshal value: %w", err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Unmarshal decodes v into x with encoding/json. Use a json.Number or a

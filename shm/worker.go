@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // WorkerFunc is the body of a worker process: it gets a client connected to
@@ -30,17 +31,29 @@ var (
 func HandleRaw(name string, f RawWorkerFunc) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
+	mustBeNew(name)
 	rawFuncs[name] = f
 }
 
 // Handle registers f under name so that Master.Spawn(WorkerSpec{Name:
 // name}) can run it in a re-executed copy of this binary. Call it before
 // Main, typically from an init function.
+// It panics if name is already registered (with Handle or HandleRaw).
 func Handle(name string, f WorkerFunc) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
+	mustBeNew(name)
 	registry[name] = f
 }
+
+func mustBeNew(name string) {
+	if registry[name] != nil || rawFuncs[name] != nil {
+		panic("shm: worker " + strconv.Quote(name) + " registered twice")
+	}
+}
+
+// mainCalled records that Main ran in this worker process.
+var mainCalled atomic.Bool
 
 // IsWorker reports whether this process was started by Master.Spawn.
 func IsWorker() bool { return os.Getenv(EnvWorker) != "" }
@@ -61,6 +74,7 @@ func Main() {
 	if name == "" {
 		return
 	}
+	mainCalled.Store(true)
 	registryMu.Lock()
 	f, raw := registry[name], rawFuncs[name]
 	registryMu.Unlock()

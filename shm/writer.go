@@ -27,51 +27,63 @@ type sendMode uint8
 
 const (
 	sendNow    sendMode = iota // write, blocking if the pipe is full
-	sendLinger                 // yield once before writing
+	sendLinger                 // yield once, then as sendNoWait
 	sendNoWait                 // write what the pipe takes; a goroutine writes the rest
 )
 
 // Send writes the messages, blocking while the pipe is full.
 func (c *streamConn) Send(ms []Message) error { return c.send(ms, sendNow) }
 
-// SendLinger is Send for a caller that expects company: if it becomes the
-// writer, it yields once first, so that goroutines about to send (callers
-// woken by the same batch of replies) join its write instead of each
-// paying a system call.
+// SendLinger is SendNoWait for a caller that expects company: if it
+// becomes the writer, it yields once first, so that goroutines about to
+// send (callers woken by the same batch of replies) join its write instead
+// of each paying a system call.
 func (c *streamConn) SendLinger(ms []Message) error { return c.send(ms, sendLinger) }
 
 // SendNoWait is Send for a caller that must never block on the peer, such
-// as a client's reader: were it stuck writing while the peer is stuck
-// writing to it, neither would read again. It writes what the pipe takes
-// at once and leaves the rest to a goroutine.
+// as a client's reader (were it stuck writing while the peer is stuck
+// writing to it, neither would read again) or a caller with a deadline. It
+// writes what the pipe takes at once and leaves the rest to a goroutine;
+// when more than MaxQueued bytes already wait, it fails with ErrOverloaded
+// and queues nothing.
 func (c *streamConn) SendNoWait(ms []Message) error { return c.send(ms, sendNoWait) }
 
 func (c *streamConn) send(ms []Message, mode sendMode) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	for mode != sendNoWait && c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
-		c.wcond.Wait()
-	}
-	if c.werr != nil {
-		return c.werr
+	if err := c.room(mode); err != nil {
+		return err
 	}
 	c.appendFrames(ms)
 	if c.flushing {
 		return nil
 	}
 	c.flushing = true
-	switch mode {
-	case sendLinger:
+	if mode == sendLinger {
 		c.wmu.Unlock()
 		runtime.Gosched()
 		c.wmu.Lock()
-	case sendNoWait:
-		if !c.tryFlush() {
-			go c.backgroundFlush()
-			return nil
-		}
+	}
+	if mode != sendNow && !c.tryFlush() {
+		go c.backgroundFlush()
+		return nil
 	}
 	return c.flush()
+}
+
+// room waits (sendNow) or fails (the others) while more than MaxQueued
+// bytes wait behind a write in progress, and reports an earlier failure.
+func (c *streamConn) room(mode sendMode) error {
+	for mode == sendNow && c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.flushing && len(c.wbuf) > c.opts.MaxQueued {
+		return errorf(ErrOverloaded, "%d bytes already wait for a peer that is not reading", len(c.wbuf))
+	}
+	return nil
 }
 
 func (c *streamConn) appendFrames(ms []Message) {

@@ -1,0 +1,181 @@
+package shm
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// pairClient serves a fresh master on one end of a socket pair and
+// returns it with a client on the other end, speaking JSON lines.
+func pairClient(t *testing.T, co ClientOptions) (*Master, *Client) {
+	t.Helper()
+	a, b := socketPair(t)
+	m := NewMaster(MasterOptions{})
+	go m.Serve(NewStreamConn(a, StreamOptions{}), Identity{Worker: 1, Inc: 1})
+	c := NewClient(NewStreamConn(b, StreamOptions{}), co)
+	t.Cleanup(func() { c.Close() })
+	return m, c
+}
+
+func wantCode(t *testing.T, what string, err error, code string, definite bool) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) || e.Code != code || e.Definite != definite {
+		t.Errorf("%s: error %v, want code %s (definite %v)", what, err, code, definite)
+	}
+}
+
+// TestClientChecksRequests: whatever the caller passes, the client sends
+// one well-formed request or none, on either codec.
+func TestClientChecksRequests(t *testing.T) {
+	m, c := pairClient(t, ClientOptions{})
+	ctx := t.Context()
+	err := c.Set(ctx, "inj", Value(`1,"ttl":1`))
+	wantCode(t, "Set of a value that is not one JSON value", err, CodeBadRequest, true)
+	wantCode(t, "Set of {", c.Set(ctx, "k", Value(`{`)), CodeBadRequest, true)
+	req := Message{Method: MethodSet, Key: []byte("bad\xffkey"), Value: Int(1), Has: HasKey | HasValue}
+	_, err = c.Do(ctx, &req)
+	wantCode(t, "Do with a key that is not UTF-8", err, CodeBadRequest, true)
+	req = Message{Method: Method(42), Has: HasKey, Key: []byte("k")}
+	_, err = c.Do(ctx, &req)
+	wantCode(t, "Do with method 42", err, CodeUnknownMethod, true)
+	if err := c.Set(ctx, "ws", Value(" [ 1 , 2 ] ")); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := c.Keys(ctx); !cmp.Equal(keys, []string{"ws"}) {
+		t.Errorf("keys %q: a refused request reached the store", keys)
+	}
+	if v, _ := m.Get("ws"); string(v) != "[1,2]" {
+		t.Errorf("stored %s, want the compact [1,2]", v)
+	}
+}
+
+// TestOversizedRequestsAndReplies: a request or a reply over the frame
+// limit gets a definite too_large, and the connection lives on.
+func TestOversizedRequestsAndReplies(t *testing.T) {
+	m, c := pairClient(t, ClientOptions{})
+	ctx := t.Context()
+	huge := String(strings.Repeat("x", DefaultMaxFrame))
+	wantCode(t, "Set of 4 MiB", c.Set(ctx, "huge", huge), CodeTooLarge, true)
+	if err := m.Set("big", huge); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := c.Get(ctx, "big")
+	wantCode(t, "Get of a 4 MiB value", err, CodeTooLarge, true)
+	if err := c.Set(ctx, "small", Int(1)); err != nil {
+		t.Fatalf("the connection did not survive: %v", err)
+	}
+}
+
+// TestDoneContextSendsNothing: a call whose context is already over
+// returns a definite error and is not applied.
+func TestDoneContextSendsNothing(t *testing.T) {
+	m, c := pairClient(t, ClientOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	wantCode(t, "Set with a canceled context", c.Set(ctx, "x", Int(1)), CodeCanceled, true)
+	if _, err := c.Len(t.Context()); err != nil { // a round trip, so a stray set would be in
+		t.Fatal(err)
+	}
+	if _, found := m.Get("x"); found {
+		t.Error("the canceled Set was applied")
+	}
+}
+
+// TestCallsReturnWhileThePeerDoesNotRead: the peer never reads, so the
+// pipe fills; a call still returns at its deadline, and once too much is
+// queued calls fail at once, definitely, with nothing sent.
+func TestCallsReturnWhileThePeerDoesNotRead(t *testing.T) {
+	a, b := socketPair(t) // a is never read
+	defer a.Close()
+	c := NewClient(NewStreamConn(b, StreamOptions{MaxQueued: 4 << 20}), ClientOptions{Timeout: time.Minute})
+	defer c.Close()
+	v := String(strings.Repeat("v", 1<<20))
+	var overloaded bool
+	for i := 0; i < 16 && !overloaded; i++ {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		start := time.Now()
+		err := c.Set(ctx, "k", v)
+		cancel()
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("call %d took %v with a 100ms deadline", i, d)
+		}
+		var e *Error
+		switch {
+		case errors.As(err, &e) && e.Code == CodeOverloaded && e.Definite:
+			overloaded = true
+		case errors.As(err, &e) && e.Code == CodeTimeout && !e.Definite:
+		default:
+			t.Fatalf("call %d: %v, want a timeout or, later, overloaded", i, err)
+		}
+	}
+	if !overloaded {
+		t.Error("16 MiB queued for a peer that reads nothing, and no call was refused")
+	}
+	if n := c.Pending(); n != 0 {
+		t.Errorf("%d calls left pending", n)
+	}
+}
+
+// TestContextDeadlineBeyondTimeout: a context deadline longer than the
+// client's Timeout is the one that counts.
+func TestContextDeadlineBeyondTimeout(t *testing.T) {
+	a, b := socketPair(t) // a never answers
+	defer a.Close()
+	c := NewClient(NewStreamConn(b, StreamOptions{}), ClientOptions{Timeout: 20 * time.Millisecond})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := c.Get(ctx, "k")
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("Get returned after %v (%v); the context allowed 400ms", d, err)
+	}
+	wantCode(t, "Get past its deadline", err, CodeTimeout, false)
+}
+
+func TestStringIsNotHTMLEscaped(t *testing.T) {
+	if got := string(String("<b>&\u2028")); got != `"<b>&`+"\u2028"+`"` {
+		t.Errorf("String = %s, want the characters as they are", got)
+	}
+	v, err := Marshal(map[string]string{"t": "<b>&"})
+	if err != nil || string(v) != `{"t":"<b>&"}` {
+		t.Errorf("Marshal = %s, %v; want {\"t\":\"<b>&\"}", v, err)
+	}
+}
+
+func TestUnreadableUUIDNotEchoed(t *testing.T) {
+	var m Message
+	var scratch []byte
+	DecodeFrame([]byte(`{"isSharedMemoryMessage":true,"method":"get","uuid":01,"key":"z"}`), &m, &scratch)
+	rep := ErrorReply(&m, m.Err)
+	if rep.Has&HasSeq != 0 {
+		t.Errorf("reply to uuid 01 names uuid %d", rep.Seq)
+	}
+}
+
+func TestNewMasterInAWorkerWithoutMain(t *testing.T) {
+	t.Setenv(EnvWorker, "some-worker")
+	defer func() {
+		if recover() == nil {
+			t.Error("NewMaster in a worker process without Main did not panic")
+		}
+	}()
+	NewMaster(MasterOptions{})
+}
+
+func TestRegisterTwicePanics(t *testing.T) {
+	name := "twice-" + t.Name()
+	Handle(name, func(context.Context, *Client, []string) error { return nil })
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleRaw of a name Handle registered did not panic")
+		}
+	}()
+	HandleRaw(name, nil)
+}
