@@ -48,9 +48,10 @@ type Client struct {
 	corked bool      // the reader is delivering: requests wait in outq
 	outq   []Message // requests made while corked
 
-	readerDone chan struct{}
-	stop       chan struct{}
-	pool       sync.Pool
+	readerDone  chan struct{}
+	stop        chan struct{}
+	pool        sync.Pool
+	checkValues bool // values must be checked before they are sent
 }
 
 // NewClient returns a client that sends its requests on c and reads the
@@ -65,6 +66,8 @@ func NewClient(c Conn, opts ClientOptions) *Client {
 	cl := &Client{conn: c, opts: opts, start: time.Now(), tr: newTracker(),
 		readerDone: make(chan struct{}), stop: make(chan struct{})}
 	cl.pool.New = func() any { return &call{done: make(chan Message, 1)} }
+	sc, compact := c.(*streamConn)
+	cl.checkValues = !compact || !sc.opts.Compact
 	go cl.readLoop()
 	go cl.sweepLoop()
 	return cl
@@ -188,7 +191,7 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Message) (send bool, 
 		e.Definite = true // nothing was sent
 		return false, e
 	}
-	if err := checkRequest(req, c.opts.MaxFrame); err != nil {
+	if err := checkRequest(req, c.opts.MaxFrame, c.checkValues); err != nil {
 		return false, err
 	}
 	c.setDeadline(ctx, cl)

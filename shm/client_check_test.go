@@ -12,12 +12,12 @@ import (
 
 // pairClient serves a fresh master on one end of a socket pair and
 // returns it with a client on the other end, speaking JSON lines.
-func pairClient(t *testing.T, co ClientOptions) (*Master, *Client) {
+func pairClient(t *testing.T, co ClientOptions, compact ...bool) (*Master, *Client) {
 	t.Helper()
 	a, b := socketPair(t)
 	m := NewMaster(MasterOptions{})
-	go m.Serve(NewStreamConn(a, StreamOptions{}), Identity{Worker: 1, Inc: 1})
-	c := NewClient(NewStreamConn(b, StreamOptions{}), co)
+	go m.Serve(NewStreamConn(a, StreamOptions{AcceptCompact: true}), Identity{Worker: 1, Inc: 1})
+	c := NewClient(NewStreamConn(b, StreamOptions{Compact: len(compact) > 0 && compact[0]}), co)
 	t.Cleanup(func() { c.Close() })
 	return m, c
 }
@@ -33,7 +33,13 @@ func wantCode(t *testing.T, what string, err error, code string, definite bool) 
 // TestClientChecksRequests: whatever the caller passes, the client sends
 // one well-formed request or none, on either codec.
 func TestClientChecksRequests(t *testing.T) {
-	m, c := pairClient(t, ClientOptions{})
+	for _, compact := range []bool{false, true} {
+		checkRequests(t, compact)
+	}
+}
+
+func checkRequests(t *testing.T, compact bool) {
+	m, c := pairClient(t, ClientOptions{}, compact)
 	ctx := t.Context()
 	err := c.Set(ctx, "inj", Value(`1,"ttl":1`))
 	wantCode(t, "Set of a value that is not one JSON value", err, CodeBadRequest, true)
