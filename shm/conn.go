@@ -14,7 +14,8 @@ import (
 
 // Conn carries messages between a worker and the master. Batches let a busy
 // connection pay one system call for many messages; a faulty or in-memory
-// connection wraps or replaces it (see faultinject and sim).
+// connection wraps or replaces it (the fault injector and the simulator to
+// come).
 type Conn interface {
 	// Recv blocks until at least one message is ready, then fills ms with
 	// as many as are ready and returns how many. The messages stay valid

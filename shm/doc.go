@@ -12,7 +12,9 @@
 // The pieces, from the bottom up:
 //
 //   - [Message], [Value] and [Error]: what travels on the wire.
-//   - [Encode] and [Decoder]: the JSON-lines codec.
+//   - [AppendFrame] and [DecodeFrame]: the JSON-lines codec;
+//     [AppendCompact] and [DecodeCompact]: the binary one, negotiated per
+//     connection between Go processes.
 //   - [Conn]: a connection that carries batches of messages; [NewStreamConn]
 //     makes one from a byte stream.
 //   - [Store]: the master's state machine, pure (no I/O, no clock).

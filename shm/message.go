@@ -69,7 +69,7 @@ const (
 )
 
 // Message is one frame, request or reply. Byte slices in a Message returned
-// by a Decoder or Conn.Recv point into a buffer that the next Recv reuses.
+// by DecodeFrame or Conn.Recv point into a buffer that the next Recv reuses.
 type Message struct {
 	Kind   Kind
 	Has    uint16 // which optional members are present (the Has constants)
