@@ -185,3 +185,14 @@ func TestRegisterTwicePanics(t *testing.T) {
 	}()
 	HandleRaw(name, nil)
 }
+
+func TestHandleWithKeepsOptions(t *testing.T) {
+	name := "with-" + t.Name()
+	HandleWith(name, ClientOptions{Timeout: time.Hour}, func(context.Context, *Client, []string) error { return nil })
+	registryMu.Lock()
+	got := options[name].Timeout
+	registryMu.Unlock()
+	if got != time.Hour {
+		t.Errorf("options[%q].Timeout = %v, want 1h", name, got)
+	}
+}

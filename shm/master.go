@@ -51,6 +51,7 @@ type Master struct {
 	store *Store
 
 	requests, badFrames, ignored, disconnected atomic.Uint64
+	closing                                    atomic.Bool
 
 	spawner
 }

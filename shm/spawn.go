@@ -298,7 +298,7 @@ func (m *Master) watch(w *Worker) {
 	w.conn.Close() // a grandchild may hold the socket open
 	w.serr = <-serveDone
 	close(w.done)
-	if w.err != nil {
+	if w.err != nil && !m.closing.Load() {
 		m.logf("shm: master: worker %d (incarnation %d, pid %d) exited: %v", w.ID, w.Inc, w.cmd.Process.Pid, w.err)
 	}
 	if m.opts.OnExit != nil {
@@ -311,6 +311,8 @@ func (m *Master) watch(w *Worker) {
 // after Close works; spawning while Close runs is a race the caller must
 // avoid (a worker forked meanwhile may be killed with the spawning thread).
 func (m *Master) Close() error {
+	m.closing.Store(true) // the kills below are not news
+	defer m.closing.Store(false)
 	for _, w := range m.Workers() {
 		w.Kill()
 		<-w.done

@@ -25,6 +25,7 @@ var (
 	registryMu sync.Mutex
 	registry   = map[string]WorkerFunc{}
 	rawFuncs   = map[string]RawWorkerFunc{}
+	options    = map[string]ClientOptions{}
 )
 
 // HandleRaw registers a RawWorkerFunc under name, like Handle.
@@ -44,6 +45,17 @@ func Handle(name string, f WorkerFunc) {
 	defer registryMu.Unlock()
 	mustBeNew(name)
 	registry[name] = f
+}
+
+// HandleWith is Handle with the options of the worker's client (Timeout,
+// RetryAfter, MaxFrame, Logf, OnLost; Identity comes from the master). The
+// worker still exits with status 3 after OnLost runs.
+func HandleWith(name string, opts ClientOptions, f WorkerFunc) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	mustBeNew(name)
+	registry[name] = f
+	options[name] = opts
 }
 
 func mustBeNew(name string) {
@@ -76,11 +88,11 @@ func Main() {
 	}
 	mainCalled.Store(true)
 	registryMu.Lock()
-	f, raw := registry[name], rawFuncs[name]
+	f, raw, opts := registry[name], rawFuncs[name], options[name]
 	registryMu.Unlock()
 	switch {
 	case f != nil:
-		os.Exit(runWorker(f))
+		os.Exit(runWorker(f, opts))
 	case raw != nil:
 		os.Exit(runRaw(raw))
 	}
@@ -101,11 +113,16 @@ func runRaw(f RawWorkerFunc) int {
 	return 0
 }
 
-func runWorker(f WorkerFunc) int {
-	c, err := Dial(ClientOptions{OnLost: func(err error) {
+func runWorker(f WorkerFunc, opts ClientOptions) int {
+	userLost := opts.OnLost
+	opts.OnLost = func(err error) {
+		if userLost != nil {
+			userLost(err)
+		}
 		fmt.Fprintf(os.Stderr, "shm: worker %d: master connection lost: %v\n", WorkerIdentity().Worker, err)
 		os.Exit(3)
-	}})
+	}
+	c, err := Dial(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
