@@ -165,7 +165,17 @@ func (c *streamConn) writeNoWait(buf []byte) (int, error) {
 
 type deadliner interface{ SetWriteDeadline(time.Time) error }
 
+// write writes buf, blocking while the pipe is full, for at most
+// WriteTimeout. It tries a write that does not block first: most writes
+// fit, and then no deadline needs setting (which costs a timer each time).
 func (c *streamConn) write(buf []byte) error {
+	if c.raw != nil {
+		n, err := c.writeNoWait(buf)
+		if !errors.Is(err, syscall.EAGAIN) {
+			return err
+		}
+		buf = buf[n:]
+	}
 	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 {
 		if err := d.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
 			return err
