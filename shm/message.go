@@ -87,7 +87,9 @@ type Message struct {
 	Raw    []byte // the whole frame, for KindInternal and KindOther
 }
 
-// Request is a convenience constructor for a request message.
+// Request is a convenience constructor for a request message, for code
+// that drives a Store or a Conn directly (a Client numbers its requests
+// itself, overwriting seq).
 func Request(method Method, seq uint64, key string) Message {
 	m := Message{Kind: KindRequest, Method: method, Seq: seq, Has: HasSeq}
 	if key != "" || method.needsKey() {

@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 )
 
-func keyRequest(method Method, key string) (Message, error) {
-	if !utf8.ValidString(key) {
-		return Message{}, errorf(ErrBadRequest, "key %q is not valid UTF-8", key)
-	}
+// keyRequest makes a request for key; begin checks it (checkRequest).
+func keyRequest(method Method, key string) Message {
 	// The request only reads its key, so it may share the string's bytes.
 	kb := unsafe.Slice(unsafe.StringData(key), len(key))
-	return Message{Kind: KindRequest, Method: method, Key: kb, Has: HasKey}, nil
+	return Message{Kind: KindRequest, Method: method, Key: kb, Has: HasKey}
 }
 
 // withValue sets a request's value, compacting it if it is not one line.
@@ -33,10 +30,7 @@ func withValue(req *Message, bit uint16, v Value) error {
 
 // Get returns the value stored under key; found is false if there is none.
 func (c *Client) Get(ctx context.Context, key string) (v Value, found bool, err error) {
-	req, err := keyRequest(MethodGet, key)
-	if err != nil {
-		return nil, false, err
-	}
+	req := keyRequest(MethodGet, key)
 	rep, err := c.do(ctx, &req, true)
 	if err != nil {
 		return nil, false, err
@@ -52,10 +46,8 @@ func (c *Client) Set(ctx context.Context, key string, v Value) error {
 // SetTTL stores v under key; it expires after ttl (whole milliseconds;
 // zero means never).
 func (c *Client) SetTTL(ctx context.Context, key string, v Value, ttl time.Duration) error {
-	req, err := keyRequest(MethodSet, key)
-	if err == nil {
-		err = withValue(&req, HasValue, v)
-	}
+	req := keyRequest(MethodSet, key)
+	err := withValue(&req, HasValue, v)
 	if err == nil {
 		err = withTTL(&req, ttl)
 	}
@@ -79,10 +71,7 @@ func withTTL(req *Message, ttl time.Duration) error {
 
 // Delete removes key and reports whether it was there.
 func (c *Client) Delete(ctx context.Context, key string) (bool, error) {
-	req, err := keyRequest(MethodDelete, key)
-	if err != nil {
-		return false, err
-	}
+	req := keyRequest(MethodDelete, key)
 	return c.boolCall(ctx, &req)
 }
 
@@ -90,8 +79,9 @@ func (c *Client) Delete(ctx context.Context, key string) (bool, error) {
 // compact JSON text). A nil old means "only if key is absent". It reports
 // whether it stored v.
 func (c *Client) CAS(ctx context.Context, key string, old, v Value) (bool, error) {
-	req, err := keyRequest(MethodCAS, key)
-	if err == nil && old != nil {
+	req := keyRequest(MethodCAS, key)
+	var err error
+	if old != nil {
 		err = withValue(&req, HasOld, old)
 	}
 	if err == nil {
@@ -114,10 +104,7 @@ func (c *Client) boolCall(ctx context.Context, req *Message) (bool, error) {
 // Add adds delta to the integer under key (a missing key counts as 0) and
 // returns the new value, atomically: the article's plusOne, done right.
 func (c *Client) Add(ctx context.Context, key string, delta int64) (int64, error) {
-	req, err := keyRequest(MethodAdd, key)
-	if err != nil {
-		return 0, err
-	}
+	req := keyRequest(MethodAdd, key)
 	req.Delta, req.Has = delta, req.Has|HasDelta
 	rep, err := c.do(ctx, &req, true)
 	if err != nil {
