@@ -212,16 +212,11 @@ func checkValue(v Value, scratch *[]byte) (Value, error) {
 	if v == nil {
 		return nil, nil
 	}
-	s := scanner{b: v}
-	s.ws()
-	if err := s.value(0); err != nil {
+	hasWS, err := checkJSON(v)
+	if err != nil {
 		return nil, err
 	}
-	s.ws()
-	if s.i != len(v) {
-		return nil, errorf(ErrBadRequest, "compact frame: value has trailing data")
-	}
-	if !s.sawWS {
+	if !hasWS {
 		return v, nil
 	}
 	start := len(*scratch)

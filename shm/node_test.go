@@ -243,11 +243,14 @@ type nodeResult struct {
 	UUID  json.RawMessage `json:"uuid"` // absent when the reply had none
 	Has   bool            `json:"has"`  // the reply has a "value" member
 	Value json.RawMessage `json:"value"`
-	Error *struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		Definite bool   `json:"definite"`
-	} `json:"error"`
+	Error *wireError      `json:"error"`
+}
+
+// wireError is a reply's "error" member as it appears on the wire.
+type wireError struct {
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Definite bool   `json:"definite"`
 }
 
 // nodeObs is one reply as compared. Value is the JSON text of "value" as

@@ -576,11 +576,7 @@ type procWireReply struct {
 	Flag  *bool           `json:"isSharedMemoryMessage"`
 	UUID  *uint64         `json:"uuid"`
 	Value json.RawMessage `json:"value"`
-	Error *struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		Definite bool   `json:"definite"`
-	} `json:"error"`
+	Error *wireError      `json:"error"`
 }
 
 func procOutcomeOf(replies [][]byte) procOutcome {

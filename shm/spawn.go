@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/shmlab/shmlab/internal/pipe"
 )
 
 // Environment variables that tell a re-executed process it is a worker.
@@ -219,11 +221,10 @@ func command(spec WorkerSpec) (*exec.Cmd, error) {
 // launch makes the socket pair, starts the process with one end at fd 3,
 // and keeps the other end as the worker's connection.
 func (m *Master) launch(w *Worker) error {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	parent, child, err := pipe.SocketPair("shm-master", "shm-worker")
 	if err != nil {
-		return fmt.Errorf("shm: spawn: socketpair: %w", err)
+		return fmt.Errorf("shm: spawn: %w", err)
 	}
-	parent, child := os.NewFile(uintptr(fds[0]), "shm-master"), os.NewFile(uintptr(fds[1]), "shm-worker")
 	defer parent.Close()
 	defer child.Close()
 	prepare(w, child)

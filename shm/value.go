@@ -23,16 +23,26 @@ var (
 
 // ParseValue validates JSON text and returns it in compact form.
 func ParseValue(text []byte) (Value, error) {
+	hasWS, err := checkJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	return compact(text, hasWS), nil
+}
+
+// checkJSON validates that text is one JSON value, white space around it
+// allowed, and reports whether it has white space to compact away.
+func checkJSON(text []byte) (hasWS bool, err error) {
 	s := scanner{b: text}
 	s.ws()
 	if err := s.value(0); err != nil {
-		return nil, err
+		return false, err
 	}
 	s.ws()
 	if s.i != len(text) {
-		return nil, s.fail("trailing data after the value")
+		return false, s.fail("trailing data after the value")
 	}
-	return compact(text, s.sawWS), nil
+	return s.sawWS, nil
 }
 
 func compact(text []byte, hasWS bool) Value {

@@ -106,6 +106,11 @@ func runRaw(f RawWorkerFunc) int {
 		err = f(context.Background(), nc, os.Args[1:])
 		nc.Close()
 	}
+	return exitCode(err)
+}
+
+// exitCode reports a worker body's error and turns it into the exit status.
+func exitCode(err error) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "shm: worker %d: %v\n", WorkerIdentity().Worker, err)
 		return 1
@@ -129,11 +134,7 @@ func runWorker(f WorkerFunc, opts ClientOptions) int {
 	}
 	err = f(context.Background(), c, os.Args[1:])
 	c.Close()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "shm: worker %d: %v\n", WorkerIdentity().Worker, err)
-		return 1
-	}
-	return 0
+	return exitCode(err)
 }
 
 // Dial connects to the master through the channel inherited at fd 3 and

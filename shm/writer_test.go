@@ -3,32 +3,23 @@ package shm
 import (
 	"bytes"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shmlab/shmlab/internal/pipe"
 )
 
 // socketPair returns two connected AF_UNIX stream sockets, as spawned
 // workers get.
 func socketPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	a, b, err := pipe.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]net.Conn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
-	return conns[0], conns[1]
+	return a, b
 }
 
 // TestNoDeadlockWithLargePipelinedValues keeps 64 requests with 64 KiB

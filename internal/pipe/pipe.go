@@ -5,6 +5,7 @@ package pipe
 
 import (
 	"net"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -99,4 +100,35 @@ func (w *Writer) drain() {
 			w.mu.Unlock()
 		}
 	}
+}
+
+// SocketPair returns the two ends of a new AF_UNIX stream socket pair,
+// close-on-exec, as files (one may be handed to a child process).
+func SocketPair(name0, name1 string) (*os.File, *os.File, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	return os.NewFile(uintptr(fds[0]), name0), os.NewFile(uintptr(fds[1]), name1), nil
+}
+
+// ConnPair returns a connected socket pair as two net.Conns, as a spawned
+// worker and its master hold them.
+func ConnPair() (net.Conn, net.Conn, error) {
+	f0, f1, err := SocketPair("pair-0", "pair-1")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f0.Close()
+	defer f1.Close()
+	c0, err := net.FileConn(f0)
+	if err != nil {
+		return nil, nil, err
+	}
+	c1, err := net.FileConn(f1)
+	if err != nil {
+		c0.Close()
+		return nil, nil, err
+	}
+	return c0, c1, nil
 }

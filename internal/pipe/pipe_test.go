@@ -5,28 +5,18 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"testing"
 )
 
 func socketPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	a, b, err := ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		conns[i], err = net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { conns[0].Close(); conns[1].Close() })
-	return conns[0], conns[1]
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
 }
 
 func TestWriteNoWaitStopsAtAFullPipe(t *testing.T) {
