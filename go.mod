@@ -3,6 +3,7 @@ module github.com/shmlab/shmlab
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/google/go-cmp v0.7.0
 	pgregory.net/rapid v1.3.0
 )

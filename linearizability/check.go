@@ -1,0 +1,348 @@
+package linearizability
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// Verdict is a checker's answer.
+type Verdict int
+
+// The verdicts. Unknown means the check ran out of time: it is never
+// reported as Ok.
+const (
+	Ok Verdict = iota
+	Illegal
+	Unknown
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Ok:
+		return "ok"
+	case Illegal:
+		return "illegal"
+	}
+	return "unknown"
+}
+
+// worse returns the worse of two verdicts: Illegal, then Unknown, then Ok.
+func worse(a, b Verdict) Verdict {
+	if a == Illegal || b == Illegal {
+		return Illegal
+	}
+	if a == Unknown || b == Unknown {
+		return Unknown
+	}
+	return Ok
+}
+
+// Options tune Check. The zero value checks everything with no time limit.
+type Options struct {
+	// Model overrides the history header's model.
+	Model Model
+	// Timeout bounds the linearizability search (0: none). Keys not
+	// decided in time are Unknown.
+	Timeout time.Duration
+	// Parallel is how many keys are checked at once (0: GOMAXPROCS).
+	Parallel int
+	// NoSessions and NoCounters turn those checks off.
+	NoSessions, NoCounters bool
+}
+
+// Result is what Check found.
+type Result struct {
+	// Verdict sums up the others: Illegal if any check found a violation,
+	// else Unknown if the linearizability search ran out of time.
+	Verdict Verdict
+	// Linearizable is the linearizability checker's verdict.
+	Linearizable Verdict
+	// Keys holds the keys that are not linearizable, or not decided, in
+	// key order.
+	Keys []KeyResult
+	// Sessions holds the violated session guarantees.
+	Sessions []Violation
+	// Invariants holds the violated invariants (the counter check).
+	Invariants []Violation
+	// Ops is how many operations the history holds; Checked how many of
+	// them the linearizability checker looked at.
+	Ops, Checked int
+	// Duration is how long the check took; Search the part of it spent in
+	// porcupine.
+	Duration, Search time.Duration
+}
+
+// KeyResult is the verdict on one key.
+type KeyResult struct {
+	Key     string
+	Verdict Verdict
+	// Ops are the operations at fault: first the one that could not be
+	// linearized, then the one that wrote the value it contradicts.
+	Ops []Op
+	// Explanation says why, with a diff of the value returned against
+	// the only one allowed where there is one.
+	Explanation string
+}
+
+// Violation is a broken session guarantee or invariant.
+type Violation struct {
+	// Check names it: read-your-writes, monotonic-reads,
+	// monotonic-writes, writes-follow-reads or counter.
+	Check string
+	Key   string
+	// Ops is the offending pair, in order, then any witnesses.
+	Ops  []Op
+	Text string
+}
+
+// Check checks h: linearizability per key, the session guarantees per
+// worker, and the counter invariant.
+func Check(h *History, opts Options) *Result {
+	start := time.Now()
+	model := h.Header.Model
+	if opts.Model != "" {
+		model = opts.Model
+	}
+	r := &Result{Ops: len(h.Ops)}
+	var ss streams
+	keys := partition(h, model, &ss)
+	for _, kh := range keys {
+		r.Checked += len(kh.ops)
+	}
+	t0 := time.Now()
+	r.Keys, r.Linearizable = checkKeys(keys, opts)
+	r.Search = time.Since(t0)
+	r.Checked -= len(epochs(h)) * len(keys)
+	if !opts.NoSessions {
+		r.Sessions = checkSessions(h, model)
+	}
+	if !opts.NoCounters {
+		r.Invariants = checkCounters(h, model)
+	}
+	r.Verdict = r.Linearizable
+	if len(r.Sessions) > 0 || len(r.Invariants) > 0 {
+		r.Verdict = Illegal
+	}
+	r.Duration = time.Since(start)
+	return r
+}
+
+// checkKeys runs porcupine on each key, several at once, and explains
+// the keys that fail.
+func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, Verdict) {
+	par := opts.Parallel
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	var deadline time.Time
+	if opts.Timeout > 0 {
+		deadline = time.Now().Add(opts.Timeout)
+	}
+	results := make([]KeyResult, len(keys))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(par, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = checkKey(keys[i], deadline)
+			}
+		}()
+	}
+	for i := range keys {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var bad []KeyResult
+	v := Ok
+	for _, kr := range results {
+		if kr.Verdict != Ok {
+			bad = append(bad, kr)
+			v = worse(v, kr.Verdict)
+		}
+	}
+	return bad, v
+}
+
+// remaining returns the time left before deadline, or 0 for none; ok is
+// false once it has passed.
+func remaining(deadline time.Time) (time.Duration, bool) {
+	if deadline.IsZero() {
+		return 0, true
+	}
+	d := time.Until(deadline)
+	return d, d > 0
+}
+
+func checkKey(kh *keyHistory, deadline time.Time) KeyResult {
+	kr := KeyResult{Key: kh.key}
+	left, ok := remaining(deadline)
+	if !ok {
+		kr.Verdict = Unknown
+		kr.Explanation = "not checked: the time ran out"
+		return kr
+	}
+	model := kh.model.porcupine()
+	switch porcupine.CheckOperationsTimeout(model, kh.ops, left) {
+	case porcupine.Ok:
+		return kr
+	case porcupine.Unknown:
+		kr.Verdict = Unknown
+		kr.Explanation = fmt.Sprintf("undecided: the search over %d operations ran out of time", len(kh.ops))
+		return kr
+	}
+	kr.Verdict = Illegal
+	left, _ = remaining(deadline)
+	_, info := porcupine.CheckOperationsVerbose(model, kh.ops, left)
+	kr.Ops, kr.Explanation = kh.explain(info)
+	return kr
+}
+
+// explain says why a key's history is not linearizable: where the
+// longest linearizable prefix gets stuck, and what the stuck operation
+// should have returned.
+func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
+	parts := info.PartialLinearizations()
+	if len(parts) == 0 || len(parts[0]) == 0 {
+		return nil, "no operation could be linearized first"
+	}
+	longest := 0
+	for _, p := range parts[0] {
+		longest = max(longest, len(p))
+	}
+	// The states the longest prefixes end in, and what last wrote them.
+	ends := map[kvState]*Op{}
+	in := make(map[int]bool)
+	for _, p := range parts[0] {
+		if len(p) != longest {
+			continue
+		}
+		s, writer := mkState(0, false, 0), (*Op)(nil)
+		for _, i := range p {
+			in[i] = true
+			o := kh.ops[i].Input.(*kvOp)
+			next := kh.model.follow(s, o)
+			if next != s && o.op != nil {
+				writer = o.op
+			}
+			s = next
+		}
+		if _, seen := ends[s]; !seen {
+			ends[s] = writer
+		}
+	}
+	// The stuck operation: of those left out, the one that returned first.
+	stuck := -1
+	for i := range kh.ops {
+		o := kh.ops[i].Input.(*kvOp)
+		if in[i] || o.reset || o.unknown {
+			continue
+		}
+		if stuck < 0 || kh.ops[i].Return < kh.ops[stuck].Return {
+			stuck = i
+		}
+	}
+	if stuck < 0 {
+		return nil, fmt.Sprintf("the longest linearizable prefix has %d of %d operations", longest, len(kh.ops))
+	}
+	o := kh.ops[stuck].Input.(*kvOp)
+	ops := []Op{*o.op}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s cannot be linearized after the %d operations before it:\n", o.op, longest)
+	wants := map[string]bool{}
+	var want string
+	for s, writer := range ends {
+		w := kh.model.expect(s, o)
+		if !wants[w] {
+			wants[w] = true
+			want = w
+		}
+		held := "absent"
+		if s.present() {
+			held = kh.model.in.vals[s.value()]
+		}
+		if writer != nil {
+			fmt.Fprintf(&b, "  the key holds %s, written by %s\n", held, writer)
+			if len(ops) == 1 {
+				ops = append(ops, *writer)
+			}
+		} else {
+			fmt.Fprintf(&b, "  the key holds %s\n", held)
+		}
+	}
+	if len(wants) == 1 {
+		fmt.Fprintf(&b, "  the only answer allowed (-want +got):\n%s", valueDiff(want, outputText(o.op)))
+	} else {
+		fmt.Fprintf(&b, "  %d answers would be allowed, and %s is none of them", len(wants), outputText(o.op))
+	}
+	return ops, strings.TrimRight(b.String(), "\n")
+}
+
+// follow is the state after o; for the evicting model, the one where the
+// key did not vanish if that works.
+func (m *kvModel) follow(s kvState, o *kvOp) kvState {
+	if m.evict {
+		if next := m.stepEvict(s, o); len(next) > 0 {
+			return next[0]
+		}
+		return s
+	}
+	_, next := m.step(s, o)
+	return next
+}
+
+// expect returns the output o should have had in state s, as JSON text
+// ("absent" for no value).
+func (m *kvModel) expect(s kvState, o *kvOp) string {
+	val := func(s kvState) string {
+		if !s.present() {
+			return "absent"
+		}
+		return m.in.vals[s.value()]
+	}
+	switch o.method {
+	case Get:
+		return val(s)
+	case Set:
+		return `"OK"`
+	case Delete:
+		return fmt.Sprint(s.present())
+	case CAS:
+		match := !s.present()
+		if o.hasOld {
+			match = s.present() && s.value() == o.old
+		}
+		return fmt.Sprint(match)
+	case Add:
+		cur := int64(0)
+		if s.present() {
+			if !m.in.isInt[s.value()] {
+				return "error not_integer"
+			}
+			cur = m.in.intOf[s.value()]
+		}
+		return fmt.Sprint(cur + o.delta)
+	}
+	return "?"
+}
+
+func outputText(op *Op) string {
+	if op.Output.Value == nil {
+		return "absent"
+	}
+	return string(op.Output.Value)
+}
+
+// describe is op in one line, without its line number.
+func (op *Op) describe() string {
+	c := *op
+	c.Line = 0
+	return c.String()
+}

@@ -1,0 +1,237 @@
+// Package linearizability records what a run did and says whether it was
+// right: histories (a versioned JSON-lines format, HISTORY.md), a recorder
+// that survives the death of the process it runs in, and checkers
+// (linearizability with porcupine, session guarantees, a counter
+// invariant) whose verdicts name the operations at fault.
+package linearizability
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// FormatName and FormatVersion identify the history format in a file's
+// header line.
+const (
+	FormatName    = "shmlab-history"
+	FormatVersion = 1
+)
+
+// Model names what the checker holds a history to.
+type Model string
+
+// The models. ModelKV is a linearizable key-value store. ModelKVEvict is
+// one whose keys may vanish at any moment (LRU eviction, TTL expiry), but
+// whose values never come back from the dead nor appear out of nowhere.
+const (
+	ModelKV      Model = "kv"
+	ModelKVEvict Model = "kv-evict"
+)
+
+// Method is an operation's name, as on the wire.
+type Method string
+
+// The methods a history may hold. Len and Keys span every key and are
+// recorded but not checked (see HISTORY.md).
+const (
+	Get    Method = "get"
+	Set    Method = "set"
+	Delete Method = "delete"
+	CAS    Method = "cas"
+	Add    Method = "add"
+	Len    Method = "len"
+	Keys   Method = "keys"
+)
+
+// keyed reports whether m acts on one key, and so is checked.
+func (m Method) keyed() bool {
+	switch m {
+	case Get, Set, Delete, CAS, Add:
+		return true
+	}
+	return false
+}
+
+// Status is how an operation ended.
+type Status string
+
+// The statuses. StatusOK: it returned an output. StatusFail: it surely did
+// not take effect (a definite error). StatusUnknown: it may or may not
+// have taken effect (a timeout, a lost connection, a kill); it returns at
+// infinity and its worker goes on as a new stream.
+const (
+	StatusOK      Status = "ok"
+	StatusFail    Status = "fail"
+	StatusUnknown Status = "unknown"
+)
+
+// Header is a history's first line.
+type Header struct {
+	Format   string          `json:"format"`
+	Version  int             `json:"version"`
+	Model    Model           `json:"model"`
+	Scenario string          `json:"scenario,omitempty"`
+	Seed     uint64          `json:"seed"`
+	Meta     json.RawMessage `json:"meta,omitempty"`
+}
+
+// NewHeader returns a header of the current format for model.
+func NewHeader(model Model, scenario string, seed uint64) Header {
+	return Header{Format: FormatName, Version: FormatVersion, Model: model, Scenario: scenario, Seed: seed}
+}
+
+// Input is what an operation asked for. Values are JSON texts.
+type Input struct {
+	// Value is what set and cas store.
+	Value json.RawMessage `json:"value,omitempty"`
+	// Old is what cas expects; nil expects the key to be absent.
+	Old json.RawMessage `json:"old,omitempty"`
+	// Delta is what add adds.
+	Delta int64 `json:"delta,omitempty"`
+	// TTL is the time to live in milliseconds of set and cas (0: none).
+	// A key with a TTL may vanish, and is checked as by ModelKVEvict.
+	TTL int64 `json:"ttl,omitempty"`
+	// Incr marks a set as the second half of a read-modify-write that
+	// meant to add Incr to the value read: the counter invariant counts it.
+	Incr int64 `json:"incr,omitempty"`
+}
+
+// Output is what an operation returned.
+type Output struct {
+	// Value is the reply's value; nil when there was none (a get of a
+	// missing key). For set it is "OK", for delete and cas a boolean,
+	// for add the new integer.
+	Value json.RawMessage `json:"value,omitempty"`
+	// Error is the error of a failed operation.
+	Error *ErrorInfo `json:"error,omitempty"`
+}
+
+// ErrorInfo is an error reply.
+type ErrorInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// Op is one operation: one line of a history.
+type Op struct {
+	ID     int64  `json:"id"`
+	Worker string `json:"worker"`
+	Stream int    `json:"stream"`
+	Method Method `json:"method"`
+	Key    string `json:"key"`
+	Input  Input  `json:"input"`
+	Output Output `json:"output"`
+	// Call and Return are nanoseconds on the run's one clock
+	// (CLOCK_MONOTONIC). An unknown operation has no Return.
+	Call   int64  `json:"call"`
+	Return int64  `json:"return,omitempty"`
+	Status Status `json:"status"`
+	// Line is the line the operation was read from (0 if not read).
+	Line int `json:"-"`
+}
+
+// EventKind says what an event was.
+type EventKind string
+
+// The event kinds. A master restart that lost the state (Reset) is an
+// epoch boundary: the checker starts every key afresh there.
+const (
+	EventFault         EventKind = "fault"
+	EventKill          EventKind = "kill"
+	EventRestart       EventKind = "restart"
+	EventPause         EventKind = "pause"
+	EventResume        EventKind = "resume"
+	EventMasterKill    EventKind = "master_kill"
+	EventMasterRestart EventKind = "master_restart"
+	EventNote          EventKind = "note"
+)
+
+// Truth is what a fault did to the operation it touched, as the injector
+// knows it and the worker cannot.
+type Truth string
+
+// The truths. TruthNotApplied: the request never reached the master.
+// TruthApplied: the master applied it, but the reply was lost or late.
+// TruthDuplicated: the master received it more than once.
+const (
+	TruthNotApplied Truth = "not_applied"
+	TruthApplied    Truth = "applied"
+	TruthDuplicated Truth = "duplicated"
+	TruthDelayed    Truth = "delayed"
+	TruthNone       Truth = ""
+)
+
+// Event is something that happened that is not an operation: a fault
+// with its ground truth, a kill, a restart.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	// Time is when it happened; End, if set, when it stopped.
+	Time int64 `json:"time"`
+	End  int64 `json:"end,omitempty"`
+	// Worker and Link say where (either may be empty).
+	Worker string `json:"worker,omitempty"`
+	Link   string `json:"link,omitempty"`
+	// Fault is the fault's kind (drop, delay, duplicate, …).
+	Fault string `json:"fault,omitempty"`
+	// Truth is the fault's effect on the operation Op (0: none known).
+	Truth Truth `json:"truth,omitempty"`
+	Op    int64 `json:"op,omitempty"`
+	// Reset, on a master restart, says the store's state was lost: an
+	// epoch boundary.
+	Reset bool `json:"reset,omitempty"`
+	// Text says more, for people.
+	Text string `json:"text,omitempty"`
+	// Line is the line the event was read from (0 if not read).
+	Line int `json:"-"`
+}
+
+// epochBoundary reports whether e starts a new epoch.
+func (e *Event) epochBoundary() bool { return e.Kind == EventMasterRestart && e.Reset }
+
+// History is a whole run: its header, its operations in the order they
+// were written, and its events.
+type History struct {
+	Header Header
+	Ops    []Op
+	Events []Event
+	// Name is where it was read from, for messages.
+	Name string
+}
+
+// String describes op in one line, for messages and reports.
+func (op *Op) String() string {
+	s := fmt.Sprintf("#%d %s/%d %s(%q", op.ID, op.Worker, op.Stream, op.Method, op.Key)
+	switch op.Method {
+	case Set:
+		s += ", " + string(op.Input.Value)
+	case CAS:
+		old := "absent"
+		if op.Input.Old != nil {
+			old = string(op.Input.Old)
+		}
+		s += ", " + old + " -> " + string(op.Input.Value)
+	case Add:
+		s += fmt.Sprintf(", %+d", op.Input.Delta)
+	}
+	s += ")"
+	switch op.Status {
+	case StatusOK:
+		if op.Output.Value == nil {
+			s += " -> absent"
+		} else {
+			s += " -> " + string(op.Output.Value)
+		}
+	case StatusFail:
+		code := "error"
+		if op.Output.Error != nil {
+			code = op.Output.Error.Code
+		}
+		s += " -> fail: " + code
+	case StatusUnknown:
+		s += " -> unknown"
+	}
+	if op.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", op.Line)
+	}
+	return s
+}

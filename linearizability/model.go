@@ -1,0 +1,254 @@
+package linearizability
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// A key's operations are checked against a register that holds a JSON
+// value or nothing. Values are interned per key: a state is one uint64
+// (epoch, present, value id), so that porcupine compares and hashes
+// states cheaply.
+
+// kvOp is one operation as the model sees it.
+type kvOp struct {
+	op      *Op // nil for an epoch boundary
+	method  Method
+	epoch   uint32
+	reset   bool
+	unknown bool
+	value   uint32 // set and cas: the new value; ok get, ok add: the value returned
+	present bool   // ok get: a value was returned
+	old     uint32 // cas
+	hasOld  bool   // cas
+	delta   int64  // add
+	flag    bool   // ok delete, ok cas: the boolean answered
+}
+
+// kvState packs (epoch, present, value id).
+type kvState uint64
+
+func mkState(epoch uint32, present bool, id uint32) kvState {
+	s := kvState(epoch)<<33 | kvState(id)
+	if present {
+		s |= 1 << 32
+	}
+	return s
+}
+
+func (s kvState) epoch() uint32  { return uint32(s >> 33) }
+func (s kvState) present() bool  { return s&(1<<32) != 0 }
+func (s kvState) value() uint32  { return uint32(s) }
+func (s kvState) absent() kvState { return mkState(s.epoch(), false, 0) }
+
+// interner gives each distinct value of one key a small id, and knows
+// which values are integers. It grows while a check runs (add makes new
+// integers), so each key has its own and one goroutine uses it.
+type interner struct {
+	ids    map[string]uint32
+	vals   []string
+	ints   map[int64]uint32
+	intOf  []int64
+	isInt  []bool
+}
+
+func newInterner() *interner {
+	in := &interner{ids: make(map[string]uint32), ints: make(map[int64]uint32)}
+	in.id("") // id 0: no value
+	return in
+}
+
+func (in *interner) id(v string) uint32 {
+	if id, ok := in.ids[v]; ok {
+		return id
+	}
+	id := uint32(len(in.vals))
+	in.ids[v] = id
+	in.vals = append(in.vals, v)
+	n, ok := parseInt(json.RawMessage(v))
+	in.intOf = append(in.intOf, n)
+	in.isInt = append(in.isInt, ok)
+	if ok {
+		in.ints[n] = id
+	}
+	return id
+}
+
+func (in *interner) intID(n int64) uint32 {
+	if id, ok := in.ints[n]; ok {
+		return id
+	}
+	return in.id(strconv.FormatInt(n, 10))
+}
+
+// parseInt reads v as an integer in the int64 range written canonically,
+// which is what add works on.
+func parseInt(v json.RawMessage) (int64, bool) {
+	if len(v) == 0 || len(v) > 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != string(v) {
+		return 0, false
+	}
+	return n, true
+}
+
+// kvModel is the porcupine model of one key.
+type kvModel struct {
+	in    *interner
+	evict bool
+}
+
+// step applies o to s as a store that never loses a key would.
+func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
+	if o.reset {
+		return s.epoch()+1 == o.epoch, mkState(o.epoch, false, 0)
+	}
+	if o.epoch != s.epoch() {
+		// An operation of an earlier epoch placed after its end: only one
+		// whose outcome is unknown may be, and it did nothing.
+		return o.unknown && o.epoch < s.epoch(), s
+	}
+	switch o.method {
+	case Get:
+		if o.unknown {
+			return true, s
+		}
+		if o.present {
+			return s.present() && s.value() == o.value, s
+		}
+		return !s.present(), s
+	case Set:
+		return true, mkState(s.epoch(), true, o.value)
+	case Delete:
+		return o.unknown || o.flag == s.present(), s.absent()
+	case CAS:
+		match := !s.present()
+		if o.hasOld {
+			match = s.present() && s.value() == o.old
+		}
+		if !o.unknown && o.flag != match {
+			return false, s
+		}
+		if match {
+			return true, mkState(s.epoch(), true, o.value)
+		}
+		return true, s
+	case Add:
+		var cur int64
+		if s.present() {
+			if !m.in.isInt[s.value()] {
+				return o.unknown, s // add fails on a value that is not an integer
+			}
+			cur = m.in.intOf[s.value()]
+		}
+		sum := cur + o.delta
+		if (o.delta > 0 && sum < cur) || (o.delta < 0 && sum > cur) {
+			return o.unknown, s // overflow fails
+		}
+		id := m.in.intID(sum)
+		if !o.unknown && id != o.value {
+			return false, s
+		}
+		return true, mkState(s.epoch(), true, id)
+	}
+	return false, s
+}
+
+// stepEvict applies o to s, or to the state where the key has vanished
+// first. It returns every state that can follow.
+func (m *kvModel) stepEvict(s kvState, o *kvOp) []kvState {
+	ok1, s1 := m.step(s, o)
+	if !s.present() || o.reset {
+		if ok1 {
+			return []kvState{s1}
+		}
+		return nil
+	}
+	ok2, s2 := m.step(s.absent(), o)
+	switch {
+	case ok1 && ok2 && s1 != s2 && !(s2 == s1.absent()):
+		return []kvState{s1, s2}
+	case ok1:
+		// s1 keeps at least what s2 does: a present key can still vanish.
+		return []kvState{s1}
+	case ok2:
+		return []kvState{s2}
+	}
+	return nil
+}
+
+// porcupine returns the porcupine model of m.
+func (m *kvModel) porcupine() porcupine.Model {
+	describe := func(input, _ any) string {
+		o := input.(*kvOp)
+		if o.reset {
+			return fmt.Sprintf("master restart: epoch %d begins, the state is lost", o.epoch)
+		}
+		return o.op.describe()
+	}
+	describeState := func(s kvState) string {
+		if !s.present() {
+			return "absent"
+		}
+		return m.in.vals[s.value()]
+	}
+	if !m.evict {
+		return porcupine.Model{
+			Init: func() any { return mkState(0, false, 0) },
+			Step: func(state, input, _ any) (bool, any) {
+				return m.step(state.(kvState), input.(*kvOp))
+			},
+			Hash:              func(state any) uint64 { return uint64(state.(kvState)) },
+			DescribeOperation: describe,
+			DescribeState:     func(state any) string { return describeState(state.(kvState)) },
+		}
+	}
+	nd := porcupine.NondeterministicModel{
+		Init: func() []any { return []any{mkState(0, false, 0)} },
+		Step: func(state, input, _ any) []any {
+			next := m.stepEvict(state.(kvState), input.(*kvOp))
+			out := make([]any, len(next))
+			for i, s := range next {
+				out[i] = s
+			}
+			return out
+		},
+		Hash:              func(state any) uint64 { return uint64(state.(kvState)) },
+		DescribeOperation: describe,
+		DescribeState: func(state any) string {
+			return describeState(state.(kvState)) + " (or vanished)"
+		},
+	}
+	return nd.ToModel()
+}
+
+// infinity stands for the return time of an unknown operation: later
+// than every time in the history.
+func infinity(h *History) int64 {
+	max := int64(math.MinInt64)
+	for i := range h.Ops {
+		max = maxInt(max, h.Ops[i].Call, h.Ops[i].Return)
+	}
+	for i := range h.Events {
+		max = maxInt(max, h.Events[i].Time, h.Events[i].End)
+	}
+	if max == math.MinInt64 {
+		return 1
+	}
+	return max + 1
+}
+
+func maxInt(a int64, bs ...int64) int64 {
+	for _, b := range bs {
+		if b > a {
+			a = b
+		}
+	}
+	return a
+}

@@ -1,0 +1,125 @@
+package linearizability
+
+import (
+	"sort"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// keyHistory is one key's operations, ready for porcupine.
+type keyHistory struct {
+	key   string
+	model *kvModel
+	ops   []porcupine.Operation
+}
+
+// streams numbers each (worker, stream) pair, for porcupine's ClientId.
+type streams struct {
+	ids   map[streamKey]int
+	names []streamKey
+}
+
+type streamKey struct {
+	worker string
+	stream int
+}
+
+func (s *streams) id(op *Op) int {
+	k := streamKey{op.Worker, op.Stream}
+	if id, ok := s.ids[k]; ok {
+		return id
+	}
+	if s.ids == nil {
+		s.ids = make(map[streamKey]int)
+	}
+	id := len(s.names)
+	s.ids[k] = id
+	s.names = append(s.names, k)
+	return id
+}
+
+// epochs returns the times at which epochs begin, in order.
+func epochs(h *History) []int64 {
+	var ts []int64
+	for i := range h.Events {
+		if h.Events[i].epochBoundary() {
+			ts = append(ts, h.Events[i].Time)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts
+}
+
+// epochOf returns the epoch an operation called at t belongs to.
+func epochOf(bounds []int64, t int64) uint32 {
+	return uint32(sort.Search(len(bounds), func(i int) bool { return bounds[i] > t }))
+}
+
+// partition splits h into one history per key. Failed operations are
+// left out (they surely did nothing), and so are len and keys.
+func partition(h *History, model Model, ss *streams) []*keyHistory {
+	inf := infinity(h)
+	bounds := epochs(h)
+	byKey := make(map[string]*keyHistory)
+	var keys []*keyHistory
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if !op.Method.keyed() || op.Status == StatusFail {
+			continue
+		}
+		kh := byKey[op.Key]
+		if kh == nil {
+			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == ModelKVEvict}}
+			byKey[op.Key] = kh
+			keys = append(keys, kh)
+		}
+		if op.Input.TTL > 0 {
+			kh.model.evict = true
+		}
+		o := kh.model.convert(op, epochOf(bounds, op.Call))
+		ret := op.Return
+		if o.unknown {
+			ret = inf
+		}
+		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: op.Call, Return: ret})
+	}
+	if len(bounds) > 0 {
+		reset := ss.id(&Op{Worker: "master"})
+		for _, kh := range keys {
+			for e, t := range bounds {
+				o := &kvOp{reset: true, epoch: uint32(e + 1)}
+				kh.ops = append(kh.ops, porcupine.Operation{ClientId: reset, Input: o, Call: t, Return: t})
+			}
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
+	return keys
+}
+
+// convert turns op into what the model steps on.
+func (m *kvModel) convert(op *Op, epoch uint32) *kvOp {
+	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == StatusUnknown}
+	in, out := &op.Input, &op.Output
+	switch op.Method {
+	case Set:
+		o.value = m.in.id(string(in.Value))
+	case CAS:
+		o.value = m.in.id(string(in.Value))
+		if in.Old != nil {
+			o.hasOld, o.old = true, m.in.id(string(in.Old))
+		}
+		o.flag = string(out.Value) == "true"
+	case Delete:
+		o.flag = string(out.Value) == "true"
+	case Add:
+		o.delta = in.Delta
+		if !o.unknown {
+			o.value = m.in.id(string(out.Value))
+		}
+	case Get:
+		if !o.unknown && out.Value != nil {
+			o.present, o.value = true, m.in.id(string(out.Value))
+		}
+	}
+	return o
+}
