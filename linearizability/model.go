@@ -40,20 +40,20 @@ func mkState(epoch uint32, present bool, id uint32) kvState {
 	return s
 }
 
-func (s kvState) epoch() uint32  { return uint32(s >> 33) }
-func (s kvState) present() bool  { return s&(1<<32) != 0 }
-func (s kvState) value() uint32  { return uint32(s) }
+func (s kvState) epoch() uint32   { return uint32(s >> 33) }
+func (s kvState) present() bool   { return s&(1<<32) != 0 }
+func (s kvState) value() uint32   { return uint32(s) }
 func (s kvState) absent() kvState { return mkState(s.epoch(), false, 0) }
 
 // interner gives each distinct value of one key a small id, and knows
 // which values are integers. It grows while a check runs (add makes new
 // integers), so each key has its own and one goroutine uses it.
 type interner struct {
-	ids    map[string]uint32
-	vals   []string
-	ints   map[int64]uint32
-	intOf  []int64
-	isInt  []bool
+	ids   map[string]uint32
+	vals  []string
+	ints  map[int64]uint32
+	intOf []int64
+	isInt []bool
 }
 
 func newInterner() *interner {

@@ -93,16 +93,16 @@ type line struct {
 	Seed     *uint64         `json:"seed"`
 	Meta     json.RawMessage `json:"meta"`
 	// op
-	ID     *int64    `json:"id"`
-	Worker *string   `json:"worker"`
-	Stream *int      `json:"stream"`
-	Method *Method   `json:"method"`
-	Key    *string   `json:"key"`
-	Input  *Input    `json:"input"`
-	Output *Output   `json:"output"`
-	Call   *int64    `json:"call"`
-	Return *int64    `json:"return"`
-	Status *Status   `json:"status"`
+	ID     *int64  `json:"id"`
+	Worker *string `json:"worker"`
+	Stream *int    `json:"stream"`
+	Method *Method `json:"method"`
+	Key    *string `json:"key"`
+	Input  *Input  `json:"input"`
+	Output *Output `json:"output"`
+	Call   *int64  `json:"call"`
+	Return *int64  `json:"return"`
+	Status *Status `json:"status"`
 	// event
 	Kind  *EventKind `json:"kind"`
 	Time  *int64     `json:"time"`

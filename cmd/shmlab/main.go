@@ -4,9 +4,11 @@
 //
 // Usage:
 //
-//	shmlab bench [flags]    measure the reference against a raw floor
+//	shmlab bench [flags]          measure the reference against a raw floor
+//	shmlab check [flags] FILE...  check history files
 //
-// Exit codes: 0 success, 1 a failed run, 3 bad input or usage.
+// Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
+// check, 3 bad input or usage.
 package main
 
 import (
@@ -32,6 +34,7 @@ type command struct {
 
 var commands = []command{
 	{"bench", "measure the reference get/set against a raw floor over the same pipe", runBench},
+	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
 }
 
 func main() {

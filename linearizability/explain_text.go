@@ -1,0 +1,58 @@
+package linearizability
+
+import (
+	"fmt"
+	"strings"
+)
+
+// String sums r up in one line: the verdict, the counts and the times.
+func (r *Result) String() string {
+	s := fmt.Sprintf("%s: %d operations (%d checked)", r.Verdict, r.Ops, r.Checked)
+	if n := r.illegalKeys(); n > 0 {
+		s += fmt.Sprintf(", %s not linearizable", plural(n, "key"))
+	}
+	if n := len(r.Keys) - r.illegalKeys(); n > 0 {
+		s += fmt.Sprintf(", %s undecided", plural(n, "key"))
+	}
+	if len(r.Sessions) > 0 {
+		s += ", " + plural(len(r.Sessions), "session guarantee violation")
+	}
+	if len(r.Invariants) > 0 {
+		s += ", " + plural(len(r.Invariants), "invariant violation")
+	}
+	return s + fmt.Sprintf(", in %v", r.Duration.Round(10_000))
+}
+
+func (r *Result) illegalKeys() int {
+	n := 0
+	for _, k := range r.Keys {
+		if k.Verdict == Illegal {
+			n++
+		}
+	}
+	return n
+}
+
+// Details says what is wrong, key by key and violation by violation,
+// for people; empty when the verdict is Ok.
+func (r *Result) Details() string {
+	var b strings.Builder
+	for _, k := range r.Keys {
+		fmt.Fprintf(&b, "key %q: %s\n%s\n", k.Key, k.Verdict, indent(k.Explanation))
+	}
+	for _, v := range append(append([]Violation(nil), r.Sessions...), r.Invariants...) {
+		fmt.Fprintf(&b, "%s on key %q:\n%s\n", v.Check, v.Key, indent(v.Text))
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,232 @@
+package linearizability
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// ReportOptions tune WriteReport.
+type ReportOptions struct {
+	// Model overrides the history header's model, as in Options.
+	Model Model
+	// Timeout bounds the search the report redoes to find the
+	// linearizations it shows (0: none).
+	Timeout time.Duration
+	// Result, if set, is a finished check whose violations the report
+	// marks on the operations at fault.
+	Result *Result
+}
+
+// WriteReport writes one self-contained HTML file that shows h: every
+// key's operations on a time line per worker stream, the linearization
+// found (or the longest partial ones, and where they get stuck), and the
+// events (faults with their ground truth, kills, restarts) on tracks of
+// their own. It uses porcupine's visualization.
+func WriteReport(w io.Writer, h *History, opts ReportOptions) error {
+	model := h.Header.Model
+	if opts.Model != "" {
+		model = opts.Model
+	}
+	var ss streams
+	keys := partition(h, model, &ss)
+	pm, ops := reportModel(keys)
+	_, info := porcupine.CheckOperationsVerbose(pm, ops, opts.Timeout)
+	info.AddAnnotations(annotations(h, &ss, opts.Result))
+	return porcupine.Visualize(pm, info, w)
+}
+
+// WriteReportFile writes the report to the file at path.
+func WriteReportFile(path string, h *History, opts ReportOptions) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteReport(f, h, opts); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// reportOp carries an operation with the model of its key, so that one
+// porcupine model can show keys checked by different models.
+type reportOp struct {
+	key int
+	m   *porcupine.Model
+	o   *kvOp
+}
+
+// reportState is a state with the model it belongs to; nil stands for
+// the initial state of whichever key steps first.
+type reportState struct {
+	m *porcupine.Model
+	s any
+}
+
+func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
+	var ops []porcupine.Operation
+	groups := make([][]porcupine.Operation, len(keys))
+	for i, kh := range keys {
+		m := kh.model.porcupine()
+		for _, op := range kh.ops {
+			op.Input = &reportOp{key: i, m: &m, o: op.Input.(*kvOp)}
+			if o := op.Input.(*reportOp).o.op; o != nil {
+				op.Metadata = o
+			}
+			groups[i] = append(groups[i], op)
+			ops = append(ops, op)
+		}
+	}
+	unwrap := func(state any, m *porcupine.Model) any {
+		if rs := state.(*reportState); rs != nil {
+			return rs.s
+		}
+		return m.Init()
+	}
+	return porcupine.Model{
+		Partition: func([]porcupine.Operation) [][]porcupine.Operation { return groups },
+		Init:      func() any { return (*reportState)(nil) },
+		Step: func(state, input, output any) (bool, any) {
+			ro := input.(*reportOp)
+			ok, next := ro.m.Step(unwrap(state, ro.m), ro.o, output)
+			return ok, &reportState{m: ro.m, s: next}
+		},
+		Equal: func(a, b any) bool {
+			x, y := a.(*reportState), b.(*reportState)
+			if x == nil || y == nil {
+				return x == y
+			}
+			return x.m == y.m && x.m.Equal(x.s, y.s)
+		},
+		DescribeOperation: func(input, _ any) string {
+			ro := input.(*reportOp)
+			return ro.m.DescribeOperation(ro.o, nil)
+		},
+		DescribeState: func(state any) string {
+			if rs := state.(*reportState); rs != nil {
+				return rs.m.DescribeState(rs.s)
+			}
+			return "absent"
+		},
+		DescribeOperationMetadata: func(meta any) string {
+			if op, ok := meta.(*Op); ok && op.Line > 0 {
+				return fmt.Sprintf("history line %d", op.Line)
+			}
+			return ""
+		},
+	}, ops
+}
+
+// annotations turns events into tracks of their own, marks failed
+// operations on their stream, and marks the operations of violations.
+func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
+	var as []porcupine.Annotation
+	for i := range h.Events {
+		e := &h.Events[i]
+		as = append(as, porcupine.Annotation{
+			Tag:             eventTrack(e),
+			Start:           e.Time,
+			End:             e.End,
+			Description:     eventTitle(e),
+			Details:         eventDetails(e),
+			BackgroundColor: eventColor(e),
+		})
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Status != StatusFail || !op.Method.keyed() {
+			continue
+		}
+		as = append(as, porcupine.Annotation{
+			ClientId:        ss.id(op),
+			Start:           op.Call,
+			End:             op.Return,
+			Description:     "failed: " + string(op.Method),
+			Details:         op.String() + " (surely not applied; not checked)",
+			BackgroundColor: "#dddddd",
+		})
+	}
+	if r == nil {
+		return as
+	}
+	mark := func(v Violation) {
+		for _, op := range v.Ops {
+			as = append(as, porcupine.Annotation{
+				Tag:             "violations",
+				Start:           op.Call,
+				End:             op.Return,
+				Description:     v.Check,
+				Details:         v.Text,
+				BackgroundColor: "#ff9c9c",
+			})
+		}
+	}
+	for _, v := range r.Sessions {
+		mark(v)
+	}
+	for _, v := range r.Invariants {
+		mark(v)
+	}
+	return as
+}
+
+func eventTrack(e *Event) string {
+	switch e.Kind {
+	case EventFault:
+		if e.Link != "" {
+			return "faults " + e.Link
+		}
+		return "faults"
+	case EventNote:
+		return "notes"
+	}
+	return "processes"
+}
+
+func eventTitle(e *Event) string {
+	s := string(e.Kind)
+	if e.Fault != "" {
+		s = e.Fault
+	}
+	if e.Worker != "" {
+		s += " " + e.Worker
+	}
+	if e.Truth != TruthNone {
+		s += ": " + strings.ReplaceAll(string(e.Truth), "_", " ")
+	}
+	if e.Reset {
+		s += " (state lost)"
+	}
+	return s
+}
+
+func eventDetails(e *Event) string {
+	var parts []string
+	if e.Op != 0 {
+		parts = append(parts, fmt.Sprintf("operation #%d", e.Op))
+	}
+	if e.Text != "" {
+		parts = append(parts, e.Text)
+	}
+	if e.Line > 0 {
+		parts = append(parts, fmt.Sprintf("history line %d", e.Line))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func eventColor(e *Event) string {
+	switch {
+	case e.Kind == EventFault && e.Truth == TruthApplied:
+		return "#ffd59c"
+	case e.Kind == EventFault:
+		return "#fff3a8"
+	case e.Kind == EventNote:
+		return "#e0e0ff"
+	}
+	return "#c8e6ff"
+}
