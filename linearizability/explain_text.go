@@ -7,7 +7,7 @@ import (
 
 // String sums r up in one line: the verdict, the counts and the times.
 func (r *Result) String() string {
-	s := fmt.Sprintf("%s: %d operations (%d checked)", r.Verdict, r.Ops, r.Checked)
+	s := fmt.Sprintf("%s: %s (%d checked)", r.Verdict, plural(r.Ops, "operation"), r.Checked)
 	if n := r.illegalKeys(); n > 0 {
 		s += fmt.Sprintf(", %s not linearizable", plural(n, "key"))
 	}

@@ -1,15 +1,15 @@
 package linearizability
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
-	"strings"
 )
 
 // MaxLine is the longest line Read accepts.
@@ -35,26 +35,40 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // ReadFile reads the history file at path.
 func ReadFile(path string) (*History, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return Read(f, path)
+	return parse(data, path)
 }
 
 // Read reads a history from r; name is used in errors. A damaged history
-// is rejected whole: the error names the line and field at fault.
+// is rejected whole: the error names the line and field at fault. The
+// history's values share one buffer with the text read.
 func Read(r io.Reader, name string) (*History, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return parse(data, name)
+}
+
+// parse reads a history from data, which it keeps.
+func parse(data []byte, name string) (*History, error) {
 	h := &History{Name: name}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	h.Ops = make([]Op, 0, bytes.Count(data, []byte{'\n'}))
 	var d lineDecoder
-	n := 0
 	sawHeader := false
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) > MaxLine {
+			return nil, &ParseError{Name: name, Line: n, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil, &ParseError{Name: name, Line: n, Err: errors.New("empty line")}
 		}
@@ -62,16 +76,10 @@ func Read(r io.Reader, name string) (*History, error) {
 			return nil, err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{Name: name, Line: n + 1, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
 	if !sawHeader {
 		return nil, &ParseError{Name: name, Line: 1, Err: errors.New("no header line: not a history, or an empty file")}
 	}
-	if err := h.validate(); err != nil {
+	if err := h.validate(&d.ids); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -79,57 +87,79 @@ func Read(r io.Reader, name string) (*History, error) {
 
 // lineDecoder decodes lines into a history.
 type lineDecoder struct {
-	ids map[int64]int // op id -> line
+	ids idSet
+	sc  lineScanner
 }
 
-// line is any line of a history: the union of the three kinds.
-type line struct {
-	Type string `json:"type"`
-	// header
-	Format   *string         `json:"format"`
-	Version  *int            `json:"version"`
-	Model    *Model          `json:"model"`
-	Scenario *string         `json:"scenario"`
-	Seed     *uint64         `json:"seed"`
-	Meta     json.RawMessage `json:"meta"`
-	// op
-	ID     *int64  `json:"id"`
-	Worker *string `json:"worker"`
-	Stream *int    `json:"stream"`
-	Method *Method `json:"method"`
-	Key    *string `json:"key"`
-	Input  *Input  `json:"input"`
-	Output *Output `json:"output"`
-	Call   *int64  `json:"call"`
-	Return *int64  `json:"return"`
-	Status *Status `json:"status"`
-	// event
-	Kind  *EventKind `json:"kind"`
-	Time  *int64     `json:"time"`
-	End   *int64     `json:"end"`
-	Link  *string    `json:"link"`
-	Fault *string    `json:"fault"`
-	Truth *Truth     `json:"truth"`
-	Op    *int64     `json:"op"`
-	Reset *bool      `json:"reset"`
-	Text  *string    `json:"text"`
+// idSet remembers the line of each operation id: in a slice for the
+// small ids harnesses usually write, in a map for the others.
+type idSet struct {
+	small []int
+	large map[int64]int
+}
+
+// has reports whether id was added.
+func (s *idSet) has(id int64) bool {
+	if id < int64(len(s.small)) {
+		return id >= 0 && s.small[id] != 0
+	}
+	_, ok := s.large[id]
+	return ok
+}
+
+// add records that id is on line n, and returns the line that already
+// had it, or 0.
+func (s *idSet) add(id int64, n int) int {
+	if id < 1<<24 {
+		for int64(len(s.small)) <= id {
+			s.small = append(s.small, make([]int, max(len(s.small), 1024))...)
+		}
+		prev := s.small[id]
+		if prev == 0 {
+			s.small[id] = n
+		}
+		return prev
+	}
+	if prev, ok := s.large[id]; ok {
+		return prev
+	}
+	if s.large == nil {
+		s.large = make(map[int64]int)
+	}
+	s.large[id] = n
+	return 0
 }
 
 func (d *lineDecoder) decode(h *History, b []byte, n int, sawHeader *bool) error {
 	var l line
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return lineError(h.Name, n, err)
+	if d.sc.intern == nil {
+		d.sc.intern = make(map[string]string)
 	}
-	if dec.More() {
-		return &ParseError{Name: h.Name, Line: n, Err: errors.New("more than one JSON value on the line")}
+	if err := d.sc.parse(b, &l); err != nil {
+		se := err.(*scanError)
+		return &ParseError{Name: h.Name, Line: n, Field: se.field, Err: se.err}
 	}
 	perr := func(field string, format string, args ...any) error {
 		return &ParseError{Name: h.Name, Line: n, Field: field, Err: fmt.Errorf(format, args...)}
 	}
 	if !*sawHeader && l.Type != "header" {
 		return perr("type", "the first line must be the header, not %q", l.Type)
+	}
+	var allowed field
+	switch l.Type {
+	case "header":
+		allowed = headerFields
+	case "op":
+		allowed = opFields
+	case "event":
+		allowed = eventFields
+	case "":
+		return perr("type", "missing")
+	default:
+		return perr("type", "unknown line type %q (want header, op or event)", l.Type)
+	}
+	if extra := l.has &^ allowed; extra != 0 {
+		return perr(extra.name(), "not a member of an %s line", l.Type)
 	}
 	switch l.Type {
 	case "header":
@@ -140,121 +170,69 @@ func (d *lineDecoder) decode(h *History, b []byte, n int, sawHeader *bool) error
 		return d.header(h, &l, perr)
 	case "op":
 		return d.op(h, &l, n, perr)
-	case "event":
-		return d.event(h, &l, n, perr)
-	case "":
-		return perr("type", "missing")
 	}
-	return perr("type", "unknown line type %q (want header, op or event)", l.Type)
+	return d.event(h, &l, n, perr)
 }
 
 type perrFunc func(field string, format string, args ...any) error
 
-// only checks that l has no member that belongs to another kind of line.
-func only(perr perrFunc, kind string, present map[string]bool) error {
-	for f, ok := range present {
-		if ok {
-			return perr(f, "not a member of an %s line", kind)
-		}
-	}
-	return nil
-}
-
 func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
-	if err := only(perr, "header", map[string]bool{
-		"id": l.ID != nil, "worker": l.Worker != nil, "stream": l.Stream != nil, "method": l.Method != nil,
-		"key": l.Key != nil, "input": l.Input != nil, "output": l.Output != nil, "call": l.Call != nil,
-		"return": l.Return != nil, "status": l.Status != nil, "kind": l.Kind != nil, "time": l.Time != nil,
-		"end": l.End != nil, "link": l.Link != nil, "fault": l.Fault != nil, "truth": l.Truth != nil,
-		"op": l.Op != nil, "reset": l.Reset != nil, "text": l.Text != nil,
-	}); err != nil {
-		return err
-	}
 	switch {
-	case l.Format == nil:
+	case l.has&fFormat == 0:
 		return perr("format", "missing")
-	case *l.Format != FormatName:
-		return perr("format", "%q is not %q", *l.Format, FormatName)
-	case l.Version == nil:
+	case l.Format != FormatName:
+		return perr("format", "%q is not %q", l.Format, FormatName)
+	case l.has&fVersion == 0:
 		return perr("version", "missing")
-	case *l.Version != FormatVersion:
-		return perr("version", "version %d is not supported (this shmlab reads version %d)", *l.Version, FormatVersion)
-	case l.Model == nil:
+	case l.Version != FormatVersion:
+		return perr("version", "version %d is not supported (this shmlab reads version %d)", l.Version, FormatVersion)
+	case l.has&fModel == 0:
 		return perr("model", "missing")
-	case *l.Model != ModelKV && *l.Model != ModelKVEvict:
-		return perr("model", "unknown model %q (want %q or %q)", *l.Model, ModelKV, ModelKVEvict)
+	case l.Model != ModelKV && l.Model != ModelKVEvict:
+		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
-	h.Header = Header{Format: *l.Format, Version: *l.Version, Model: *l.Model, Meta: l.Meta}
-	if l.Scenario != nil {
-		h.Header.Scenario = *l.Scenario
-	}
-	if l.Seed != nil {
-		h.Header.Seed = *l.Seed
-	}
+	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
 	return nil
 }
 
 func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
-	if err := only(perr, "op", map[string]bool{
-		"format": l.Format != nil, "version": l.Version != nil, "model": l.Model != nil, "scenario": l.Scenario != nil,
-		"seed": l.Seed != nil, "meta": l.Meta != nil, "kind": l.Kind != nil, "time": l.Time != nil,
-		"end": l.End != nil, "link": l.Link != nil, "fault": l.Fault != nil, "truth": l.Truth != nil,
-		"op": l.Op != nil, "reset": l.Reset != nil, "text": l.Text != nil,
-	}); err != nil {
-		return err
-	}
 	switch {
-	case l.ID == nil:
+	case l.has&fID == 0:
 		return perr("id", "missing")
-	case *l.ID < 1:
-		return perr("id", "%d is not a positive integer", *l.ID)
-	case l.Worker == nil || *l.Worker == "":
+	case l.ID < 1:
+		return perr("id", "%d is not a positive integer", l.ID)
+	case l.Worker == "":
 		return perr("worker", "missing")
-	case l.Stream != nil && *l.Stream < 0:
+	case l.Stream < 0:
 		return perr("stream", "negative")
-	case l.Method == nil:
+	case l.has&fMethod == 0:
 		return perr("method", "missing")
-	case !validMethod(*l.Method):
-		return perr("method", "unknown method %q", *l.Method)
-	case l.Key == nil && l.Method.keyed():
-		return perr("key", "missing (%s acts on a key)", *l.Method)
-	case l.Call == nil:
+	case !validMethod(l.Method):
+		return perr("method", "unknown method %q", l.Method)
+	case l.has&fKey == 0 && l.Method.keyed():
+		return perr("key", "missing (%s acts on a key)", l.Method)
+	case l.has&fCall == 0:
 		return perr("call", "missing")
-	case l.Status == nil:
+	case l.has&fStatus == 0:
 		return perr("status", "missing")
 	}
-	if prev, dup := d.ids[*l.ID]; dup {
-		return perr("id", "%d is already the id of line %d", *l.ID, prev)
+	if prev := d.ids.add(l.ID, n); prev != 0 {
+		return perr("id", "%d is already the id of line %d", l.ID, prev)
 	}
-	if d.ids == nil {
-		d.ids = make(map[int64]int)
-	}
-	d.ids[*l.ID] = n
-	op := Op{ID: *l.ID, Worker: *l.Worker, Method: *l.Method, Call: *l.Call, Status: *l.Status, Line: n}
-	if l.Stream != nil {
-		op.Stream = *l.Stream
-	}
-	if l.Key != nil {
-		op.Key = *l.Key
-	}
-	if l.Input != nil {
-		op.Input = *l.Input
-	}
-	if l.Output != nil {
-		op.Output = *l.Output
-	}
+	op := Op{ID: l.ID, Worker: l.Worker, Stream: l.Stream, Method: l.Method, Key: l.Key, Input: l.Input,
+		Output: l.Output, Call: l.Call, Status: l.Status, Line: n}
 	switch op.Status {
 	case StatusOK, StatusFail:
-		if l.Return == nil {
+		if l.has&fReturn == 0 {
 			return perr("return", "missing (an operation with status %q has returned)", op.Status)
 		}
-		op.Return = *l.Return
+		op.Return = l.Return
 		if op.Return < op.Call {
 			return perr("return", "return time %d before call time %d", op.Return, op.Call)
 		}
 	case StatusUnknown:
-		if l.Return != nil {
-			op.Return = *l.Return // when the worker gave up; checked as infinity
+		if l.has&fReturn != 0 {
+			op.Return = l.Return // when the worker gave up; checked as infinity
 			if op.Return < op.Call {
 				return perr("return", "return time %d before call time %d", op.Return, op.Call)
 			}
@@ -352,110 +330,57 @@ func compactValue(p *json.RawMessage) error {
 }
 
 func (d *lineDecoder) event(h *History, l *line, n int, perr perrFunc) error {
-	if err := only(perr, "event", map[string]bool{
-		"format": l.Format != nil, "version": l.Version != nil, "model": l.Model != nil, "scenario": l.Scenario != nil,
-		"seed": l.Seed != nil, "meta": l.Meta != nil, "id": l.ID != nil, "stream": l.Stream != nil,
-		"method": l.Method != nil, "key": l.Key != nil, "input": l.Input != nil, "output": l.Output != nil,
-		"call": l.Call != nil, "return": l.Return != nil, "status": l.Status != nil,
-	}); err != nil {
-		return err
-	}
-	if l.Kind == nil {
+	if l.has&fKind == 0 {
 		return perr("kind", "missing")
 	}
-	if l.Time == nil {
+	if l.has&fTime == 0 {
 		return perr("time", "missing")
 	}
-	e := Event{Kind: *l.Kind, Time: *l.Time, Line: n}
+	e := Event{Kind: l.Kind, Time: l.Time, Worker: l.Worker, Link: l.Link, Fault: l.Fault, Text: l.Text, Op: l.Op, Line: n}
 	switch e.Kind {
 	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote:
 	default:
 		return perr("kind", "unknown event kind %q", e.Kind)
 	}
-	if l.End != nil {
-		if *l.End < e.Time {
-			return perr("end", "end time %d before time %d", *l.End, e.Time)
+	if l.has&fEnd != 0 {
+		if l.End < e.Time {
+			return perr("end", "end time %d before time %d", l.End, e.Time)
 		}
-		e.End = *l.End
+		e.End = l.End
 	}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
+	switch l.Truth {
+	case TruthNone, TruthNotApplied, TruthApplied, TruthDuplicated, TruthDelayed:
+		e.Truth = l.Truth
+	default:
+		return perr("truth", "unknown truth %q", l.Truth)
 	}
-	set(&e.Worker, l.Worker)
-	set(&e.Link, l.Link)
-	set(&e.Fault, l.Fault)
-	set(&e.Text, l.Text)
-	if l.Truth != nil {
-		switch *l.Truth {
-		case TruthNotApplied, TruthApplied, TruthDuplicated, TruthDelayed:
-			e.Truth = *l.Truth
-		default:
-			return perr("truth", "unknown truth %q", *l.Truth)
-		}
-	}
-	if l.Op != nil {
-		e.Op = *l.Op
-	}
-	if l.Reset != nil {
+	if l.has&fReset != 0 {
 		if e.Kind != EventMasterRestart {
 			return perr("reset", "only a master_restart resets the state, not a %s", e.Kind)
 		}
-		e.Reset = *l.Reset
+		e.Reset = l.Reset
 	}
 	h.Events = append(h.Events, e)
 	return nil
 }
 
-// lineError turns a JSON error into a ParseError naming the field.
-func lineError(name string, n int, err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &ParseError{Name: name, Line: n, Field: te.Field, Err: fmt.Errorf("a JSON %s cannot be a %s", te.Value, goTypeName(te.Type.String()))}
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return &ParseError{Name: name, Line: n, Field: strings.Trim(f, `"`), Err: errors.New("unknown field")}
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return &ParseError{Name: name, Line: n, Err: errors.New("the line ends inside a JSON value (a torn write?)")}
-	}
-	return &ParseError{Name: name, Line: n, Err: fmt.Errorf("not JSON: %s", strings.TrimPrefix(msg, "json: "))}
-}
-
-func goTypeName(t string) string {
-	switch {
-	case strings.Contains(t, "int"):
-		return "integer"
-	case strings.HasSuffix(t, "string"), strings.HasSuffix(t, "Method"), strings.HasSuffix(t, "Status"),
-		strings.HasSuffix(t, "Model"), strings.HasSuffix(t, "Kind"), strings.HasSuffix(t, "Truth"):
-		return "string"
-	case strings.Contains(t, "bool"):
-		return "boolean"
-	}
-	return "object"
-}
-
 // validate checks what no single line shows: that each stream's
 // operations follow one another, that an unknown operation ends its
 // stream, and that events name operations that exist.
-func (h *History) validate() error {
+func (h *History) validate(ids *idSet) error {
 	type sk struct {
 		w string
 		s int
 	}
 	streams := make(map[sk][]*Op)
-	ids := make(map[int64]bool, len(h.Ops))
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		ids[op.ID] = true
 		k := sk{op.Worker, op.Stream}
 		streams[k] = append(streams[k], op)
 	}
 	var errs []*ParseError
 	for _, ops := range streams {
-		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+		slices.SortStableFunc(ops, func(a, b *Op) int { return cmp.Compare(a.Call, b.Call) })
 		for i := 1; i < len(ops); i++ {
 			prev, op := ops[i-1], ops[i]
 			switch {
@@ -469,7 +394,7 @@ func (h *History) validate() error {
 		}
 	}
 	for i := range h.Events {
-		if e := &h.Events[i]; e.Op != 0 && !ids[e.Op] {
+		if e := &h.Events[i]; e.Op != 0 && !ids.has(e.Op) {
 			errs = append(errs, &ParseError{Name: h.Name, Line: e.Line, Field: "op", Err: fmt.Errorf("no operation has id %d", e.Op)})
 		}
 	}
@@ -478,4 +403,21 @@ func (h *History) validate() error {
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	return errs[0]
+}
+
+// Validate checks a history built in memory as Read checks a file: each
+// stream sequential, an unknown operation last in its stream, ids unique
+// and positive, events naming operations that exist.
+func (h *History) Validate() error {
+	var ids idSet
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.ID < 1 {
+			return fmt.Errorf("%s: operation %s: id is not a positive integer", h.Name, op)
+		}
+		if prev := ids.add(op.ID, i+1); prev != 0 {
+			return fmt.Errorf("%s: operations %d and %d have the same id %d", h.Name, prev, i+1, op.ID)
+		}
+	}
+	return h.validate(&ids)
 }

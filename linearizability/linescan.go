@@ -1,0 +1,850 @@
+package linearizability
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A hand-written decoder for history lines: encoding/json spent most of
+// the time of a check on reading. It is strict the same way: unknown and
+// duplicate members, wrong types and trailing data are errors that name
+// the member.
+
+// field is one member a line may have, as a bit of line.has.
+type field uint32
+
+const (
+	fType field = 1 << iota
+	fFormat
+	fVersion
+	fModel
+	fScenario
+	fSeed
+	fMeta
+	fID
+	fWorker
+	fStream
+	fMethod
+	fKey
+	fInput
+	fOutput
+	fCall
+	fReturn
+	fStatus
+	fKind
+	fTime
+	fEnd
+	fLink
+	fFault
+	fTruth
+	fOp
+	fReset
+	fText
+)
+
+// fieldOrder lists the member names in the order of their bits.
+var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "meta", "id", "worker",
+	"stream", "method", "key", "input", "output", "call", "return", "status", "kind", "time", "end",
+	"link", "fault", "truth", "op", "reset", "text"}
+
+// fieldOf returns the bit of the member called name, or 0. (A switch:
+// a map lookup per member cost a tenth of the reading time.)
+func fieldOf(name []byte) field {
+	switch string(name) {
+	case "type":
+		return fType
+	case "format":
+		return fFormat
+	case "version":
+		return fVersion
+	case "model":
+		return fModel
+	case "scenario":
+		return fScenario
+	case "seed":
+		return fSeed
+	case "meta":
+		return fMeta
+	case "id":
+		return fID
+	case "worker":
+		return fWorker
+	case "stream":
+		return fStream
+	case "method":
+		return fMethod
+	case "key":
+		return fKey
+	case "input":
+		return fInput
+	case "output":
+		return fOutput
+	case "call":
+		return fCall
+	case "return":
+		return fReturn
+	case "status":
+		return fStatus
+	case "kind":
+		return fKind
+	case "time":
+		return fTime
+	case "end":
+		return fEnd
+	case "link":
+		return fLink
+	case "fault":
+		return fFault
+	case "truth":
+		return fTruth
+	case "op":
+		return fOp
+	case "reset":
+		return fReset
+	case "text":
+		return fText
+	}
+	return 0
+}
+
+// The members each type of line may have.
+const (
+	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fMeta
+	opFields     = fType | fID | fWorker | fStream | fMethod | fKey | fInput | fOutput | fCall | fReturn | fStatus
+	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText
+)
+
+// name returns the member name of the lowest bit of f.
+func (f field) name() string {
+	if f == 0 {
+		return "?"
+	}
+	return fieldOrder[bits.TrailingZeros32(uint32(f))]
+}
+
+// line is any line of a history: the union of the three kinds, with a
+// bit in has for each member present.
+type line struct {
+	has                                       field
+	Type, Format, Scenario, Worker, Key, Link string
+	Fault, Text                               string
+	Model                                     Model
+	Method                                    Method
+	Status                                    Status
+	Kind                                      EventKind
+	Truth                                     Truth
+	Version, Stream                           int
+	Seed                                      uint64
+	ID, Call, Return, Time, End, Op           int64
+	Reset                                     bool
+	Meta                                      json.RawMessage
+	Input                                     Input
+	Output                                    Output
+}
+
+// scanError is a problem at a member (field may be empty).
+type scanError struct {
+	field string
+	err   error
+}
+
+func (e *scanError) Error() string { return e.err.Error() }
+
+// lineScanner decodes one line. Raw values and strings without escapes
+// share the line's bytes, which must outlive the history.
+type lineScanner struct {
+	b      []byte
+	i      int
+	first  bool // at the first member of an object
+	intern map[string]string
+	buf    []byte
+}
+
+func (s *lineScanner) fail(field, format string, args ...any) error {
+	return &scanError{field, fmt.Errorf(format, args...)}
+}
+
+func (s *lineScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// parse decodes b into l.
+func (s *lineScanner) parse(b []byte, l *line) error {
+	s.b, s.i = b, 0
+	if err := s.open(""); err != nil {
+		return err
+	}
+	for {
+		name, more, err := s.next("")
+		if err != nil || !more {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		f := fieldOf(name)
+		if f == 0 {
+			return s.fail(string(name), "unknown field")
+		}
+		if l.has&f != 0 {
+			return s.fail(string(name), "duplicate field")
+		}
+		l.has |= f
+		if err := s.member(l, f); err != nil {
+			return err
+		}
+	}
+	s.ws()
+	if s.i < len(s.b) {
+		return s.fail("", "more than one JSON value on the line")
+	}
+	return nil
+}
+
+// open moves past the '{' that begins an object; prefix names the
+// object in errors.
+func (s *lineScanner) open(prefix string) error {
+	s.ws()
+	if s.i >= len(s.b) {
+		return s.fail(prefix, "the line ends where a JSON object should begin (a torn write?)")
+	}
+	if s.b[s.i] != '{' {
+		return s.fail(prefix, "%s is not a JSON object", s.kindAt())
+	}
+	s.i++
+	s.first = true
+	return nil
+}
+
+// next moves to the next member of the object being read and returns its
+// name, with the scanner just before its value; more is false at the
+// object's end.
+func (s *lineScanner) next(prefix string) (name []byte, more bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return nil, false, s.torn(prefix, "")
+	}
+	if !s.first {
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.ws()
+		case '}':
+			s.i++
+			return nil, false, nil
+		default:
+			return nil, false, s.fail(prefix, "not JSON: expected ',' or '}' at byte %d", s.i+1)
+		}
+	} else if s.b[s.i] == '}' {
+		s.i++
+		s.first = false
+		return nil, false, nil
+	}
+	s.first = false
+	name, err = s.strBytes(prefix)
+	if err != nil {
+		return nil, false, err
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return nil, false, s.torn(prefix, "expected ':' after member name")
+	}
+	s.i++
+	s.ws()
+	return name, true, nil
+}
+
+// sub names member name of the object prefix, for errors.
+func sub(prefix string, name []byte) string { return prefix + "." + string(name) }
+
+// torn reports a line that ends too early, or another syntax error.
+func (s *lineScanner) torn(field, what string) error {
+	if s.i >= len(s.b) {
+		return s.fail("", "the line ends inside a JSON value (a torn write?)")
+	}
+	return s.fail(field, "not JSON: %s at byte %d", what, s.i+1)
+}
+
+// kindAt names the JSON type of the value at the scanner.
+func (s *lineScanner) kindAt() string {
+	if s.i >= len(s.b) {
+		return "nothing"
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return "a JSON string"
+	case c == '{':
+		return "a JSON object"
+	case c == '[':
+		return "a JSON array"
+	case c == 't' || c == 'f':
+		return "a JSON boolean"
+	case c == 'n':
+		return "a JSON null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a JSON number"
+	}
+	return "not JSON"
+}
+
+func (s *lineScanner) member(l *line, f field) error {
+	var err error
+	name := f.name()
+	switch f {
+	case fType:
+		l.Type, err = s.internStr(name)
+	case fFormat:
+		l.Format, err = s.str(name)
+	case fScenario:
+		l.Scenario, err = s.str(name)
+	case fWorker:
+		l.Worker, err = s.internStr(name)
+	case fKey:
+		l.Key, err = s.internStr(name)
+	case fLink:
+		l.Link, err = s.internStr(name)
+	case fFault:
+		l.Fault, err = s.internStr(name)
+	case fText:
+		l.Text, err = s.str(name)
+	case fModel:
+		var v string
+		v, err = s.internStr(name)
+		l.Model = Model(v)
+	case fMethod:
+		var v string
+		v, err = s.internStr(name)
+		l.Method = Method(v)
+	case fStatus:
+		var v string
+		v, err = s.internStr(name)
+		l.Status = Status(v)
+	case fKind:
+		var v string
+		v, err = s.internStr(name)
+		l.Kind = EventKind(v)
+	case fTruth:
+		var v string
+		v, err = s.internStr(name)
+		l.Truth = Truth(v)
+	case fVersion, fStream:
+		var n int64
+		n, err = s.integer(name, math.MinInt32, math.MaxInt32)
+		if f == fVersion {
+			l.Version = int(n)
+		} else {
+			l.Stream = int(n)
+		}
+	case fSeed:
+		l.Seed, err = s.uinteger(name)
+	case fID, fCall, fReturn, fTime, fEnd, fOp:
+		var n int64
+		n, err = s.integer(name, math.MinInt64, math.MaxInt64)
+		*l.int64Field(f) = n
+	case fReset:
+		l.Reset, err = s.boolean(name)
+	case fMeta:
+		l.Meta, err = s.raw(name)
+	case fInput:
+		err = s.input(&l.Input)
+	case fOutput:
+		err = s.output(&l.Output)
+	}
+	return err
+}
+
+// int64Field returns the member of l that f names.
+func (l *line) int64Field(f field) *int64 {
+	switch f {
+	case fID:
+		return &l.ID
+	case fCall:
+		return &l.Call
+	case fReturn:
+		return &l.Return
+	case fTime:
+		return &l.Time
+	case fEnd:
+		return &l.End
+	}
+	return &l.Op
+}
+
+// inputBit numbers the members of an input.
+func inputBit(name []byte) uint8 {
+	switch string(name) {
+	case "value":
+		return 1
+	case "old":
+		return 2
+	case "delta":
+		return 4
+	case "ttl":
+		return 8
+	case "incr":
+		return 16
+	}
+	return 0
+}
+
+func (s *lineScanner) input(in *Input) error {
+	if err := s.open("input"); err != nil {
+		return err
+	}
+	var seen uint8
+	for {
+		name, more, err := s.next("input")
+		if err != nil || !more {
+			return err
+		}
+		bit := inputBit(name)
+		if bit == 0 {
+			return s.fail(sub("input", name), "unknown field")
+		}
+		if seen&bit != 0 {
+			return s.fail(sub("input", name), "duplicate field")
+		}
+		seen |= bit
+		full := sub("input", name)
+		switch bit {
+		case 1:
+			in.Value, err = s.raw(full)
+		case 2:
+			in.Old, err = s.raw(full)
+		case 4:
+			in.Delta, err = s.integer(full, math.MinInt64, math.MaxInt64)
+		case 8:
+			in.TTL, err = s.integer(full, math.MinInt64, math.MaxInt64)
+		case 16:
+			in.Incr, err = s.integer(full, math.MinInt64, math.MaxInt64)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *lineScanner) output(out *Output) error {
+	if err := s.open("output"); err != nil {
+		return err
+	}
+	var seen uint8
+	for {
+		name, more, err := s.next("output")
+		if err != nil || !more {
+			return err
+		}
+		switch string(name) {
+		case "value":
+			if seen&1 != 0 {
+				return s.fail("output.value", "duplicate field")
+			}
+			seen |= 1
+			out.Value, err = s.raw("output.value")
+		case "error":
+			if seen&2 != 0 {
+				return s.fail("output.error", "duplicate field")
+			}
+			seen |= 2
+			out.Error = &ErrorInfo{}
+			err = s.errorInfo(out.Error)
+		default:
+			return s.fail(sub("output", name), "unknown field")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *lineScanner) errorInfo(e *ErrorInfo) error {
+	if err := s.open("output.error"); err != nil {
+		return err
+	}
+	for {
+		name, more, err := s.next("output.error")
+		if err != nil || !more {
+			return err
+		}
+		switch string(name) {
+		case "code":
+			e.Code, err = s.internStr("output.error.code")
+		case "message":
+			e.Message, err = s.str("output.error.message")
+		default:
+			return s.fail(sub("output.error", name), "unknown field")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// internStr decodes a string that is likely to repeat (names, keys).
+func (s *lineScanner) internStr(field string) (string, error) {
+	b, err := s.strBytes(field)
+	if err != nil {
+		return "", err
+	}
+	if v, ok := s.intern[string(b)]; ok {
+		return v, nil
+	}
+	v := string(b)
+	if s.intern != nil && len(s.intern) < 1<<16 {
+		s.intern[v] = v
+	}
+	return v, nil
+}
+
+// str decodes a JSON string.
+func (s *lineScanner) str(field string) (string, error) {
+	b, err := s.strBytes(field)
+	return string(b), err
+}
+
+// strBytes decodes a JSON string; the bytes are the line's when the
+// string has no escape, else the scanner's until its next call.
+func (s *lineScanner) strBytes(field string) ([]byte, error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		if s.i >= len(s.b) {
+			return nil, s.torn(field, "")
+		}
+		return nil, s.fail(field, "%s cannot be a string", s.kindAt())
+	}
+	start := s.i + 1
+	esc, ascii := false, true
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			raw := s.b[start:j]
+			if esc {
+				return s.unescape(field, raw)
+			}
+			if !ascii && !utf8.Valid(raw) {
+				return nil, s.fail(field, "the string is not valid UTF-8")
+			}
+			return raw, nil
+		case c == '\\':
+			esc = true
+			j++
+		case c < 0x20:
+			return nil, s.fail(field, "a control character (0x%02x) inside a string", c)
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	s.i = len(s.b)
+	return nil, s.torn(field, "")
+}
+
+// unescape decodes a string's escapes.
+func (s *lineScanner) unescape(field string, raw []byte) ([]byte, error) {
+	b := s.buf[:0]
+	defer func() { s.buf = b[:0] }()
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return nil, s.fail(field, "a bad escape in a string")
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			b = append(b, raw[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(raw[i+1:])
+			if !ok {
+				return nil, s.fail(field, "a bad \\u escape in a string")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if r2, ok := hex4(raw[i+3:]); ok {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					}
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return nil, s.fail(field, "a bad escape \\%c in a string", raw[i])
+		}
+	}
+	if !utf8.Valid(b) {
+		return nil, s.fail(field, "the string is not valid UTF-8")
+	}
+	return b, nil
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// number returns the text of a JSON number at the scanner.
+func (s *lineScanner) number(field string) ([]byte, error) {
+	start := s.i
+	j := s.i
+	if j < len(s.b) && s.b[j] == '-' {
+		j++
+	}
+	digits := func() int {
+		k := j
+		for j < len(s.b) && s.b[j] >= '0' && s.b[j] <= '9' {
+			j++
+		}
+		return j - k
+	}
+	n := digits()
+	if n == 0 || (n > 1 && s.b[j-n] == '0') {
+		s.i = j
+		return nil, s.fail(field, "%s cannot be a number", s.kindOf(start))
+	}
+	if j < len(s.b) && s.b[j] == '.' {
+		j++
+		if digits() == 0 {
+			s.i = j
+			return nil, s.torn(field, "a bad number")
+		}
+	}
+	if j < len(s.b) && (s.b[j] == 'e' || s.b[j] == 'E') {
+		j++
+		if j < len(s.b) && (s.b[j] == '+' || s.b[j] == '-') {
+			j++
+		}
+		if digits() == 0 {
+			s.i = j
+			return nil, s.torn(field, "a bad number")
+		}
+	}
+	s.i = j
+	return s.b[start:j], nil
+}
+
+func (s *lineScanner) kindOf(at int) string {
+	save := s.i
+	s.i = at
+	k := s.kindAt()
+	s.i = save
+	return k
+}
+
+// integer decodes a JSON number that must be an integer in [lo, hi].
+func (s *lineScanner) integer(field string, lo, hi int64) (int64, error) {
+	start := s.i
+	t, err := s.number(field)
+	if err != nil {
+		return 0, s.fail(field, "%s cannot be an integer", s.kindOf(start))
+	}
+	n, ok := atoi(t)
+	if !ok {
+		if bytes.ContainsAny(t, ".eE") {
+			return 0, s.fail(field, "%s is not an integer", t)
+		}
+		return 0, s.fail(field, "%s is out of range", t)
+	}
+	if n < lo || n > hi {
+		return 0, s.fail(field, "%s is out of range", t)
+	}
+	return n, nil
+}
+
+func (s *lineScanner) uinteger(field string) (uint64, error) {
+	start := s.i
+	t, err := s.number(field)
+	if err != nil {
+		return 0, s.fail(field, "%s cannot be an integer", s.kindOf(start))
+	}
+	n, err := strconv.ParseUint(string(t), 10, 64)
+	if err != nil {
+		return 0, s.fail(field, "%s is not an integer from 0 to 2^64-1", t)
+	}
+	return n, nil
+}
+
+func (s *lineScanner) boolean(field string) (bool, error) {
+	switch {
+	case bytes.HasPrefix(s.b[s.i:], []byte("true")):
+		s.i += 4
+		return true, nil
+	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
+		s.i += 5
+		return false, nil
+	}
+	return false, s.fail(field, "%s cannot be a boolean", s.kindAt())
+}
+
+// raw returns the JSON value at the scanner, validated, without
+// insignificant white space.
+func (s *lineScanner) raw(field string) (json.RawMessage, error) {
+	start := s.i
+	spaced, err := s.skip(field, 0)
+	if err != nil {
+		return nil, err
+	}
+	v := s.b[start:s.i]
+	if spaced {
+		var b bytes.Buffer
+		if err := json.Compact(&b, v); err != nil {
+			return nil, s.fail(field, "not JSON: %v", err)
+		}
+		return b.Bytes(), nil
+	}
+	return json.RawMessage(v), nil
+}
+
+// maxDepth bounds the nesting of values.
+const maxDepth = 10000
+
+// skip moves past one JSON value, validating it, and reports whether it
+// held white space between tokens.
+func (s *lineScanner) skip(field string, depth int) (spaced bool, err error) {
+	if depth > maxDepth {
+		return false, s.fail(field, "nesting deeper than %d", maxDepth)
+	}
+	if s.i >= len(s.b) {
+		return false, s.torn(field, "")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, err = s.strBytes(field)
+		return false, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err = s.number(field)
+		return false, err
+	case c == 't', c == 'f':
+		_, err = s.boolean(field)
+		return false, err
+	case c == 'n':
+		if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+			s.i += 4
+			return false, nil
+		}
+	case c == '[' || c == '{':
+		return s.compound(field, depth)
+	}
+	return false, s.torn(field, "an invalid character")
+}
+
+// compound skips an array or an object.
+func (s *lineScanner) compound(field string, depth int) (spaced bool, err error) {
+	open := s.b[s.i]
+	closeC := byte(']')
+	if open == '{' {
+		closeC = '}'
+	}
+	s.i++
+	mark := func() {
+		before := s.i
+		s.ws()
+		spaced = spaced || s.i != before
+	}
+	mark()
+	if s.i < len(s.b) && s.b[s.i] == closeC {
+		s.i++
+		return spaced, nil
+	}
+	for {
+		if open == '{' {
+			if _, err := s.strBytes(field); err != nil {
+				return false, err
+			}
+			mark()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return false, s.torn(field, "expected ':'")
+			}
+			s.i++
+			mark()
+		}
+		inner, err := s.skip(field, depth+1)
+		if err != nil {
+			return false, err
+		}
+		spaced = spaced || inner
+		mark()
+		if s.i >= len(s.b) {
+			return false, s.torn(field, "")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			mark()
+		case closeC:
+			s.i++
+			return spaced, nil
+		default:
+			return false, s.torn(field, "expected ',' or a closing bracket")
+		}
+	}
+}
+
+// atoi parses a JSON number that is an integer in the int64 range.
+func atoi(t []byte) (int64, bool) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	if len(t) == 0 || len(t) > 19 {
+		if len(t) == 0 {
+			return 0, false
+		}
+		return 0, false
+	}
+	var u uint64
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return -int64(u-1) - 1, true
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
+}
