@@ -1,0 +1,54 @@
+package linearizability_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/shmlab/shmlab/linearizability"
+)
+
+// A stale read: w2 reads 1 after w1's set of 2 has returned.
+const staleRead = `{"type":"header","format":"shmlab-history","version":1,"model":"kv","scenario":"stale-read","seed":1}
+{"type":"op","id":1,"worker":"w1","method":"set","key":"x","input":{"value":1},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
+{"type":"op","id":2,"worker":"w1","method":"set","key":"x","input":{"value":2},"output":{"value":"OK"},"call":30,"return":40,"status":"ok"}
+{"type":"op","id":3,"worker":"w2","method":"get","key":"x","input":{},"output":{"value":1},"call":50,"return":60,"status":"ok"}
+`
+
+func ExampleCheck() {
+	h, err := linearizability.Read(strings.NewReader(staleRead), "stale.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := linearizability.Check(h, linearizability.Options{})
+	fmt.Println(r.Verdict)
+	for _, k := range r.Keys {
+		fmt.Printf("key %q: %s\n", k.Key, k.Ops[0].String())
+	}
+	// Output:
+	// illegal
+	// key "x": #3 w2/0 get("x") -> 1 (line 4)
+}
+
+func ExampleRead() {
+	_, err := linearizability.Read(strings.NewReader(strings.Replace(staleRead, `"return":60`, `"return":5`, 1)), "h.jsonl")
+	fmt.Println(err)
+	// Output:
+	// h.jsonl:4: field "return": return time 5 before call time 50
+}
+
+func ExampleWriter() {
+	w := linearizability.NewWriter(os.Stdout, linearizability.NewHeader(linearizability.ModelKV, "demo", 7))
+	w.Op(&linearizability.Op{ID: 1, Worker: "w1", Method: linearizability.Add, Key: "hits",
+		Input: linearizability.Input{Delta: 1}, Output: linearizability.Output{Value: []byte("1")},
+		Call: 100, Return: 180, Status: linearizability.StatusOK})
+	w.Event(&linearizability.Event{Kind: linearizability.EventMasterRestart, Time: 200, Reset: true})
+	if err := w.Flush(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// {"type":"header","format":"shmlab-history","version":1,"model":"kv","scenario":"demo","seed":7}
+	// {"type":"op","id":1,"worker":"w1","stream":0,"method":"add","key":"hits","input":{"delta":1},"output":{"value":1},"call":100,"return":180,"status":"ok"}
+	// {"type":"event","kind":"master_restart","time":200,"reset":true}
+}
