@@ -31,6 +31,9 @@ func (v Verdict) String() string {
 	return "unknown"
 }
 
+// MarshalText writes v as its name, for JSON.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
 // worse returns the worse of two verdicts: Illegal, then Unknown, then Ok.
 func worse(a, b Verdict) Verdict {
 	if a == Illegal || b == Illegal {
@@ -79,25 +82,25 @@ type Result struct {
 
 // KeyResult is the verdict on one key.
 type KeyResult struct {
-	Key     string
-	Verdict Verdict
+	Key     string  `json:"key"`
+	Verdict Verdict `json:"verdict"`
 	// Ops are the operations at fault: first the one that could not be
 	// linearized, then the one that wrote the value it contradicts.
-	Ops []Op
+	Ops []Op `json:"ops,omitempty"`
 	// Explanation says why, with a diff of the value returned against
 	// the only one allowed where there is one.
-	Explanation string
+	Explanation string `json:"explanation"`
 }
 
 // Violation is a broken session guarantee or invariant.
 type Violation struct {
 	// Check names it: read-your-writes, monotonic-reads,
 	// monotonic-writes, writes-follow-reads or counter.
-	Check string
-	Key   string
+	Check string `json:"check"`
+	Key   string `json:"key"`
 	// Ops is the offending pair, in order, then any witnesses.
-	Ops  []Op
-	Text string
+	Ops  []Op   `json:"ops"`
+	Text string `json:"text"`
 }
 
 // Check checks h: linearizability per key, the session guarantees per
