@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/shmlab
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzDecodeFrame FuzzParseValue FuzzMasterHandle FuzzCompactMaster
+FUZZ_TARGETS := shm:FuzzDecodeFrame shm:FuzzParseValue shm:FuzzMasterHandle shm:FuzzCompactMaster linearizability:FuzzRead
 
 .PHONY: all build run test check bench fuzz soak clean
 
@@ -31,8 +31,9 @@ bench: build
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./shm/ || exit 1; \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
 
 soak: fuzz

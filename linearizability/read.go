@@ -56,8 +56,10 @@ func Read(r io.Reader, name string) (*History, error) {
 // parse reads a history from data, which it keeps.
 func parse(data []byte, name string) (*History, error) {
 	h := &History{Name: name}
-	h.Ops = make([]Op, 0, bytes.Count(data, []byte{'\n'}))
+	lines := bytes.Count(data, []byte{'\n'})
+	h.Ops = make([]Op, 0, lines)
 	var d lineDecoder
+	d.ids.limit = 4*int64(lines) + 4096
 	sawHeader := false
 	for n := 1; len(data) > 0; n++ {
 		line := data
@@ -94,6 +96,7 @@ type lineDecoder struct {
 // idSet remembers the line of each operation id: in a slice for the
 // small ids harnesses usually write, in a map for the others.
 type idSet struct {
+	limit int64 // ids below it go in small
 	small []int
 	large map[int64]int
 }
@@ -110,7 +113,7 @@ func (s *idSet) has(id int64) bool {
 // add records that id is on line n, and returns the line that already
 // had it, or 0.
 func (s *idSet) add(id int64, n int) int {
-	if id < 1<<24 {
+	if id < s.limit {
 		for int64(len(s.small)) <= id {
 			s.small = append(s.small, make([]int, max(len(s.small), 1024))...)
 		}
@@ -409,7 +412,7 @@ func (h *History) validate(ids *idSet) error {
 // stream sequential, an unknown operation last in its stream, ids unique
 // and positive, events naming operations that exist.
 func (h *History) Validate() error {
-	var ids idSet
+	ids := idSet{limit: 4*int64(len(h.Ops)) + 4096}
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		if op.ID < 1 {
