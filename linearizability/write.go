@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"os"
@@ -36,7 +37,7 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	b = strconv.AppendUint(b, h.Seed, 10)
 	if len(h.Meta) > 0 {
 		b = append(b, `,"meta":`...)
-		b = append(b, h.Meta...)
+		b = appendValue(b, h.Meta)
 	}
 	wr.line(append(b, '}'))
 	return wr
@@ -157,6 +158,18 @@ func appendRaw(b []byte, start int, name string, v json.RawMessage) []byte {
 	b = append(b, '"')
 	b = append(b, name...)
 	b = append(b, `":`...)
+	return appendValue(b, v)
+}
+
+// appendValue appends the JSON value v, without the line breaks it may
+// hold between tokens, which would end the line.
+func appendValue(b []byte, v json.RawMessage) []byte {
+	if bytes.ContainsAny(v, "\r\n") {
+		buf := bytes.NewBuffer(b)
+		if json.Compact(buf, v) == nil {
+			return buf.Bytes()
+		}
+	}
 	return append(b, v...)
 }
 

@@ -1,0 +1,158 @@
+package linearizability
+
+import (
+	"fmt"
+	"hash/maphash"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// BenchmarkCheck100k checks a linearizable history of 100,000
+// operations (4 workers, 10 keys, half of them gets), made from a fixed
+// seed, two ways: from the file to the verdict (ReadFile and Check), and
+// porcupine alone on operations built beforehand with a plain model of
+// its own, partitioned by key. The target: file-to-verdict under 1 s and
+// no more than twice porcupine-bare.
+func BenchmarkCheck100k(b *testing.B) {
+	h := benchHistory()
+	path := filepath.Join(b.TempDir(), "h.jsonl")
+	if err := h.WriteFile(path); err != nil {
+		b.Fatal(err)
+	}
+	ops := bareOps(h)
+	b.Run("file-to-verdict", func(b *testing.B) {
+		for b.Loop() {
+			h, err := ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r := Check(h, Options{}); r.Verdict != Ok {
+				b.Fatalf("verdict %s; want ok\n%s", r.Verdict, explanations(r))
+			}
+		}
+	})
+	b.Run("porcupine-bare", func(b *testing.B) {
+		for b.Loop() {
+			if !porcupine.CheckOperations(bareModel, ops) {
+				b.Fatal("porcupine rejects the history")
+			}
+		}
+	})
+}
+
+// benchHistory is the benchmark's history, the same every time.
+func benchHistory() *History {
+	keys := make([]string, 10)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", i)
+	}
+	methods := []Method{Get, Get, Get, Get, Get, Get, Get, Get, Get, Get, Set, Set, Set, Set, CAS, CAS, Delete, Add, Add, Add}
+	return simulate(newSeededChooser(1), simConfig{model: ModelKV, workers: 4, keys: keys, ops: 100_000, methods: methods, gap: 1000})
+}
+
+// The bare model: a key's state is its value's text, inputs and outputs
+// are the history's, compared as strings.
+type (
+	bareState struct {
+		present bool
+		value   string
+	}
+	bareInput struct {
+		key, value, old string
+		method          Method
+		hasOld          bool
+		delta           int64
+	}
+	bareOutput struct {
+		present bool
+		value   string
+	}
+)
+
+// bareOps turns h's operations into porcupine's, outputs and all,
+// leaving out the failed ones (adds on strings), as Check does.
+func bareOps(h *History) []porcupine.Operation {
+	clients := map[string]int{}
+	ops := make([]porcupine.Operation, 0, len(h.Ops))
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Status == StatusFail {
+			continue
+		}
+		c, ok := clients[op.Worker]
+		if !ok {
+			c = len(clients)
+			clients[op.Worker] = c
+		}
+		in := bareInput{key: op.Key, method: op.Method, value: string(op.Input.Value), old: string(op.Input.Old), hasOld: op.Input.Old != nil, delta: op.Input.Delta}
+		out := bareOutput{present: op.Output.Value != nil, value: string(op.Output.Value)}
+		ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Output: out, Call: op.Call, Return: op.Return})
+	}
+	return ops
+}
+
+var bareSeed = maphash.MakeSeed()
+
+var bareModel = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[string]int{}
+		var parts [][]porcupine.Operation
+		for _, op := range history {
+			k := op.Input.(bareInput).key
+			i, ok := byKey[k]
+			if !ok {
+				i = len(parts)
+				byKey[k] = i
+				parts = append(parts, nil)
+			}
+			parts[i] = append(parts[i], op)
+		}
+		return parts
+	},
+	Init: func() any { return bareState{} },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(bareState), input.(bareInput), output.(bareOutput)
+		switch in.method {
+		case Get:
+			return out.present == s.present && out.value == s.value, s
+		case Set:
+			return true, bareState{true, in.value}
+		case Delete:
+			return out.value == strconv.FormatBool(s.present), bareState{}
+		case CAS:
+			match := !s.present
+			if in.hasOld {
+				match = s.present && s.value == in.old
+			}
+			if out.value != strconv.FormatBool(match) {
+				return false, s
+			}
+			if match {
+				return true, bareState{true, in.value}
+			}
+			return true, s
+		case Add:
+			var cur int64
+			if s.present {
+				n, err := strconv.ParseInt(s.value, 10, 64)
+				if err != nil {
+					return false, s
+				}
+				cur = n
+			}
+			sum := strconv.FormatInt(cur+in.delta, 10)
+			return out.value == sum, bareState{true, sum}
+		}
+		return false, s
+	},
+	Hash: func(state any) uint64 {
+		s := state.(bareState)
+		if !s.present {
+			return 0
+		}
+		return maphash.String(bareSeed, s.value)
+	},
+}
