@@ -209,83 +209,149 @@ func checkKey(kh *keyHistory, deadline time.Time) KeyResult {
 }
 
 // explain says why a key's history is not linearizable: where the
-// longest linearizable prefix gets stuck, and what the stuck operation
-// should have returned.
+// longest linearizable prefixes get stuck, what the key could hold there,
+// and what the stuck operation should have returned.
 func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
-	parts := info.PartialLinearizations()
-	if len(parts) == 0 || len(parts[0]) == 0 {
-		return nil, "no operation could be linearized first"
+	var prefixes [][]int
+	if parts := info.PartialLinearizations(); len(parts) > 0 {
+		prefixes = parts[0]
 	}
 	longest := 0
-	for _, p := range parts[0] {
+	for _, p := range prefixes {
 		longest = max(longest, len(p))
 	}
-	// The states the longest prefixes end in, and what last wrote them.
-	ends := map[kvState]*Op{}
-	in := make(map[int]bool)
-	for _, p := range parts[0] {
+	if longest == 0 {
+		prefixes = [][]int{nil}
+	}
+	ends, in := kh.prefixEnds(prefixes, longest)
+	stuck := kh.stuck(in)
+	if stuck == nil {
+		return nil, fmt.Sprintf("the longest linearizable prefix has %d of %d operations", longest, len(kh.ops))
+	}
+	ops := []Op{*stuck.op}
+	var b strings.Builder
+	if longest == 0 {
+		fmt.Fprintf(&b, "%s cannot be linearized, not even first:\n", stuck.op)
+	} else {
+		fmt.Fprintf(&b, "%s cannot be linearized after the longest linearizable prefix (%s):\n", stuck.op, plural(longest, "operation"))
+	}
+	var wants []string
+	seen := map[string]bool{}
+	for _, e := range ends {
+		fmt.Fprintf(&b, "  the key holds %s%s\n", kh.model.held(e.state), e.why())
+		if e.writer != nil && len(ops) == 1 {
+			ops = append(ops, *e.writer)
+		}
+		for _, w := range kh.model.answers(e.state, stuck) {
+			if !seen[w] {
+				seen[w] = true
+				wants = append(wants, w)
+			}
+		}
+	}
+	got := outputText(stuck.op)
+	if e := ends[0].state.epoch(); stuck.epoch < e {
+		fmt.Fprintf(&b, "  but it was called before the master's restart: having returned, it took effect before it (HISTORY.md, \"Events\")")
+		return ops, b.String()
+	}
+	switch d := valueDiff(wants[0], got); {
+	case len(wants) > 1:
+		fmt.Fprintf(&b, "  the answers allowed are %s; it answered %s", strings.Join(wants, ", "), got)
+	case d == "" && wants[0] != got:
+		fmt.Fprintf(&b, "  the only answer allowed is %s; it answered %s (values compare as JSON text)", wants[0], got)
+	default:
+		fmt.Fprintf(&b, "  the only answer allowed (-want +got):\n%s", d)
+	}
+	return ops, strings.TrimRight(b.String(), "\n")
+}
+
+// prefixEnd is a state a longest linearizable prefix ends in, with the
+// operation that last wrote it (nil for the initial state or a restart).
+type prefixEnd struct {
+	state   kvState
+	writer  *Op
+	restart bool // a restart came after the writer
+}
+
+func (e prefixEnd) why() string {
+	switch {
+	case e.restart && e.writer != nil:
+		return ", since the master's restart (the last write before it: " + e.writer.String() + ")"
+	case e.restart:
+		return ", since the master's restart"
+	case e.writer != nil && !e.state.present() && e.writer.Method != Delete:
+		return ", having vanished after " + e.writer.String()
+	case e.writer != nil:
+		return ", written by " + e.writer.String()
+	}
+	return ""
+}
+
+// prefixEnds replays the longest prefixes and returns their distinct end
+// states, and the set of operations they hold.
+func (kh *keyHistory) prefixEnds(prefixes [][]int, longest int) ([]prefixEnd, map[int]bool) {
+	var ends []prefixEnd
+	seen := map[kvState]bool{}
+	in := map[int]bool{}
+	for _, p := range prefixes {
 		if len(p) != longest {
 			continue
 		}
-		s, writer := mkState(0, false, 0), (*Op)(nil)
+		e := prefixEnd{state: mkState(0, false, 0)}
 		for _, i := range p {
 			in[i] = true
 			o := kh.ops[i].Input.(*kvOp)
-			next := kh.model.follow(s, o)
-			if next != s && o.op != nil {
-				writer = o.op
+			e.state = kh.model.follow(e.state, o)
+			switch {
+			case o.reset:
+				e.restart = true
+			case o.method != Get && !(o.method == CAS && !o.unknown && !o.flag):
+				e.writer, e.restart = o.op, false
 			}
-			s = next
 		}
-		if _, seen := ends[s]; !seen {
-			ends[s] = writer
+		if !seen[e.state] {
+			seen[e.state] = true
+			ends = append(ends, e)
 		}
 	}
-	// The stuck operation: of those left out, the one that returned first.
-	stuck := -1
+	return ends, in
+}
+
+// stuck returns the operation the prefixes could not take: of those left
+// out, the one that returned first.
+func (kh *keyHistory) stuck(in map[int]bool) *kvOp {
+	var best *kvOp
+	var ret int64
 	for i := range kh.ops {
 		o := kh.ops[i].Input.(*kvOp)
 		if in[i] || o.reset || o.unknown {
 			continue
 		}
-		if stuck < 0 || kh.ops[i].Return < kh.ops[stuck].Return {
-			stuck = i
+		if best == nil || kh.ops[i].Return < ret {
+			best, ret = o, kh.ops[i].Return
 		}
 	}
-	if stuck < 0 {
-		return nil, fmt.Sprintf("the longest linearizable prefix has %d of %d operations", longest, len(kh.ops))
+	return best
+}
+
+// held describes what state s holds.
+func (m *kvModel) held(s kvState) string {
+	if !s.present() {
+		return "absent"
 	}
-	o := kh.ops[stuck].Input.(*kvOp)
-	ops := []Op{*o.op}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s cannot be linearized after the %d operations before it:\n", o.op, longest)
-	wants := map[string]bool{}
-	var want string
-	for s, writer := range ends {
-		w := kh.model.expect(s, o)
-		if !wants[w] {
-			wants[w] = true
-			want = w
-		}
-		held := "absent"
-		if s.present() {
-			held = kh.model.in.vals[s.value()]
-		}
-		if writer != nil {
-			fmt.Fprintf(&b, "  the key holds %s, written by %s\n", held, writer)
-			if len(ops) == 1 {
-				ops = append(ops, *writer)
-			}
-		} else {
-			fmt.Fprintf(&b, "  the key holds %s\n", held)
+	return m.in.vals[s.value()]
+}
+
+// answers returns what o may answer in state s: one answer, or two when
+// the key may vanish first.
+func (m *kvModel) answers(s kvState, o *kvOp) []string {
+	w := []string{m.expect(s, o)}
+	if m.evict && s.present() {
+		if v := m.expect(s.absent(), o); v != w[0] {
+			w = append(w, v)
 		}
 	}
-	if len(wants) == 1 {
-		fmt.Fprintf(&b, "  the only answer allowed (-want +got):\n%s", valueDiff(want, outputText(o.op)))
-	} else {
-		fmt.Fprintf(&b, "  %d answers would be allowed, and %s is none of them", len(wants), outputText(o.op))
-	}
-	return ops, strings.TrimRight(b.String(), "\n")
+	return w
 }
 
 // follow is the state after o; for the evicting model, the one where the
@@ -304,15 +370,9 @@ func (m *kvModel) follow(s kvState, o *kvOp) kvState {
 // expect returns the output o should have had in state s, as JSON text
 // ("absent" for no value).
 func (m *kvModel) expect(s kvState, o *kvOp) string {
-	val := func(s kvState) string {
-		if !s.present() {
-			return "absent"
-		}
-		return m.in.vals[s.value()]
-	}
 	switch o.method {
 	case Get:
-		return val(s)
+		return m.held(s)
 	case Set:
 		return `"OK"`
 	case Delete:

@@ -3,10 +3,12 @@ package linearizability
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -222,6 +224,9 @@ func (s *lineScanner) open(prefix string) error {
 		return s.fail(prefix, "the line ends where a JSON object should begin (a torn write?)")
 	}
 	if s.b[s.i] != '{' {
+		if c := s.b[s.i]; !strings.ContainsRune(`"{[tfn-0123456789`, rune(c)) {
+			return s.fail(prefix, "not JSON: %q at byte %d", c, s.i+1)
+		}
 		return s.fail(prefix, "%s is not a JSON object", s.kindAt())
 	}
 	s.i++
@@ -297,7 +302,7 @@ func (s *lineScanner) kindAt() string {
 	case c == '-' || (c >= '0' && c <= '9'):
 		return "a JSON number"
 	}
-	return "not JSON"
+	return fmt.Sprintf("%q, which is not JSON,", s.b[s.i])
 }
 
 func (s *lineScanner) member(l *line, f field) error {
@@ -638,10 +643,17 @@ func (s *lineScanner) number(field string) ([]byte, error) {
 		}
 		return j - k
 	}
+	if j == start && (j >= len(s.b) || s.b[j] < '0' || s.b[j] > '9') {
+		return nil, errNotNumber
+	}
 	n := digits()
-	if n == 0 || (n > 1 && s.b[j-n] == '0') {
+	if n == 0 {
 		s.i = j
-		return nil, s.fail(field, "%s cannot be a number", s.kindOf(start))
+		return nil, s.torn(field, "a bad number")
+	}
+	if n > 1 && s.b[j-n] == '0' {
+		s.i = j - n
+		return nil, s.torn(field, "a number with a leading zero")
 	}
 	if j < len(s.b) && s.b[j] == '.' {
 		j++
@@ -664,6 +676,10 @@ func (s *lineScanner) number(field string) ([]byte, error) {
 	return s.b[start:j], nil
 }
 
+// errNotNumber is number's answer when no number begins at all: the
+// caller says what it wanted instead.
+var errNotNumber = errors.New("not a number")
+
 func (s *lineScanner) kindOf(at int) string {
 	save := s.i
 	s.i = at
@@ -676,8 +692,10 @@ func (s *lineScanner) kindOf(at int) string {
 func (s *lineScanner) integer(field string, lo, hi int64) (int64, error) {
 	start := s.i
 	t, err := s.number(field)
-	if err != nil {
+	if err == errNotNumber {
 		return 0, s.fail(field, "%s cannot be an integer", s.kindOf(start))
+	} else if err != nil {
+		return 0, err
 	}
 	n, ok := atoi(t)
 	if !ok {
@@ -695,8 +713,10 @@ func (s *lineScanner) integer(field string, lo, hi int64) (int64, error) {
 func (s *lineScanner) uinteger(field string) (uint64, error) {
 	start := s.i
 	t, err := s.number(field)
-	if err != nil {
+	if err == errNotNumber {
 		return 0, s.fail(field, "%s cannot be an integer", s.kindOf(start))
+	} else if err != nil {
+		return 0, err
 	}
 	n, err := strconv.ParseUint(string(t), 10, 64)
 	if err != nil {
@@ -713,6 +733,9 @@ func (s *lineScanner) boolean(field string) (bool, error) {
 	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
 		s.i += 5
 		return false, nil
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 't' || s.b[s.i] == 'f') {
+		return false, s.torn(field, "an invalid literal")
 	}
 	return false, s.fail(field, "%s cannot be a boolean", s.kindAt())
 }

@@ -72,7 +72,7 @@ func (in *interner) id(v string) uint32 {
 	n, ok := parseInt(json.RawMessage(v))
 	in.intOf = append(in.intOf, n)
 	in.isInt = append(in.isInt, ok)
-	if ok {
+	if ok && v == strconv.FormatInt(n, 10) {
 		in.ints[n] = id
 	}
 	return id
@@ -85,11 +85,15 @@ func (in *interner) intID(n int64) uint32 {
 	return in.id(strconv.FormatInt(n, 10))
 }
 
-// parseInt reads v as an integer in the int64 range written canonically,
-// which is what add works on.
+// parseInt reads v as an integer in the int64 range: a JSON number
+// without fraction or exponent, which is what add works on ("-0" is 0,
+// as in the reference store).
 func parseInt(v json.RawMessage) (int64, bool) {
 	if len(v) == 0 || len(v) > 20 {
 		return 0, false
+	}
+	if string(v) == "-0" {
+		return 0, true
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil || strconv.FormatInt(n, 10) != string(v) {

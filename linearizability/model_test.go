@@ -118,7 +118,7 @@ var stepCases = []stepCase{
 	{name: "add on absent counts from 0", from: e0(""), op: okAdd(5, "5"), want: []st{e0("5")}},
 	{name: "add on absent answering more", from: e0(""), op: okAdd(5, "6"), want: nil},
 	{name: "add on an integer", from: e0("-3"), op: okAdd(1, "-2"), want: []st{e0("-2")}},
-	{name: "add on negative zero, not canonical", from: e0("-0"), op: okAdd(1, "1"), want: nil},
+	{name: "add on negative zero counts from 0, as the reference store does", from: e0("-0"), op: okAdd(1, "1"), want: []st{e0("1")}},
 	{name: "add never answers negative zero", from: e0("-1"), op: okAdd(1, "-0"), want: nil},
 	{name: "add answering a non-canonical integer", from: e0("1"), op: okAdd(1, "2.0"), want: nil},
 	{name: "add beyond 2^53, exactly", from: e0("9007199254740992"), op: okAdd(1, "9007199254740993"), want: []st{e0("9007199254740993")}},
@@ -299,7 +299,7 @@ func TestParseInt(t *testing.T) {
 		ok   bool
 	}{
 		{"0", 0, true},
-		{"-0", 0, false},
+		{"-0", 0, true},
 		{"42", 42, true},
 		{"-42", -42, true},
 		{"9007199254740993", 9007199254740993, true},

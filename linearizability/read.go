@@ -162,7 +162,7 @@ func (d *lineDecoder) decode(h *History, b []byte, n int, sawHeader *bool) error
 		return perr("type", "unknown line type %q (want header, op or event)", l.Type)
 	}
 	if extra := l.has &^ allowed; extra != 0 {
-		return perr(extra.name(), "not a member of an %s line", l.Type)
+		return perr(extra.name(), "not a member of %s line", article(l.Type))
 	}
 	switch l.Type {
 	case "header":
@@ -423,4 +423,12 @@ func (h *History) Validate() error {
 		}
 	}
 	return h.validate(&ids)
+}
+
+// article puts "a" or "an" before a line type.
+func article(t string) string {
+	if t == "op" || t == "event" {
+		return "an " + t
+	}
+	return "a " + t
 }

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Writer writes a history as JSON lines. It is not safe for concurrent
@@ -52,8 +54,14 @@ func (w *Writer) line(b []byte) {
 	w.buf = b[:0]
 }
 
-// Op writes one operation.
-func (w *Writer) Op(op *Op) { w.line(AppendOp(w.buf[:0], op)) }
+// Op writes one operation. A key or worker name that is not valid UTF-8
+// cannot be written as JSON without changing it, and is an error.
+func (w *Writer) Op(op *Op) {
+	if w.err == nil && (!utf8.ValidString(op.Key) || !utf8.ValidString(op.Worker)) {
+		w.err = fmt.Errorf("operation #%d: its key or worker name is not valid UTF-8, which a JSON text cannot hold", op.ID)
+	}
+	w.line(AppendOp(w.buf[:0], op))
+}
 
 // Event writes one event.
 func (w *Writer) Event(e *Event) { w.line(AppendEvent(w.buf[:0], e)) }
