@@ -1,4 +1,727 @@
 package linearizability
 
-// checkSessions checks the session guarantees. (Stub until written.)
-func checkSessions(h *History, model Model) []Violation { return nil }
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// The session guarantees are checked per session: the operations of one
+// (worker, stream) pair, which follow one another. The checks look at the
+// operations on keys that did not fail (a failed one surely did nothing),
+// and compare only operations of one epoch, since a master restart that
+// lost the state (see epochs) owes nothing to what came before it.
+//
+// Every check rests on one conclusion drawn from real time alone, so that
+// a linearizable history is never rejected: a read r of a value v is
+// "older than" an operation x when every operation that may have written
+// v, of those called by the time r returned, had returned before x was
+// called. Then, if x wrote the key and is linearized before r, what r
+// read from was overwritten before r ran, so r cannot have returned v.
+// The operations that may have written v are: an ok or unknown set of v,
+// an unknown cas to v or an ok one that answered true, an ok add that
+// answered v, an unknown add (of any integer), an ok or unknown delete
+// (of absence), and the epoch's initial state (absence, before all).
+// Under the evicting model, and on a key written with a TTL, absence may
+// come at any time, so it is never older than anything. A value nothing
+// may have written is the linearizability checker's business.
+//
+// An observation is an ok get (of the value it returned, or absence) or an
+// ok cas that answered true (of the value it expected). With x ≺ y meaning
+// that x returned before y was called, the guarantees are:
+//
+//   - read-your-writes: a session's ok write w ≺ its observation r of the
+//     same key, and r's value is older than w. Reported: w, r.
+//   - monotonic-reads: a session's observation r1 ≺ its observation r2 of
+//     the same key, and r2's value is older than every write r1 may have
+//     read from. Reported: r1, r2.
+//   - monotonic-writes: a session S's ok write w1 ≺ its operation w2;
+//     another session T observed a value only w2 may have written, then
+//     (≺) observed w1's key holding a value older than w1. Reported: w1,
+//     w2, then T's two observations.
+//   - writes-follow-reads: S's observation r1 ≺ its operation w2; T
+//     observed a value only w2 may have written, then observed r1's key
+//     holding a value older than every write r1 may have read from.
+//     Reported: r1, w2, then T's two observations.
+//
+// The last two leave out T = S, where the first two say the same more
+// simply. All violations are counted; the earliest few of each check (by
+// the call of their last operation) are reported.
+
+// sessionChecks are the names of the session checks, as in
+// Violation.Check, in the order they are reported.
+var sessionChecks = []string{"read-your-writes", "monotonic-reads", "monotonic-writes", "writes-follow-reads"}
+
+// maxShownPerCheck is how many violations of one check are reported;
+// the last one says how many more there were.
+const maxShownPerCheck = 20
+
+const (
+	timeMin = math.MinInt64
+	timeMax = math.MaxInt64
+)
+
+// checkSessions checks the session guarantees of every session in h.
+func checkSessions(h *History, model Model) []Violation {
+	c := newSessionCheck(h, model)
+	var f sessionFindings
+	for _, obs := range c.sessions {
+		c.walk(obs, &f)
+	}
+	return f.violations(c)
+}
+
+// pair packs two 32-bit numbers into a map key.
+func pair[A, B ~int32 | ~uint32](a A, b B) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+type sessionName struct {
+	worker string
+	stream int
+}
+
+// sessionCheck is what the checks precompute from a history.
+type sessionCheck struct {
+	h      *History
+	bounds []int64
+	keyIDs map[string]int32
+	evict  []bool // per key: absence may come at any time
+	vals   valueTable
+	// A slot is a key in an epoch: slots numbers them by pair(key,
+	// epoch), slotKey and slotEpoch say what each is.
+	slots     map[uint64]int32
+	slotKey   []int32
+	slotEpoch []uint32
+	// lastSlot is each key's last slot looked up, a shortcut.
+	lastSlot []int32
+	// unknownAdd is the earliest call of an unknown add per slot.
+	unknownAdd []int64
+	// srcs numbers the values of each slot by pair(slot, value), and
+	// writers holds the operations that may have written each.
+	srcs    map[uint64]int32
+	writers writeSources
+	// session is each operation's session (-1: not looked at).
+	session []int32
+	names   map[sessionName]int32
+	obs     []sessionObs
+	// sessions lists each session's observations, in order.
+	sessions [][]int32
+	// lists are by pair(session, slot).
+	lists map[uint64]*sessionLists
+}
+
+// sessionObs is an operation that saw a key hold a value.
+type sessionObs struct {
+	op        int32
+	val       int32
+	slot      int32
+	src       int32 // its value's number in srcs
+	call, ret int64
+	list      *sessionLists // its session's, of its slot
+	from      readOrigin    // the writes it may have read from
+}
+
+// sessionLists are one session's writes and observations of one key in
+// one epoch.
+type sessionLists struct {
+	// writes are the ok writes, weighed by their call.
+	writes prefixMax
+	// reads are the observations, weighed by the earliest call of a
+	// write they may have read from.
+	reads prefixMax
+}
+
+// newSessionCheck sorts out what h's operations wrote and saw.
+func newSessionCheck(h *History, model Model) *sessionCheck {
+	c := &sessionCheck{
+		h: h, bounds: epochs(h), keyIDs: make(map[string]int32), vals: newValueTable(),
+		slots: make(map[uint64]int32), srcs: make(map[uint64]int32),
+		session: make([]int32, len(h.Ops)), names: make(map[sessionName]int32),
+		lists: make(map[uint64]*sessionLists),
+	}
+	for i := range h.Ops {
+		c.session[i] = -1
+		op := &h.Ops[i]
+		if !op.Method.keyed() {
+			continue
+		}
+		key := c.keyID(op.Key, model)
+		if op.Input.TTL > 0 {
+			c.evict[key] = true
+		}
+		if op.Status != StatusFail {
+			c.session[i] = c.sessionID(op)
+			c.classify(int32(i), c.slot(key, epochOf(c.bounds, op.Call)))
+		}
+	}
+	c.writers.finish(len(c.srcs))
+	c.weighReads()
+	for _, l := range c.lists {
+		l.writes.finish()
+		l.reads.finish()
+	}
+	for _, obs := range c.sessions {
+		c.sortByCall(obs)
+	}
+	return c
+}
+
+// keyID returns key's number.
+func (c *sessionCheck) keyID(key string, model Model) int32 {
+	id, ok := c.keyIDs[key]
+	if !ok {
+		id = int32(len(c.evict))
+		c.keyIDs[key] = id
+		c.evict = append(c.evict, model == ModelKVEvict)
+		c.lastSlot = append(c.lastSlot, -1)
+	}
+	return id
+}
+
+// slot returns the number of key in epoch.
+func (c *sessionCheck) slot(key int32, epoch uint32) int32 {
+	if s := c.lastSlot[key]; s >= 0 && c.slotEpoch[s] == epoch {
+		return s
+	}
+	s, ok := c.slots[pair(key, epoch)]
+	if !ok {
+		s = int32(len(c.slotKey))
+		c.slots[pair(key, epoch)] = s
+		c.slotKey = append(c.slotKey, key)
+		c.slotEpoch = append(c.slotEpoch, epoch)
+		c.unknownAdd = append(c.unknownAdd, timeMax)
+	}
+	c.lastSlot[key] = s
+	return s
+}
+
+// sessionID returns the number of op's session.
+func (c *sessionCheck) sessionID(op *Op) int32 {
+	name := sessionName{op.Worker, op.Stream}
+	s, ok := c.names[name]
+	if !ok {
+		s = int32(len(c.sessions))
+		c.names[name] = s
+		c.sessions = append(c.sessions, nil)
+	}
+	return s
+}
+
+// classify records what op i may have written, wrote, and saw.
+func (c *sessionCheck) classify(i int32, slot int32) {
+	op := &c.h.Ops[i]
+	if val, ok := mayWrite(op); ok {
+		s := c.sources(slot, c.vals.id(val))
+		c.writers.add(s, writeSource{call: op.Call, ret: returned(op), op: i})
+	} else if op.Method == Add && op.Status == StatusUnknown {
+		c.unknownAdd[slot] = min(c.unknownAdd[slot], op.Call)
+	}
+	if wrote(op) {
+		l := c.list(c.session[i], slot)
+		l.writes.e = append(l.writes.e, timedEntry{op.Return, op.Call, i})
+	}
+	if v, ok := saw(op); ok {
+		s, val := c.session[i], c.vals.id(v)
+		c.sessions[s] = append(c.sessions[s], int32(len(c.obs)))
+		c.obs = append(c.obs, sessionObs{op: i, val: val, slot: slot, src: c.sources(slot, val),
+			call: op.Call, ret: op.Return, list: c.list(s, slot)})
+	}
+}
+
+// sources returns the number in srcs of val in slot, making it if need
+// be.
+func (c *sessionCheck) sources(slot, val int32) int32 {
+	s, ok := c.srcs[pair(slot, val)]
+	if !ok {
+		s = int32(len(c.srcs))
+		c.srcs[pair(slot, val)] = s
+	}
+	return s
+}
+
+// list returns session s's lists for slot, making them if need be.
+func (c *sessionCheck) list(s int32, slot int32) *sessionLists {
+	l := c.lists[pair(s, slot)]
+	if l == nil {
+		l = &sessionLists{}
+		c.lists[pair(s, slot)] = l
+	}
+	return l
+}
+
+// weighReads finds where each observation may have read from, and adds
+// it to its session's reads.
+func (c *sessionCheck) weighReads() {
+	for i := range c.obs {
+		o := &c.obs[i]
+		o.from = c.originOf(o.slot, o.val, o.src, o.ret)
+		if o.from.n > 0 && o.from.lo != timeMin {
+			o.list.reads.e = append(o.list.reads.e, timedEntry{o.ret, o.from.lo, o.op})
+		}
+	}
+}
+
+// sortByCall sorts a session's observations by call.
+func (c *sessionCheck) sortByCall(obs []int32) {
+	sortNearly(obs, func(a, b int32) int { return cmp.Or(cmp.Compare(c.obs[a].call, c.obs[b].call), cmp.Compare(a, b)) })
+}
+
+// sortNearly sorts s by cmp, which must be a total order. Histories
+// list operations nearly in time order (as they returned, or by worker),
+// so it first tries an insertion sort, quick on such lists, and gives up
+// on it after moving elements 4 times as many places as s has elements.
+func sortNearly[E any](s []E, cmp func(a, b E) int) {
+	budget := 4 * len(s)
+	for i := 1; i < len(s); i++ {
+		j := i
+		for ; j > 0 && cmp(s[i], s[j-1]) < 0; j-- {
+		}
+		if budget -= i - j; budget < 0 {
+			slices.SortFunc(s, cmp)
+			return
+		}
+		if j < i {
+			e := s[i]
+			copy(s[j+1:i+1], s[j:i])
+			s[j] = e
+		}
+	}
+}
+
+// mayWrite returns the value op may have left its key holding (nil for
+// absence), if it may have written one value; an unknown add may have
+// written any integer.
+func mayWrite(op *Op) (json.RawMessage, bool) {
+	ok, unknown := op.Status == StatusOK, op.Status == StatusUnknown
+	switch {
+	case op.Method == Set && (ok || unknown):
+		return op.Input.Value, true
+	case op.Method == CAS && (unknown || ok && string(op.Output.Value) == "true"):
+		return op.Input.Value, true
+	case op.Method == Add && ok:
+		return op.Output.Value, true
+	case op.Method == Delete && (ok || unknown):
+		return nil, true
+	}
+	return nil, false
+}
+
+// wrote reports whether op surely wrote its key: an ok set, delete, add,
+// or cas that answered true.
+func wrote(op *Op) bool {
+	_, ok := mayWrite(op)
+	return ok && op.Status == StatusOK
+}
+
+// saw returns the value op saw its key hold (nil for absence), if it
+// saw one: an ok get, or an ok cas that answered true.
+func saw(op *Op) (json.RawMessage, bool) {
+	if op.Status != StatusOK {
+		return nil, false
+	}
+	switch {
+	case op.Method == Get:
+		return op.Output.Value, true
+	case op.Method == CAS && string(op.Output.Value) == "true":
+		return op.Input.Old, true
+	}
+	return nil, false
+}
+
+// returned is op's return time, or timeMax if it has none.
+func returned(op *Op) int64 {
+	if op.Status == StatusUnknown {
+		return timeMax
+	}
+	return op.Return
+}
+
+// valueTable numbers values by their JSON text; 0 is absence.
+type valueTable struct {
+	ids   map[string]int32
+	isInt []bool
+}
+
+func newValueTable() valueTable {
+	return valueTable{ids: map[string]int32{"": absentID}, isInt: []bool{false}}
+}
+
+// absentID is absence's number: the empty text, which no value has.
+const absentID = 0
+
+func (t *valueTable) id(v json.RawMessage) int32 {
+	if id, ok := t.ids[string(v)]; ok {
+		return id
+	}
+	id := int32(len(t.isInt))
+	t.ids[string(v)] = id
+	_, isInt := parseInt(v)
+	t.isInt = append(t.isInt, isInt)
+	return id
+}
+
+// writeSource is an operation that may have written a value.
+type writeSource struct {
+	call, ret int64
+	op        int32
+}
+
+// writeSources holds, for each value of each slot, numbered by srcs,
+// the operations that may have written it, by call, with the latest
+// return of each prefix. They are added in any order, then finish lays
+// them out by value.
+type writeSources struct {
+	added  []writeSource
+	value  []int32 // of each added
+	start  []int32 // value v's are e[start[v]:start[v+1]]
+	e      []writeSource
+	maxRet []int64
+}
+
+func (w *writeSources) add(value int32, s writeSource) {
+	w.added = append(w.added, s)
+	w.value = append(w.value, value)
+}
+
+// finish lays out what was added for n values.
+func (w *writeSources) finish(n int) {
+	w.start = make([]int32, n+1)
+	for _, v := range w.value {
+		w.start[v+1]++
+	}
+	for v := range n {
+		w.start[v+1] += w.start[v]
+	}
+	w.e = make([]writeSource, len(w.added))
+	next := slices.Clone(w.start[:n])
+	for i, v := range w.value {
+		w.e[next[v]] = w.added[i]
+		next[v]++
+	}
+	w.added, w.value = nil, nil
+	w.maxRet = make([]int64, len(w.e))
+	for v := range n {
+		e, maxRet := w.e[w.start[v]:w.start[v+1]], w.maxRet[w.start[v]:w.start[v+1]]
+		sortNearly(e, func(a, b writeSource) int { return cmp.Or(cmp.Compare(a.call, b.call), cmp.Compare(a.op, b.op)) })
+		hi := int64(timeMin)
+		for i := range e {
+			hi = max(hi, e[i].ret)
+			maxRet[i] = hi
+		}
+	}
+}
+
+// of returns the writes of value v, and the latest return of each
+// prefix.
+func (w *writeSources) of(v int32) ([]writeSource, []int64) {
+	return w.e[w.start[v]:w.start[v+1]], w.maxRet[w.start[v]:w.start[v+1]]
+}
+
+// calledBy returns how many of e were called by t.
+func calledBy(e []writeSource, t int64) int {
+	return sort.Search(len(e), func(i int) bool { return e[i].call > t })
+}
+
+// readOrigin sums up the writes a read may have read a value from.
+type readOrigin struct {
+	// n is how many there are (0: the value came from nowhere).
+	n int
+	// lo is the earliest call among them, hi the latest return (timeMax:
+	// the value is never older than anything).
+	lo, hi int64
+	// only is the one operation, when n is 1 and it is one.
+	only int32
+}
+
+// originOf returns the origin of value val read from slot by a read
+// that returned at t, src being the writes of val: only writes called by
+// t count.
+func (c *sessionCheck) originOf(slot, val, src int32, t int64) readOrigin {
+	o := readOrigin{lo: timeMax, hi: timeMin, only: -1}
+	if val == absentID {
+		if c.evict[c.slotKey[slot]] {
+			return readOrigin{n: 1, lo: timeMin, hi: timeMax, only: -1}
+		}
+		o = readOrigin{n: 1, lo: timeMin, hi: timeMin, only: -1} // the initial state
+	}
+	if e, maxRet := c.writers.of(src); calledBy(e, t) > 0 {
+		n := calledBy(e, t)
+		if o.n == 0 && n == 1 {
+			o.only = e[0].op
+		}
+		o.n += n
+		o.lo = min(o.lo, e[0].call)
+		o.hi = max(o.hi, maxRet[n-1])
+	}
+	if call := c.unknownAdd[slot]; call <= t && c.vals.isInt[val] {
+		o.n, o.only = o.n+1, -1
+		o.lo, o.hi = min(o.lo, call), timeMax
+	}
+	return o
+}
+
+// timedEntry is one element of a prefixMax.
+type timedEntry struct {
+	ret, weight int64
+	op          int32
+}
+
+// prefixMax answers: of the entries that returned before t, which weighs
+// most? Entries are added in any order, then finish sorts them by return
+// and turns each weight into its prefix's greatest, op into its owner.
+type prefixMax struct{ e []timedEntry }
+
+func (p *prefixMax) finish() {
+	sortNearly(p.e, func(a, b timedEntry) int { return cmp.Or(cmp.Compare(a.ret, b.ret), cmp.Compare(a.op, b.op)) })
+	for i := 1; i < len(p.e); i++ {
+		if p.e[i-1].weight > p.e[i].weight {
+			p.e[i].weight, p.e[i].op = p.e[i-1].weight, p.e[i-1].op
+		}
+	}
+}
+
+// before returns the greatest weight of the entries that returned before
+// t, and its operation; op is -1 if there are none.
+func (p *prefixMax) before(t int64) (weight int64, op int32) {
+	i := sort.Search(len(p.e), func(i int) bool { return p.e[i].ret >= t })
+	if i == 0 {
+		return timeMin, -1
+	}
+	return p.e[i-1].weight, p.e[i-1].op
+}
+
+// walk checks one session's observations against what came before them.
+func (c *sessionCheck) walk(obs []int32, f *sessionFindings) {
+	byRet := slices.Clone(obs)
+	sortNearly(byRet, func(a, b int32) int { return cmp.Or(cmp.Compare(c.obs[a].ret, c.obs[b].ret), cmp.Compare(a, b)) })
+	t := newSessionLearnt()
+	j := 0
+	for _, i := range obs {
+		for ; j < len(byRet) && c.obs[byRet[j]].ret < c.obs[i].call; j++ {
+			c.learn(&c.obs[byRet[j]], t)
+		}
+		c.judge(&c.obs[i], t, f)
+	}
+}
+
+// sessionLearnt is what a session learnt from the writes of others that
+// it observed: the latest of each other session (and epoch) in a list,
+// the last learnt first, so that an observation catches up with only
+// what was learnt since the last observation of its slot.
+type sessionLearnt struct {
+	seen    map[uint64]int32 // pair(session, epoch) -> node
+	nodes   []seenNode
+	head    int32 // the node learnt last, or -1
+	version int
+	// caught is the version each slot caught up with; mw and wfr are, per
+	// slot, the heaviest write (by call) and observation (by what it may
+	// have read from) known to come before something observed.
+	caught  map[int32]int
+	mw, wfr map[int32]seenWrite
+}
+
+// seenNode is the latest write w2 seen of one session in one epoch, seen
+// by observation rb.
+type seenNode struct {
+	session    int32
+	epoch      uint32
+	call       int64 // w2's
+	w2, rb     int32
+	version    int
+	prev, next int32
+}
+
+// seenWrite is an operation (w1 or r1) that came before w2 in w2's
+// session, with its weight; rb saw w2.
+type seenWrite struct {
+	weight     int64
+	op, w2, rb int32
+}
+
+func newSessionLearnt() *sessionLearnt {
+	return &sessionLearnt{seen: map[uint64]int32{}, head: -1, caught: map[int32]int{},
+		mw: map[int32]seenWrite{}, wfr: map[int32]seenWrite{}}
+}
+
+// learn notes what observation rb tells its session: if only w2 may
+// have written what it saw, w2 and all that came before it in its own
+// session came before rb.
+func (c *sessionCheck) learn(rb *sessionObs, t *sessionLearnt) {
+	w2 := rb.from.only
+	if w2 < 0 || c.session[w2] == c.session[rb.op] {
+		return
+	}
+	s, epoch, call := c.session[w2], c.slotEpoch[rb.slot], c.h.Ops[w2].Call
+	n, ok := t.seen[pair(s, epoch)]
+	if ok && t.nodes[n].call >= call {
+		return
+	}
+	if !ok {
+		n = int32(len(t.nodes))
+		t.seen[pair(s, epoch)] = n
+		t.nodes = append(t.nodes, seenNode{session: s, epoch: epoch, prev: -1, next: -1})
+	}
+	t.version++
+	t.nodes[n].call, t.nodes[n].w2, t.nodes[n].rb, t.nodes[n].version = call, w2, rb.op, t.version
+	t.toFront(n)
+}
+
+// toFront moves node n to the head of the list.
+func (t *sessionLearnt) toFront(n int32) {
+	if t.head == n {
+		return
+	}
+	node := &t.nodes[n]
+	if node.prev >= 0 {
+		t.nodes[node.prev].next = node.next
+	}
+	if node.next >= 0 {
+		t.nodes[node.next].prev = node.prev
+	}
+	node.prev, node.next = -1, t.head
+	if t.head >= 0 {
+		t.nodes[t.head].prev = n
+	}
+	t.head = n
+}
+
+// catchUp brings mw and wfr of slot up to date with what was learnt.
+func (c *sessionCheck) catchUp(slot int32, t *sessionLearnt) {
+	epoch := c.slotEpoch[slot]
+	for n := t.head; n >= 0 && t.nodes[n].version > t.caught[slot]; n = t.nodes[n].next {
+		node := &t.nodes[n]
+		if l := c.lists[pair(node.session, slot)]; l != nil && node.epoch == epoch {
+			raiseSeen(t.mw, slot, &l.writes, node)
+			raiseSeen(t.wfr, slot, &l.reads, node)
+		}
+	}
+	t.caught[slot] = t.version
+}
+
+// raiseSeen raises m[slot] to the heaviest entry of p that returned
+// before the write seen in node was called, if it is heavier.
+func raiseSeen(m map[int32]seenWrite, slot int32, p *prefixMax, node *seenNode) {
+	w, op := p.before(node.call)
+	if op < 0 {
+		return
+	}
+	if cur, ok := m[slot]; !ok || w > cur.weight {
+		m[slot] = seenWrite{weight: w, op: op, w2: node.w2, rb: node.rb}
+	}
+}
+
+// judge checks observation r against what its session did and learnt
+// before it.
+func (c *sessionCheck) judge(r *sessionObs, t *sessionLearnt, f *sessionFindings) {
+	hi := r.from.hi
+	if r.from.n == 0 || hi == timeMax {
+		return
+	}
+	if w, op := r.list.writes.before(r.call); op >= 0 && hi < w {
+		f.add(0, op, r.op)
+	}
+	if lo, op := r.list.reads.before(r.call); op >= 0 && hi < lo {
+		f.add(1, op, r.op)
+	}
+	c.catchUp(r.slot, t)
+	if s, ok := t.mw[r.slot]; ok && hi < s.weight {
+		f.add(2, s.op, s.w2, s.rb, r.op)
+	}
+	if s, ok := t.wfr[r.slot]; ok && hi < s.weight {
+		f.add(3, s.op, s.w2, s.rb, r.op)
+	}
+}
+
+// sessionFindings collects the violations of each check, as the indexes
+// of their operations.
+type sessionFindings struct {
+	found [4][][]int32
+}
+
+func (f *sessionFindings) add(check int, ops ...int32) {
+	f.found[check] = append(f.found[check], ops)
+}
+
+// violations returns the earliest violations of each check, explained.
+func (f *sessionFindings) violations(c *sessionCheck) []Violation {
+	var vs []Violation
+	last := func(ops []int32) *Op { return &c.h.Ops[ops[len(ops)-1]] }
+	for check, found := range f.found {
+		slices.SortStableFunc(found, func(a, b []int32) int {
+			return cmp.Or(cmp.Compare(last(a).Call, last(b).Call), cmp.Compare(last(a).ID, last(b).ID))
+		})
+		for i, ops := range found[:min(len(found), maxShownPerCheck)] {
+			v := c.explain(check, ops)
+			if i == maxShownPerCheck-1 && len(found) > maxShownPerCheck {
+				v.Text += fmt.Sprintf(" (%d more %s violations not shown)", len(found)-maxShownPerCheck, sessionChecks[check])
+			}
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// explain makes a violation of check out of its operations.
+func (c *sessionCheck) explain(check int, ops []int32) Violation {
+	v := Violation{Check: sessionChecks[check], Key: c.h.Ops[ops[0]].Key}
+	for _, i := range ops {
+		v.Ops = append(v.Ops, c.h.Ops[i])
+	}
+	first, r := &v.Ops[0], &v.Ops[len(v.Ops)-1]
+	read, from := valueText(r), c.mayHaveRead(r)
+	switch check {
+	case 0:
+		v.Text = fmt.Sprintf("%s, after %s in the same session, read %s, which is older: "+
+			"every write it may have read (%s) returned before that write was called.", r, first, read, from)
+	case 1:
+		v.Text = fmt.Sprintf("%s, after %s in the same session, read %s, which is older: "+
+			"every write it may have read (%s) returned before any write the first read may have read (%s) was called.",
+			r, first, read, from, c.mayHaveRead(first))
+	case 2:
+		v.Text = fmt.Sprintf("%s came before %s in their session, and %s saw the second write; "+
+			"yet %s, later in that session, read %s, which is older than the first write: "+
+			"every write it may have read (%s) returned before the first write was called.",
+			first, &v.Ops[1], &v.Ops[2], r, read, from)
+	case 3:
+		v.Text = fmt.Sprintf("%s came before %s in their session, and %s saw that write; "+
+			"yet %s, later in that session, read %s, which is older than what the first read saw: "+
+			"every write it may have read (%s) returned before any write the first read may have read (%s) was called.",
+			first, &v.Ops[1], &v.Ops[2], r, read, from, c.mayHaveRead(first))
+	}
+	return v
+}
+
+// valueText is what observation op saw, as JSON text or "absent".
+func valueText(op *Op) string {
+	v, _ := saw(op)
+	if v == nil {
+		return "absent"
+	}
+	return string(v)
+}
+
+// mayHaveRead describes the writes observation op may have read from.
+func (c *sessionCheck) mayHaveRead(op *Op) string {
+	slot := c.slots[pair(c.keyIDs[op.Key], epochOf(c.bounds, op.Call))]
+	v, _ := saw(op)
+	val := c.vals.id(v)
+	var ws []string
+	if val == absentID {
+		ws = append(ws, "the initial state")
+	}
+	n := 0
+	if src, ok := c.srcs[pair(slot, val)]; ok {
+		e, _ := c.writers.of(src)
+		n = calledBy(e, op.Return)
+		for _, w := range e[:min(n, 3)] {
+			ws = append(ws, c.h.Ops[w.op].String())
+		}
+	}
+	if n > 3 {
+		ws = append(ws, fmt.Sprintf("and %d more", n-3))
+	}
+	return strings.Join(ws, ", ")
+}
