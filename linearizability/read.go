@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // MaxLine is the longest line Read accepts.
@@ -53,15 +55,77 @@ func Read(r io.Reader, name string) (*History, error) {
 	return parse(data, name)
 }
 
-// parse reads a history from data, which it keeps.
+// parse reads a history from data, which it keeps. A large file is read
+// in pieces at once, one per processor.
 func parse(data []byte, name string) (*History, error) {
-	h := &History{Name: name}
-	lines := bytes.Count(data, []byte{'\n'})
-	h.Ops = make([]Op, 0, lines)
-	var d lineDecoder
-	d.ids.limit = 4*int64(lines) + 4096
-	sawHeader := false
-	for n := 1; len(data) > 0; n++ {
+	pieces := split(data, runtime.GOMAXPROCS(0), pieceMin)
+	total := 0
+	for i := range pieces {
+		total += pieces[i].lines
+	}
+	all := make([]Op, total)
+	var wg sync.WaitGroup
+	off, line := 0, 1
+	for i := range pieces {
+		p := &pieces[i]
+		p.h = &History{Name: name, Ops: all[off : off : off+p.lines]}
+		p.first = line
+		p.d.ids.limit = 4*int64(total) + 4096
+		off, line = off+p.lines, line+p.lines
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.err = p.parse(i == 0)
+		}()
+	}
+	wg.Wait()
+	return join(pieces, all, name)
+}
+
+// pieceMin is the least a piece of a file read at once holds (a variable
+// for tests).
+var pieceMin = 1 << 20
+
+// piece is a part of a history file, read on its own.
+type piece struct {
+	data  []byte
+	lines int // lines it holds (the last may lack its newline)
+	first int // the number of its first line
+	h     *History
+	d     lineDecoder
+	err   error
+}
+
+// split cuts data at line ends into at most n pieces of at least min
+// bytes.
+func split(data []byte, n, min int) []piece {
+	var ps []piece
+	for len(data) > 0 {
+		cut := len(data)
+		if len(ps) < n-1 && len(data) >= 2*min {
+			size := max(min, len(data)/(n-len(ps)))
+			if i := bytes.IndexByte(data[size:], '\n'); i >= 0 {
+				cut = size + i + 1
+			}
+		}
+		p := piece{data: data[:cut], lines: bytes.Count(data[:cut], []byte{'\n'})}
+		if cut > 0 && data[cut-1] != '\n' {
+			p.lines++
+		}
+		ps = append(ps, p)
+		data = data[cut:]
+	}
+	if len(ps) == 0 {
+		ps = append(ps, piece{})
+	}
+	return ps
+}
+
+// parse reads the piece's lines; only the first piece may hold the header.
+func (p *piece) parse(first bool) error {
+	sawHeader := !first
+	data := p.data
+	for n := p.first; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			line, data = data[:i], data[i+1:]
@@ -69,19 +133,44 @@ func parse(data []byte, name string) (*History, error) {
 			data = nil
 		}
 		if len(line) > MaxLine {
-			return nil, &ParseError{Name: name, Line: n, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
+			return &ParseError{Name: p.h.Name, Line: n, Err: fmt.Errorf("line longer than %d bytes", MaxLine)}
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
-			return nil, &ParseError{Name: name, Line: n, Err: errors.New("empty line")}
+			return &ParseError{Name: p.h.Name, Line: n, Err: errors.New("empty line")}
 		}
-		if err := d.decode(h, line, n, &sawHeader); err != nil {
-			return nil, err
+		if err := p.d.decode(p.h, line, n, &sawHeader); err != nil {
+			return err
 		}
 	}
 	if !sawHeader {
-		return nil, &ParseError{Name: name, Line: 1, Err: errors.New("no header line: not a history, or an empty file")}
+		return &ParseError{Name: p.h.Name, Line: 1, Err: errors.New("no header line: not a history, or an empty file")}
 	}
-	if err := h.validate(&d.ids); err != nil {
+	return nil
+}
+
+// join makes one history of the pieces read: the first error in the
+// file's order, or the operations in order, ids unique across pieces.
+func join(pieces []piece, all []Op, name string) (*History, error) {
+	for i := range pieces {
+		if pieces[i].err != nil {
+			return nil, pieces[i].err
+		}
+	}
+	h := pieces[0].h
+	ids := &pieces[0].d.ids
+	n := len(h.Ops)
+	for _, p := range pieces[1:] {
+		for i := range p.h.Ops {
+			op := &p.h.Ops[i]
+			if prev := ids.add(op.ID, op.Line); prev != 0 {
+				return nil, &ParseError{Name: name, Line: op.Line, Field: "id", Err: fmt.Errorf("%d is already the id of line %d", op.ID, prev)}
+			}
+		}
+		n += copy(all[n:], p.h.Ops)
+		h.Events = append(h.Events, p.h.Events...)
+	}
+	h.Ops = all[:n:n]
+	if err := h.validate(ids); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -451,5 +452,48 @@ func TestWriteRejectsInvalidUTF8(t *testing.T) {
 	want := "operation #1: its key or worker name is not valid UTF-8, which a JSON text cannot hold"
 	if err == nil || err.Error() != want {
 		t.Errorf("Write = %v, want %q", err, want)
+	}
+}
+
+// TestReadInPieces reads files cut into many pieces read at once, as large
+// files are: the history and the errors must be those of one piece.
+func TestReadInPieces(t *testing.T) {
+	files, err := filepath.Glob("testdata/golden/*.jsonl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
+	}
+	inPieces := func(data []byte) (*History, error) {
+		defer func(m int) { pieceMin = m }(pieceMin)
+		pieceMin = 1
+		return parse(data, "h.jsonl")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := parse(append([]byte(nil), data...), "h.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut, err := inPieces(data)
+		if err != nil {
+			t.Fatalf("%s in pieces: %v", f, err)
+		}
+		if diff := cmp.Diff(whole, cut); diff != "" {
+			t.Errorf("%s read in pieces differs (-whole +pieces):\n%s", f, diff)
+		}
+	}
+	for _, tt := range damaged {
+		_, want := parse([]byte(tt.in), "h.jsonl")
+		_, got := inPieces([]byte(tt.in))
+		if fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Errorf("%s: in pieces the error is %v, want %v", tt.name, got, want)
+		}
+	}
+	dup := history(hdrLine, setLine, getLine, strings.Replace(getLine, `"call":20,"return":30`, `"call":40,"return":50`, 1))
+	_, got := inPieces([]byte(dup))
+	if want := `h.jsonl:4: field "id": 2 is already the id of line 3`; fmt.Sprint(got) != want {
+		t.Errorf("duplicate id across pieces: %v, want %s", got, want)
 	}
 }
