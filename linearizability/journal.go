@@ -273,20 +273,9 @@ func (j *Journal) writeReturn(buf []byte, p *Pending) []byte {
 	b = strconv.AppendInt(b, p.ret, 10)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(p.status))
-	b = append(b, `,"output":{`...)
-	n := len(b)
-	b = appendRaw(b, n, "value", p.out.Value)
-	if e := p.out.Error; e != nil {
-		b = appendSep(b, n)
-		b = append(b, `"error":{"code":`...)
-		b = appendString(b, e.Code)
-		if e.Message != "" {
-			b = append(b, `,"message":`...)
-			b = appendString(b, e.Message)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, "}}"...)
+	b = append(b, `,"output":`...)
+	b = appendOutput(b, &p.out)
+	b = append(b, '}')
 	j.write(kindReturn, b)
 	return b
 }

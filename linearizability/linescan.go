@@ -316,35 +316,25 @@ func (s *lineScanner) member(l *line, f field) error {
 	case fScenario:
 		l.Scenario, err = s.str(name)
 	case fWorker:
-		l.Worker, err = s.internStr(name)
+		err = internInto(s, name, &l.Worker)
 	case fKey:
-		l.Key, err = s.internStr(name)
+		err = internInto(s, name, &l.Key)
 	case fLink:
-		l.Link, err = s.internStr(name)
+		err = internInto(s, name, &l.Link)
 	case fFault:
-		l.Fault, err = s.internStr(name)
+		err = internInto(s, name, &l.Fault)
 	case fText:
 		l.Text, err = s.str(name)
 	case fModel:
-		var v string
-		v, err = s.internStr(name)
-		l.Model = Model(v)
+		err = internInto(s, name, &l.Model)
 	case fMethod:
-		var v string
-		v, err = s.internStr(name)
-		l.Method = Method(v)
+		err = internInto(s, name, &l.Method)
 	case fStatus:
-		var v string
-		v, err = s.internStr(name)
-		l.Status = Status(v)
+		err = internInto(s, name, &l.Status)
 	case fKind:
-		var v string
-		v, err = s.internStr(name)
-		l.Kind = EventKind(v)
+		err = internInto(s, name, &l.Kind)
 	case fTruth:
-		var v string
-		v, err = s.internStr(name)
-		l.Truth = Truth(v)
+		err = internInto(s, name, &l.Truth)
 	case fVersion, fStream:
 		var n int64
 		n, err = s.integer(name, math.MinInt32, math.MaxInt32)
@@ -496,6 +486,13 @@ func (s *lineScanner) errorInfo(e *ErrorInfo) error {
 			return err
 		}
 	}
+}
+
+// internInto decodes a string likely to repeat into *dst.
+func internInto[T ~string](s *lineScanner, field string, dst *T) error {
+	v, err := s.internStr(field)
+	*dst = T(v)
+	return err
 }
 
 // internStr decodes a string that is likely to repeat (names, keys).

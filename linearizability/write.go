@@ -95,20 +95,9 @@ func AppendOp(b []byte, op *Op) []byte {
 	b = appendInt(b, n, "delta", op.Input.Delta)
 	b = appendInt(b, n, "ttl", op.Input.TTL)
 	b = appendInt(b, n, "incr", op.Input.Incr)
-	b = append(b, `},"output":{`...)
-	n = len(b)
-	b = appendRaw(b, n, "value", op.Output.Value)
-	if e := op.Output.Error; e != nil {
-		b = appendSep(b, n)
-		b = append(b, `"error":{"code":`...)
-		b = appendString(b, e.Code)
-		if e.Message != "" {
-			b = append(b, `,"message":`...)
-			b = appendString(b, e.Message)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, `},"call":`...)
+	b = append(b, `},"output":`...)
+	b = appendOutput(b, &op.Output)
+	b = append(b, `,"call":`...)
 	b = strconv.AppendInt(b, op.Call, 10)
 	if op.Status != StatusUnknown || op.Return != 0 {
 		b = append(b, `,"return":`...)
@@ -147,6 +136,24 @@ func AppendEvent(b []byte, e *Event) []byte {
 	if e.Text != "" {
 		b = append(b, `,"text":`...)
 		b = appendString(b, e.Text)
+	}
+	return append(b, '}')
+}
+
+// appendOutput appends out as a JSON object.
+func appendOutput(b []byte, out *Output) []byte {
+	b = append(b, '{')
+	n := len(b)
+	b = appendRaw(b, n, "value", out.Value)
+	if e := out.Error; e != nil {
+		b = appendSep(b, n)
+		b = append(b, `"error":{"code":`...)
+		b = appendString(b, e.Code)
+		if e.Message != "" {
+			b = append(b, `,"message":`...)
+			b = appendString(b, e.Message)
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}')
 }
