@@ -101,7 +101,13 @@ func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
 			if x == nil || y == nil {
 				return x == y
 			}
-			return x.m == y.m && x.m.Equal(x.s, y.s)
+			if x.m != y.m {
+				return false
+			}
+			if x.m.Equal == nil {
+				return x.s == y.s
+			}
+			return x.m.Equal(x.s, y.s)
 		},
 		DescribeOperation: func(input, _ any) string {
 			ro := input.(*reportOp)

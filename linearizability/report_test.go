@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -119,5 +120,21 @@ func TestReportMarksViolations(t *testing.T) {
 	}
 	if l := len(d.Partitions[0].PartialLinearizations[0]); l != 1 {
 		t.Errorf("longest partial linearization has %d operations, want 1 (the set; the get cannot follow)", l)
+	}
+}
+
+func TestReportOfAConcurrentHistory(t *testing.T) {
+	// Enough concurrency for the search to meet states it has seen,
+	// which compares them; the evicting model's states are sets.
+	for _, model := range []Model{ModelKV, ModelKVEvict} {
+		h := hardHistory(6)
+		h.Header.Model = model
+		var b bytes.Buffer
+		if err := WriteReport(&b, h, ReportOptions{Timeout: time.Minute}); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		if !bytes.Contains(b.Bytes(), []byte(`get(\"k\") -\u003e \"nowhere\"`)) {
+			t.Errorf("%s: the report does not show the read", model)
+		}
 	}
 }

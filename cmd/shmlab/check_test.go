@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,19 @@ func TestCheckJSONAndOut(t *testing.T) {
 		if _, err := os.Stat(w.Report); err != nil {
 			t.Errorf("report missing: %v", err)
 		}
+	}
+}
+
+func TestCheckTimeoutExitsUnknown(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(historyHeader)
+	for i := range 40 {
+		fmt.Fprintf(&b, `{"type":"op","id":%d,"worker":"w%d","method":"set","key":"k","input":{"value":%d},"output":{"value":"OK"},"call":0,"return":100,"status":"ok"}`+"\n", i+1, i, i)
+	}
+	b.WriteString(`{"type":"op","id":41,"worker":"r","method":"get","key":"k","output":{"value":"nowhere"},"call":200,"return":300,"status":"ok"}` + "\n")
+	dir := writeHistories(t, map[string]string{"hard.jsonl": b.String()})
+	r := runArgs(t, "check", "--timeout", "50ms", filepath.Join(dir, "hard.jsonl"))
+	if r.code != exitUnknown || !strings.Contains(r.stdout, "hard.jsonl: unknown:") {
+		t.Errorf("exit %d, want %d (unknown)\n%s%s", r.code, exitUnknown, r.stdout, r.stderr)
 	}
 }

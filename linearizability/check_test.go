@@ -1,0 +1,57 @@
+package linearizability
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hardHistory has n writes of one key, all at once, then a read of a
+// value none wrote: to reject it the search must try every order of
+// the writes, which takes far longer than any test waits.
+func hardHistory(n int) *History {
+	h := &History{Header: NewHeader(ModelKV, "hard", 0)}
+	for i := range n {
+		h.Ops = append(h.Ops, Op{ID: int64(i + 1), Worker: fmt.Sprintf("w%d", i), Method: Set, Key: "k",
+			Input: Input{Value: json.RawMessage(fmt.Sprint(i))}, Output: Output{Value: json.RawMessage(`"OK"`)},
+			Call: 0, Return: 100, Status: StatusOK})
+	}
+	h.Ops = append(h.Ops, Op{ID: int64(n + 1), Worker: "reader", Method: Get, Key: "k",
+		Output: Output{Value: json.RawMessage(`"nowhere"`)}, Call: 200, Return: 300, Status: StatusOK})
+	return h
+}
+
+func TestCheckTimeoutIsUnknown(t *testing.T) {
+	r := Check(hardHistory(40), Options{Timeout: 50 * time.Millisecond})
+	if r.Verdict != Unknown || r.Linearizable != Unknown {
+		t.Fatalf("verdict %v (linearizable %v), want unknown: the search cannot finish", r.Verdict, r.Linearizable)
+	}
+	if len(r.Keys) != 1 || r.Keys[0].Verdict != Unknown || !strings.Contains(r.Keys[0].Explanation, "ran out of time") {
+		t.Errorf("keys %+v, want key k undecided", r.Keys)
+	}
+	if !strings.HasPrefix(r.String(), "unknown: ") || !strings.Contains(r.String(), "1 key undecided") {
+		t.Errorf("String() = %q", r.String())
+	}
+}
+
+func TestCheckSmallHardHistoryIsIllegal(t *testing.T) {
+	// The same shape, small enough to search to the end: rejected.
+	r := Check(hardHistory(6), Options{Timeout: time.Minute})
+	if r.Verdict != Illegal {
+		t.Fatalf("verdict %v, want illegal", r.Verdict)
+	}
+	if got := r.Keys[0].Ops[0].ID; got != 7 {
+		t.Errorf("the operation at fault is #%d, want the read #7", got)
+	}
+}
+
+func TestCheckOkHasNoKeys(t *testing.T) {
+	h := hardHistory(6)
+	h.Ops[len(h.Ops)-1].Output.Value = json.RawMessage(`3`)
+	r := Check(h, Options{})
+	if r.Verdict != Ok || len(r.Keys) != 0 || r.Ops != 7 || r.Checked != 7 || r.Duration <= 0 {
+		t.Errorf("result %+v, want ok with 7 operations checked and a duration", r)
+	}
+}
