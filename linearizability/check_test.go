@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -53,5 +54,24 @@ func TestCheckOkHasNoKeys(t *testing.T) {
 	r := Check(h, Options{})
 	if r.Verdict != Ok || len(r.Keys) != 0 || r.Ops != 7 || r.Checked != 7 || r.Duration <= 0 {
 		t.Errorf("result %+v, want ok with 7 operations checked and a duration", r)
+	}
+}
+
+func TestResultErr(t *testing.T) {
+	ok := hardHistory(6)
+	ok.Ops[len(ok.Ops)-1].Output.Value = json.RawMessage(`3`)
+	for _, tt := range []struct {
+		name string
+		r    *Result
+		want error
+	}{
+		{"ok", Check(ok, Options{}), nil},
+		{"illegal", Check(hardHistory(6), Options{}), ErrViolation},
+		{"unknown", Check(hardHistory(40), Options{Timeout: 20 * time.Millisecond}), ErrUndecided},
+	} {
+		err := tt.r.Err()
+		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+			t.Errorf("%s: Err() = %v, want %v", tt.name, err, tt.want)
+		}
 	}
 }

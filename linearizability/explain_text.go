@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -55,4 +56,26 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// The errors Result.Err wraps, for errors.Is.
+var (
+	// ErrViolation: the history breaks linearizability, a session
+	// guarantee or an invariant.
+	ErrViolation = errors.New("violation")
+	// ErrUndecided: the check ran out of time before it could decide.
+	ErrUndecided = errors.New("undecided")
+)
+
+// Err returns nil when the verdict is Ok, else an error that wraps
+// ErrViolation or ErrUndecided and says what was found, for callers that
+// check histories as they check anything else.
+func (r *Result) Err() error {
+	switch r.Verdict {
+	case Ok:
+		return nil
+	case Illegal:
+		return fmt.Errorf("%w: %v\n%s", ErrViolation, r, r.Details())
+	}
+	return fmt.Errorf("%w: %v\n%s", ErrUndecided, r, r.Details())
 }
