@@ -31,6 +31,22 @@ func (v Verdict) String() string {
 	return "unknown"
 }
 
+// validateBuilt validates h unless Read made it, and checks model.
+func (h *History) validateBuilt(model Model) error {
+	if model != ModelKV && model != ModelKVEvict {
+		return fmt.Errorf("%w: unknown model %q (want %q or %q)", ErrInvalid, model, ModelKV, ModelKVEvict)
+	}
+	for i := range h.Ops {
+		if h.Ops[i].Line == 0 {
+			if err := h.Validate(); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
 // MarshalText writes v as its name, for JSON.
 func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
@@ -78,6 +94,9 @@ type Result struct {
 	// Duration is how long the check took; Search the part of it spent in
 	// porcupine.
 	Duration, Search time.Duration
+	// Invalid, if not nil, says why nothing was checked: the history or
+	// the options are not valid. The verdict is then Unknown.
+	Invalid error
 }
 
 // KeyResult is the verdict on one key.
@@ -104,7 +123,9 @@ type Violation struct {
 }
 
 // Check checks h: linearizability per key, the session guarantees per
-// worker, and the counter invariant.
+// worker, and the counter invariant. A history built in memory (its
+// operations have no Line) is first validated as Read validates a file;
+// an invalid one is not checked (Result.Invalid).
 func Check(h *History, opts Options) *Result {
 	start := time.Now()
 	model := h.Header.Model
@@ -112,6 +133,11 @@ func Check(h *History, opts Options) *Result {
 		model = opts.Model
 	}
 	r := &Result{Ops: len(h.Ops)}
+	if err := h.validateBuilt(model); err != nil {
+		r.Verdict, r.Linearizable, r.Invalid = Unknown, Unknown, err
+		r.Duration = time.Since(start)
+		return r
+	}
 	var ss streams
 	keys := partition(h, model, &ss)
 	for _, kh := range keys {

@@ -75,3 +75,34 @@ func TestResultErr(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRefusesInvalidHistories(t *testing.T) {
+	good := func() *History {
+		return &History{Header: NewHeader(ModelKV, "", 0), Ops: []Op{{ID: 1, Worker: "w1", Method: Set, Key: "k",
+			Input: Input{Value: json.RawMessage(`1`)}, Output: Output{Value: json.RawMessage(`"OK"`)}, Call: 1, Return: 2, Status: StatusOK}}}
+	}
+	for _, tt := range []struct {
+		name  string
+		spoil func(h *History)
+		opts  Options
+		want  string
+	}{
+		{"unquoted output", func(h *History) { h.Ops[0].Output.Value = json.RawMessage(`OK`) }, Options{}, `"OK" is not a JSON text`},
+		{"input not JSON", func(h *History) { h.Ops[0].Input.Value = json.RawMessage(`hello`) }, Options{}, `"hello" is not a JSON text`},
+		{"unknown method", func(h *History) { h.Ops[0].Method = "incr" }, Options{}, `unknown method "incr"`},
+		{"set without value", func(h *History) { h.Ops[0].Input.Value = nil }, Options{}, `input.value: missing (set stores a value)`},
+		{"key not UTF-8", func(h *History) { h.Ops[0].Key = "k\xff" }, Options{}, `the key is not UTF-8`},
+		{"zero header", func(h *History) { h.Header = Header{} }, Options{}, `unknown model ""`},
+		{"unknown model option", func(*History) {}, Options{Model: "redis"}, `unknown model "redis"`},
+	} {
+		h := good()
+		tt.spoil(h)
+		r := Check(h, tt.opts)
+		if r.Verdict != Unknown || r.Invalid == nil || !errors.Is(r.Err(), ErrInvalid) || !strings.Contains(r.Invalid.Error(), tt.want) {
+			t.Errorf("%s: verdict %v, invalid %v; want unknown, invalid containing %q", tt.name, r.Verdict, r.Invalid, tt.want)
+		}
+	}
+	if r := Check(good(), Options{}); r.Verdict != Ok {
+		t.Errorf("the valid history: %v", r)
+	}
+}

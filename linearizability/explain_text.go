@@ -8,6 +8,9 @@ import (
 
 // String sums r up in one line: the verdict, the counts and the times.
 func (r *Result) String() string {
+	if r.Invalid != nil {
+		return "not checked: " + r.Invalid.Error()
+	}
 	s := fmt.Sprintf("%s: %s (%d checked)", r.Verdict, plural(r.Ops, "operation"), r.Checked)
 	if n := r.illegalKeys(); n > 0 {
 		s += fmt.Sprintf(", %s not linearizable", plural(n, "key"))
@@ -65,16 +68,21 @@ var (
 	ErrViolation = errors.New("violation")
 	// ErrUndecided: the check ran out of time before it could decide.
 	ErrUndecided = errors.New("undecided")
+	// ErrInvalid: the history or the options are not valid, and nothing
+	// was checked.
+	ErrInvalid = errors.New("invalid history")
 )
 
 // Err returns nil when the verdict is Ok, else an error that wraps
 // ErrViolation or ErrUndecided and says what was found, for callers that
 // check histories as they check anything else.
 func (r *Result) Err() error {
-	switch r.Verdict {
-	case Ok:
+	switch {
+	case r.Invalid != nil:
+		return r.Invalid
+	case r.Verdict == Ok:
 		return nil
-	case Illegal:
+	case r.Verdict == Illegal:
 		return fmt.Errorf("%w: %v\n%s", ErrViolation, r, r.Details())
 	}
 	return fmt.Errorf("%w: %v\n%s", ErrUndecided, r, r.Details())

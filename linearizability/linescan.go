@@ -147,6 +147,7 @@ type line struct {
 	Reset                                     bool
 	Meta                                      json.RawMessage
 	Input                                     Input
+	inputHas                                  uint8 // the input's members
 	Output                                    Output
 }
 
@@ -354,7 +355,7 @@ func (s *lineScanner) member(l *line, f field) error {
 	case fMeta:
 		l.Meta, err = s.raw(name)
 	case fInput:
-		err = s.input(&l.Input)
+		l.inputHas, err = s.input(&l.Input)
 	case fOutput:
 		err = s.output(&l.Output)
 	}
@@ -378,6 +379,31 @@ func (l *line) int64Field(f field) *int64 {
 	return &l.Op
 }
 
+// The members of an input, as bits.
+const (
+	inValue uint8 = 1 << iota
+	inOld
+	inDelta
+	inTTL
+	inIncr
+)
+
+// inputNames names the bits of an input's members, in order.
+var inputNames = []string{"value", "old", "delta", "ttl", "incr"}
+
+// inputAllowed is the members each method's input may have.
+func inputAllowed(m Method) uint8 {
+	switch m {
+	case Set:
+		return inValue | inTTL | inIncr
+	case CAS:
+		return inValue | inOld | inTTL
+	case Add:
+		return inDelta
+	}
+	return 0
+}
+
 // inputBit numbers the members of an input.
 func inputBit(name []byte) uint8 {
 	switch string(name) {
@@ -395,22 +421,23 @@ func inputBit(name []byte) uint8 {
 	return 0
 }
 
-func (s *lineScanner) input(in *Input) error {
+// input decodes an input object and returns the members it had.
+func (s *lineScanner) input(in *Input) (uint8, error) {
 	if err := s.open("input"); err != nil {
-		return err
+		return 0, err
 	}
 	var seen uint8
 	for {
 		name, more, err := s.next("input")
 		if err != nil || !more {
-			return err
+			return seen, err
 		}
 		bit := inputBit(name)
 		if bit == 0 {
-			return s.fail(sub("input", name), "unknown field")
+			return 0, s.fail(sub("input", name), "unknown field")
 		}
 		if seen&bit != 0 {
-			return s.fail(sub("input", name), "duplicate field")
+			return 0, s.fail(sub("input", name), "duplicate field")
 		}
 		seen |= bit
 		full := sub("input", name)
@@ -427,7 +454,7 @@ func (s *lineScanner) input(in *Input) error {
 			in.Incr, err = s.integer(full, math.MinInt64, math.MaxInt64)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
 }

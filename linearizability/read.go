@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"runtime"
 	"slices"
 	"sort"
 	"sync"
+	"unicode/utf8"
 )
 
 // MaxLine is the longest line Read accepts.
@@ -332,7 +334,7 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	default:
 		return perr("status", "unknown status %q (want ok, fail or unknown)", op.Status)
 	}
-	if f, err := checkOpValues(&op); err != nil {
+	if f, err := checkOpValues(&op, l.inputHas); err != nil {
 		return perr(f, "%v", err)
 	}
 	h.Ops = append(h.Ops, op)
@@ -343,9 +345,14 @@ func validMethod(m Method) bool {
 	return m.keyed() || m == Len || m == Keys
 }
 
-// checkOpValues checks op's input and output against its method, and
-// compacts its values so that they compare as text.
-func checkOpValues(op *Op) (field string, err error) {
+// checkOpValues checks op's input, whose members are has, and its output
+// against its method, and compacts its values so that they compare as
+// text.
+func checkOpValues(op *Op, has uint8) (field string, err error) {
+	if extra := has &^ inputAllowed(op.Method); extra != 0 {
+		name := inputNames[bits.TrailingZeros8(extra)]
+		return "input." + name, fmt.Errorf("%s takes no %s", article(string(op.Method)), name)
+	}
 	for _, v := range []struct {
 		name string
 		p    *json.RawMessage
@@ -357,19 +364,12 @@ func checkOpValues(op *Op) (field string, err error) {
 	in, out := &op.Input, &op.Output
 	switch op.Method {
 	case Set, CAS:
-		if in.Value == nil {
+		if has&inValue == 0 {
 			return "input.value", fmt.Errorf("missing (%s stores a value)", op.Method)
 		}
 		if in.TTL < 0 {
 			return "input.ttl", errors.New("negative")
 		}
-	case Add:
-		if in.Value != nil {
-			return "input.value", errors.New("add takes a delta, not a value")
-		}
-	}
-	if in.Incr != 0 && op.Method != Set {
-		return "input.incr", fmt.Errorf("only a set can be an increment, not %s", op.Method)
 	}
 	if op.Status != StatusOK {
 		if out.Value != nil {
@@ -501,11 +501,14 @@ func (h *History) validate(ids *idSet) error {
 // stream sequential, an unknown operation last in its stream, ids unique
 // and positive, events naming operations that exist.
 func (h *History) Validate() error {
+	if err := h.Header.validate(); err != nil {
+		return fmt.Errorf("%s: header: %w", h.Name, err)
+	}
 	ids := idSet{limit: 4*int64(len(h.Ops)) + 4096}
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.ID < 1 {
-			return fmt.Errorf("%s: operation %s: id is not a positive integer", h.Name, op)
+		if err := op.validate(); err != nil {
+			return fmt.Errorf("%s: operation %d (%s): %w", h.Name, i+1, op, err)
 		}
 		if prev := ids.add(op.ID, i+1); prev != 0 {
 			return fmt.Errorf("%s: operations %d and %d have the same id %d", h.Name, prev, i+1, op.ID)
@@ -514,9 +517,66 @@ func (h *History) Validate() error {
 	return h.validate(&ids)
 }
 
+// validate checks a header built in memory.
+func (hd *Header) validate() error {
+	switch {
+	case hd.Format != FormatName && hd.Format != "":
+		return fmt.Errorf("format %q is not %q", hd.Format, FormatName)
+	case hd.Version != FormatVersion && hd.Version != 0:
+		return fmt.Errorf("version %d is not supported", hd.Version)
+	case hd.Model != ModelKV && hd.Model != ModelKVEvict:
+		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
+	}
+	return nil
+}
+
+// validate checks one operation built in memory as the reader checks a
+// line.
+func (op *Op) validate() error {
+	switch {
+	case op.ID < 1:
+		return errors.New("id is not a positive integer")
+	case op.Worker == "" || !utf8.ValidString(op.Worker):
+		return errors.New("the worker name is empty or not UTF-8")
+	case !validMethod(op.Method):
+		return fmt.Errorf("unknown method %q", op.Method)
+	case !utf8.ValidString(op.Key):
+		return errors.New("the key is not UTF-8")
+	case op.Stream < 0:
+		return errors.New("negative stream")
+	case op.Status != StatusOK && op.Status != StatusFail && op.Status != StatusUnknown:
+		return fmt.Errorf("unknown status %q", op.Status)
+	case op.Status != StatusUnknown && op.Return < op.Call:
+		return fmt.Errorf("return time %d before call time %d", op.Return, op.Call)
+	}
+	for _, v := range []json.RawMessage{op.Input.Value, op.Input.Old, op.Output.Value} {
+		if v != nil && !json.Valid(v) {
+			return fmt.Errorf("%q is not a JSON text", v)
+		}
+	}
+	if f, err := checkOpValues(op, op.Input.members()); err != nil {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	return nil
+}
+
+// members returns the members in would have written as JSON.
+func (in *Input) members() uint8 {
+	var has uint8
+	for _, m := range []struct {
+		set bool
+		bit uint8
+	}{{in.Value != nil, inValue}, {in.Old != nil, inOld}, {in.Delta != 0, inDelta}, {in.TTL != 0, inTTL}, {in.Incr != 0, inIncr}} {
+		if m.set {
+			has |= m.bit
+		}
+	}
+	return has
+}
+
 // article puts "a" or "an" before a line type.
 func article(t string) string {
-	if t == "op" || t == "event" {
+	if t == "op" || t == "event" || t == "add" {
 		return "an " + t
 	}
 	return "a " + t
