@@ -120,6 +120,9 @@ type Violation struct {
 	// Ops is the offending pair, in order, then any witnesses.
 	Ops  []Op   `json:"ops"`
 	Text string `json:"text"`
+	// More counts the further violations of the same check that were
+	// found but not listed (on the last one listed).
+	More int `json:"more,omitempty"`
 }
 
 // Check checks h: linearizability per key, the session guarantees per

@@ -18,11 +18,11 @@ func (r *Result) String() string {
 	if n := len(r.Keys) - r.illegalKeys(); n > 0 {
 		s += fmt.Sprintf(", %s undecided", plural(n, "key"))
 	}
-	if len(r.Sessions) > 0 {
-		s += ", " + plural(len(r.Sessions), "session guarantee violation")
+	if n := count(r.Sessions); n > 0 {
+		s += ", " + plural(n, "session guarantee violation")
 	}
-	if len(r.Invariants) > 0 {
-		s += ", " + plural(len(r.Invariants), "invariant violation")
+	if n := count(r.Invariants); n > 0 {
+		s += ", " + plural(n, "invariant violation")
 	}
 	return s + fmt.Sprintf(", in %v", r.Duration.Round(10_000))
 }
@@ -52,6 +52,15 @@ func (r *Result) Details() string {
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// count counts violations, those not listed included.
+func count(vs []Violation) int {
+	n := len(vs)
+	for _, v := range vs {
+		n += v.More
+	}
+	return n
 }
 
 func plural(n int, what string) string {

@@ -6,6 +6,7 @@
 package linearizability
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -127,7 +128,7 @@ type Op struct {
 	Return int64  `json:"return,omitempty"`
 	Status Status `json:"status"`
 	// Line is the line the operation was read from (0 if not read).
-	Line int `json:"-"`
+	Line int `json:"line,omitempty"`
 }
 
 // EventKind says what an event was.
@@ -201,6 +202,9 @@ type History struct {
 // String describes op in one line, for messages and reports.
 func (op *Op) String() string {
 	s := fmt.Sprintf("#%d %s/%d %s(%q", op.ID, op.Worker, op.Stream, op.Method, op.Key)
+	if !op.Method.keyed() {
+		s = fmt.Sprintf("#%d %s/%d %s(", op.ID, op.Worker, op.Stream, op.Method)
+	}
 	switch op.Method {
 	case Set:
 		s += ", " + string(op.Input.Value)
@@ -234,4 +238,18 @@ func (op *Op) String() string {
 		s += fmt.Sprintf(" (line %d)", op.Line)
 	}
 	return s
+}
+
+// Value encodes v as a JSON text for an Input or an Output: Value(1),
+// Value("OK"), Value(map[string]any{"a": true}). Strings are written
+// without HTML escaping, as the store writes them. It panics if
+// encoding/json cannot encode v, which is a bug in the caller.
+func Value(v any) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("linearizability.Value(%#v): %v", v, err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }

@@ -162,11 +162,14 @@ func (e *scanError) Error() string { return e.err.Error() }
 // lineScanner decodes one line. Raw values and strings without escapes
 // share the line's bytes, which must outlive the history.
 type lineScanner struct {
-	b      []byte
-	i      int
-	first  bool // at the first member of an object
-	intern map[string]string
-	buf    []byte
+	b     []byte
+	i     int
+	first bool // at the first member of an object
+	// inValue is set while a value is read: its strings may hold lone
+	// surrogates (they are kept as text), a key's or a name's may not.
+	inValue bool
+	intern  map[string]string
+	buf     []byte
 }
 
 func (s *lineScanner) fail(field, format string, args ...any) error {
@@ -621,6 +624,9 @@ func (s *lineScanner) unescape(field string, raw []byte) ([]byte, error) {
 					}
 				}
 			}
+			if utf16.IsSurrogate(r) && !s.inValue {
+				return nil, s.fail(field, "a lone UTF-16 surrogate \\u%04x, which UTF-8 cannot hold (a key or name must be text)", r)
+			}
 			b = utf8.AppendRune(b, r)
 		default:
 			return nil, s.fail(field, "a bad escape \\%c in a string", raw[i])
@@ -767,6 +773,8 @@ func (s *lineScanner) boolean(field string) (bool, error) {
 // raw returns the JSON value at the scanner, validated, without
 // insignificant white space.
 func (s *lineScanner) raw(field string) (json.RawMessage, error) {
+	s.inValue = true
+	defer func() { s.inValue = false }()
 	start := s.i
 	spaced, err := s.skip(field, 0)
 	if err != nil {

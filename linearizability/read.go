@@ -60,6 +60,7 @@ func Read(r io.Reader, name string) (*History, error) {
 // parse reads a history from data, which it keeps. A large file is read
 // in pieces at once, one per processor.
 func parse(data []byte, name string) (*History, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark, as some editors write
 	pieces := split(data, runtime.GOMAXPROCS(0), pieceMin)
 	total := 0
 	for i := range pieces {

@@ -500,3 +500,19 @@ func TestReadInPieces(t *testing.T) {
 		t.Errorf("duplicate id across pieces: %v, want %s", got, want)
 	}
 }
+
+func TestReadSurrogatesAndBOM(t *testing.T) {
+	lone := history(hdrLine, `{"type":"op","id":1,"worker":"w1","method":"get","key":"\ud800","output":{},"call":3,"return":8,"status":"ok"}`)
+	_, err := Read(strings.NewReader(lone), "h.jsonl")
+	if want := `h.jsonl:2: field "key": a lone UTF-16 surrogate \ud800, which UTF-8 cannot hold (a key or name must be text)`; fmt.Sprint(err) != want {
+		t.Errorf("lone surrogate in a key: %v, want %s", err, want)
+	}
+	inValue := history(hdrLine, `{"type":"op","id":1,"worker":"w1","method":"get","key":"k","output":{"value":"\ud800"},"call":3,"return":8,"status":"ok"}`)
+	h, err := Read(strings.NewReader("\xef\xbb\xbf"+inValue), "h.jsonl")
+	if err != nil {
+		t.Fatalf("a BOM and a lone surrogate in a value: %v", err)
+	}
+	if got := string(h.Ops[0].Output.Value); got != `"\ud800"` {
+		t.Errorf("value %s, want it kept as written", got)
+	}
+}

@@ -144,18 +144,9 @@ func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
 		})
 	}
 	for i := range h.Ops {
-		op := &h.Ops[i]
-		if op.Status != StatusFail || !op.Method.keyed() {
-			continue
+		if a, ok := uncheckedOp(&h.Ops[i], ss); ok {
+			as = append(as, a)
 		}
-		as = append(as, porcupine.Annotation{
-			ClientId:        ss.id(op),
-			Start:           op.Call,
-			End:             op.Return,
-			Description:     "failed: " + string(op.Method),
-			Details:         op.String() + " (surely not applied; not checked)",
-			BackgroundColor: "#dddddd",
-		})
 	}
 	if r == nil {
 		return as
@@ -179,6 +170,27 @@ func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
 		mark(v)
 	}
 	return as
+}
+
+// uncheckedOp marks, on its stream's track, an operation the search does
+// not take: a failed one (surely not applied) or a len or keys (not
+// checked).
+func uncheckedOp(op *Op, ss *streams) (porcupine.Annotation, bool) {
+	a := porcupine.Annotation{ClientId: ss.id(op), Start: op.Call, End: op.Return, BackgroundColor: "#dddddd"}
+	switch {
+	case op.Status == StatusFail:
+		a.Description = "failed: " + string(op.Method)
+		a.Details = op.String() + " (surely not applied; not checked)"
+	case !op.Method.keyed():
+		a.Description = op.describe()
+		a.Details = op.String() + " (spans every key; not checked)"
+	default:
+		return a, false
+	}
+	if op.Status == StatusUnknown {
+		a.End = op.Call
+	}
+	return a, true
 }
 
 func eventTrack(e *Event) string {

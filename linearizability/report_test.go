@@ -55,6 +55,7 @@ func TestReportShowsKeysEventsAndFailures(t *testing.T) {
 {"type":"op","id":1,"worker":"w1","method":"set","key":"a","input":{"value":1},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
 {"type":"op","id":2,"worker":"w2","method":"get","key":"b","output":{},"call":10,"return":20,"status":"ok"}
 {"type":"op","id":3,"worker":"w2","method":"add","key":"a","input":{"delta":1},"output":{"error":{"code":"not_integer"}},"call":30,"return":40,"status":"fail"}
+{"type":"op","id":4,"worker":"w2","method":"len","output":{"value":1},"call":60,"return":70,"status":"ok"}
 {"type":"event","kind":"fault","time":15,"worker":"w1","link":"w1>master","fault":"drop","truth":"applied","op":1,"text":"reply lost"}
 {"type":"event","kind":"kill","time":50,"worker":"w2"}
 `
@@ -80,9 +81,10 @@ func TestReportShowsKeysEventsAndFailures(t *testing.T) {
 		notes = append(notes, a.Tag+" | "+a.Description+" | "+a.Details)
 	}
 	wantNotes := []string{
-		"faults w1>master | drop w1: applied | operation #1; reply lost; history line 5",
-		"processes | kill w2 | history line 6",
+		"faults w1>master | drop w1: applied | operation #1; reply lost; history line 6",
+		"processes | kill w2 | history line 7",
 		` | failed: add | #3 w2/0 add("a", +1) -> fail: not_integer (line 4) (surely not applied; not checked)`,
+		` | #4 w2/0 len() -> 1 | #4 w2/0 len() -> 1 (line 5) (spans every key; not checked)`,
 	}
 	if diff := cmp.Diff(wantNotes, notes); diff != "" {
 		t.Errorf("annotations (-want +got):\n%s", diff)

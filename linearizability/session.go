@@ -656,7 +656,8 @@ func (f *sessionFindings) violations(c *sessionCheck) []Violation {
 		for i, ops := range found[:min(len(found), maxShownPerCheck)] {
 			v := c.explain(check, ops)
 			if i == maxShownPerCheck-1 && len(found) > maxShownPerCheck {
-				v.Text += fmt.Sprintf(" (%d more %s violations not shown)", len(found)-maxShownPerCheck, sessionChecks[check])
+				v.More = len(found) - maxShownPerCheck
+				v.Text += fmt.Sprintf(" (%d more %s violations not shown)", v.More, sessionChecks[check])
 			}
 			vs = append(vs, v)
 		}

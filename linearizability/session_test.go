@@ -448,8 +448,12 @@ func TestSessionManyViolations(t *testing.T) {
 	if len(vs) != maxShownPerCheck {
 		t.Fatalf("got %d violations, want %d", len(vs), maxShownPerCheck)
 	}
-	if want := "(5 more monotonic-reads violations not shown)"; !strings.HasSuffix(vs[len(vs)-1].Text, want) {
-		t.Errorf("the last violation says %q, want it to end with %q", vs[len(vs)-1].Text, want)
+	if want := "(5 more monotonic-reads violations not shown)"; !strings.HasSuffix(vs[len(vs)-1].Text, want) || vs[len(vs)-1].More != 5 {
+		t.Errorf("the last violation says %q (More %d), want it to end with %q and More 5", vs[len(vs)-1].Text, vs[len(vs)-1].More, want)
+	}
+	r := &Result{Verdict: Illegal, Sessions: vs}
+	if want := "25 session guarantee violations"; !strings.Contains(r.String(), want) {
+		t.Errorf("summary %q does not count the violations not shown (%s)", r.String(), want)
 	}
 	if got, want := vs[0].Ops[1].ID, int64(4); got != want {
 		t.Errorf("the first violation shown is op #%d's, want the earliest, #%d's", got, want)

@@ -3,6 +3,7 @@ package linearizability
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -12,9 +13,11 @@ import (
 // which goes when the test ends).
 const ReportDirEnv = "SHMLAB_REPORT_DIR"
 
-// Require checks h and fails t unless the verdict is Ok: a violation and
-// an undecided check (Unknown) both fail. On failure it logs what is
-// wrong and writes the HTML report, logging its path. It returns the
+// Require checks h and fails t (with t.Fatalf) unless the verdict is Ok:
+// a violation, an undecided check (Unknown) and an invalid history all
+// fail. On failure it logs what is wrong and writes the HTML report,
+// logging its path: in $SHMLAB_REPORT_DIR if set, else in the test's
+// temporary directory, which goes when the test ends. It returns the
 // result for further assertions.
 func Require(t testing.TB, h *History, opts Options) *Result {
 	t.Helper()
@@ -22,19 +25,27 @@ func Require(t testing.TB, h *History, opts Options) *Result {
 	if r.Verdict == Ok {
 		return r
 	}
+	name := h.Name
+	if name == "" {
+		name = "of scenario " + strconv.Quote(h.Header.Scenario)
+	}
+	if r.Invalid != nil {
+		t.Fatalf("history %s: %v", name, r.Invalid)
+	}
 	dir := os.Getenv(ReportDirEnv)
+	keep := ""
 	if dir == "" {
 		dir = t.TempDir()
+		keep = " (deleted when the test ends; set " + ReportDirEnv + " to keep it)"
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("cannot make the report directory: %v", err)
 	}
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".html"
-	path := filepath.Join(dir, name)
+	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".html")
 	if err := WriteReportFile(path, h, ReportOptions{Model: opts.Model, Timeout: opts.Timeout, Result: r}); err != nil {
 		t.Logf("cannot write the report: %v", err)
 	} else {
-		t.Logf("report: %s", path)
+		t.Logf("report: %s%s", path, keep)
 	}
-	t.Fatalf("history %s: %v\n%s", h.Name, r, r.Details())
+	t.Fatalf("history %s: %v\n%s", name, r, r.Details())
 	return r
 }
