@@ -15,10 +15,22 @@ import (
 	"github.com/shmlab/shmlab/bench"
 )
 
-func runBench(args []string, stdout, stderr io.Writer) int {
+const benchUsage = `usage: shmlab bench [flags]
+
+Measures, cell by cell, a floor (raw request/reply ping-pong over the same
+socket pair, same framing and message sizes, no store) and the reference
+get/set, and prints both with their ratio.
+
+example:
+  shmlab bench --workers 1,2 --inflight 1,64 --value 16 --duration 1s --runs 3
+
+flags:
+`
+
+// runBench runs the bench command; it reads nothing from standard input.
+func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	cfg := bench.DefaultConfig()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Var(intList{&cfg.Workers}, "workers", "worker processes per cell, comma-separated")
 	fs.Var(intList{&cfg.Inflight}, "inflight", "requests in flight per worker, comma-separated")
 	fs.Var(intList{&cfg.Values}, "value", "value sizes in bytes of JSON text, comma-separated")
@@ -30,24 +42,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	procs := fs.Int("worker-procs", 0, "GOMAXPROCS of each worker process (0: the Go default)")
 	asJSON := fs.Bool("json", false, "print one JSON object per row instead of a table")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: shmlab bench [flags]
-
-Measures, cell by cell, a floor (raw request/reply ping-pong over the same
-socket pair, same framing and message sizes, no store) and the reference
-get/set, and prints both with their ratio.
-
-example:
-  shmlab bench --workers 1,2 --inflight 1,64 --value 16 --duration 1s --runs 3
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseArgs(fs, benchUsage, args, stdout, stderr)
+	if err != nil {
 		return usageErr(err)
 	}
-	if err := checkBench(cfg, fs.Args()); err != nil {
+	if err := checkBench(cfg, rest); err != nil {
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
 		return exitUsage
 	}
@@ -79,6 +78,8 @@ flags:
 	return exitOK
 }
 
+// usageErr is the exit code of a command whose flags parseArgs rejected
+// with err: success for a request of help.
 func usageErr(err error) int {
 	if err == flag.ErrHelp {
 		return exitOK

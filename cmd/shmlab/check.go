@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,40 @@ import (
 
 // exitUnknown is the exit code of a check that could not decide.
 const exitUnknown = 2
+
+// stdinName is the operand that stands for standard input, and
+// stdinDisplay its name in messages and reports.
+const (
+	stdinName    = "-"
+	stdinDisplay = "stdin"
+)
+
+// minReportTimeout is the least time a report's search gets, however
+// little of --timeout the check left.
+const minReportTimeout = time.Second
+
+const checkUsage = `usage: shmlab check [flags] FILE...
+
+Checks history files (linearizability/HISTORY.md describes the format):
+linearizability per key with porcupine, the session guarantees per
+worker, and the counter invariant. Prints the verdict and timing per file
+and writes an HTML report next to each failing history (or in --out).
+A FILE of - reads a history from standard input ("stdin" in messages,
+its report stdin.html). Flags may come before or after the files; --
+ends them.
+
+Exit status: 0 every history passed, 1 a violation, 2 a check ran out of
+time (unknown), 3 bad input or usage, or a report that could not be
+written (an unreadable history wins over the others, since the verdict
+is then incomplete).
+
+examples:
+  shmlab check --out reports/ a/run.jsonl b/run.jsonl
+  shmlab check run.jsonl --json -v
+  shmlab check --timeout 10s - < run.jsonl
+
+flags:
+`
 
 type checkFlags struct {
 	out     string
@@ -25,45 +60,40 @@ type checkFlags struct {
 	verbose bool
 }
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
-	var cf checkFlags
+// flagSet returns the flag set of check, which sets cf.
+func (cf *checkFlags) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cf.out, "out", "", "directory for the HTML reports (default: next to each history)")
+	fs.StringVar(&cf.out, "out", "", "directory for the HTML reports (default: next to each history); reports whose names clash get -2, -3, ...")
 	fs.BoolVar(&cf.report, "report", false, "write the HTML report of every history, not only of failing ones")
-	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit of the linearizability search per history (0: none); past it the verdict is unknown")
+	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, for the check and its report together (0: none): past it the verdict is unknown; a report gets what the check left, but at least 1s")
 	fs.StringVar(&cf.model, "model", "", "check against this model instead of the header's: kv or kv-evict")
 	fs.BoolVar(&cf.asJSON, "json", false, "print one JSON object per history instead of text")
-	fs.BoolVar(&cf.verbose, "v", false, "also print the details of histories that pass")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: shmlab check [flags] FILE...
+	fs.BoolVar(&cf.verbose, "v", false, "also print the details of histories that pass, and what was checked")
+	return fs
+}
 
-Checks history files (linearizability/HISTORY.md describes the format):
-linearizability per key with porcupine, the session guarantees per
-worker, and the counter invariant. Prints the verdict and timing per file
-and writes an HTML report next to each failing history (or in --out).
+// checker checks the histories of one invocation of check.
+type checker struct {
+	checkFlags
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// reports holds the report paths taken, so that none is written twice.
+	reports map[string]bool
+}
 
-Exit status: 0 every history passed, 1 a violation, 2 a check ran out of
-time (unknown), 3 bad input or usage (an unreadable history wins over
-the others, since the verdict is then incomplete).
-
-example:
-  shmlab check --out reports/ run1.jsonl run2.jsonl
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &checker{stdin: stdin, stdout: stdout, stderr: stderr, reports: map[string]bool{}}
+	files, err := parseArgs(c.flagSet(), checkUsage, args, stdout, stderr)
+	if err != nil {
 		return usageErr(err)
 	}
-	if err := cf.validate(fs.Args()); err != nil {
+	if err := c.validate(files); err != nil {
 		fmt.Fprintf(stderr, "shmlab check: %v\n", err)
 		return exitUsage
 	}
 	code := exitOK
-	for _, path := range fs.Args() {
-		code = worstExit(code, cf.checkFile(path, stdout, stderr))
+	for _, path := range files {
+		code = worstExit(code, c.checkFile(path))
 	}
 	return code
 }
@@ -72,12 +102,25 @@ func (cf *checkFlags) validate(files []string) error {
 	switch {
 	case len(files) == 0:
 		return fmt.Errorf("no history files given (see --help)")
+	case count(files, stdinName) > 1:
+		return fmt.Errorf("standard input (%s) given %d times", stdinName, count(files, stdinName))
 	case cf.timeout < 0:
 		return fmt.Errorf("--timeout must not be negative, got %v", cf.timeout)
 	case cf.model != "" && cf.model != string(linearizability.ModelKV) && cf.model != string(linearizability.ModelKVEvict):
 		return fmt.Errorf("--model must be kv or kv-evict, got %q", cf.model)
 	}
 	return nil
+}
+
+// count returns how many of ss are s.
+func count(ss []string, s string) int {
+	n := 0
+	for _, x := range ss {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
 
 // worstExit orders exit codes: bad input, then a violation, then unknown.
@@ -104,40 +147,51 @@ type checkJSON struct {
 	Report     string                      `json:"report,omitempty"`
 }
 
-func (cf *checkFlags) checkFile(path string, stdout, stderr io.Writer) int {
-	h, err := linearizability.ReadFile(path)
+// checkFile checks the history at path (- for standard input), writes its
+// report if it is due, prints the outcome and returns the exit code.
+func (c *checker) checkFile(path string) int {
+	name := displayName(path)
+	h, err := c.read(path)
 	if err != nil {
-		if cf.asJSON {
-			writeJSON(stdout, checkJSON{File: path, Verdict: "bad_input", Error: err.Error()})
+		if c.asJSON {
+			writeJSON(c.stdout, checkJSON{File: name, Verdict: "bad_input", Error: err.Error()})
 		}
-		fmt.Fprintf(stderr, "shmlab check: %v\n", err)
+		fmt.Fprintf(c.stderr, "shmlab check: %v\n", err)
 		return exitUsage
 	}
-	opts := linearizability.Options{Model: linearizability.Model(cf.model), Timeout: cf.timeout}
+	opts := linearizability.Options{Model: linearizability.Model(c.model), Timeout: c.timeout}
 	r := linearizability.Check(h, opts)
+	code := verdictExit(r.Verdict)
 	report := ""
-	if r.Verdict != linearizability.Ok || cf.report {
-		report = cf.reportPath(path)
-		ropts := linearizability.ReportOptions{Model: opts.Model, Timeout: cf.timeout, Result: r}
-		if err := linearizability.WriteReportFile(report, h, ropts); err != nil {
-			fmt.Fprintf(stderr, "shmlab check: %s: cannot write the report: %v\n", path, err)
-			report = ""
+	if r.Verdict != linearizability.Ok || c.report {
+		if report, err = c.writeReport(path, h, r); err != nil {
+			fmt.Fprintf(c.stderr, "shmlab check: %s: cannot write the report: %v\n", name, err)
+			code = worstExit(code, exitUsage)
 		}
 	}
-	if cf.asJSON {
-		writeJSON(stdout, checkJSON{File: path, Verdict: r.Verdict.String(), Ops: r.Ops, Checked: r.Checked,
-			Seconds: r.Duration.Seconds(), SearchSecs: r.Search.Seconds(), Keys: r.Keys,
-			Sessions: r.Sessions, Invariants: r.Invariants, Report: report})
-	} else {
-		fmt.Fprintf(stdout, "%s: %v (search %v)\n", path, r, r.Search.Round(10*time.Microsecond))
-		if r.Verdict != linearizability.Ok || cf.verbose {
-			fmt.Fprint(stdout, r.Details())
-		}
-		if report != "" {
-			fmt.Fprintf(stdout, "report: %s\n", report)
-		}
+	c.print(name, r, report)
+	return code
+}
+
+// read reads the history at path, or standard input for "-".
+func (c *checker) read(path string) (*linearizability.History, error) {
+	if path == stdinName {
+		return linearizability.Read(c.stdin, stdinDisplay)
 	}
-	switch r.Verdict {
+	return linearizability.ReadFile(path)
+}
+
+// displayName is how messages name the history at path.
+func displayName(path string) string {
+	if path == stdinName {
+		return stdinDisplay
+	}
+	return path
+}
+
+// verdictExit is the exit code of a history with verdict v.
+func verdictExit(v linearizability.Verdict) int {
+	switch v {
 	case linearizability.Illegal:
 		return exitFail
 	case linearizability.Unknown:
@@ -146,14 +200,118 @@ func (cf *checkFlags) checkFile(path string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// reportPath is where the report of the history at path goes.
-func (cf *checkFlags) reportPath(path string) string {
-	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".html"
-	if cf.out != "" {
-		os.MkdirAll(cf.out, 0o755)
-		return filepath.Join(cf.out, base)
+// writeReport writes the report of h, whose check found r, and returns
+// its path.
+func (c *checker) writeReport(path string, h *linearizability.History, r *linearizability.Result) (string, error) {
+	report, err := c.reportPath(path)
+	if err != nil {
+		return "", err
 	}
-	return filepath.Join(filepath.Dir(path), base)
+	ropts := linearizability.ReportOptions{Model: linearizability.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
+	if err := linearizability.WriteReportFile(report, h, ropts); err != nil {
+		return "", err
+	}
+	return report, nil
+}
+
+// reportTimeout is the limit of the search a report redoes, after a check
+// that took spent: --timeout bounds the two together, but the report gets
+// at least minReportTimeout. Zero stays no limit.
+func reportTimeout(timeout, spent time.Duration) time.Duration {
+	if timeout <= 0 {
+		return 0
+	}
+	return max(timeout-spent, minReportTimeout)
+}
+
+// reportPath is where the report of the history at path goes: next to it
+// (standard input's in the current directory) or in --out, named after
+// it, with -2, -3, ... before .html if an earlier report of this
+// invocation took the name. It creates --out if need be.
+func (c *checker) reportPath(path string) (string, error) {
+	dir := filepath.Dir(path)
+	if path == stdinName {
+		dir = "."
+	}
+	if c.out != "" {
+		if err := os.MkdirAll(c.out, 0o755); err != nil {
+			return "", err
+		}
+		dir = c.out
+	}
+	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if path == stdinName {
+		stem = stdinDisplay
+	}
+	return c.claim(dir, stem), nil
+}
+
+// claim returns the first path dir/stem.html, dir/stem-2.html, ... not
+// yet taken, and takes it.
+func (c *checker) claim(dir, stem string) string {
+	for n := 1; ; n++ {
+		name := stem + ".html"
+		if n > 1 {
+			name = stem + "-" + strconv.Itoa(n) + ".html"
+		}
+		p := filepath.Join(dir, name)
+		key, err := filepath.Abs(p)
+		if err != nil {
+			key = p
+		}
+		if !c.reports[key] {
+			c.reports[key] = true
+			return p
+		}
+	}
+}
+
+// print writes the outcome of the history named name, in text or JSON.
+func (c *checker) print(name string, r *linearizability.Result, report string) {
+	if c.asJSON {
+		writeJSON(c.stdout, checkJSON{File: name, Verdict: r.Verdict.String(), Ops: r.Ops, Checked: r.Checked,
+			Seconds: r.Duration.Seconds(), SearchSecs: r.Search.Seconds(), Keys: r.Keys,
+			Sessions: r.Sessions, Invariants: r.Invariants, Report: report})
+		return
+	}
+	fmt.Fprintf(c.stdout, "%s: %v (search %v)\n", name, r, r.Search.Round(10*time.Microsecond))
+	if c.verbose {
+		fmt.Fprintln(c.stdout, checkedLine(r))
+	}
+	if r.Verdict != linearizability.Ok || c.verbose {
+		fmt.Fprint(c.stdout, r.Details())
+	}
+	if report != "" {
+		fmt.Fprintf(c.stdout, "report: %s\n", report)
+	}
+}
+
+// checkedLine says, indented, what the check behind r looked at and found.
+func checkedLine(r *linearizability.Result) string {
+	ops := fmt.Sprintf("%d operations", r.Checked)
+	if r.Checked == 1 {
+		ops = "1 operation"
+	}
+	if r.Checked != r.Ops {
+		ops = fmt.Sprintf("%d of %d operations", r.Checked, r.Ops)
+	}
+	s := fmt.Sprintf("  linearizability: %s, %s checked in %v (search %v); ", r.Linearizable, ops,
+		r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))
+	if len(r.Sessions) == 0 && len(r.Invariants) == 0 {
+		return s + "session guarantees and counter invariant: no violation"
+	}
+	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants))
+}
+
+// violations says how many violations n is.
+func violations(n int) string {
+	switch n {
+	case 0:
+		return "no violation"
+	case 1:
+		return "1 violation"
+	}
+	return fmt.Sprintf("%d violations", n)
 }
 
 func writeJSON(w io.Writer, v any) {

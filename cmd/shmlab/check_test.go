@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/linearizability"
 )
 
 const historyHeader = `{"type":"header","format":"shmlab-history","version":1,"model":"kv"}` + "\n"
@@ -25,11 +28,17 @@ const (
 		`{"type":"op","id":1,"worker":"w1","method":"set","key":"x","input":{"value":1},"call":10,"return":5,"status":"ok"}` + "\n"
 )
 
+// writeHistories writes files, named by slash-separated paths, to a new
+// directory and returns it.
 func writeHistories(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,5 +143,269 @@ func TestCheckTimeoutExitsUnknown(t *testing.T) {
 	r := runArgs(t, "check", "--timeout", "50ms", filepath.Join(dir, "hard.jsonl"))
 	if r.code != exitUnknown || !strings.Contains(r.stdout, "hard.jsonl: unknown:") {
 		t.Errorf("exit %d, want %d (unknown)\n%s%s", r.code, exitUnknown, r.stdout, r.stderr)
+	}
+}
+
+func TestReportTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		timeout, spent, want time.Duration
+	}{
+		{0, 5 * time.Second, 0},
+		{time.Minute, 20 * time.Second, 40 * time.Second},
+		{time.Minute, 59500 * time.Millisecond, time.Second},
+		{time.Minute, 2 * time.Minute, time.Second},
+		{50 * time.Millisecond, 50 * time.Millisecond, time.Second},
+	} {
+		if got := reportTimeout(tt.timeout, tt.spent); got != tt.want {
+			t.Errorf("reportTimeout(%v, %v) = %v, want %v", tt.timeout, tt.spent, got, tt.want)
+		}
+	}
+}
+
+// reportLines returns the paths that the "report: " lines of stdout name.
+func reportLines(stdout string) []string {
+	var paths []string
+	for line := range strings.Lines(stdout) {
+		if p, ok := strings.CutPrefix(line, "report: "); ok {
+			paths = append(paths, strings.TrimSuffix(p, "\n"))
+		}
+	}
+	return paths
+}
+
+func TestCheckReportNamesUnique(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"a/run.jsonl": staleHistory, "b/run.jsonl": staleHistory,
+		"c/run.jsonl": okHistory, "c/run.json": staleHistory})
+	p := func(n string) string { return filepath.Join(dir, filepath.FromSlash(n)) }
+	out := filepath.Join(t.TempDir(), "reports")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"in --out", []string{"--out", out, p("a/run.jsonl"), p("b/run.jsonl"), p("a/run.jsonl")},
+			[]string{filepath.Join(out, "run.html"), filepath.Join(out, "run-2.html"), filepath.Join(out, "run-3.html")}},
+		{"next to the histories", []string{"--report", p("c/run.jsonl"), p("c/run.json"), p("a/run.jsonl")},
+			[]string{p("c/run.html"), p("c/run-2.html"), p("a/run.html")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runArgs(t, append([]string{"check"}, tt.args...)...)
+			if r.code != exitFail {
+				t.Errorf("exit %d, want %d; standard error:\n%s", r.code, exitFail, r.stderr)
+			}
+			if diff := cmp.Diff(tt.want, reportLines(r.stdout)); diff != "" {
+				t.Errorf("reports (-want +got):\n%s", diff)
+			}
+			for _, w := range tt.want {
+				if _, err := os.Stat(w); err != nil {
+					t.Errorf("report missing: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckVerbose(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory})
+	r := runArgs(t, "check", "-v", filepath.Join(dir, "ok.jsonl"))
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != exitOK || len(lines) != 2 {
+		t.Fatalf("exit %d, want %d, and two lines, got:\n%s%s", r.code, exitOK, r.stdout, r.stderr)
+	}
+	want := "  linearizability: ok, 2 operations checked in "
+	if !strings.HasPrefix(lines[1], want) || !strings.HasSuffix(lines[1], "; session guarantees and counter invariant: no violation") {
+		t.Errorf("second line %q, want it to start with %q and end with the other checks", lines[1], want)
+	}
+	if r := runArgs(t, "check", filepath.Join(dir, "ok.jsonl")); strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("without -v: %q, want one line", r.stdout)
+	}
+}
+
+func TestCheckedLine(t *testing.T) {
+	ms := time.Millisecond
+	for _, tt := range []struct {
+		r    linearizability.Result
+		want string
+	}{
+		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 3, Checked: 3, Duration: 2 * ms, Search: ms},
+			"  linearizability: ok, 3 operations checked in 2ms (search 1ms); session guarantees and counter invariant: no violation"},
+		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 1, Checked: 1, Duration: 2 * ms, Search: ms},
+			"  linearizability: ok, 1 operation checked in 2ms (search 1ms); session guarantees and counter invariant: no violation"},
+		{linearizability.Result{Linearizable: linearizability.Unknown, Ops: 5, Checked: 4, Duration: 2 * ms, Search: ms,
+			Sessions: make([]linearizability.Violation, 2)},
+			"  linearizability: unknown, 4 of 5 operations checked in 2ms (search 1ms); session guarantees: 2 violations; counter invariant: no violation"},
+		{linearizability.Result{Linearizable: linearizability.Illegal, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
+			Invariants: make([]linearizability.Violation, 1)},
+			"  linearizability: illegal, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: 1 violation"},
+	} {
+		if diff := cmp.Diff(tt.want, checkedLine(&tt.r)); diff != "" {
+			t.Errorf("checkedLine (-want +got):\n%s", diff)
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	for _, tt := range []struct {
+		args     []string
+		operands []string
+		flags    checkFlags
+	}{
+		{[]string{"a", "--json", "b", "-v"}, []string{"a", "b"}, checkFlags{asJSON: true, verbose: true}},
+		{[]string{"a", "--out", "o", "b"}, []string{"a", "b"}, checkFlags{out: "o"}},
+		{[]string{"-", "--report"}, []string{"-"}, checkFlags{report: true}},
+		{[]string{"a", "--", "--json", "-v"}, []string{"a", "--json", "-v"}, checkFlags{}},
+		{[]string{"-v", "--", "--", "b"}, []string{"--", "b"}, checkFlags{verbose: true}},
+		{[]string{"--out", "--", "a", "-v"}, []string{"a"}, checkFlags{out: "--", verbose: true}},
+		{[]string{"--out", "--model", "--", "a", "-v"}, []string{"a", "-v"}, checkFlags{out: "--model"}},
+		{[]string{"--out=x", "--", "-v"}, []string{"-v"}, checkFlags{out: "x"}},
+		{[]string{"--json=false", "a", "--", "-v"}, []string{"a", "-v"}, checkFlags{}},
+		{nil, nil, checkFlags{}},
+	} {
+		var cf checkFlags
+		operands, err := parseInterspersed(cf.flagSet(), tt.args)
+		if err != nil {
+			t.Errorf("parseInterspersed(%q): %v", tt.args, err)
+			continue
+		}
+		cf.timeout = 0
+		if diff := cmp.Diff(tt.operands, operands); diff != "" {
+			t.Errorf("parseInterspersed(%q) operands (-want +got):\n%s", tt.args, diff)
+		}
+		if diff := cmp.Diff(tt.flags, cf, cmp.AllowUnexported(checkFlags{})); diff != "" {
+			t.Errorf("parseInterspersed(%q) flags (-want +got):\n%s", tt.args, diff)
+		}
+	}
+}
+
+func TestCheckFlagsAfterFiles(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory, "-v.jsonl": staleHistory})
+	r := runArgs(t, "check", filepath.Join(dir, "ok.jsonl"), "--json")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, `{"file":`) {
+		t.Errorf("check FILE --json: exit %d, want %d, and JSON, got:\n%s%s", r.code, exitOK, r.stdout, r.stderr)
+	}
+	t.Chdir(dir)
+	r = runArgs(t, "check", "--", "-v.jsonl")
+	if r.code != exitFail || !strings.HasPrefix(r.stdout, "-v.jsonl: illegal") {
+		t.Errorf("check -- -v.jsonl: exit %d, want %d, and its verdict, got:\n%s%s", r.code, exitFail, r.stdout, r.stderr)
+	}
+}
+
+func TestCheckHelp(t *testing.T) {
+	for _, flag := range []string{"--help", "-h"} {
+		r := runArgs(t, "check", "ok.jsonl", flag)
+		if r.code != exitOK || r.stderr != "" {
+			t.Errorf("check %s: exit %d, standard error %q; want %d and none", flag, r.code, r.stderr, exitOK)
+		}
+		for _, want := range []string{"usage: shmlab check [flags] FILE...", "examples:\n  shmlab check", "-timeout duration"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("check %s: help on standard output %q lacks %q", flag, r.stdout, want)
+			}
+		}
+	}
+}
+
+// TestCheckUsageExamples parses the examples of check's usage as check
+// would: each must hold files and valid flags.
+func TestCheckUsageExamples(t *testing.T) {
+	n := 0
+	for line := range strings.Lines(checkUsage) {
+		cmdline, ok := strings.CutPrefix(line, "  shmlab check ")
+		if !ok {
+			continue
+		}
+		n++
+		cmdline, _, _ = strings.Cut(cmdline, "<") // a shell redirection
+		var cf checkFlags
+		fs := cf.flagSet()
+		fs.SetOutput(io.Discard)
+		files, err := parseInterspersed(fs, strings.Fields(cmdline))
+		if err == nil {
+			err = cf.validate(files)
+		}
+		if err != nil {
+			t.Errorf("example %q: %v", strings.TrimSpace(line), err)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no examples in the usage:\n%s", checkUsage)
+	}
+}
+
+func TestCheckStdin(t *testing.T) {
+	out := t.TempDir()
+	r := runStdin(t, staleHistory, "check", "--out", out, "-")
+	if r.code != exitFail || !strings.HasPrefix(r.stdout, "stdin: illegal") {
+		t.Errorf("check - (stale): exit %d, want %d, and a verdict on stdin, got:\n%s%s", r.code, exitFail, r.stdout, r.stderr)
+	}
+	if diff := cmp.Diff([]string{filepath.Join(out, "stdin.html")}, reportLines(r.stdout)); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+
+	t.Chdir(t.TempDir())
+	r = runStdin(t, okHistory, "check", "--report", "--json", "-")
+	want := []string{`"file":"stdin"`, `"verdict":"ok"`, `"report":"stdin.html"`}
+	for _, w := range want {
+		if r.code != exitOK || !strings.Contains(r.stdout, w) {
+			t.Errorf("check --report --json -: exit %d, want %d, and %s, got:\n%s%s", r.code, exitOK, w, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Stat("stdin.html"); err != nil {
+		t.Errorf("no report in the current directory: %v", err)
+	}
+
+	r = runStdin(t, badHistory, "check", "-")
+	wantErr := "shmlab check: stdin:2: field \"return\": return time 5 before call time 10\n"
+	if diff := cmp.Diff(wantErr, r.stderr); r.code != exitUsage || diff != "" {
+		t.Errorf("check - (bad): exit %d, want %d; standard error (-want +got):\n%s", r.code, exitUsage, diff)
+	}
+
+	r = runStdin(t, okHistory, "check", "-", "-")
+	if diff := cmp.Diff("shmlab check: standard input (-) given 2 times\n", r.stderr); r.code != exitUsage || diff != "" {
+		t.Errorf("check - -: exit %d, want %d; standard error (-want +got):\n%s", r.code, exitUsage, diff)
+	}
+}
+
+func TestCheckUnwritableReport(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory, "stale.jsonl": staleHistory, "file": "not a directory"})
+	for _, tt := range []struct {
+		name, out, history string
+	}{
+		{"--out is a file", filepath.Join(dir, "file"), "stale.jsonl"},
+		{"--out is under a file", filepath.Join(dir, "file", "reports"), "stale.jsonl"},
+		{"passing history with --report", filepath.Join(dir, "file"), "ok.jsonl"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runArgs(t, "check", "--report", "--out", tt.out, filepath.Join(dir, tt.history))
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d", r.code, exitUsage)
+			}
+			want := "shmlab check: " + filepath.Join(dir, tt.history) + ": cannot write the report: mkdir "
+			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, ": not a directory\n") {
+				t.Errorf("standard error %q, want %q...: not a directory", r.stderr, want)
+			}
+			if !strings.HasPrefix(r.stdout, filepath.Join(dir, tt.history)+": ") || len(reportLines(r.stdout)) != 0 {
+				t.Errorf("standard output %q, want the verdict and no report", r.stdout)
+			}
+		})
+	}
+}
+
+func TestCheckJSONOpLines(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"stale.jsonl": staleHistory})
+	r := runArgs(t, "check", "--json", "--out", t.TempDir(), filepath.Join(dir, "stale.jsonl"))
+	type op struct {
+		ID   int64 `json:"id"`
+		Line int   `json:"line"`
+	}
+	var row struct {
+		Keys []struct {
+			Ops []op `json:"ops"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &row); err != nil || len(row.Keys) != 1 {
+		t.Fatalf("output %q: %v, want one key", r.stdout, err)
+	}
+	if diff := cmp.Diff([]op{{ID: 2, Line: 3}, {ID: 1, Line: 2}}, row.Keys[0].Ops); diff != "" {
+		t.Errorf("ops of the key (-want +got):\n%s", diff)
 	}
 }

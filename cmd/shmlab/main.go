@@ -5,7 +5,7 @@
 // Usage:
 //
 //	shmlab bench [flags]          measure the reference against a raw floor
-//	shmlab check [flags] FILE...  check history files
+//	shmlab check [flags] FILE...  check history files (- reads standard input)
 //
 // Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
 // check, 3 bad input or usage.
@@ -29,7 +29,7 @@ const (
 type command struct {
 	name    string
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
 var commands = []command{
@@ -39,10 +39,12 @@ var commands = []command{
 
 func main() {
 	shm.Main() // a re-executed worker runs its body here and exits
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the command args name, with its flags and operands, and
+// returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -52,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+			return c.run(args[1:], stdin, stdout, stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "shmlab: unknown command %q\n", args[0])

@@ -27,14 +27,21 @@ type result struct {
 	stdout, stderr string
 }
 
-// runArgs calls run, failing the test if it does not return within 30s
-// (a stuck worker then dies with the test binary).
+// runArgs calls run with an empty standard input, failing the test if it
+// does not return within 30s (a stuck worker then dies with the test
+// binary).
 func runArgs(t *testing.T, args ...string) result {
+	t.Helper()
+	return runStdin(t, "", args...)
+}
+
+// runStdin is runArgs with stdin as standard input.
+func runStdin(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	done := make(chan result, 1)
 	go func() {
 		var out, errOut bytes.Buffer
-		code := run(args, &out, &errOut)
+		code := run(args, strings.NewReader(stdin), &out, &errOut)
 		done <- result{code, out.String(), errOut.String()}
 	}()
 	select {
@@ -101,11 +108,13 @@ func TestBenchHelp(t *testing.T) {
 		if r.code != exitOK {
 			t.Errorf("bench %s = %d, want %d", flag, r.code, exitOK)
 		}
-		text := r.stdout + r.stderr
 		for _, want := range []string{"usage: shmlab bench", "example:\n  shmlab bench --workers", "-duration", "-codec", "-client"} {
-			if !strings.Contains(text, want) {
-				t.Errorf("bench %s: help %q lacks %q", flag, text, want)
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("bench %s: help on standard output %q lacks %q", flag, r.stdout, want)
 			}
+		}
+		if r.stderr != "" {
+			t.Errorf("bench %s: standard error %q, want none", flag, r.stderr)
 		}
 	}
 }
@@ -130,6 +139,9 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--value", "1"}, "value 1 (2 B-4 MiB)"},
 		{[]string{"--value", "16", "extra", "more"}, `unexpected arguments ["extra" "more"]`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra", "--runs", "1"}, `unexpected arguments ["extra"]`},
+		{[]string{"--", "--runs", "1"}, `unexpected arguments ["--runs" "1"]`},
 	} {
 		// A tiny valid run first, so that a check that is missing shows
 		// as a quick exit 0 rather than the default matrix's minutes.
@@ -143,6 +155,19 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 		if r.stdout != "" {
 			t.Errorf("bench %q: standard output %q, want none", tt.args, r.stdout)
+		}
+	}
+}
+
+func TestBadFlagPrintsUsageToStderr(t *testing.T) {
+	for _, cmd := range []string{"bench", "check"} {
+		r := runArgs(t, cmd, "--no-such-flag")
+		if r.code != exitUsage {
+			t.Errorf("%s --no-such-flag = %d, want %d", cmd, r.code, exitUsage)
+		}
+		want := "flag provided but not defined: -no-such-flag\nusage: shmlab " + cmd + " "
+		if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
+			t.Errorf("%s --no-such-flag: standard output %q, standard error %q; want standard error to start with %q", cmd, r.stdout, r.stderr, want)
 		}
 	}
 }
