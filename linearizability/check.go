@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"math"
 	"fmt"
 	"runtime"
 	"strings"
@@ -266,39 +267,157 @@ func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
 	}
 	ops := []Op{*stuck.op}
 	var b strings.Builder
+	fmt.Fprintf(&b, "%s cannot be linearized: no order of the operations before and beside it allows that answer.\n", stuck.op)
 	if longest == 0 {
-		fmt.Fprintf(&b, "%s cannot be linearized, not even first:\n", stuck.op)
+		fmt.Fprintf(&b, "  It cannot even come first, where the key is absent.\n")
 	} else {
-		fmt.Fprintf(&b, "%s cannot be linearized after the longest linearizable prefix (%s):\n", stuck.op, plural(longest, "operation"))
+		fmt.Fprintf(&b, "  After the most operations that can be put in order (%d):\n", longest)
 	}
-	var wants []string
-	seen := map[string]bool{}
 	for _, e := range ends {
-		fmt.Fprintf(&b, "  the key holds %s%s\n", kh.model.held(e.state), e.why())
+		if longest > 0 {
+			fmt.Fprintf(&b, "  the key holds %s%s\n", kh.model.held(e.state), e.why())
+		}
 		if e.writer != nil && len(ops) == 1 {
 			ops = append(ops, *e.writer)
 		}
-		for _, w := range kh.model.answers(e.state, stuck) {
+	}
+	if e := ends[0].state.epoch(); stuck.epoch < e {
+		fmt.Fprintf(&b, "  but it was called before the master's restart: having returned, it took effect before it (HISTORY.md, \"Events\")")
+		return ops, b.String()
+	}
+	if kh.nowhere(stuck) {
+		fmt.Fprintf(&b, "  No operation wrote %s to this key: a value from nowhere.\n", outputText(stuck.op))
+	}
+	if stuck.method == Get {
+		kh.readable(&b, stuck)
+	} else {
+		kh.allowed(&b, ends, in, stuck)
+	}
+	return ops, strings.TrimRight(b.String(), "\n")
+}
+
+// readable writes what the stuck get could have read: the values of the
+// writes that may be the last before it, those not followed, before it
+// was called, by a write that returned.
+func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
+	call, ret := stuck.op.Call, stuck.op.Return
+	bound := int64(math.MinInt64) // the latest call of a write that returned before the get was called
+	for i := range kh.ops {
+		if o := kh.ops[i].Input.(*kvOp); o.writes() && !o.unknown && kh.ops[i].Return < call {
+			bound = max(bound, kh.ops[i].Call)
+		}
+	}
+	var vals []string
+	seen := map[string]bool{}
+	add := func(v string) {
+		if !seen[v] {
+			seen[v] = true
+			vals = append(vals, v)
+		}
+	}
+	if bound == math.MinInt64 || kh.model.evict {
+		add("absent")
+	}
+	for i := range kh.ops {
+		o := kh.ops[i].Input.(*kvOp)
+		if !o.writes() || kh.ops[i].Call >= ret || kh.ops[i].Return < bound {
+			continue
+		}
+		add(kh.model.written(o))
+	}
+	got := outputText(stuck.op)
+	switch {
+	case !seen[got] && len(vals) == 1 && compound(vals[0]) && compound(got) && valueDiff(vals[0], got) != "":
+		fmt.Fprintf(b, "  The only value it could have read (-want +got):\n%s", valueDiff(vals[0], got))
+	case !seen[got]:
+		fmt.Fprintf(b, "  It read %s; the values it could have read: %s.", got, strings.Join(vals, ", "))
+		if len(vals) == 1 && vals[0] != got && valueDiff(vals[0], got) == "" {
+			b.WriteString(" (The same members in another order: values compare as JSON text.)")
+		}
+	default:
+		fmt.Fprintf(b, "  It read %s, which a write may have left, but no order of the other operations on the key agrees (the values it could have read: %s).", got, strings.Join(vals, ", "))
+	}
+}
+
+// writes reports whether o may change the key's value.
+func (o *kvOp) writes() bool {
+	switch o.method {
+	case Set, Delete, Add:
+		return !o.reset
+	case CAS:
+		return o.unknown || o.flag
+	}
+	return o.reset
+}
+
+// written is what o leaves in the key, as text ("absent", or "an
+// integer" for an add of unknown outcome).
+func (m *kvModel) written(o *kvOp) string {
+	switch {
+	case o.reset, o.method == Delete:
+		return "absent"
+	case o.method == Add && o.unknown:
+		return "an integer"
+	}
+	return m.in.vals[o.value]
+}
+
+// allowed writes the answers the stuck operation could have given there:
+// in the states the prefixes end in, or one step later, when an operation
+// concurrent with it (or unknown) takes effect first.
+func (kh *keyHistory) allowed(b *strings.Builder, ends []prefixEnd, in map[int]bool, stuck *kvOp) {
+	var wants []string
+	seen := map[string]bool{}
+	add := func(s kvState) {
+		for _, w := range kh.model.answers(s, stuck) {
 			if !seen[w] {
 				seen[w] = true
 				wants = append(wants, w)
 			}
 		}
 	}
+	ret := stuck.op.Return
+	for _, e := range ends {
+		add(e.state)
+		for i := range kh.ops {
+			if o := kh.ops[i].Input.(*kvOp); !in[i] && o != stuck && !o.reset && kh.ops[i].Call < ret {
+				add(kh.model.follow(e.state, o))
+			}
+		}
+	}
 	got := outputText(stuck.op)
-	if e := ends[0].state.epoch(); stuck.epoch < e {
-		fmt.Fprintf(&b, "  but it was called before the master's restart: having returned, it took effect before it (HISTORY.md, \"Events\")")
-		return ops, b.String()
-	}
-	switch d := valueDiff(wants[0], got); {
+	switch {
 	case len(wants) > 1:
-		fmt.Fprintf(&b, "  the answers allowed are %s; it answered %s", strings.Join(wants, ", "), got)
-	case d == "" && wants[0] != got:
-		fmt.Fprintf(&b, "  the only answer allowed is %s; it answered %s (values compare as JSON text)", wants[0], got)
+		fmt.Fprintf(b, "  It answered %s; answers an order would allow there: %s.", got, strings.Join(wants, ", "))
+	case compound(wants[0]) && compound(got) && valueDiff(wants[0], got) != "":
+		fmt.Fprintf(b, "  The answer an order would allow there (-want +got):\n%s", valueDiff(wants[0], got))
 	default:
-		fmt.Fprintf(&b, "  the only answer allowed (-want +got):\n%s", d)
+		fmt.Fprintf(b, "  It answered %s; the answer an order would allow there: %s.", got, wants[0])
+		if wants[0] != got && valueDiff(wants[0], got) == "" {
+			b.WriteString(" (The same members in another order: values compare as JSON text.)")
+		}
 	}
-	return ops, strings.TrimRight(b.String(), "\n")
+}
+
+// compound reports whether a JSON text is an object or an array.
+func compound(v string) bool { return strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[") }
+
+// nowhere reports whether o is a get that returned a value no operation
+// on its key could have written.
+func (kh *keyHistory) nowhere(o *kvOp) bool {
+	if o.method != Get || !o.present {
+		return false
+	}
+	for i := range kh.ops {
+		w := kh.ops[i].Input.(*kvOp)
+		switch {
+		case (w.method == Set || w.method == CAS) && w.value == o.value:
+			return false
+		case w.method == Add && (w.unknown || w.value == o.value):
+			return false
+		}
+	}
+	return true
 }
 
 // prefixEnd is a state a longest linearizable prefix ends in, with the
@@ -427,7 +546,10 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 			}
 			cur = m.in.intOf[s.value()]
 		}
-		return fmt.Sprint(cur + o.delta)
+		if sum := cur + o.delta; (o.delta > 0) == (sum > cur) || o.delta == 0 {
+			return fmt.Sprint(sum)
+		}
+		return "error overflow"
 	}
 	return "?"
 }
