@@ -1,8 +1,8 @@
 package linearizability
 
 import (
-	"math"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
