@@ -161,6 +161,10 @@ func (c *checker) checkFile(path string) int {
 	}
 	opts := linearizability.Options{Model: linearizability.Model(c.model), Timeout: c.timeout}
 	r := linearizability.Check(h, opts)
+	if r.Invalid != nil { // not reached from a file Read accepted; kept for safety
+		fmt.Fprintf(c.stderr, "shmlab check: %s: %v\n", name, r.Invalid)
+		return exitUsage
+	}
 	code := verdictExit(r.Verdict)
 	report := ""
 	if r.Verdict != linearizability.Ok || c.report {
