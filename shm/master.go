@@ -30,6 +30,15 @@ type MasterOptions struct {
 	// Logf, if set, receives one line per notable event (a connection
 	// ended by bad input, a worker exit).
 	Logf func(format string, args ...any)
+	// WrapStream, if set, wraps each spawned worker's socket before the
+	// codec reads and writes it: the place for byte-level faults. The
+	// wrapper loses the socket's non-blocking writes; Stream.WriteTimeout
+	// still bounds a write that does not return.
+	WrapStream func(w *Worker, rw io.ReadWriteCloser) io.ReadWriteCloser
+	// WrapConn, if set, wraps each spawned worker's connection before the
+	// master serves it: the place for message-level faults. Closing the
+	// wrapper must close the connection it wraps.
+	WrapConn func(w *Worker, c Conn) Conn
 }
 
 // MasterStats counts what a master has seen.

@@ -244,7 +244,14 @@ func (m *Master) launch(w *Worker) error {
 	w.raw = nc
 	so := m.opts.Stream
 	so.AcceptCompact = !m.opts.JSONOnly
-	w.conn = NewStreamConn(nc, so)
+	var rw io.ReadWriteCloser = nc
+	if m.opts.WrapStream != nil {
+		rw = m.opts.WrapStream(w, nc)
+	}
+	w.conn = NewStreamConn(rw, so)
+	if m.opts.WrapConn != nil {
+		w.conn = m.opts.WrapConn(w, w.conn)
+	}
 	return nil
 }
 

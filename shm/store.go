@@ -11,6 +11,7 @@ type StoreOptions struct {
 	MaxEntries  int   // entries kept; beyond it the least recently used go
 	MaxBytes    int64 // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
 	DedupWindow int   // most replies remembered per worker incarnation, rounded up to a power of two (DefaultDedupWindow if 0)
+	Bugs        Bugs  // deliberately broken behaviours, for testing the testers only
 }
 
 // EntryOverhead is the per-entry cost counted against StoreOptions.MaxBytes.
@@ -95,7 +96,7 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	if err := validate(req, local); err != nil {
 		return errorReply(req, err)
 	}
-	if !req.Method.Mutates() || local {
+	if !req.Method.Mutates() || local || s.opts.Bugs.Has(BugNoDedup) {
 		s.stats.Applied++
 		return s.execute(now, req)
 	}

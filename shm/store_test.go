@@ -1001,3 +1001,20 @@ func TestStoreDuplicatesProperty(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreBugNoDedup(t *testing.T) {
+	w := shm.Identity{Worker: 1, Inc: 1}
+	for _, tt := range []struct {
+		bugs shm.Bugs
+		want string
+	}{{0, "1"}, {shm.BugNoDedup, "2"}} {
+		s := shm.NewStore(shm.StoreOptions{Bugs: tt.bugs})
+		a := add(7, "n")
+		s.Apply(0, w, &a)
+		dup := add(7, "n") // the same request again: a retry or a duplicate
+		rep := s.Apply(1, w, &dup)
+		if diff := cmp.Diff(tt.want, string(rep.Value)); diff != "" {
+			t.Errorf("bugs %b: the duplicate answered (-want +got):\n%s", tt.bugs, diff)
+		}
+	}
+}
