@@ -1,0 +1,162 @@
+package faultinject
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Link names one direction of one worker's connection.
+type Link struct {
+	Worker string
+	Dir    Direction // Requests or Replies
+}
+
+func (l Link) String() string {
+	if l.Dir == Replies {
+		return "master>" + l.Worker
+	}
+	return l.Worker + ">master"
+}
+
+// Message is what a decision may look at: the request's method, key and
+// id (for a reply, those of the request it answers).
+type Message struct {
+	Method, Key string
+	Seq         uint64
+}
+
+// Decision is what happens to one message.
+type Decision struct {
+	Drop       bool          `json:"drop,omitempty"`
+	Delay      time.Duration `json:"delay,omitempty"`
+	Copies     int           `json:"copies,omitempty"`  // extra copies delivered
+	Reorder    bool          `json:"reorder,omitempty"` // held until the next message on the link has gone
+	Corruption Corruption    `json:"corruption,omitempty"`
+	// Fired lists the faults that fired, by their index in the plan.
+	Fired []int `json:"fired,omitempty"`
+	// N is the message's number on its link, from 1.
+	N int `json:"-"`
+}
+
+// None reports whether d changes nothing.
+func (d *Decision) None() bool {
+	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == ""
+}
+
+// Decider makes the decisions of a plan. Each link has its own generator,
+// seeded from the plan's seed and the link, so the same seed and the same
+// sequence of messages on a link give the same decisions, whatever
+// happens on other links. It is safe for concurrent use.
+type Decider struct {
+	plan  *Plan
+	mu    sync.Mutex
+	links map[Link]*linkState
+}
+
+type linkState struct {
+	rng *rand.Rand
+	n   int // messages decided so far
+}
+
+// NewDecider returns the decider of p.
+func NewDecider(p *Plan) *Decider {
+	return &Decider{plan: p, links: make(map[Link]*linkState)}
+}
+
+// Seed returns the seed of link l's generator under plan seed s.
+func Seed(s uint64, l Link) (uint64, uint64) {
+	h := fnv.New64a()
+	h.Write([]byte(l.Worker))
+	h.Write([]byte{0})
+	h.Write([]byte(l.Dir))
+	return s, h.Sum64()
+}
+
+// Decide decides what happens to the next message on link l, at elapsed
+// time since the run began. Every fault of the plan draws from the link's
+// generator for every message, matched or not, so a decision depends
+// only on the seed, the link and the message's place on it.
+func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ls := d.links[l]
+	if ls == nil {
+		ls = &linkState{rng: rand.New(rand.NewPCG(Seed(d.plan.Seed, l)))}
+		d.links[l] = ls
+	}
+	ls.n++
+	dec := Decision{N: ls.n}
+	for i := range d.plan.Messages {
+		f := &d.plan.Messages[i]
+		draw, extra := ls.rng.Float64(), ls.rng.Float64()
+		if !f.matches(l, m, ls.n, elapsed) || !f.fires(draw) {
+			continue
+		}
+		dec.Fired = append(dec.Fired, i)
+		f.apply(&dec, extra)
+	}
+	return dec
+}
+
+func (f *MessageFault) matches(l Link, m Message, n int, elapsed time.Duration) bool {
+	t := &f.Target
+	switch {
+	case f.Dir != "" && f.Dir != Both && f.Dir != l.Dir:
+		return false
+	case t.Worker != "" && t.Worker != l.Worker:
+		return false
+	case t.Method != "" && t.Method != m.Method:
+		return false
+	case t.Key != "" && t.Key != m.Key:
+		return false
+	case t.Nth != 0 && t.Nth != n:
+		return false
+	case elapsed < t.From || (t.Until != 0 && elapsed >= t.Until):
+		return false
+	}
+	return true
+}
+
+func (f *MessageFault) fires(draw float64) bool {
+	if f.P == 0 {
+		return f.Target.Nth != 0
+	}
+	return draw < f.P
+}
+
+// apply adds f's effect to dec; u is a uniform draw for its parameters.
+func (f *MessageFault) apply(dec *Decision, u float64) {
+	switch f.Kind {
+	case Drop:
+		dec.Drop = true
+	case Delay:
+		dec.Delay += f.Delay.draw(u)
+	case Duplicate:
+		dec.Copies += max(f.Copies, 1)
+	case Reorder:
+		dec.Reorder = true
+	case Corrupt:
+		dec.Corruption = f.Corruption
+		if dec.Corruption == "" {
+			dec.Corruption = CorruptFrame
+		}
+	}
+}
+
+// draw maps a uniform u in [0, 1) to a delay of the distribution.
+func (d *Dist) draw(u float64) time.Duration {
+	switch d.Kind {
+	case Uniform:
+		return d.Min + time.Duration(u*float64(d.Max-d.Min))
+	case Exponential:
+		v := time.Duration(-math.Log(1-u) * float64(d.Mean))
+		if d.Cap > 0 && v > d.Cap {
+			v = d.Cap
+		}
+		return v
+	}
+	return d.Min
+}

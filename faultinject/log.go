@@ -1,0 +1,181 @@
+package faultinject
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/shmlab/shmlab/linearizability"
+)
+
+// Decisions decides what happens to messages: a Decider from a plan's
+// seed, or a Replay of a log.
+type Decisions interface {
+	Decide(l Link, m Message, elapsed time.Duration) Decision
+}
+
+// Record is one decision that changed something, with its ground truth.
+type Record struct {
+	// Time is when it was made, on the run's clock (linearizability.Now).
+	Time int64 `json:"time"`
+	Link Link  `json:"link"`
+	// N is the message's number on its link, from 1.
+	N        int      `json:"n"`
+	Msg      Message  `json:"msg"`
+	Decision Decision `json:"decision"`
+	// Truth is what the fault did to the operation, which the worker
+	// cannot know.
+	Truth linearizability.Truth `json:"truth,omitempty"`
+}
+
+// Log keeps the decisions that changed something. It is safe for
+// concurrent use.
+type Log struct {
+	mu      sync.Mutex
+	records []Record
+	// OnRecord, if set, sees each record as it is added (to journal it
+	// as an event, say).
+	OnRecord func(Record)
+}
+
+// Add logs r, working out its ground truth.
+func (l *Log) Add(r Record) {
+	r.Truth = truth(r.Link.Dir, &r.Decision)
+	l.mu.Lock()
+	l.records = append(l.records, r)
+	on := l.OnRecord
+	l.mu.Unlock()
+	if on != nil {
+		on(r)
+	}
+}
+
+// Records returns a copy of what was logged.
+func (l *Log) Records() []Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Record(nil), l.records...)
+}
+
+// truth says what a decision did to the request it concerns.
+func truth(dir Direction, d *Decision) linearizability.Truth {
+	if dir == Requests {
+		switch {
+		case d.Drop, d.Corruption == CorruptFrame:
+			return linearizability.TruthNotApplied
+		case d.Copies > 0:
+			return linearizability.TruthDuplicated
+		case d.Corruption != "":
+			return linearizability.TruthApplied
+		}
+		return linearizability.TruthDelayed
+	}
+	switch {
+	case d.Drop, d.Corruption != "":
+		return linearizability.TruthApplied
+	case d.Copies > 0:
+		return linearizability.TruthNone
+	}
+	return linearizability.TruthDelayed
+}
+
+// Event turns r into a history event.
+func (r *Record) Event() linearizability.Event {
+	return linearizability.Event{
+		Kind:   linearizability.EventFault,
+		Time:   r.Time,
+		End:    r.Time + int64(r.Decision.Delay),
+		Worker: r.Link.Worker,
+		Link:   r.Link.String(),
+		Fault:  r.Decision.name(),
+		Truth:  r.Truth,
+		Text:   fmt.Sprintf("message %d on %s: %s %q, id %d", r.N, r.Link, r.Msg.Method, r.Msg.Key, r.Msg.Seq),
+	}
+}
+
+// name names what d did, faults joined by "+".
+func (d *Decision) name() string {
+	var s string
+	add := func(on bool, n string) {
+		if !on {
+			return
+		}
+		if s != "" {
+			s += "+"
+		}
+		s += n
+	}
+	add(d.Drop, string(Drop))
+	add(d.Delay > 0, string(Delay))
+	add(d.Copies > 0, string(Duplicate))
+	add(d.Reorder, string(Reorder))
+	add(d.Corruption != "", string(Corrupt)+"-"+string(d.Corruption))
+	return s
+}
+
+// WriteLog writes records as JSON lines, for a replay.
+func WriteLog(w io.Writer, records []Record) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range records {
+		if err := enc.Encode(&records[i]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadLog reads what WriteLog wrote; name is used in errors.
+func ReadLog(r io.Reader, name string) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var rec Record
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Replay decides as a log says: the nth message on a link gets the
+// decision logged for it, and every other message none. It repeats a
+// failure of real processes whose timing differs from run to run.
+type Replay struct {
+	mu   sync.Mutex
+	want map[Link]map[int]Decision
+	n    map[Link]int
+}
+
+// NewReplay returns a Replay of records.
+func NewReplay(records []Record) *Replay {
+	r := &Replay{want: make(map[Link]map[int]Decision), n: make(map[Link]int)}
+	for _, rec := range records {
+		if r.want[rec.Link] == nil {
+			r.want[rec.Link] = make(map[int]Decision)
+		}
+		r.want[rec.Link][rec.N] = rec.Decision
+	}
+	return r
+}
+
+// Decide returns the logged decision for the next message on l.
+func (r *Replay) Decide(l Link, _ Message, _ time.Duration) Decision {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n[l]++
+	d := r.want[l][r.n[l]]
+	d.N = r.n[l]
+	return d
+}
