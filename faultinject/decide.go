@@ -10,8 +10,8 @@ import (
 
 // Link names one direction of one worker's connection.
 type Link struct {
-	Worker string
-	Dir    Direction // Requests or Replies
+	Worker string    `json:"worker"`
+	Dir    Direction `json:"dir"` // Requests or Replies
 }
 
 func (l Link) String() string {
@@ -24,8 +24,9 @@ func (l Link) String() string {
 // Message is what a decision may look at: the request's method, key and
 // id (for a reply, those of the request it answers).
 type Message struct {
-	Method, Key string
-	Seq         uint64
+	Method string `json:"method"`
+	Key    string `json:"key"`
+	Seq    uint64 `json:"seq"`
 }
 
 // Decision is what happens to one message.
