@@ -1,0 +1,48 @@
+package faultinject
+
+import (
+	"errors"
+	"io"
+)
+
+// ErrWriterDied is returned by a TornWriter's writes once it has died.
+var ErrWriterDied = errors.New("faultinject: writer died")
+
+// TornWriter returns a writer that dies after n bytes, as a process killed
+// in the middle of a frame: the write that reaches n writes only the bytes
+// up to n, then w is closed if it is an io.Closer (the peer reads the torn
+// frame, then the end of the stream), and that write and every later one
+// return ErrWriterDied.
+func TornWriter(w io.Writer, n int64) io.Writer {
+	return &tornWriter{w: w, left: n}
+}
+
+type tornWriter struct {
+	w    io.Writer
+	left int64
+	dead bool
+}
+
+func (t *tornWriter) Write(p []byte) (int, error) {
+	if t.dead {
+		return 0, ErrWriterDied
+	}
+	if int64(len(p)) < t.left {
+		n, err := t.w.Write(p)
+		t.left -= int64(n)
+		return n, err
+	}
+	n, err := t.w.Write(p[:t.left])
+	t.left -= int64(n)
+	if err == nil && t.left > 0 {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return n, err
+	}
+	t.dead = true
+	if c, ok := t.w.(io.Closer); ok {
+		c.Close()
+	}
+	return n, ErrWriterDied
+}
