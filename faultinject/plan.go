@@ -64,6 +64,8 @@ type Plan struct {
 	Seed uint64 `json:"seed" yaml:"seed"`
 	// Messages are the message faults, tried in order for each message.
 	Messages []MessageFault `json:"messages,omitempty" yaml:"messages,omitempty"`
+	// Processes are the process faults (process.go), at their times.
+	Processes []ProcessFault `json:"processes,omitempty" yaml:"processes,omitempty"`
 }
 
 // MessageFault is one message fault and where it applies.
@@ -124,6 +126,11 @@ func (p *Plan) Validate() error {
 	for i := range p.Messages {
 		if err := p.Messages[i].validate(); err != nil {
 			errs = append(errs, fmt.Errorf("messages[%d]: %w", i, err))
+		}
+	}
+	for i := range p.Processes {
+		if err := p.Processes[i].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("processes[%d]: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)

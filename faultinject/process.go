@@ -1,0 +1,208 @@
+package faultinject
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shmlab/shmlab/linearizability"
+)
+
+// ProcessKind is what a process fault does.
+type ProcessKind string
+
+// The process fault kinds.
+const (
+	// Kill kills the process with SIGKILL; it stays dead (a worker's
+	// remaining operations never run; the master's workers die with it).
+	Kill ProcessKind = "kill"
+	// Pause stops the process with SIGSTOP and resumes it with SIGCONT
+	// after For.
+	Pause ProcessKind = "pause"
+	// Restart kills the process if it runs, waits For, and starts it
+	// again: a worker as a new incarnation, the master with an empty
+	// store (an epoch boundary).
+	Restart ProcessKind = "restart"
+)
+
+// MasterTarget is the target name of the master process.
+const MasterTarget = "master"
+
+// ProcessFault is one fault on one process, at a time of the run.
+type ProcessFault struct {
+	Kind ProcessKind `json:"kind" yaml:"kind"`
+	// Target names the process: a worker ("w2") or MasterTarget.
+	Target string `json:"target" yaml:"target"`
+	// At is when it happens, since the run began.
+	At time.Duration `json:"at" yaml:"at"`
+	// For is how long a pause lasts, or how long a restarted process
+	// stays down (0: started again at once). Kill ignores it.
+	For time.Duration `json:"for,omitempty" yaml:"for,omitempty"`
+}
+
+func (f *ProcessFault) String() string {
+	s := fmt.Sprintf("%s %s at %v", f.Kind, f.Target, f.At)
+	if f.For > 0 && f.Kind != Kill {
+		s += fmt.Sprintf(" for %v", f.For)
+	}
+	return s
+}
+
+func (f *ProcessFault) validate() error {
+	switch f.Kind {
+	case Kill, Pause, Restart:
+	default:
+		return fmt.Errorf("unknown kind %q (want kill, pause or restart)", f.Kind)
+	}
+	switch {
+	case f.Target == "":
+		return errors.New("no target (a worker's name, or master)")
+	case f.At < 0:
+		return fmt.Errorf("at %v is negative", f.At)
+	case f.For < 0:
+		return fmt.Errorf("for %v is negative", f.For)
+	case f.Kind == Pause && f.For == 0:
+		return errors.New("a pause needs for > 0: a process never resumed would stop the run")
+	}
+	return nil
+}
+
+// Process is one running process a fault may act on. *shm.Worker is one.
+type Process interface {
+	// Pid is its process id.
+	Pid() int
+	// Done is closed once it has exited and been reaped.
+	Done() <-chan struct{}
+}
+
+// Targets are the processes of a run, by name.
+type Targets interface {
+	// Process returns name's current process, or nil if it has none.
+	Process(name string) Process
+	// Start starts name's process again, its last one having exited,
+	// and returns the new one.
+	Start(name string) (Process, error)
+}
+
+// ErrNotRunning is returned by the functions that signal a process that
+// has already exited: nothing was done.
+var ErrNotRunning = errors.New("faultinject: the process is not running")
+
+// exitWait bounds the wait for a killed process to be reaped.
+const exitWait = 10 * time.Second
+
+// running reports whether p is a process that has not exited.
+func running(p Process) bool {
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// step is one action of a fault at one time: most faults have two.
+type step struct {
+	at    time.Duration
+	fault int // index in the faults
+	phase int // 0: the first action, 1: the second (resume, start)
+}
+
+// steps lists the actions of faults in time order (stable: equal times
+// keep the faults' order, first actions first).
+func steps(faults []ProcessFault) []step {
+	var out []step
+	for i, f := range faults {
+		out = append(out, step{at: f.At, fault: i})
+		if f.Kind != Kill {
+			out = append(out, step{at: f.At + f.For, fault: i, phase: 1})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b step) int { return cmp.Compare(a.at, b.at) })
+	return out
+}
+
+// ApplyProcesses applies faults to the processes of ts at their times
+// since start, one action at a time in time order, and passes every
+// change it makes to record as a history event (on the clock of
+// linearizability.Now). An action on a process that is not running is
+// skipped and records nothing. It returns when the last action is done,
+// or when ctx ends; either way no process it paused is left stopped.
+// Errors of single actions are joined into the one it returns; the
+// schedule goes on after them.
+func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time, ts Targets, record func(linearizability.Event)) error {
+	paused := make(map[int]Process) // by fault index
+	defer func() {
+		for i, p := range paused {
+			if e, err := Resume(faults[i].Target, p); err == nil {
+				record(e)
+			}
+		}
+	}()
+	var errs []error
+	for _, s := range steps(faults) {
+		if err := sleepUntil(ctx, start.Add(s.at)); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		f := &faults[s.fault]
+		if err := apply(f, s, ts, paused, record); err != nil && !errors.Is(err, ErrNotRunning) {
+			errs = append(errs, fmt.Errorf("processes[%d] (%v): %w", s.fault, f, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apply does one step.
+func apply(f *ProcessFault, s step, ts Targets, paused map[int]Process, record func(linearizability.Event)) error {
+	var e linearizability.Event
+	var err error
+	switch {
+	case f.Kind == Pause && s.phase == 0:
+		p := ts.Process(f.Target)
+		if e, err = PauseProcess(f.Target, p, f.For); err == nil {
+			paused[s.fault] = p
+		}
+	case f.Kind == Pause:
+		p, ok := paused[s.fault]
+		if !ok {
+			return ErrNotRunning
+		}
+		delete(paused, s.fault)
+		e, err = Resume(f.Target, p)
+	case s.phase == 0: // Kill, and the kill of a Restart
+		e, err = KillProcess(f.Target, ts.Process(f.Target))
+	default:
+		var es []linearizability.Event
+		_, es, err = RestartProcess(f.Target, ts)
+		for _, e := range es {
+			record(e)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	record(e)
+	return nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+)
+
+var workerJournalRE = regexp.MustCompile(`^g([0-9]+)-i([0-9]+)-(.+)\.journal$`)
+
+// incKey names a worker process: its master's generation and its
+// incarnation under that master.
+type incKey struct {
+	gen int
+	inc uint64
+}
+
+// collect merges the run's journals into its history and gathers the
+// rest of the result.
+func collect(sp *spec, reports []masterReport) (*Result, error) {
+	paths, err := filepath.Glob(filepath.Join(sp.Dir, "g*.journal"))
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	cs := make([]*linearizability.JournalContents, 0, len(paths))
+	counts := make(map[incKey]WorkerResult)
+	for _, p := range paths {
+		c, err := linearizability.ReadJournal(p)
+		if err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		cs = append(cs, c)
+		if m := workerJournalRE.FindStringSubmatch(filepath.Base(p)); m != nil {
+			gen, _ := strconv.Atoi(m[1])
+			inc, _ := strconv.ParseUint(m[2], 10, 64)
+			counts[incKey{gen, inc}] = journalCounts(c, m[3], gen, inc)
+		}
+	}
+	h, err := linearizability.MergeJournalContents(sp.header(), cs...)
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	res := &Result{History: h}
+	for _, rep := range reports {
+		res.Masters = append(res.Masters, rep.MasterResult)
+		recs, err := readFaultLog(faultLog(sp.Dir, rep.Gen))
+		if err != nil {
+			return nil, err
+		}
+		res.Records = append(res.Records, recs...)
+	}
+	res.Workers = workerResults(reports, counts)
+	return res, nil
+}
+
+// journalCounts describes a worker process from its journal alone.
+func journalCounts(c *linearizability.JournalContents, name string, gen int, inc uint64) WorkerResult {
+	w := WorkerResult{Name: name, Gen: gen, Inc: inc, Pid: c.PID, Ops: len(c.Ops)}
+	for i := range c.Ops {
+		if c.Ops[i].Return == 0 {
+			w.Unreturned++
+		}
+	}
+	return w
+}
+
+// workerResults joins what the masters said of their workers with what
+// the journals hold. A worker of a master that died before reporting is
+// known by its journal alone: it died with its master.
+func workerResults(reports []masterReport, counts map[incKey]WorkerResult) []WorkerResult {
+	var out []WorkerResult
+	for _, rep := range reports {
+		for _, w := range rep.Workers {
+			k := incKey{w.Gen, w.Inc}
+			c := counts[k]
+			delete(counts, k)
+			w.Ops, w.Unreturned = c.Ops, c.Unreturned
+			out = append(out, w)
+		}
+	}
+	var orphans []WorkerResult
+	for _, w := range counts {
+		w.Exit, w.Killed = "died with its master", true
+		orphans = append(orphans, w)
+	}
+	slices.SortFunc(orphans, func(a, b WorkerResult) int {
+		return cmp.Or(cmp.Compare(a.Gen, b.Gen), cmp.Compare(a.Inc, b.Inc))
+	})
+	return append(out, orphans...)
+}
+
+// readFaultLog reads a generation's fault log; a missing one is empty.
+func readFaultLog(path string) ([]faultinject.Record, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	defer f.Close()
+	recs, err := faultinject.ReadLog(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	return recs, nil
+}
+
+// header is the history's header, with the run's description as meta.
+func (sp *spec) header() linearizability.Header {
+	h := linearizability.NewHeader(sp.model(), sp.Scenario, sp.Seed)
+	meta := *sp
+	meta.Dir, meta.Start = "", 0
+	h.Meta, _ = json.Marshal(&meta)
+	return h
+}

@@ -1,0 +1,278 @@
+// Package harness runs a workload on real processes and returns its
+// history, checked or not: a master owning the store, worker processes
+// re-executed from the current binary (shm.Main) that get and set it over
+// their sockets, each recording every call into a crash-proof journal,
+// and a fault plan (faultinject) applied to their messages and processes.
+//
+// A binary that uses it calls shm.Main first thing in main (or TestMain):
+// the harness registers its worker bodies in init. Workers are named
+// "w1".."wN". The master runs in the harness's own process, unless the
+// plan has faults on the master ("master" target): then it runs in a
+// child process of its own, started again after a restart, so that the
+// process that checks is never the one that gets killed.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// Config describes a run.
+type Config struct {
+	// Scenario names the run in the history's header ("harness" if empty).
+	Scenario string
+	// Workers is how many worker processes run at once (1 if 0).
+	Workers int
+	// Ops is how many operations each worker process makes. A worker
+	// started again (a restart) makes Ops more, under the same name.
+	Ops int
+	// Keys are the keys the operations use (a, b and c if empty): few
+	// keys make operations meet.
+	Keys []string
+	// Mix weighs the methods (DefaultMix if zero).
+	Mix Mix
+	// Seed makes the workload: a worker's operations depend only on it,
+	// the worker's name, its master's generation and its incarnation.
+	Seed uint64
+	// Plan, if set, is the fault plan: message faults on every worker's
+	// connection (on the master's side), process faults at their times.
+	Plan *faultinject.Plan
+	// Store configures the master's store (its Bugs too, for testing the
+	// testers).
+	Store shm.StoreOptions
+	// CallTimeout bounds each call (200ms if 0); a call that times out
+	// is recorded unknown.
+	CallTimeout time.Duration
+	// RetryAfter, if positive, makes the workers' clients resend a
+	// request with the same id when no reply came in that long (the
+	// master applies it at most once, unless shm.BugNoDedup is set).
+	RetryAfter time.Duration
+	// Think is a pause between a worker's operations (0: none): it
+	// spreads a run over time, so that faults planned at given times
+	// meet operations.
+	Think time.Duration
+	// Dir holds the journals and fault logs; it must hold none of an
+	// earlier run. If empty, a temporary directory is made and removed
+	// when Run returns.
+	Dir string
+	// Logf, if set, receives the masters' log lines as they come (they
+	// are in the Result too).
+	Logf func(format string, args ...any)
+}
+
+// Result is what a run did.
+type Result struct {
+	// History is the merged history: every worker's journal, the fault
+	// log as fault events with their ground truth, and the process
+	// events (kill, pause, resume, restart, master_kill, master_restart).
+	History *linearizability.History
+	// Records are the fault log's records, every master generation's.
+	Records []faultinject.Record
+	// Workers has one entry per worker process, in start order.
+	Workers []WorkerResult
+	// Masters has one entry per master generation.
+	Masters []MasterResult
+	// Faults holds the errors of process faults that could not be
+	// applied (nil if none).
+	Faults error
+
+	ops int // per worker process, as configured
+}
+
+// WorkerResult is one worker process (one incarnation of a name).
+type WorkerResult struct {
+	Name string `json:"name"`
+	Gen  int    `json:"gen"` // its master's generation
+	Inc  uint64 `json:"inc"` // its incarnation under that master
+	Pid  int    `json:"pid"`
+	// Exit is how it ended: "" for status 0, else the wait error
+	// ("signal: killed"), or "died with its master".
+	Exit string `json:"exit"`
+	// Killed says it died by SIGKILL (a kill, a restart, its master's death).
+	Killed bool `json:"killed"`
+	// Ops is how many calls its journal holds, Unreturned how many of
+	// them have no return (pending when it died).
+	Ops        int `json:"ops"`
+	Unreturned int `json:"unreturned"`
+}
+
+// MasterResult is one master generation.
+type MasterResult struct {
+	Gen int `json:"gen"`
+	// Pid is the master process's (0: the harness's own process).
+	Pid int `json:"pid"`
+	// Alive says the master answered Stats at the end of its run;
+	// Killed that it was killed first.
+	Alive  bool            `json:"alive"`
+	Killed bool            `json:"killed"`
+	Stats  shm.MasterStats `json:"stats"`
+	// Logs are its log lines.
+	Logs []string `json:"logs,omitempty"`
+}
+
+// spec is the part of a Config that every process of a run is told.
+type spec struct {
+	Scenario    string            `json:"scenario"`
+	Workers     int               `json:"workers"`
+	Ops         int               `json:"ops"`
+	Keys        []string          `json:"keys"`
+	Mix         Mix               `json:"mix"`
+	Seed        uint64            `json:"seed"`
+	Plan        *faultinject.Plan `json:"plan,omitempty"`
+	Store       shm.StoreOptions  `json:"store"`
+	CallTimeout time.Duration     `json:"call_timeout"`
+	RetryAfter  time.Duration     `json:"retry_after,omitempty"`
+	Think       time.Duration     `json:"think,omitempty"`
+	Dir         string            `json:"dir,omitempty"`
+	// Start is when the run began, on linearizability.Now's clock.
+	Start int64 `json:"start,omitempty"`
+}
+
+// startTime is the run's start on this process's time.Now clock.
+func (sp *spec) startTime() time.Time {
+	return time.Now().Add(-time.Duration(linearizability.Now() - sp.Start))
+}
+
+var workerRE = regexp.MustCompile(`^w([1-9][0-9]*)$`)
+
+// isTarget reports whether name is the master or one of the workers.
+func (sp *spec) isTarget(name string) bool {
+	if name == faultinject.MasterTarget {
+		return true
+	}
+	m := workerRE.FindStringSubmatch(name)
+	if m == nil {
+		return false
+	}
+	n, err := strconv.Atoi(m[1])
+	return err == nil && n <= sp.Workers
+}
+
+// newSpec checks c and fills in its defaults.
+func newSpec(c *Config) (*spec, error) {
+	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix,
+		Seed: c.Seed, Plan: c.Plan, Store: c.Store, CallTimeout: c.CallTimeout, RetryAfter: c.RetryAfter, Think: c.Think, Dir: c.Dir}
+	if sp.Scenario == "" {
+		sp.Scenario = "harness"
+	}
+	if len(sp.Keys) == 0 {
+		sp.Keys = []string{"a", "b", "c"}
+	}
+	if sp.CallTimeout <= 0 {
+		sp.CallTimeout = 200 * time.Millisecond
+	}
+	var errs []error
+	if c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Get < 0 || c.Mix.Set < 0 || c.Mix.Add < 0 || c.Mix.CAS < 0 || c.Mix.Delete < 0 {
+		errs = append(errs, errors.New("negative ops, think time, retry time or mix weight"))
+	}
+	if sp.Plan != nil {
+		errs = append(errs, sp.Plan.Validate())
+		for i, f := range sp.Plan.Processes {
+			if !sp.isTarget(f.Target) {
+				errs = append(errs, fmt.Errorf("processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, sp.Workers))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("harness: bad config: %w", err)
+	}
+	return sp, nil
+}
+
+// masterFaults and workerFaults split the plan's process faults by target.
+func (sp *spec) masterFaults() []faultinject.ProcessFault { return sp.processFaults(true) }
+func (sp *spec) workerFaults() []faultinject.ProcessFault { return sp.processFaults(false) }
+
+func (sp *spec) processFaults(master bool) []faultinject.ProcessFault {
+	var out []faultinject.ProcessFault
+	if sp.Plan == nil {
+		return nil
+	}
+	for _, f := range sp.Plan.Processes {
+		if (f.Target == faultinject.MasterTarget) == master {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// model is the history's model: evicting if the store may evict.
+func (sp *spec) model() linearizability.Model {
+	if sp.Store.MaxEntries > 0 || sp.Store.MaxBytes > 0 {
+		return linearizability.ModelKVEvict
+	}
+	return linearizability.ModelKV
+}
+
+// Run runs the workload of c with its faults, waits for every worker,
+// and returns what happened, the merged history included. It returns an
+// error only when the run could not be made or its journals not read; a
+// run that went wrong is in the Result (see Result.Problems), and its
+// history is for linearizability.Check to judge.
+func Run(ctx context.Context, c Config) (*Result, error) {
+	sp, err := newSpec(&c)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Dir == "" {
+		if sp.Dir, err = os.MkdirTemp("", "shmlab-harness-"); err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		defer os.RemoveAll(sp.Dir)
+	}
+	sp.Start = linearizability.Now()
+	var reports []masterReport
+	var faults error
+	if len(sp.masterFaults()) > 0 {
+		reports, faults, err = runMasterProcesses(ctx, sp, c.Logf)
+	} else {
+		var rep masterReport
+		rep, err = newMasterRun(sp, 1, c.Logf).run(ctx)
+		reports, faults = []masterReport{rep}, rep.faultErr()
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := collect(sp, reports)
+	if err != nil {
+		return nil, err
+	}
+	res.Faults, res.ops = faults, sp.Ops
+	return res, nil
+}
+
+// Problems reports what went wrong in the run beside the history's
+// verdict, all of it, joined: a worker process that was not killed but
+// exited with an error, or whose calls did not all return, or that made
+// fewer calls than asked; a master that was not killed but did not
+// answer at the end; a process fault that could not be applied.
+func (r *Result) Problems() error {
+	var errs []error
+	for _, w := range r.Workers {
+		switch {
+		case w.Killed:
+		case w.Exit != "":
+			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d) exited: %s", w.Name, w.Gen, w.Inc, w.Pid, w.Exit))
+		case w.Unreturned > 0 || w.Ops != r.ops:
+			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d): %d calls of %d, %d without a return", w.Name, w.Gen, w.Inc, w.Pid, w.Ops, r.ops, w.Unreturned))
+		}
+	}
+	for _, m := range r.Masters {
+		if !m.Killed && !m.Alive {
+			errs = append(errs, fmt.Errorf("master %d (pid %d) did not answer at the end of its run", m.Gen, m.Pid))
+		}
+	}
+	if r.Faults != nil {
+		errs = append(errs, r.Faults)
+	}
+	return errors.Join(errs...)
+}

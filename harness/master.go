@@ -1,0 +1,295 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// masterRun is one master generation's part of a run: its store, its
+// workers, the message faults on their links and the process faults on
+// them. It runs in the harness's process, or in a master process of its
+// own (masterproc.go).
+type masterRun struct {
+	sp   *spec
+	gen  int
+	logf func(format string, args ...any)
+	// onStart, if set, sees every worker process started.
+	onStart func(w *shm.Worker)
+
+	m       *shm.Master
+	events  *linearizability.Recorder
+	journal *linearizability.Journal
+	flog    *faultinject.Log
+
+	mu      sync.Mutex
+	current map[string]*shm.Worker // each name's latest process
+	started []*shm.Worker          // every process, in start order
+	logs    []string
+	logFile *os.File
+	logErr  error
+	closed  bool // the journal and log file are closed: events are dropped
+}
+
+// masterReport is what a master generation says of its run.
+type masterReport struct {
+	MasterResult
+	Workers []WorkerResult `json:"workers"`
+	// Faults are the errors of the process faults it applied.
+	Faults string `json:"faults,omitempty"`
+}
+
+func (r *masterReport) faultErr() error {
+	if r.Faults == "" {
+		return nil
+	}
+	return errors.New(r.Faults)
+}
+
+func newMasterRun(sp *spec, gen int, logf func(string, ...any)) *masterRun {
+	return &masterRun{sp: sp, gen: gen, logf: logf, current: make(map[string]*shm.Worker)}
+}
+
+// eventCapacity is the room of an event journal: a quarter of a million
+// fault events or so (the file is sparse).
+const eventCapacity = 64 << 20
+
+// aliveWait bounds the wait for a master's Stats at the end of its run.
+const aliveWait = 5 * time.Second
+
+// run runs the generation until its workers are done and its process
+// faults applied, or ctx ends; then it closes the master.
+func (r *masterRun) run(ctx context.Context) (masterReport, error) {
+	rep := masterReport{MasterResult: MasterResult{Gen: r.gen}}
+	if err := r.open(); err != nil {
+		return rep, err
+	}
+	defer r.closeFiles()
+	r.m = shm.NewMaster(r.options())
+	defer r.m.Close()
+	for i := 1; i <= r.sp.Workers; i++ {
+		if _, err := r.start(fmt.Sprintf("w%d", i), nil); err != nil {
+			return rep, err
+		}
+	}
+	ferr := r.applyFaults(ctx)
+	werr := r.wait(ctx)
+	rep.Stats, rep.Alive = r.stats()
+	r.m.Close()
+	rep.Workers = r.workerResults()
+	rep.Logs = r.logLines()
+	if ferr != nil {
+		rep.Faults = ferr.Error()
+	}
+	return rep, werr
+}
+
+// open makes the generation's event journal and fault log.
+func (r *masterRun) open() error {
+	j, err := linearizability.CreateJournal(eventJournal(r.sp.Dir, r.gen), eventCapacity)
+	if err != nil {
+		return fmt.Errorf("harness: %w", err)
+	}
+	r.journal, r.events = j, linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
+	if r.logFile, err = os.OpenFile(faultLog(r.sp.Dir, r.gen), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
+		j.Close()
+		return fmt.Errorf("harness: %w", err)
+	}
+	r.flog = &faultinject.Log{OnRecord: r.onRecord}
+	return nil
+}
+
+// onRecord writes a fault decision into the event journal, as an event
+// with its ground truth, and into the fault log file, one write each, so
+// that both survive the death of this process.
+func (r *masterRun) onRecord(rec faultinject.Record) {
+	line, err := json.Marshal(&rec)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return // a message held past the end of the run
+	}
+	r.events.Event(rec.Event())
+	if err == nil {
+		_, err = r.logFile.Write(append(line, '\n'))
+	}
+	if err != nil && r.logErr == nil {
+		r.logErr = err
+	}
+}
+
+// event records a process event into the event journal.
+func (r *masterRun) event(e linearizability.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		r.events.Event(e)
+	}
+}
+
+func (r *masterRun) closeFiles() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	r.logFile.Close()
+	r.journal.Close()
+}
+
+func (r *masterRun) options() shm.MasterOptions {
+	opts := shm.MasterOptions{Store: r.sp.Store, Logf: r.log}
+	if r.sp.Plan != nil && len(r.sp.Plan.Messages) > 0 {
+		d := faultinject.NewDecider(r.sp.Plan)
+		start := r.sp.startTime()
+		opts.WrapConn = func(w *shm.Worker, c shm.Conn) shm.Conn {
+			return faultinject.Messages(c, workerName(w), d, r.flog, faultinject.ConnOptions{Start: start, Logf: r.log})
+		}
+	}
+	return opts
+}
+
+func workerName(w *shm.Worker) string { return fmt.Sprintf("w%d", w.ID) }
+
+func (r *masterRun) log(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	r.mu.Lock()
+	r.logs = append(r.logs, line)
+	r.mu.Unlock()
+	if r.logf != nil {
+		r.logf("master %d: %s", r.gen, line)
+	}
+}
+
+func (r *masterRun) logLines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.logs...)
+}
+
+// start starts name's worker process: the first (old is nil, and the
+// master gives it the next worker id, which is name's number), or
+// another incarnation of old.
+func (r *masterRun) start(name string, old *shm.Worker) (*shm.Worker, error) {
+	var w *shm.Worker
+	var err error
+	if old == nil {
+		w, err = r.m.Spawn(r.workerSpec(name))
+	} else {
+		w, err = r.m.Restart(old)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("harness: start worker %s: %w", name, err)
+	}
+	r.mu.Lock()
+	r.current[name] = w
+	r.started = append(r.started, w)
+	r.mu.Unlock()
+	if r.onStart != nil {
+		r.onStart(w)
+	}
+	return w, nil
+}
+
+func (r *masterRun) workerSpec(name string) shm.WorkerSpec {
+	cfg, err := json.Marshal(workerConfig{Name: name, Gen: r.gen, spec: *r.sp})
+	if err != nil {
+		panic(err) // a spec is plain data
+	}
+	return shm.WorkerSpec{Name: WorkerName, Env: []string{envWorker + "=" + string(cfg)}}
+}
+
+// Process and Start make the workers the targets of process faults.
+func (r *masterRun) Process(name string) faultinject.Process {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w := r.current[name]; w != nil {
+		return w
+	}
+	return nil
+}
+
+func (r *masterRun) Start(name string) (faultinject.Process, error) {
+	r.mu.Lock()
+	old := r.current[name]
+	r.mu.Unlock()
+	if old == nil {
+		return nil, fmt.Errorf("no worker %s", name)
+	}
+	return r.start(name, old)
+}
+
+// applyFaults applies the worker process faults still to come.
+func (r *masterRun) applyFaults(ctx context.Context) error {
+	start := r.sp.startTime()
+	var faults []faultinject.ProcessFault
+	for _, f := range r.sp.workerFaults() {
+		if start.Add(f.At).After(time.Now()) {
+			faults = append(faults, f)
+		}
+	}
+	if len(faults) == 0 {
+		return nil
+	}
+	return faultinject.ApplyProcesses(ctx, faults, start, r, r.event)
+}
+
+// wait waits for every worker's latest process to end.
+func (r *masterRun) wait(ctx context.Context) error {
+	r.mu.Lock()
+	ws := make([]*shm.Worker, 0, len(r.current))
+	for _, w := range r.current {
+		ws = append(ws, w)
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		select {
+		case <-w.Done():
+		case <-ctx.Done():
+			return fmt.Errorf("harness: waiting for the workers: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// stats asks the master for its stats; alive is false if it does not
+// answer in time.
+func (r *masterRun) stats() (shm.MasterStats, bool) {
+	ch := make(chan shm.MasterStats, 1)
+	go func() { ch <- r.m.Stats() }()
+	select {
+	case st := <-ch:
+		return st, true
+	case <-time.After(aliveWait):
+		return shm.MasterStats{}, false
+	}
+}
+
+// workerResults describes every worker process that ran; their journals
+// add the counts of calls later (collect).
+func (r *masterRun) workerResults() []WorkerResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]WorkerResult, len(r.started))
+	for i, w := range r.started {
+		err := w.Wait()
+		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(w.ProcessState())}
+		if err != nil {
+			out[i].Exit = err.Error()
+		}
+	}
+	return out
+}
+
+// killed reports whether a process died by SIGKILL.
+func killed(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}

@@ -1,0 +1,223 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// MasterName is the name the harness's master body is registered under:
+// a master process of its own, for plans with faults on the master. It
+// is a worker of a small control master in the harness's process, whose
+// store carries what the master process reports (its workers' pids, its
+// result): the harness kills it, pauses it and starts it again, and
+// never runs the store under test itself.
+const MasterName = "shmlab-harness-master"
+
+// envMaster holds the run's spec, as JSON, for a master process.
+const envMaster = "SHMLAB_HARNESS_MASTER"
+
+func init() {
+	shm.Handle(MasterName, runMasterProcess)
+}
+
+// controlTimeout bounds a master process's calls to the control master.
+const controlTimeout = 5 * time.Second
+
+// runMasterProcess is the body of a master process: one master
+// generation (its incarnation under the control master) of the run.
+func runMasterProcess(ctx context.Context, c *shm.Client, _ []string) error {
+	var sp spec
+	if err := json.Unmarshal([]byte(os.Getenv(envMaster)), &sp); err != nil {
+		return fmt.Errorf("harness master: $%s: %w", envMaster, err)
+	}
+	gen := int(shm.WorkerIdentity().Inc)
+	r := newMasterRun(&sp, gen, nil)
+	var mu sync.Mutex
+	var pids []int
+	r.onStart = func(w *shm.Worker) {
+		mu.Lock()
+		defer mu.Unlock()
+		pids = append(pids, w.Pid())
+		publish(ctx, c, pidsKey(gen), pids)
+	}
+	rep, err := r.run(ctx)
+	if err != nil {
+		return err
+	}
+	return publish(ctx, c, reportKey(gen), rep)
+}
+
+func pidsKey(gen int) string   { return "pids/" + strconv.Itoa(gen) }
+func reportKey(gen int) string { return "report/" + strconv.Itoa(gen) }
+
+// publish sets key in the control master's store to v as JSON.
+func publish(ctx context.Context, c *shm.Client, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	defer cancel()
+	return c.Set(ctx, key, shm.Value(data))
+}
+
+// masterProcs are the master processes of a run, as the target of
+// process faults ("master").
+type masterProcs struct {
+	ctl  *shm.Master
+	mu   sync.Mutex
+	gens []*masterProc // by generation - 1
+}
+
+func (mp *masterProcs) latest() *masterProc {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	return mp.gens[len(mp.gens)-1]
+}
+
+func (mp *masterProcs) Process(name string) faultinject.Process {
+	if name != faultinject.MasterTarget {
+		return nil
+	}
+	return mp.latest()
+}
+
+func (mp *masterProcs) Start(name string) (faultinject.Process, error) {
+	if name != faultinject.MasterTarget {
+		return nil, fmt.Errorf("no process %s", name)
+	}
+	w, err := mp.ctl.Restart(mp.latest().Worker)
+	if err != nil {
+		return nil, err
+	}
+	p := &masterProc{Worker: w, ctl: mp.ctl}
+	mp.mu.Lock()
+	mp.gens = append(mp.gens, p)
+	mp.mu.Unlock()
+	return p, nil
+}
+
+// masterProc is a master process. It is Done only once its workers are
+// gone too (they die by their parent-death signal, a moment after it),
+// so that nothing of its generation runs after its successor starts.
+type masterProc struct {
+	*shm.Worker
+	ctl  *shm.Master
+	once sync.Once
+	done chan struct{}
+}
+
+func (p *masterProc) Done() <-chan struct{} {
+	p.once.Do(func() {
+		p.done = make(chan struct{})
+		go func() {
+			<-p.Worker.Done()
+			waitGone(p.workerPids(), controlTimeout)
+			close(p.done)
+		}()
+	})
+	return p.done
+}
+
+// workerPids returns the pids the master process said it started.
+func (p *masterProc) workerPids() []int {
+	v, ok := p.ctl.Get(pidsKey(int(p.Inc)))
+	var pids []int
+	if ok {
+		json.Unmarshal(v, &pids)
+	}
+	return pids
+}
+
+// waitGone waits, at most d, until none of pids runs: each has exited
+// (or is a zombie waiting to be reaped, which runs no more).
+func waitGone(pids []int, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for _, pid := range pids {
+		for !gone(pid) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
+}
+
+// runMasterProcesses runs the run's master in processes of their own,
+// applies the master faults to them, and gathers their reports.
+func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, error, error) {
+	j, err := linearizability.CreateJournal(eventJournal(sp.Dir, 0), eventCapacity)
+	if err != nil {
+		return nil, nil, fmt.Errorf("harness: %w", err)
+	}
+	events := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
+	defer j.Close()
+	ctl := shm.NewMaster(shm.MasterOptions{JSONOnly: true, Logf: logf})
+	defer ctl.Close()
+	env, err := json.Marshal(sp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("harness: %w", err)
+	}
+	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("harness: start the master: %w", err)
+	}
+	mp := &masterProcs{ctl: ctl, gens: []*masterProc{{Worker: w, ctl: ctl}}}
+	faults := faultinject.ApplyProcesses(ctx, sp.masterFaults(), sp.startTime(), mp, events.Event)
+	select {
+	case <-mp.latest().Done():
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
+	}
+	reports, ferrs := mp.reports()
+	return reports, errors.Join(append([]error{faults}, ferrs...)...), nil
+}
+
+// reports reads each master generation's report, or makes one for a
+// generation that died before it could send it.
+func (mp *masterProcs) reports() ([]masterReport, []error) {
+	var out []masterReport
+	var errs []error
+	for _, p := range mp.gens {
+		gen, w := int(p.Inc), p.Worker
+		rep := masterReport{MasterResult: MasterResult{Gen: gen, Pid: w.Pid()}}
+		if v, ok := mp.ctl.Get(reportKey(gen)); ok {
+			if err := json.Unmarshal(v, &rep); err != nil {
+				errs = append(errs, fmt.Errorf("master %d: report: %w", gen, err))
+			}
+			rep.Pid = w.Pid()
+		}
+		rep.Killed = killed(w.ProcessState())
+		if err := w.Wait(); err != nil && !rep.Killed {
+			rep.Logs = append(rep.Logs, "exited: "+err.Error())
+		}
+		if f := rep.faultErr(); f != nil {
+			errs = append(errs, fmt.Errorf("master %d: %w", gen, f))
+		}
+		out = append(out, rep)
+	}
+	return out, errs
+}

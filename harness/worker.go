@@ -1,0 +1,103 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// WorkerName is the name the harness's worker body is registered under
+// (shm.Handle): a binary that imports harness and calls shm.Main first
+// thing runs it when a master spawns it.
+const WorkerName = "shmlab-harness"
+
+// envWorker holds a worker's workerConfig, as JSON.
+const envWorker = "SHMLAB_HARNESS_WORKER"
+
+func init() {
+	shm.HandleRaw(WorkerName, runWorker)
+}
+
+// workerConfig is what a worker process is told.
+type workerConfig struct {
+	Name string `json:"name"` // the worker's name in the history ("w1")
+	Gen  int    `json:"gen"`  // its master's generation, from 1
+	spec
+}
+
+// runWorker is the worker body: it runs its workload, recording every
+// call into a journal of its own before the request leaves, so that a
+// kill loses nothing it sent. It makes its own client, as shm.Main
+// would, but with the run's timeout and retries.
+func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
+	var cfg workerConfig
+	if err := json.Unmarshal([]byte(os.Getenv(envWorker)), &cfg); err != nil {
+		return fmt.Errorf("harness worker: $%s: %w", envWorker, err)
+	}
+	c := dial(nc, &cfg)
+	defer c.Close()
+	inc := shm.WorkerIdentity().Inc
+	j, err := linearizability.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops))
+	if err != nil {
+		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
+	}
+	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
+	w := newWorkload(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix)
+	for i := range cfg.Ops {
+		if i > 0 && cfg.Think > 0 {
+			time.Sleep(cfg.Think)
+		}
+		o := w.next()
+		p := s.Call(o.method, o.key, o.input())
+		st, out := o.do(ctx, c, cfg.CallTimeout)
+		p.Return(st, out)
+		w.observe(&o, out, st)
+	}
+	return j.Close()
+}
+
+// dial makes the worker's client on its channel to the master, with the
+// codec the master offers (as shm.Dial does). A worker whose master is
+// gone exits at once with status 3, as shm.Main's workers do: its
+// journal holds its calls.
+func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
+	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json"
+	return shm.NewClient(shm.NewStreamConn(nc, shm.StreamOptions{Compact: compact}), shm.ClientOptions{
+		Identity:   shm.WorkerIdentity(),
+		Timeout:    cfg.CallTimeout,
+		RetryAfter: cfg.RetryAfter,
+		OnLost: func(err error) {
+			fmt.Fprintf(os.Stderr, "harness worker %s: master connection lost: %v\n", cfg.Name, err)
+			os.Exit(3)
+		},
+	})
+}
+
+// journalCapacity is room for ops operations (a call and a return take
+// a few hundred bytes); the file is sparse.
+func journalCapacity(ops int) int64 { return max(1<<20, int64(ops)*2048) }
+
+// workerJournal is the journal of one worker incarnation: a new file for
+// every process.
+func workerJournal(dir string, gen int, name string, inc uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("g%d-i%d-%s.journal", gen, inc, name))
+}
+
+// eventJournal is the journal of a master generation's events (gen 0:
+// the harness's own).
+func eventJournal(dir string, gen int) string {
+	return filepath.Join(dir, fmt.Sprintf("g%d-events.journal", gen))
+}
+
+// faultLog is where a master generation writes its fault log records.
+func faultLog(dir string, gen int) string {
+	return filepath.Join(dir, fmt.Sprintf("g%d-faults.jsonl", gen))
+}
