@@ -1,0 +1,64 @@
+package faultinject_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// The master's side of a worker's connection, wrapped: the reply to the
+// first set is lost, so the call times out although the store has the
+// value. The log tells the truth the worker cannot know.
+func ExampleMessages() {
+	plan := &faultinject.Plan{Seed: 1, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Drop, Dir: faultinject.Replies, P: 1, Target: faultinject.Target{Method: "set", Nth: 1}},
+	}}
+	var log faultinject.Log
+	masterEnd, workerEnd := net.Pipe()
+	m := shm.NewMaster(shm.MasterOptions{})
+	wrapped := faultinject.Messages(shm.NewStreamConn(masterEnd, shm.StreamOptions{}), "w1",
+		faultinject.NewDecider(plan), &log, faultinject.ConnOptions{})
+	go m.Serve(wrapped, shm.Identity{Worker: 1, Inc: 1})
+	c := shm.NewClient(shm.NewStreamConn(workerEnd, shm.StreamOptions{}), shm.ClientOptions{Timeout: 50 * time.Millisecond})
+	defer c.Close()
+
+	err := c.Set(context.Background(), "k", shm.Value("1"))
+	fmt.Println("definite:", shm.IsDefinite(err))
+	v, _ := m.Get("k")
+	fmt.Println("stored:", v)
+	for _, r := range log.Records() {
+		ev := r.Event()
+		fmt.Println(ev.Link, ev.Fault, ev.Truth, ev.Text)
+	}
+	// Output:
+	// definite: false
+	// stored: 1
+	// master>w1 drop applied message 1 on master>w1: set "k", id 1
+}
+
+// Decisions come from the plan's seed, one stream per link: the second
+// request is dropped, and every get's reply delayed.
+func ExampleDecider() {
+	plan := &faultinject.Plan{Seed: 42, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Drop, Dir: faultinject.Requests, Target: faultinject.Target{Nth: 2}},
+		{Kind: faultinject.Delay, Dir: faultinject.Replies, P: 1, Target: faultinject.Target{Method: "get"}, Delay: faultinject.Dist{Kind: faultinject.Fixed, Min: time.Millisecond}},
+	}}
+	d := faultinject.NewDecider(plan)
+	req := faultinject.Link{Worker: "w1", Dir: faultinject.Requests}
+	for i := range 3 {
+		dec := d.Decide(req, faultinject.Message{Method: "set", Key: "k", Seq: uint64(i + 1)}, 0)
+		fmt.Println(req, dec.N, dec.Drop)
+	}
+	rep := faultinject.Link{Worker: "w1", Dir: faultinject.Replies}
+	dec := d.Decide(rep, faultinject.Message{Method: "get", Key: "k", Seq: 4}, 0)
+	fmt.Println(rep, dec.N, dec.Delay)
+	// Output:
+	// w1>master 1 false
+	// w1>master 2 true
+	// w1>master 3 false
+	// master>w1 1 1ms
+}

@@ -1,0 +1,137 @@
+package faultinject
+
+import (
+	"sync"
+	"time"
+
+	"github.com/shmlab/shmlab/shm"
+)
+
+// flow is one direction of a wrapped connection. It applies each
+// message's decision (one file per fault: drop.go, delay.go,
+// duplicate.go, reorder.go, corrupt.go) and gathers the messages that go
+// on, in their new order, in out; its side hands them on with flush.
+type flow struct {
+	link Link
+	c    *conn
+
+	mu    sync.Mutex
+	cond  sync.Cond     // broadcast when messages move or the flow stops
+	out   []shm.Message // messages ready to go on, in order
+	held  int           // messages in delay timers and the reorder slot
+	shut  bool          // stopped: timers are off, nothing moves
+	own   bool          // messages must be copied before they go to out
+	flush func() error  // hands out on; called with mu held
+
+	timers map[uint64]*time.Timer // delays under way (delay.go)
+	timerN uint64                 // timers started so far
+
+	reordered  []shm.Message // held until the next message has gone (reorder.go)
+	holdTimer  *time.Timer   // releases them at the hold limit
+	holdRounds uint64        // hold timers started so far
+}
+
+func (f *flow) init(c *conn, l Link, own bool, flush func() error) {
+	f.c, f.link, f.own, f.flush = c, l, own, flush
+	f.cond.L = &f.mu
+	f.timers = make(map[uint64]*time.Timer)
+}
+
+// admit decides message m's fate and applies it; called with mu held.
+func (f *flow) admit(m *shm.Message) {
+	dec, ok := f.c.decide(f.link, m)
+	if !ok {
+		f.pass(f.keep(m))
+		return
+	}
+	if dropped(&dec) {
+		return
+	}
+	msg := f.keep(m)
+	if !f.own && (dec.Delay > 0 || dec.Reorder) {
+		msg = ownMessage(m) // it outlives the caller's buffer
+	}
+	if dec.Corruption != "" {
+		corruptMessage(&msg, f.link.Dir, dec.Corruption, f.c.opts.IDShift)
+	}
+	if f.link.Dir == Requests && f.c.inflight != nil {
+		f.c.inflight.add(&msg, 1+dec.Copies)
+	}
+	switch {
+	case dec.Delay > 0:
+		f.delay(duplicates(msg, dec.Copies), dec.Delay, dec.Reorder)
+	case dec.Reorder:
+		f.hold(duplicates(msg, dec.Copies))
+	default:
+		f.passCopies(msg, dec.Copies)
+	}
+}
+
+// keep returns m as the flow may keep it.
+func (f *flow) keep(m *shm.Message) shm.Message {
+	if f.own {
+		return ownMessage(m)
+	}
+	return *m
+}
+
+// pass lets ms go on, and the reordered messages after them.
+func (f *flow) pass(ms ...shm.Message) {
+	f.out = append(f.out, ms...)
+	f.releaseHeld()
+}
+
+// flushLater hands on what a timer released, for want of a caller to
+// report an error to.
+func (f *flow) flushLater() {
+	if err := f.flush(); err != nil {
+		f.c.logf("faultinject: %s: sending held messages: %v", f.link, err)
+	}
+	f.cond.Broadcast()
+}
+
+// stop turns the timers off and drops what they hold.
+func (f *flow) stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shut = true
+	for id, t := range f.timers {
+		t.Stop()
+		delete(f.timers, id)
+	}
+	if f.holdTimer != nil {
+		f.holdTimer.Stop()
+		f.holdTimer = nil
+	}
+	f.reordered, f.out, f.held = nil, nil, 0
+	f.cond.Broadcast()
+}
+
+// ownMessage returns a copy of m that shares no memory with it: a
+// message received is valid only until the next receive.
+func ownMessage(m *shm.Message) shm.Message {
+	c := *m
+	n := len(m.Key) + len(m.Value) + len(m.Old) + len(m.Raw)
+	if n == 0 {
+		return c
+	}
+	buf := make([]byte, 0, n)
+	c.Key, buf = keepBytes(buf, m.Key)
+	var v []byte
+	v, buf = keepBytes(buf, m.Value)
+	c.Value = v
+	v, buf = keepBytes(buf, m.Old)
+	c.Old = v
+	c.Raw, _ = keepBytes(buf, m.Raw)
+	return c
+}
+
+// keepBytes appends b to buf and returns the copy, keeping a nil b nil.
+func keepBytes(buf, b []byte) ([]byte, []byte) {
+	if b == nil {
+		return nil, buf
+	}
+	start := len(buf)
+	buf = append(buf, b...)
+	return buf[start:len(buf):len(buf)], buf
+}
