@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1224,9 +1225,9 @@ func TestEPIPEMaster(t *testing.T) {
 
 // TestEPIPEWorker: the worker's writes fail with EPIPE while its socket
 // stays open (its reader still works). Its request never reaches the
-// master; the call ends indefinitely, by its own deadline: the client
-// does not notice a failed write of its background flush (see the
-// report), and a later call fails at once with the stored error.
+// master; the failed write ends the connection, so the call fails at once,
+// indefinitely, naming the broken pipe, and a later call fails at once,
+// definitely.
 func TestEPIPEWorker(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	for _, compact := range []bool{false, true} {
@@ -1239,6 +1240,9 @@ func TestEPIPEWorker(t *testing.T) {
 		err := l.c.Set(context.Background(), "a", shm.Int(1))
 		took := time.Since(start)
 		wireIndefinite(t, what, err)
+		if !strings.Contains(fmt.Sprint(err), "broken pipe") {
+			t.Errorf("%s: the call failed with %v, which does not name the broken pipe", what, err)
+		}
 		err2 := l.c.Set(context.Background(), "b", shm.Int(2))
 		if err2 == nil {
 			t.Errorf("%s: a second call succeeded", what)

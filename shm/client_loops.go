@@ -99,8 +99,11 @@ func (c *Client) fail(err error) {
 	for _, cl := range pending {
 		c.finish(cl, Message{Kind: KindReply, Seq: cl.seq, Has: HasSeq, Err: cause})
 	}
-	if !closing && c.opts.OnLost != nil {
-		c.opts.OnLost(err)
+	if !closing {
+		c.conn.Close() // the master's end then sees the worker go
+		if c.opts.OnLost != nil {
+			c.opts.OnLost(err)
+		}
 	}
 }
 

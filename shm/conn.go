@@ -116,7 +116,19 @@ func (c *streamConn) Recv(ms []Message) (int, error) {
 	n, err := c.rd.recv(ms)
 	c.stats.framesIn.Add(uint64(n))
 	c.stats.reads.Store(c.rd.reads)
+	if err != nil && n == 0 {
+		if werr := c.writeErr(); werr != nil {
+			err = fmt.Errorf("write: %w", werr) // why the connection was closed
+		}
+	}
 	return n, err
+}
+
+// writeErr returns the error that ended writing, if one did.
+func (c *streamConn) writeErr() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.werr
 }
 
 func (c *streamConn) Close() error { return c.rwc.Close() }

@@ -107,11 +107,22 @@ func (c *streamConn) flush() error {
 		err := c.write(buf)
 		c.wmu.Lock()
 		c.recycle(buf)
-		c.werr = err
-		c.wcond.Broadcast()
+		c.failWrite(err)
 	}
 	c.flushing = false
 	return c.werr
+}
+
+// failWrite records the outcome of a write. A failed write may have left
+// part of a frame on the stream, which nothing can follow, so it ends the
+// connection: the reader then fails too, at once, rather than leaving its
+// callers to their deadlines. Called with wmu held.
+func (c *streamConn) failWrite(err error) {
+	c.werr = err
+	c.wcond.Broadcast()
+	if err != nil {
+		c.rwc.Close()
+	}
 }
 
 // recycle keeps a written buffer as the next spare. The old spare is in
@@ -150,8 +161,7 @@ func (c *streamConn) tryFlush() bool {
 			return false
 		}
 		c.recycle(buf)
-		c.werr = err
-		c.wcond.Broadcast()
+		c.failWrite(err)
 	}
 	return true
 }
