@@ -228,7 +228,7 @@ func (c *Client) setDeadline(ctx context.Context, cl *call) {
 		now = c.now()
 		cl.deadline = now + int64(time.Until(d))
 	}
-	cl.resendAt = 0
+	cl.resendAt, cl.resent = 0, false
 	if c.opts.RetryAfter > 0 {
 		cl.resendAt = now + int64(c.opts.RetryAfter)
 	}

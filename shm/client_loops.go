@@ -75,6 +75,9 @@ func (c *Client) match(ms []Message, ready []*call) []*call {
 		if !ok {
 			continue // a duplicate or late reply
 		}
+		if cl.resent && m.Err != nil && m.Err.Definite {
+			m.Err = retriedErr(m.Err)
+		}
 		if cl.want && m.Value != nil {
 			m.Value = append(Value(nil), m.Value...)
 		}
@@ -154,4 +157,14 @@ func (c *Client) logf(format string, args ...any) {
 	if c.opts.Logf != nil {
 		c.opts.Logf(format, args...)
 	}
+}
+
+// retriedErr is the error of a call sent more than once: a definite error
+// answers only the copy it replies to, and an earlier copy may have been
+// applied (its reply lost), so nothing is certain any more.
+func retriedErr(e *Error) *Error {
+	c := *e
+	c.Definite = false
+	c.Message += " (answering a resent copy: an earlier copy may have been applied)"
+	return &c
 }

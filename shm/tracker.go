@@ -22,6 +22,7 @@ type call struct {
 	seq      uint64
 	deadline int64 // nanoseconds on the client's clock
 	resendAt int64 // 0: never
+	resent   bool  // sent more than once: an earlier copy may have been applied
 	want     bool  // copy the reply's value
 	cb       func(Message, error)
 	done     chan Message
@@ -105,6 +106,7 @@ func (t *tracker) due(now, every int64, expired, resend []*call) ([]*call, []*ca
 			expired = append(expired, cl)
 		case cl.resendAt != 0 && cl.resendAt <= now:
 			cl.resendAt = now + every
+			cl.resent = true
 			resend = append(resend, cl)
 		}
 	}
