@@ -30,6 +30,12 @@ type Record struct {
 	// Truth is what the fault did to the operation, which the worker
 	// cannot know.
 	Truth linearizability.Truth `json:"truth,omitempty"`
+	// Bytes, if set, makes this the record of a byte fault (Plan.Streams):
+	// N, Msg and Decision are zero, and a Replay skips it.
+	Bytes *ByteRecord `json:"bytes,omitempty"`
+	// Gen is the master generation it was made under (1 for the first
+	// master, 0 if unknown), set by a harness whose master restarts.
+	Gen int `json:"gen,omitempty"`
 }
 
 // Log keeps the decisions that changed something. It is safe for
@@ -42,9 +48,12 @@ type Log struct {
 	OnRecord func(Record)
 }
 
-// Add logs r, working out its ground truth.
+// Add logs r, working out the ground truth of a message decision (a
+// byte fault's record brings its own).
 func (l *Log) Add(r Record) {
-	r.Truth = truth(r.Link.Dir, &r.Decision)
+	if r.Bytes == nil {
+		r.Truth = truth(r.Link.Dir, &r.Decision)
+	}
 	l.mu.Lock()
 	l.records = append(l.records, r)
 	on := l.OnRecord
@@ -85,6 +94,9 @@ func truth(dir Direction, d *Decision) linearizability.Truth {
 
 // Event turns r into a history event.
 func (r *Record) Event() linearizability.Event {
+	if r.Bytes != nil {
+		return r.Bytes.event(r)
+	}
 	return linearizability.Event{
 		Kind:   linearizability.EventFault,
 		Time:   r.Time,
@@ -158,10 +170,14 @@ type Replay struct {
 	n    map[Link]int
 }
 
-// NewReplay returns a Replay of records.
+// NewReplay returns a Replay of the message decisions among records
+// (byte faults' records are skipped: those come from the plan).
 func NewReplay(records []Record) *Replay {
 	r := &Replay{want: make(map[Link]map[int]Decision), n: make(map[Link]int)}
 	for _, rec := range records {
+		if rec.Bytes != nil {
+			continue
+		}
 		if r.want[rec.Link] == nil {
 			r.want[rec.Link] = make(map[int]Decision)
 		}

@@ -66,6 +66,9 @@ type Plan struct {
 	Messages []MessageFault `json:"messages,omitempty" yaml:"messages,omitempty"`
 	// Processes are the process faults (process.go), at their times.
 	Processes []ProcessFault `json:"processes,omitempty" yaml:"processes,omitempty"`
+	// Bytes are the byte faults (bytes_plan.go) on the master's end of
+	// the workers' connections, drawn per connection.
+	Bytes []ByteFault `json:"bytes,omitempty" yaml:"bytes,omitempty"`
 }
 
 // MessageFault is one message fault and where it applies.
@@ -131,6 +134,11 @@ func (p *Plan) Validate() error {
 	for i := range p.Processes {
 		if err := p.Processes[i].validate(); err != nil {
 			errs = append(errs, fmt.Errorf("processes[%d]: %w", i, err))
+		}
+	}
+	for i := range p.Bytes {
+		if err := p.Bytes[i].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("bytes[%d]: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)

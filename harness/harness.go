@@ -2,7 +2,9 @@
 // history, checked or not: a master owning the store, worker processes
 // re-executed from the current binary (shm.Main) that get and set it over
 // their sockets, each recording every call into a crash-proof journal,
-// and a fault plan (faultinject) applied to their messages and processes.
+// and a fault plan (faultinject) applied to their messages, to the bytes
+// under the codec, and to their processes; or message decisions replayed
+// from an earlier run's fault log (Config.Replay).
 //
 // A binary that uses it calls shm.Main first thing in main (or TestMain):
 // the harness registers its worker bodies in init. Workers are named
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
@@ -44,8 +47,17 @@ type Config struct {
 	// the worker's name, its master's generation and its incarnation.
 	Seed uint64
 	// Plan, if set, is the fault plan: message faults on every worker's
-	// connection (on the master's side), process faults at their times.
+	// connection (on the master's side), byte faults under the codec of
+	// the master's end of each worker's connection (its number counts
+	// the worker's processes under one master, from 1), process faults
+	// at their times.
 	Plan *faultinject.Plan
+	// Replay, if set, decides the message faults instead of the plan's
+	// seed: the records of an earlier run (its Result.Records, or its
+	// fault logs read with faultinject.ReadLog), each master generation
+	// replaying its own (Record.Gen; 0 counts as 1). Byte faults and
+	// process faults still come from the Plan.
+	Replay []faultinject.Record
 	// Store configures the master's store (its Bugs too, for testing the
 	// testers).
 	Store shm.StoreOptions
@@ -99,6 +111,10 @@ type WorkerResult struct {
 	Exit string `json:"exit"`
 	// Killed says it died by SIGKILL (a kill, a restart, its master's death).
 	Killed bool `json:"killed"`
+	// Cut names the planned byte faults (joined by "+") that ended its
+	// connection, when it exited for that: with status 3, its master
+	// lost.
+	Cut string `json:"cut,omitempty"`
 	// Ops is how many calls its journal holds, Unreturned how many of
 	// them have no return (pending when it died).
 	Ops        int `json:"ops"`
@@ -133,6 +149,8 @@ type spec struct {
 	RetryAfter  time.Duration     `json:"retry_after,omitempty"`
 	Think       time.Duration     `json:"think,omitempty"`
 	Dir         string            `json:"dir,omitempty"`
+	// Replay names the file in Dir holding the records to replay.
+	Replay string `json:"replay,omitempty"`
 	// Start is when the run began, on linearizability.Now's clock.
 	Start int64 `json:"start,omitempty"`
 }
@@ -229,6 +247,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 		defer os.RemoveAll(sp.Dir)
 	}
+	if err := sp.writeReplay(c.Replay); err != nil {
+		return nil, err
+	}
 	sp.Start = linearizability.Now()
 	var reports []masterReport
 	var faults error
@@ -250,16 +271,39 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	return res, nil
 }
 
+// writeReplay writes the records to replay, if any, into the run's
+// directory, where every master generation reads them.
+func (sp *spec) writeReplay(recs []faultinject.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	sp.Replay = replayLog
+	f, err := os.OpenFile(filepath.Join(sp.Dir, replayLog), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("harness: %w", err)
+	}
+	err = faultinject.WriteLog(f, recs)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("harness: %w", err)
+	}
+	return nil
+}
+
 // Problems reports what went wrong in the run beside the history's
 // verdict, all of it, joined: a worker process that was not killed but
-// exited with an error, or whose calls did not all return, or that made
-// fewer calls than asked; a master that was not killed but did not
-// answer at the end; a process fault that could not be applied.
+// exited with an error (other than the end of a connection that a
+// planned byte fault cut: see WorkerResult.Cut), or whose calls did not
+// all return, or that made fewer calls than asked; a master that was
+// not killed but did not answer at the end; a process fault that could
+// not be applied.
 func (r *Result) Problems() error {
 	var errs []error
 	for _, w := range r.Workers {
 		switch {
-		case w.Killed:
+		case w.Killed, w.Cut != "":
 		case w.Exit != "":
 			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d) exited: %s", w.Name, w.Gen, w.Inc, w.Pid, w.Exit))
 		case w.Unreturned > 0 || w.Ops != r.ops:

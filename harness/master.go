@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +38,9 @@ type masterRun struct {
 	mu      sync.Mutex
 	current map[string]*shm.Worker // each name's latest process
 	started []*shm.Worker          // every process, in start order
+	conns   map[string]int         // each name's connections so far
+	connOf  map[*shm.Worker]int    // each process's connection number
+	cut     map[connKey][]string   // the byte faults that may end a connection, fired
 	logs    []string
 	logFile *os.File
 	logErr  error
@@ -55,8 +62,15 @@ func (r *masterReport) faultErr() error {
 	return errors.New(r.Faults)
 }
 
+// connKey names a worker's connection under one master.
+type connKey struct {
+	name string
+	conn int
+}
+
 func newMasterRun(sp *spec, gen int, logf func(string, ...any)) *masterRun {
-	return &masterRun{sp: sp, gen: gen, logf: logf, current: make(map[string]*shm.Worker)}
+	return &masterRun{sp: sp, gen: gen, logf: logf, current: make(map[string]*shm.Worker),
+		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string)}
 }
 
 // eventCapacity is the room of an event journal: a quarter of a million
@@ -74,7 +88,11 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 		return rep, err
 	}
 	defer r.closeFiles()
-	r.m = shm.NewMaster(r.options())
+	opts, err := r.options()
+	if err != nil {
+		return rep, err
+	}
+	r.m = shm.NewMaster(opts)
 	defer r.m.Close()
 	for i := 1; i <= r.sp.Workers; i++ {
 		if _, err := r.start(fmt.Sprintf("w%d", i), nil); err != nil {
@@ -110,11 +128,19 @@ func (r *masterRun) open() error {
 
 // onRecord writes a fault decision into the event journal, as an event
 // with its ground truth, and into the fault log file, one write each, so
-// that both survive the death of this process.
+// that both survive the death of this process. It notes the byte faults
+// that may end a connection.
 func (r *masterRun) onRecord(rec faultinject.Record) {
+	rec.Gen = r.gen
 	line, err := json.Marshal(&rec)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if b := rec.Bytes; b != nil && !b.Kind.Harmless() {
+		k := connKey{rec.Link.Worker, b.Conn}
+		if !slices.Contains(r.cut[k], string(b.Kind)) {
+			r.cut[k] = append(r.cut[k], string(b.Kind))
+		}
+	}
 	if r.closed {
 		return // a message held past the end of the run
 	}
@@ -144,16 +170,54 @@ func (r *masterRun) closeFiles() {
 	r.journal.Close()
 }
 
-func (r *masterRun) options() shm.MasterOptions {
+func (r *masterRun) options() (shm.MasterOptions, error) {
 	opts := shm.MasterOptions{Store: r.sp.Store, Logf: r.log}
-	if r.sp.Plan != nil && len(r.sp.Plan.Messages) > 0 {
-		d := faultinject.NewDecider(r.sp.Plan)
+	d, err := r.decisions()
+	if err != nil {
+		return opts, err
+	}
+	if d != nil {
 		start := r.sp.startTime()
 		opts.WrapConn = func(w *shm.Worker, c shm.Conn) shm.Conn {
 			return faultinject.Messages(c, workerName(w), d, r.flog, faultinject.ConnOptions{Start: start, Logf: r.log})
 		}
 	}
-	return opts
+	if r.sp.Plan != nil && len(r.sp.Plan.Bytes) > 0 {
+		opts.WrapStream = r.wrapStream
+	}
+	return opts, nil
+}
+
+// decisions returns what decides the generation's message faults: the
+// records it replays, or the plan's seed (nil: no message faults).
+func (r *masterRun) decisions() (faultinject.Decisions, error) {
+	if r.sp.Replay != "" {
+		recs, err := readFaultLog(filepath.Join(r.sp.Dir, r.sp.Replay))
+		if err != nil {
+			return nil, err
+		}
+		recs = slices.DeleteFunc(recs, func(rec faultinject.Record) bool { return rec.Bytes != nil || max(rec.Gen, 1) != r.gen })
+		if len(recs) == 0 {
+			return nil, nil
+		}
+		return faultinject.NewReplay(recs), nil
+	}
+	if r.sp.Plan != nil && len(r.sp.Plan.Messages) > 0 {
+		return faultinject.NewDecider(r.sp.Plan), nil
+	}
+	return nil, nil
+}
+
+// wrapStream puts the plan's byte faults on the master's end of a new
+// connection of w, numbered among its name's connections.
+func (r *masterRun) wrapStream(w *shm.Worker, rw io.ReadWriteCloser) io.ReadWriteCloser {
+	name := workerName(w)
+	r.mu.Lock()
+	r.conns[name]++
+	n := r.conns[name]
+	r.connOf[w] = n
+	r.mu.Unlock()
+	return r.sp.Plan.Streams(name, n, r.flog)(rw)
 }
 
 func workerName(w *shm.Worker) string { return fmt.Sprintf("w%d", w.ID) }
@@ -283,6 +347,9 @@ func (r *masterRun) workerResults() []WorkerResult {
 		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(w.ProcessState())}
 		if err != nil {
 			out[i].Exit = err.Error()
+		}
+		if w.ProcessState().ExitCode() == lostExit {
+			out[i].Cut = strings.Join(r.cut[connKey{out[i].Name, r.connOf[w]}], "+")
 		}
 	}
 	return out

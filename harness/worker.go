@@ -76,10 +76,13 @@ func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
 		RetryAfter: cfg.RetryAfter,
 		OnLost: func(err error) {
 			fmt.Fprintf(os.Stderr, "harness worker %s: master connection lost: %v\n", cfg.Name, err)
-			os.Exit(3)
+			os.Exit(lostExit)
 		},
 	})
 }
+
+// lostExit is the exit status of a worker whose master connection ended.
+const lostExit = 3
 
 // journalCapacity is room for ops operations (a call and a return take
 // a few hundred bytes); the file is sparse.
@@ -96,6 +99,9 @@ func workerJournal(dir string, gen int, name string, inc uint64) string {
 func eventJournal(dir string, gen int) string {
 	return filepath.Join(dir, fmt.Sprintf("g%d-events.journal", gen))
 }
+
+// replayLog is the file of the records a run replays, in its directory.
+const replayLog = "replay.jsonl"
 
 // faultLog is where a master generation writes its fault log records.
 func faultLog(dir string, gen int) string {
