@@ -150,13 +150,21 @@ func CreateJournal(path string, capacity int64) (*Journal, error) {
 		return nil, fmt.Errorf("create journal %s: capacity %d is not between %d and %d bytes", path, capacity, journalHeaderSize+recordHeaderSize, int64(most))
 	}
 	capacity = (capacity + 7) &^ 7
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	// The file is made under another name and linked into place once its
+	// header is written, so that a process killed while creating it
+	// leaves no journal at path rather than one that is not a journal.
+	tmp := path + ".creating"
+	if _, err := os.Lstat(path); err == nil {
+		return nil, &os.PathError{Op: "create journal", Path: path, Err: os.ErrExist}
+	}
+	os.Remove(tmp) // left by a creator that was killed
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Journal, error) {
 		f.Close()
-		os.Remove(path)
+		os.Remove(tmp)
 		return nil, err
 	}
 	if err := f.Truncate(capacity); err != nil {
@@ -174,6 +182,11 @@ func CreateJournal(path string, capacity int64) (*Journal, error) {
 	le.PutUint64(mem[offCreated:], uint64(Now()))
 	le.PutUint64(mem[offPID:], uint64(os.Getpid()))
 	copy(mem, fileMagic)
+	if err := os.Link(tmp, path); err != nil {
+		syscall.Munmap(mem)
+		return fail(err)
+	}
+	os.Remove(tmp)
 	j := &Journal{path: path, f: f, mem: mem, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go j.prefault()
 	return j, nil
