@@ -3,7 +3,9 @@ package shm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,8 +177,12 @@ func TestNewMasterInAWorkerWithoutMain(t *testing.T) {
 	NewMaster(MasterOptions{})
 }
 
+// registered counts the names tests register, so that each run (with
+// -count) registers new ones.
+var registered atomic.Int64
+
 func TestRegisterTwicePanics(t *testing.T) {
-	name := "twice-" + t.Name()
+	name := fmt.Sprintf("twice-%s-%d", t.Name(), registered.Add(1))
 	Handle(name, func(context.Context, *Client, []string) error { return nil })
 	defer func() {
 		if recover() == nil {
@@ -187,7 +193,7 @@ func TestRegisterTwicePanics(t *testing.T) {
 }
 
 func TestHandleWithKeepsOptions(t *testing.T) {
-	name := "with-" + t.Name()
+	name := fmt.Sprintf("with-%s-%d", t.Name(), registered.Add(1))
 	HandleWith(name, ClientOptions{Timeout: time.Hour}, func(context.Context, *Client, []string) error { return nil })
 	registryMu.Lock()
 	got := options[name].Timeout
