@@ -78,6 +78,9 @@ func (c *Client) match(ms []Message, ready []*call) []*call {
 		if cl.resent && m.Err != nil && m.Err.Definite {
 			m.Err = retriedErr(m.Err)
 		}
+		if m.Err == nil && !fits(cl.batch[0].Method, m.Value) {
+			m.Err = errorf(ErrBadReply, "%s answered %.40s", cl.batch[0].Method, m.Value)
+		}
 		if cl.want && m.Value != nil {
 			m.Value = append(Value(nil), m.Value...)
 		}
@@ -167,4 +170,23 @@ func retriedErr(e *Error) *Error {
 	c.Definite = false
 	c.Message += " (answering a resent copy: an earlier copy may have been applied)"
 	return &c
+}
+
+// fits reports whether v can answer a request of method m: "OK" for set,
+// a boolean for delete and cas, an integer for add and len, an array for
+// keys. A reply that does not fit was damaged on the way (neither codec
+// has a checksum), and what the master applied is unknown.
+func fits(m Method, v Value) bool {
+	switch m {
+	case MethodSet:
+		return string(v) == `"OK"`
+	case MethodDelete, MethodCAS:
+		return string(v) == "true" || string(v) == "false"
+	case MethodAdd, MethodLen:
+		_, ok := parseInt(v)
+		return ok
+	case MethodKeys:
+		return len(v) > 0 && v[0] == '['
+	}
+	return true
 }

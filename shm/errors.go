@@ -20,6 +20,7 @@ const (
 	CodeConnLost      = "conn_lost"      // the connection ended with the request in flight
 	CodeClosed        = "closed"         // the client is closed; nothing was sent
 	CodeOverloaded    = "overloaded"     // too much is queued for a peer that does not read; nothing was sent
+	CodeBadReply      = "bad_reply"      // the master's answer does not fit the request: it was damaged, and the request may have been applied in another form
 )
 
 // Error is a failed operation. Definite errors mean the operation was surely
@@ -46,6 +47,7 @@ var (
 	ErrConnLost      = &Error{Code: CodeConnLost}
 	ErrClosed        = &Error{Code: CodeClosed, Definite: true}
 	ErrOverloaded    = &Error{Code: CodeOverloaded, Definite: true}
+	ErrBadReply      = &Error{Code: CodeBadReply}
 )
 
 func (e *Error) Error() string {

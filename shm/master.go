@@ -47,7 +47,7 @@ type MasterStats struct {
 	Requests     uint64 // requests answered
 	BadFrames    uint64 // frames answered with an error for their form
 	Ignored      uint64 // internal or foreign messages passed to OnMessage or dropped
-	Disconnected uint64 // connections ended by the master for bad input or a stalled reader
+	Disconnected uint64 // connections that ended with an error: bad input, a stalled reader, a torn frame, a peer that reset the connection or whose pipe broke
 }
 
 // Master owns a Store and serves workers over any number of connections.
