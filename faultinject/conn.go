@@ -138,6 +138,9 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 		return Decision{}, false
 	}
 	dec = c.d.Decide(l, info, time.Since(c.opts.Start))
+	if dec.Corruption != "" && !corruptible(m, l.Dir, dec.Corruption) {
+		dec.Corruption = "" // nothing to change: not a fault, not logged
+	}
 	if !dec.None() && c.log != nil {
 		c.log.Add(Record{Time: c.opts.Now(), Link: l, N: dec.N, Msg: info, Decision: dec})
 	}

@@ -667,3 +667,44 @@ func TestInflightBounded(t *testing.T) {
 		t.Errorf("dropped replies mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestDiscardedWhenClosed: a request held by a delay when its connection
+// ends never reaches the master, and the log says so (truth not_applied),
+// after the delay's own record (truth delayed).
+func TestDiscardedWhenClosed(t *testing.T) {
+	plan := msgFault(fi.MessageFault{Kind: fi.Delay, Dir: fi.Requests, P: 1, Delay: fi.Dist{Kind: fi.Fixed, Min: time.Hour}})
+	r := newMsgRig(t, plan, msgRigOptions{raw: true})
+	r.send(t, msgGet(1, "k"))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.log.Records()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	r.raw.Close()
+	var got []string
+	for time.Now().Before(deadline) {
+		got = got[:0]
+		for _, rec := range r.log.Records() {
+			ev := rec.Event()
+			got = append(got, ev.Fault+" "+string(ev.Truth))
+		}
+		if len(got) == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if diff := cmp.Diff([]string{"delay delayed", "discarded not_applied"}, got); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+}
+
+// TestCorruptValueOfNothing: a value corruption aimed at a request with no
+// value changes nothing, so it is neither applied nor logged.
+func TestCorruptValueOfNothing(t *testing.T) {
+	plan := msgFault(fi.MessageFault{Kind: fi.Corrupt, Corruption: fi.CorruptValue, Dir: fi.Requests, P: 1})
+	r := newMsgRig(t, plan, msgRigOptions{raw: true})
+	r.send(t, msgGet(1, "k"), msgGet(2, "k"))
+	r.replies(t, 2)
+	if recs := r.log.Records(); len(recs) != 0 {
+		t.Errorf("%d records for gets whose value corruption changed nothing: %+v", len(recs), recs)
+	}
+}

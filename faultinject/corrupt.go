@@ -101,3 +101,18 @@ func flipByte(v shm.Value, i int) shm.Value {
 	out[i] ^= 1
 	return out
 }
+
+// corruptible reports whether corruption c can change m at all: an id
+// needs one, a value corruption a value (or an add's delta) to change.
+func corruptible(m *shm.Message, dir Direction, c Corruption) bool {
+	switch c {
+	case CorruptID:
+		return m.Has&shm.HasSeq != 0
+	case CorruptValue:
+		if dir == Requests {
+			return m.Method == shm.MethodAdd || ((m.Method == shm.MethodSet || m.Method == shm.MethodCAS) && m.Has&shm.HasValue != 0)
+		}
+		return m.Has&shm.HasValue != 0
+	}
+	return true
+}

@@ -36,6 +36,9 @@ type Decision struct {
 	Copies     int           `json:"copies,omitempty"`  // extra copies delivered
 	Reorder    bool          `json:"reorder,omitempty"` // held until the next message on the link has gone
 	Corruption Corruption    `json:"corruption,omitempty"`
+	// Discarded says a held message was thrown away when its connection
+	// closed: it never went on.
+	Discarded bool `json:"discarded,omitempty"`
 	// Fired lists the faults that fired, by their index in the plan.
 	Fired []int `json:"fired,omitempty"`
 	// N is the message's number on its link, from 1.
@@ -44,7 +47,7 @@ type Decision struct {
 
 // None reports whether d changes nothing.
 func (d *Decision) None() bool {
-	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == ""
+	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == "" && !d.Discarded
 }
 
 // Decider makes the decisions of a plan. Each link has its own generator,

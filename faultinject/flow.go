@@ -23,8 +23,8 @@ type flow struct {
 	own   bool          // messages must be copied before they go to out
 	flush func() error  // hands out on; called with mu held
 
-	timers map[uint64]*time.Timer // delays under way (delay.go)
-	timerN uint64                 // timers started so far
+	timers map[uint64]delayed // delays under way (delay.go)
+	timerN uint64             // timers started so far
 
 	reordered  []shm.Message // held until the next message has gone (reorder.go)
 	holdTimer  *time.Timer   // releases them at the hold limit
@@ -34,7 +34,7 @@ type flow struct {
 func (f *flow) init(c *conn, l Link, own bool, flush func() error) {
 	f.c, f.link, f.own, f.flush = c, l, own, flush
 	f.cond.L = &f.mu
-	f.timers = make(map[uint64]*time.Timer)
+	f.timers = make(map[uint64]delayed)
 }
 
 // admit decides message m's fate and applies it; called with mu held.
@@ -90,21 +90,41 @@ func (f *flow) flushLater() {
 	f.cond.Broadcast()
 }
 
-// stop turns the timers off and drops what they hold.
+// stop turns the timers off and drops what they hold, logging each
+// message it drops: a request discarded so is one the master never saw.
 func (f *flow) stop() {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.shut = true
-	for id, t := range f.timers {
-		t.Stop()
+	var lost []shm.Message
+	for id, d := range f.timers {
+		d.t.Stop()
+		lost = append(lost, d.ms...)
 		delete(f.timers, id)
 	}
 	if f.holdTimer != nil {
 		f.holdTimer.Stop()
 		f.holdTimer = nil
 	}
+	lost = append(append(lost, f.reordered...), f.out...)
 	f.reordered, f.out, f.held = nil, nil, 0
 	f.cond.Broadcast()
+	f.mu.Unlock()
+	f.logDiscarded(lost)
+}
+
+// logDiscarded logs the requests and replies of ms as discarded.
+func (f *flow) logDiscarded(ms []shm.Message) {
+	if f.c.log == nil {
+		return
+	}
+	for i := range ms {
+		m := &ms[i]
+		if m.Kind != shm.KindRequest && m.Kind != shm.KindReply {
+			continue
+		}
+		info := Message{Method: methodName(m.Method), Key: string(m.Key), Seq: m.Seq}
+		f.c.log.Add(Record{Time: f.c.opts.Now(), Link: f.link, Msg: info, Decision: Decision{Discarded: true}})
+	}
 }
 
 // ownMessage returns a copy of m that shares no memory with it: a

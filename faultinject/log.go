@@ -74,7 +74,7 @@ func (l *Log) Records() []Record {
 func truth(dir Direction, d *Decision) linearizability.Truth {
 	if dir == Requests {
 		switch {
-		case d.Drop, d.Corruption == CorruptFrame:
+		case d.Drop, d.Discarded, d.Corruption == CorruptFrame:
 			return linearizability.TruthNotApplied
 		case d.Copies > 0:
 			return linearizability.TruthDuplicated
@@ -84,7 +84,7 @@ func truth(dir Direction, d *Decision) linearizability.Truth {
 		return linearizability.TruthDelayed
 	}
 	switch {
-	case d.Drop, d.Corruption != "":
+	case d.Drop, d.Discarded, d.Corruption != "":
 		return linearizability.TruthApplied
 	case d.Copies > 0:
 		return linearizability.TruthNone
@@ -122,6 +122,7 @@ func (d *Decision) name() string {
 		s += n
 	}
 	add(d.Drop, string(Drop))
+	add(d.Discarded, "discarded")
 	add(d.Delay > 0, string(Delay))
 	add(d.Copies > 0, string(Duplicate))
 	add(d.Reorder, string(Reorder))

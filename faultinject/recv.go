@@ -44,7 +44,10 @@ func (r *receiver) recv(ms []shm.Message) (int, error) {
 		switch {
 		case f.shut:
 			return 0, net.ErrClosed
-		case r.err != nil && f.held == 0:
+		case r.err != nil:
+			// The worker's end is gone: what delays still hold is lost
+			// with the connection, as on a real link, and is logged as
+			// discarded when the connection is closed.
 			return 0, r.err
 		}
 		f.cond.Wait()
