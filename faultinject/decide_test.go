@@ -211,6 +211,10 @@ func TestPlanValidate(t *testing.T) {
 		{fi.MessageFault{Kind: fi.Delay, P: 1, Delay: fi.Dist{Kind: fi.Fixed}}, "fixed delay needs min > 0"},
 		{fi.MessageFault{Kind: fi.Delay, P: 1, Delay: fi.Dist{Kind: fi.Uniform, Min: 2, Max: 2}}, "uniform delay needs 0 <= min < max"},
 		{fi.MessageFault{Kind: fi.Delay, P: 1, Delay: fi.Dist{Kind: fi.Exponential}}, "exponential delay needs mean > 0"},
+		{fi.MessageFault{Kind: fi.Drop, P: 1, Target: fi.Target{Method: "put"}}, `target method "put" is not a method`},
+		{fi.MessageFault{Kind: fi.Drop, P: 1, Copies: 2}, "copies is set on a drop fault"},
+		{fi.MessageFault{Kind: fi.Drop, P: 1, Delay: fi.Dist{Kind: fi.Fixed, Min: 1}}, "delay is set on a drop fault"},
+		{fi.MessageFault{Kind: fi.Reorder, P: 1, Corruption: fi.CorruptID}, "corruption is set on a reorder fault"},
 	} {
 		p := fi.Plan{Messages: []fi.MessageFault{{Kind: fi.Drop, P: 1}, tc.f}}
 		err := p.Validate()

@@ -9,6 +9,8 @@ package faultinject
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -120,7 +122,7 @@ type Dist struct {
 	Min  time.Duration `json:"min,omitempty" yaml:"min,omitempty"`
 	Max  time.Duration `json:"max,omitempty" yaml:"max,omitempty"`
 	Mean time.Duration `json:"mean,omitempty" yaml:"mean,omitempty"`
-	Cap  time.Duration `json:"cap,omitempty" yaml:"cap,omitempty"`
+	Cap  time.Duration `json:"cap,omitempty" yaml:"cap,omitempty"` // 0: no cap
 }
 
 // Validate reports what is wrong with p, all of it, joined.
@@ -172,6 +174,12 @@ func (f *MessageFault) validate() error {
 	default:
 		return fmt.Errorf("unknown corruption %q (want frame, id or value)", f.Corruption)
 	}
+	if err := f.Target.validate(); err != nil {
+		return err
+	}
+	if err := f.unused(); err != nil {
+		return err
+	}
 	if f.Kind == Delay {
 		return f.Delay.validate()
 	}
@@ -188,6 +196,29 @@ func (d *Dist) validate() error {
 		return errors.New("an exponential delay needs mean > 0 and cap >= 0")
 	case d.Kind != Fixed && d.Kind != Uniform && d.Kind != Exponential:
 		return fmt.Errorf("unknown delay kind %q (want fixed, uniform or exponential)", d.Kind)
+	}
+	return nil
+}
+
+// methods are the method names a target may name.
+var methods = []string{"get", "set", "delete", "cas", "add", "len", "keys"}
+
+func (t *Target) validate() error {
+	if t.Method != "" && !slices.Contains(methods, t.Method) {
+		return fmt.Errorf("target method %q is not a method (want one of %s)", t.Method, strings.Join(methods, ", "))
+	}
+	return nil
+}
+
+// unused reports a parameter set on a fault of a kind that ignores it.
+func (f *MessageFault) unused() error {
+	switch {
+	case f.Kind != Delay && f.Delay != (Dist{}):
+		return fmt.Errorf("delay is set on a %s fault, which has none", f.Kind)
+	case f.Kind != Duplicate && f.Copies != 0:
+		return fmt.Errorf("copies is set on a %s fault, which makes none", f.Kind)
+	case f.Kind != Corrupt && f.Corruption != "":
+		return fmt.Errorf("corruption is set on a %s fault, which corrupts nothing", f.Kind)
 	}
 	return nil
 }

@@ -233,9 +233,10 @@ func (sp *spec) model() linearizability.Model {
 
 // Run runs the workload of c with its faults, waits for every worker,
 // and returns what happened, the merged history included. It returns an
-// error only when the run could not be made or its journals not read; a
-// run that went wrong is in the Result (see Result.Problems), and its
-// history is for linearizability.Check to judge.
+// error when the run could not be made, its journals not read, or ctx
+// ended before the run did (the processes are killed and the partial
+// run is not returned); a run that went wrong is in the Result (see
+// Result.Problems), and its history is for linearizability.Check to judge.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	sp, err := newSpec(&c)
 	if err != nil {

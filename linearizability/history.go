@@ -172,7 +172,9 @@ type Event struct {
 	// Worker and Link say where (either may be empty).
 	Worker string `json:"worker,omitempty"`
 	Link   string `json:"link,omitempty"`
-	// Fault is the fault's kind (drop, delay, duplicate, …).
+	// Fault is the fault's kind (drop, delay, duplicate, reorder,
+	// corrupt-frame, corrupt-id, corrupt-value, discarded, a byte fault's
+	// kind); several are joined by "+".
 	Fault string `json:"fault,omitempty"`
 	// Truth is the fault's effect on the operation Op (0: none known).
 	Truth Truth `json:"truth,omitempty"`
