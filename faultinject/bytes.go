@@ -156,3 +156,17 @@ func (h *hold) kick() {
 	close(h.wake)
 	h.wake = make(chan struct{})
 }
+
+// writePrefix writes to w what of p fits under the limit *left, and
+// reports whether the limit is reached. A short write without an error
+// is io.ErrShortWrite, as io.Writer requires.
+func writePrefix(w io.Writer, left *int64, p []byte) (n int, reached bool, err error) {
+	if k := min(int64(len(p)), *left); k > 0 {
+		n, err = w.Write(p[:k])
+		*left -= int64(n)
+		if err == nil && int64(n) < k {
+			err = io.ErrShortWrite
+		}
+	}
+	return n, err == nil && *left == 0, err
+}

@@ -23,20 +23,11 @@ type epipeWriter struct {
 }
 
 func (e *epipeWriter) Write(p []byte) (int, error) {
-	k := min(int64(len(p)), e.left)
-	n := 0
-	if k > 0 {
-		var err error
-		n, err = e.w.Write(p[:k])
-		e.left -= int64(n)
-		if err != nil {
-			return n, err
-		}
+	n, _, err := writePrefix(e.w, &e.left, p)
+	if err == nil && n < len(p) {
+		err = epipeErr(e.w)
 	}
-	if n < len(p) {
-		return n, epipeErr(e.w)
-	}
-	return n, nil
+	return n, err
 }
 
 // epipeErr is EPIPE as a write to w reports it.

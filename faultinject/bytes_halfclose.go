@@ -30,17 +30,9 @@ func (h *halfCloseWriter) Write(p []byte) (int, error) {
 	if h.shut {
 		return 0, ErrHalfClosed
 	}
-	n := 0
-	if k := min(int64(len(p)), h.left); k > 0 {
-		var err error
-		n, err = h.w.Write(p[:k])
-		h.left -= int64(n)
-		if err != nil {
-			return n, err
-		}
-	}
-	if h.left > 0 {
-		return n, nil
+	n, reached, err := writePrefix(h.w, &h.left, p)
+	if !reached {
+		return n, err
 	}
 	h.shut = true
 	if err := CloseWrite(h.w); err != nil && !errors.Is(err, errors.ErrUnsupported) {

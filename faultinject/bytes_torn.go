@@ -27,17 +27,8 @@ func (t *tornWriter) Write(p []byte) (int, error) {
 	if t.dead {
 		return 0, ErrWriterDied
 	}
-	if int64(len(p)) < t.left {
-		n, err := t.w.Write(p)
-		t.left -= int64(n)
-		return n, err
-	}
-	n, err := t.w.Write(p[:t.left])
-	t.left -= int64(n)
-	if err == nil && t.left > 0 {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
+	n, reached, err := writePrefix(t.w, &t.left, p)
+	if !reached {
 		return n, err
 	}
 	t.dead = true
