@@ -1,7 +1,6 @@
 package faultinject
 
 import (
-	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -89,9 +88,7 @@ func (s *stream) SetWriteDeadline(t time.Time) error {
 // byteRand returns the generator of a byte fault: PCG seeded with seed
 // and the fault's name, so two kinds with one seed draw differently.
 func byteRand(seed uint64, kind string) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte("bytes/" + kind))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
+	return rand.New(rand.NewPCG(seed, hash64("bytes/"+kind)))
 }
 
 // hold is a wait that lasts d from the moment it begins, ends early on

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"syscall"
 	"time"
 
@@ -190,7 +191,7 @@ func (f *flipWatch) Read(p []byte) (int, error) {
 	for i, b := range f.tap.last[:n] {
 		if d := p[i] ^ b; d != 0 {
 			at = append(at, f.pos+int64(i))
-			flips += popcount(d)
+			flips += bits.OnesCount8(d)
 		}
 	}
 	f.pos += int64(n)
@@ -201,18 +202,10 @@ func (f *flipWatch) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func popcount(b byte) int {
-	n := 0
-	for ; b != 0; b &= b - 1 {
-		n++
-	}
-	return n
-}
-
 func flipText(at []int64, last bool) string {
 	s := fmt.Sprintf("bits flipped in what the master reads, at bytes %v", at[:min(len(at), 8)])
 	if len(at) > 8 {
-		s = fmt.Sprintf("bits flipped in what the master reads, at bytes %v and %d more", at[:8], len(at)-8)
+		s += fmt.Sprintf(" and %d more", len(at)-8)
 	}
 	if last {
 		s += " (the last flips logged on this connection)"

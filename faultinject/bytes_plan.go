@@ -3,7 +3,6 @@ package faultinject
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -151,9 +150,7 @@ type armed struct {
 // connRand is the generator of one connection's byte faults, seeded
 // from the plan's seed, the worker and the connection's number.
 func connRand(seed uint64, worker string, conn int) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte("bytes\x00" + worker + "\x00" + strconv.Itoa(conn)))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
+	return rand.New(rand.NewPCG(seed, hash64("bytes\x00"+worker+"\x00"+strconv.Itoa(conn))))
 }
 
 // arm draws the byte faults connection conn of worker gets. Every fault
@@ -224,9 +221,9 @@ func readChain(r io.Reader, faults []armed, worker string, conn int, log *Log) i
 		}
 		inner := a.reader(c.Reader)
 		if s, ok := inner.(*Stall); ok {
-			c.stalls = append(c.stalls, s)
+			c.holds = append(c.holds, s.h)
 		}
-		c.Reader = &watchReader{r: inner, w: watch{kind: a.f.Kind, at: a.f.At, dur: a.f.For, fire: fire}}
+		c.Reader = &watchReader{r: inner, w: a.watch(fire)}
 	}
 	return c
 }
@@ -240,10 +237,10 @@ func writeChain(w io.Writer, faults []armed, worker string, conn int, log *Log) 
 		}
 		inner := a.writer(&closing{Writer: c.Writer, conn: w})
 		if p, ok := inner.(*FullPipe); ok {
-			c.pipes = append(c.pipes, p)
+			c.holds = append(c.holds, p.h)
 		}
 		fire := newFirer(log, Link{Worker: worker, Dir: Replies}, conn, a)
-		c.Writer = &watchWriter{w: inner, wt: watch{kind: a.f.Kind, at: a.f.At, dur: a.f.For, fire: fire}}
+		c.Writer = &watchWriter{w: inner, wt: a.watch(fire)}
 	}
 	return c
 }
@@ -292,42 +289,42 @@ func (c *closing) Close() error {
 
 func (c *closing) CloseWrite() error { return CloseWrite(c.conn) }
 
-// chainReader is a side's chain of wrappers: it reads from the
-// outermost, and passes deadlines and Release to every stall in it,
-// which Stream would only find on the outermost.
-type chainReader struct {
-	io.Reader
-	stalls []*Stall
+// holds are the stalls or full pipes of one side's chain of wrappers:
+// deadlines and Release reach every one of them, where Stream would find
+// only the outermost.
+type holds []*hold
+
+// Release ends every hold.
+func (hs holds) Release() {
+	for _, h := range hs {
+		h.release()
+	}
 }
 
-func (c *chainReader) SetReadDeadline(t time.Time) error {
-	for _, s := range c.stalls {
-		s.SetReadDeadline(t)
+func (hs holds) setDeadline(t time.Time) error {
+	for _, h := range hs {
+		h.setDeadline(t)
 	}
 	return nil
 }
 
-func (c *chainReader) Release() {
-	for _, s := range c.stalls {
-		s.Release()
-	}
+// chainReader is a side's chain of wrappers, read from the outermost.
+type chainReader struct {
+	io.Reader
+	holds
 }
+
+func (c *chainReader) SetReadDeadline(t time.Time) error { return c.setDeadline(t) }
 
 // chainWriter is chainReader's writing side, for full pipes.
 type chainWriter struct {
 	io.Writer
-	pipes []*FullPipe
+	holds
 }
 
-func (c *chainWriter) SetWriteDeadline(t time.Time) error {
-	for _, p := range c.pipes {
-		p.SetWriteDeadline(t)
-	}
-	return nil
-}
+func (c *chainWriter) SetWriteDeadline(t time.Time) error { return c.setDeadline(t) }
 
-func (c *chainWriter) Release() {
-	for _, p := range c.pipes {
-		p.Release()
-	}
+// watch returns the watch that logs a's fault when it fires.
+func (a *armed) watch(fire firer) watch {
+	return watch{kind: a.f.Kind, at: a.f.At, dur: a.f.For, fire: fire}
 }

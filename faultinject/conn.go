@@ -77,6 +77,9 @@ func Messages(c shm.Conn, worker string, d Decisions, log *Log, opts ConnOptions
 	if req := (Link{Worker: worker, Dir: Requests}); !isQuiet(d, req) {
 		w.in = newReceiver(w, req)
 	}
+	if w.in == nil && w.out == nil {
+		return c // no fault can fire either way
+	}
 	return w
 }
 
@@ -131,7 +134,7 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 	var info Message
 	switch {
 	case l.Dir == Requests && m.Kind == shm.KindRequest:
-		info = Message{Method: methodName(m.Method), Key: string(m.Key), Seq: m.Seq}
+		info = messageInfo(m)
 	case l.Dir == Replies && m.Kind == shm.KindReply:
 		info = c.inflight.take(m)
 	default:
@@ -147,11 +150,9 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 	return dec, true
 }
 
-func methodName(m shm.Method) string {
-	if m == shm.MethodNone {
-		return ""
-	}
-	return m.String()
+// messageInfo is what a decision may look at of m.
+func messageInfo(m *shm.Message) Message {
+	return Message{Method: m.Method.String(), Key: string(m.Key), Seq: m.Seq}
 }
 
 func (c *conn) logf(format string, args ...any) {

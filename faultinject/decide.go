@@ -72,11 +72,14 @@ func NewDecider(p *Plan) *Decider {
 
 // Seed returns the seed of link l's generator under plan seed s.
 func Seed(s uint64, l Link) (uint64, uint64) {
+	return s, hash64(l.Worker + "\x00" + string(l.Dir))
+}
+
+// hash64 names a stream of decisions: the second half of a PCG seed.
+func hash64(name string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(l.Worker))
-	h.Write([]byte{0})
-	h.Write([]byte(l.Dir))
-	return s, h.Sum64()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
 
 // Decide decides what happens to the next message on link l, at elapsed

@@ -122,8 +122,7 @@ func (f *flow) logDiscarded(ms []shm.Message) {
 		if m.Kind != shm.KindRequest && m.Kind != shm.KindReply {
 			continue
 		}
-		info := Message{Method: methodName(m.Method), Key: string(m.Key), Seq: m.Seq}
-		f.c.log.Add(Record{Time: f.c.opts.Now(), Link: f.link, Msg: info, Decision: Decision{Discarded: true}})
+		f.c.log.Add(Record{Time: f.c.opts.Now(), Link: f.link, Msg: messageInfo(m), Decision: Decision{Discarded: true}})
 	}
 }
 

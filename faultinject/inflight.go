@@ -68,8 +68,8 @@ func (t *inflight) addLocked(m *shm.Message, replies int) {
 		t.ring[i] = slot
 	}
 	a, ok := t.bySeq[m.Seq]
-	if !ok || a.method != methodName(m.Method) || a.key != string(m.Key) {
-		a = awaited{method: methodName(m.Method), key: string(m.Key)}
+	if method, key := m.Method.String(), string(m.Key); !ok || a.method != method || a.key != key {
+		a = awaited{method: method, key: key}
 	}
 	a.replies += replies
 	a.gen = t.gen

@@ -9,9 +9,9 @@ package faultinject
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/shmlab/shmlab/shm"
 )
 
 // Kind is what a message fault does.
@@ -200,12 +200,9 @@ func (d *Dist) validate() error {
 	return nil
 }
 
-// methods are the method names a target may name.
-var methods = []string{"get", "set", "delete", "cas", "add", "len", "keys"}
-
 func (t *Target) validate() error {
-	if t.Method != "" && !slices.Contains(methods, t.Method) {
-		return fmt.Errorf("target method %q is not a method (want one of %s)", t.Method, strings.Join(methods, ", "))
+	if _, ok := shm.ParseMethod(t.Method); t.Method != "" && !ok {
+		return fmt.Errorf("target method %q is not a method (want get, set, delete, cas, add, len or keys)", t.Method)
 	}
 	return nil
 }

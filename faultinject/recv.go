@@ -63,7 +63,7 @@ func (r *receiver) recv(ms []shm.Message) (int, error) {
 // has been taken.
 func (r *receiver) compact() {
 	f := &r.f
-	if r.head < len(f.out)/2 && r.head < len(f.out) {
+	if r.head < len(f.out)/2 {
 		return
 	}
 	n := copy(f.out, f.out[r.head:])
