@@ -34,7 +34,7 @@ func (v Verdict) String() string {
 
 // validateBuilt validates h unless Read made it, and checks model.
 func (h *History) validateBuilt(model Model) error {
-	if model != ModelKV && model != ModelKVEvict {
+	if !model.valid() {
 		return fmt.Errorf("%w: unknown model %q (want %q or %q)", ErrInvalid, model, ModelKV, ModelKVEvict)
 	}
 	for i := range h.Ops {
@@ -144,9 +144,7 @@ func Check(h *History, opts Options) *Result {
 	}
 	var ss streams
 	keys := partition(h, model, &ss)
-	for _, kh := range keys {
-		r.Checked += len(kh.ops)
-	}
+	r.Checked = checkedOps(h)
 	// The session and counter checks run beside the search: they fill
 	// the processors that keys with short histories leave idle.
 	done := make(chan struct{})
@@ -162,7 +160,6 @@ func Check(h *History, opts Options) *Result {
 	t0 := time.Now()
 	r.Keys, r.Linearizable = checkKeys(keys, opts)
 	r.Search = time.Since(t0)
-	r.Checked -= len(epochs(h)) * len(keys)
 	<-done
 	r.Verdict = r.Linearizable
 	if len(r.Sessions) > 0 || len(r.Invariants) > 0 {
@@ -239,7 +236,10 @@ func checkKey(kh *keyHistory, deadline time.Time) KeyResult {
 		return kr
 	}
 	kr.Verdict = Illegal
-	left, _ = remaining(deadline)
+	if left, ok = remaining(deadline); !ok {
+		kr.Explanation = "not linearizable; no time was left to say why"
+		return kr // a verbose search without a limit would not end
+	}
 	_, info := porcupine.CheckOperationsVerbose(model, kh.ops, left)
 	kr.Ops, kr.Explanation = kh.explain(info)
 	return kr
@@ -460,7 +460,7 @@ func (kh *keyHistory) prefixEnds(prefixes [][]int, longest int) ([]prefixEnd, ma
 			switch {
 			case o.reset:
 				e.restart = true
-			case o.method != Get && !(o.method == CAS && !o.unknown && !o.flag):
+			case o.writes():
 				e.writer, e.restart = o.op, false
 			}
 		}
@@ -546,7 +546,7 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 			}
 			cur = m.in.intOf[s.value()]
 		}
-		if sum := cur + o.delta; (o.delta > 0) == (sum > cur) || o.delta == 0 {
+		if sum, ok := addInt(cur, o.delta); ok {
 			return fmt.Sprint(sum)
 		}
 		return "error overflow"

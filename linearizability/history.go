@@ -44,6 +44,9 @@ const (
 	Keys   Method = "keys"
 )
 
+// valid reports whether m is a model the checker knows.
+func (m Model) valid() bool { return m == ModelKV || m == ModelKVEvict }
+
 // keyed reports whether m acts on one key, and so is checked.
 func (m Method) keyed() bool {
 	switch m {

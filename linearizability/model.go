@@ -151,8 +151,8 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 			}
 			cur = m.in.intOf[s.value()]
 		}
-		sum := cur + o.delta
-		if (o.delta > 0 && sum < cur) || (o.delta < 0 && sum > cur) {
+		sum, ok := addInt(cur, o.delta)
+		if !ok {
 			return o.unknown, s // overflow fails
 		}
 		id := m.in.intID(sum)
@@ -196,12 +196,6 @@ func (m *kvModel) porcupine() porcupine.Model {
 		}
 		return o.op.describe()
 	}
-	describeState := func(s kvState) string {
-		if !s.present() {
-			return "absent"
-		}
-		return m.in.vals[s.value()]
-	}
 	if !m.evict {
 		return porcupine.Model{
 			Init: func() any { return mkState(0, false, 0) },
@@ -210,7 +204,7 @@ func (m *kvModel) porcupine() porcupine.Model {
 			},
 			Hash:              func(state any) uint64 { return uint64(state.(kvState)) },
 			DescribeOperation: describe,
-			DescribeState:     func(state any) string { return describeState(state.(kvState)) },
+			DescribeState:     func(state any) string { return m.held(state.(kvState)) },
 		}
 	}
 	nd := porcupine.NondeterministicModel{
@@ -226,7 +220,7 @@ func (m *kvModel) porcupine() porcupine.Model {
 		Hash:              func(state any) uint64 { return uint64(state.(kvState)) },
 		DescribeOperation: describe,
 		DescribeState: func(state any) string {
-			return describeState(state.(kvState)) + " (or vanished)"
+			return m.held(state.(kvState)) + " (or vanished)"
 		},
 	}
 	return nd.ToModel()
@@ -235,24 +229,15 @@ func (m *kvModel) porcupine() porcupine.Model {
 // infinity stands for the return time of an unknown operation: later
 // than every time in the history.
 func infinity(h *History) int64 {
-	max := int64(math.MinInt64)
+	t := int64(math.MinInt64)
 	for i := range h.Ops {
-		max = maxInt(max, h.Ops[i].Call, h.Ops[i].Return)
+		t = max(t, h.Ops[i].Call, h.Ops[i].Return)
 	}
 	for i := range h.Events {
-		max = maxInt(max, h.Events[i].Time, h.Events[i].End)
+		t = max(t, h.Events[i].Time, h.Events[i].End)
 	}
-	if max == math.MinInt64 {
+	if t == math.MinInt64 {
 		return 1
 	}
-	return max + 1
-}
-
-func maxInt(a int64, bs ...int64) int64 {
-	for _, b := range bs {
-		if b > a {
-			a = b
-		}
-	}
-	return a
+	return t + 1
 }

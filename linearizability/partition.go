@@ -55,6 +55,18 @@ func epochOf(bounds []int64, t int64) uint32 {
 	return uint32(sort.Search(len(bounds), func(i int) bool { return bounds[i] > t }))
 }
 
+// checkedOps counts the operations the search takes: those on one key
+// that did not fail.
+func checkedOps(h *History) int {
+	n := 0
+	for i := range h.Ops {
+		if h.Ops[i].Method.keyed() && h.Ops[i].Status != StatusFail {
+			n++
+		}
+	}
+	return n
+}
+
 // partition splits h into one history per key. Failed operations are
 // left out (they surely did nothing), and so are len and keys.
 func partition(h *History, model Model, ss *streams) []*keyHistory {

@@ -283,7 +283,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 		return perr("version", "version %d is not supported (this shmlab reads version %d)", l.Version, FormatVersion)
 	case l.has&fModel == 0:
 		return perr("model", "missing")
-	case l.Model != ModelKV && l.Model != ModelKVEvict:
+	case !l.Model.valid():
 		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
 	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
@@ -525,7 +525,7 @@ func (hd *Header) validate() error {
 		return fmt.Errorf("format %q is not %q", hd.Format, FormatName)
 	case hd.Version != FormatVersion && hd.Version != 0:
 		return fmt.Errorf("version %d is not supported", hd.Version)
-	case hd.Model != ModelKV && hd.Model != ModelKVEvict:
+	case !hd.Model.valid():
 		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
 	}
 	return nil

@@ -26,7 +26,7 @@ func NewWriter(w io.Writer, h Header) *Writer {
 		h.Format, h.Version = FormatName, FormatVersion
 	}
 	b := []byte(`{"type":"header","format":`)
-	b = strconv.AppendQuote(b, h.Format)
+	b = appendString(b, h.Format)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, int64(h.Version), 10)
 	b = append(b, `,"model":`...)
