@@ -1,6 +1,9 @@
 package bench
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // frameCounter counts the complete frames in a byte stream fed in chunks,
 // for either framing, without decoding them: the floor's only parsing.
@@ -14,19 +17,14 @@ type frameCounter struct {
 
 func (f *frameCounter) feed(b []byte) int {
 	if f.skip {
-		for i, c := range b {
-			if c == '\n' {
-				f.skip = false
-				b = b[i+1:]
-				break
-			}
-		}
-		if f.skip {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
 			return 0
 		}
+		f.skip, b = false, b[i+1:]
 	}
 	if !f.compact {
-		return countNewlines(b)
+		return bytes.Count(b, []byte{'\n'})
 	}
 	return f.feedCompact(b)
 }
@@ -54,16 +52,4 @@ func (f *frameCounter) feedCompact(b []byte) int {
 		}
 	}
 	return frames
-}
-
-func countNewlines(b []byte) int {
-	n := 0
-	for {
-		i := indexNL(b)
-		if i < 0 {
-			return n
-		}
-		n++
-		b = b[i+1:]
-	}
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -168,5 +167,3 @@ func (d *floorDriver) complete(replies int) {
 		}
 	}
 }
-
-func indexNL(b []byte) int { return bytes.IndexByte(b, '\n') }

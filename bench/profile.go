@@ -10,9 +10,9 @@ import (
 // write a CPU profile named after itself into that directory.
 const EnvProfileDir = "SHMLAB_BENCH_PROFILE_DIR"
 
-// profile starts a CPU profile if EnvProfileDir is set and returns the
-// function that stops it.
-func profile(name string) func() {
+// Profile starts a CPU profile named name if EnvProfileDir is set and
+// returns the function that stops it (and closes its file).
+func Profile(name string) func() {
 	dir := os.Getenv(EnvProfileDir)
 	if dir == "" {
 		return func() {}

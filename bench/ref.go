@@ -17,7 +17,7 @@ func refWorker(ctx context.Context, c *shm.Client, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer profile(fmt.Sprintf("ref-worker-%d", shm.WorkerIdentity().Worker))()
+	defer Profile(fmt.Sprintf("ref-worker-%d", shm.WorkerIdentity().Worker))()
 	var ops, all uint64
 	h := &Hist{}
 	switch p.Client {

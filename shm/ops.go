@@ -116,7 +116,7 @@ func (c *Client) Add(ctx context.Context, key string, delta int64) (int64, error
 func replyInt(rep Message) (int64, error) {
 	n, ok := parseInt(rep.Value)
 	if !ok {
-		return 0, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("master replied %.40q, want an integer", rep.Value)}
+		return 0, errorf(ErrBadReply, "master replied %.40q, want an integer", rep.Value) // fits has already refused it
 	}
 	return n, nil
 }

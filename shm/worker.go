@@ -40,12 +40,7 @@ func HandleRaw(name string, f RawWorkerFunc) {
 // name}) can run it in a re-executed copy of this binary. Call it before
 // Main, typically from an init function.
 // It panics if name is already registered (with Handle or HandleRaw).
-func Handle(name string, f WorkerFunc) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	mustBeNew(name)
-	registry[name] = f
-}
+func Handle(name string, f WorkerFunc) { HandleWith(name, ClientOptions{}, f) }
 
 // HandleWith is Handle with the options of the worker's client (Timeout,
 // RetryAfter, MaxFrame, Logf, OnLost; Identity comes from the master). The

@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,12 +57,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 				c.Workers, c.Inflight, c.ValueBytes, side, run+1, cfg.Runs)
 		}
 	}
-	if dir := os.Getenv(bench.EnvProfileDir); dir != "" {
-		f, err := os.Create(filepath.Join(dir, "master.prof"))
-		if err == nil && pprof.StartCPUProfile(f) == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
+	defer bench.Profile("master")()
 	rows, err := bench.Run(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)

@@ -65,11 +65,15 @@ func NewWriter(c net.Conn) (*Writer, error) {
 // Write writes or queues b; it returns the first error the socket gave.
 func (w *Writer) Write(b []byte) error {
 	w.mu.Lock()
-	if w.bg || w.err != nil {
-		w.q = append(w.q, b...)
-		err := w.err
+	if w.err != nil {
+		err := w.err // nothing drains the queue after an error
 		w.mu.Unlock()
 		return err
+	}
+	if w.bg {
+		w.q = append(w.q, b...)
+		w.mu.Unlock()
+		return nil
 	}
 	w.mu.Unlock()
 	n, err := WriteNoWait(w.rc, b)
