@@ -340,16 +340,26 @@ func (r *masterRun) stats() (shm.MasterStats, bool) {
 // add the counts of calls later (collect).
 func (r *masterRun) workerResults() []WorkerResult {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]WorkerResult, len(r.started))
-	for i, w := range r.started {
+	started := append([]*shm.Worker(nil), r.started...)
+	conns := make([]int, len(started))
+	for i, w := range started {
+		conns[i] = r.connOf[w]
+	}
+	r.mu.Unlock()
+	// Wait outside the lock: fault records still arriving (a delayed
+	// message's timer) take it.
+	out := make([]WorkerResult, len(started))
+	for i, w := range started {
 		err := w.Wait()
-		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(w.ProcessState())}
+		ps := w.ProcessState()
+		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(ps)}
 		if err != nil {
 			out[i].Exit = err.Error()
 		}
-		if w.ProcessState().ExitCode() == lostExit {
-			out[i].Cut = strings.Join(r.cut[connKey{out[i].Name, r.connOf[w]}], "+")
+		if ps.ExitCode() == lostExit {
+			r.mu.Lock()
+			out[i].Cut = strings.Join(r.cut[connKey{out[i].Name, conns[i]}], "+")
+			r.mu.Unlock()
 		}
 	}
 	return out
