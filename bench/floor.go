@@ -94,7 +94,7 @@ func floorWorker(ctx context.Context, c net.Conn, args []string) error {
 	d := floorDriver{f: f, sent: make([]time.Time, p.Inflight), win: newWindow(p), hist: &Hist{}}
 	d.fc.compact = p.Compact
 	if p.Compact {
-		d.out = append(d.out, `{"cmd":"SHMLAB_CODEC","codec":"compact"}`+"\n"...)
+		d.out = append(d.out, shm.CompactHello+"\n"...)
 	}
 	if d.w, err = pipe.NewWriter(c); err != nil {
 		return err

@@ -23,8 +23,11 @@ const EnvCodecs = "SHMLAB_CODECS"
 // EnvCodec, set to "json" in a worker's environment, keeps it on JSON lines.
 const EnvCodec = "SHMLAB_CODEC"
 
-// compactHello is the line that switches a connection to the compact codec.
-var compactHello = []byte(`{"cmd":"SHMLAB_CODEC","codec":"compact"}`)
+// CompactHello is the line (without its newline) a worker sends first to
+// switch its connection to the compact codec.
+const CompactHello = `{"cmd":"SHMLAB_CODEC","codec":"compact"}`
+
+var compactHello = []byte(CompactHello)
 
 const (
 	compactHeader = 4

@@ -97,8 +97,8 @@ func (v Value) Unmarshal(x any) error {
 // Int returns v as an int64, if it is an integer in range written without a
 // fraction or exponent.
 func (v Value) Int() (int64, error) {
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
+	n, ok := parseInt(v)
+	if !ok {
 		return 0, fmt.Errorf("shm: value %.40s is not an int64", v)
 	}
 	return n, nil
