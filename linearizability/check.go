@@ -554,13 +554,6 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 	return "?"
 }
 
-func outputText(op *Op) string {
-	if op.Output.Value == nil {
-		return "absent"
-	}
-	return string(op.Output.Value)
-}
-
 // describe is op in one line, without its line number.
 func (op *Op) describe() string {
 	c := *op

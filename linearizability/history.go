@@ -225,11 +225,7 @@ func (op *Op) String() string {
 	s += ")"
 	switch op.Status {
 	case StatusOK:
-		if op.Output.Value == nil {
-			s += " -> absent"
-		} else {
-			s += " -> " + string(op.Output.Value)
-		}
+		s += " -> " + outputText(op)
 	case StatusFail:
 		code := "error"
 		if op.Output.Error != nil {
@@ -257,4 +253,12 @@ func Value(v any) json.RawMessage {
 		panic(fmt.Sprintf("linearizability.Value(%#v): %v", v, err))
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// outputText is what op returned, as JSON text ("absent" for no value).
+func outputText(op *Op) string {
+	if op.Output.Value == nil {
+		return "absent"
+	}
+	return string(op.Output.Value)
 }

@@ -78,6 +78,15 @@ func (in *interner) id(v string) uint32 {
 	return id
 }
 
+// idOf is id for a value's bytes, without making a string of a value
+// already seen.
+func (in *interner) idOf(v json.RawMessage) uint32 {
+	if id, ok := in.ids[string(v)]; ok {
+		return id
+	}
+	return in.id(string(v))
+}
+
 func (in *interner) intID(n int64) uint32 {
 	if id, ok := in.ints[n]; ok {
 		return id

@@ -114,11 +114,11 @@ func (m *kvModel) convert(op *Op, epoch uint32) *kvOp {
 	in, out := &op.Input, &op.Output
 	switch op.Method {
 	case Set:
-		o.value = m.in.id(string(in.Value))
+		o.value = m.in.idOf(in.Value)
 	case CAS:
-		o.value = m.in.id(string(in.Value))
+		o.value = m.in.idOf(in.Value)
 		if in.Old != nil {
-			o.hasOld, o.old = true, m.in.id(string(in.Old))
+			o.hasOld, o.old = true, m.in.idOf(in.Old)
 		}
 		o.flag = string(out.Value) == "true"
 	case Delete:
@@ -126,11 +126,11 @@ func (m *kvModel) convert(op *Op, epoch uint32) *kvOp {
 	case Add:
 		o.delta = in.Delta
 		if !o.unknown {
-			o.value = m.in.id(string(out.Value))
+			o.value = m.in.idOf(out.Value)
 		}
 	case Get:
 		if !o.unknown && out.Value != nil {
-			o.present, o.value = true, m.in.id(string(out.Value))
+			o.present, o.value = true, m.in.idOf(out.Value)
 		}
 	}
 	return o
