@@ -33,7 +33,7 @@ func checkRequest(req *Message, maxFrame int, checkValues bool) *Error {
 		}
 		*f.v = v
 	}
-	if size := len(req.Key) + len(req.Value) + len(req.Old) + 256; size > maxFrame {
+	if size := len(req.Key) + len(req.Value) + len(req.Old) + frameOverhead; size > maxFrame {
 		return errorf(ErrTooLarge, "request of about %d bytes exceeds the frame limit of %d", size, maxFrame)
 	}
 	return nil

@@ -32,6 +32,10 @@ type Conn interface {
 // DefaultMaxFrame is the default limit on one frame's size.
 const DefaultMaxFrame = 4 << 20
 
+// frameOverhead bounds the bytes of a frame that are not key or values,
+// for the size checks that keep a frame under the limit.
+const frameOverhead = 256
+
 // ErrFrameTooLarge is returned by Recv when a frame exceeds the limit; the
 // stream cannot be resynchronised, so the connection is finished.
 var ErrFrameTooLarge = errors.New("shm: frame exceeds the size limit")

@@ -226,7 +226,7 @@ func (m *Master) fit(rep Message) Message {
 	if limit <= 0 {
 		limit = DefaultMaxFrame
 	}
-	if len(rep.Value)+256 <= limit {
+	if len(rep.Value)+frameOverhead <= limit {
 		return rep
 	}
 	err := errorf(ErrTooLarge, "reply of %d bytes exceeds the frame limit of %d", len(rep.Value), limit)

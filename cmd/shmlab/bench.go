@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/shmlab/shmlab/bench"
+	"github.com/shmlab/shmlab/shm"
 )
 
 const benchUsage = `usage: shmlab bench [flags]
@@ -95,7 +95,7 @@ func checkBench(cfg bench.Config, rest []string) error {
 		return fmt.Errorf("--client must be callbacks or goroutines, got %q", cfg.Client)
 	}
 	for _, c := range cfg.Cells() {
-		if c.Workers < 1 || c.Workers > 256 || c.Inflight < 1 || c.Inflight > 4096 || c.ValueBytes < 2 || c.ValueBytes > 4<<20-1024 {
+		if c.Workers < 1 || c.Workers > 256 || c.Inflight < 1 || c.Inflight > 4096 || c.ValueBytes < 2 || c.ValueBytes > shm.DefaultMaxFrame-1024 {
 			return fmt.Errorf("cell out of range: workers %d (1-256), inflight %d (1-4096), value %d (2 B-4 MiB)", c.Workers, c.Inflight, c.ValueBytes)
 		}
 	}
@@ -103,9 +103,8 @@ func checkBench(cfg bench.Config, rest []string) error {
 }
 
 func printJSON(w io.Writer, rows []bench.Row) int {
-	enc := json.NewEncoder(w)
 	for _, r := range rows {
-		if err := enc.Encode(r); err != nil {
+		if writeJSON(w, r) != nil {
 			return exitFail
 		}
 	}

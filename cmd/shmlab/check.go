@@ -318,7 +318,4 @@ func violations(n int) string {
 	return fmt.Sprintf("%d violations", n)
 }
 
-func writeJSON(w io.Writer, v any) {
-	b, _ := json.Marshal(v)
-	fmt.Fprintf(w, "%s\n", b)
-}
+func writeJSON(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
