@@ -113,11 +113,11 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 
 // open makes the generation's event journal and fault log.
 func (r *masterRun) open() error {
-	j, err := linearizability.CreateJournal(eventJournal(r.sp.Dir, r.gen), eventCapacity)
+	j, events, err := openEvents(r.sp.Dir, r.gen)
 	if err != nil {
-		return fmt.Errorf("harness: %w", err)
+		return err
 	}
-	r.journal, r.events = j, linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
+	r.journal, r.events = j, events
 	if r.logFile, err = os.OpenFile(faultLog(r.sp.Dir, r.gen), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
 		j.Close()
 		return fmt.Errorf("harness: %w", err)
@@ -363,6 +363,16 @@ func (r *masterRun) workerResults() []WorkerResult {
 		}
 	}
 	return out
+}
+
+// openEvents makes the event journal of master generation gen in dir, and
+// a recorder writing into it.
+func openEvents(dir string, gen int) (*linearizability.Journal, *linearizability.Recorder, error) {
+	j, err := linearizability.CreateJournal(eventJournal(dir, gen), eventCapacity)
+	if err != nil {
+		return nil, nil, fmt.Errorf("harness: %w", err)
+	}
+	return j, linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}), nil
 }
 
 // killed reports whether a process died by SIGKILL.

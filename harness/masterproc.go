@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -169,11 +168,10 @@ func gone(pid int) bool {
 // runMasterProcesses runs the run's master in processes of their own,
 // applies the master faults to them, and gathers their reports.
 func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, error, error) {
-	j, err := linearizability.CreateJournal(eventJournal(sp.Dir, 0), eventCapacity)
+	j, events, err := openEvents(sp.Dir, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("harness: %w", err)
+		return nil, nil, err
 	}
-	events := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
 	defer j.Close()
 	ctl := shm.NewMaster(shm.MasterOptions{JSONOnly: true, Logf: logf})
 	defer ctl.Close()
@@ -210,8 +208,9 @@ func (mp *masterProcs) reports() ([]masterReport, []error) {
 			}
 			rep.Pid = w.Pid()
 		}
+		err := w.Wait() // before ProcessState, which is nil until the process is reaped
 		rep.Killed = killed(w.ProcessState())
-		if err := w.Wait(); err != nil && !rep.Killed {
+		if err != nil && !rep.Killed {
 			rep.Logs = append(rep.Logs, "exited: "+err.Error())
 		}
 		if f := rep.faultErr(); f != nil {
