@@ -134,24 +134,34 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 	var info Message
 	switch {
 	case l.Dir == Requests && m.Kind == shm.KindRequest:
-		info = messageInfo(m)
+		info = MessageInfo(m)
 	case l.Dir == Replies && m.Kind == shm.KindReply:
 		info = c.inflight.take(m)
 	default:
 		return Decision{}, false
 	}
-	dec = c.d.Decide(l, info, time.Since(c.opts.Start))
+	return DecideMessage(c.d, c.log, l, info, m, time.Since(c.opts.Start), c.opts.Now()), true
+}
+
+// DecideMessage decides the fate of message m on link l at elapsed time
+// since the run began, from what a decision may look at of it (info),
+// and adds a decision that changes something to log (if not nil), at time
+// now. A corruption that cannot change m is no fault and is dropped. It
+// changes nothing: the caller carries the decision out (Corrupt for a
+// corruption). Messages and the simulator share it.
+func DecideMessage(d Decisions, log *Log, l Link, info Message, m *shm.Message, elapsed time.Duration, now int64) Decision {
+	dec := d.Decide(l, info, elapsed)
 	if dec.Corruption != "" && !corruptible(m, l.Dir, dec.Corruption) {
 		dec.Corruption = "" // nothing to change: not a fault, not logged
 	}
-	if !dec.None() && c.log != nil {
-		c.log.Add(Record{Time: c.opts.Now(), Link: l, N: dec.N, Msg: info, Decision: dec})
+	if !dec.None() && log != nil {
+		log.Add(Record{Time: now, Link: l, N: dec.N, Msg: info, Decision: dec})
 	}
-	return dec, true
+	return dec
 }
 
-// messageInfo is what a decision may look at of m.
-func messageInfo(m *shm.Message) Message {
+// MessageInfo is what a decision may look at of request m.
+func MessageInfo(m *shm.Message) Message {
 	return Message{Method: m.Method.String(), Key: string(m.Key), Seq: m.Seq}
 }
 

@@ -33,9 +33,10 @@ import (
 // unchanged. On a reply it changes the value returned (an error reply
 // goes unchanged). No store can notice; a checker must.
 
-// corruptMessage applies corruption c to m, a message travelling in
-// direction dir. m's byte slices are replaced, never written to.
-func corruptMessage(m *shm.Message, dir Direction, c Corruption, shift uint64) {
+// CorruptMessage applies corruption c to m, a message travelling in direction
+// dir, moving an id by shift (CorruptID). m's byte slices are replaced,
+// never written to. Messages and the simulator share it.
+func CorruptMessage(m *shm.Message, dir Direction, c Corruption, shift uint64) {
 	switch {
 	case c == CorruptFrame && dir == Requests:
 		m.Kind = shm.KindInvalid

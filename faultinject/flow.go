@@ -52,7 +52,7 @@ func (f *flow) admit(m *shm.Message) {
 		msg = ownMessage(m) // it outlives the caller's buffer
 	}
 	if dec.Corruption != "" {
-		corruptMessage(&msg, f.link.Dir, dec.Corruption, f.c.opts.IDShift)
+		CorruptMessage(&msg, f.link.Dir, dec.Corruption, f.c.opts.IDShift)
 	}
 	if f.link.Dir == Requests && f.c.inflight != nil {
 		f.c.inflight.add(&msg, 1+dec.Copies)
@@ -122,7 +122,7 @@ func (f *flow) logDiscarded(ms []shm.Message) {
 		if m.Kind != shm.KindRequest && m.Kind != shm.KindReply {
 			continue
 		}
-		f.c.log.Add(Record{Time: f.c.opts.Now(), Link: f.link, Msg: messageInfo(m), Decision: Decision{Discarded: true}})
+		f.c.log.Add(Record{Time: f.c.opts.Now(), Link: f.link, Msg: MessageInfo(m), Decision: Decision{Discarded: true}})
 	}
 }
 

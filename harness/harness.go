@@ -27,6 +27,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // Config describes a run.
@@ -41,8 +42,8 @@ type Config struct {
 	// Keys are the keys the operations use (a, b and c if empty): few
 	// keys make operations meet.
 	Keys []string
-	// Mix weighs the methods (DefaultMix if zero).
-	Mix Mix
+	// Mix weighs the methods (workload.DefaultMix if zero).
+	Mix workload.Mix
 	// Seed makes the workload: a worker's operations depend only on it,
 	// the worker's name, its master's generation and its incarnation.
 	Seed uint64
@@ -141,7 +142,7 @@ type spec struct {
 	Workers     int               `json:"workers"`
 	Ops         int               `json:"ops"`
 	Keys        []string          `json:"keys"`
-	Mix         Mix               `json:"mix"`
+	Mix         workload.Mix      `json:"mix"`
 	Seed        uint64            `json:"seed"`
 	Plan        *faultinject.Plan `json:"plan,omitempty"`
 	Store       shm.StoreOptions  `json:"store"`
@@ -189,7 +190,7 @@ func newSpec(c *Config) (*spec, error) {
 		sp.CallTimeout = 200 * time.Millisecond
 	}
 	var errs []error
-	if c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Get < 0 || c.Mix.Set < 0 || c.Mix.Add < 0 || c.Mix.CAS < 0 || c.Mix.Delete < 0 {
+	if c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Validate() != nil {
 		errs = append(errs, errors.New("negative ops, think time, retry time or mix weight"))
 	}
 	if sp.Plan != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // WorkerName is the name the harness's worker body is registered under
@@ -50,18 +51,27 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
 	}
 	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
-	w := newWorkload(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix)
+	w := workload.New(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix)
 	for i := range cfg.Ops {
 		if i > 0 && cfg.Think > 0 {
 			time.Sleep(cfg.Think)
 		}
-		o := w.next()
-		p := s.Call(o.method, o.key, o.input())
-		st, out := o.do(ctx, c, cfg.CallTimeout)
+		o := w.Next()
+		p := s.Call(o.Method, o.Key, o.Input())
+		st, out := do(ctx, c, &o, cfg.CallTimeout)
 		p.Return(st, out)
-		w.observe(&o, out, st)
+		w.Observe(&o, st, out)
 	}
 	return j.Close()
+}
+
+// do runs o on c within timeout, and says how it ended.
+func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duration) (linearizability.Status, linearizability.Output) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req := o.Request()
+	rep, err := c.Do(ctx, &req)
+	return workload.Outcome(rep, err)
 }
 
 // dial makes the worker's client on its channel to the master, with the

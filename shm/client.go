@@ -28,6 +28,9 @@ type ClientOptions struct {
 	OnLost func(err error)
 	// Logf, if set, receives replies that cannot be matched to a call.
 	Logf func(format string, args ...any)
+	// Bugs are deliberately broken behaviours (BugWrapIDs, BugReadCache),
+	// for testing the testers only.
+	Bugs Bugs
 }
 
 // Client is a worker's handle on the shared store (the article's User). It
@@ -42,7 +45,7 @@ type Client struct {
 	clock atomic.Int64 // coarse time since start, kept by the sweeper
 
 	mu     sync.Mutex
-	tr     tracker
+	core   // the pure state machine, under mu
 	closed bool
 	lost   *Error
 	corked bool      // the reader is delivering: requests wait in outq
@@ -63,7 +66,8 @@ func NewClient(c Conn, opts ClientOptions) *Client {
 	if opts.MaxFrame <= 0 {
 		opts.MaxFrame = DefaultMaxFrame
 	}
-	cl := &Client{conn: c, opts: opts, start: time.Now(), tr: newTracker(),
+	cl := &Client{conn: c, opts: opts, start: time.Now(),
+		core:       newCore(opts.Identity, int64(opts.RetryAfter), opts.Bugs),
 		readerDone: make(chan struct{}), stop: make(chan struct{})}
 	cl.pool.New = func() any { return &call{done: make(chan Message, 1)} }
 	sc, compact := c.(*streamConn)
@@ -119,6 +123,10 @@ func (c *Client) Do(ctx context.Context, req *Message) (Message, error) {
 // bounded by ClientOptions.Timeout. This is the article's callback style,
 // and the cheapest way to keep many requests in flight.
 func (c *Client) Go(req *Message, done func(rep Message, err error)) {
+	if rep, ok := c.fromCache(req); ok {
+		done(rep, nil)
+		return
+	}
 	cl := c.pool.Get().(*call)
 	cl.cb = done
 	send, err := c.begin(context.Background(), cl, req)
@@ -144,6 +152,9 @@ func sendErr(err error) error {
 }
 
 func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, error) {
+	if rep, ok := c.fromCache(req); ok {
+		return rep, nil
+	}
 	cl := c.pool.Get().(*call)
 	cl.want = want
 	send, err := c.begin(ctx, cl, req)
@@ -161,6 +172,18 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 		err = rep.Err
 	}
 	return rep, err
+}
+
+// fromCache answers a get from the read cache of BugReadCache.
+func (c *Client) fromCache(req *Message) (Message, bool) {
+	if c.core.cache == nil {
+		return Message{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rep, ok := c.core.cached(req)
+	rep.Value = append(Value(nil), rep.Value...)
+	return rep, ok
 }
 
 // sendLinger sends a blocking caller's request without blocking on the
@@ -194,17 +217,13 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Message) (send bool, 
 	if err := checkRequest(req, c.opts.MaxFrame, c.checkValues); err != nil {
 		return false, err
 	}
-	c.setDeadline(ctx, cl)
+	now, deadline := c.deadline(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.lost != nil {
 		return false, c.closedErr()
 	}
-	req.Kind, req.Worker, req.Inc = KindRequest, c.opts.Identity.Worker, c.opts.Identity.Inc
-	req.Has |= HasSeq | HasWorker | HasInc | HasAck
-	req.Seq = c.tr.begin(cl)
-	req.Ack = c.tr.ack()
-	cl.batch[0] = *req
+	c.core.start(cl, req, now, deadline)
 	if cl.resendAt != 0 {
 		// A resend may go out after the caller has returned and reused
 		// its buffers, so the call keeps copies of its own.
@@ -219,19 +238,16 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Message) (send bool, 
 	return true, nil
 }
 
-// setDeadline sets the call's deadline from the coarse clock, or from the
-// context if it ends sooner, and its first resend time.
-func (c *Client) setDeadline(ctx context.Context, cl *call) {
-	now := c.clock.Load()
-	cl.deadline = now + int64(c.opts.Timeout)
+// deadline returns the time and a call's deadline: from the coarse clock,
+// or from the context if it has one.
+func (c *Client) deadline(ctx context.Context) (now, deadline int64) {
+	now = c.clock.Load()
+	deadline = now + int64(c.opts.Timeout)
 	if d, ok := ctx.Deadline(); ok {
 		now = c.now()
-		cl.deadline = now + int64(time.Until(d))
+		deadline = now + int64(time.Until(d))
 	}
-	cl.resendAt, cl.resent = 0, false
-	if c.opts.RetryAfter > 0 {
-		cl.resendAt = now + int64(c.opts.RetryAfter)
-	}
+	return now, deadline
 }
 
 func (c *Client) closedErr() error {
@@ -244,7 +260,7 @@ func (c *Client) closedErr() error {
 // abandon removes the call if it is still pending, and reports whether it did.
 func (c *Client) abandon(cl *call) bool {
 	c.mu.Lock()
-	_, ok := c.tr.complete(cl.seq)
+	_, ok := c.tr.take(cl.seq)
 	c.mu.Unlock()
 	if ok {
 		c.release(cl)

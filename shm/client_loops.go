@@ -71,15 +71,9 @@ func (c *Client) match(ms []Message, ready []*call) []*call {
 			c.logf("shm: client: unroutable message from the master: kind %d, error %v", m.Kind, m.Err)
 			continue
 		}
-		cl, ok := c.tr.complete(m.Seq)
+		cl, ok := c.core.answer(m)
 		if !ok {
 			continue // a duplicate or late reply
-		}
-		if cl.resent && m.Err != nil && m.Err.Definite {
-			m.Err = retriedErr(m.Err)
-		}
-		if m.Err == nil && !fits(cl.batch[0].Method, m.Value) {
-			m.Err = errorf(ErrBadReply, "%s answered %.40s", cl.batch[0].Method, m.Value)
 		}
 		if cl.want && m.Value != nil {
 			m.Value = append(Value(nil), m.Value...)

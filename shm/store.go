@@ -51,6 +51,8 @@ type Store struct {
 	lastWin *window  // ...and its window, saving a map lookup per request
 	seed    maphash.Seed
 	stats   StoreStats
+	// deferred is an add's write held back by BugAddGetSet.
+	deferred *deferredAdd
 }
 
 type entry struct {
@@ -140,6 +142,13 @@ func (s *Store) window(id Identity) *window {
 }
 
 func (s *Store) execute(now int64, req *Message) Message {
+	if s.deferred != nil {
+		return s.executeBefore(now, req)
+	}
+	return s.run(now, req)
+}
+
+func (s *Store) run(now int64, req *Message) Message {
 	s.expire(now, 2)
 	switch req.Method {
 	case MethodGet:
@@ -230,6 +239,10 @@ func (s *Store) add(now int64, req *Message) Message {
 	keep := int64(0)
 	if e != nil {
 		keep = e.expires
+	}
+	if s.opts.Bugs.Has(BugAddGetSet) {
+		s.deferred = &deferredAdd{key: string(req.Key), val: v, expires: keep}
+		return valueReply(req, v)
 	}
 	s.put(now, req.Key, v, keep)
 	return valueReply(req, v)

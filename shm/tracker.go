@@ -16,10 +16,12 @@ type tracker struct {
 	ring  []*call
 	far   map[uint64]*call
 	count int
+	wrap  uint64 // BugWrapIDs: ids on the wire count 1..wrap, then start again
 }
 
 type call struct {
-	seq      uint64
+	seq      uint64 // the tracker's id, never reused
+	wire     uint64 // the id on the wire: seq, unless the ids wrap (BugWrapIDs)
 	deadline int64 // nanoseconds on the client's clock
 	resendAt int64 // 0: never
 	resent   bool  // sent more than once: an earlier copy may have been applied
@@ -33,9 +35,13 @@ func newTracker() tracker { return tracker{next: 1, low: 1, ring: make([]*call, 
 
 func (t *tracker) slot(seq uint64) **call { return &t.ring[seq&uint64(len(t.ring)-1)] }
 
-// begin assigns the next request id to cl and records it as pending.
+// begin assigns the next request id to cl, records it as pending and
+// returns the id to send.
 func (t *tracker) begin(cl *call) uint64 {
-	cl.seq = t.next
+	cl.seq, cl.wire = t.next, t.next
+	if t.wrap != 0 {
+		cl.wire = (t.next-1)%t.wrap + 1
+	}
 	t.next++
 	for *t.slot(cl.seq) != nil && 2*t.count >= len(t.ring) {
 		t.grow()
@@ -48,7 +54,7 @@ func (t *tracker) begin(cl *call) uint64 {
 	}
 	*t.slot(cl.seq) = cl
 	t.count++
-	return cl.seq
+	return cl.wire
 }
 
 func (t *tracker) grow() {
@@ -76,10 +82,29 @@ func (t *tracker) ack() uint64 {
 	return t.low
 }
 
-// complete removes and returns the pending call with the given id. It
-// returns false for an id that is not pending (a duplicate or late reply,
-// or a call that already gave up).
-func (t *tracker) complete(seq uint64) (*call, bool) {
+// complete removes and returns the pending call that a reply carrying
+// the id wire answers. It returns false for an id that is not pending (a
+// duplicate or late reply, or a call that already gave up). When ids
+// wrap, it is the oldest call sent with that id: maybe not the one the
+// reply answers.
+func (t *tracker) complete(wire uint64) (*call, bool) {
+	if t.wrap == 0 {
+		return t.take(wire)
+	}
+	var oldest *call
+	for _, cl := range t.all() {
+		if cl.wire == wire && (oldest == nil || cl.seq < oldest.seq) {
+			oldest = cl
+		}
+	}
+	if oldest == nil {
+		return nil, false
+	}
+	return t.take(oldest.seq)
+}
+
+// take removes and returns the pending call with the tracker's id seq.
+func (t *tracker) take(seq uint64) (*call, bool) {
 	s := t.slot(seq)
 	cl := *s
 	if cl != nil && cl.seq == seq {
@@ -102,7 +127,7 @@ func (t *tracker) due(now, every int64, expired, resend []*call) ([]*call, []*ca
 	for _, cl := range t.all() {
 		switch {
 		case cl.deadline <= now:
-			t.complete(cl.seq)
+			t.take(cl.seq)
 			expired = append(expired, cl)
 		case cl.resendAt != 0 && cl.resendAt <= now:
 			cl.resendAt = now + every

@@ -1,0 +1,95 @@
+package shm
+
+// core is the client's pure state machine, shared by Client (which wraps
+// it in goroutines, a lock and a connection) and Calls (which a driver
+// without goroutines, the simulator, steps by hand): request ids and the
+// pending table (tracker), how a request is stamped, how a reply settles
+// its call, and the client-side bugs.
+type core struct {
+	tr         tracker
+	id         Identity
+	retryAfter int64 // nanoseconds; 0: never resend
+	bugs       Bugs
+	cache      map[string]Value // BugReadCache: the last value seen per key
+}
+
+func newCore(id Identity, retryAfter int64, bugs Bugs) core {
+	k := core{tr: newTracker(), id: id, retryAfter: retryAfter, bugs: bugs}
+	if bugs.Has(BugWrapIDs) {
+		k.tr.wrap = wrapIDsAt
+	}
+	if bugs.Has(BugReadCache) {
+		k.cache = make(map[string]Value)
+	}
+	return k
+}
+
+// start registers cl, due at deadline (nanoseconds on the driver's
+// clock, as now is), and stamps req with the client's identity, the
+// call's id and the ack watermark. cl.batch[0] becomes req.
+func (k *core) start(cl *call, req *Message, now, deadline int64) {
+	cl.deadline, cl.resendAt, cl.resent = deadline, 0, false
+	if k.retryAfter > 0 {
+		cl.resendAt = now + k.retryAfter
+	}
+	req.Kind, req.Worker, req.Inc = KindRequest, k.id.Worker, k.id.Inc
+	req.Has |= HasSeq | HasWorker | HasInc | HasAck
+	req.Seq = k.tr.begin(cl)
+	req.Ack = k.tr.ack()
+	if k.tr.wrap != 0 {
+		req.Ack, req.Has = 0, req.Has&^HasAck // a wrapping id has no watermark
+	}
+	cl.batch[0] = *req
+}
+
+// answer takes the call that reply m answers out of the pending table
+// and settles m as that call's result: a definite error to a call sent
+// more than once becomes indefinite, and a value that cannot answer the
+// call's method (damaged on the way) becomes a bad_reply. ok is false for
+// a reply that answers no pending call.
+func (k *core) answer(m *Message) (cl *call, ok bool) {
+	cl, ok = k.tr.complete(m.Seq)
+	if !ok {
+		return nil, false
+	}
+	if cl.resent && m.Err != nil && m.Err.Definite {
+		m.Err = retriedErr(m.Err)
+	}
+	if m.Err == nil && !fits(cl.batch[0].Method, m.Value) {
+		m.Err = errorf(ErrBadReply, "%s answered %.40s", cl.batch[0].Method, m.Value)
+	}
+	if k.cache != nil {
+		k.learn(&cl.batch[0], m)
+	}
+	return cl, true
+}
+
+// cached answers a get from the read cache (BugReadCache): ok is false
+// when the request must go to the master.
+func (k *core) cached(req *Message) (Message, bool) {
+	if k.cache == nil || req.Method != MethodGet {
+		return Message{}, false
+	}
+	v, ok := k.cache[string(req.Key)]
+	if !ok {
+		return Message{}, false
+	}
+	rep := Message{Kind: KindReply, Has: HasSeq}
+	if v != nil {
+		rep.Value, rep.Has = v, HasValue|HasSeq
+	}
+	return rep, true
+}
+
+// learn fills the read cache from a successful get or set.
+func (k *core) learn(req *Message, rep *Message) {
+	if rep.Err != nil {
+		return
+	}
+	switch req.Method {
+	case MethodGet:
+		k.cache[string(req.Key)] = append(Value(nil), rep.Value...)
+	case MethodSet:
+		k.cache[string(req.Key)] = append(Value(nil), req.Value...)
+	}
+}
