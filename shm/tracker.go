@@ -22,10 +22,10 @@ type tracker struct {
 type call struct {
 	seq      uint64 // the tracker's id, never reused
 	wire     uint64 // the id on the wire: seq, unless the ids wrap (BugWrapIDs)
-	deadline int64 // nanoseconds on the client's clock
-	resendAt int64 // 0: never
-	resent   bool  // sent more than once: an earlier copy may have been applied
-	want     bool  // copy the reply's value
+	deadline int64  // nanoseconds on the client's clock
+	resendAt int64  // 0: never
+	resent   bool   // sent more than once: an earlier copy may have been applied
+	want     bool   // copy the reply's value
 	cb       func(Message, error)
 	done     chan Message
 	batch    [1]Message
