@@ -1,0 +1,132 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// Config is one simulated run. The zero value (with a seed) is usable: one
+// worker making 100 operations on three keys, no faults.
+type Config struct {
+	// Scenario names the run in its history.
+	Scenario string `json:"scenario,omitempty"`
+	// Seed draws the schedule (latencies, think times) and the workload;
+	// the faults too, unless the plan has a seed of its own.
+	Seed uint64 `json:"seed"`
+	// Workers is how many workers run at once (1 if 0).
+	Workers int `json:"workers,omitempty"`
+	// Ops is how many operations each worker incarnation makes (100 if
+	// 0); a restarted worker makes Ops more.
+	Ops int `json:"ops,omitempty"`
+	// Keys are the keys the operations use (a, b and c if empty).
+	Keys []string `json:"keys,omitempty"`
+	// Mix weighs the methods (workload.DefaultMix if zero).
+	Mix workload.Mix `json:"mix,omitzero"`
+	// Script, if set, replaces the drawn workload: worker i (named
+	// "w<i+1>") makes the operations of Script[i] in order, in each of its
+	// incarnations. A shrunk counterexample is a script.
+	Script [][]workload.Op `json:"script,omitempty"`
+	// Store limits the master's store; its Bugs are the store's bugs.
+	Store shm.StoreOptions `json:"store,omitzero"`
+	// Bugs are the client's bugs (shm.BugWrapIDs, shm.BugReadCache); a
+	// store bug given here is passed to the store as well.
+	Bugs shm.Bugs `json:"bugs,omitempty"`
+	// Plan holds the message and process faults (byte faults need real
+	// streams: a plan with some is refused). Its decisions are seeded by
+	// Plan.Seed, or by Seed if that is 0.
+	Plan *faultinject.Plan `json:"plan,omitempty"`
+	// Replay, if set, decides the message faults instead of the plan's
+	// seed: the records of an earlier run.
+	Replay []faultinject.Record `json:"-"`
+	// CallTimeout bounds each call (200ms if 0), RetryAfter resends an
+	// unanswered request (never if 0), on the virtual clock.
+	CallTimeout time.Duration `json:"call_timeout,omitempty"`
+	RetryAfter  time.Duration `json:"retry_after,omitempty"`
+	// Latency is the one-way latency of a message (20µs if 0); each
+	// message draws from Latency to twice Latency, a link staying in
+	// order.
+	Latency time.Duration `json:"latency,omitempty"`
+	// Think is the longest a worker waits between its operations (0:
+	// none); each wait is drawn from 0 to Think.
+	Think time.Duration `json:"think,omitempty"`
+	// NoCheck skips the check: Result.Check is nil.
+	NoCheck bool `json:"-"`
+}
+
+// withDefaults returns c with its defaults filled in.
+func (c Config) withDefaults() Config {
+	if c.Scenario == "" {
+		c.Scenario = "sim"
+	}
+	c.Workers = max(c.Workers, 1, len(c.Script))
+	if c.Ops == 0 {
+		c.Ops = 100
+	}
+	if len(c.Keys) == 0 {
+		c.Keys = []string{"a", "b", "c"}
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 200 * time.Millisecond
+	}
+	if c.Latency <= 0 {
+		c.Latency = 20 * time.Microsecond
+	}
+	c.Store.Bugs |= c.Bugs & (shm.BugNoDedup | shm.BugAddGetSet)
+	return c
+}
+
+// Validate reports what is wrong with c.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Workers < 0 || c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
+		errs = append(errs, errors.New("sim: negative workers, ops or duration"))
+	}
+	if err := c.Mix.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Workers > maxWorkers {
+		errs = append(errs, fmt.Errorf("sim: %d workers (at most %d)", c.Workers, maxWorkers))
+	}
+	if p := c.Plan; p != nil {
+		errs = append(errs, p.Validate())
+		if len(p.Bytes) > 0 {
+			errs = append(errs, errors.New("sim: byte faults need real streams (run them in process mode)"))
+		}
+		errs = append(errs, c.checkTargets())
+	}
+	return errors.Join(errs...)
+}
+
+// maxWorkers bounds a run's workers.
+const maxWorkers = 1024
+
+// checkTargets checks that the process faults name the master or a worker.
+func (c *Config) checkTargets() error {
+	workers := max(c.Workers, 1, len(c.Script))
+	for i, f := range c.Plan.Processes {
+		if f.Target == faultinject.MasterTarget {
+			continue
+		}
+		if n, ok := workerIndex(f.Target); !ok || n >= workers {
+			return fmt.Errorf("sim: processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, workers)
+		}
+	}
+	return nil
+}
+
+// workerName is the name of worker i (from 0): "w1", "w2", …
+func workerName(i int) string { return fmt.Sprintf("w%d", i+1) }
+
+// workerIndex is the index of the worker named name.
+func workerIndex(name string) (int, bool) {
+	var n int
+	if _, err := fmt.Sscanf(name, "w%d", &n); err != nil || n < 1 || workerName(n-1) != name {
+		return 0, false
+	}
+	return n - 1, true
+}

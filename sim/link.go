@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// The directions of a worker's link, as indices.
+const (
+	toMaster = 0 // requests
+	toWorker = 1 // replies
+)
+
+// holdLimit is the longest a reordered message waits for the next one on
+// its link, as faultinject's connections wait by default.
+const holdLimit = int64(50 * time.Millisecond)
+
+// idShift is how far a corrupt-id fault moves an id, as faultinject's
+// connections move it by default.
+const idShift = 2048
+
+// link is one direction of one worker's connection: in order, but for the
+// faults that its decisions make.
+type link struct {
+	name   faultinject.Link
+	worker int32
+	dir    uint8
+	last   int64  // when the last message in order arrives
+	held   []held // reordered messages waiting for the next one
+}
+
+type held struct {
+	msg   int32
+	conn  uint32
+	until int64 // when its hold ends
+}
+
+// send carries m on the link of connection conn, deciding its fate from
+// info (the request's method, key and id).
+func (l *link) send(w *world, conn uint32, m shm.Message, info faultinject.Message) {
+	at := w.now + w.latency()
+	if w.dec == nil {
+		l.deliver(w, conn, m, max(at, l.last), true)
+		return
+	}
+	dec := faultinject.DecideMessage(w.dec, w.log, l.name, info, &m, w.elapsed(), w.now)
+	switch {
+	case dec.Drop:
+		return
+	case dec.Corruption != "":
+		faultinject.CorruptMessage(&m, l.name.Dir, dec.Corruption, idShift)
+	}
+	inOrder := dec.Delay == 0 && !dec.Reorder
+	if inOrder {
+		at = max(at, l.last)
+	}
+	at += int64(dec.Delay)
+	for range 1 + dec.Copies {
+		if dec.Reorder {
+			l.hold(w, conn, m)
+			continue
+		}
+		l.deliver(w, conn, m, at, inOrder)
+	}
+}
+
+// deliver schedules m's arrival at at; the messages held for a reorder
+// arrive just after it.
+func (l *link) deliver(w *world, conn uint32, m shm.Message, at int64, inOrder bool) {
+	if inOrder {
+		l.last = at
+	}
+	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: w.slab.put(m)})
+	for _, h := range l.held {
+		w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg})
+	}
+	l.held = l.held[:0]
+}
+
+func (l *link) arrival() kind {
+	if l.dir == toMaster {
+		return evRequest
+	}
+	return evReply
+}
+
+// hold keeps m until the next message on the link goes, or holdLimit.
+func (l *link) hold(w *world, conn uint32, m shm.Message) {
+	i, until := w.slab.put(m), w.now+holdLimit
+	l.held = append(l.held, held{msg: i, conn: conn, until: until})
+	w.q.push(event{at: until, kind: evRelease, dir: l.dir, node: l.worker, conn: conn, msg: i})
+}
+
+// release lets a held message go when its hold ends, if no later message
+// took it along.
+func (l *link) release(w *world, e *event) {
+	for i, h := range l.held {
+		if h.msg == e.msg && h.until == e.at {
+			l.held = append(l.held[:i], l.held[i+1:]...)
+			w.q.push(event{at: w.now, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg})
+			return
+		}
+	}
+}
+
+// reset forgets what the link held: its connection is gone.
+func (l *link) reset(w *world) {
+	for _, h := range l.held {
+		w.slab.take(h.msg)
+	}
+	l.held = l.held[:0]
+	l.last = 0
+}

@@ -1,0 +1,74 @@
+package sim
+
+import (
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// master is the simulated master: the real shm.Store, answering each
+// request as it arrives, on the connection it came from.
+type master struct {
+	up, paused bool
+	gen        int // its generation: 1, then one more per restart
+	store      *shm.Store
+	backlog    []event // arrivals while paused
+}
+
+func (m *master) handle(w *world, e *event) {
+	switch {
+	case !m.up:
+		w.drop(e)
+	case m.paused:
+		m.backlog = append(m.backlog, *e)
+	case e.kind == evHangup:
+		wk := w.workers[e.node]
+		m.store.Forget(shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)})
+		wk.closed = max(wk.closed, e.conn)
+	default:
+		m.request(w, e)
+	}
+}
+
+// request answers one request, if its connection is still open.
+func (m *master) request(w *world, e *event) {
+	req := w.slab.take(e.msg)
+	wk := w.workers[e.node]
+	if e.conn <= wk.closed || e.conn < wk.opened {
+		return // its connection is gone, or was made before this master
+	}
+	rep, ok := answer(m.store, w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, &req)
+	if !ok {
+		return
+	}
+	wk.links[toWorker].send(w, e.conn, rep, faultinject.MessageInfo(&req))
+}
+
+// answer is the master's reply to one message: the store's for a request,
+// an error for a frame that failed to decode; ok is false for a message
+// that gets no reply.
+func answer(s *shm.Store, now int64, id shm.Identity, msg *shm.Message) (shm.Message, bool) {
+	switch msg.Kind {
+	case shm.KindRequest:
+		return s.Apply(now, id, msg), true
+	case shm.KindInvalid:
+		return shm.ErrorReply(msg, msg.Err), true
+	}
+	return shm.Message{}, false
+}
+
+// resume lets the arrivals held during a pause happen now, in order.
+func (m *master) resume(w *world) {
+	m.paused = false
+	for _, e := range m.backlog {
+		e.at = w.now
+		w.q.push(e)
+	}
+	m.backlog = m.backlog[:0]
+}
+
+// drop frees the message an event carried, which no one will receive.
+func (w *world) drop(e *event) {
+	if e.msg >= 0 {
+		w.slab.take(e.msg)
+	}
+}

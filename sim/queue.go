@@ -1,0 +1,75 @@
+package sim
+
+// kind is what an event does.
+type kind uint8
+
+const (
+	evStart    kind = iota // a worker begins its next operation
+	evRequest              // a request reaches the master
+	evReply                // a reply reaches a worker
+	evTick                 // a worker's client looks for deadlines and resends
+	evRelease              // a reordered message's hold ends
+	evHangup               // a dead worker's connection end reaches the master
+	evProcess              // a process fault's step
+)
+
+// event is one thing due at a time. Events at the same time happen in
+// the order they were scheduled.
+type event struct {
+	at   int64
+	seq  uint64
+	kind kind
+	dir  uint8  // a held message's direction (0 requests, 1 replies)
+	node int32  // worker index, or the process step's index
+	conn uint32 // the connection a message travels on
+	msg  int32  // index in the world's message slab, -1 if none
+}
+
+func (e *event) before(f *event) bool {
+	return e.at < f.at || (e.at == f.at && e.seq < f.seq)
+}
+
+// queue is a binary min-heap of events.
+type queue struct {
+	es  []event
+	seq uint64
+}
+
+func (q *queue) push(e event) {
+	q.seq++
+	e.seq = q.seq
+	q.es = append(q.es, e)
+	i := len(q.es) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.es[i].before(&q.es[p]) {
+			break
+		}
+		q.es[i], q.es[p] = q.es[p], q.es[i]
+		i = p
+	}
+}
+
+func (q *queue) pop() event {
+	top := q.es[0]
+	n := len(q.es) - 1
+	q.es[0] = q.es[n]
+	q.es = q.es[:n]
+	i := 0
+	for {
+		l, small := 2*i+1, i
+		if l < n && q.es[l].before(&q.es[small]) {
+			small = l
+		}
+		if r := l + 1; r < n && q.es[r].before(&q.es[small]) {
+			small = r
+		}
+		if small == i {
+			return top
+		}
+		q.es[i], q.es[small] = q.es[small], q.es[i]
+		i = small
+	}
+}
+
+func (q *queue) len() int { return len(q.es) }

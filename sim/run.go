@@ -1,0 +1,79 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// Result is what a run did and what the check found.
+type Result struct {
+	// Config is the run's configuration, with its defaults filled in.
+	Config Config
+	// History is the recorded history, faults and process events included.
+	History *linearizability.History
+	// Check is the checkers' verdict (nil with Config.NoCheck).
+	Check *linearizability.Result
+	// Records are the fault decisions that changed something, with their
+	// ground truth.
+	Records []faultinject.Record
+	// Ops is how many operations were called, Events how many events the
+	// run handled, Virtual how long it lasted on the virtual clock, and
+	// Wall how long it took.
+	Ops, Events int
+	Virtual     time.Duration
+	Wall        time.Duration
+}
+
+// Run runs cfg and checks its history. It returns an error only for a
+// Config that is not valid or a run that does not end; a violation is in
+// Result.Check.
+func Run(cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	cfg = cfg.withDefaults()
+	w := newWorld(cfg)
+	if err := w.run(); err != nil {
+		return nil, err
+	}
+	res := &Result{Config: cfg, History: w.history(), Records: w.log.Records(),
+		Ops: w.ops, Events: w.events, Virtual: time.Duration(w.now - w.t0)}
+	if !cfg.NoCheck {
+		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1})
+	}
+	res.Wall = time.Since(began)
+	return res, nil
+}
+
+// history returns what the recorder holds, under the run's header.
+func (w *world) history() *linearizability.History {
+	model := linearizability.ModelKV
+	if w.cfg.Store.MaxEntries > 0 || w.cfg.Store.MaxBytes > 0 {
+		model = linearizability.ModelKVEvict
+	}
+	return w.rec.History(linearizability.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+}
+
+func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }
+
+// Failed reports whether the check found a violation.
+func (r *Result) Failed() bool {
+	return r.Check != nil && r.Check.Verdict == linearizability.Illegal
+}
+
+// Hash returns a digest of the history, as it would be written: the same
+// Config and seed give the same hash.
+func (r *Result) Hash() string {
+	h := sha256.New()
+	if err := r.History.Write(h); err != nil {
+		panic(fmt.Sprintf("sim: hashing a history: %v", err)) // a hash never fails to write
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}

@@ -1,0 +1,208 @@
+package sim
+
+import (
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// worker is one simulated worker process: the real client core
+// (shm.Calls) making one operation at a time, recorded in a session.
+type worker struct {
+	w       *world
+	idx     int32
+	name    string
+	inc     uint64 // its incarnation, which is also its connection's number
+	opened  uint32 // the first connection the current master accepts
+	closed  uint32 // the last connection the master saw end
+	up      bool
+	paused  bool
+	backlog []event
+	links   [2]link
+	calls   *shm.Calls
+	gen     *workload.Generator
+	sess    *linearizability.Session
+	made    int   // operations this incarnation made
+	tick    int64 // when its scheduled tick is due, 0 if none
+
+	// The current operation.
+	busy bool
+	op   workload.Op
+	p    *linearizability.Pending
+	call uint64 // its call's id
+	wire uint64 // its request's id on the wire
+}
+
+func newWorker(w *world, i int) *worker {
+	wk := &worker{w: w, idx: int32(i), name: workerName(i)}
+	for d := range wk.links {
+		dir := faultinject.Requests
+		if d == toWorker {
+			dir = faultinject.Replies
+		}
+		wk.links[d] = link{name: faultinject.Link{Worker: wk.name, Dir: dir}, worker: int32(i), dir: uint8(d)}
+	}
+	return wk
+}
+
+// id is the worker's number in its requests.
+func (wk *worker) id() int64 { return int64(wk.idx) + 1 }
+
+// connect starts a new incarnation with a new connection to the master.
+func (wk *worker) connect() {
+	w := wk.w
+	wk.inc++
+	wk.up, wk.paused, wk.backlog, wk.made, wk.tick, wk.busy = true, false, nil, 0, 0, false
+	for d := range wk.links {
+		wk.links[d].reset(w)
+	}
+	wk.calls = shm.NewCalls(shm.CallsOptions{Identity: shm.Identity{Worker: wk.id(), Inc: wk.inc},
+		RetryAfter: w.cfg.RetryAfter, Bugs: w.cfg.Bugs})
+	wk.gen = workload.New(w.cfg.Seed, wk.name, w.master.gen, wk.inc, w.cfg.Keys, w.cfg.Mix)
+	wk.sess = w.rec.Session(wk.name)
+}
+
+// next schedules the worker's next operation, if it has one to make.
+func (wk *worker) next() {
+	if wk.made >= wk.quota() {
+		return
+	}
+	at := wk.w.now
+	if t := int64(wk.w.cfg.Think); t > 0 && wk.made > 0 {
+		at += wk.w.rng.Int64N(t + 1)
+	}
+	wk.w.q.push(event{at: at, kind: evStart, node: wk.idx, conn: uint32(wk.inc), msg: -1})
+}
+
+// quota is how many operations an incarnation makes.
+func (wk *worker) quota() int {
+	if s := wk.w.cfg.Script; s != nil {
+		if int(wk.idx) < len(s) {
+			return len(s[wk.idx])
+		}
+		return 0
+	}
+	return wk.w.cfg.Ops
+}
+
+func (wk *worker) handle(e *event) {
+	switch {
+	case !wk.up || e.conn != uint32(wk.inc):
+		wk.w.drop(e) // for an incarnation that is gone
+	case wk.paused:
+		wk.backlog = append(wk.backlog, *e)
+	case e.kind == evStart:
+		wk.begin()
+	case e.kind == evReply:
+		wk.reply(wk.w.slab.take(e.msg))
+	case e.at == wk.tick:
+		wk.tick = 0
+		wk.due()
+	}
+}
+
+// begin makes the next operation: recorded, then sent.
+func (wk *worker) begin() {
+	w := wk.w
+	wk.op = wk.draw()
+	wk.p = wk.sess.Call(wk.op.Method, wk.op.Key, wk.op.Input())
+	wk.busy = true
+	w.ops++
+	req := wk.op.Request()
+	id, rep, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout))
+	if local {
+		wk.end(rep)
+		return
+	}
+	wk.call, wk.wire = id, req.Seq
+	wk.links[toMaster].send(w, uint32(wk.inc), req, faultinject.MessageInfo(&req))
+	wk.arm()
+}
+
+// draw returns the next operation of the script or the workload.
+func (wk *worker) draw() workload.Op {
+	if s := wk.w.cfg.Script; s != nil {
+		return s[wk.idx][wk.made]
+	}
+	return wk.gen.Next()
+}
+
+// reply settles a reply from the master.
+func (wk *worker) reply(m shm.Message) {
+	id, ok := wk.calls.Finish(&m)
+	if ok && wk.busy && id == wk.call {
+		wk.end(m)
+	}
+}
+
+// end returns the current operation with the result rep.
+func (wk *worker) end(rep shm.Message) {
+	st, out := workload.Outcome(rep, nil)
+	wk.p.Return(st, out)
+	wk.gen.Observe(&wk.op, st, out)
+	wk.busy, wk.p = false, nil
+	wk.made++
+	wk.next()
+}
+
+// arm schedules a tick for the client's next deadline or resend.
+func (wk *worker) arm() {
+	at, ok := wk.calls.Next()
+	if !ok || (wk.tick != 0 && wk.tick <= at) {
+		return
+	}
+	wk.tick = max(at, wk.w.now)
+	wk.w.q.push(event{at: wk.tick, kind: evTick, node: wk.idx, conn: uint32(wk.inc), msg: -1})
+}
+
+// due ends the calls past their deadline and resends what is due.
+func (wk *worker) due() {
+	w := wk.w
+	wk.calls.Due(w.now, func(id uint64) {
+		if wk.busy && id == wk.call {
+			wk.end(shm.TimeoutReply(id))
+		}
+	}, func(req *shm.Message) {
+		wk.links[toMaster].send(w, uint32(wk.inc), *req, faultinject.MessageInfo(req))
+	})
+	wk.arm()
+}
+
+// opFor returns the id of the worker's current operation if its request
+// carries the wire id seq, for a fault event to name; 0 otherwise.
+func (wk *worker) opFor(seq uint64) int64 {
+	if !wk.busy || seq != wk.wire || wk.p == nil {
+		return 0
+	}
+	return wk.p.ID()
+}
+
+// kill ends the incarnation: its pending operation stays pending (its
+// outcome unknown), and the master sees its connection end after what it
+// had sent.
+func (wk *worker) kill() {
+	w := wk.w
+	wk.up, wk.busy, wk.p, wk.backlog = false, false, nil, nil
+	l := &wk.links[toMaster]
+	at := max(w.now+w.latency(), l.last)
+	w.q.push(event{at: at, kind: evHangup, node: wk.idx, conn: uint32(wk.inc), msg: -1})
+}
+
+// pause stops the worker; resume lets what arrived meanwhile happen now.
+func (wk *worker) pause() { wk.paused = true }
+
+func (wk *worker) resume() {
+	w := wk.w
+	wk.paused = false
+	for _, e := range wk.backlog {
+		if e.kind == evTick {
+			continue
+		}
+		e.at = w.now
+		w.q.push(e)
+	}
+	wk.backlog = wk.backlog[:0]
+	wk.tick = 0
+	wk.arm()
+}

@@ -1,0 +1,153 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// world is one run in progress: the clock, the event queue, the nodes and
+// what records them. Everything happens on the goroutine of Run.
+type world struct {
+	cfg     Config
+	now     int64 // virtual nanoseconds
+	t0      int64 // when the run began
+	q       queue
+	rng     *rand.Rand // the schedule's choices
+	slab    msgSlab
+	master  master
+	workers []*worker
+	dec     faultinject.Decisions
+	log     *faultinject.Log
+	rec     *linearizability.Recorder
+	steps   []step
+	events  int // events handled
+	ops     int // operations called
+}
+
+// start is the virtual time a run begins at: not zero, which a history
+// reads as "no time".
+const start = int64(time.Millisecond)
+
+// maxEventsPerOp bounds a run: a run that handles more events than this
+// many per operation it may make is stuck in a loop.
+const maxEventsPerOp = 1000
+
+func newWorld(cfg Config) *world {
+	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}}
+	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
+	w.rec = linearizability.NewRecorder(linearizability.RecorderOptions{Clock: func() int64 { return w.now }})
+	w.dec = w.decisions()
+	w.log.OnRecord = w.faultEvent
+	w.master = master{up: true, gen: 1, store: newStore(cfg)}
+	for i := range cfg.Workers {
+		w.workers = append(w.workers, newWorker(w, i))
+	}
+	w.schedule()
+	return w
+}
+
+// decisions returns what decides the message faults: a replay, the plan's
+// decider (seeded by the run's seed if the plan has none), or nothing.
+func (w *world) decisions() faultinject.Decisions {
+	switch {
+	case w.cfg.Replay != nil:
+		return faultinject.NewReplay(w.cfg.Replay)
+	case w.cfg.Plan != nil && len(w.cfg.Plan.Messages) > 0:
+		p := *w.cfg.Plan
+		if p.Seed == 0 {
+			p.Seed = w.cfg.Seed
+		}
+		return faultinject.NewDecider(&p)
+	}
+	return nil
+}
+
+// schedule queues every worker's first operation and the process faults.
+func (w *world) schedule() {
+	for _, wk := range w.workers {
+		wk.connect()
+		wk.next()
+	}
+	if w.cfg.Plan != nil {
+		w.steps = steps(w.cfg.Plan.Processes)
+		for i, s := range w.steps {
+			w.q.push(event{at: w.t0 + int64(s.at), kind: evProcess, node: int32(i), msg: -1})
+		}
+	}
+}
+
+// run handles events until none is left.
+func (w *world) run() error {
+	limit := maxEventsPerOp * (w.cfg.Ops + 1) * w.cfg.Workers * (1 + len(w.steps))
+	for w.q.len() > 0 {
+		e := w.q.pop()
+		w.now = e.at
+		w.dispatch(&e)
+		if w.events++; w.events > limit {
+			return fmt.Errorf("sim: seed %d: more than %d events: the run does not end", w.cfg.Seed, limit)
+		}
+	}
+	return nil
+}
+
+func (w *world) dispatch(e *event) {
+	switch e.kind {
+	case evStart, evReply, evTick:
+		w.workers[e.node].handle(e)
+	case evRequest, evHangup:
+		w.master.handle(w, e)
+	case evRelease:
+		w.workers[e.node].links[e.dir].release(w, e)
+	case evProcess:
+		w.process(w.steps[e.node])
+	}
+}
+
+// latency draws a message's one-way latency.
+func (w *world) latency() int64 {
+	l := int64(w.cfg.Latency)
+	return l + w.rng.Int64N(l+1)
+}
+
+// elapsed is the time since the run began.
+func (w *world) elapsed() time.Duration { return time.Duration(w.now - w.t0) }
+
+// faultEvent records a fault decision as a history event, naming the
+// operation it hit when that is the worker's current one.
+func (w *world) faultEvent(r faultinject.Record) {
+	e := r.Event()
+	if i, ok := workerIndex(r.Link.Worker); ok {
+		e.Op = w.workers[i].opFor(r.Msg.Seq)
+	}
+	w.rec.Event(e)
+}
+
+// msgSlab holds the messages in flight; events name them by index.
+type msgSlab struct {
+	ms   []shm.Message
+	free []int32
+}
+
+func (s *msgSlab) put(m shm.Message) int32 {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.ms[i] = m
+		return i
+	}
+	s.ms = append(s.ms, m)
+	return int32(len(s.ms) - 1)
+}
+
+// take returns message i and frees its slot.
+func (s *msgSlab) take(i int32) shm.Message {
+	m := s.ms[i]
+	s.ms[i] = shm.Message{}
+	s.free = append(s.free, i)
+	return m
+}
