@@ -89,16 +89,26 @@ func hash64(name string) uint64 {
 func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.decide(l, d.state(l), m, elapsed)
+}
+
+// state returns link l's generator and count. d.mu is held, or the link
+// is owned by a LinkDecider.
+func (d *Decider) state(l Link) *linkState {
 	ls := d.links[l]
 	if ls == nil {
 		ls = &linkState{rng: rand.New(rand.NewPCG(Seed(d.plan.Seed, l)))}
 		d.links[l] = ls
 	}
+	return ls
+}
+
+func (d *Decider) decide(l Link, ls *linkState, m Message, elapsed time.Duration) Decision {
 	ls.n++
 	dec := Decision{N: ls.n}
 	for i := range d.plan.Messages {
 		f := &d.plan.Messages[i]
-		draw, extra := ls.rng.Float64(), ls.rng.Float64()
+		draw, extra := split(ls.rng.Uint64())
 		if !f.matches(l, m, ls.n, elapsed) || !f.fires(draw) {
 			continue
 		}
@@ -106,6 +116,40 @@ func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 		f.apply(&dec, extra)
 	}
 	return dec
+}
+
+// split makes two uniform draws in [0, 1) of one 64-bit draw, 32 bits
+// each: plenty for a probability, and half the generator's work.
+func split(u uint64) (float64, float64) {
+	const unit = 1.0 / (1 << 32)
+	return float64(u>>32) * unit, float64(u&0xffffffff) * unit
+}
+
+// LinkDecider makes the decisions of one link of a Decider, the same ones
+// the Decider would make for it, without its lock or lookup: for a caller
+// that owns the link and uses it from one goroutine (the simulator). A
+// link decided through a LinkDecider must not also be decided through the
+// Decider.
+type LinkDecider struct {
+	d  *Decider
+	l  Link
+	ls *linkState
+}
+
+// On returns the LinkDecider of link l.
+func (d *Decider) On(l Link) *LinkDecider {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &LinkDecider{d: d, l: l, ls: d.state(l)}
+}
+
+// Decide decides what happens to the next message on the LinkDecider's
+// link, which l must be.
+func (ld *LinkDecider) Decide(l Link, m Message, elapsed time.Duration) Decision {
+	if l != ld.l {
+		panic("faultinject: LinkDecider.Decide: link " + l.String() + " is not " + ld.l.String())
+	}
+	return ld.d.decide(l, ld.ls, m, elapsed)
 }
 
 func (f *MessageFault) matches(l Link, m Message, n int, elapsed time.Duration) bool {

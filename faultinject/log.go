@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -105,8 +106,26 @@ func (r *Record) Event() linearizability.Event {
 		Link:   r.Link.String(),
 		Fault:  r.Decision.name(),
 		Truth:  r.Truth,
-		Text:   fmt.Sprintf("message %d on %s: %s %q, id %d", r.N, r.Link, r.Msg.Method, r.Msg.Key, r.Msg.Seq),
+		Text:   r.text(),
 	}
+}
+
+// text says which message a decision was about: "message 3 on
+// w1>master: set "a", id 7". Built by hand: a simulator logs many.
+func (r *Record) text() string {
+	b := make([]byte, 0, 64)
+	b = append(b, "message "...)
+	b = strconv.AppendInt(b, int64(r.N), 10)
+	b = append(b, " on "...)
+	if r.Link.Dir == Replies {
+		b = append(append(b, "master>"...), r.Link.Worker...)
+	} else {
+		b = append(append(b, r.Link.Worker...), ">master"...)
+	}
+	b = append(append(b, ": "...), r.Msg.Method...)
+	b = strconv.AppendQuote(append(b, ' '), r.Msg.Key)
+	b = strconv.AppendUint(append(b, ", id "...), r.Msg.Seq, 10)
+	return string(b)
 }
 
 // name names what d did, faults joined by "+".

@@ -28,8 +28,9 @@ type Config struct {
 	// Mix weighs the methods (workload.DefaultMix if zero).
 	Mix workload.Mix `json:"mix,omitzero"`
 	// Script, if set, replaces the drawn workload: worker i (named
-	// "w<i+1>") makes the operations of Script[i] in order, in each of its
-	// incarnations. A shrunk counterexample is a script.
+	// "w<i+1>") makes the operations of Script[i] in order, a restarted
+	// incarnation going on where the last one stopped. A shrunk
+	// counterexample is a script.
 	Script [][]workload.Op `json:"script,omitempty"`
 	// Store limits the master's store; its Bugs are the store's bugs.
 	Store shm.StoreOptions `json:"store,omitzero"`

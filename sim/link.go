@@ -2,6 +2,7 @@ package sim
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
@@ -25,6 +26,7 @@ const idShift = 2048
 // faults that its decisions make.
 type link struct {
 	name   faultinject.Link
+	dec    faultinject.Decisions // the link's own, nil if no fault can fire
 	worker int32
 	dir    uint8
 	last   int64  // when the last message in order arrives
@@ -41,11 +43,11 @@ type held struct {
 // info (the request's method, key and id).
 func (l *link) send(w *world, conn uint32, m shm.Message, info faultinject.Message) {
 	at := w.now + w.latency()
-	if w.dec == nil {
+	if l.dec == nil {
 		l.deliver(w, conn, m, max(at, l.last), true)
 		return
 	}
-	dec := faultinject.DecideMessage(w.dec, w.log, l.name, info, &m, w.elapsed(), w.now)
+	dec := faultinject.DecideMessage(l.dec, w.log, l.name, info, &m, w.elapsed(), w.now)
 	switch {
 	case dec.Drop:
 		return
@@ -64,6 +66,22 @@ func (l *link) send(w *world, conn uint32, m shm.Message, info faultinject.Messa
 		}
 		l.deliver(w, conn, m, at, inOrder)
 	}
+}
+
+// decisions returns what decides the link's messages: its own view of a
+// plan's Decider, a replay, or nil.
+func decisions(d faultinject.Decisions, l faultinject.Link) faultinject.Decisions {
+	if dd, ok := d.(*faultinject.Decider); ok {
+		return dd.On(l)
+	}
+	return d
+}
+
+// infoOf is what a decision may look at of request m, as
+// faultinject.MessageInfo says, without copying its key: the simulator's
+// keys are never written to.
+func infoOf(m *shm.Message) faultinject.Message {
+	return faultinject.Message{Method: m.Method.String(), Key: unsafe.String(unsafe.SliceData(m.Key), len(m.Key)), Seq: m.Seq}
 }
 
 // deliver schedules m's arrival at at; the messages held for a reorder

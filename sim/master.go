@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -40,7 +39,7 @@ func (m *master) request(w *world, e *event) {
 	if !ok {
 		return
 	}
-	wk.links[toWorker].send(w, e.conn, rep, faultinject.MessageInfo(&req))
+	wk.links[toWorker].send(w, e.conn, rep, infoOf(&req))
 }
 
 // answer is the master's reply to one message: the store's for a request,

@@ -54,7 +54,7 @@ func (w *world) process(s step) {
 		w.event(linearizability.EventKill, wk.name, wk.name+" killed")
 	case s.again && f.Kind == faultinject.Restart && !wk.up && w.master.up:
 		wk.connect()
-		wk.next()
+		wk.next(false)
 		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
 	}
 }
@@ -82,7 +82,7 @@ func (w *world) killMaster() {
 	m := &w.master
 	m.up, m.paused, m.backlog = false, false, nil
 	for _, wk := range w.workers {
-		wk.up, wk.busy, wk.p = false, false, nil
+		wk.up, wk.busy = false, false
 	}
 	w.event(linearizability.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", m.gen))
 }
@@ -91,16 +91,16 @@ func (w *world) restartMaster() {
 	m := &w.master
 	m.up, m.gen = true, m.gen+1
 	m.store = newStore(w.cfg)
-	w.rec.Event(linearizability.Event{Kind: linearizability.EventMasterRestart, Reset: true,
-		Text: fmt.Sprintf("master restarted as generation %d, with an empty store and its workers", m.gen)})
+	w.rec.event(linearizability.Event{Kind: linearizability.EventMasterRestart, Reset: true,
+		Text: fmt.Sprintf("master restarted as generation %d, with an empty store and its workers", m.gen)}, w.now)
 	for _, wk := range w.workers {
 		wk.connect()
 		wk.opened = uint32(wk.inc)
-		wk.next()
+		wk.next(false)
 	}
 }
 
 // event records a process event.
 func (w *world) event(k linearizability.EventKind, worker, text string) {
-	w.rec.Event(linearizability.Event{Kind: k, Worker: worker, Text: text})
+	w.rec.event(linearizability.Event{Kind: k, Worker: worker, Text: text}, w.now)
 }

@@ -58,7 +58,7 @@ func (w *world) history() *linearizability.History {
 	if w.cfg.Store.MaxEntries > 0 || w.cfg.Store.MaxBytes > 0 {
 		model = linearizability.ModelKVEvict
 	}
-	return w.rec.History(linearizability.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+	return w.rec.history(linearizability.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }

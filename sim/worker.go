@@ -2,7 +2,6 @@ package sim
 
 import (
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -22,14 +21,15 @@ type worker struct {
 	links   [2]link
 	calls   *shm.Calls
 	gen     *workload.Generator
-	sess    *linearizability.Session
+	stream  int   // its stream in the history, noStream before the next call
 	made    int   // operations this incarnation made
+	pos     int   // the next operation of its script, across incarnations
 	tick    int64 // when its scheduled tick is due, 0 if none
 
 	// The current operation.
 	busy bool
 	op   workload.Op
-	p    *linearizability.Pending
+	rec  int // its index in the history
 	call uint64 // its call's id
 	wire uint64 // its request's id on the wire
 }
@@ -41,7 +41,8 @@ func newWorker(w *world, i int) *worker {
 		if d == toWorker {
 			dir = faultinject.Replies
 		}
-		wk.links[d] = link{name: faultinject.Link{Worker: wk.name, Dir: dir}, worker: int32(i), dir: uint8(d)}
+		name := faultinject.Link{Worker: wk.name, Dir: dir}
+		wk.links[d] = link{name: name, dec: decisions(w.dec, name), worker: int32(i), dir: uint8(d)}
 	}
 	return wk
 }
@@ -60,26 +61,34 @@ func (wk *worker) connect() {
 	wk.calls = shm.NewCalls(shm.CallsOptions{Identity: shm.Identity{Worker: wk.id(), Inc: wk.inc},
 		RetryAfter: w.cfg.RetryAfter, Bugs: w.cfg.Bugs})
 	wk.gen = workload.New(w.cfg.Seed, wk.name, w.master.gen, wk.inc, w.cfg.Keys, w.cfg.Mix)
-	wk.sess = w.rec.Session(wk.name)
+	wk.stream = noStream
 }
 
-// next schedules the worker's next operation, if it has one to make.
-func (wk *worker) next() {
+// next schedules the worker's next operation, if it has one to make. With
+// no think time, a reply's arrival begins it at once (inline), saving the
+// event.
+func (wk *worker) next(inline bool) {
 	if wk.made >= wk.quota() {
 		return
 	}
 	at := wk.w.now
-	if t := int64(wk.w.cfg.Think); t > 0 && wk.made > 0 {
+	t := int64(wk.w.cfg.Think)
+	switch {
+	case t == 0 && inline:
+		wk.begin()
+		return
+	case t > 0 && wk.made > 0:
 		at += wk.w.rng.Int64N(t + 1)
 	}
 	wk.w.q.push(event{at: at, kind: evStart, node: wk.idx, conn: uint32(wk.inc), msg: -1})
 }
 
-// quota is how many operations an incarnation makes.
+// quota is how many operations the incarnation makes: Ops, or what is
+// left of the worker's script.
 func (wk *worker) quota() int {
 	if s := wk.w.cfg.Script; s != nil {
 		if int(wk.idx) < len(s) {
-			return len(s[wk.idx])
+			return wk.made + len(s[wk.idx]) - wk.pos
 		}
 		return 0
 	}
@@ -106,24 +115,26 @@ func (wk *worker) handle(e *event) {
 func (wk *worker) begin() {
 	w := wk.w
 	wk.op = wk.draw()
-	wk.p = wk.sess.Call(wk.op.Method, wk.op.Key, wk.op.Input())
+	wk.rec = w.rec.call(wk, w.now)
 	wk.busy = true
 	w.ops++
 	req := wk.op.Request()
 	id, rep, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout))
 	if local {
 		wk.end(rep)
+		wk.next(false)
 		return
 	}
 	wk.call, wk.wire = id, req.Seq
-	wk.links[toMaster].send(w, uint32(wk.inc), req, faultinject.MessageInfo(&req))
+	wk.links[toMaster].send(w, uint32(wk.inc), req, infoOf(&req))
 	wk.arm()
 }
 
 // draw returns the next operation of the script or the workload.
 func (wk *worker) draw() workload.Op {
 	if s := wk.w.cfg.Script; s != nil {
-		return s[wk.idx][wk.made]
+		wk.pos++
+		return s[wk.idx][wk.pos-1]
 	}
 	return wk.gen.Next()
 }
@@ -133,23 +144,27 @@ func (wk *worker) reply(m shm.Message) {
 	id, ok := wk.calls.Finish(&m)
 	if ok && wk.busy && id == wk.call {
 		wk.end(m)
+		wk.next(true)
 	}
 }
 
 // end returns the current operation with the result rep.
 func (wk *worker) end(rep shm.Message) {
 	st, out := workload.Outcome(rep, nil)
-	wk.p.Return(st, out)
+	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
-	wk.busy, wk.p = false, nil
+	wk.busy = false
 	wk.made++
-	wk.next()
 }
 
-// arm schedules a tick for the client's next deadline or resend.
+// arm schedules a tick for the client's next deadline or resend. A tick
+// already scheduled comes first: deadlines and resend times only grow.
 func (wk *worker) arm() {
+	if wk.tick != 0 {
+		return
+	}
 	at, ok := wk.calls.Next()
-	if !ok || (wk.tick != 0 && wk.tick <= at) {
+	if !ok {
 		return
 	}
 	wk.tick = max(at, wk.w.now)
@@ -162,9 +177,10 @@ func (wk *worker) due() {
 	wk.calls.Due(w.now, func(id uint64) {
 		if wk.busy && id == wk.call {
 			wk.end(shm.TimeoutReply(id))
+			wk.next(true)
 		}
 	}, func(req *shm.Message) {
-		wk.links[toMaster].send(w, uint32(wk.inc), *req, faultinject.MessageInfo(req))
+		wk.links[toMaster].send(w, uint32(wk.inc), *req, infoOf(req))
 	})
 	wk.arm()
 }
@@ -172,10 +188,10 @@ func (wk *worker) due() {
 // opFor returns the id of the worker's current operation if its request
 // carries the wire id seq, for a fault event to name; 0 otherwise.
 func (wk *worker) opFor(seq uint64) int64 {
-	if !wk.busy || seq != wk.wire || wk.p == nil {
+	if !wk.busy || seq != wk.wire {
 		return 0
 	}
-	return wk.p.ID()
+	return int64(wk.rec) + 1
 }
 
 // kill ends the incarnation: its pending operation stays pending (its
@@ -183,7 +199,7 @@ func (wk *worker) opFor(seq uint64) int64 {
 // had sent.
 func (wk *worker) kill() {
 	w := wk.w
-	wk.up, wk.busy, wk.p, wk.backlog = false, false, nil, nil
+	wk.up, wk.busy, wk.backlog = false, false, nil
 	l := &wk.links[toMaster]
 	at := max(w.now+w.latency(), l.last)
 	w.q.push(event{at: at, kind: evHangup, node: wk.idx, conn: uint32(wk.inc), msg: -1})

@@ -8,6 +8,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // world is one run in progress: the clock, the event queue, the nodes and
@@ -21,9 +22,9 @@ type world struct {
 	slab    msgSlab
 	master  master
 	workers []*worker
-	dec     faultinject.Decisions
+	dec     faultinject.Decisions // nil: no message faults
 	log     *faultinject.Log
-	rec     *linearizability.Recorder
+	rec     recorder
 	steps   []step
 	events  int // events handled
 	ops     int // operations called
@@ -40,7 +41,8 @@ const maxEventsPerOp = 1000
 func newWorld(cfg Config) *world {
 	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
-	w.rec = linearizability.NewRecorder(linearizability.RecorderOptions{Clock: func() int64 { return w.now }})
+	w.rec.streams = make([]int, cfg.Workers)
+	w.rec.ops = make([]linearizability.Op, 0, cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)))
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}
@@ -71,7 +73,7 @@ func (w *world) decisions() faultinject.Decisions {
 func (w *world) schedule() {
 	for _, wk := range w.workers {
 		wk.connect()
-		wk.next()
+		wk.next(false)
 	}
 	if w.cfg.Plan != nil {
 		w.steps = steps(w.cfg.Plan.Processes)
@@ -124,7 +126,15 @@ func (w *world) faultEvent(r faultinject.Record) {
 	if i, ok := workerIndex(r.Link.Worker); ok {
 		e.Op = w.workers[i].opFor(r.Msg.Seq)
 	}
-	w.rec.Event(e)
+	w.rec.event(e, w.now)
+}
+
+func longestScript(s [][]workload.Op) int {
+	n := 0
+	for _, ops := range s {
+		n = max(n, len(ops))
+	}
+	return n
 }
 
 // msgSlab holds the messages in flight; events name them by index.

@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+)
+
+// benchPlan has a fault of every message kind, each hitting a message
+// with probability p.
+func benchPlan(p float64) *faultinject.Plan {
+	if p == 0 {
+		return nil
+	}
+	return &faultinject.Plan{Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Drop, P: p}, {Kind: faultinject.Duplicate, P: p},
+		{Kind: faultinject.Delay, P: p, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 300 * time.Millisecond}},
+		{Kind: faultinject.Reorder, P: p},
+		{Kind: faultinject.Corrupt, P: p / 2, Corruption: faultinject.CorruptFrame},
+	}}
+}
+
+var benchFaults = []struct {
+	name string
+	p    float64
+}{{"none", 0}, {"light", 0.002}, {"heavy", 0.01}}
+
+// BenchmarkSimOps: simulated operations per second on one core (run it
+// with -cpu 1), with the history recorded and every message decided,
+// without the check. light faults hit about 1% of messages, heavy 4.5%.
+func BenchmarkSimOps(b *testing.B) {
+	for _, f := range benchFaults {
+		b.Run("faults="+f.name, func(b *testing.B) {
+			ops := 0
+			for i := 0; b.Loop(); i++ {
+				r, err := Run(Config{Seed: uint64(i), Workers: 8, Ops: 5000, Plan: benchPlan(f.p), RetryAfter: 50 * time.Millisecond, NoCheck: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops += r.Ops
+			}
+			b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}
+
+// BenchmarkSeeds: 1000-operation scenarios (4 workers × 250) with faults,
+// checker included, one seed after another on one core.
+func BenchmarkSeeds(b *testing.B) {
+	for _, f := range benchFaults[1:] {
+		b.Run("faults="+f.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				r, err := Run(Config{Seed: uint64(i), Workers: 4, Ops: 250, Plan: benchPlan(f.p), RetryAfter: 50 * time.Millisecond})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Failed() {
+					b.Fatalf("seed %d: %v", i, r.Check)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Minutes(), "seeds/min")
+		})
+	}
+}

@@ -1,0 +1,64 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+)
+
+// Swarm returns cfg with a fault plan drawn from its seed, as swarm
+// testing does: each seed turns on a different subset of the fault kinds
+// (drop, delay, duplicate, reorder, the three corruptions, worker and
+// master kills, restarts and pauses), each at a strength of its own, so
+// that runs explore different mixes rather than one average. The plan's
+// faults are aimed at the run's expected span. cfg's own plan, if any, is
+// replaced.
+func Swarm(cfg Config) Config {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5a4a43))
+	c := cfg.withDefaults()
+	plan := &faultinject.Plan{Seed: cfg.Seed}
+	for _, k := range messageKinds {
+		if rng.IntN(2) == 0 {
+			continue
+		}
+		f := faultinject.MessageFault{Kind: k.kind, Corruption: k.corruption, P: 0.002 + 0.05*rng.Float64()*rng.Float64()}
+		if k.kind == faultinject.Delay {
+			f.Delay = faultinject.Dist{Kind: faultinject.Uniform, Max: time.Duration(1 + rng.Int64N(int64(2*c.CallTimeout)))}
+		}
+		plan.Messages = append(plan.Messages, f)
+	}
+	span := time.Duration(c.Ops) * 3 * c.Latency
+	for range rng.IntN(4) {
+		plan.Processes = append(plan.Processes, processFault(rng, c, span))
+	}
+	cfg.Plan = plan
+	return cfg
+}
+
+var messageKinds = []struct {
+	kind       faultinject.Kind
+	corruption faultinject.Corruption
+}{
+	{faultinject.Drop, ""}, {faultinject.Delay, ""}, {faultinject.Duplicate, ""}, {faultinject.Reorder, ""},
+	{faultinject.Corrupt, faultinject.CorruptFrame}, {faultinject.Corrupt, faultinject.CorruptID},
+	{faultinject.Corrupt, faultinject.CorruptValue},
+}
+
+// processFault draws a kill, restart or pause of a worker or the master
+// within span.
+func processFault(rng *rand.Rand, c Config, span time.Duration) faultinject.ProcessFault {
+	f := faultinject.ProcessFault{Target: faultinject.MasterTarget, At: time.Duration(rng.Int64N(int64(span) + 1))}
+	if rng.IntN(3) > 0 {
+		f.Target = workerName(rng.IntN(c.Workers))
+	}
+	switch rng.IntN(5) {
+	case 0:
+		f.Kind = faultinject.Kill
+	case 1, 2:
+		f.Kind, f.For = faultinject.Restart, time.Duration(rng.Int64N(int64(span)/4+1))
+	default:
+		f.Kind, f.For = faultinject.Pause, time.Duration(1+rng.Int64N(int64(2*c.CallTimeout)))
+	}
+	return f
+}
