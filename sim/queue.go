@@ -4,13 +4,13 @@ package sim
 type kind uint8
 
 const (
-	evStart    kind = iota // a worker begins its next operation
-	evRequest              // a request reaches the master
-	evReply                // a reply reaches a worker
-	evTick                 // a worker's client looks for deadlines and resends
-	evRelease              // a reordered message's hold ends
-	evHangup               // a dead worker's connection end reaches the master
-	evProcess              // a process fault's step
+	evStart   kind = iota // a worker begins its next operation
+	evRequest             // a request reaches the master
+	evReply               // a reply reaches a worker
+	evTick                // a worker's client looks for deadlines and resends
+	evRelease             // a reordered message's hold ends
+	evHangup              // a dead worker's connection end reaches the master
+	evProcess             // a process fault's step
 )
 
 // event is one thing due at a time. Events at the same time happen in

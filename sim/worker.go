@@ -29,7 +29,7 @@ type worker struct {
 	// The current operation.
 	busy bool
 	op   workload.Op
-	rec  int // its index in the history
+	rec  int    // its index in the history
 	call uint64 // its call's id
 	wire uint64 // its request's id on the wire
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
@@ -63,9 +64,10 @@ func (o *Op) Input() linearizability.Input {
 }
 
 // Request returns the op as a request, for shm.Client.Do or shm.Calls.
-// The request shares the op's bytes.
+// The request shares the op's bytes, its key's too: they are only read.
 func (o *Op) Request() shm.Message {
-	m := shm.Message{Kind: shm.KindRequest, Key: []byte(o.Key), Has: shm.HasKey}
+	key := unsafe.Slice(unsafe.StringData(o.Key), len(o.Key))
+	m := shm.Message{Kind: shm.KindRequest, Key: key, Has: shm.HasKey}
 	switch o.Method {
 	case linearizability.Get:
 		m.Method = shm.MethodGet
