@@ -1,5 +1,10 @@
 package shm
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Bugs are deliberately broken behaviours of the reference
 // implementation. They exist to test the testers: a fault injector, a
 // simulator or a checker is trusted only once it catches each of them.
@@ -64,6 +69,26 @@ func ParseBug(name string) (Bugs, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MarshalText names the bugs as String does.
+func (b Bugs) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// UnmarshalText reads bug names joined by "+" (or "none").
+func (b *Bugs) UnmarshalText(text []byte) error {
+	var all Bugs
+	for _, name := range strings.Split(string(text), "+") {
+		if name == "none" || name == "" {
+			continue
+		}
+		bug, ok := ParseBug(name)
+		if !ok {
+			return fmt.Errorf("shm: unknown bug %q (want %s)", name, strings.Join(bugNames, ", "))
+		}
+		all |= bug
+	}
+	*b = all
+	return nil
 }
 
 // BugNames returns the names of every bug.

@@ -121,3 +121,22 @@ func (v Value) Equal(w Value) bool { return bytes.Equal(v, w) }
 
 // String returns the JSON text.
 func (v Value) String() string { return string(v) }
+
+// MarshalJSON returns v itself: a Value is JSON text. A nil Value, which
+// is absent rather than null, marshals as null.
+func (v Value) MarshalJSON() ([]byte, error) {
+	if v == nil {
+		return []byte("null"), nil
+	}
+	return v, nil
+}
+
+// UnmarshalJSON sets v to the JSON text data, in compact form.
+func (v *Value) UnmarshalJSON(data []byte) error {
+	p, err := ParseValue(data)
+	if err != nil {
+		return err
+	}
+	*v = p
+	return nil
+}

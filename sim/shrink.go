@@ -174,9 +174,35 @@ func (s *shrinker) dropOps() {
 			c := s.best
 			c.Script = slices.Clone(c.Script)
 			c.Script[w] = slices.Delete(slices.Clone(c.Script[w]), from, to)
-			return s.try(c)
+			return s.try(reaim(c, w, from, to)) || s.try(c)
 		})
 	}
+}
+
+// reaim moves the faults aimed at worker w's messages as taking away its
+// operations [from, to) would, if each operation sent one request and got
+// one reply: the faults on their messages go, those on later messages
+// move down. Without it, the faults would hit other messages than the
+// ones that made the failure.
+func reaim(c Config, w, from, to int) Config {
+	if c.Plan == nil {
+		return c
+	}
+	p := *c.Plan
+	p.Messages = nil
+	name, n := workerName(w), to-from
+	for _, f := range c.Plan.Messages {
+		switch t := f.Target; {
+		case t.Worker != name || t.Nth <= from:
+		case t.Nth <= to:
+			continue
+		default:
+			f.Target.Nth -= n
+		}
+		p.Messages = append(p.Messages, f)
+	}
+	c.Plan = &p
+	return c
 }
 
 // dropChunks tries taking away chunks of n items, halving the chunk size

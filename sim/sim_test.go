@@ -1,0 +1,203 @@
+package sim
+
+import (
+	"flag"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
+)
+
+var soakSeeds = flag.Int("sim.seeds", 300, "seeds TestReferenceSurvivesSwarm runs (make soak runs 10000)")
+
+// base is the shape of the runs the tests draw: small enough to be quick,
+// busy enough that operations meet.
+func base(seed uint64) Config {
+	return Config{Seed: seed, Workers: 3, Ops: 60, Keys: []string{"a", "b"},
+		CallTimeout: 100 * time.Millisecond, RetryAfter: 20 * time.Millisecond}
+}
+
+// cases are runs with one kind of fault each.
+func cases() map[string]Config {
+	msg := func(f faultinject.MessageFault) *faultinject.Plan {
+		return &faultinject.Plan{Messages: []faultinject.MessageFault{f}}
+	}
+	proc := func(fs ...faultinject.ProcessFault) *faultinject.Plan { return &faultinject.Plan{Processes: fs} }
+	ms := time.Millisecond
+	return map[string]Config{
+		"none":           {},
+		"drop":           {Plan: msg(faultinject.MessageFault{Kind: faultinject.Drop, P: 0.05})},
+		"delay":          {Plan: msg(faultinject.MessageFault{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Max: 200 * ms}})},
+		"duplicate":      {Plan: msg(faultinject.MessageFault{Kind: faultinject.Duplicate, P: 0.05})},
+		"reorder":        {Plan: msg(faultinject.MessageFault{Kind: faultinject.Reorder, P: 0.05})},
+		"corrupt-frame":  {Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, P: 0.05, Corruption: faultinject.CorruptFrame})},
+		"corrupt-id":     {Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Replies, P: 0.05, Corruption: faultinject.CorruptID})},
+		"worker-restart": {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "w1", At: 2 * ms, For: ms})},
+		"worker-kill":    {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w2", At: 2 * ms})},
+		"worker-pause":   {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "w3", At: ms, For: 150 * ms})},
+		"master-restart": {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "master", At: 2 * ms, For: ms})},
+		"master-pause":   {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "master", At: ms, For: 150 * ms})},
+		"eviction":       {Store: shm.StoreOptions{MaxEntries: 1}},
+	}
+}
+
+func withBase(c Config, seed uint64) Config {
+	b := base(seed)
+	b.Plan, b.Store = c.Plan, c.Store
+	return b
+}
+
+// TestCasesPassAndRepeat: the reference passes each case, and the same
+// case and seed give the same history twice.
+func TestCasesPassAndRepeat(t *testing.T) {
+	for name, c := range cases() {
+		t.Run(name, func(t *testing.T) {
+			for seed := range uint64(3) {
+				cfg := withBase(c, seed)
+				a, b := mustRun(t, cfg), mustRun(t, cfg)
+				if a.Failed() {
+					t.Fatalf("seed %d: %v\n%s", seed, a.Check, a.Check.Details())
+				}
+				if ha, hb := a.Hash(), b.Hash(); ha != hb {
+					t.Fatalf("seed %d: two runs, two histories: %s and %s", seed, ha, hb)
+				}
+			}
+		})
+	}
+}
+
+// TestCasesFault: each faulty case really makes its fault.
+func TestCasesFault(t *testing.T) {
+	for name, c := range cases() {
+		if name == "none" || name == "eviction" {
+			continue
+		}
+		r := mustRun(t, withBase(c, 1))
+		if len(r.History.Events) == 0 {
+			t.Errorf("%s: no fault happened", name)
+		}
+	}
+}
+
+// TestReferenceSurvivesSwarm: the reference implementation passes every
+// seed of swarm-drawn fault mixes.
+func TestReferenceSurvivesSwarm(t *testing.T) {
+	n := *soakSeeds
+	if testing.Short() {
+		n = min(n, 50)
+	}
+	ops, faults := 0, 0
+	for seed := range uint64(n) {
+		cfg := Swarm(base(seed))
+		r := mustRun(t, cfg)
+		if r.Failed() {
+			t.Fatalf("seed %d failed (repro: go test ./sim -run TestReferenceSurvivesSwarm with Swarm(base(%d))):\n%s", seed, seed, r.Check.Details())
+		}
+		ops, faults = ops+r.Ops, faults+len(r.History.Events)
+	}
+	t.Logf("%d seeds, %d operations, %d fault and process events", n, ops, faults)
+}
+
+// TestBugsFoundAndShrunk: each test-only broken variant is found within
+// one second of simulation, shrinks to at most ten operations, and the
+// shrunk failure, written as a scenario file, fails again the same way.
+func TestBugsFoundAndShrunk(t *testing.T) {
+	for _, bug := range []shm.Bugs{shm.BugNoDedup, shm.BugAddGetSet, shm.BugWrapIDs, shm.BugReadCache} {
+		t.Run(bug.String(), func(t *testing.T) {
+			cfg, spent := find(t, bug, time.Second)
+			small, r, err := Shrink(cfg, 3000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(r.History.Ops); n > 10 {
+				t.Errorf("shrunk to %d operations, want at most 10", n)
+			}
+			dir := filepath.Join(t.TempDir(), "failure")
+			repro, err := WriteFailure(dir, small, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := LoadConfig(filepath.Join(dir, ScenarioFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2 := mustRun(t, again)
+			if !r2.Failed() || r2.Hash() != r.Hash() {
+				t.Fatalf("the scenario file does not fail the same way (failed %v, hash %s, want %s)", r2.Failed(), r2.Hash(), r.Hash())
+			}
+			t.Logf("found after %v of simulation; shrunk to %d operations; %s", spent, len(r.History.Ops), repro)
+		})
+	}
+}
+
+// find runs swarm seeds with bug until one fails, within limit of
+// simulation time (the runs' wall time).
+func find(t *testing.T, bug shm.Bugs, limit time.Duration) (Config, time.Duration) {
+	t.Helper()
+	var spent time.Duration
+	for seed := uint64(1); spent < limit; seed++ {
+		cfg := Swarm(base(seed))
+		cfg.Bugs = bug
+		r := mustRun(t, cfg)
+		spent += r.Wall
+		if r.Failed() {
+			return cfg, spent
+		}
+	}
+	t.Fatalf("%v not found in %v of simulation", bug, limit)
+	return Config{}, 0
+}
+
+func mustRun(t *testing.T, cfg Config) *Result {
+	t.Helper()
+	r, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestUndefendableCorruptionCaught: a value changed on the wire, or a
+// request applied under another id, cannot be noticed by the reference
+// (the protocol has no checksum), so the checker must notice it.
+func TestUndefendableCorruptionCaught(t *testing.T) {
+	for _, f := range []faultinject.MessageFault{
+		{Kind: faultinject.Corrupt, Dir: faultinject.Requests, P: 0.05, Corruption: faultinject.CorruptValue},
+		{Kind: faultinject.Corrupt, Dir: faultinject.Replies, P: 0.05, Corruption: faultinject.CorruptValue},
+		{Kind: faultinject.Corrupt, Dir: faultinject.Requests, P: 0.05, Corruption: faultinject.CorruptID},
+	} {
+		caught := 0
+		for seed := range uint64(20) {
+			cfg := base(seed)
+			cfg.Plan = &faultinject.Plan{Messages: []faultinject.MessageFault{f}}
+			if mustRun(t, cfg).Failed() {
+				caught++
+			}
+		}
+		if caught == 0 {
+			t.Errorf("%s %s on %s: no seed of 20 caught", f.Kind, f.Corruption, f.Dir)
+		}
+	}
+}
+
+// TestConfigRoundTrip: a config survives its scenario file.
+func TestConfigRoundTrip(t *testing.T) {
+	cfg := Swarm(base(7))
+	cfg.Bugs = shm.BugWrapIDs | shm.BugReadCache
+	cfg.Script = [][]workload.Op{{{Method: "set", Key: "a", Value: shm.Int(1)}, {Method: "cas", Key: "a", Old: shm.Int(1), Value: shm.Null}}}
+	path := filepath.Join(t.TempDir(), "s.json")
+	if err := SaveConfig(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(cfg, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
