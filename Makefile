@@ -36,7 +36,13 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
 
-soak: fuzz
+# Long runs: 10,000 simulator seeds of swarm-drawn faults against the
+# reference (make test runs 300), then the fuzz targets.
+SOAK_SEEDS ?= 10000
+soak: build
+	$(GO) test -count=1 -run '^TestReferenceSurvivesSwarm$$' ./sim/ -sim.seeds $(SOAK_SEEDS) -v
+	./$(BIN) sim --swarm --seeds $(SOAK_SEEDS) --workers 4 --ops 250
+	$(MAKE) fuzz
 
 clean:
 	rm -rf bin

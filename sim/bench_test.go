@@ -45,21 +45,25 @@ func BenchmarkSimOps(b *testing.B) {
 	}
 }
 
-// BenchmarkSeeds: 1000-operation scenarios (4 workers × 250) with faults,
-// checker included, one seed after another on one core.
+// BenchmarkSeeds: scenarios of 1000 operations (4 workers × 250) under
+// swarm-drawn faults, checker included, as Sweep runs them: one per
+// processor (-cpu 1,2 compares one core with the machine).
 func BenchmarkSeeds(b *testing.B) {
-	for _, f := range benchFaults[1:] {
-		b.Run("faults="+f.name, func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				r, err := Run(Config{Seed: uint64(i), Workers: 4, Ops: 250, Plan: benchPlan(f.p), RetryAfter: 50 * time.Millisecond})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r.Failed() {
-					b.Fatalf("seed %d: %v", i, r.Check)
-				}
+	const batch = 64
+	seeds, next := 0, uint64(1)
+	for b.Loop() {
+		base := Config{Seed: next, Workers: 4, Ops: 250, RetryAfter: 50 * time.Millisecond}
+		err := Sweep(base, batch, 0, Swarm, func(cfg Config, r *Result) bool {
+			if r.Failed() {
+				b.Fatalf("seed %d: %v", cfg.Seed, r.Check)
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Minutes(), "seeds/min")
+			seeds++
+			return true
 		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		next += batch
 	}
+	b.ReportMetric(float64(seeds)/b.Elapsed().Minutes(), "seeds/min")
 }

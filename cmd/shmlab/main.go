@@ -6,6 +6,7 @@
 //
 //	shmlab bench [flags]          measure the reference against a raw floor
 //	shmlab check [flags] FILE...  check history files (- reads standard input)
+//	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //
 // Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
 // check, 3 bad input or usage.
@@ -35,6 +36,7 @@ type command struct {
 var commands = []command{
 	{"bench", "measure the reference get/set against a raw floor over the same pipe", runBench},
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
+	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
 }
 
 func main() {
