@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSimExitCodesAndFolders: passing seeds exit 0; a bug variant exits 1
+// with a shrunk failure folder whose scenario fails again from its repro
+// line; bad flags and files exit 3.
+func TestSimExitCodesAndFolders(t *testing.T) {
+	out := t.TempDir()
+	bad := filepath.Join(out, "bad.json")
+	os.WriteFile(bad, []byte(`{"seed": 1, "wrkers": 2}`), 0o644)
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		code  int
+		inOut []string
+	}{
+		{"passes", []string{"--seeds", "20", "--swarm", "--ops", "50"}, exitOK, []string{"sim: 20 seeds", "0 failed"}},
+		{"bug caught", []string{"--seeds", "3", "--swarm", "--ops", "50", "--bug", "no-dedup", "--shrink", "--out", out}, exitFail, []string{"illegal", "repro: shmlab sim " + filepath.Join(out, "seed-")}},
+		{"unknown bug", []string{"--bug", "nope"}, exitUsage, nil},
+		{"unknown field", []string{bad}, exitUsage, nil},
+		{"two files", []string{bad, bad}, exitUsage, nil},
+		{"help", []string{"--help"}, exitOK, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runArgs(t, append([]string{"sim"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, want := range tt.inOut {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
+			}
+		})
+	}
+	folders, _ := filepath.Glob(filepath.Join(out, "seed-*", "scenario.json"))
+	if len(folders) == 0 {
+		t.Fatal("no failure folder written")
+	}
+	for _, name := range []string{"history.jsonl", "report.html", "repro"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(folders[0]), name)); err != nil {
+			t.Errorf("failure folder: %v", err)
+		}
+	}
+	r := runArgs(t, "sim", "--out", t.TempDir(), folders[0])
+	if r.code != exitFail {
+		t.Errorf("the saved scenario exits %d, want %d:\n%s", r.code, exitFail, r.stdout)
+	}
+}

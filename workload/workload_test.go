@@ -1,0 +1,85 @@
+package workload
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// TestGeneratorRepeats: the same seed, worker, generation and incarnation
+// draw the same operations; another incarnation draws other values.
+func TestGeneratorRepeats(t *testing.T) {
+	draw := func(inc uint64) []Op {
+		g := New(7, "w1", 1, inc, []string{"a", "b"}, Mix{})
+		ops := make([]Op, 50)
+		for i := range ops {
+			ops[i] = g.Next()
+			g.Observe(&ops[i], linearizability.StatusOK, linearizability.Output{Value: []byte("1")})
+		}
+		return ops
+	}
+	a, b := draw(1), draw(1)
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Fatalf("mismatch (-want +got):\n%s", diff)
+	}
+	seen := map[string]bool{}
+	for _, ops := range [][]Op{a, draw(2)} {
+		for _, o := range ops {
+			if o.Value != nil && o.Method == linearizability.Set {
+				if seen[string(o.Value)] {
+					t.Fatalf("value %s written twice", o.Value)
+				}
+				seen[string(o.Value)] = true
+			}
+		}
+	}
+}
+
+func TestRequest(t *testing.T) {
+	tests := []struct {
+		op   Op
+		want shm.Message
+	}{
+		{Op{Method: linearizability.Get, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte("k"), Has: shm.HasKey}},
+		{Op{Method: linearizability.Set, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodSet, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
+		{Op{Method: linearizability.Add, Key: "k", Delta: 2}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodAdd, Key: []byte("k"), Delta: 2, Has: shm.HasKey | shm.HasDelta}},
+		{Op{Method: linearizability.CAS, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
+		{Op{Method: linearizability.CAS, Key: "k", Old: shm.Int(1), Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Old: shm.Int(1), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue | shm.HasOld}},
+		{Op{Method: linearizability.Delete, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodDelete, Key: []byte("k"), Has: shm.HasKey}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, tt.op.Request()); diff != "" {
+			t.Errorf("%s: mismatch (-want +got):\n%s", tt.op.Method, diff)
+		}
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	timeout := &shm.Error{Code: shm.CodeTimeout, Message: "late"}
+	tests := []struct {
+		name string
+		rep  shm.Message
+		err  error
+		st   linearizability.Status
+		code string
+	}{
+		{"value", shm.Message{Value: shm.Int(5), Has: shm.HasValue}, nil, linearizability.StatusOK, ""},
+		{"absent", shm.Message{}, nil, linearizability.StatusOK, ""},
+		{"definite", shm.Message{Err: &shm.Error{Code: shm.CodeBadRequest, Definite: true}}, nil, linearizability.StatusFail, shm.CodeBadRequest},
+		{"indefinite", shm.Message{}, timeout, linearizability.StatusUnknown, shm.CodeTimeout},
+		{"other error", shm.Message{}, errors.New("boom"), linearizability.StatusUnknown, "error"},
+	}
+	for _, tt := range tests {
+		st, out := Outcome(tt.rep, tt.err)
+		code := ""
+		if out.Error != nil {
+			code = out.Error.Code
+		}
+		if st != tt.st || code != tt.code || (st == linearizability.StatusOK && string(out.Value) != string(tt.rep.Value)) {
+			t.Errorf("%s: got %s %s %s, want %s %s", tt.name, st, code, out.Value, tt.st, tt.code)
+		}
+	}
+}
