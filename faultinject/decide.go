@@ -144,12 +144,10 @@ func (d *Decider) On(l Link) *LinkDecider {
 }
 
 // Decide decides what happens to the next message on the LinkDecider's
-// link, which l must be.
-func (ld *LinkDecider) Decide(l Link, m Message, elapsed time.Duration) Decision {
-	if l != ld.l {
-		panic("faultinject: LinkDecider.Decide: link " + l.String() + " is not " + ld.l.String())
-	}
-	return ld.d.decide(l, ld.ls, m, elapsed)
+// link. l is ignored (it is there to make a LinkDecider a Decisions): the
+// decision is always for the link On was given.
+func (ld *LinkDecider) Decide(_ Link, m Message, elapsed time.Duration) Decision {
+	return ld.d.decide(ld.l, ld.ls, m, elapsed)
 }
 
 func (f *MessageFault) matches(l Link, m Message, n int, elapsed time.Duration) bool {

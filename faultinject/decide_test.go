@@ -124,6 +124,20 @@ func TestDecideLinksIndependent(t *testing.T) {
 	}
 }
 
+// TestLinkDeciderSameDecisions: a link's LinkDecider makes the decisions
+// the Decider makes for that link.
+func TestLinkDeciderSameDecisions(t *testing.T) {
+	plan := &fi.Plan{Seed: 9, Messages: []fi.MessageFault{
+		{Kind: fi.Drop, P: 0.2}, {Kind: fi.Duplicate, P: 0.2, Copies: 2},
+		{Kind: fi.Delay, P: 0.2, Delay: fi.Dist{Kind: fi.Uniform, Max: time.Second}},
+	}}
+	want := decideAll(fi.NewDecider(plan), msgRepLink, 300, 0)
+	got := decideAll(fi.NewDecider(plan).On(msgRepLink), msgRepLink, 300, 0)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
 // TestDecideDelays: delays stay within their distribution's bounds, and
 // vary.
 func TestDecideDelays(t *testing.T) {
