@@ -136,7 +136,7 @@ func (c *streamConn) Recv(ms []Message) (int, error) {
 // the reader's sleep and wake-up (epoll, futex, and an inter-processor
 // interrupt that the writer pays). Idle, the reader parks after a few
 // tens of microseconds, as before.
-const spinReads = 20
+const spinReads = 40
 
 // spinMinBatch is how many frames the last read must have brought for
 // the next to spin: a peer that pipelines sends its next requests while
