@@ -115,6 +115,9 @@ func (m *Master) Apply(req *Message) Message {
 // reader). Any number of Serve calls may run at once.
 func (m *Master) Serve(c Conn, id Identity) error {
 	defer m.forget(id)
+	if sc, ok := c.(*streamConn); ok {
+		sc.spinOnRead() // before the first Recv, on Recv's goroutine
+	}
 	in := make([]Message, m.opts.Batch)
 	out := make([]Message, 0, m.opts.Batch)
 	for {
