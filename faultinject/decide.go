@@ -61,9 +61,21 @@ type Decider struct {
 }
 
 type linkState struct {
-	rng *rand.Rand
+	rng *rand.PCG
 	n   int // messages decided so far
+	// aim says, per fault of the plan, whether it can hit this link at
+	// all (its direction and worker), and whether it needs the message
+	// to decide (a method, key, number or time window).
+	aim []aim
 }
+
+type aim uint8
+
+const (
+	aimNever   aim = iota // another direction or worker
+	aimAlways             // every message of the link
+	aimMessage            // depends on the message
+)
 
 // NewDecider returns the decider of p.
 func NewDecider(p *Plan) *Decider {
@@ -97,7 +109,10 @@ func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 func (d *Decider) state(l Link) *linkState {
 	ls := d.links[l]
 	if ls == nil {
-		ls = &linkState{rng: rand.New(rand.NewPCG(Seed(d.plan.Seed, l)))}
+		ls = &linkState{rng: rand.NewPCG(Seed(d.plan.Seed, l)), aim: make([]aim, len(d.plan.Messages))}
+		for i := range d.plan.Messages {
+			ls.aim[i] = d.plan.Messages[i].aimAt(l)
+		}
 		d.links[l] = ls
 	}
 	return ls
@@ -109,7 +124,15 @@ func (d *Decider) decide(l Link, ls *linkState, m Message, elapsed time.Duration
 	for i := range d.plan.Messages {
 		f := &d.plan.Messages[i]
 		draw, extra := split(ls.rng.Uint64())
-		if !f.matches(l, m, ls.n, elapsed) || !f.fires(draw) {
+		switch ls.aim[i] {
+		case aimNever:
+			continue
+		case aimMessage:
+			if !f.matches(m, ls.n, elapsed) {
+				continue
+			}
+		}
+		if !f.fires(draw) {
 			continue
 		}
 		dec.Fired = append(dec.Fired, i)
@@ -150,13 +173,26 @@ func (ld *LinkDecider) Decide(_ Link, m Message, elapsed time.Duration) Decision
 	return ld.d.decide(ld.l, ld.ls, m, elapsed)
 }
 
-func (f *MessageFault) matches(l Link, m Message, n int, elapsed time.Duration) bool {
+// aimAt says whether f can hit messages on link l, and whether that
+// depends on the message.
+func (f *MessageFault) aimAt(l Link) aim {
 	t := &f.Target
 	switch {
 	case f.Dir != "" && f.Dir != Both && f.Dir != l.Dir:
-		return false
+		return aimNever
 	case t.Worker != "" && t.Worker != l.Worker:
-		return false
+		return aimNever
+	case t.Method == "" && t.Key == "" && t.Nth == 0 && t.From == 0 && t.Until == 0:
+		return aimAlways
+	}
+	return aimMessage
+}
+
+// matches reports whether f hits message m, the nth on its link, at
+// elapsed: the part of aiming that depends on the message.
+func (f *MessageFault) matches(m Message, n int, elapsed time.Duration) bool {
+	t := &f.Target
+	switch {
 	case t.Method != "" && t.Method != m.Method:
 		return false
 	case t.Key != "" && t.Key != m.Key:

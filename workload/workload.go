@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strconv"
 	"unsafe"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -89,7 +90,9 @@ func (o *Op) Request() shm.Message {
 // Outcome says how an operation ended, as a history records it, from the
 // reply (or error) its call got: ok with the reply's value, fail for a
 // definite error (surely not applied), unknown for any other. The output
-// does not share rep's bytes.
+// shares rep's value, which must stay unchanged: shm.Client.Do's replies
+// are the caller's own, and the values of shm.Store's replies are never
+// changed in place.
 func Outcome(rep shm.Message, err error) (linearizability.Status, linearizability.Output) {
 	if err == nil && rep.Err != nil {
 		err = rep.Err
@@ -97,7 +100,7 @@ func Outcome(rep shm.Message, err error) (linearizability.Status, linearizabilit
 	if err == nil {
 		var out linearizability.Output
 		if rep.Has&shm.HasValue != 0 {
-			out.Value = json.RawMessage(append([]byte(nil), rep.Value...))
+			out.Value = json.RawMessage(rep.Value)
 		}
 		return linearizability.StatusOK, out
 	}
@@ -121,6 +124,7 @@ type Generator struct {
 	mix  Mix
 	base int64 // the values written are base+1, base+2, …
 	n    int64
+	text []byte // where the values' texts are written, a chunk at a time
 	seen map[string]shm.Value // the last value seen per key (nil: absent)
 }
 
@@ -159,7 +163,12 @@ func (g *Generator) Next() Op {
 
 func (g *Generator) fresh() shm.Value {
 	g.n++
-	return shm.Int(g.base + g.n)
+	if cap(g.text)-len(g.text) < 20 {
+		g.text = make([]byte, 0, 4096)
+	}
+	start := len(g.text)
+	g.text = strconv.AppendInt(g.text, g.base+g.n, 10)
+	return shm.Value(g.text[start:len(g.text):len(g.text)])
 }
 
 // Observe remembers what an operation that returned says its key holds.
