@@ -124,7 +124,7 @@ type Generator struct {
 	mix  Mix
 	base int64 // the values written are base+1, base+2, …
 	n    int64
-	text []byte // where the values' texts are written, a chunk at a time
+	text []byte               // where the values' texts are written, a chunk at a time
 	seen map[string]shm.Value // the last value seen per key (nil: absent)
 }
 
