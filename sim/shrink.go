@@ -174,9 +174,27 @@ func (s *shrinker) dropOps() {
 			c := s.best
 			c.Script = slices.Clone(c.Script)
 			c.Script[w] = slices.Delete(slices.Clone(c.Script[w]), from, to)
-			return s.try(reaim(c, w, from, to)) || s.try(c)
+			re := reaim(c, w, from, to)
+			return s.try(re) || s.try(c) || (to-from == 1 && s.tryReseeded(re))
 		})
 	}
+}
+
+// reseeds is how many other schedules tryReseeded tries.
+const reseeds = 4
+
+// tryReseeded tries c under a few other seeds: taking an operation away
+// changes the schedule of everything after it, and the failure may need
+// a slightly different one to stay.
+func (s *shrinker) tryReseeded(c Config) bool {
+	for i := range uint64(reseeds) {
+		c.Seed += i + 1
+		if s.try(c) {
+			return true
+		}
+		c.Seed -= i + 1
+	}
+	return false
 }
 
 // reaim moves the faults aimed at worker w's messages as taking away its

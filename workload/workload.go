@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
+	"time"
 	"unsafe"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -47,14 +48,50 @@ func (m Mix) Validate() error {
 type Op struct {
 	Method linearizability.Method `json:"method"`
 	Key    string                 `json:"key"`
-	Value  shm.Value              `json:"value,omitempty"` // set, cas
-	Old    shm.Value              `json:"old,omitempty"`   // cas; nil expects the key absent
-	Delta  int64                  `json:"delta,omitempty"` // add
+	Value  shm.Value              `json:"value,omitempty"`  // set, cas
+	Old    shm.Value              `json:"old,omitempty"`    // cas; nil expects the key absent
+	Delta  int64                  `json:"delta,omitempty"`  // add
+	TTLms  int64                  `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
 }
+
+// Shape is what a workload's operations look like beyond their keys and
+// mix. The zero Shape draws keys uniformly and writes plain integers.
+type Shape struct {
+	// Hot, if positive, is the share of operations on the first key (a
+	// hot key under contention); the rest go uniformly to the others.
+	Hot float64 `json:"hot,omitempty"`
+	// ValueMin and ValueMax, if set, size the values written, in bytes:
+	// each is a JSON string that starts with the writer's unique number,
+	// padded to a size drawn from ValueMin to ValueMax. Zero writes plain
+	// integers (which add can add to).
+	ValueMin int `json:"value_min,omitempty"`
+	ValueMax int `json:"value_max,omitempty"`
+	// TTL, if positive, is given to every set and cas (whole
+	// milliseconds): keys then expire, and are checked as evicting.
+	TTL time.Duration `json:"ttl,omitempty"`
+}
+
+// Validate reports a shape out of range.
+func (s Shape) Validate() error {
+	switch {
+	case s.Hot < 0 || s.Hot > 1:
+		return fmt.Errorf("workload: hot share %v is not within 0 and 1", s.Hot)
+	case s.ValueMin < 0 || s.ValueMax < s.ValueMin:
+		return fmt.Errorf("workload: value sizes %d to %d are not 0 <= min <= max", s.ValueMin, s.ValueMax)
+	case s.ValueMax > MaxValueBytes:
+		return fmt.Errorf("workload: value size %d is over %d", s.ValueMax, MaxValueBytes)
+	case s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Millisecond):
+		return fmt.Errorf("workload: ttl %v is negative or under a millisecond", s.TTL)
+	}
+	return nil
+}
+
+// MaxValueBytes bounds a drawn value: well under shm's frame limit.
+const MaxValueBytes = 1 << 20
 
 // Input is the op's input as a history records it.
 func (o *Op) Input() linearizability.Input {
-	in := linearizability.Input{Delta: o.Delta}
+	in := linearizability.Input{Delta: o.Delta, TTL: o.TTLms}
 	if o.Value != nil {
 		in.Value = json.RawMessage(o.Value)
 	}
@@ -74,6 +111,7 @@ func (o *Op) Request() shm.Message {
 		m.Method = shm.MethodGet
 	case linearizability.Set:
 		m.Method, m.Value, m.Has = shm.MethodSet, o.Value, m.Has|shm.HasValue
+		withTTL(&m, o.TTLms)
 	case linearizability.Add:
 		m.Method, m.Delta, m.Has = shm.MethodAdd, o.Delta, m.Has|shm.HasDelta
 	case linearizability.CAS:
@@ -81,10 +119,17 @@ func (o *Op) Request() shm.Message {
 		if o.Old != nil {
 			m.Old, m.Has = o.Old, m.Has|shm.HasOld
 		}
+		withTTL(&m, o.TTLms)
 	default:
 		m.Method = shm.MethodDelete
 	}
 	return m
+}
+
+func withTTL(m *shm.Message, ms int64) {
+	if ms > 0 {
+		m.TTL, m.Has = ms, m.Has|shm.HasTTL
+	}
 }
 
 // Outcome says how an operation ended, as a history records it, from the
@@ -119,19 +164,25 @@ func Outcome(rep shm.Message, err error) (linearizability.Status, linearizabilit
 // writes is an integer no other incarnation of the run writes, so that a
 // read names its writer; cas expects the value the worker last saw.
 type Generator struct {
-	rng  *rand.Rand
-	keys []string
-	mix  Mix
-	base int64 // the values written are base+1, base+2, …
-	n    int64
-	text []byte               // where the values' texts are written, a chunk at a time
-	seen map[string]shm.Value // the last value seen per key (nil: absent)
+	rng   *rand.Rand
+	keys  []string
+	mix   Mix
+	shape Shape
+	base  int64 // the values written are base+1, base+2, …
+	n     int64
+	text  []byte               // where the values' texts are written, a chunk at a time
+	seen  map[string]shm.Value // the last value seen per key (nil: absent)
 }
 
 // New returns the generator of worker name, incarnation inc, under its
 // master's generation gen (from 1), drawing keys from keys (which must not
 // be empty) with the weights of mix.
 func New(seed uint64, name string, gen int, inc uint64, keys []string, mix Mix) *Generator {
+	return NewShaped(seed, name, gen, inc, keys, mix, Shape{})
+}
+
+// NewShaped is New with a shape.
+func NewShaped(seed uint64, name string, gen int, inc uint64, keys []string, mix Mix, shape Shape) *Generator {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	if mix.Sum() <= 0 {
@@ -139,12 +190,23 @@ func New(seed uint64, name string, gen int, inc uint64, keys []string, mix Mix) 
 	}
 	base := (int64(gen)*100_000 + int64(inc)) * 1_000_000
 	return &Generator{rng: rand.New(rand.NewPCG(seed, h.Sum64()^uint64(gen)<<32^inc)), keys: keys,
-		mix: mix, base: base, seen: make(map[string]shm.Value)}
+		mix: mix, shape: shape, base: base, seen: make(map[string]shm.Value)}
+}
+
+// key draws a key: the first with the hot share, else uniformly.
+func (g *Generator) key() string {
+	if h := g.shape.Hot; h > 0 && len(g.keys) > 1 {
+		if g.rng.Float64() < h {
+			return g.keys[0]
+		}
+		return g.keys[1+g.rng.IntN(len(g.keys)-1)]
+	}
+	return g.keys[g.rng.IntN(len(g.keys))]
 }
 
 // Next draws the next operation.
 func (g *Generator) Next() Op {
-	o := Op{Key: g.keys[g.rng.IntN(len(g.keys))]}
+	o := Op{Key: g.key()}
 	r := g.rng.IntN(g.mix.Sum())
 	switch m := g.mix; {
 	case r < m.Get:
@@ -158,17 +220,40 @@ func (g *Generator) Next() Op {
 	default:
 		o.Method = linearizability.Delete
 	}
+	if o.Value != nil && g.shape.TTL > 0 {
+		o.TTLms = g.shape.TTL.Milliseconds()
+	}
 	return o
 }
 
+// fresh returns a value no other write of the run writes: an integer, or
+// with a value size, a string that begins with that integer.
 func (g *Generator) fresh() shm.Value {
 	g.n++
-	if cap(g.text)-len(g.text) < 20 {
-		g.text = make([]byte, 0, 4096)
+	size := g.shape.ValueMin
+	if g.shape.ValueMax > size {
+		size += g.rng.IntN(g.shape.ValueMax - size + 1)
+	}
+	if cap(g.text)-len(g.text) < size+24 {
+		g.text = make([]byte, 0, max(4096, size+24))
 	}
 	start := len(g.text)
-	g.text = strconv.AppendInt(g.text, g.base+g.n, 10)
+	if size == 0 {
+		g.text = strconv.AppendInt(g.text, g.base+g.n, 10)
+	} else {
+		g.text = pad(strconv.AppendInt(append(g.text, '"'), g.base+g.n, 10), start, size)
+	}
 	return shm.Value(g.text[start:len(g.text):len(g.text)])
+}
+
+// pad ends the JSON string begun at b[start:], padded with '.' so that
+// it is size bytes long with its quotes (or as short as it can be).
+func pad(b []byte, start, size int) []byte {
+	b = append(b, '-')
+	for len(b)-start+1 < size {
+		b = append(b, '.')
+	}
+	return append(b, '"')
 }
 
 // Observe remembers what an operation that returned says its key holds.

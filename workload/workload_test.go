@@ -2,6 +2,8 @@ package workload
 
 import (
 	"errors"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,6 +82,41 @@ func TestOutcome(t *testing.T) {
 		}
 		if st != tt.st || code != tt.code || (st == linearizability.StatusOK && string(out.Value) != string(tt.rep.Value)) {
 			t.Errorf("%s: got %s %s %s, want %s %s", tt.name, st, code, out.Value, tt.st, tt.code)
+		}
+	}
+}
+
+// TestShape: a hot key takes its share, values have the sizes asked and
+// start with a unique number, and writes carry the TTL.
+func TestShape(t *testing.T) {
+	g := NewShaped(3, "w1", 1, 1, []string{"hot", "b", "c"}, Mix{Set: 1}, Shape{Hot: 0.8, ValueMin: 10, ValueMax: 40, TTL: 1500 * time.Millisecond})
+	hot, seen := 0, map[string]bool{}
+	for range 2000 {
+		o := g.Next()
+		if o.Key == "hot" {
+			hot++
+		}
+		if n := len(o.Value); n < 10 || n > 40 {
+			t.Fatalf("value %s is %d bytes, want 10 to 40", o.Value, n)
+		}
+		if _, err := shm.ParseValue(o.Value); err != nil {
+			t.Fatalf("value %s: %v", o.Value, err)
+		}
+		prefix := strings.SplitN(string(o.Value), "-", 2)[0]
+		if seen[prefix] {
+			t.Fatalf("value %s repeats a writer's number", o.Value)
+		}
+		seen[prefix] = true
+		if o.TTLms != 1500 || o.Input().TTL != 1500 || o.Request().TTL != 1500 {
+			t.Fatalf("op %+v lacks its ttl", o)
+		}
+	}
+	if hot < 1500 || hot > 1700 {
+		t.Errorf("hot key drawn %d times of 2000, want about 1600", hot)
+	}
+	for _, bad := range []Shape{{Hot: 1.5}, {ValueMin: 5, ValueMax: 2}, {ValueMax: MaxValueBytes + 1}, {TTL: time.Microsecond}} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v validated", bad)
 		}
 	}
 }
