@@ -3,8 +3,8 @@ package workload
 import (
 	"errors"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/linearizability"
