@@ -44,6 +44,12 @@ type Config struct {
 	Keys []string
 	// Mix weighs the methods (workload.DefaultMix if zero).
 	Mix workload.Mix
+	// Shape is the rest of the workload's look (a hot key, value sizes,
+	// a TTL on writes).
+	Shape workload.Shape
+	// Bugs are the client's bugs (shm.BugWrapIDs, shm.BugReadCache), for
+	// testing the testers; the store's go in Store.Bugs.
+	Bugs shm.Bugs
 	// Seed makes the workload: a worker's operations depend only on it,
 	// the worker's name, its master's generation and its incarnation.
 	Seed uint64
@@ -143,6 +149,8 @@ type spec struct {
 	Ops         int               `json:"ops"`
 	Keys        []string          `json:"keys"`
 	Mix         workload.Mix      `json:"mix"`
+	Shape       workload.Shape    `json:"shape"`
+	Bugs        shm.Bugs          `json:"bugs,omitempty"`
 	Seed        uint64            `json:"seed"`
 	Plan        *faultinject.Plan `json:"plan,omitempty"`
 	Store       shm.StoreOptions  `json:"store"`
@@ -178,7 +186,7 @@ func (sp *spec) isTarget(name string) bool {
 
 // newSpec checks c and fills in its defaults.
 func newSpec(c *Config) (*spec, error) {
-	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix,
+	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix, Shape: c.Shape, Bugs: c.Bugs,
 		Seed: c.Seed, Plan: c.Plan, Store: c.Store, CallTimeout: c.CallTimeout, RetryAfter: c.RetryAfter, Think: c.Think, Dir: c.Dir}
 	if sp.Scenario == "" {
 		sp.Scenario = "harness"
@@ -193,6 +201,7 @@ func newSpec(c *Config) (*spec, error) {
 	if c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Validate() != nil {
 		errs = append(errs, errors.New("negative ops, think time, retry time or mix weight"))
 	}
+	errs = append(errs, c.Shape.Validate())
 	if sp.Plan != nil {
 		errs = append(errs, sp.Plan.Validate())
 		for i, f := range sp.Plan.Processes {

@@ -51,7 +51,7 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
 	}
 	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
-	w := workload.New(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix)
+	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
 	for i := range cfg.Ops {
 		if i > 0 && cfg.Think > 0 {
 			time.Sleep(cfg.Think)
@@ -84,6 +84,7 @@ func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
 		Identity:   shm.WorkerIdentity(),
 		Timeout:    cfg.CallTimeout,
 		RetryAfter: cfg.RetryAfter,
+		Bugs:       cfg.Bugs,
 		OnLost: func(err error) {
 			fmt.Fprintf(os.Stderr, "harness worker %s: master connection lost: %v\n", cfg.Name, err)
 			os.Exit(lostExit)

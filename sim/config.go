@@ -27,6 +27,9 @@ type Config struct {
 	Keys []string `json:"keys,omitempty"`
 	// Mix weighs the methods (workload.DefaultMix if zero).
 	Mix workload.Mix `json:"mix,omitzero"`
+	// Shape is the rest of the workload's look: a hot key, value sizes,
+	// a TTL on writes.
+	Shape workload.Shape `json:"shape,omitzero"`
 	// Script, if set, replaces the drawn workload: worker i (named
 	// "w<i+1>") makes the operations of Script[i] in order, a restarted
 	// incarnation going on where the last one stopped. A shrunk
@@ -88,6 +91,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("sim: negative workers, ops or duration"))
 	}
 	if err := c.Mix.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Shape.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Workers > maxWorkers {

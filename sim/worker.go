@@ -60,7 +60,7 @@ func (wk *worker) connect() {
 	}
 	wk.calls = shm.NewCalls(shm.CallsOptions{Identity: shm.Identity{Worker: wk.id(), Inc: wk.inc},
 		RetryAfter: w.cfg.RetryAfter, Bugs: w.cfg.Bugs})
-	wk.gen = workload.New(w.cfg.Seed, wk.name, w.master.gen, wk.inc, w.cfg.Keys, w.cfg.Mix)
+	wk.gen = workload.NewShaped(w.cfg.Seed, wk.name, w.master.gen, wk.inc, w.cfg.Keys, w.cfg.Mix, w.cfg.Shape)
 	wk.stream = noStream
 }
 

@@ -1,0 +1,195 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// Error is a problem at a place in a scenario file.
+type Error struct {
+	File      string
+	Line, Col int    // from 1; 0 if the place is not known
+	Msg       string // what is wrong
+	Text      string // the line, if known
+}
+
+// Error says "file:line:col: msg", then shows the line and the column.
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	s := fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	if e.Text != "" {
+		s += fmt.Sprintf("\n    %4d | %s\n           %s^", e.Line, e.Text, strings.Repeat(" ", max(e.Col-1, 0)))
+	}
+	return s
+}
+
+// Load reads and parses the scenario file at path.
+func Load(path string) (*Scenario, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, src)
+}
+
+// Parse parses the scenario file named file whose text is src, strictly,
+// and checks it. Its errors are *Error values (joined when there are
+// several).
+func Parse(file string, src []byte) (*Scenario, error) {
+	p := &parse{file: file, lines: strings.Split(string(src), "\n")}
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil, &Error{File: file, Msg: "want one YAML document holding the scenario"}
+	}
+	if err := p.durations(f.Docs[0].Body, ""); err != nil {
+		return nil, err
+	}
+	var sc Scenario
+	if err := yaml.NodeToValue(f.Docs[0].Body, &sc, yaml.Strict()); err != nil {
+		return nil, p.wrap(err)
+	}
+	sc.File, sc.Source = file, src
+	if sc.Name == "" {
+		sc.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if errs := sc.check(); len(errs) > 0 {
+		return nil, p.place(f, errs)
+	}
+	return &sc, nil
+}
+
+type parse struct {
+	file  string
+	lines []string
+}
+
+// at makes an error at a token's place.
+func (p *parse) at(tk *token.Token, msg string) *Error {
+	e := &Error{File: p.file, Msg: msg}
+	if tk != nil && tk.Position != nil {
+		e.Line, e.Col = tk.Position.Line, tk.Position.Column
+		if e.Line >= 1 && e.Line <= len(p.lines) {
+			e.Text = strings.TrimRight(p.lines[e.Line-1], "\r")
+		}
+	}
+	return e
+}
+
+// wrap turns a YAML library error into an *Error at its place.
+func (p *parse) wrap(err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		return p.at(ye.GetToken(), ye.GetMessage())
+	}
+	return &Error{File: p.file, Msg: err.Error()}
+}
+
+// durationKeys are the paths (with * for any list index) whose values
+// are durations ("250ms", "2s"), checked before decoding so that a bad one
+// is reported at its place.
+var durationKeys = map[string]bool{
+	"timeout": true, "retry": true, "think": true, "store.ttl": true,
+	"faults.messages.*.delay.min": true, "faults.messages.*.delay.max": true,
+	"faults.messages.*.delay.mean": true, "faults.messages.*.delay.cap": true,
+	"faults.messages.*.target.from": true, "faults.messages.*.target.until": true,
+	"faults.processes.*.at": true, "faults.processes.*.for": true, "faults.bytes.*.for": true,
+}
+
+// durations checks every duration in node, whose path is path.
+func (p *parse) durations(node ast.Node, path string) error {
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		for _, v := range n.Values {
+			if err := p.durations(v, path); err != nil {
+				return err
+			}
+		}
+	case *ast.MappingValueNode:
+		key := join(path, n.Key.String())
+		switch {
+		case durationKeys[key]:
+			return p.duration(n.Value)
+		case key == "seeds":
+			return p.seeds(n.Value)
+		}
+		return p.durations(n.Value, key)
+	case *ast.SequenceNode:
+		for _, v := range n.Values {
+			if err := p.durations(v, join(path, "*")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// duration checks that a value is a duration: a string such as "250ms",
+// or 0.
+func (p *parse) duration(v ast.Node) error {
+	s := strings.Trim(v.String(), `"'`)
+	if s == "0" {
+		return nil
+	}
+	if _, err := time.ParseDuration(s); err != nil || v.Type() != ast.StringType {
+		return p.at(v.GetToken(), fmt.Sprintf("%s is not a duration (write it as 250ms, 2s, 1m30s)", v.String()))
+	}
+	return nil
+}
+
+// seeds checks that a value is a count or a list of seeds.
+func (p *parse) seeds(v ast.Node) error {
+	bad := v.Type() != ast.IntegerType && v.Type() != ast.SequenceType
+	if seq, ok := v.(*ast.SequenceNode); ok {
+		for _, e := range seq.Values {
+			if e.Type() != ast.IntegerType || strings.HasPrefix(e.String(), "-") {
+				return p.at(e.GetToken(), fmt.Sprintf("seed %s is not an integer from 0", e.String()))
+			}
+		}
+	}
+	if bad {
+		return p.at(v.GetToken(), fmt.Sprintf("seeds: want a count (3) or a list of seeds ([1, 7, 42]), not %s", v.String()))
+	}
+	return nil
+}
+
+// problem is a value out of range, at a YAML path ("$.faults.messages[0].p").
+type problem struct {
+	path string
+	msg  string
+}
+
+// place turns problems into *Errors at their places in f.
+func (p *parse) place(f *ast.File, probs []problem) error {
+	var errs []error
+	for _, pr := range probs {
+		var tk *token.Token
+		if path, err := yaml.PathString(pr.path); err == nil {
+			if n, err := path.FilterFile(f); err == nil && n != nil {
+				tk = n.GetToken()
+			}
+		}
+		errs = append(errs, p.at(tk, pr.msg))
+	}
+	return errors.Join(errs...)
+}

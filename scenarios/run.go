@@ -1,0 +1,147 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// Outcome is one run of a scenario: one seed in one mode.
+type Outcome struct {
+	Scenario *Scenario
+	Mode     Mode
+	Seed     uint64
+	// Ops is how many operations the history holds.
+	Ops int
+	// Check is the checkers' verdict (nil if Err).
+	Check *linearizability.Result
+	// History is what the run recorded (nil if Err).
+	History *linearizability.History
+	// Wall is how long the run took, checking included; CheckTime the
+	// check's part.
+	Wall, CheckTime time.Duration
+	// Err is why the run could not be done or checked: it decides nothing.
+	Err error
+	// Sim is the simulator's result (sim mode), for shrinking.
+	Sim *sim.Result
+}
+
+// Verdict is the outcome's verdict: Unknown if the run failed.
+func (o *Outcome) Verdict() linearizability.Verdict {
+	if o.Err != nil || o.Check == nil {
+		return linearizability.Unknown
+	}
+	return o.Check.Verdict
+}
+
+// Run runs one seed of sc in mode (Process or Sim).
+func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
+	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed}
+	began := time.Now()
+	switch mode {
+	case Sim:
+		o.runSim(sc.SimConfig(seed))
+	case Process:
+		o.runProcess(ctx, sc.HarnessConfig(seed))
+	default:
+		o.Err = fmt.Errorf("scenario %s: mode %q is not process or sim", sc.Name, mode)
+	}
+	o.Wall = time.Since(began)
+	return o
+}
+
+func (o *Outcome) runSim(cfg sim.Config) {
+	r, err := sim.Run(cfg)
+	if err != nil {
+		o.Err = err
+		return
+	}
+	o.Sim, o.History, o.Check, o.Ops = r, r.History, r.Check, len(r.History.Ops)
+	o.CheckTime = r.Check.Duration
+}
+
+func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
+	r, err := harness.Run(ctx, cfg)
+	if err != nil {
+		o.Err = err
+		return
+	}
+	if err := r.Problems(); err != nil {
+		o.Err = fmt.Errorf("the run went wrong: %w", err)
+		return
+	}
+	o.History, o.Ops = r.History, len(r.History.Ops)
+	o.Check = linearizability.Check(r.History, linearizability.Options{})
+	o.CheckTime = o.Check.Duration
+}
+
+// keys returns the scenario's keys.
+func (sc *Scenario) keys() []string {
+	if len(sc.Keys.Names) > 0 {
+		return sc.Keys.Names
+	}
+	n := sc.Keys.Count
+	if n == 0 {
+		n = 3
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", i)
+	}
+	return keys
+}
+
+func (sc *Scenario) shape() workload.Shape {
+	return workload.Shape{Hot: sc.Keys.Hot, ValueMin: sc.Values.Min, ValueMax: sc.Values.Max, TTL: sc.Store.TTL}
+}
+
+func (sc *Scenario) ops() int {
+	if sc.Ops == 0 {
+		return 100
+	}
+	return sc.Ops
+}
+
+// plan returns the fault plan of seed (nil if it has no fault).
+func (sc *Scenario) plan(seed uint64) *faultinject.Plan {
+	p := sc.Faults
+	if len(p.Messages)+len(p.Bytes)+len(p.Processes) == 0 {
+		return nil
+	}
+	if p.Seed == 0 {
+		p.Seed = seed
+	}
+	return &p
+}
+
+// storeOptions returns the store's limits and bugs.
+func (sc *Scenario) storeOptions() shm.StoreOptions {
+	bugs, _ := sc.Bugs()
+	return shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, Bugs: bugs & storeBugs}
+}
+
+// storeBugs are the bugs of the store; the rest are the client's.
+const storeBugs = shm.BugNoDedup | shm.BugAddGetSet
+
+// SimConfig returns seed's run in the simulator.
+func (sc *Scenario) SimConfig(seed uint64) sim.Config {
+	bugs, _ := sc.Bugs()
+	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
+		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs &^ storeBugs, Plan: sc.plan(seed),
+		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
+}
+
+// HarnessConfig returns seed's run on real processes.
+func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
+	bugs, _ := sc.Bugs()
+	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
+		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs &^ storeBugs, Plan: sc.plan(seed),
+		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
+}

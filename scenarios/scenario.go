@@ -1,0 +1,127 @@
+// Package scenarios is the scenario file format: YAML files that name a
+// workload, its faults, the implementation variant, the seeds and the
+// verdict expected, decoded strictly (an unknown field, a duplicate key,
+// a wrong type or a value out of range is an error that names
+// file:line:col and shows the line). A scenario runs on real processes
+// (package harness) or in the simulator (package sim), the same workload
+// from (scenario, seed, worker) either way. The bundled suite is embedded
+// in the binary and kept as files in this directory.
+package scenarios
+
+import (
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// Scenario is one scenario file.
+type Scenario struct {
+	// Name names it in tables and reports (the file's name if empty).
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Mode says where it runs: process, sim or both (both if empty).
+	Mode Mode `yaml:"mode"`
+	// Workers is how many workers run at once (2 if 0).
+	Workers int `yaml:"workers"`
+	// Ops is how many operations each worker makes (100 if 0).
+	Ops int `yaml:"ops"`
+	// Keys are the keys and how they are drawn.
+	Keys Keys `yaml:"keys"`
+	// Mix weighs the methods (get 4, set 3, add 2, cas 1, delete 1 if
+	// empty).
+	Mix workload.Mix `yaml:"mix"`
+	// Values sizes the values written (plain integers if empty).
+	Values Values `yaml:"values"`
+	// Store limits the master's store.
+	Store Store `yaml:"store"`
+	// Variant is the implementation: reference (if empty), or one of the
+	// bug zoo's broken variants by name.
+	Variant string `yaml:"variant"`
+	// Timeout bounds each call (200ms if 0); Retry resends an unanswered
+	// request after that long (never if 0); Think is the longest pause
+	// between a worker's operations.
+	Timeout time.Duration `yaml:"timeout"`
+	Retry   time.Duration `yaml:"retry"`
+	Think   time.Duration `yaml:"think"`
+	// Faults are the message, byte and process faults. Their decisions
+	// are seeded by each run's seed (unless the plan has a seed of its
+	// own, which fixes them across seeds).
+	Faults faultinject.Plan `yaml:"faults"`
+	// Seeds are the seeds to run: a count (seeds 1 to n) or a list.
+	Seeds Seeds `yaml:"seeds"`
+	// Expect is the verdict expected: pass (every seed linearizable), or
+	// violation (some seed not: a broken variant must be caught).
+	Expect Expect `yaml:"expect"`
+
+	// File is where it was read from ("bundled/NAME.yaml" for the
+	// bundled suite).
+	File string `yaml:"-"`
+	// Source is the file's text.
+	Source []byte `yaml:"-"`
+}
+
+// Mode is where a scenario runs.
+type Mode string
+
+// The modes.
+const (
+	Process Mode = "process"
+	Sim     Mode = "sim"
+	Both    Mode = "both"
+)
+
+// Modes returns the modes m stands for, in the order they run.
+func (m Mode) Modes() []Mode {
+	switch m {
+	case Process:
+		return []Mode{Process}
+	case Sim:
+		return []Mode{Sim}
+	}
+	return []Mode{Sim, Process}
+}
+
+// Keys are a scenario's keys.
+type Keys struct {
+	// Count is how many keys there are, named k0, k1, … (3 if 0 and
+	// Names is empty).
+	Count int `yaml:"count"`
+	// Names names the keys instead.
+	Names []string `yaml:"names"`
+	// Distribution is uniform (if empty) or hot: then Hot of the
+	// operations go to the first key.
+	Distribution string  `yaml:"distribution"`
+	Hot          float64 `yaml:"hot"`
+}
+
+// Values sizes the values written, in bytes: each is drawn from Min to
+// Max (a JSON string that begins with its writer's unique number).
+type Values struct {
+	Min int `yaml:"min"`
+	Max int `yaml:"max"`
+}
+
+// Store limits the master's store: at most Entries entries and Bytes
+// bytes (least recently used go first); TTL, if set, is given to every
+// write.
+type Store struct {
+	Entries int           `yaml:"entries"`
+	Bytes   int64         `yaml:"bytes"`
+	TTL     time.Duration `yaml:"ttl"`
+}
+
+// Seeds are the seeds a scenario runs: Count seeds from 1, or List.
+type Seeds struct {
+	Count int
+	List  []uint64
+}
+
+// Expect is the verdict a scenario expects.
+type Expect string
+
+// The expectations.
+const (
+	ExpectPass      Expect = "pass"
+	ExpectViolation Expect = "violation"
+)
