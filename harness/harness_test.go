@@ -103,8 +103,17 @@ func events(h *linearizability.History) map[linearizability.EventKind]int {
 func TestNoFaults(t *testing.T) {
 	res := run(t, harness.Config{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1})
 	requireSound(t, res)
-	if got := len(res.History.Ops); got != 180 {
-		t.Fatalf("%d operations, want 180", got)
+	if got := len(res.History.Ops); got != 180+3 {
+		t.Fatalf("%d operations, want 180 and a final read of each of the 3 keys", got)
+	}
+	finals := 0
+	for _, op := range res.History.Ops {
+		if op.Worker == harness.FinalReader {
+			finals++
+		}
+	}
+	if finals != 3 {
+		t.Fatalf("%d final reads, want 3", finals)
 	}
 	for _, op := range res.History.Ops {
 		if op.Status != linearizability.StatusOK && op.Status != linearizability.StatusFail {

@@ -101,6 +101,9 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	}
 	ferr := r.applyFaults(ctx)
 	werr := r.wait(ctx)
+	if werr == nil {
+		r.finalReads()
+	}
 	rep.Stats, rep.Alive = r.stats()
 	r.m.Close()
 	rep.Workers = r.workerResults()
@@ -110,6 +113,26 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	}
 	return rep, werr
 }
+
+// finalReads records, once every worker has finished, the master's own
+// read of each key: the final read that the counter check needs.
+func (r *masterRun) finalReads() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	s := r.events.Session(FinalReader)
+	for _, k := range r.sp.Keys {
+		p := s.Call(linearizability.Get, k, linearizability.Input{})
+		v, _ := r.m.Get(k)
+		p.Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(v)})
+	}
+}
+
+// FinalReader is the worker name of the final reads in a history: the
+// master's own reads of every key once the workers have finished.
+const FinalReader = "final"
 
 // open makes the generation's event journal and fault log.
 func (r *masterRun) open() error {

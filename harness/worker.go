@@ -52,15 +52,22 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	}
 	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
 	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
+	var then *workload.Op // the second half of an increment
 	for i := range cfg.Ops {
 		if i > 0 && cfg.Think > 0 {
 			time.Sleep(cfg.Think)
 		}
 		o := w.Next()
+		if then != nil {
+			o, then = *then, nil
+		}
 		p := s.Call(o.Method, o.Key, o.Input())
 		st, out := do(ctx, c, &o, cfg.CallTimeout)
 		p.Return(st, out)
 		w.Observe(&o, st, out)
+		if next, ok := o.Then(out); ok && st == linearizability.StatusOK {
+			then = &next
+		}
 	}
 	return j.Close()
 }

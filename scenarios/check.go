@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -59,6 +61,9 @@ func (sc *Scenario) check() []problem {
 		}
 	}
 	sc.checkFaults(add)
+	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
+		add("$.faults.bytes", "byte faults need real streams: set mode: process")
+	}
 	if n := len(sc.Seeds.All()); sc.Seeds.Count < 0 || n > MaxSeeds {
 		add("$.seeds", "seeds: want 1 to %d of them", MaxSeeds)
 	}
@@ -111,7 +116,13 @@ func (sc *Scenario) checkStore(add adder) {
 func (sc *Scenario) checkFaults(add adder) {
 	p := sc.Faults
 	if err := p.Validate(); err != nil {
-		add("$.faults", "%v", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path := "$.faults"
+			if m := faultPrefix.FindStringSubmatch(line); m != nil {
+				path += "." + m[1]
+			}
+			add(path, "%s", line)
+		}
 	}
 	workers := sc.workers()
 	target := func(name string) bool {
@@ -141,6 +152,9 @@ func (sc *Scenario) checkFaults(add adder) {
 		}
 	}
 }
+
+// faultPrefix finds the fault a plan's error is about ("messages[2]: …").
+var faultPrefix = regexp.MustCompile(`^((?:messages|processes|bytes)\[\d+\])`)
 
 // Bugs returns the broken variant's bugs (0 for the reference); ok is
 // false for a name that is neither.

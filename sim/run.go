@@ -9,6 +9,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // Result is what a run did and what the check found.
@@ -43,6 +44,7 @@ func Run(cfg Config) (*Result, error) {
 	if err := w.run(); err != nil {
 		return nil, err
 	}
+	w.finalReads()
 	res := &Result{Config: cfg, History: w.history(), Records: w.log.Records(),
 		Ops: w.ops, Events: w.events, Virtual: time.Duration(w.now - w.t0)}
 	if !cfg.NoCheck {
@@ -51,6 +53,28 @@ func Run(cfg Config) (*Result, error) {
 	res.Wall = time.Since(began)
 	return res, nil
 }
+
+// finalReads records the master's own read of every key once the workers
+// have finished (if it is up): the final read the counter check needs.
+func (w *world) finalReads() {
+	if !w.master.up {
+		return
+	}
+	fr := &worker{name: FinalReader, idx: int32(len(w.workers)), stream: noStream}
+	w.rec.streams = append(w.rec.streams, 0)
+	for _, k := range w.cfg.Keys {
+		w.now++
+		fr.op = workload.Op{Method: linearizability.Get, Key: k}
+		i := w.rec.call(fr, w.now)
+		rep := w.master.store.Apply(w.now, shm.Identity{}, &shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte(k), Has: shm.HasKey})
+		st, out := workload.Outcome(rep, nil)
+		w.rec.ret(fr, i, w.now, st, out)
+	}
+}
+
+// FinalReader is the worker name of the final reads in a history: the
+// master's own reads of every key once the workers have finished.
+const FinalReader = "final"
 
 // history returns what the recorder holds, under the run's header.
 func (w *world) history() *linearizability.History {

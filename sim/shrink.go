@@ -36,7 +36,7 @@ func scriptOf(h *linearizability.History, n int) [][]workload.Op {
 		if !ok || i >= n {
 			continue
 		}
-		o := workload.Op{Method: op.Method, Key: op.Key, Delta: op.Input.Delta}
+		o := workload.Op{Method: op.Method, Key: op.Key, Delta: op.Input.Delta, TTLms: op.Input.TTL, Incr: op.Input.Incr}
 		if op.Input.Value != nil {
 			o.Value = append([]byte(nil), op.Input.Value...)
 		}

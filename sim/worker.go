@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -25,6 +26,8 @@ type worker struct {
 	made    int   // operations this incarnation made
 	pos     int   // the next operation of its script, across incarnations
 	tick    int64 // when its scheduled tick is due, 0 if none
+
+	then *workload.Op // the second half of an increment, to make next
 
 	// The current operation.
 	busy bool
@@ -54,7 +57,7 @@ func (wk *worker) id() int64 { return int64(wk.idx) + 1 }
 func (wk *worker) connect() {
 	w := wk.w
 	wk.inc++
-	wk.up, wk.paused, wk.backlog, wk.made, wk.tick, wk.busy = true, false, nil, 0, 0, false
+	wk.up, wk.paused, wk.backlog, wk.made, wk.tick, wk.busy, wk.then = true, false, nil, 0, 0, false, nil
 	for d := range wk.links {
 		wk.links[d].reset(w)
 	}
@@ -136,6 +139,10 @@ func (wk *worker) draw() workload.Op {
 		wk.pos++
 		return s[wk.idx][wk.pos-1]
 	}
+	if t := wk.then; t != nil {
+		wk.then = nil
+		return *t
+	}
 	return wk.gen.Next()
 }
 
@@ -153,6 +160,9 @@ func (wk *worker) end(rep shm.Message) {
 	st, out := workload.Outcome(rep, nil)
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
+	if next, ok := wk.op.Then(out); ok && st == linearizability.StatusOK {
+		wk.then = &next
+	}
 	wk.busy = false
 	wk.made++
 }

@@ -28,17 +28,22 @@ type Mix struct {
 	Add    int `json:"add,omitempty" yaml:"add,omitempty"`
 	CAS    int `json:"cas,omitempty" yaml:"cas,omitempty"`
 	Delete int `json:"delete,omitempty" yaml:"delete,omitempty"`
+	// Incr is the weight of increments done the article's way: a get,
+	// then a set of the value read plus one (two operations, the set
+	// marked as the increment it meant). They lose updates under
+	// contention, which the counter check reports: add is the atomic way.
+	Incr int `json:"incr,omitempty" yaml:"incr,omitempty"`
 }
 
 // DefaultMix reads a little more than it writes, and uses every method.
 var DefaultMix = Mix{Get: 4, Set: 3, Add: 2, CAS: 1, Delete: 1}
 
 // Sum returns the sum of the weights.
-func (m Mix) Sum() int { return m.Get + m.Set + m.Add + m.CAS + m.Delete }
+func (m Mix) Sum() int { return m.Get + m.Set + m.Add + m.CAS + m.Delete + m.Incr }
 
 // Validate reports a negative weight.
 func (m Mix) Validate() error {
-	if m.Get < 0 || m.Set < 0 || m.Add < 0 || m.CAS < 0 || m.Delete < 0 {
+	if m.Get < 0 || m.Set < 0 || m.Add < 0 || m.CAS < 0 || m.Delete < 0 || m.Incr < 0 {
 		return fmt.Errorf("workload: negative weight in mix %+v", m)
 	}
 	return nil
@@ -52,6 +57,27 @@ type Op struct {
 	Old    shm.Value              `json:"old,omitempty"`    // cas; nil expects the key absent
 	Delta  int64                  `json:"delta,omitempty"`  // add
 	TTLms  int64                  `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
+	// Incr, on a get, makes it the first half of an increment by Incr
+	// (Then returns the second); on a set, marks it as that second half.
+	Incr int64 `json:"incr,omitempty"`
+}
+
+// Then returns the second half of an increment (a get with Incr) that
+// returned out: a set of the value read plus Incr, marked. ok is false
+// when o is not the first half of an increment, or it read no integer.
+func (o *Op) Then(out linearizability.Output) (Op, bool) {
+	if o.Method != linearizability.Get || o.Incr == 0 {
+		return Op{}, false
+	}
+	var n int64
+	if out.Value != nil {
+		v, err := shm.Value(out.Value).Int()
+		if err != nil {
+			return Op{}, false
+		}
+		n = v
+	}
+	return Op{Method: linearizability.Set, Key: o.Key, Value: shm.Int(n + o.Incr), Incr: o.Incr, TTLms: o.TTLms}, true
 }
 
 // Shape is what a workload's operations look like beyond their keys and
@@ -92,6 +118,9 @@ const MaxValueBytes = 1 << 20
 // Input is the op's input as a history records it.
 func (o *Op) Input() linearizability.Input {
 	in := linearizability.Input{Delta: o.Delta, TTL: o.TTLms}
+	if o.Method == linearizability.Set {
+		in.Incr = o.Incr
+	}
 	if o.Value != nil {
 		in.Value = json.RawMessage(o.Value)
 	}
@@ -217,8 +246,10 @@ func (g *Generator) Next() Op {
 		o.Method, o.Delta = linearizability.Add, 1+g.rng.Int64N(5)
 	case r < m.Get+m.Set+m.Add+m.CAS:
 		o.Method, o.Old, o.Value = linearizability.CAS, g.seen[o.Key], g.fresh()
-	default:
+	case r < m.Get+m.Set+m.Add+m.CAS+m.Delete:
 		o.Method = linearizability.Delete
+	default:
+		o.Method, o.Incr = linearizability.Get, 1
 	}
 	if o.Value != nil && g.shape.TTL > 0 {
 		o.TTLms = g.shape.TTL.Milliseconds()

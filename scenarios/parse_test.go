@@ -1,0 +1,92 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/workload"
+)
+
+const good = `name: drops
+description: lost requests and replies
+mode: sim
+workers: 3
+ops: 50
+keys: {count: 4, distribution: hot, hot: 0.5}
+mix: {get: 2, set: 1}
+values: {min: 8, max: 32}
+store: {entries: 100, ttl: 2s}
+variant: reference
+timeout: 150ms
+retry: 20ms
+faults:
+  messages:
+    - {kind: drop, p: 0.05, dir: replies}
+    - kind: delay
+      p: 0.1
+      delay: {kind: uniform, min: 1ms, max: 5ms}
+  processes:
+    - {kind: restart, target: w2, at: 3ms, for: 1ms}
+seeds: [1, 7]
+expect: pass
+`
+
+func TestParseGood(t *testing.T) {
+	sc, err := Parse("drops.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Scenario{Name: "drops", Description: "lost requests and replies", Mode: Sim, Workers: 3, Ops: 50,
+		Keys: Keys{Count: 4, Distribution: "hot", Hot: 0.5}, Mix: workload.Mix{Get: 2, Set: 1},
+		Values: Values{Min: 8, Max: 32}, Store: Store{Entries: 100, TTL: 2 * time.Second}, Variant: "reference",
+		Timeout: 150 * time.Millisecond, Retry: 20 * time.Millisecond,
+		Faults: faultinject.Plan{Messages: []faultinject.MessageFault{
+			{Kind: faultinject.Drop, P: 0.05, Dir: faultinject.Replies},
+			{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
+		}, Processes: []faultinject.ProcessFault{{Kind: faultinject.Restart, Target: "w2", At: 3 * time.Millisecond, For: time.Millisecond}}},
+		Seeds: Seeds{List: []uint64{1, 7}}, Expect: ExpectPass, File: "drops.yaml", Source: []byte(good)}
+	if diff := cmp.Diff(want, *sc); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestParseErrors: each broken file is refused with its place and what is
+// wrong.
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"unknown field", "name: a\nworkerz: 2\n", []string{"f.yaml:2:1:", `unknown field "workerz"`, "   2 | workerz: 2"}},
+		{"duplicate key", "name: a\nops: 1\nops: 2\n", []string{"f.yaml:3:1:", `"ops" already defined`}},
+		{"wrong type", "workers: two\n", []string{"f.yaml:1:10:", "cannot unmarshal string"}},
+		{"bad duration", "faults:\n  processes:\n    - {kind: kill, target: w1, at: 5 parsecs}\n", []string{"f.yaml:3:36:", "5 parsecs is not a duration"}},
+		{"number for duration", "timeout: 200\n", []string{"f.yaml:1:10:", "200 is not a duration"}},
+		{"out of range", "workers: 3\nops: -5\n", []string{"f.yaml:2:6:", "ops -5"}},
+		{"bad mode", "mode: cloud\n", []string{"f.yaml:1:7:", `mode "cloud"`}},
+		{"bad variant", "variant: nodedup\n", []string{"f.yaml:1:10:", `variant "nodedup"`}},
+		{"bad target", "workers: 2\nfaults:\n  processes:\n    - {kind: kill, target: w9}\n", []string{"f.yaml:4:28:", `target "w9"`}},
+		{"bad fault", "faults:\n  messages:\n    - {kind: explode}\n", []string{"f.yaml:3:7:", "explode"}},
+		{"bad seeds", "seeds: many\n", []string{"f.yaml:1:8:", "seeds: want a count"}},
+		{"bad seed", "seeds: [1, x]\n", []string{"f.yaml:1:12:", "seed x"}},
+		{"byte faults in sim", "mode: both\nfaults:\n  bytes:\n    - {kind: short}\n", []string{"f.yaml:4:5:", "byte faults need real streams"}},
+		{"hot without share", "keys: {distribution: hot}\n", []string{"hot share 0"}},
+		{"syntax", "name: [a\n", []string{"f.yaml:1:"}},
+		{"two problems", "workers: -1\nexpect: maybe\n", []string{"f.yaml:1:10:", "f.yaml:2:9:", `expect "maybe"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("parsed")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
