@@ -6,6 +6,8 @@
 //
 //	shmlab bench [flags]          measure the reference against a raw floor
 //	shmlab check [flags] FILE...  check history files (- reads standard input)
+//	shmlab run [flags] [FILE...]  run scenarios (the bundled suite by default)
+//	shmlab list [FILE...]         list scenarios
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //
 // Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
@@ -36,6 +38,8 @@ type command struct {
 var commands = []command{
 	{"bench", "measure the reference get/set against a raw floor over the same pipe", runBench},
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
+	{"run", "run scenario files (or the bundled suite) on processes and in the simulator", runRun},
+	{"list", "list the bundled scenarios (or the files given), one line each", runList},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
 }
 

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/shmlab/shmlab/scenarios"
+)
+
+const listUsage = `usage: shmlab list [FILE|DIR ...]
+
+Lists scenarios, one line each: the bundled suite when no file is given.
+
+flags:
+`
+
+func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	files, err := parseArgs(newFlagSet("list"), listUsage, args, stdout, stderr)
+	if err != nil {
+		return usageErr(err)
+	}
+	scs, err := loadScenarios(files)
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab list: %v\n", err)
+		return exitUsage
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, sc := range scs {
+		mode, expect := sc.Mode, sc.Expect
+		if mode == "" {
+			mode = scenarios.Both
+		}
+		if expect == "" {
+			expect = scenarios.ExpectPass
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sc.Name, mode, expect, sc.Description)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// newFlagSet returns an empty flag set for a command without flags.
+func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }

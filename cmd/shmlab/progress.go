@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/shmlab/shmlab/scenarios"
+	"golang.org/x/term"
+)
+
+// progress tells what a suite is doing: on a terminal, one line redrawn
+// in place; otherwise (a pipe, a CI log) a plain line per run that ends,
+// and only with -v.
+type progress struct {
+	w       io.Writer
+	tty     bool
+	verbose bool
+	began   time.Time
+	runs    int
+}
+
+func newProgress(w io.Writer, verbose bool) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	return &progress{w: w, tty: tty, verbose: verbose, began: time.Now()}
+}
+
+func (p *progress) update(sc *scenarios.Scenario, mode scenarios.Mode, seed uint64, o *scenarios.Outcome) {
+	switch {
+	case o == nil && p.tty:
+		fmt.Fprintf(p.w, "\r\033[K[%d runs, %s] %s (%s) seed %d…", p.runs, time.Since(p.began).Round(time.Second), sc.Name, mode, seed)
+	case o == nil:
+	case p.verbose && !p.tty:
+		fmt.Fprintf(p.w, "%s (%s) seed %d: %s, %d operations in %s\n", sc.Name, mode, seed, outcomeWord(o), o.Ops, o.Wall.Round(time.Millisecond))
+		p.runs++
+	default:
+		p.runs++
+	}
+}
+
+func outcomeWord(o *scenarios.Outcome) string {
+	if o.Err != nil {
+		return "error: " + o.Err.Error()
+	}
+	return o.Verdict().String()
+}
+
+// done clears the progress line.
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
