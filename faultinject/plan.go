@@ -84,7 +84,7 @@ type MessageFault struct {
 	// Target narrows the messages it may hit.
 	Target Target `json:"target,omitempty" yaml:"target,omitempty"`
 	// Delay is the delay's distribution (Delay faults).
-	Delay Dist `json:"delay,omitempty" yaml:"delay,omitempty"`
+	Delay Dist `json:"delay,omitzero" yaml:"delay,omitempty"`
 	// Copies is how many extra copies a Duplicate delivers (1 if 0).
 	Copies int `json:"copies,omitempty" yaml:"copies,omitempty"`
 	// Corruption is what a Corrupt fault does (CorruptFrame if empty).

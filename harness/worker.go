@@ -46,7 +46,7 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	c := dial(nc, &cfg)
 	defer c.Close()
 	inc := shm.WorkerIdentity().Inc
-	j, err := linearizability.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops))
+	j, err := linearizability.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops, cfg.Shape.ValueMax))
 	if err != nil {
 		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
 	}
@@ -102,9 +102,12 @@ func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
 // lostExit is the exit status of a worker whose master connection ended.
 const lostExit = 3
 
-// journalCapacity is room for ops operations (a call and a return take
-// a few hundred bytes); the file is sparse.
-func journalCapacity(ops int) int64 { return max(1<<20, int64(ops)*2048) }
+// journalCapacity is room for ops operations whose values are up to
+// valueMax bytes (a call and a return take a few hundred bytes, and a
+// value may be in both); the file is sparse.
+func journalCapacity(ops, valueMax int) int64 {
+	return max(1<<20, int64(ops)*(2048+2*int64(valueMax)))
+}
 
 // workerJournal is the journal of one worker incarnation: a new file for
 // every process.

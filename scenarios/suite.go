@@ -28,8 +28,10 @@ type Result struct {
 	Outcomes []*Outcome
 	// Met says the expectation was met: every seed passed (pass), or one
 	// did not (violation). Inconclusive says that a check ran out of
-	// time or a run failed, so it could not be decided.
+	// time, so it could not be decided; Errors counts the runs that
+	// failed to run at all (Outcome.Err).
 	Met, Inconclusive bool
+	Errors            int
 	// Violations counts the seeds with a violation; FirstViolation is
 	// the first of them.
 	Violations     int
@@ -40,9 +42,12 @@ type Result struct {
 }
 
 // Verdict says in a word how it went: "pass", "caught", "FAILED",
-// "MISSED" (a violation expected and not found) or "unknown".
+// "MISSED" (a violation expected and not found), "ERROR" (a run failed)
+// or "unknown".
 func (r *Result) Verdict() string {
 	switch {
+	case r.Errors > 0 && !r.Met:
+		return "ERROR"
 	case r.Inconclusive && !r.Met:
 		return "unknown"
 	case r.Met && r.Scenario.Expect == ExpectViolation:
@@ -140,12 +145,14 @@ func (r *Result) add(o *Outcome) {
 	r.Ops += o.Ops
 	r.Wall += o.Wall
 	r.CheckTime += o.CheckTime
-	switch o.Verdict() {
-	case linearizability.Illegal:
+	switch {
+	case o.Err != nil:
+		r.Errors++
+	case o.Verdict() == linearizability.Illegal:
 		if r.Violations++; r.Violations == 1 {
 			r.FirstViolation = o.Seed
 		}
-	case linearizability.Unknown:
+	case o.Verdict() == linearizability.Unknown:
 		r.Inconclusive = true
 	}
 }
@@ -154,5 +161,5 @@ func (r *Result) met() bool {
 	if r.Scenario.Expect == ExpectViolation {
 		return r.Violations > 0
 	}
-	return r.Violations == 0 && !r.Inconclusive
+	return r.Violations == 0 && !r.Inconclusive && r.Errors == 0
 }

@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sort"
@@ -8,10 +9,18 @@ import (
 
 // StoreOptions limit a Store. Zero means no limit.
 type StoreOptions struct {
-	MaxEntries  int   // entries kept; beyond it the least recently used go
-	MaxBytes    int64 // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
-	DedupWindow int   // most replies remembered per worker incarnation, rounded up to a power of two (DefaultDedupWindow if 0)
-	Bugs        Bugs  // deliberately broken behaviours, for testing the testers only
+	MaxEntries  int   `json:"max_entries,omitempty"`  // entries kept; beyond it the least recently used go
+	MaxBytes    int64 `json:"max_bytes,omitempty"`    // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
+	DedupWindow int   `json:"dedup_window,omitempty"` // most replies remembered per worker incarnation, rounded up to a power of two (DefaultDedupWindow if 0)
+	Bugs        Bugs  `json:"bugs,omitempty"`         // deliberately broken behaviours, for testing the testers only
+}
+
+// Validate reports a negative limit.
+func (o StoreOptions) Validate() error {
+	if o.MaxEntries < 0 || o.MaxBytes < 0 || o.DedupWindow < 0 {
+		return fmt.Errorf("shm: store limits must not be negative (entries %d, bytes %d, dedup window %d)", o.MaxEntries, o.MaxBytes, o.DedupWindow)
+	}
+	return nil
 }
 
 // EntryOverhead is the per-entry cost counted against StoreOptions.MaxBytes.

@@ -88,7 +88,7 @@ func (c Config) withDefaults() Config {
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Workers < 0 || c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
-		errs = append(errs, errors.New("sim: negative workers, ops or duration"))
+		errs = append(errs, errors.New("negative workers, ops or duration"))
 	}
 	if err := c.Mix.Validate(); err != nil {
 		errs = append(errs, err)
@@ -97,20 +97,43 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.Workers > maxWorkers {
-		errs = append(errs, fmt.Errorf("sim: %d workers (at most %d)", c.Workers, maxWorkers))
+		errs = append(errs, fmt.Errorf("%d workers (at most %d)", c.Workers, maxWorkers))
 	}
+	if n := int64(max(c.Workers, 1, len(c.Script))) * int64(max(c.Ops, longestScript(c.Script))); n > maxOps {
+		errs = append(errs, fmt.Errorf("%d operations in all (workers × ops; at most %d)", n, maxOps))
+	}
+	if err := c.Store.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, checkScript(c.Script))
 	if p := c.Plan; p != nil {
 		errs = append(errs, p.Validate())
 		if len(p.Bytes) > 0 {
-			errs = append(errs, errors.New("sim: byte faults need real streams (run them in process mode)"))
+			errs = append(errs, errors.New("byte faults need real streams (run them in process mode)"))
 		}
 		errs = append(errs, c.checkTargets())
 	}
 	return errors.Join(errs...)
 }
 
-// maxWorkers bounds a run's workers.
-const maxWorkers = 1024
+// maxWorkers and maxOps bound a run: its workers, and its operations in
+// all (for each incarnation of each worker).
+const (
+	maxWorkers = 1024
+	maxOps     = 50_000_000
+)
+
+// checkScript checks that each operation of a script can be sent.
+func checkScript(script [][]workload.Op) error {
+	for w, ops := range script {
+		for i := range ops {
+			if err := ops[i].Validate(); err != nil {
+				return fmt.Errorf("script[%d][%d]: %w", w, i, err)
+			}
+		}
+	}
+	return nil
+}
 
 // checkTargets checks that the process faults name the master or a worker.
 func (c *Config) checkTargets() error {
@@ -120,7 +143,7 @@ func (c *Config) checkTargets() error {
 			continue
 		}
 		if n, ok := workerIndex(f.Target); !ok || n >= workers {
-			return fmt.Errorf("sim: processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, workers)
+			return fmt.Errorf("processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, workers)
 		}
 	}
 	return nil

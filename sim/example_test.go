@@ -33,7 +33,7 @@ func ExampleShrink() {
 			continue
 		}
 		_, small, _ := sim.Shrink(cfg, 2000)
-		fmt.Println(len(small.History.Ops) <= 10, small.Check.Verdict)
+		fmt.Println(sim.Ops(small.History) <= 10, small.Check.Verdict)
 		return
 	}
 	// Output: true illegal

@@ -22,7 +22,8 @@ const (
 // its config as a scenario file the CLI runs again (`shmlab sim
 // dir/scenario.json`), its history, an HTML report with its faults on
 // their own tracks, and the one-line command that reproduces it, which it
-// also returns.
+// also returns. A Replay is not written: make the run Explicit first to
+// keep its decisions.
 func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -66,6 +67,9 @@ func LoadConfig(path string) (Config, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	if dec.More() {
+		return cfg, fmt.Errorf("%s: more after the scenario's closing brace", path)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)

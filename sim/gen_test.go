@@ -45,10 +45,10 @@ func TestPropertyCatchesBugs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !small.Failed() || len(small.History.Ops) > len(last.History.Ops) {
-				t.Errorf("Shrink returned %d operations (failing: %v) from %d", len(small.History.Ops), small.Failed(), len(last.History.Ops))
+			if !small.Failed() || Ops(small.History) > Ops(last.History) {
+				t.Errorf("Shrink returned %d operations (failing: %v) from %d", Ops(small.History), small.Failed(), Ops(last.History))
 			}
-			t.Logf("rapid shrank the failure to %d operations, Shrink to %d", len(last.History.Ops), len(small.History.Ops))
+			t.Logf("rapid shrank the failure to %d operations, Shrink to %d", Ops(last.History), Ops(small.History))
 		})
 	}
 }

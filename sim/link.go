@@ -26,7 +26,7 @@ const idShift = 2048
 // faults that its decisions make.
 type link struct {
 	name   faultinject.Link
-	dec    faultinject.Decisions // the link's own, nil if no fault can fire
+	dec    faultinject.Decisions // the link's own, nil without message faults
 	worker int32
 	dir    uint8
 	last   int64  // when the last message in order arrives
@@ -47,6 +47,7 @@ func (l *link) send(w *world, conn uint32, m shm.Message, info faultinject.Messa
 		l.deliver(w, conn, m, max(at, l.last), true)
 		return
 	}
+	w.sending.worker, w.sending.conn = l.worker, conn
 	dec := faultinject.DecideMessage(l.dec, w.log, l.name, info, &m, w.elapsed(), w.now)
 	switch {
 	case dec.Drop:
@@ -90,9 +91,9 @@ func (l *link) deliver(w *world, conn uint32, m shm.Message, at int64, inOrder b
 	if inOrder {
 		l.last = at
 	}
-	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: w.slab.put(m)})
+	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: w.slab.put(m), held: !inOrder})
 	for _, h := range l.held {
-		w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg})
+		w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg, held: true})
 	}
 	l.held = l.held[:0]
 }
@@ -117,10 +118,17 @@ func (l *link) release(w *world, e *event) {
 	for i, h := range l.held {
 		if h.msg == e.msg && h.until == e.at {
 			l.held = append(l.held[:i], l.held[i+1:]...)
-			w.q.push(event{at: w.now, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg})
+			w.q.push(event{at: w.now, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg, held: true})
 			return
 		}
 	}
+}
+
+// discard logs that a message a fault delayed or held back was thrown
+// away with its connection (as faultinject's connections log it): a
+// request never applied, a reply lost.
+func (l *link) discard(w *world, info faultinject.Message) {
+	w.log.Add(faultinject.Record{Time: w.now, Link: l.name, Msg: info, Decision: faultinject.Decision{Discarded: true}})
 }
 
 // reset forgets what the link held: its connection is gone.

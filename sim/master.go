@@ -15,6 +15,11 @@ type master struct {
 
 func (m *master) handle(w *world, e *event) {
 	switch {
+	case !m.up && e.kind == evRequest && e.held:
+		wk := w.workers[e.node]
+		req := w.slab.take(e.msg)
+		w.sending.worker, w.sending.conn = wk.idx, e.conn
+		wk.links[toMaster].discard(w, infoOf(&req))
 	case !m.up:
 		w.drop(e)
 	case m.paused:
@@ -33,6 +38,10 @@ func (m *master) request(w *world, e *event) {
 	req := w.slab.take(e.msg)
 	wk := w.workers[e.node]
 	if e.conn <= wk.closed || e.conn < wk.opened {
+		if e.held {
+			w.sending.worker, w.sending.conn = wk.idx, e.conn
+			wk.links[toMaster].discard(w, infoOf(&req))
+		}
 		return // its connection is gone, or was made before this master
 	}
 	rep, ok := answer(m.store, w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, &req)

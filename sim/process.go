@@ -15,6 +15,7 @@ import (
 type step struct {
 	at    time.Duration
 	fault faultinject.ProcessFault
+	index int  // the fault's place in the plan
 	again bool // the second action
 }
 
@@ -22,67 +23,99 @@ type step struct {
 // faults' order, first actions first).
 func steps(faults []faultinject.ProcessFault) []step {
 	var out []step
-	for _, f := range faults {
-		out = append(out, step{at: f.At, fault: f})
+	for i, f := range faults {
+		out = append(out, step{at: f.At, fault: f, index: i})
 		if f.Kind != faultinject.Kill {
-			out = append(out, step{at: f.At + f.For, fault: f, again: true})
+			out = append(out, step{at: f.At + f.For, fault: f, index: i, again: true})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b step) int { return cmp.Compare(a.at, b.at) })
 	return out
 }
 
-// process does one step. A step on a process that is not running (or, for
-// a resume, not paused) does nothing and records nothing.
+// process does one step. A step on a process that is not running does
+// nothing and records nothing; so does a pause of a process already
+// paused, and the resume of a pause that did not take (the process stays
+// paused until the pause that took ends), as faultinject.ApplyProcesses
+// does with real processes.
 func (w *world) process(s step) {
 	f := s.fault
+	if f.Kind == faultinject.Pause {
+		w.pause(s)
+		return
+	}
 	if f.Target == faultinject.MasterTarget {
-		w.processMaster(f.Kind, s.again)
+		w.processMaster(s.again)
 		return
 	}
 	i, _ := workerIndex(f.Target)
 	wk := w.workers[i]
 	switch {
-	case f.Kind == faultinject.Pause && !s.again && wk.up && !wk.paused:
-		wk.pause()
-		w.event(linearizability.EventPause, wk.name, fmt.Sprintf("%s paused for %v", wk.name, f.For))
-	case f.Kind == faultinject.Pause && s.again && wk.up && wk.paused:
-		wk.resume()
-		w.event(linearizability.EventResume, wk.name, wk.name+" resumed")
 	case !s.again && wk.up: // the kill of a kill or a restart
+		op := wk.pendingOp()
 		wk.kill()
-		w.event(linearizability.EventKill, wk.name, wk.name+" killed")
-	case s.again && f.Kind == faultinject.Restart && !wk.up && w.master.up:
+		w.rec.event(linearizability.Event{Kind: linearizability.EventKill, Worker: wk.name, Op: op, Text: wk.name + " killed"}, w.now)
+	case s.again && !wk.up && w.master.up:
 		wk.connect()
 		wk.next(false)
 		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
 	}
 }
 
-// processMaster does a step on the master. Its workers die with it; a
-// restarted master has an empty store (an epoch boundary) and starts
-// every worker again.
-func (w *world) processMaster(k faultinject.ProcessKind, again bool) {
-	m := &w.master
+// pause does a pause's step: stop the process, or let it go on if this
+// pause is the one that stopped it.
+func (w *world) pause(s step) {
+	f := s.fault
+	name, up, paused := "master", &w.master.up, &w.master.paused
+	var wk *worker
+	if f.Target != faultinject.MasterTarget {
+		i, _ := workerIndex(f.Target)
+		wk = w.workers[i]
+		name, up, paused = wk.name, &wk.up, &wk.paused
+	}
 	switch {
-	case k == faultinject.Pause && !again && m.up && !m.paused:
-		m.paused = true
-		w.event(linearizability.EventPause, "", "master paused")
-	case k == faultinject.Pause && again && m.up && m.paused:
-		m.resume(w)
-		w.event(linearizability.EventResume, "", "master resumed")
+	case !s.again && *up && !*paused:
+		*paused, w.pausedBy[f.Target] = true, s.index
+		w.event(linearizability.EventPause, workerOf(wk), fmt.Sprintf("%s paused for %v", name, f.For))
+	case s.again && *up && *paused && w.pausedBy[f.Target] == s.index:
+		delete(w.pausedBy, f.Target)
+		if wk != nil {
+			wk.resume()
+		} else {
+			w.master.resume(w)
+		}
+		w.event(linearizability.EventResume, workerOf(wk), name+" resumed")
+	}
+}
+
+func workerOf(wk *worker) string {
+	if wk == nil {
+		return ""
+	}
+	return wk.name
+}
+
+// processMaster does a kill or restart step on the master. Its workers
+// die with it; a restarted master has an empty store (an epoch boundary)
+// and starts every worker again.
+func (w *world) processMaster(again bool) {
+	switch m := &w.master; {
 	case !again && m.up:
 		w.killMaster()
-	case again && k == faultinject.Restart && !m.up:
+	case again && !m.up:
 		w.restartMaster()
 	}
 }
 
 func (w *world) killMaster() {
 	m := &w.master
-	m.up, m.paused, m.backlog = false, false, nil
+	m.up, m.paused = false, false
+	m.backlog = w.freeAll(m.backlog)
+	delete(w.pausedBy, faultinject.MasterTarget)
 	for _, wk := range w.workers {
 		wk.up, wk.busy = false, false
+		wk.backlog = w.freeAll(wk.backlog)
+		delete(w.pausedBy, wk.name)
 	}
 	w.event(linearizability.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", m.gen))
 }
@@ -98,6 +131,15 @@ func (w *world) restartMaster() {
 		wk.opened = uint32(wk.inc)
 		wk.next(false)
 	}
+}
+
+// freeAll frees the messages of the events in es, which will not happen,
+// and returns es emptied.
+func (w *world) freeAll(es []event) []event {
+	for i := range es {
+		w.drop(&es[i])
+	}
+	return es[:0]
 }
 
 // event records a process event.

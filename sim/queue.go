@@ -20,6 +20,7 @@ type event struct {
 	seq  uint64
 	kind kind
 	dir  uint8  // a held message's direction (0 requests, 1 replies)
+	held bool   // the message was delayed or held back by a fault
 	node int32  // worker index, or the process step's index
 	conn uint32 // the connection a message travels on
 	msg  int32  // index in the world's message slab, -1 if none

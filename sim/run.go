@@ -36,7 +36,7 @@ type Result struct {
 // Result.Check.
 func Run(cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 	began := time.Now()
 	cfg = cfg.withDefaults()

@@ -106,6 +106,7 @@ func Shrink(failing Config, budget int) (Config, *Result, error) {
 			break
 		}
 	}
+	s.dropKeys()
 	return s.best, s.res, nil
 }
 
@@ -140,6 +141,39 @@ func (s *shrinker) size() int {
 		n += len(p.Messages) + len(p.Processes)
 	}
 	return n + len(s.best.Script)
+}
+
+// dropKeys keeps only the keys the script uses, which the final reads
+// read.
+func (s *shrinker) dropKeys() {
+	used := map[string]bool{}
+	for _, ops := range s.best.Script {
+		for _, o := range ops {
+			used[o.Key] = true
+		}
+	}
+	c := s.best
+	c.Keys = nil
+	for _, k := range s.best.Keys {
+		if used[k] {
+			c.Keys = append(c.Keys, k)
+		}
+	}
+	if len(c.Keys) > 0 && len(c.Keys) < len(s.best.Keys) {
+		s.try(c)
+	}
+}
+
+// Ops counts a history's operations that workers made: not the final
+// reads.
+func Ops(h *linearizability.History) int {
+	n := 0
+	for i := range h.Ops {
+		if h.Ops[i].Worker != FinalReader {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *shrinker) dropWorkers() {
@@ -227,7 +261,7 @@ func reaim(c Config, w, from, to int) Config {
 // down to one item; drop reports whether taking away [from, to) kept the
 // failure (and the items are gone).
 func dropChunks(n int, drop func(from, to int) bool) {
-	for size := max(n/2, 1); n > 0; size /= 2 {
+	for _, size := range chunkSizes(n) {
 		// From the end backwards: taking a chunk away moves only what
 		// comes after it.
 		for end := n; end > 0; {
@@ -237,10 +271,22 @@ func dropChunks(n int, drop func(from, to int) bool) {
 			}
 			end = from
 		}
-		if size <= 1 {
-			return
-		}
 	}
+}
+
+// chunkSizes are the sizes dropChunks tries for n items: halves, quarters
+// and so on down to one, and the small sizes besides (taking away a few
+// operations at once keeps what depends on their count, such as request
+// ids that wrap).
+func chunkSizes(n int) []int {
+	var sizes []int
+	for size := n / 2; size > 4; size /= 2 {
+		sizes = append(sizes, size)
+	}
+	for size := min(4, n); size >= 1; size-- {
+		sizes = append(sizes, size)
+	}
+	return sizes
 }
 
 // withoutWorker returns c without worker i: the workers after it move

@@ -103,53 +103,75 @@ func TestReferenceSurvivesSwarm(t *testing.T) {
 }
 
 // TestBugsFoundAndShrunk: each test-only broken variant is found within
-// one second of simulation, shrinks to at most ten operations, and the
-// shrunk failure, written as a scenario file, fails again the same way.
+// one second of simulation, and its first failing seeds each shrink to at
+// most ten operations (the final reads aside); a shrunk failure, written
+// as a scenario file, fails again the same way.
 func TestBugsFoundAndShrunk(t *testing.T) {
 	for _, bug := range []shm.Bugs{shm.BugNoDedup, shm.BugAddGetSet, shm.BugWrapIDs, shm.BugReadCache} {
 		t.Run(bug.String(), func(t *testing.T) {
-			cfg, spent := find(t, bug, time.Second)
-			small, r, err := Shrink(cfg, 3000)
-			if err != nil {
-				t.Fatal(err)
+			found, spent := find(t, bug, 3, time.Second)
+			var sizes []int
+			for _, cfg := range found {
+				small, r, err := Shrink(cfg, 3000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := Ops(r.History); n > 10 {
+					t.Errorf("seed %d shrank to %d operations, want at most 10", cfg.Seed, n)
+				}
+				sizes = append(sizes, Ops(r.History))
+				checkFailureFile(t, small, r)
 			}
-			if n := len(r.History.Ops); n > 10 {
-				t.Errorf("shrunk to %d operations, want at most 10", n)
-			}
-			dir := filepath.Join(t.TempDir(), "failure")
-			repro, err := WriteFailure(dir, small, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			again, err := LoadConfig(filepath.Join(dir, ScenarioFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r2 := mustRun(t, again)
-			if !r2.Failed() || r2.Hash() != r.Hash() {
-				t.Fatalf("the scenario file does not fail the same way (failed %v, hash %s, want %s)", r2.Failed(), r2.Hash(), r.Hash())
-			}
-			t.Logf("found after %v of simulation; shrunk to %d operations; %s", spent, len(r.History.Ops), repro)
+			t.Logf("found after %v of simulation; seeds %v shrank to %v operations", spent, seedsOf(found), sizes)
 		})
 	}
 }
 
-// find runs swarm seeds with bug until one fails, within limit of
-// simulation time (the runs' wall time).
-func find(t *testing.T, bug shm.Bugs, limit time.Duration) (Config, time.Duration) {
+// checkFailureFile writes a failure folder and runs its scenario again.
+func checkFailureFile(t *testing.T, cfg Config, r *Result) {
 	t.Helper()
+	dir := filepath.Join(t.TempDir(), "failure")
+	if _, err := WriteFailure(dir, cfg, r); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadConfig(filepath.Join(dir, ScenarioFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2 := mustRun(t, again); !r2.Failed() || r2.Hash() != r.Hash() {
+		t.Fatalf("the scenario file does not fail the same way (failed %v, hash %s, want %s)", r2.Failed(), r2.Hash(), r.Hash())
+	}
+}
+
+// find runs swarm seeds with bug until n fail, and returns them; the
+// first must fail within limit of simulation time (the runs' wall time).
+func find(t *testing.T, bug shm.Bugs, n int, limit time.Duration) ([]Config, time.Duration) {
+	t.Helper()
+	var found []Config
 	var spent time.Duration
-	for seed := uint64(1); spent < limit; seed++ {
+	for seed := uint64(1); len(found) < n && seed < 1000; seed++ {
 		cfg := Swarm(base(seed))
 		cfg.Bugs = bug
 		r := mustRun(t, cfg)
-		spent += r.Wall
+		if len(found) == 0 {
+			spent += r.Wall
+		}
 		if r.Failed() {
-			return cfg, spent
+			found = append(found, cfg)
+		}
+		if len(found) == 0 && spent > limit {
+			t.Fatalf("%v not found in %v of simulation", bug, limit)
 		}
 	}
-	t.Fatalf("%v not found in %v of simulation", bug, limit)
-	return Config{}, 0
+	return found, spent
+}
+
+func seedsOf(cs []Config) []uint64 {
+	var out []uint64
+	for _, c := range cs {
+		out = append(out, c.Seed)
+	}
+	return out
 }
 
 func mustRun(t *testing.T, cfg Config) *Result {

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"runtime"
-	"sync"
-)
+import "runtime"
 
 // Sweep runs n seeds of base, from base.Seed on, with parallel runs at
 // once (GOMAXPROCS if 0), each seed's config made by prepare (which may
@@ -23,10 +20,8 @@ func Sweep(base Config, n uint64, parallel int, prepare func(Config) Config, don
 	}
 	slots := make(chan *slot, parallel)
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	go func() {
 		defer close(slots)
-		sem := make(chan struct{}, parallel)
 		for i := range n {
 			cfg := base
 			cfg.Seed = base.Seed + i
@@ -35,34 +30,32 @@ func Sweep(base Config, n uint64, parallel int, prepare func(Config) Config, don
 			}
 			s := &slot{cfg: cfg, ok: make(chan struct{})}
 			select {
-			case sem <- struct{}{}:
+			case slots <- s: // at most parallel runs are queued or running
 			case <-stop:
 				return
 			}
-			wg.Add(1)
 			go func() {
-				defer wg.Done()
 				s.r, s.err = Run(s.cfg)
-				<-sem
 				close(s.ok)
 			}()
-			select {
-			case slots <- s:
-			case <-stop:
-				return
-			}
 		}
 	}()
-	defer wg.Wait()
-	defer close(stop)
+	var err error
+	stopped := false
 	for s := range slots {
-		<-s.ok
-		if s.err != nil {
-			return s.err
+		<-s.ok // every run started is waited for, even after a stop
+		if stopped {
+			continue
 		}
-		if !done(s.cfg, s.r) {
-			return nil
+		switch {
+		case s.err != nil:
+			err, stopped = s.err, true
+		case !done(s.cfg, s.r):
+			stopped = true
+		}
+		if stopped {
+			close(stop)
 		}
 	}
-	return nil
+	return err
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math/rand/v2"
+
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
@@ -22,10 +24,13 @@ type worker struct {
 	links   [2]link
 	calls   *shm.Calls
 	gen     *workload.Generator
-	stream  int   // its stream in the history, noStream before the next call
-	made    int   // operations this incarnation made
-	pos     int   // the next operation of its script, across incarnations
-	tick    int64 // when its scheduled tick is due, 0 if none
+	think   *rand.Rand // its think times: a stream of its own, so that a
+	// draw an incarnation makes, or does not make, before it dies changes
+	// nothing else (a shrunk script then replays the same schedule)
+	stream int   // its stream in the history, noStream before the next call
+	made   int   // operations this incarnation made
+	pos    int   // the next operation of its script, across incarnations
+	tick   int64 // when its scheduled tick is due, 0 if none
 
 	then *workload.Op // the second half of an increment, to make next
 
@@ -57,13 +62,16 @@ func (wk *worker) id() int64 { return int64(wk.idx) + 1 }
 func (wk *worker) connect() {
 	w := wk.w
 	wk.inc++
-	wk.up, wk.paused, wk.backlog, wk.made, wk.tick, wk.busy, wk.then = true, false, nil, 0, 0, false, nil
+	wk.up, wk.paused, wk.made, wk.tick, wk.busy, wk.then = true, false, 0, 0, false, nil
+	wk.backlog = w.freeAll(wk.backlog)
 	for d := range wk.links {
 		wk.links[d].reset(w)
 	}
 	wk.calls = shm.NewCalls(shm.CallsOptions{Identity: shm.Identity{Worker: wk.id(), Inc: wk.inc},
 		RetryAfter: w.cfg.RetryAfter, Bugs: w.cfg.Bugs})
-	wk.gen = workload.NewShaped(w.cfg.Seed, wk.name, w.master.gen, wk.inc, w.cfg.Keys, w.cfg.Mix, w.cfg.Shape)
+	w.incs++ // the run's count, so that no two incarnations write the same values
+	wk.gen = workload.NewShaped(w.cfg.Seed, wk.name, w.master.gen, w.incs, w.cfg.Keys, w.cfg.Mix, w.cfg.Shape)
+	wk.think = rand.New(rand.NewPCG(w.cfg.Seed^0x7468696e6b, uint64(wk.idx)<<32|wk.inc))
 	wk.stream = noStream
 }
 
@@ -81,7 +89,7 @@ func (wk *worker) next(inline bool) {
 		wk.begin()
 		return
 	case t > 0 && wk.made > 0:
-		at += wk.w.rng.Int64N(t + 1)
+		at += wk.think.Int64N(t + 1)
 	}
 	wk.w.q.push(event{at: at, kind: evStart, node: wk.idx, conn: uint32(wk.inc), msg: -1})
 }
@@ -101,6 +109,11 @@ func (wk *worker) quota() int {
 func (wk *worker) handle(e *event) {
 	switch {
 	case !wk.up || e.conn != uint32(wk.inc):
+		if e.kind == evReply && e.held {
+			m := wk.w.slab.ms[e.msg]
+			wk.w.sending.worker, wk.w.sending.conn = wk.idx, e.conn
+			wk.links[toWorker].discard(wk.w, faultinject.Message{Seq: m.Seq})
+		}
 		wk.w.drop(e) // for an incarnation that is gone
 	case wk.paused:
 		wk.backlog = append(wk.backlog, *e)
@@ -196,9 +209,19 @@ func (wk *worker) due() {
 }
 
 // opFor returns the id of the worker's current operation if its request
-// carries the wire id seq, for a fault event to name; 0 otherwise.
-func (wk *worker) opFor(seq uint64) int64 {
-	if !wk.busy || seq != wk.wire {
+// went on connection conn with the wire id seq, for a fault event to
+// name; 0 otherwise.
+func (wk *worker) opFor(conn uint32, seq uint64) int64 {
+	if conn != uint32(wk.inc) || seq != wk.wire {
+		return 0
+	}
+	return wk.pendingOp()
+}
+
+// pendingOp returns the id of the operation the worker waits for, 0 if
+// none.
+func (wk *worker) pendingOp() int64 {
+	if !wk.busy {
 		return 0
 	}
 	return int64(wk.rec) + 1
@@ -209,15 +232,15 @@ func (wk *worker) opFor(seq uint64) int64 {
 // had sent.
 func (wk *worker) kill() {
 	w := wk.w
-	wk.up, wk.busy, wk.backlog = false, false, nil
+	wk.up, wk.busy, wk.paused = false, false, false
+	wk.backlog = w.freeAll(wk.backlog)
+	delete(w.pausedBy, wk.name)
 	l := &wk.links[toMaster]
 	at := max(w.now+w.latency(), l.last)
 	w.q.push(event{at: at, kind: evHangup, node: wk.idx, conn: uint32(wk.inc), msg: -1})
 }
 
-// pause stops the worker; resume lets what arrived meanwhile happen now.
-func (wk *worker) pause() { wk.paused = true }
-
+// resume lets what arrived during a pause happen now.
 func (wk *worker) resume() {
 	w := wk.w
 	wk.paused = false

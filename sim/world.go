@@ -26,8 +26,18 @@ type world struct {
 	log     *faultinject.Log
 	rec     recorder
 	steps   []step
-	events  int // events handled
-	ops     int // operations called
+	incs    uint64 // worker incarnations started
+	events  int    // events handled
+	ops     int    // operations called
+	// pausedBy names, for each paused process, the pause fault that
+	// stopped it: only that pause's end resumes it.
+	pausedBy map[string]int
+	// sending is the connection of the message being decided, for a
+	// fault event to name the operation it hit.
+	sending struct {
+		worker int32
+		conn   uint32
+	}
 }
 
 // start is the virtual time a run begins at: not zero, which a history
@@ -39,10 +49,10 @@ const start = int64(time.Millisecond)
 const maxEventsPerOp = 1000
 
 func newWorld(cfg Config) *world {
-	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}}
+	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
 	w.rec.streams = make([]int, cfg.Workers)
-	w.rec.ops = make([]linearizability.Op, 0, cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)))
+	w.rec.ops = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20))
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}
@@ -85,12 +95,12 @@ func (w *world) schedule() {
 
 // run handles events until none is left.
 func (w *world) run() error {
-	limit := maxEventsPerOp * (w.cfg.Ops + 1) * w.cfg.Workers * (1 + len(w.steps))
+	limit := int64(maxEventsPerOp) * int64(max(w.cfg.Ops, longestScript(w.cfg.Script))+1) * int64(w.cfg.Workers) * int64(1+len(w.steps))
 	for w.q.len() > 0 {
 		e := w.q.pop()
 		w.now = e.at
 		w.dispatch(&e)
-		if w.events++; w.events > limit {
+		if w.events++; int64(w.events) > limit {
 			return fmt.Errorf("sim: seed %d: more than %d events: the run does not end", w.cfg.Seed, limit)
 		}
 	}
@@ -123,8 +133,8 @@ func (w *world) elapsed() time.Duration { return time.Duration(w.now - w.t0) }
 // operation it hit when that is the worker's current one.
 func (w *world) faultEvent(r faultinject.Record) {
 	e := r.Event()
-	if i, ok := workerIndex(r.Link.Worker); ok {
-		e.Op = w.workers[i].opFor(r.Msg.Seq)
+	if i, ok := workerIndex(r.Link.Worker); ok && int32(i) == w.sending.worker {
+		e.Op = w.workers[i].opFor(w.sending.conn, r.Msg.Seq)
 	}
 	w.rec.event(e, w.now)
 }

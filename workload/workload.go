@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -60,6 +61,35 @@ type Op struct {
 	// Incr, on a get, makes it the first half of an increment by Incr
 	// (Then returns the second); on a set, marks it as that second half.
 	Incr int64 `json:"incr,omitempty"`
+}
+
+// Validate reports an operation that cannot be sent: a method other than
+// get, set, add, cas and delete, a key that is not UTF-8, a set or cas
+// without a value, a value that is not one JSON value.
+func (o *Op) Validate() error {
+	switch o.Method {
+	case linearizability.Get, linearizability.Add, linearizability.Delete:
+	case linearizability.Set, linearizability.CAS:
+		if o.Value == nil {
+			return fmt.Errorf("%s of %q has no value", o.Method, o.Key)
+		}
+	default:
+		return fmt.Errorf("method %q: want get, set, add, cas or delete", o.Method)
+	}
+	if !utf8.ValidString(o.Key) {
+		return fmt.Errorf("key %q is not UTF-8", o.Key)
+	}
+	for _, v := range []shm.Value{o.Value, o.Old} {
+		if v != nil {
+			if _, err := shm.ParseValue(v); err != nil {
+				return fmt.Errorf("value %.40s: %w", v, err)
+			}
+		}
+	}
+	if o.TTLms < 0 {
+		return fmt.Errorf("ttl_ms %d is negative", o.TTLms)
+	}
+	return nil
 }
 
 // Then returns the second half of an increment (a get with Incr) that

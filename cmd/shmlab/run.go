@@ -125,7 +125,7 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 		rows = append(rows, scenarios.RowOf(r, folders))
 		switch {
 		case r.Met:
-		case r.Inconclusive && r.Violations == 0:
+		case r.Inconclusive && r.Violations == 0 && r.Errors == 0:
 			code = worstExit(code, exitUnknown)
 		default:
 			code = worstExit(code, exitFail)

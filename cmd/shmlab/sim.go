@@ -79,6 +79,8 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 	switch {
 	case len(files) > 1:
 		return cfg, fmt.Errorf("one scenario file at most, got %d", len(files))
+	case len(files) == 1 && (isSet(fs, "workers") || isSet(fs, "ops")):
+		return cfg, fmt.Errorf("--workers and --ops are for runs without a FILE: %s has its own", files[0])
 	case len(files) == 1:
 		var err error
 		if cfg, err = sim.LoadConfig(files[0]); err != nil {
@@ -100,6 +102,9 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 	if sf.seeds < 1 {
 		return cfg, fmt.Errorf("--seeds must be at least 1")
 	}
+	if cfg.Seed+sf.seeds-1 < cfg.Seed {
+		return cfg, fmt.Errorf("--seed %d with --seeds %d runs past the largest seed", cfg.Seed, sf.seeds)
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -118,6 +123,9 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 		prepare = sim.Swarm
 	}
 	err := sim.Sweep(base, sf.seeds, sf.parallel, prepare, func(cfg sim.Config, r *sim.Result) bool {
+		if r.Check == nil {
+			return true // not checked (a config of its own says so)
+		}
 		ops += r.Ops
 		switch r.Check.Verdict {
 		case linearizability.Illegal:
@@ -135,26 +143,33 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 		return true
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "shmlab sim: %v\n", err)
-		return exitUsage
+		fmt.Fprintf(stderr, "shmlab %v\n", err) // a run that did not end: a simulator bug
+		return exitFail
 	}
 	fmt.Fprintf(stdout, "sim: %d seeds, %d operations, %d failed, in %v\n", sf.seeds, ops, failed, time.Since(began).Round(time.Millisecond))
 	return code
 }
 
-// report shrinks (if asked) and writes a failing seed's folder.
+// report shrinks (if asked) and writes a failing seed's folder, named
+// after the seed that failed (shrinking may move the schedule's seed).
 func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) {
+	seed, note := cfg.Seed, ""
 	if sf.shrink {
 		small, sr, err := sim.Shrink(cfg, 5000)
 		if err == nil && sr.Failed() {
 			cfg, r = small, sr
+			note = fmt.Sprintf(" (shrunk to %d operations", sim.Ops(sr.History))
+			if small.Seed != seed {
+				note += fmt.Sprintf(", on schedule seed %d", small.Seed)
+			}
+			note += ")"
 		}
 	}
-	dir := filepath.Join(sf.out, "seed-"+strconv.FormatUint(cfg.Seed, 10))
+	dir := filepath.Join(sf.out, "seed-"+strconv.FormatUint(seed, 10))
 	repro, err := sim.WriteFailure(dir, cfg, r)
 	if err != nil {
-		fmt.Fprintf(stderr, "shmlab sim: seed %d: writing its folder: %v\n", cfg.Seed, err)
+		fmt.Fprintf(stderr, "shmlab sim: seed %d: writing its folder: %v\n", seed, err)
 		repro = "(not written)"
 	}
-	fmt.Fprintf(stdout, "seed %d: %v\n%s\nrepro: %s\n", cfg.Seed, r.Check, r.Check.Details(), repro)
+	fmt.Fprintf(stdout, "seed %d%s: %v\n%s\nrepro: %s\n", seed, note, r.Check, r.Check.Details(), repro)
 }
