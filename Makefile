@@ -4,17 +4,18 @@ BIN      := bin/shmlab
 FUZZTIME ?= 30s
 FUZZ_TARGETS := shm:FuzzDecodeFrame shm:FuzzParseValue shm:FuzzMasterHandle shm:FuzzCompactMaster linearizability:FuzzRead
 
-.PHONY: all build run test check bench fuzz soak clean
+.PHONY: all build run test check bench quickbench fuzz soak clean
 
 all: check test
 
 build:
 	$(GO) build -o $(BIN) ./cmd/shmlab
 
-# The main job. For now: a short benchmark of the reference implementation
-# against its floor (later issues turn this into the scenario suite).
+# The main job: the bundled scenario suite, each scenario's seeds in both
+# modes (real processes and the simulator), as a table; it fails on any
+# scenario that does not meet its expectation (CI's gate).
 run: build
-	./$(BIN) bench --workers 1,2 --inflight 1,64 --value 16,65536 --duration 300ms --warmup 100ms
+	./$(BIN) run
 
 test:
 	$(GO) test -race -count=1 ./...
@@ -28,6 +29,10 @@ check:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./$(BIN) bench --runs 3
+
+# A short benchmark of the reference against its floor.
+quickbench: build
+	./$(BIN) bench --workers 1,2 --inflight 1,64 --value 16,65536 --duration 300ms --warmup 100ms
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

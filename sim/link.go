@@ -85,13 +85,16 @@ func infoOf(m *shm.Message) faultinject.Message {
 	return faultinject.Message{Method: m.Method.String(), Key: unsafe.String(unsafe.SliceData(m.Key), len(m.Key)), Seq: m.Seq}
 }
 
-// deliver schedules m's arrival at at; the messages held for a reorder
-// arrive just after it.
+// deliver schedules m's arrival at at; if it goes in order, the messages
+// held for a reorder arrive just after it.
 func (l *link) deliver(w *world, conn uint32, m shm.Message, at int64, inOrder bool) {
 	if inOrder {
 		l.last = at
 	}
 	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: w.slab.put(m), held: !inOrder})
+	if !inOrder {
+		return // a delayed message has not gone yet: the held ones wait on
+	}
 	for _, h := range l.held {
 		w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: h.conn, msg: h.msg, held: true})
 	}

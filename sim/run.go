@@ -24,8 +24,8 @@ type Result struct {
 	// ground truth.
 	Records []faultinject.Record
 	// Ops is how many operations were called, Events how many events the
-	// run handled, Virtual how long it lasted on the virtual clock, and
-	// Wall how long it took.
+	// run handled, Virtual how long its operations lasted on the virtual
+	// clock, and Wall how long it took.
 	Ops, Events int
 	Virtual     time.Duration
 	Wall        time.Duration
@@ -46,7 +46,7 @@ func Run(cfg Config) (*Result, error) {
 	}
 	w.finalReads()
 	res := &Result{Config: cfg, History: w.history(), Records: w.log.Records(),
-		Ops: w.ops, Events: w.events, Virtual: time.Duration(w.now - w.t0)}
+		Ops: w.ops, Events: w.events, Virtual: time.Duration(lastTime(w.rec.ops) - w.t0)}
 	if !cfg.NoCheck {
 		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1})
 	}
@@ -75,6 +75,16 @@ func (w *world) finalReads() {
 // FinalReader is the worker name of the final reads in a history: the
 // master's own reads of every key once the workers have finished.
 const FinalReader = "final"
+
+// lastTime is the last call or return of ops: when the run's work ended
+// (timers of dead incarnations may tick on after it).
+func lastTime(ops []linearizability.Op) int64 {
+	t := start
+	for i := range ops {
+		t = max(t, ops[i].Call, ops[i].Return)
+	}
+	return t
+}
 
 // history returns what the recorder holds, under the run's header.
 func (w *world) history() *linearizability.History {

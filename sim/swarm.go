@@ -28,7 +28,7 @@ func Swarm(cfg Config) Config {
 		}
 		plan.Messages = append(plan.Messages, f)
 	}
-	span := time.Duration(c.Ops) * 3 * c.Latency
+	span := time.Duration(c.Ops) * (3*c.Latency + c.Think/2)
 	for range rng.IntN(4) {
 		plan.Processes = append(plan.Processes, processFault(rng, c, span))
 	}
