@@ -47,7 +47,9 @@ func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
 	began := time.Now()
 	switch mode {
 	case Sim:
-		o.runSim(sc.SimConfig(seed))
+		cfg := sc.SimConfig(seed)
+		cfg.CheckTimeout = checkTimeout(ctx)
+		o.runSim(cfg)
 	case Process:
 		o.runProcess(ctx, sc.HarnessConfig(seed))
 	default:
@@ -78,8 +80,21 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		return
 	}
 	o.History, o.Ops = r.History, len(r.History.Ops)
-	o.Check = linearizability.Check(r.History, linearizability.Options{})
+	o.Check = linearizability.Check(r.History, linearizability.Options{Timeout: checkTimeout(ctx)})
 	o.CheckTime = o.Check.Duration
+}
+
+// DefaultCheckTimeout bounds a run's check when its context has no
+// deadline: a history full of unknown operations can make the search
+// explode, and an Unknown verdict is better than a machine out of memory.
+const DefaultCheckTimeout = time.Minute
+
+// checkTimeout is what is left of ctx's time, or DefaultCheckTimeout.
+func checkTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return DefaultCheckTimeout
 }
 
 // keys returns the scenario's keys.
@@ -127,14 +142,15 @@ func (sc *Scenario) storeOptions() shm.StoreOptions {
 	return shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, Bugs: bugs & storeBugs}
 }
 
-// storeBugs are the bugs of the store; the rest are the client's.
-const storeBugs = shm.BugNoDedup | shm.BugAddGetSet
+// storeBugs are the bugs the master's options carry (the store's and the
+// master's own); shm.ClientBugs go to the workers.
+const storeBugs = shm.StoreBugs | shm.MasterBugs
 
 // SimConfig returns seed's run in the simulator.
 func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 	bugs, _ := sc.Bugs()
 	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs &^ storeBugs, Plan: sc.plan(seed),
+		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs, Plan: sc.plan(seed),
 		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
 }
 
@@ -142,6 +158,6 @@ func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
 	bugs, _ := sc.Bugs()
 	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs &^ storeBugs, Plan: sc.plan(seed),
+		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed),
 		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
 }

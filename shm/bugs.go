@@ -11,9 +11,11 @@ import (
 // Never set them outside such tests.
 type Bugs uint32
 
-// The bugs. BugNoDedup and BugAddGetSet are the store's
-// (StoreOptions.Bugs); BugWrapIDs and BugReadCache the client's
-// (ClientOptions.Bugs, CallsOptions.Bugs).
+// The bugs. BugNoDedup, BugAddGetSet and BugEvictInFlight are the
+// store's (StoreOptions.Bugs); BugWrapIDs, BugReadCache and
+// BugAckBeforeApply the client's (ClientOptions.Bugs, CallsOptions.Bugs);
+// BugRouteByClaim is the master's (MasterOptions.Store.Bugs) and the
+// client's.
 const (
 	// BugNoDedup makes the store apply a duplicated or retried request
 	// again instead of replaying its reply: at-most-once is gone.
@@ -31,6 +33,29 @@ const (
 	// read or wrote for the key, without asking the master: reads go
 	// stale as soon as another worker writes.
 	BugReadCache
+	// BugRouteByClaim makes the master send each reply to the worker
+	// whose id the request claims, not back on the connection it came on
+	// (dropping it if there is none), and the client claim its
+	// neighbour's id (1 and 2 swap, 3 and 4, …, as workers that number
+	// themselves from 0 and flip the last bit would): neighbours get each
+	// other's replies. It is a bug of the master and the client together.
+	BugRouteByClaim
+	// BugAckBeforeApply makes the client answer a set OK at once and send
+	// it with its next call (a write-behind buffer): a read may miss an
+	// acknowledged write, and a crash (or the end) loses it.
+	BugAckBeforeApply
+	// BugEvictInFlight makes the store, when it is full, drop a set of a
+	// key it holds, as if eviction had taken the entry while the write was
+	// on its way and the write had landed on the evicted copy: the write
+	// is acknowledged, and the old value stays.
+	BugEvictInFlight
+)
+
+// StoreBugs, ClientBugs and MasterBugs are the bugs each part acts on.
+const (
+	StoreBugs  = BugNoDedup | BugAddGetSet | BugEvictInFlight
+	ClientBugs = BugWrapIDs | BugReadCache | BugAckBeforeApply | BugRouteByClaim
+	MasterBugs = BugRouteByClaim
 )
 
 // wrapIDsAt is where BugWrapIDs wraps request ids: small, so that a short
@@ -38,7 +63,7 @@ const (
 const wrapIDsAt = 4
 
 // bugNames names the bugs, in the order of their bits.
-var bugNames = []string{"no-dedup", "add-get-set", "wrap-ids", "read-cache"}
+var bugNames = []string{"no-dedup", "add-get-set", "wrap-ids", "read-cache", "route-by-claim", "ack-before-apply", "evict-in-flight"}
 
 // Has reports whether b includes bug.
 func (b Bugs) Has(bug Bugs) bool { return b&bug != 0 }
@@ -112,4 +137,48 @@ func (s *Store) executeBefore(now int64, req *Message) Message {
 		s.put(now, []byte(held.key), held.val, held.expires)
 	}
 	return rep
+}
+
+// full reports whether the store is at its entry limit (BugEvictInFlight).
+func (s *Store) full() bool {
+	return s.opts.MaxEntries > 0 && len(s.entries) >= s.opts.MaxEntries
+}
+
+// handleByClaim is handle under BugRouteByClaim: each reply goes to the
+// connection of the worker whose id the request claims (as a master that
+// looks its workers up by the id a message names would), not back on the
+// connection it came from.
+func (m *Master) handleByClaim(c Conn, id Identity, in []Message) error {
+	type routed struct {
+		to  Conn
+		rep Message
+	}
+	var out []routed
+	m.requests.Add(uint64(countRequests(in)))
+	m.mu.Lock()
+	m.registerClaim(id, c)
+	now := m.Now()
+	for i := range in {
+		rep, ok := m.reply(now, id, &in[i])
+		if to, known := m.claims[in[i].Worker]; ok && known {
+			out = append(out, routed{to, rep})
+		}
+	}
+	m.mu.Unlock()
+	m.notify(id, in)
+	for _, r := range out {
+		if err := r.to.Send([]Message{r.rep}); err != nil && r.to == c {
+			return err
+		}
+	}
+	return nil
+}
+
+// registerClaim records c as the connection of worker id.Worker, where
+// BugRouteByClaim looks workers up. m.mu is held.
+func (m *Master) registerClaim(id Identity, c Conn) {
+	if m.claims == nil {
+		m.claims = make(map[int64]Conn)
+	}
+	m.claims[id.Worker] = c
 }

@@ -35,10 +35,13 @@ func NewCalls(opts CallsOptions) *Calls {
 // Start registers a call of req, due to end at deadline, and stamps req
 // (kind, worker, inc, uuid, ack) ready to send. It returns the call's id,
 // which Finish, Due and Lost report. If local is true the call is already
-// answered (BugReadCache answered it with rep) and nothing is to be sent;
-// its id is 0. Start keeps req's slices until the call ends.
+// answered (BugReadCache or BugAckBeforeApply answered it with rep) and
+// nothing is to be sent now; its id is 0. Start keeps req's slices until the call ends.
 func (c *Calls) Start(req *Message, now, deadline int64) (id uint64, rep Message, local bool) {
 	if rep, ok := c.cached(req); ok {
+		return 0, rep, true
+	}
+	if rep, ok := c.behind(req, now); ok {
 		return 0, rep, true
 	}
 	cl := c.alloc()
@@ -120,6 +123,11 @@ func (c *Calls) Lost(each func(id uint64)) {
 
 // Pending returns how many calls are waiting for a reply.
 func (c *Calls) Pending() int { return c.tr.len() }
+
+// TakeDeferred returns the requests to send before the next one, and
+// forgets them: the writes BugAckBeforeApply answered at once (none
+// without it).
+func (c *Calls) TakeDeferred() []Message { return c.takeDeferred() }
 
 // TimeoutReply is the reply a call gets when its deadline passes: an
 // indefinite timeout, as a Client returns it.

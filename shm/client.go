@@ -123,7 +123,7 @@ func (c *Client) Do(ctx context.Context, req *Message) (Message, error) {
 // bounded by ClientOptions.Timeout. This is the article's callback style,
 // and the cheapest way to keep many requests in flight.
 func (c *Client) Go(req *Message, done func(rep Message, err error)) {
-	if rep, ok := c.fromCache(req); ok {
+	if rep, ok := c.buggy(req); ok {
 		done(rep, nil)
 		return
 	}
@@ -152,7 +152,7 @@ func sendErr(err error) error {
 }
 
 func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, error) {
-	if rep, ok := c.fromCache(req); ok {
+	if rep, ok := c.buggy(req); ok {
 		return rep, nil
 	}
 	cl := c.pool.Get().(*call)
@@ -174,14 +174,26 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 	return rep, err
 }
 
-// fromCache answers a get from the read cache of BugReadCache.
-func (c *Client) fromCache(req *Message) (Message, bool) {
-	if c.core.cache == nil {
+// buggy does what the client-side bugs do before a call: answer a get
+// from the read cache (BugReadCache), answer a set at once and hold it
+// (BugAckBeforeApply), send the held sets first. ok says req is answered.
+func (c *Client) buggy(req *Message) (Message, bool) {
+	if c.core.bugs&(BugReadCache|BugAckBeforeApply) == 0 {
 		return Message{}, false
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	rep, ok := c.core.cached(req)
+	if !ok {
+		rep, ok = c.core.behind(req, c.clock.Load())
+	}
+	var held []Message
+	if !ok {
+		held = c.core.takeDeferred()
+	}
+	c.mu.Unlock()
+	if len(held) > 0 {
+		c.sendNoWait(held) // a failure shows up as a lost connection
+	}
 	rep.Value = append(Value(nil), rep.Value...)
 	return rep, ok
 }

@@ -11,6 +11,7 @@ type core struct {
 	retryAfter int64 // nanoseconds; 0: never resend
 	bugs       Bugs
 	cache      map[string]Value // BugReadCache: the last value seen per key
+	deferred   []Message        // BugAckBeforeApply: sets answered, not yet sent
 }
 
 func newCore(id Identity, retryAfter int64, bugs Bugs) core {
@@ -33,6 +34,9 @@ func (k *core) start(cl *call, req *Message, now, deadline int64) {
 		cl.resendAt = now + k.retryAfter
 	}
 	req.Kind, req.Worker, req.Inc = KindRequest, k.id.Worker, k.id.Inc
+	if k.bugs.Has(BugRouteByClaim) {
+		req.Worker = (req.Worker - 1) ^ 1 + 1 // the neighbour's id
+	}
 	req.Has |= HasSeq | HasWorker | HasInc | HasAck
 	req.Seq = k.tr.begin(cl)
 	req.Ack = k.tr.ack()
@@ -92,4 +96,29 @@ func (k *core) learn(req *Message, rep *Message) {
 	case MethodSet:
 		k.cache[string(req.Key)] = append(Value(nil), req.Value...)
 	}
+}
+
+// behind answers a set at once under BugAckBeforeApply: it stamps req as
+// a call, forgets the call (its reply will be ignored) and holds a copy of
+// the request to go before the next one. ok is false when req goes as
+// usual.
+func (k *core) behind(req *Message, now int64) (Message, bool) {
+	if !k.bugs.Has(BugAckBeforeApply) || req.Method != MethodSet {
+		return Message{}, false
+	}
+	cl := new(call)
+	k.start(cl, req, now, now)
+	k.tr.take(cl.seq)
+	m := cl.batch[0]
+	m.Key, m.Value = append([]byte(nil), m.Key...), append(Value(nil), m.Value...)
+	k.deferred = append(k.deferred, m)
+	return Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq | HasValue, Value: replyOK}, true
+}
+
+// takeDeferred returns the held writes of BugAckBeforeApply, and forgets
+// them.
+func (k *core) takeDeferred() []Message {
+	d := k.deferred
+	k.deferred = nil
+	return d
 }

@@ -56,8 +56,9 @@ type Master struct {
 	opts  MasterOptions
 	start time.Time
 
-	mu    sync.Mutex // guards store
-	store *Store
+	mu     sync.Mutex // guards store and claims
+	store  *Store
+	claims map[int64]Conn // BugRouteByClaim: each worker's connection, by its id
 
 	requests, badFrames, ignored, disconnected atomic.Uint64
 	closing                                    atomic.Bool
@@ -151,6 +152,9 @@ func (m *Master) ended(c Conn, err error) error {
 // handle applies a batch under one lock and sends the replies, flushing
 // early when the reply values grow past ReplyBytes.
 func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error {
+	if m.opts.Store.Bugs.Has(BugRouteByClaim) {
+		return m.handleByClaim(c, id, in)
+	}
 	size := 0
 	m.requests.Add(uint64(countRequests(in)))
 	m.mu.Lock()

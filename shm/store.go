@@ -194,6 +194,9 @@ func (s *Store) set(now int64, req *Message) Message {
 	if err := s.fits(req.Key, req.Value); err != nil {
 		return errorReply(req, err)
 	}
+	if s.opts.Bugs.Has(BugEvictInFlight) && s.full() && s.lookup(now, req.Key) != nil {
+		return valueReply(req, replyOK) // the write landed on an evicted copy
+	}
 	s.put(now, req.Key, req.Value, expiry(now, req))
 	return valueReply(req, replyOK)
 }

@@ -37,8 +37,8 @@ type Config struct {
 	Script [][]workload.Op `json:"script,omitempty"`
 	// Store limits the master's store; its Bugs are the store's bugs.
 	Store shm.StoreOptions `json:"store,omitzero"`
-	// Bugs are the client's bugs (shm.BugWrapIDs, shm.BugReadCache); a
-	// store bug given here is passed to the store as well.
+	// Bugs are the bugs of the run: the client's and the master's act
+	// here, and a store bug given here is passed to the store as well.
 	Bugs shm.Bugs `json:"bugs,omitempty"`
 	// Plan holds the message and process faults (byte faults need real
 	// streams: a plan with some is refused). Its decisions are seeded by
@@ -58,8 +58,11 @@ type Config struct {
 	// Think is the longest a worker waits between its operations (0:
 	// none); each wait is drawn from 0 to Think.
 	Think time.Duration `json:"think,omitempty"`
-	// NoCheck skips the check: Result.Check is nil.
-	NoCheck bool `json:"-"`
+	// NoCheck skips the check: Result.Check is nil. CheckTimeout bounds
+	// the linearizability search (none if 0): past it the verdict is
+	// Unknown.
+	NoCheck      bool          `json:"-"`
+	CheckTimeout time.Duration `json:"-"`
 }
 
 // withDefaults returns c with its defaults filled in.
@@ -80,7 +83,7 @@ func (c Config) withDefaults() Config {
 	if c.Latency <= 0 {
 		c.Latency = 20 * time.Microsecond
 	}
-	c.Store.Bugs |= c.Bugs & (shm.BugNoDedup | shm.BugAddGetSet)
+	c.Store.Bugs |= c.Bugs & shm.StoreBugs
 	return c
 }
 

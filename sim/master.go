@@ -48,7 +48,23 @@ func (m *master) request(w *world, e *event) {
 	if !ok {
 		return
 	}
-	wk.links[toWorker].send(w, e.conn, rep, infoOf(&req))
+	if to, conn, ok := m.route(w, wk, e.conn, &req); ok {
+		to.links[toWorker].send(w, conn, rep, infoOf(&req))
+	}
+}
+
+// route returns where the reply to req goes: back on its connection, or
+// under shm.BugRouteByClaim, to the worker whose id it claims (ok is false
+// if there is none).
+func (m *master) route(w *world, from *worker, conn uint32, req *shm.Message) (*worker, uint32, bool) {
+	if !w.cfg.Bugs.Has(shm.BugRouteByClaim) {
+		return from, conn, true
+	}
+	i := req.Worker - 1
+	if req.Has&shm.HasWorker == 0 || i < 0 || i >= int64(len(w.workers)) || !w.workers[i].up {
+		return nil, 0, false
+	}
+	return w.workers[i], uint32(w.workers[i].inc), true
 }
 
 // answer is the master's reply to one message: the store's for a request,

@@ -48,7 +48,7 @@ func Run(cfg Config) (*Result, error) {
 	res := &Result{Config: cfg, History: w.history(), Records: w.log.Records(),
 		Ops: w.ops, Events: w.events, Virtual: time.Duration(lastTime(w.rec.ops) - w.t0)}
 	if !cfg.NoCheck {
-		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1})
+		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1, Timeout: cfg.CheckTimeout})
 	}
 	res.Wall = time.Since(began)
 	return res, nil

@@ -134,6 +134,9 @@ func (wk *worker) begin() {
 	wk.rec = w.rec.call(wk, w.now)
 	wk.busy = true
 	w.ops++
+	for _, d := range wk.calls.TakeDeferred() { // BugAckBeforeApply's held writes
+		wk.links[toMaster].send(w, uint32(wk.inc), d, infoOf(&d))
+	}
 	req := wk.op.Request()
 	id, rep, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout))
 	if local {
