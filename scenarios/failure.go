@@ -1,11 +1,16 @@
 package scenarios
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
@@ -15,7 +20,15 @@ const (
 	HistoryFile  = "history.jsonl"
 	ReportFile   = "report.html"
 	ReproFile    = "repro"
+	RunFile      = "run.json"     // the mode and the seed
+	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
 )
+
+// runInfo is what a folder's run.json says.
+type runInfo struct {
+	Mode Mode   `json:"mode"`
+	Seed uint64 `json:"seed"`
+}
 
 // FolderName is the name of o's failure folder: scenario, mode and seed.
 func FolderName(o *Outcome) string {
@@ -35,6 +48,9 @@ func WriteFailure(dir string, o *Outcome) (repro string, err error) {
 	if err := os.WriteFile(scenario, o.Scenario.Source, 0o644); err != nil {
 		return "", err
 	}
+	if err := writeRun(dir, o); err != nil {
+		return "", err
+	}
 	if o.History != nil {
 		if err := o.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {
 			return "", err
@@ -52,4 +68,69 @@ func WriteFailure(dir string, o *Outcome) (repro string, err error) {
 // path again.
 func Repro(o *Outcome, path string) string {
 	return fmt.Sprintf("shmlab run --mode %s --seed %d %s", o.Mode, o.Seed, path)
+}
+
+// writeRun writes the folder's run.json and faults.jsonl.
+func writeRun(dir string, o *Outcome) error {
+	b, err := json.Marshal(runInfo{Mode: o.Mode, Seed: o.Seed})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, RunFile), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, FaultsFile))
+	if err != nil {
+		return err
+	}
+	if err := faultinject.WriteLog(f, o.Records); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Replay runs the failure saved in the folder dir again: its scenario, in
+// its mode with its seed, the message faults decided by its fault log
+// (byte and process faults come from the scenario's plan, as the seed
+// makes them). Real processes' timing differs from run to run; the log
+// makes the same messages meet the same faults.
+func Replay(ctx context.Context, dir string) (*Outcome, error) {
+	sc, err := Load(filepath.Join(dir, ScenarioFile))
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	if err != nil {
+		return nil, err
+	}
+	var ri runInfo
+	if err := json.Unmarshal(b, &ri); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
+	}
+	if ri.Mode != Process && ri.Mode != Sim {
+		return nil, fmt.Errorf("%s: mode %q is not process or sim", filepath.Join(dir, RunFile), ri.Mode)
+	}
+	records, err := readFaults(filepath.Join(dir, FaultsFile))
+	if err != nil {
+		return nil, err
+	}
+	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+}
+
+// readFaults reads a fault log; a folder without one replays by seed.
+func readFaults(path string) ([]faultinject.Record, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	records, err := faultinject.ReadLog(f, path)
+	if err != nil || len(records) == 0 {
+		return nil, err
+	}
+	return records, nil
 }

@@ -31,6 +31,8 @@ type Outcome struct {
 	Err error
 	// Sim is the simulator's result (sim mode), for shrinking.
 	Sim *sim.Result
+	// Records are the run's fault decisions, for a replay.
+	Records []faultinject.Record
 }
 
 // Verdict is the outcome's verdict: Unknown if the run failed.
@@ -43,15 +45,22 @@ func (o *Outcome) Verdict() linearizability.Verdict {
 
 // Run runs one seed of sc in mode (Process or Sim).
 func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
+	return sc.run(ctx, mode, seed, nil)
+}
+
+// run runs one seed, its message faults decided by replay if not nil.
+func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []faultinject.Record) *Outcome {
 	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed}
 	began := time.Now()
 	switch mode {
 	case Sim:
 		cfg := sc.SimConfig(seed)
-		cfg.CheckTimeout = checkTimeout(ctx)
+		cfg.CheckTimeout, cfg.Replay = checkTimeout(ctx), replay
 		o.runSim(cfg)
 	case Process:
-		o.runProcess(ctx, sc.HarnessConfig(seed))
+		cfg := sc.HarnessConfig(seed)
+		cfg.Replay = replay
+		o.runProcess(ctx, cfg)
 	default:
 		o.Err = fmt.Errorf("scenario %s: mode %q is not process or sim", sc.Name, mode)
 	}
@@ -65,7 +74,7 @@ func (o *Outcome) runSim(cfg sim.Config) {
 		o.Err = err
 		return
 	}
-	o.Sim, o.History, o.Check, o.Ops = r, r.History, r.Check, len(r.History.Ops)
+	o.Sim, o.History, o.Check, o.Ops, o.Records = r, r.History, r.Check, len(r.History.Ops), r.Records
 	o.CheckTime = r.Check.Duration
 }
 
@@ -79,7 +88,7 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		o.Err = fmt.Errorf("the run went wrong: %w", err)
 		return
 	}
-	o.History, o.Ops = r.History, len(r.History.Ops)
+	o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records
 	o.Check = linearizability.Check(r.History, linearizability.Options{Timeout: checkTimeout(ctx)})
 	o.CheckTime = o.Check.Duration
 }

@@ -8,6 +8,8 @@
 //	shmlab check [flags] FILE...  check history files (- reads standard input)
 //	shmlab run [flags] [FILE...]  run scenarios (the bundled suite by default)
 //	shmlab list [FILE...]         list scenarios
+//	shmlab replay DIR             run a saved failure again from its fault log
+//	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //
 // Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
@@ -40,6 +42,8 @@ var commands = []command{
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
 	{"run", "run scenario files (or the bundled suite) on processes and in the simulator", runRun},
 	{"list", "list the bundled scenarios (or the files given), one line each", runList},
+	{"replay", "run a failure folder again, its faults decided by its saved log", runReplay},
+	{"zoo", "show that every broken variant of the reference is caught, in both modes", runZoo},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
 }
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/scenarios"
+)
+
+const replayUsage = `usage: shmlab replay DIR
+
+Runs a failure folder that shmlab run wrote again: its scenario, in its
+mode with its seed, with the message faults decided by its fault log
+(faults.jsonl) rather than by the seed, so that on real processes, whose
+timing differs from run to run, the same messages meet the same faults.
+Prints the verdict now and the verdict saved.
+
+Exit status: 0 the run passed this time, 1 a violation (again), 2 the
+check could not decide, 3 bad input or usage.
+
+example:
+  shmlab replay shmlab-failures/drop-process-2
+
+flags:
+`
+
+func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	dirs, err := parseArgs(newFlagSet("replay"), replayUsage, args, stdout, stderr)
+	if err != nil {
+		return usageErr(err)
+	}
+	if len(dirs) != 1 {
+		fmt.Fprintf(stderr, "shmlab replay: want one failure folder, got %d (see --help)\n", len(dirs))
+		return exitUsage
+	}
+	dir := dirs[0]
+	o, err := scenarios.Replay(context.Background(), dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
+	if o.Err != nil {
+		fmt.Fprintf(stdout, "error: %v\n", o.Err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
+	if saved, err := savedVerdict(dir); err == nil {
+		fmt.Fprintf(stdout, "saved: %s\n", saved)
+	}
+	switch o.Verdict() {
+	case linearizability.Illegal:
+		return exitFail
+	case linearizability.Unknown:
+		return exitUnknown
+	}
+	return exitOK
+}
+
+// savedVerdict checks the folder's saved history again.
+func savedVerdict(dir string) (string, error) {
+	f, err := os.Open(filepath.Join(dir, scenarios.HistoryFile))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h, err := linearizability.Read(f, filepath.Join(dir, scenarios.HistoryFile))
+	if err != nil {
+		return "", err
+	}
+	return linearizability.Check(h, linearizability.Options{Timeout: scenarios.DefaultCheckTimeout}).String(), nil
+}
