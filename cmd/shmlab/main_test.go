@@ -4,21 +4,28 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/bench"
+	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/shmlab/shmlab/shm"
 )
 
-// TestMain lets a re-executed copy of the test binary run its worker body:
-// the bench command spawns its workers from this binary.
+// TestMain lets a re-executed copy of the test binary run its worker body
+// (the bench and run commands spawn their workers from this binary), and
+// the test scripts run it as the shmlab command.
 func TestMain(m *testing.M) {
 	shm.Main()
-	os.Exit(m.Run())
+	testscript.Main(m, map[string]func(){"shmlab": main})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: each
+// subcommand, each exit code, broken input and failure folders.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{Dir: "testdata/script", RequireExplicitExec: true})
 }
 
 // result is what one call of run did.
