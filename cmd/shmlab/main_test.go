@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/shmlab/shmlab/bench"
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/shmlab/shmlab/bench"
 	"github.com/shmlab/shmlab/shm"
 )
 
