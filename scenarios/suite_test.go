@@ -1,0 +1,111 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func mustParse(t *testing.T, src string) *Scenario {
+	t.Helper()
+	sc, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestSuiteExpectations: pass needs every seed to pass; violation needs
+// one seed to fail, and stops there.
+func TestSuiteExpectations(t *testing.T) {
+	const broken = "variant: no-dedup\nworkers: 2\nops: 60\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, dir: requests, p: 0.2}]}\n"
+	for _, tt := range []struct {
+		name, src      string
+		verdict        string
+		met            bool
+		seedsRun, fail int
+	}{
+		{"pass", "mode: sim\nseeds: 3\n", "pass", true, 3, 0},
+		{"caught", "mode: sim\nseeds: 3\nexpect: violation\n" + broken, "caught", true, 1, 0},
+		{"failed", "mode: sim\nseeds: 2\n" + broken, "FAILED", false, 2, 2},
+		{"missed", "mode: sim\nseeds: 2\nexpect: violation\nmix: {get: 1}\n", "MISSED", false, 2, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := RunSuite(context.Background(), []*Scenario{mustParse(t, tt.src)}, Options{}, nil)
+			if len(rs) != 1 {
+				t.Fatalf("%d results", len(rs))
+			}
+			r := rs[0]
+			got := []any{r.Verdict(), r.Met, len(r.Outcomes), len(r.Failures())}
+			if diff := cmp.Diff([]any{tt.verdict, tt.met, tt.seedsRun, tt.fail}, got); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSuiteModes: both modes by default, --mode overrides, byte faults
+// never run in the simulator.
+func TestSuiteModes(t *testing.T) {
+	sc := mustParse(t, "mode: both\nops: 5\n")
+	if m := (Options{}).modes(sc); !cmp.Equal(m, []Mode{Sim, Process}) {
+		t.Errorf("modes %v", m)
+	}
+	if m := (Options{Mode: Sim}).modes(sc); !cmp.Equal(m, []Mode{Sim}) {
+		t.Errorf("--mode sim: modes %v", m)
+	}
+	bytesSc := mustParse(t, "mode: process\nfaults: {bytes: [{kind: short}]}\n")
+	if m := (Options{Mode: Both}).modes(bytesSc); !cmp.Equal(m, []Mode{Process}) {
+		t.Errorf("byte faults: modes %v", m)
+	}
+}
+
+// TestJUnit: one test case per scenario and mode, failures counted.
+func TestJUnit(t *testing.T) {
+	rs := RunSuite(context.Background(), []*Scenario{
+		mustParse(t, "name: ok\nmode: sim\n"),
+		mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n"),
+	}, Options{}, nil)
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, rs); err != nil {
+		t.Fatal(err)
+	}
+	var ts struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string    `xml:"name,attr"`
+			Failure *struct{} `xml:"failure"`
+		} `xml:"testcase"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &ts); err != nil {
+		t.Fatal(err)
+	}
+	if ts.Tests != 2 || ts.Failures != 1 || ts.Cases[0].Failure != nil || ts.Cases[1].Failure == nil {
+		t.Errorf("junit %+v\n%s", ts, buf.String())
+	}
+}
+
+// TestReplaySimFolder: a failure folder runs again to the same history.
+func TestReplaySimFolder(t *testing.T) {
+	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
+	o := sc.Run(context.Background(), Sim, 1)
+	if o.Verdict().String() != "illegal" {
+		t.Fatalf("verdict %v", o.Verdict())
+	}
+	dir := filepath.Join(t.TempDir(), FolderName(o))
+	if _, err := WriteFailure(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Replay(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Sim.Hash() != o.Sim.Hash() {
+		t.Errorf("replayed history %s, want %s", again.Sim.Hash(), o.Sim.Hash())
+	}
+}
