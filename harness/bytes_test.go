@@ -9,6 +9,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
 )
 
 // TestByteFaultsHarmless: short reads and writes, a split read, a
@@ -59,18 +60,23 @@ func cutWorker(t *testing.T, res *harness.Result, kind faultinject.ByteKind, ops
 	if len(ev) != 1 {
 		t.Errorf("events %+v, want one %s on w1", res.History.Events, kind)
 	}
-	unknown := 0
+	unknown, closed := 0, 0
 	for _, op := range res.History.Ops {
-		if op.Worker == "w1" && op.Status == linearizability.StatusUnknown {
+		switch {
+		case op.Worker != "w1":
+		case op.Status == linearizability.StatusUnknown:
 			unknown++
+		case op.Status == linearizability.StatusFail && op.Output.Error != nil && op.Output.Error.Code == shm.CodeClosed:
+			closed++
 		}
 	}
 	for _, w := range res.Workers {
 		switch {
-		case w.Name == "w1" && (w.Cut != string(kind) || w.Exit != "exit status 3" || w.Unreturned > 1 || (w.Ops == ops && unknown == 0)):
-			// A worker may make its last calls, failing at once, before
-			// it notices the end of its connection and exits.
-			t.Errorf("w1: %+v, %d unknown calls: want cut by %s, exit status 3, fewer than %d calls or some unknown", w, unknown, kind, ops)
+		case w.Name == "w1" && (w.Cut != string(kind) || w.Exit != "exit status 3" || w.Unreturned > 1 || (w.Ops == ops && unknown+closed == 0)):
+			// A worker may make its last calls, failing at once (closed:
+			// nothing sent), before it notices the end of its connection
+			// and exits.
+			t.Errorf("w1: %+v, %d unknown calls, %d refused: want cut by %s, exit status 3, fewer than %d calls or some unknown or refused", w, unknown, closed, kind, ops)
 		case w.Name != "w1" && (w.Cut != "" || w.Exit != "" || w.Ops != ops):
 			t.Errorf("%s: %+v, want all %d calls made", w.Name, w, ops)
 		}
