@@ -11,7 +11,11 @@ import (
 
 const listUsage = `usage: shmlab list [FILE|DIR ...]
 
-Lists scenarios, one line each: the bundled suite when no file is given.
+Lists scenarios, one line each (name, mode, expectation, description):
+the bundled suite when no file is given.
+
+example:
+  shmlab list scenarios/bundled/
 
 flags:
 `

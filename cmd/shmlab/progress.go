@@ -11,22 +11,20 @@ import (
 )
 
 // progress tells what a suite is doing: on a terminal, one line redrawn
-// in place; otherwise (a pipe, a CI log) a plain line per run that ends,
-// and only with -v.
+// in place; otherwise (a pipe, a CI log) a plain line per run that ends.
 type progress struct {
-	w       io.Writer
-	tty     bool
-	verbose bool
-	began   time.Time
-	runs    int
+	w     io.Writer
+	tty   bool
+	began time.Time
+	runs  int
 }
 
-func newProgress(w io.Writer, verbose bool) *progress {
+func newProgress(w io.Writer) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, verbose: verbose, began: time.Now()}
+	return &progress{w: w, tty: tty, began: time.Now()}
 }
 
 func (p *progress) update(sc *scenarios.Scenario, mode scenarios.Mode, seed uint64, o *scenarios.Outcome) {
@@ -34,8 +32,8 @@ func (p *progress) update(sc *scenarios.Scenario, mode scenarios.Mode, seed uint
 	case o == nil && p.tty:
 		fmt.Fprintf(p.w, "\r\033[K[%d runs, %s] %s (%s) seed %d…", p.runs, time.Since(p.began).Round(time.Second), sc.Name, mode, seed)
 	case o == nil:
-	case p.verbose && !p.tty:
-		fmt.Fprintf(p.w, "%s (%s) seed %d: %s, %d operations in %s\n", sc.Name, mode, seed, outcomeWord(o), o.Ops, o.Wall.Round(time.Millisecond))
+	case !p.tty:
+		fmt.Fprintf(p.w, "run: %s (%s) seed %d: %s, %d operations in %s\n", sc.Name, mode, seed, outcomeWord(o), o.Ops, o.Wall.Round(time.Millisecond))
 		p.runs++
 	default:
 		p.runs++

@@ -77,7 +77,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitUsage
 	}
-	p := newProgress(stderr, rf.verbose)
+	p := newProgress(stderr)
 	results := scenarios.RunSuite(context.Background(), scs, opts, p.update)
 	p.done()
 	return rf.report(results, stdout, stderr)

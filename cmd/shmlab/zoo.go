@@ -25,6 +25,9 @@ itself: every variant must be caught in both modes.
 
 Exit status: 0 every variant caught in every mode, 1 one was not, 3 usage.
 
+example:
+  shmlab zoo --mode sim --seeds 5
+
 flags:
 `
 
@@ -57,7 +60,7 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for i := range zf.seeds {
 		opts.Seeds = append(opts.Seeds, uint64(i+1))
 	}
-	p := newProgress(stderr, false)
+	p := newProgress(stderr)
 	results := scenarios.RunSuite(context.Background(), zoo, opts, p.update)
 	p.done()
 	return printZoo(stdout, results)
