@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -18,6 +19,9 @@ func PauseProcess(target string, p Process, d time.Duration) (linearizability.Ev
 	}
 	t := linearizability.Now()
 	if err := syscall.Kill(p.Pid(), syscall.SIGSTOP); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return linearizability.Event{}, ErrNotRunning // reaped meanwhile
+		}
 		return linearizability.Event{}, fmt.Errorf("pause %s (pid %d): %w", target, p.Pid(), err)
 	}
 	e := processEvent(linearizability.EventPause, target, t)
@@ -35,6 +39,9 @@ func Resume(target string, p Process) (linearizability.Event, error) {
 	}
 	t := linearizability.Now()
 	if err := syscall.Kill(p.Pid(), syscall.SIGCONT); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return linearizability.Event{}, ErrNotRunning // reaped meanwhile
+		}
 		return linearizability.Event{}, fmt.Errorf("resume %s (pid %d): %w", target, p.Pid(), err)
 	}
 	e := processEvent(linearizability.EventResume, target, t)

@@ -39,6 +39,10 @@ type Config struct {
 	// Ops is how many operations each worker process makes. A worker
 	// started again (a restart) makes Ops more, under the same name.
 	Ops int
+	// Duration, if set, makes each worker stop making operations once it
+	// has passed since the run began; Ops then caps them (DurationOps if
+	// 0).
+	Duration time.Duration
 	// Keys are the keys the operations use (a, b and c if empty): few
 	// keys make operations meet.
 	Keys []string
@@ -104,8 +108,13 @@ type Result struct {
 	// applied (nil if none).
 	Faults error
 
-	ops int // per worker process, as configured
+	ops      int // per worker process, as configured
+	duration bool
 }
+
+// DurationOps caps each worker's operations in a run with a Duration and
+// no Ops.
+const DurationOps = 100_000
 
 // WorkerResult is one worker process (one incarnation of a name).
 type WorkerResult struct {
@@ -147,6 +156,7 @@ type spec struct {
 	Scenario    string            `json:"scenario"`
 	Workers     int               `json:"workers"`
 	Ops         int               `json:"ops"`
+	Duration    time.Duration     `json:"duration,omitempty"`
 	Keys        []string          `json:"keys"`
 	Mix         workload.Mix      `json:"mix"`
 	Shape       workload.Shape    `json:"shape"`
@@ -186,7 +196,7 @@ func (sp *spec) isTarget(name string) bool {
 
 // newSpec checks c and fills in its defaults.
 func newSpec(c *Config) (*spec, error) {
-	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix, Shape: c.Shape, Bugs: c.Bugs,
+	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix, Shape: c.Shape, Bugs: c.Bugs, Duration: c.Duration,
 		Seed: c.Seed, Plan: c.Plan, Store: c.Store, CallTimeout: c.CallTimeout, RetryAfter: c.RetryAfter, Think: c.Think, Dir: c.Dir}
 	if sp.Scenario == "" {
 		sp.Scenario = "harness"
@@ -197,8 +207,11 @@ func newSpec(c *Config) (*spec, error) {
 	if sp.CallTimeout <= 0 {
 		sp.CallTimeout = 200 * time.Millisecond
 	}
+	if sp.Duration > 0 && sp.Ops == 0 {
+		sp.Ops = DurationOps
+	}
 	var errs []error
-	if c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Validate() != nil {
+	if c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Validate() != nil {
 		errs = append(errs, errors.New("negative ops, think time, retry time or mix weight"))
 	}
 	errs = append(errs, c.Shape.Validate())
@@ -278,7 +291,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Faults, res.ops = faults, sp.Ops
+	res.Faults, res.ops, res.duration = faults, sp.Ops, sp.Duration > 0
 	return res, nil
 }
 
@@ -317,7 +330,7 @@ func (r *Result) Problems() error {
 		case w.Killed, w.Cut != "":
 		case w.Exit != "":
 			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d) exited: %s", w.Name, w.Gen, w.Inc, w.Pid, w.Exit))
-		case w.Unreturned > 0 || w.Ops != r.ops:
+		case w.Unreturned > 0 || w.Ops > r.ops || (!r.duration && w.Ops != r.ops):
 			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d): %d calls of %d, %d without a return", w.Name, w.Gen, w.Inc, w.Pid, w.Ops, r.ops, w.Unreturned))
 		}
 	}

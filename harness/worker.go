@@ -57,6 +57,9 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 		if i > 0 && cfg.Think > 0 {
 			time.Sleep(cfg.Think)
 		}
+		if cfg.Duration > 0 && linearizability.Now()-cfg.Start >= int64(cfg.Duration) {
+			break
+		}
 		o := w.Next()
 		if then != nil {
 			o, then = *then, nil

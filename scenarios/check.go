@@ -55,7 +55,7 @@ func (sc *Scenario) check() []problem {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"timeout", sc.Timeout}, {"retry", sc.Retry}, {"think", sc.Think}} {
+	}{{"timeout", sc.Timeout}, {"retry", sc.Retry}, {"think", sc.Think}, {"duration", sc.Duration}} {
 		if d.v < 0 {
 			add("$."+d.name, "%s %v is negative", d.name, d.v)
 		}

@@ -102,7 +102,7 @@ func (p *parse) wrap(err error) error {
 // are durations ("250ms", "2s"), checked before decoding so that a bad one
 // is reported at its place.
 var durationKeys = map[string]bool{
-	"timeout": true, "retry": true, "think": true, "store.ttl": true,
+	"timeout": true, "retry": true, "think": true, "duration": true, "store.ttl": true,
 	"faults.messages.*.delay.min": true, "faults.messages.*.delay.max": true,
 	"faults.messages.*.delay.mean": true, "faults.messages.*.delay.cap": true,
 	"faults.messages.*.target.from": true, "faults.messages.*.target.until": true,

@@ -65,6 +65,7 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", "workers: two\n", []string{"f.yaml:1:10:", "cannot unmarshal string"}},
 		{"bad duration", "faults:\n  processes:\n    - {kind: kill, target: w1, at: 5 parsecs}\n", []string{"f.yaml:3:36:", "5 parsecs is not a duration"}},
 		{"number for duration", "timeout: 200\n", []string{"f.yaml:1:10:", "200 is not a duration"}},
+		{"bad run duration", "duration: soon\n", []string{"f.yaml:1:11:", "soon is not a duration"}},
 		{"out of range", "workers: 3\nops: -5\n", []string{"f.yaml:2:6:", "ops -5"}},
 		{"bad mode", "mode: cloud\n", []string{"f.yaml:1:7:", `mode "cloud"`}},
 		{"bad variant", "variant: nodedup\n", []string{"f.yaml:1:10:", `variant "nodedup"`}},

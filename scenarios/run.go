@@ -127,7 +127,7 @@ func (sc *Scenario) shape() workload.Shape {
 }
 
 func (sc *Scenario) ops() int {
-	if sc.Ops == 0 {
+	if sc.Ops == 0 && sc.Duration == 0 {
 		return 100
 	}
 	return sc.Ops
@@ -158,7 +158,7 @@ const storeBugs = shm.StoreBugs | shm.MasterBugs
 // SimConfig returns seed's run in the simulator.
 func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 	bugs, _ := sc.Bugs()
-	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
+	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
 		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs, Plan: sc.plan(seed),
 		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
 }
@@ -166,7 +166,7 @@ func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 // HarnessConfig returns seed's run on real processes.
 func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
 	bugs, _ := sc.Bugs()
-	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Keys: sc.keys(),
+	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
 		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed),
 		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
 }

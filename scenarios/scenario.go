@@ -24,8 +24,13 @@ type Scenario struct {
 	Mode Mode `yaml:"mode"`
 	// Workers is how many workers run at once (2 if 0).
 	Workers int `yaml:"workers"`
-	// Ops is how many operations each worker makes (100 if 0).
+	// Ops is how many operations each worker makes (100 if 0 and there
+	// is no Duration).
 	Ops int `yaml:"ops"`
+	// Duration, if set, makes each worker stop once it has passed (real
+	// time on processes, virtual time in the simulator); Ops, if set,
+	// caps the operations.
+	Duration time.Duration `yaml:"duration"`
 	// Keys are the keys and how they are drawn.
 	Keys Keys `yaml:"keys"`
 	// Mix weighs the methods (get 4, set 3, add 2, cas 1, delete 1 if

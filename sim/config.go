@@ -23,6 +23,10 @@ type Config struct {
 	// Ops is how many operations each worker incarnation makes (100 if
 	// 0); a restarted worker makes Ops more.
 	Ops int `json:"ops,omitempty"`
+	// Duration, if set, makes each worker stop making operations once it
+	// has passed on the virtual clock; Ops then caps them (DurationOps if
+	// 0).
+	Duration time.Duration `json:"duration,omitempty"`
 	// Keys are the keys the operations use (a, b and c if empty).
 	Keys []string `json:"keys,omitempty"`
 	// Mix weighs the methods (workload.DefaultMix if zero).
@@ -71,7 +75,10 @@ func (c Config) withDefaults() Config {
 		c.Scenario = "sim"
 	}
 	c.Workers = max(c.Workers, 1, len(c.Script))
-	if c.Ops == 0 {
+	switch {
+	case c.Ops == 0 && c.Duration > 0:
+		c.Ops = DurationOps
+	case c.Ops == 0:
 		c.Ops = 100
 	}
 	if len(c.Keys) == 0 {
@@ -90,7 +97,7 @@ func (c Config) withDefaults() Config {
 // Validate reports what is wrong with c.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Workers < 0 || c.Ops < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
+	if c.Workers < 0 || c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
 		errs = append(errs, errors.New("negative workers, ops or duration"))
 	}
 	if err := c.Mix.Validate(); err != nil {
@@ -118,6 +125,10 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DurationOps caps each worker's operations in a run with a Duration and
+// no Ops.
+const DurationOps = 100_000
 
 // maxWorkers and maxOps bound a run: its workers, and its operations in
 // all (for each incarnation of each worker).

@@ -84,12 +84,15 @@ func (wk *worker) next(inline bool) {
 	}
 	at := wk.w.now
 	t := int64(wk.w.cfg.Think)
-	switch {
-	case t == 0 && inline:
+	if t > 0 && wk.made > 0 {
+		at += wk.think.Int64N(t + 1)
+	}
+	if d := int64(wk.w.cfg.Duration); d > 0 && at-wk.w.t0 >= d {
+		return // the run's time is up
+	}
+	if t == 0 && inline {
 		wk.begin()
 		return
-	case t > 0 && wk.made > 0:
-		at += wk.think.Int64N(t + 1)
 	}
 	wk.w.q.push(event{at: at, kind: evStart, node: wk.idx, conn: uint32(wk.inc), msg: -1})
 }
