@@ -32,7 +32,8 @@ type worker struct {
 	pos    int   // the next operation of its script, across incarnations
 	tick   int64 // when its scheduled tick is due, 0 if none
 
-	then *workload.Op // the second half of an increment, to make next
+	then    workload.Op // the second half of an increment, to make next...
+	hasThen bool        // ...if there is one
 
 	// The current operation.
 	busy bool
@@ -62,7 +63,7 @@ func (wk *worker) id() int64 { return int64(wk.idx) + 1 }
 func (wk *worker) connect() {
 	w := wk.w
 	wk.inc++
-	wk.up, wk.paused, wk.made, wk.tick, wk.busy, wk.then = true, false, 0, 0, false, nil
+	wk.up, wk.paused, wk.made, wk.tick, wk.busy, wk.hasThen = true, false, 0, 0, false, false
 	wk.backlog = w.freeAll(wk.backlog)
 	for d := range wk.links {
 		wk.links[d].reset(w)
@@ -158,9 +159,9 @@ func (wk *worker) draw() workload.Op {
 		wk.pos++
 		return s[wk.idx][wk.pos-1]
 	}
-	if t := wk.then; t != nil {
-		wk.then = nil
-		return *t
+	if wk.hasThen {
+		wk.hasThen = false
+		return wk.then
 	}
 	return wk.gen.Next()
 }
@@ -179,8 +180,8 @@ func (wk *worker) end(rep shm.Message) {
 	st, out := workload.Outcome(rep, nil)
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
-	if next, ok := wk.op.Then(out); ok && st == linearizability.StatusOK {
-		wk.then = &next
+	if st == linearizability.StatusOK && wk.op.Incr != 0 {
+		wk.then, wk.hasThen = wk.op.Then(out)
 	}
 	wk.busy = false
 	wk.made++

@@ -52,7 +52,7 @@ func newWorld(cfg Config) *world {
 	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
 	w.rec.streams = make([]int, cfg.Workers)
-	w.rec.ops = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20))
+	w.rec.ops = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys)+16)
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}
