@@ -17,6 +17,8 @@ const (
 	MaxOps     = 1_000_000
 	MaxKeys    = 100_000
 	MaxSeeds   = 100_000
+	// MaxTotalOps bounds workers × ops, as the simulator does.
+	MaxTotalOps = 50_000_000
 )
 
 // check returns the values out of range, at their YAML paths.
@@ -36,11 +38,14 @@ func (sc *Scenario) check() []problem {
 	if sc.Ops < 0 || sc.Ops > MaxOps {
 		add("$.ops", "ops %d: want 1 to %d", sc.Ops, MaxOps)
 	}
+	if n := int64(sc.workers()) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
+		add("$.ops", "%d workers × %d ops is %d operations a run: at most %d", sc.workers(), sc.Ops, n, MaxTotalOps)
+	}
 	sc.checkKeys(add)
 	for _, m := range []struct {
 		name string
 		w    int
-	}{{"get", sc.Mix.Get}, {"set", sc.Mix.Set}, {"add", sc.Mix.Add}, {"cas", sc.Mix.CAS}, {"delete", sc.Mix.Delete}} {
+	}{{"get", sc.Mix.Get}, {"set", sc.Mix.Set}, {"add", sc.Mix.Add}, {"cas", sc.Mix.CAS}, {"delete", sc.Mix.Delete}, {"incr", sc.Mix.Incr}} {
 		if m.w < 0 {
 			add("$.mix."+m.name, "weight %d is negative", m.w)
 		}
@@ -64,9 +69,7 @@ func (sc *Scenario) check() []problem {
 	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
 		add("$.faults.bytes", "byte faults need real streams: set mode: process")
 	}
-	if n := len(sc.Seeds.All()); sc.Seeds.Count < 0 || n > MaxSeeds {
-		add("$.seeds", "seeds: want 1 to %d of them", MaxSeeds)
-	}
+	sc.checkSeeds(add)
 	switch sc.Expect {
 	case "", ExpectPass, ExpectViolation:
 	default:
@@ -155,6 +158,24 @@ func (sc *Scenario) checkFaults(add adder) {
 
 // faultPrefix finds the fault a plan's error is about ("messages[2]: …").
 var faultPrefix = regexp.MustCompile(`^((?:messages|processes|bytes)\[\d+\])`)
+
+// checkSeeds checks the seed count or list without making the list.
+func (sc *Scenario) checkSeeds(add adder) {
+	s := sc.Seeds
+	switch {
+	case s.given && len(s.List) == 0 && (s.Count < 1 || s.Count > MaxSeeds):
+		add("$.seeds", "seeds %d: want 1 to %d, or a list", s.Count, MaxSeeds)
+	case len(s.List) > MaxSeeds:
+		add("$.seeds", "%d seeds: at most %d", len(s.List), MaxSeeds)
+	}
+	seen := map[uint64]bool{}
+	for i, v := range s.List {
+		if seen[v] {
+			add(fmt.Sprintf("$.seeds[%d]", i), "seed %d is listed twice", v)
+		}
+		seen[v] = true
+	}
+}
 
 // Bugs returns the broken variant's bugs (0 for the reference); ok is
 // false for a name that is neither.

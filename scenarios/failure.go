@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
@@ -30,9 +32,21 @@ type runInfo struct {
 	Seed uint64 `json:"seed"`
 }
 
-// FolderName is the name of o's failure folder: scenario, mode and seed.
+// FolderName is the name of o's failure folder: scenario, mode and seed,
+// with anything but letters, digits, '-', '_' and '.' in the name made '_'
+// (a name cannot lead the folder elsewhere).
 func FolderName(o *Outcome) string {
-	return o.Scenario.Name + "-" + string(o.Mode) + "-" + strconv.FormatUint(o.Seed, 10)
+	name := []rune(o.Scenario.Name)
+	for i, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
+			name[i] = '_'
+		}
+	}
+	s := strings.TrimLeft(string(name), ".")
+	if s == "" {
+		s = "scenario"
+	}
+	return s + "-" + string(o.Mode) + "-" + strconv.FormatUint(o.Seed, 10)
 }
 
 // WriteFailure writes the failing outcome o into the folder dir (made if
@@ -41,6 +55,9 @@ func FolderName(o *Outcome) string {
 // command that runs it again, which it also returns. A run that failed
 // before it recorded anything gets the scenario and the repro line only.
 func WriteFailure(dir string, o *Outcome) (repro string, err error) {
+	if err := os.RemoveAll(dir); err != nil { // nothing stale of an earlier run stays
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -55,7 +72,7 @@ func WriteFailure(dir string, o *Outcome) (repro string, err error) {
 		if err := o.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {
 			return "", err
 		}
-		opts := linearizability.ReportOptions{Result: o.Check}
+		opts := linearizability.ReportOptions{Result: o.Check, Timeout: DefaultCheckTimeout}
 		if err := linearizability.WriteReportFile(filepath.Join(dir, ReportFile), o.History, opts); err != nil {
 			return "", err
 		}

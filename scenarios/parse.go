@@ -123,6 +123,8 @@ func (p *parse) durations(node ast.Node, path string) error {
 		switch {
 		case durationKeys[key]:
 			return p.duration(n.Value)
+		case intKeys[key] || strings.HasPrefix(key, "mix."):
+			return p.integer(n.Value)
 		case key == "seeds":
 			return p.seeds(n.Value)
 		}
@@ -144,15 +146,46 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// duration checks that a value is a duration: a string such as "250ms",
-// or 0.
+// duration checks that a value is a duration with its unit: "250ms",
+// "0s" (a bare number, 0 too, says nothing of its unit).
 func (p *parse) duration(v ast.Node) error {
-	s := strings.Trim(v.String(), `"'`)
-	if s == "0" {
-		return nil
+	if _, err := time.ParseDuration(v.String()); err != nil || v.Type() != ast.StringType {
+		return p.at(v.GetToken(), fmt.Sprintf("%s is not a duration (write it with its unit: 250ms, 2s, 1m30s, 0s)", v.String()))
 	}
-	if _, err := time.ParseDuration(s); err != nil || v.Type() != ast.StringType {
-		return p.at(v.GetToken(), fmt.Sprintf("%s is not a duration (write it as 250ms, 2s, 1m30s)", v.String()))
+	return nil
+}
+
+// intKeys are the paths whose values are integers (every mix weight too):
+// checked before decoding, which would take 2.7 or "2" for 2.
+var intKeys = map[string]bool{
+	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
+	"store.entries": true, "store.bytes": true, "faults.seed": true,
+	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true,
+	"faults.bytes.*.at": true, "faults.bytes.*.conn": true,
+}
+
+// integer checks that a value is an integer, not a float or a string.
+func (p *parse) integer(v ast.Node) error {
+	if v.Type() != ast.IntegerType {
+		return p.at(v.GetToken(), fmt.Sprintf("%s is not an integer", v.String()))
+	}
+	return nil
+}
+
+// lookup returns the token at path in f, or at the nearest of its parents
+// that the file has (a value out of range may be one left out).
+func lookup(f *ast.File, path string) *token.Token {
+	for path != "" && path != "$" {
+		if p, err := yaml.PathString(path); err == nil {
+			if n, err := p.FilterFile(f); err == nil && n != nil {
+				return n.GetToken()
+			}
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
 	}
 	return nil
 }
@@ -183,13 +216,7 @@ type problem struct {
 func (p *parse) place(f *ast.File, probs []problem) error {
 	var errs []error
 	for _, pr := range probs {
-		var tk *token.Token
-		if path, err := yaml.PathString(pr.path); err == nil {
-			if n, err := path.FilterFile(f); err == nil && n != nil {
-				tk = n.GetToken()
-			}
-		}
-		errs = append(errs, p.at(tk, pr.msg))
+		errs = append(errs, p.at(lookup(f, pr.path), pr.msg))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -48,7 +49,7 @@ func TestParseGood(t *testing.T) {
 			{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
 		}, Processes: []faultinject.ProcessFault{{Kind: faultinject.Restart, Target: "w2", At: 3 * time.Millisecond, For: time.Millisecond}}},
 		Seeds: Seeds{List: []uint64{1, 7}}, Expect: ExpectPass, File: "drops.yaml", Source: []byte(good)}
-	if diff := cmp.Diff(want, *sc); diff != "" {
+	if diff := cmp.Diff(want, *sc, cmpopts.IgnoreUnexported(Seeds{})); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -62,7 +63,8 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown field", "name: a\nworkerz: 2\n", []string{"f.yaml:2:1:", `unknown field "workerz"`, "   2 | workerz: 2"}},
 		{"duplicate key", "name: a\nops: 1\nops: 2\n", []string{"f.yaml:3:1:", `"ops" already defined`}},
-		{"wrong type", "workers: two\n", []string{"f.yaml:1:10:", "cannot unmarshal string"}},
+		{"wrong type", "workers: two\n", []string{"f.yaml:1:10:", "two is not an integer"}},
+		{"wrong type decoded", "keys: {hot: lots}\n", []string{"f.yaml:1:13:", "cannot unmarshal string"}},
 		{"bad duration", "faults:\n  processes:\n    - {kind: kill, target: w1, at: 5 parsecs}\n", []string{"f.yaml:3:36:", "5 parsecs is not a duration"}},
 		{"number for duration", "timeout: 200\n", []string{"f.yaml:1:10:", "200 is not a duration"}},
 		{"bad run duration", "duration: soon\n", []string{"f.yaml:1:11:", "soon is not a duration"}},
@@ -73,8 +75,17 @@ func TestParseErrors(t *testing.T) {
 		{"bad fault", "faults:\n  messages:\n    - {kind: explode}\n", []string{"f.yaml:3:7:", "explode"}},
 		{"bad seeds", "seeds: many\n", []string{"f.yaml:1:8:", "seeds: want a count"}},
 		{"bad seed", "seeds: [1, x]\n", []string{"f.yaml:1:12:", "seed x"}},
+		{"seed bomb", "seeds: 9223372036854775807\n", []string{"f.yaml:1:8:", "want 1 to 100000"}},
+		{"no seeds", "seeds: 0\n", []string{"f.yaml:1:8:", "seeds 0"}},
+		{"seed twice", "seeds: [3, 3]\n", []string{"f.yaml:1:12:", "seed 3 is listed twice"}},
+		{"negative incr", "mix: {incr: -1}\n", []string{"f.yaml:1:13:", "weight -1"}},
+		{"too many ops", "workers: 64\nops: 1000000\n", []string{"f.yaml:2:6:", "64000000 operations"}},
 		{"byte faults in sim", "mode: both\nfaults:\n  bytes:\n    - {kind: short}\n", []string{"f.yaml:4:5:", "byte faults need real streams"}},
-		{"hot without share", "keys: {distribution: hot}\n", []string{"hot share 0"}},
+		{"hot without share", "keys: {distribution: hot}\n", []string{"f.yaml:1:7:", "hot share 0"}},
+		{"zero without unit", "think: 0\n", []string{"f.yaml:1:8:", "0 is not a duration (write it with its unit"}},
+		{"float for int", "workers: 2.7\n", []string{"f.yaml:1:10:", "2.7 is not an integer"}},
+		{"string for int", "workers: \"2\"\n", []string{"f.yaml:1:10:", "is not an integer"}},
+		{"float weight", "mix: {get: 1.5}\n", []string{"f.yaml:1:12:", "1.5 is not an integer"}},
 		{"syntax", "name: [a\n", []string{"f.yaml:1:"}},
 		{"two problems", "workers: -1\nexpect: maybe\n", []string{"f.yaml:1:10:", "f.yaml:2:9:", `expect "maybe"`}},
 	} {

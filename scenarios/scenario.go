@@ -120,6 +120,7 @@ type Store struct {
 type Seeds struct {
 	Count int
 	List  []uint64
+	given bool // the file names its seeds
 }
 
 // Expect is the verdict a scenario expects.

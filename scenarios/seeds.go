@@ -9,6 +9,7 @@ import (
 
 // UnmarshalYAML reads seeds: a count, or a list of seeds.
 func (s *Seeds) UnmarshalYAML(node ast.Node) error {
+	s.given = true
 	switch n := node.(type) {
 	case *ast.IntegerNode:
 		c, err := strconv.Atoi(n.String())
@@ -30,7 +31,8 @@ func (s *Seeds) UnmarshalYAML(node ast.Node) error {
 	return fmt.Errorf("seeds: want a count (3) or a list of seeds ([1, 7, 42]), not %s", node.String())
 }
 
-// All returns the seeds, 1 to Count or the List (1 if neither).
+// All returns the seeds, 1 to Count or the List (1 if neither). Check
+// the count first (Parse does): All makes the list.
 func (s Seeds) All() []uint64 {
 	if len(s.List) > 0 {
 		return s.List

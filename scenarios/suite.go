@@ -32,6 +32,9 @@ type Result struct {
 	// failed to run at all (Outcome.Err).
 	Met, Inconclusive bool
 	Errors            int
+	// Skipped, if set, says why the scenario did not run in Mode at all
+	// (byte faults in the simulator).
+	Skipped string
 	// Violations counts the seeds with a violation; FirstViolation is
 	// the first of them.
 	Violations     int
@@ -41,31 +44,48 @@ type Result struct {
 	Wall, CheckTime time.Duration
 }
 
-// Verdict says in a word how it went: "pass", "caught", "FAILED",
-// "MISSED" (a violation expected and not found), "ERROR" (a run failed)
-// or "unknown".
+// Verdict says in a word how it went: "pass", "caught" (a violation
+// expected and found), "FAILED" (a violation where none was expected),
+// "ERROR" (a run failed), "unknown" (a check ran out of time), "MISSED"
+// (a violation expected and not found) or "skipped". The first that
+// applies of FAILED, ERROR, unknown and MISSED is the verdict.
 func (r *Result) Verdict() string {
+	expectViolation := r.Scenario.Expect == ExpectViolation
 	switch {
-	case r.Errors > 0 && !r.Met:
-		return "ERROR"
-	case r.Inconclusive && !r.Met:
-		return "unknown"
-	case r.Met && r.Scenario.Expect == ExpectViolation:
+	case r.Skipped != "":
+		return "skipped"
+	case r.Met && expectViolation:
 		return "caught"
 	case r.Met:
 		return "pass"
-	case r.Scenario.Expect == ExpectViolation:
-		return "MISSED"
+	case !expectViolation && r.Violations > 0:
+		return "FAILED"
+	case r.Errors > 0:
+		return "ERROR"
+	case r.Inconclusive:
+		return "unknown"
 	}
-	return "FAILED"
+	return "MISSED"
 }
 
-// Failures returns the outcomes against the expectation: the violations
-// of a scenario that expects none (and runs that failed).
+// Unmet reports whether the result goes against the expectation for
+// sure (FAILED, ERROR, MISSED), rather than being undecided or skipped.
+func (r *Result) Unmet() bool {
+	switch r.Verdict() {
+	case "FAILED", "ERROR", "MISSED":
+		return true
+	}
+	return false
+}
+
+// Failures returns the outcomes worth a look: the violations of a
+// scenario that expects none, runs that failed, and checks that could not
+// decide.
 func (r *Result) Failures() []*Outcome {
 	var out []*Outcome
 	for _, o := range r.Outcomes {
-		if o.Err != nil || (r.Scenario.Expect != ExpectViolation && o.Verdict() == linearizability.Illegal) {
+		v := o.Verdict()
+		if o.Err != nil || v == linearizability.Unknown || (r.Scenario.Expect != ExpectViolation && v == linearizability.Illegal) {
 			out = append(out, o)
 		}
 	}
@@ -81,27 +101,32 @@ type Progress func(sc *Scenario, mode Mode, seed uint64, done *Outcome)
 func RunSuite(ctx context.Context, scs []*Scenario, opts Options, progress Progress) []*Result {
 	var out []*Result
 	for _, sc := range scs {
-		for _, m := range opts.modes(sc) {
+		modes, skipped := opts.modes(sc)
+		for _, m := range modes {
 			out = append(out, runOne(ctx, sc, m, opts, progress))
+		}
+		if skipped != "" {
+			out = append(out, &Result{Scenario: sc, Mode: Sim, Skipped: skipped})
 		}
 	}
 	return out
 }
 
-// modes returns the modes sc runs in under opts.
-func (o Options) modes(sc *Scenario) []Mode {
+// modes returns the modes sc runs in under opts, and why it skips the
+// simulator if it does.
+func (o Options) modes(sc *Scenario) (modes []Mode, skipped string) {
 	want := sc.Mode
 	if o.Mode != "" {
 		want = o.Mode
 	}
-	var out []Mode
 	for _, m := range want.Modes() {
 		if m == Sim && len(sc.Faults.Bytes) > 0 {
-			continue // byte faults need real streams
+			skipped = "byte faults need real streams: it runs in process mode only"
+			continue
 		}
-		out = append(out, m)
+		modes = append(modes, m)
 	}
-	return out
+	return modes, skipped
 }
 
 func runOne(ctx context.Context, sc *Scenario, m Mode, opts Options, progress Progress) *Result {

@@ -52,15 +52,19 @@ func TestSuiteExpectations(t *testing.T) {
 // never run in the simulator.
 func TestSuiteModes(t *testing.T) {
 	sc := mustParse(t, "mode: both\nops: 5\n")
-	if m := (Options{}).modes(sc); !cmp.Equal(m, []Mode{Sim, Process}) {
+	if m, _ := (Options{}).modes(sc); !cmp.Equal(m, []Mode{Sim, Process}) {
 		t.Errorf("modes %v", m)
 	}
-	if m := (Options{Mode: Sim}).modes(sc); !cmp.Equal(m, []Mode{Sim}) {
+	if m, _ := (Options{Mode: Sim}).modes(sc); !cmp.Equal(m, []Mode{Sim}) {
 		t.Errorf("--mode sim: modes %v", m)
 	}
 	bytesSc := mustParse(t, "mode: process\nfaults: {bytes: [{kind: short}]}\n")
-	if m := (Options{Mode: Both}).modes(bytesSc); !cmp.Equal(m, []Mode{Process}) {
-		t.Errorf("byte faults: modes %v", m)
+	if m, why := (Options{Mode: Both}).modes(bytesSc); !cmp.Equal(m, []Mode{Process}) || why == "" {
+		t.Errorf("byte faults: modes %v (skipped %q)", m, why)
+	}
+	rs := RunSuite(context.Background(), []*Scenario{bytesSc}, Options{Mode: Sim}, nil)
+	if len(rs) != 1 || rs[0].Verdict() != "skipped" {
+		t.Errorf("byte faults in sim: %d results, verdict %q", len(rs), rs[0].Verdict())
 	}
 }
 

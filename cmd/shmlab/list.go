@@ -31,6 +31,7 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tmode\texpect\tdescription")
 	for _, sc := range scs {
 		mode, expect := sc.Mode, sc.Expect
 		if mode == "" {

@@ -13,18 +13,19 @@ import (
 // progress tells what a suite is doing: on a terminal, one line redrawn
 // in place; otherwise (a pipe, a CI log) a plain line per run that ends.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	began time.Time
-	runs  int
+	w       io.Writer
+	tty     bool
+	verbose bool // on a terminal too, a line per run that ends
+	began   time.Time
+	runs    int
 }
 
-func newProgress(w io.Writer) *progress {
+func newProgress(w io.Writer, verbose bool) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, began: time.Now()}
+	return &progress{w: w, tty: tty, verbose: verbose, began: time.Now()}
 }
 
 func (p *progress) update(sc *scenarios.Scenario, mode scenarios.Mode, seed uint64, o *scenarios.Outcome) {
@@ -32,7 +33,10 @@ func (p *progress) update(sc *scenarios.Scenario, mode scenarios.Mode, seed uint
 	case o == nil && p.tty:
 		fmt.Fprintf(p.w, "\r\033[K[%d runs, %s] %s (%s) seed %d…", p.runs, time.Since(p.began).Round(time.Second), sc.Name, mode, seed)
 	case o == nil:
-	case !p.tty:
+	case !p.tty || p.verbose:
+		if p.tty {
+			fmt.Fprint(p.w, "\r\033[K") // the line goes above the progress line
+		}
 		fmt.Fprintf(p.w, "run: %s (%s) seed %d: %s, %d operations in %s\n", sc.Name, mode, seed, outcomeWord(o), o.Ops, o.Wall.Round(time.Millisecond))
 		p.runs++
 	default:

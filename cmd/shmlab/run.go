@@ -20,13 +20,15 @@ Runs scenario files (scenarios/README.md describes them), or the bundled
 suite when none is given, on real processes (mode process) and in the
 simulator (mode sim), and checks every seed's history. A scenario that
 expects "pass" must pass on every seed; one that expects "violation" (the
-bug zoo) must be caught on some seed. Prints progress (on a terminal),
-then a table; each run against the expectation gets a folder in --out
+bug zoo) must be caught on some seed. Prints progress (a line redrawn
+on a terminal, a plain line per run otherwise, on stderr), then a table; each run against the expectation gets a folder in --out
 with the scenario, its history, an HTML report and the line that runs it
 again.
 
-Exit status: 0 every scenario met its expectation, 1 one did not, 2 a
-check could not decide (timeout), 3 bad input or usage.
+Exit status: 0 every scenario met its expectation, 1 one did not (FAILED,
+MISSED, or ERROR: a run that could not be done, one past --timeout
+included), 2 a check could not decide (its search ran out of time), 3 bad
+input or usage, or nothing to run.
 
 examples:
   shmlab run                                   # the bundled suite, both modes
@@ -56,7 +58,7 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&rf.asJSON, "json", false, "print one JSON object per scenario and mode instead of the table")
 	fs.StringVar(&rf.junit, "junit", "", "also write a JUnit XML report to this file")
 	fs.DurationVar(&rf.timeout, "timeout", 5*time.Minute, "time limit of each run, checking included (0: none)")
-	fs.BoolVar(&rf.verbose, "v", false, "print every seed's verdict, and the details of caught violations")
+	fs.BoolVar(&rf.verbose, "v", false, "print every seed's verdict (on a terminal too), and the details of caught violations")
 	return fs
 }
 
@@ -77,7 +79,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitUsage
 	}
-	p := newProgress(stderr)
+	p := newProgress(stderr, rf.verbose)
 	results := scenarios.RunSuite(context.Background(), scs, opts, p.update)
 	p.done()
 	return rf.report(results, stdout, stderr)
@@ -98,8 +100,11 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	default:
 		return opts, fmt.Errorf("--mode %q: want process, sim or both", rf.mode)
 	}
-	if rf.seeds < 0 || rf.timeout < 0 {
-		return opts, fmt.Errorf("--seeds and --timeout must not be negative")
+	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds || rf.timeout < 0 {
+		return opts, fmt.Errorf("--seeds must be 0 to %d, and --timeout not negative", scenarios.MaxSeeds)
+	}
+	if rf.seeds > 0 && rf.seed+uint64(rf.seeds)-1 < rf.seed {
+		return opts, fmt.Errorf("--seed %d with --seeds %d runs past the largest seed", rf.seed, rf.seeds)
 	}
 	n, first := rf.seeds, rf.seed
 	if n == 0 && isSet(fs, "seed") {
@@ -117,22 +122,30 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 // report prints the table (or JSON), writes the failure folders and the
 // JUnit file, and returns the exit code.
 func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer) int {
-	code := exitOK
+	code, ran := exitOK, 0
 	var rows []scenarios.Row
 	var notes strings.Builder
+	taken := map[string]bool{}
 	for _, r := range results {
-		folders := rf.failures(r, &notes, stderr)
+		folders := rf.failures(r, &notes, taken, stderr)
 		rows = append(rows, scenarios.RowOf(r, folders))
-		switch {
-		case r.Met:
-		case r.Inconclusive && r.Violations == 0 && r.Errors == 0:
-			code = worstExit(code, exitUnknown)
-		default:
+		switch v := r.Verdict(); {
+		case v == "skipped":
+			fmt.Fprintf(&notes, "\n%s (%s): skipped: %s\n", r.Scenario.Name, r.Mode, r.Skipped)
+			continue
+		case r.Unmet():
 			code = worstExit(code, exitFail)
+		case v == "unknown":
+			code = worstExit(code, exitUnknown)
 		}
+		ran++
 		if rf.verbose {
 			verboseNotes(r, &notes)
 		}
+	}
+	if ran == 0 {
+		fmt.Fprintf(stderr, "shmlab run: nothing ran (every scenario was skipped in mode %q)\n", rf.mode)
+		code = worstExit(code, exitUsage)
 	}
 	if rf.asJSON {
 		if err := scenarios.WriteJSON(stdout, rows); err != nil {
@@ -153,14 +166,18 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 
 // failures writes the folders of r's runs against the expectation, says
 // what went wrong in notes, and returns the folders.
-func (rf *runFlags) failures(r *scenarios.Result, notes *strings.Builder, stderr io.Writer) []string {
-	if r.Scenario.Expect == scenarios.ExpectViolation && !r.Met && !r.Inconclusive {
-		fmt.Fprintf(notes, "\n%s (%s): expected a violation; %d seeds found none: variant %q went uncaught\n",
-			r.Scenario.Name, r.Mode, len(r.Outcomes), r.Scenario.Variant)
+func (rf *runFlags) failures(r *scenarios.Result, notes *strings.Builder, taken map[string]bool, stderr io.Writer) []string {
+	if r.Verdict() == "MISSED" {
+		what := "the violation it expects"
+		if r.Scenario.Variant != "" && r.Scenario.Variant != "reference" {
+			what = fmt.Sprintf("variant %q", r.Scenario.Variant)
+		}
+		fmt.Fprintf(notes, "\n%s (%s): expected a violation; %d seeds found none: %s went uncaught (no folder: no run failed)\n",
+			r.Scenario.Name, r.Mode, len(r.Outcomes), what)
 	}
 	var folders []string
 	for _, o := range r.Failures() {
-		dir := filepath.Join(rf.out, scenarios.FolderName(o))
+		dir := uniqueDir(filepath.Join(rf.out, scenarios.FolderName(o)), taken)
 		repro, err := scenarios.WriteFailure(dir, o)
 		if err != nil {
 			fmt.Fprintf(stderr, "shmlab run: writing %s: %v\n", dir, err)
@@ -185,6 +202,17 @@ func verboseNotes(r *scenarios.Result, notes *strings.Builder) {
 			fmt.Fprintf(notes, "\n%s (%s) seed %d, caught as expected: %v\n%s", r.Scenario.Name, o.Mode, o.Seed, o.Check, o.Check.Details())
 		}
 	}
+}
+
+// uniqueDir returns dir, or dir-2, dir-3, … if an earlier folder of this
+// run took it.
+func uniqueDir(dir string, taken map[string]bool) string {
+	d := dir
+	for i := 2; taken[d]; i++ {
+		d = fmt.Sprintf("%s-%d", dir, i)
+	}
+	taken[d] = true
+	return d
 }
 
 func printRunTable(w io.Writer, rows []scenarios.Row) {

@@ -47,8 +47,14 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(err)
 	}
-	if len(operands) > 0 || zf.seeds < 1 {
-		fmt.Fprintf(stderr, "shmlab zoo: takes no operands, and --seeds must be at least 1\n")
+	switch scenarios.Mode(zf.mode) {
+	case scenarios.Process, scenarios.Sim, scenarios.Both:
+	default:
+		fmt.Fprintf(stderr, "shmlab zoo: --mode %q: want process, sim or both\n", zf.mode)
+		return exitUsage
+	}
+	if len(operands) > 0 || zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds {
+		fmt.Fprintf(stderr, "shmlab zoo: takes no operands, and --seeds must be 1 to %d\n", scenarios.MaxSeeds)
 		return exitUsage
 	}
 	zoo, err := zooScenarios()
@@ -60,7 +66,7 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for i := range zf.seeds {
 		opts.Seeds = append(opts.Seeds, uint64(i+1))
 	}
-	p := newProgress(stderr)
+	p := newProgress(stderr, false)
 	results := scenarios.RunSuite(context.Background(), zoo, opts, p.update)
 	p.done()
 	return printZoo(stdout, results)
