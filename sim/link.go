@@ -39,21 +39,23 @@ type held struct {
 	until int64 // when its hold ends
 }
 
-// send carries m on the link of connection conn, deciding its fate from
-// info (the request's method, key and id).
-func (l *link) send(w *world, conn uint32, m shm.Message, info faultinject.Message) {
+// send carries a copy of m on the link of connection conn, deciding its
+// fate from info (the request's method, key and id). m is not changed.
+func (l *link) send(w *world, conn uint32, m *shm.Message, info faultinject.Message) {
 	at := w.now + w.latency()
 	if l.dec == nil {
 		l.deliver(w, conn, m, max(at, l.last), true)
 		return
 	}
 	w.sending.worker, w.sending.conn = l.worker, conn
-	dec := faultinject.DecideMessage(l.dec, w.log, l.name, info, &m, w.elapsed(), w.now)
+	dec := faultinject.DecideMessage(l.dec, w.log, l.name, info, m, w.elapsed(), w.now)
 	switch {
 	case dec.Drop:
 		return
 	case dec.Corruption != "":
-		faultinject.CorruptMessage(&m, l.name.Dir, dec.Corruption, idShift)
+		c := *m // the sender's copy stays whole (a resend goes out intact)
+		faultinject.CorruptMessage(&c, l.name.Dir, dec.Corruption, idShift)
+		m = &c
 	}
 	inOrder := dec.Delay == 0 && !dec.Reorder
 	if inOrder {
@@ -87,7 +89,7 @@ func infoOf(m *shm.Message) faultinject.Message {
 
 // deliver schedules m's arrival at at; if it goes in order, the messages
 // held for a reorder arrive just after it.
-func (l *link) deliver(w *world, conn uint32, m shm.Message, at int64, inOrder bool) {
+func (l *link) deliver(w *world, conn uint32, m *shm.Message, at int64, inOrder bool) {
 	if inOrder {
 		l.last = at
 	}
@@ -109,7 +111,7 @@ func (l *link) arrival() kind {
 }
 
 // hold keeps m until the next message on the link goes, or holdLimit.
-func (l *link) hold(w *world, conn uint32, m shm.Message) {
+func (l *link) hold(w *world, conn uint32, m *shm.Message) {
 	i, until := w.slab.put(m), w.now+holdLimit
 	l.held = append(l.held, held{msg: i, conn: conn, until: until})
 	w.q.push(event{at: until, kind: evRelease, dir: l.dir, node: l.worker, conn: conn, msg: i})
@@ -137,7 +139,7 @@ func (l *link) discard(w *world, info faultinject.Message) {
 // reset forgets what the link held: its connection is gone.
 func (l *link) reset(w *world) {
 	for _, h := range l.held {
-		w.slab.take(h.msg)
+		w.slab.free(h.msg)
 	}
 	l.held = l.held[:0]
 	l.last = 0

@@ -35,21 +35,22 @@ func (m *master) handle(w *world, e *event) {
 
 // request answers one request, if its connection is still open.
 func (m *master) request(w *world, e *event) {
-	req := w.slab.take(e.msg)
+	req := w.slab.at(e.msg)
+	defer w.slab.free(e.msg)
 	wk := w.workers[e.node]
 	if e.conn <= wk.closed || e.conn < wk.opened {
 		if e.held {
 			w.sending.worker, w.sending.conn = wk.idx, e.conn
-			wk.links[toMaster].discard(w, infoOf(&req))
+			wk.links[toMaster].discard(w, infoOf(req))
 		}
 		return // its connection is gone, or was made before this master
 	}
-	rep, ok := answer(m.store, w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, &req)
+	rep, ok := answer(m.store, w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req)
 	if !ok {
 		return
 	}
-	if to, conn, ok := m.route(w, wk, e.conn, &req); ok {
-		to.links[toWorker].send(w, conn, rep, infoOf(&req))
+	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
+		to.links[toWorker].send(w, conn, &rep, infoOf(req))
 	}
 }
 
@@ -93,6 +94,6 @@ func (m *master) resume(w *world) {
 // drop frees the message an event carried, which no one will receive.
 func (w *world) drop(e *event) {
 	if e.msg >= 0 {
-		w.slab.take(e.msg)
+		w.slab.free(e.msg)
 	}
 }

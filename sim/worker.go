@@ -124,7 +124,8 @@ func (wk *worker) handle(e *event) {
 	case e.kind == evStart:
 		wk.begin()
 	case e.kind == evReply:
-		wk.reply(wk.w.slab.take(e.msg))
+		wk.reply(wk.w.slab.at(e.msg))
+		wk.w.slab.free(e.msg)
 	case e.at == wk.tick:
 		wk.tick = 0
 		wk.due()
@@ -139,17 +140,17 @@ func (wk *worker) begin() {
 	wk.busy = true
 	w.ops++
 	for _, d := range wk.calls.TakeDeferred() { // BugAckBeforeApply's held writes
-		wk.links[toMaster].send(w, uint32(wk.inc), d, infoOf(&d))
+		wk.links[toMaster].send(w, uint32(wk.inc), &d, infoOf(&d))
 	}
 	req := wk.op.Request()
 	id, rep, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout))
 	if local {
-		wk.end(rep)
+		wk.end(&rep)
 		wk.next(false)
 		return
 	}
 	wk.call, wk.wire = id, req.Seq
-	wk.links[toMaster].send(w, uint32(wk.inc), req, infoOf(&req))
+	wk.links[toMaster].send(w, uint32(wk.inc), &req, infoOf(&req))
 	wk.arm()
 }
 
@@ -166,9 +167,9 @@ func (wk *worker) draw() workload.Op {
 	return wk.gen.Next()
 }
 
-// reply settles a reply from the master.
-func (wk *worker) reply(m shm.Message) {
-	id, ok := wk.calls.Finish(&m)
+// reply settles a reply from the master (in place).
+func (wk *worker) reply(m *shm.Message) {
+	id, ok := wk.calls.Finish(m)
 	if ok && wk.busy && id == wk.call {
 		wk.end(m)
 		wk.next(true)
@@ -176,8 +177,8 @@ func (wk *worker) reply(m shm.Message) {
 }
 
 // end returns the current operation with the result rep.
-func (wk *worker) end(rep shm.Message) {
-	st, out := workload.Outcome(rep, nil)
+func (wk *worker) end(rep *shm.Message) {
+	st, out := workload.Outcome(*rep, nil)
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
 	if st == linearizability.StatusOK && wk.op.Incr != 0 {
@@ -206,11 +207,12 @@ func (wk *worker) due() {
 	w := wk.w
 	wk.calls.Due(w.now, func(id uint64) {
 		if wk.busy && id == wk.call {
-			wk.end(shm.TimeoutReply(id))
+			rep := shm.TimeoutReply(id)
+			wk.end(&rep)
 			wk.next(true)
 		}
 	}, func(req *shm.Message) {
-		wk.links[toMaster].send(w, uint32(wk.inc), *req, infoOf(req))
+		wk.links[toMaster].send(w, uint32(wk.inc), req, infoOf(req))
 	})
 	wk.arm()
 }

@@ -149,25 +149,35 @@ func longestScript(s [][]workload.Op) int {
 
 // msgSlab holds the messages in flight; events name them by index.
 type msgSlab struct {
-	ms   []shm.Message
-	free []int32
+	ms    []shm.Message
+	spare []int32
 }
 
-func (s *msgSlab) put(m shm.Message) int32 {
-	if n := len(s.free); n > 0 {
-		i := s.free[n-1]
-		s.free = s.free[:n-1]
-		s.ms[i] = m
+func (s *msgSlab) put(m *shm.Message) int32 {
+	if n := len(s.spare); n > 0 {
+		i := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		s.ms[i] = *m
 		return i
 	}
-	s.ms = append(s.ms, m)
+	s.ms = append(s.ms, *m)
 	return int32(len(s.ms) - 1)
+}
+
+// at returns message i, to read (or settle) in place until it is freed.
+// It stays valid when the slab grows: only its slot may be reused, after
+// free.
+func (s *msgSlab) at(i int32) *shm.Message { return &s.ms[i] }
+
+// free frees message i's slot.
+func (s *msgSlab) free(i int32) {
+	s.ms[i] = shm.Message{}
+	s.spare = append(s.spare, i)
 }
 
 // take returns message i and frees its slot.
 func (s *msgSlab) take(i int32) shm.Message {
 	m := s.ms[i]
-	s.ms[i] = shm.Message{}
-	s.free = append(s.free, i)
+	s.free(i)
 	return m
 }
