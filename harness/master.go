@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -290,7 +291,33 @@ func (r *masterRun) workerSpec(name string) shm.WorkerSpec {
 	if err != nil {
 		panic(err) // a spec is plain data
 	}
-	return shm.WorkerSpec{Name: WorkerName, Env: []string{envWorker + "=" + string(cfg)}}
+	out := &lineWriter{emit: func(line string) { r.log("worker %s: %s", name, line) }}
+	return shm.WorkerSpec{Name: WorkerName, Env: []string{envWorker + "=" + string(cfg)}, Stdout: out, Stderr: out}
+}
+
+// lineWriter passes what a worker process writes to emit, a line at a
+// time: into the master's log (Result and Config.Logf), not onto the
+// terminal of whoever runs the harness. It is used from one goroutine.
+type lineWriter struct {
+	emit    func(string)
+	partial []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.emit(string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+	}
+	if len(l.partial) > 4096 {
+		l.emit(string(l.partial))
+		l.partial = l.partial[:0]
+	}
+	return len(p), nil
 }
 
 // Process and Start make the workers the targets of process faults.

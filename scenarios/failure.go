@@ -24,6 +24,7 @@ const (
 	ReproFile    = "repro"
 	RunFile      = "run.json"     // the mode and the seed
 	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
+	LogFile      = "log.txt"      // the masters' and workers' log lines, if any
 )
 
 // runInfo is what a folder's run.json says.
@@ -67,6 +68,11 @@ func WriteFailure(dir string, o *Outcome) (repro string, err error) {
 	}
 	if err := writeRun(dir, o); err != nil {
 		return "", err
+	}
+	if len(o.Logs) > 0 {
+		if err := os.WriteFile(filepath.Join(dir, LogFile), []byte(strings.Join(o.Logs, "\n")+"\n"), 0o644); err != nil {
+			return "", err
+		}
 	}
 	if o.History != nil {
 		if err := o.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {

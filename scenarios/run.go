@@ -33,6 +33,9 @@ type Outcome struct {
 	Sim *sim.Result
 	// Records are the run's fault decisions, for a replay.
 	Records []faultinject.Record
+	// Logs are the masters' log lines (process mode): connections ended,
+	// worker exits, and what the workers wrote to their output.
+	Logs []string
 }
 
 // Verdict is the outcome's verdict: Unknown if the run failed.
@@ -83,6 +86,9 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 	if err != nil {
 		o.Err = err
 		return
+	}
+	for _, m := range r.Masters {
+		o.Logs = append(o.Logs, m.Logs...)
 	}
 	if err := r.Problems(); err != nil {
 		o.Err = fmt.Errorf("the run went wrong: %w", err)
