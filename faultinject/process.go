@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -30,6 +31,26 @@ const (
 
 // MasterTarget is the target name of the master process.
 const MasterTarget = "master"
+
+// WorkerNumber returns n for the worker target "wn" (n from 1, written
+// without leading zeros); ok is false for any other name.
+func WorkerNumber(name string) (n int, ok bool) {
+	if len(name) < 2 || name[0] != 'w' || name[1] == '0' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(name[1:])
+	if err != nil || n < 1 || strconv.Itoa(n) != name[1:] {
+		return 0, false
+	}
+	return n, true
+}
+
+// IsTarget reports whether name is MasterTarget or one of workers
+// workers, w1 to wN.
+func IsTarget(name string, workers int) bool {
+	n, ok := WorkerNumber(name)
+	return name == MasterTarget || (ok && n <= workers)
+}
 
 // ProcessFault is one fault on one process, at a time of the run.
 type ProcessFault struct {
@@ -107,24 +128,26 @@ func running(p Process) bool {
 	}
 }
 
-// step is one action of a fault at one time: most faults have two.
-type step struct {
-	at    time.Duration
-	fault int // index in the faults
-	phase int // 0: the first action, 1: the second (resume, start)
+// Step is one action of a process fault at one time: most faults have
+// two (pause and resume, kill and start).
+type Step struct {
+	At     time.Duration // since the run began
+	Fault  int           // the fault's index in the plan
+	Second bool          // the second action (resume, start)
 }
 
-// steps lists the actions of faults in time order (stable: equal times
-// keep the faults' order, first actions first).
-func steps(faults []ProcessFault) []step {
-	var out []step
+// Schedule lists the actions of faults in time order (stable: equal times
+// keep the faults' order, first actions first). ApplyProcesses and the
+// simulator follow it.
+func Schedule(faults []ProcessFault) []Step {
+	var out []Step
 	for i, f := range faults {
-		out = append(out, step{at: f.At, fault: i})
+		out = append(out, Step{At: f.At, Fault: i})
 		if f.Kind != Kill {
-			out = append(out, step{at: f.At + f.For, fault: i, phase: 1})
+			out = append(out, Step{At: f.At + f.For, Fault: i, Second: true})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b step) int { return cmp.Compare(a.at, b.at) })
+	slices.SortStableFunc(out, func(a, b Step) int { return cmp.Compare(a.At, b.At) })
 	return out
 }
 
@@ -146,36 +169,36 @@ func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time,
 		}
 	}()
 	var errs []error
-	for _, s := range steps(faults) {
-		if err := sleepUntil(ctx, start.Add(s.at)); err != nil {
+	for _, s := range Schedule(faults) {
+		if err := sleepUntil(ctx, start.Add(s.At)); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		f := &faults[s.fault]
+		f := &faults[s.Fault]
 		if err := apply(f, s, ts, paused, record); err != nil && !errors.Is(err, ErrNotRunning) {
-			errs = append(errs, fmt.Errorf("processes[%d] (%v): %w", s.fault, f, err))
+			errs = append(errs, fmt.Errorf("processes[%d] (%v): %w", s.Fault, f, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // apply does one step.
-func apply(f *ProcessFault, s step, ts Targets, paused map[int]Process, record func(linearizability.Event)) error {
+func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record func(linearizability.Event)) error {
 	var e linearizability.Event
 	var err error
 	switch {
-	case f.Kind == Pause && s.phase == 0:
+	case f.Kind == Pause && !s.Second:
 		p := ts.Process(f.Target)
 		if e, err = PauseProcess(f.Target, p, f.For); err == nil {
-			paused[s.fault] = p
+			paused[s.Fault] = p
 		}
 	case f.Kind == Pause:
-		p, ok := paused[s.fault]
+		p, ok := paused[s.Fault]
 		if !ok {
 			return ErrNotRunning
 		}
-		delete(paused, s.fault)
+		delete(paused, s.Fault)
 		e, err = Resume(f.Target, p)
-	case s.phase == 0: // Kill, and the kill of a Restart
+	case !s.Second: // Kill, and the kill of a Restart
 		e, err = KillProcess(f.Target, ts.Process(f.Target))
 	default:
 		var es []linearizability.Event

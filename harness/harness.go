@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -179,20 +177,8 @@ func (sp *spec) startTime() time.Time {
 	return time.Now().Add(-time.Duration(linearizability.Now() - sp.Start))
 }
 
-var workerRE = regexp.MustCompile(`^w([1-9][0-9]*)$`)
-
 // isTarget reports whether name is the master or one of the workers.
-func (sp *spec) isTarget(name string) bool {
-	if name == faultinject.MasterTarget {
-		return true
-	}
-	m := workerRE.FindStringSubmatch(name)
-	if m == nil {
-		return false
-	}
-	n, err := strconv.Atoi(m[1])
-	return err == nil && n <= sp.Workers
-}
+func (sp *spec) isTarget(name string) bool { return faultinject.IsTarget(name, sp.Workers) }
 
 // newSpec checks c and fills in its defaults.
 func newSpec(c *Config) (*spec, error) {

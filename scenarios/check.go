@@ -128,17 +128,7 @@ func (sc *Scenario) checkFaults(add adder) {
 		}
 	}
 	workers := sc.workers()
-	target := func(name string) bool {
-		if name == "" || name == faultinject.MasterTarget {
-			return true
-		}
-		for i := range workers {
-			if name == fmt.Sprintf("w%d", i+1) {
-				return true
-			}
-		}
-		return false
-	}
+	target := func(name string) bool { return name == "" || faultinject.IsTarget(name, workers) }
 	for i, f := range p.Messages {
 		if !target(f.Target.Worker) {
 			add(fmt.Sprintf("$.faults.messages[%d].target.worker", i), "worker %q: want w1 to w%d", f.Target.Worker, workers)

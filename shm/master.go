@@ -182,19 +182,19 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 	return c.Send(out)
 }
 
-// reply answers one message; ok is false when it gets no reply.
+// reply answers one message (Store.Answer), counting bad frames and
+// keeping replies within the frame limit; ok is false when it gets no
+// reply.
 func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
-	switch msg.Kind {
-	case KindRequest:
-		return m.fit(m.store.Apply(now, id, msg)), true
-	case KindInvalid:
-		m.badFrames.Add(1)
-		return errorReply(msg, msg.Err), true
-	case KindReply:
-		m.badFrames.Add(1)
-		return errorReply(msg, errorf(ErrBadRequest, "shared-memory message without a method")), true
+	rep, ok := m.store.Answer(now, id, msg)
+	switch {
+	case !ok:
+		return Message{}, false
+	case msg.Kind == KindRequest:
+		return m.fit(rep), true
 	}
-	return Message{}, false
+	m.badFrames.Add(1)
+	return rep, true
 }
 
 // notify passes internal and foreign messages to OnMessage, outside the lock.

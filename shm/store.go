@@ -128,6 +128,23 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 	return rep
 }
 
+// Answer is the master's answer to one decoded message from the given
+// sender: a request is applied (Apply); a frame that failed to decode,
+// or a reply sent to the master, gets a definite bad_request. ok is false
+// for a message that gets no answer (Node-internal or foreign ones). The
+// real master and the simulator both answer with it.
+func (s *Store) Answer(now int64, from Identity, msg *Message) (Message, bool) {
+	switch msg.Kind {
+	case KindRequest:
+		return s.Apply(now, from, msg), true
+	case KindInvalid:
+		return errorReply(msg, msg.Err), true
+	case KindReply:
+		return errorReply(msg, errorf(ErrBadRequest, "shared-memory message without a method")), true
+	}
+	return Message{}, false
+}
+
 // fingerprint summarises a request cheaply (its method, key, and the sizes
 // of its arguments), to tell a duplicate from another request that reuses
 // its id.

@@ -153,10 +153,7 @@ func checkScript(script [][]workload.Op) error {
 func (c *Config) checkTargets() error {
 	workers := max(c.Workers, 1, len(c.Script))
 	for i, f := range c.Plan.Processes {
-		if f.Target == faultinject.MasterTarget {
-			continue
-		}
-		if n, ok := workerIndex(f.Target); !ok || n >= workers {
+		if !faultinject.IsTarget(f.Target, workers) {
 			return fmt.Errorf("processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, workers)
 		}
 	}
@@ -168,9 +165,6 @@ func workerName(i int) string { return fmt.Sprintf("w%d", i+1) }
 
 // workerIndex is the index of the worker named name.
 func workerIndex(name string) (int, bool) {
-	var n int
-	if _, err := fmt.Sscanf(name, "w%d", &n); err != nil || n < 1 || workerName(n-1) != name {
-		return 0, false
-	}
-	return n - 1, true
+	n, ok := faultinject.WorkerNumber(name)
+	return n - 1, ok
 }

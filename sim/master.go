@@ -45,7 +45,7 @@ func (m *master) request(w *world, e *event) {
 		}
 		return // its connection is gone, or was made before this master
 	}
-	rep, ok := answer(m.store, w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req)
+	rep, ok := m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req)
 	if !ok {
 		return
 	}
@@ -66,19 +66,6 @@ func (m *master) route(w *world, from *worker, conn uint32, req *shm.Message) (*
 		return nil, 0, false
 	}
 	return w.workers[i], uint32(w.workers[i].inc), true
-}
-
-// answer is the master's reply to one message: the store's for a request,
-// an error for a frame that failed to decode; ok is false for a message
-// that gets no reply.
-func answer(s *shm.Store, now int64, id shm.Identity, msg *shm.Message) (shm.Message, bool) {
-	switch msg.Kind {
-	case shm.KindRequest:
-		return s.Apply(now, id, msg), true
-	case shm.KindInvalid:
-		return shm.ErrorReply(msg, msg.Err), true
-	}
-	return shm.Message{}, false
 }
 
 // resume lets the arrivals held during a pause happen now, in order.

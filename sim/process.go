@@ -1,61 +1,35 @@
 package sim
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
-	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 )
-
-// step is one action of a process fault: most faults have two (pause and
-// resume, kill and start).
-type step struct {
-	at    time.Duration
-	fault faultinject.ProcessFault
-	index int  // the fault's place in the plan
-	again bool // the second action
-}
-
-// steps lists the actions of faults in time order (equal times keep the
-// faults' order, first actions first).
-func steps(faults []faultinject.ProcessFault) []step {
-	var out []step
-	for i, f := range faults {
-		out = append(out, step{at: f.At, fault: f, index: i})
-		if f.Kind != faultinject.Kill {
-			out = append(out, step{at: f.At + f.For, fault: f, index: i, again: true})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b step) int { return cmp.Compare(a.at, b.at) })
-	return out
-}
 
 // process does one step. A step on a process that is not running does
 // nothing and records nothing; so does a pause of a process already
 // paused, and the resume of a pause that did not take (the process stays
 // paused until the pause that took ends), as faultinject.ApplyProcesses
 // does with real processes.
-func (w *world) process(s step) {
-	f := s.fault
+func (w *world) process(s faultinject.Step) {
+	f := w.cfg.Plan.Processes[s.Fault]
 	if f.Kind == faultinject.Pause {
 		w.pause(s)
 		return
 	}
 	if f.Target == faultinject.MasterTarget {
-		w.processMaster(s.again)
+		w.processMaster(s.Second)
 		return
 	}
 	i, _ := workerIndex(f.Target)
 	wk := w.workers[i]
 	switch {
-	case !s.again && wk.up: // the kill of a kill or a restart
+	case !s.Second && wk.up: // the kill of a kill or a restart
 		op := wk.pendingOp()
 		wk.kill()
 		w.rec.event(linearizability.Event{Kind: linearizability.EventKill, Worker: wk.name, Op: op, Text: wk.name + " killed"}, w.now)
-	case s.again && !wk.up && w.master.up:
+	case s.Second && !wk.up && w.master.up:
 		wk.connect()
 		wk.next(false)
 		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
@@ -64,8 +38,8 @@ func (w *world) process(s step) {
 
 // pause does a pause's step: stop the process, or let it go on if this
 // pause is the one that stopped it.
-func (w *world) pause(s step) {
-	f := s.fault
+func (w *world) pause(s faultinject.Step) {
+	f := w.cfg.Plan.Processes[s.Fault]
 	name, up, paused := "master", &w.master.up, &w.master.paused
 	var wk *worker
 	if f.Target != faultinject.MasterTarget {
@@ -74,10 +48,10 @@ func (w *world) pause(s step) {
 		name, up, paused = wk.name, &wk.up, &wk.paused
 	}
 	switch {
-	case !s.again && *up && !*paused:
-		*paused, w.pausedBy[f.Target] = true, s.index
+	case !s.Second && *up && !*paused:
+		*paused, w.pausedBy[f.Target] = true, s.Fault
 		w.event(linearizability.EventPause, workerOf(wk), fmt.Sprintf("%s paused for %v", name, f.For))
-	case s.again && *up && *paused && w.pausedBy[f.Target] == s.index:
+	case s.Second && *up && *paused && w.pausedBy[f.Target] == s.Fault:
 		delete(w.pausedBy, f.Target)
 		if wk != nil {
 			wk.resume()

@@ -25,7 +25,7 @@ type world struct {
 	dec     faultinject.Decisions // nil: no message faults
 	log     *faultinject.Log
 	rec     recorder
-	steps   []step
+	steps   []faultinject.Step
 	incs    uint64 // worker incarnations started
 	events  int    // events handled
 	ops     int    // operations called
@@ -86,9 +86,9 @@ func (w *world) schedule() {
 		wk.next(false)
 	}
 	if w.cfg.Plan != nil {
-		w.steps = steps(w.cfg.Plan.Processes)
+		w.steps = faultinject.Schedule(w.cfg.Plan.Processes)
 		for i, s := range w.steps {
-			w.q.push(event{at: w.t0 + int64(s.at), kind: evProcess, node: int32(i), msg: -1})
+			w.q.push(event{at: w.t0 + int64(s.At), kind: evProcess, node: int32(i), msg: -1})
 		}
 	}
 }
