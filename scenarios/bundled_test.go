@@ -8,8 +8,9 @@ import (
 )
 
 // TestBundledMeetExpectationsInSim: every bundled scenario parses, and in
-// the simulator meets what it expects: pass on every seed, or a violation
-// on at least one.
+// the simulator meets what it expects (pass on every seed, or a violation
+// on at least one), and each seed run twice gives the same history, bit
+// for bit.
 func TestBundledMeetExpectationsInSim(t *testing.T) {
 	scs, err := Bundled()
 	if err != nil {
@@ -28,6 +29,9 @@ func TestBundledMeetExpectationsInSim(t *testing.T) {
 				o := sc.Run(context.Background(), Sim, seed)
 				if o.Err != nil {
 					t.Fatal(o.Err)
+				}
+				if again := sc.Run(context.Background(), Sim, seed); again.Sim.Hash() != o.Sim.Hash() {
+					t.Fatalf("seed %d: two runs, two histories: %s and %s", seed, o.Sim.Hash(), again.Sim.Hash())
 				}
 				switch v := o.Verdict(); {
 				case v == linearizability.Illegal && sc.Expect != ExpectViolation:
