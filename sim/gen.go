@@ -41,8 +41,9 @@ func (o GenOptions) withDefaults() GenOptions {
 }
 
 // Scenarios returns a rapid generator of simulator configs: workers and
-// their operations (as scripts), keys, store limits, and faults aimed at
-// single messages (and processes). Everything it draws shrinks towards
+// their operations (as scripts, with a drawn method mix and value size),
+// keys, store limits, and faults aimed at single messages (and
+// processes). Everything it draws shrinks towards
 // less: fewer workers, operations and faults, so that a failing property
 // shrinks to a small counterexample.
 func Scenarios(opts GenOptions) *rapid.Generator[Config] {
@@ -56,8 +57,9 @@ func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 		}
 		workers := rapid.IntRange(1, o.MaxWorkers).Draw(t, "workers")
 		cfg.Workers, cfg.Keys = workers, keys
+		sh := drawShape(t)
 		for w := range workers {
-			cfg.Script = append(cfg.Script, drawScript(t, w, keys, o.MaxOps))
+			cfg.Script = append(cfg.Script, drawScript(t, w, keys, o.MaxOps, sh))
 		}
 		if o.Limits {
 			cfg.Store.MaxEntries = rapid.IntRange(0, len(keys)).Draw(t, "max_entries")
@@ -69,16 +71,33 @@ func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 
 var methods = []linearizability.Method{linearizability.Get, linearizability.Set, linearizability.Add, linearizability.CAS, linearizability.Delete}
 
+// shape is what a drawn scenario's operations look like: which methods
+// they use (the mix), and the size of the values written (0: integers).
+type shape struct {
+	methods   []linearizability.Method
+	valueSize int
+}
+
+// drawShape draws a scenario's mix and value size.
+func drawShape(t *rapid.T) shape {
+	s := shape{methods: rapid.SliceOfNDistinct(rapid.SampledFrom(methods), 1, len(methods), rapid.ID).Draw(t, "mix")}
+	if rapid.Bool().Draw(t, "sized_values") {
+		s.valueSize = rapid.IntRange(8, 1024).Draw(t, "value_size")
+	}
+	return s
+}
+
 // drawScript draws worker w's operations. Values are unique to the
 // operation, so that a read names its writer; a cas expects the value
-// the worker last wrote to the key (or the key absent).
-func drawScript(t *rapid.T, w int, keys []string, maxOps int) []workload.Op {
+// the worker last wrote to the key (or the key absent). Adds go wrong on
+// sized values (they are not integers), definitely: a fail is fine.
+func drawScript(t *rapid.T, w int, keys []string, maxOps int, sh shape) []workload.Op {
 	n := rapid.IntRange(0, maxOps).Draw(t, fmt.Sprintf("w%d_ops", w+1))
 	last := map[string]shm.Value{}
 	ops := make([]workload.Op, n)
 	for i := range ops {
-		o := workload.Op{Method: rapid.SampledFrom(methods).Draw(t, "method"), Key: rapid.SampledFrom(keys).Draw(t, "key")}
-		v := shm.Int(int64(w+1)*1_000_000 + int64(i) + 1)
+		o := workload.Op{Method: rapid.SampledFrom(sh.methods).Draw(t, "method"), Key: rapid.SampledFrom(keys).Draw(t, "key")}
+		v := workload.Value(int64(w+1)*1_000_000+int64(i)+1, sh.valueSize)
 		switch o.Method {
 		case linearizability.Set:
 			o.Value, last[o.Key] = v, v

@@ -299,12 +299,20 @@ func (g *Generator) fresh() shm.Value {
 		g.text = make([]byte, 0, max(4096, size+24))
 	}
 	start := len(g.text)
-	if size == 0 {
-		g.text = strconv.AppendInt(g.text, g.base+g.n, 10)
-	} else {
-		g.text = pad(strconv.AppendInt(append(g.text, '"'), g.base+g.n, 10), start, size)
-	}
+	g.text = appendValue(g.text, g.base+g.n, size)
 	return shm.Value(g.text[start:len(g.text):len(g.text)])
+}
+
+// Value is the value a workload writes for the unique number n: n itself
+// (size 0), or a JSON string of size bytes that begins with n.
+func Value(n int64, size int) shm.Value { return appendValue(nil, n, size) }
+
+func appendValue(b []byte, n int64, size int) []byte {
+	if size == 0 {
+		return strconv.AppendInt(b, n, 10)
+	}
+	start := len(b)
+	return pad(strconv.AppendInt(append(b, '"'), n, 10), start, size)
 }
 
 // pad ends the JSON string begun at b[start:], padded with '.' so that
