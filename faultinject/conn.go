@@ -150,14 +150,30 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 // changes nothing: the caller carries the decision out (Corrupt for a
 // corruption). Messages and the simulator share it.
 func DecideMessage(d Decisions, log *Log, l Link, info Message, m *shm.Message, elapsed time.Duration, now int64) Decision {
+	if ld, ok := d.(*LinkDecider); ok {
+		var dec Decision
+		ld.DecideMessage(log, &info, m, elapsed, now, &dec)
+		return dec
+	}
 	dec := d.Decide(l, info, elapsed)
+	settle(&dec, log, l, &info, m, now)
+	return dec
+}
+
+// settle finishes decision dec of message m on link l: a corruption that
+// cannot change m is dropped, and a decision that changes something is
+// logged. It reports whether dec changes something.
+func settle(dec *Decision, log *Log, l Link, info *Message, m *shm.Message, now int64) bool {
 	if dec.Corruption != "" && !corruptible(m, l.Dir, dec.Corruption) {
 		dec.Corruption = "" // nothing to change: not a fault, not logged
 	}
-	if !dec.None() && log != nil {
-		log.Add(Record{Time: now, Link: l, N: dec.N, Msg: info, Decision: dec})
+	if dec.None() {
+		return false
 	}
-	return dec
+	if log != nil {
+		log.Add(Record{Time: now, Link: l, N: dec.N, Msg: *info, Decision: *dec})
+	}
+	return true
 }
 
 // MessageInfo is what a decision may look at of request m.

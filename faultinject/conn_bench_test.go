@@ -100,3 +100,27 @@ func BenchmarkQuietWrapper(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecide: one message's decision on a link under five faults
+// that each hit 0.2% of messages, as the simulator makes them (a
+// LinkDecider deciding in place).
+func BenchmarkDecide(b *testing.B) {
+	p := &fi.Plan{Seed: 1, Messages: []fi.MessageFault{
+		{Kind: fi.Drop, P: 0.002}, {Kind: fi.Duplicate, P: 0.002},
+		{Kind: fi.Delay, P: 0.002, Delay: fi.Dist{Kind: fi.Uniform, Min: time.Millisecond, Max: 300 * time.Millisecond}},
+		{Kind: fi.Reorder, P: 0.002}, {Kind: fi.Corrupt, P: 0.001, Corruption: fi.CorruptFrame},
+	}}
+	l := fi.Link{Worker: "w1", Dir: fi.Requests}
+	ld := fi.NewDecider(p).On(l)
+	log := &fi.Log{}
+	m := shm.Request(shm.MethodSet, 1, "k")
+	info := fi.MessageInfo(&m)
+	hit := 0
+	var dec fi.Decision
+	for b.Loop() {
+		if ld.DecideMessage(log, &info, &m, 0, 1, &dec) {
+			hit++
+		}
+	}
+	b.ReportMetric(float64(hit)/float64(b.N), "hit/msg")
+}

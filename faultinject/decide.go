@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/shmlab/shmlab/shm"
 )
 
 // Link names one direction of one worker's connection.
@@ -64,18 +66,34 @@ type linkState struct {
 	rng *rand.PCG
 	n   int // messages decided so far
 	// aim says, per fault of the plan, whether it can hit this link at
-	// all (its direction and worker), and whether it needs the message
-	// to decide (a method, key, number or time window).
+	// all, whether it needs the message to decide, and below what draw
+	// it fires.
 	aim []aim
 }
 
-type aim uint8
+// aim is a fault's aim at one link, worked out once.
+type aim struct {
+	// fire is the threshold of the fault's 32-bit draw: it fires when
+	// the draw is below (0 never, 1<<32 always). draw < fire is exactly
+	// the draw's fraction of 1<<32 being below P.
+	fire uint64
+	// message says whether it hits only some messages (a method, key,
+	// number or time window).
+	message bool
+}
 
-const (
-	aimNever   aim = iota // another direction or worker
-	aimAlways             // every message of the link
-	aimMessage            // depends on the message
-)
+// fireThreshold returns the aim's fire threshold of f on a link it can
+// hit: the least integer k with k/2^32 >= P, or always or never for a P
+// of 0 (an aimed fault fires on its message).
+func (f *MessageFault) fireThreshold() uint64 {
+	if f.P == 0 {
+		if f.Target.Nth != 0 {
+			return 1 << 32
+		}
+		return 0
+	}
+	return uint64(math.Ceil(f.P * (1 << 32)))
+}
 
 // NewDecider returns the decider of p.
 func NewDecider(p *Plan) *Decider {
@@ -101,7 +119,9 @@ func hash64(name string) uint64 {
 func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.decide(l, d.state(l), m, elapsed)
+	var dec Decision
+	d.decide(d.state(l), &m, elapsed, &dec)
+	return dec
 }
 
 // state returns link l's generator and count. d.mu is held, or the link
@@ -118,34 +138,30 @@ func (d *Decider) state(l Link) *linkState {
 	return ls
 }
 
-func (d *Decider) decide(l Link, ls *linkState, m Message, elapsed time.Duration) Decision {
+// decide makes, into dec, the decision of link ls's next message m.
+func (d *Decider) decide(ls *linkState, m *Message, elapsed time.Duration, dec *Decision) {
 	ls.n++
-	dec := Decision{N: ls.n}
-	for i := range d.plan.Messages {
-		f := &d.plan.Messages[i]
-		draw, extra := split(ls.rng.Uint64())
-		switch ls.aim[i] {
-		case aimNever:
+	*dec = Decision{N: ls.n}
+	for i := range ls.aim {
+		u := ls.rng.Uint64()
+		a := &ls.aim[i]
+		if u>>32 >= a.fire {
 			continue
-		case aimMessage:
-			if !f.matches(m, ls.n, elapsed) {
-				continue
-			}
 		}
-		if !f.fires(draw) {
+		f := &d.plan.Messages[i]
+		if a.message && !f.matches(m, ls.n, elapsed) {
 			continue
 		}
 		dec.Fired = append(dec.Fired, i)
-		f.apply(&dec, extra)
+		f.apply(dec, low32(u))
 	}
-	return dec
 }
 
-// split makes two uniform draws in [0, 1) of one 64-bit draw, 32 bits
-// each: plenty for a probability, and half the generator's work.
-func split(u uint64) (float64, float64) {
+// low32 is a uniform draw in [0, 1) of u's low 32 bits (its high ones
+// decided whether the fault fired): plenty for a fault's parameters.
+func low32(u uint64) float64 {
 	const unit = 1.0 / (1 << 32)
-	return float64(u>>32) * unit, float64(u&0xffffffff) * unit
+	return float64(u&0xffffffff) * unit
 }
 
 // LinkDecider makes the decisions of one link of a Decider, the same ones
@@ -170,27 +186,37 @@ func (d *Decider) On(l Link) *LinkDecider {
 // link. l is ignored (it is there to make a LinkDecider a Decisions): the
 // decision is always for the link On was given.
 func (ld *LinkDecider) Decide(_ Link, m Message, elapsed time.Duration) Decision {
-	return ld.d.decide(ld.l, ld.ls, m, elapsed)
+	var dec Decision
+	ld.d.decide(ld.ls, &m, elapsed, &dec)
+	return dec
 }
 
-// aimAt says whether f can hit messages on link l, and whether that
-// depends on the message.
+// DecideMessage is faultinject.DecideMessage on the LinkDecider's link,
+// deciding into dec in place (a Decision is large, and the simulator
+// decides every message). It reports whether the decision changes
+// something.
+func (ld *LinkDecider) DecideMessage(log *Log, info *Message, m *shm.Message, elapsed time.Duration, now int64, dec *Decision) bool {
+	ld.d.decide(ld.ls, info, elapsed, dec)
+	return settle(dec, log, ld.l, info, m, now)
+}
+
+// aimAt returns f's aim at link l: never (another direction or worker),
+// every message, or some.
 func (f *MessageFault) aimAt(l Link) aim {
 	t := &f.Target
 	switch {
 	case f.Dir != "" && f.Dir != Both && f.Dir != l.Dir:
-		return aimNever
+		return aim{}
 	case t.Worker != "" && t.Worker != l.Worker:
-		return aimNever
-	case t.Method == "" && t.Key == "" && t.Nth == 0 && t.From == 0 && t.Until == 0:
-		return aimAlways
+		return aim{}
 	}
-	return aimMessage
+	message := t.Method != "" || t.Key != "" || t.Nth != 0 || t.From != 0 || t.Until != 0
+	return aim{fire: f.fireThreshold(), message: message}
 }
 
 // matches reports whether f hits message m, the nth on its link, at
 // elapsed: the part of aiming that depends on the message.
-func (f *MessageFault) matches(m Message, n int, elapsed time.Duration) bool {
+func (f *MessageFault) matches(m *Message, n int, elapsed time.Duration) bool {
 	t := &f.Target
 	switch {
 	case t.Method != "" && t.Method != m.Method:
@@ -203,13 +229,6 @@ func (f *MessageFault) matches(m Message, n int, elapsed time.Duration) bool {
 		return false
 	}
 	return true
-}
-
-func (f *MessageFault) fires(draw float64) bool {
-	if f.P == 0 {
-		return f.Target.Nth != 0
-	}
-	return draw < f.P
 }
 
 // apply adds f's effect to dec; u is a uniform draw for its parameters.

@@ -26,7 +26,9 @@ const idShift = 2048
 // faults that its decisions make.
 type link struct {
 	name   faultinject.Link
-	dec    faultinject.Decisions // the link's own, nil without message faults
+	dec    faultinject.Decisions    // the link's own, nil without message faults
+	ld     *faultinject.LinkDecider // dec, when it is a plan's
+	d      faultinject.Decision     // the decision of the message being sent
 	worker int32
 	dir    uint8
 	last   int64  // when the last message in order arrives
@@ -48,7 +50,7 @@ func (l *link) send(w *world, conn uint32, m *shm.Message, info faultinject.Mess
 		return
 	}
 	w.sending.worker, w.sending.conn = l.worker, conn
-	dec := faultinject.DecideMessage(l.dec, w.log, l.name, info, m, w.elapsed(), w.now)
+	dec := l.decide(w, &info, m)
 	switch {
 	case dec.Drop:
 		return
@@ -71,13 +73,25 @@ func (l *link) send(w *world, conn uint32, m *shm.Message, info faultinject.Mess
 	}
 }
 
-// decisions returns what decides the link's messages: its own view of a
-// plan's Decider, a replay, or nil.
-func decisions(d faultinject.Decisions, l faultinject.Link) faultinject.Decisions {
-	if dd, ok := d.(*faultinject.Decider); ok {
-		return dd.On(l)
+// decide decides the fate of message m, described by info: in place
+// through the link's view of a plan's Decider, or by a replay.
+func (l *link) decide(w *world, info *faultinject.Message, m *shm.Message) *faultinject.Decision {
+	if l.ld != nil {
+		l.ld.DecideMessage(w.log, info, m, w.elapsed(), w.now, &l.d)
+	} else {
+		l.d = faultinject.DecideMessage(l.dec, w.log, l.name, *info, m, w.elapsed(), w.now)
 	}
-	return d
+	return &l.d
+}
+
+// setDecisions sets what decides the link's messages: its own view of a
+// plan's Decider, a replay, or nothing.
+func (l *link) setDecisions(d faultinject.Decisions) {
+	l.dec = d
+	if dd, ok := d.(*faultinject.Decider); ok {
+		l.ld = dd.On(l.name)
+		l.dec = l.ld
+	}
 }
 
 // infoOf is what a decision may look at of request m, as

@@ -30,7 +30,8 @@ func (e *event) before(f *event) bool {
 	return e.at < f.at || (e.at == f.at && e.seq < f.seq)
 }
 
-// queue is a binary min-heap of events.
+// queue is a binary min-heap of events. Sifting moves a hole rather than
+// swapping: one copy of an event per level.
 type queue struct {
 	es  []event
 	seq uint64
@@ -43,34 +44,40 @@ func (q *queue) push(e event) {
 	i := len(q.es) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !q.es[i].before(&q.es[p]) {
+		if !e.before(&q.es[p]) {
 			break
 		}
-		q.es[i], q.es[p] = q.es[p], q.es[i]
+		q.es[i] = q.es[p]
 		i = p
 	}
+	q.es[i] = e
 }
 
 func (q *queue) pop() event {
 	top := q.es[0]
 	n := len(q.es) - 1
-	q.es[0] = q.es[n]
+	last := q.es[n]
 	q.es = q.es[:n]
+	if n == 0 {
+		return top
+	}
 	i := 0
 	for {
-		l, small := 2*i+1, i
-		if l < n && q.es[l].before(&q.es[small]) {
-			small = l
+		c := 2*i + 1
+		if c >= n {
+			break
 		}
-		if r := l + 1; r < n && q.es[r].before(&q.es[small]) {
-			small = r
+		if r := c + 1; r < n && q.es[r].before(&q.es[c]) {
+			c = r
 		}
-		if small == i {
-			return top
+		if !q.es[c].before(&last) {
+			break
 		}
-		q.es[i], q.es[small] = q.es[small], q.es[i]
-		i = small
+		q.es[i] = q.es[c]
+		i = c
 	}
+	q.es[i] = last
+	return top
 }
 
 func (q *queue) len() int { return len(q.es) }

@@ -51,7 +51,8 @@ func newWorker(w *world, i int) *worker {
 			dir = faultinject.Replies
 		}
 		name := faultinject.Link{Worker: wk.name, Dir: dir}
-		wk.links[d] = link{name: name, dec: decisions(w.dec, name), worker: int32(i), dir: uint8(d)}
+		wk.links[d] = link{name: name, worker: int32(i), dir: uint8(d)}
+		wk.links[d].setDecisions(w.dec)
 	}
 	return wk
 }
