@@ -129,14 +129,13 @@ type deferredAdd struct {
 // executeBefore applies req, then writes back the add held since the
 // previous request (BugAddGetSet): the write lands after a request that
 // read the key it is about to overwrite.
-func (s *Store) executeBefore(now int64, req *Message) Message {
+func (s *Store) executeBefore(now int64, req *Message, rep *Message) {
 	held := s.deferred
 	s.deferred = nil
-	rep := s.run(now, req)
+	s.run(now, req, rep)
 	if err := s.fits([]byte(held.key), held.val); err == nil {
 		s.put(now, []byte(held.key), held.val, held.expires)
 	}
-	return rep
 }
 
 // full reports whether the store is at its entry limit (BugEvictInFlight).

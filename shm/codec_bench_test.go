@@ -84,3 +84,29 @@ func BenchmarkDecodeCompactRequest(b *testing.B) {
 		scratch = scratch[:0]
 	}
 }
+
+// BenchmarkStoreApplyMix: requests of eight interleaved workers on three
+// keys, 4 gets, 3 sets, 2 adds, 1 cas and 1 delete in 11, each acking the
+// one before: the simulator's load on the store.
+func BenchmarkStoreApplyMix(b *testing.B) {
+	methods := []Method{MethodGet, MethodSet, MethodGet, MethodAdd, MethodSet, MethodGet, MethodCAS, MethodAdd, MethodSet, MethodGet, MethodDelete}
+	keys := []string{"a", "b", "c"}
+	var reqs []Message
+	for i := range 8 * 11 * 3 {
+		m := Request(methods[i%len(methods)], 0, keys[i%len(keys)])
+		switch m.Method {
+		case MethodSet, MethodCAS:
+			m.Value, m.Has = Int(int64(i)), m.Has|HasValue
+		}
+		reqs = append(reqs, m)
+	}
+	s := NewStore(StoreOptions{})
+	seqs := make([]uint64, 8)
+	for i := 0; b.Loop(); i++ {
+		w := i % 8
+		seqs[w]++
+		m := &reqs[i%len(reqs)]
+		m.Seq, m.Ack, m.Has = seqs[w], seqs[w], m.Has|HasAck
+		s.Apply(int64(i), Identity{Worker: int64(w + 1), Inc: 1}, m)
+	}
+}

@@ -28,23 +28,27 @@ func newWindow(max int) *window {
 	return &window{slots: make([]slot, 8), max: max}
 }
 
-// lookup returns the remembered reply for seq, or an error reply when seq is
-// too old to know or was used before by another request. ok is false when
-// the request is new and must be applied, then recorded.
-func (w *window) lookup(fp, seq uint64) (rep Message, ok bool) {
+// lookup answers, into rep, with the remembered reply for seq, or an
+// error reply when seq is too old to know or was used before by another
+// request. It returns false, leaving rep alone, when the request is new
+// and must be applied, then recorded.
+func (w *window) lookup(fp, seq uint64, rep *Message) bool {
 	if seq < w.low {
 		err := errorf(ErrExpired, "request %d is older than the oldest remembered (%d); it may have been applied", seq, w.low)
-		return Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}, true
+		*rep = Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}
+		return true
 	}
 	sl := &w.slots[seq&uint64(len(w.slots)-1)]
 	if !sl.used || sl.seq != seq {
-		return Message{}, false
+		return false
 	}
 	if sl.print != fp {
 		err := errorf(ErrSeqReused, "uuid %d was already used by a different request", seq)
-		return Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}, true
+		*rep = Message{Kind: KindReply, Seq: seq, Has: HasSeq, Err: err}
+		return true
 	}
-	return Message{Kind: KindReply, Seq: seq, Has: sl.has, Value: sl.val, Err: sl.err}, true
+	*rep = Message{Kind: KindReply, Seq: seq, Has: sl.has, Value: sl.val, Err: sl.err}
+	return true
 }
 
 // record remembers the reply to request seq, making room as needed.

@@ -186,9 +186,9 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 // keeping replies within the frame limit; ok is false when it gets no
 // reply.
 func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
-	rep, ok := m.store.Answer(now, id, msg)
+	var rep Message
 	switch {
-	case !ok:
+	case !m.store.Answer(now, id, msg, &rep):
 		return Message{}, false
 	case msg.Kind == KindRequest:
 		return m.fit(rep), true

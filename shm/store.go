@@ -56,8 +56,7 @@ type Store struct {
 	bytes   int64
 	ttl     ttlHeap
 	dedup   map[Identity]*window
-	lastID  Identity // the sender of the last mutating request...
-	lastWin *window  // ...and its window, saving a map lookup per request
+	wins    [8]cachedWindow // recent senders' windows, by worker number
 	seed    maphash.Seed
 	stats   StoreStats
 	// deferred is an add's write held back by BugAddGetSet.
@@ -92,8 +91,8 @@ func (s *Store) Bytes() int64 { return s.bytes }
 // Forget drops the dedup memory of an incarnation that will send no more.
 func (s *Store) Forget(id Identity) {
 	delete(s.dedup, id)
-	if s.lastID == id {
-		s.lastWin = nil
+	if c := s.cached(id); c.id == id {
+		*c = cachedWindow{}
 	}
 }
 
@@ -103,46 +102,57 @@ func (s *Store) Forget(id Identity) {
 // request is answered without being applied again. The zero Identity is
 // the master's own process: its requests are applied every time.
 func (s *Store) Apply(now int64, from Identity, req *Message) Message {
+	var rep Message
+	s.apply(now, from, req, &rep)
+	return rep
+}
+
+// apply is Apply, answering into rep.
+func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 	local := from == (Identity{})
 	if err := validate(req, local); err != nil {
-		return errorReply(req, err)
+		*rep = errorReply(req, err)
+		return
 	}
 	if !req.Method.Mutates() || local || s.opts.Bugs.Has(BugNoDedup) {
 		s.stats.Applied++
-		return s.execute(now, req)
+		s.execute(now, req, rep)
+		return
 	}
 	w := s.window(from)
 	if req.Has&HasAck != 0 {
 		w.ack(req.Ack)
 	}
 	fp := s.fingerprint(req)
-	if rep, ok := w.lookup(fp, req.Seq); ok {
+	if w.lookup(fp, req.Seq, rep) {
 		if rep.Err == nil || (rep.Err.Code != CodeExpired && rep.Err.Code != CodeSeqReused) {
 			s.stats.Duplicates++ // a replay, not a refusal
 		}
-		return rep
+		return
 	}
 	s.stats.Applied++
-	rep := s.execute(now, req)
-	w.record(fp, req.Seq, &rep)
-	return rep
+	s.execute(now, req, rep)
+	w.record(fp, req.Seq, rep)
 }
 
-// Answer is the master's answer to one decoded message from the given
-// sender: a request is applied (Apply); a frame that failed to decode,
-// or a reply sent to the master, gets a definite bad_request. ok is false
-// for a message that gets no answer (Node-internal or foreign ones). The
-// real master and the simulator both answer with it.
-func (s *Store) Answer(now int64, from Identity, msg *Message) (Message, bool) {
+// Answer is the master's answer, into rep, to one decoded message msg
+// from the given sender: a request is applied (Apply); a frame that
+// failed to decode, or a reply sent to the master, gets a definite
+// bad_request. It returns false, leaving rep alone, for a message that
+// gets no answer (Node-internal or foreign ones). rep must not be msg.
+// The real master and the simulator both answer with it.
+func (s *Store) Answer(now int64, from Identity, msg *Message, rep *Message) bool {
 	switch msg.Kind {
 	case KindRequest:
-		return s.Apply(now, from, msg), true
+		s.apply(now, from, msg, rep)
 	case KindInvalid:
-		return errorReply(msg, msg.Err), true
+		*rep = errorReply(msg, msg.Err)
 	case KindReply:
-		return errorReply(msg, errorf(ErrBadRequest, "shared-memory message without a method")), true
+		*rep = errorReply(msg, errorf(ErrBadRequest, "shared-memory message without a method"))
+	default:
+		return false
 	}
-	return Message{}, false
+	return true
 }
 
 // fingerprint summarises a request cheaply (its method, key, and the sizes
@@ -154,102 +164,124 @@ func (s *Store) fingerprint(req *Message) uint64 {
 	return h ^ uint64(req.Delta)*0x9e3779b97f4a7c15 ^ uint64(req.TTL)<<1
 }
 
+// cachedWindow is a sender's window, saving a map lookup per request.
+type cachedWindow struct {
+	id Identity
+	w  *window
+}
+
+// cached returns the cache slot of sender id: workers numbered 1 to 8
+// each have their own.
+func (s *Store) cached(id Identity) *cachedWindow {
+	return &s.wins[uint64(id.Worker)%uint64(len(s.wins))]
+}
+
 func (s *Store) window(id Identity) *window {
-	if s.lastWin != nil && s.lastID == id {
-		return s.lastWin // batches come from one sender
+	c := s.cached(id)
+	if c.w != nil && c.id == id {
+		return c.w
 	}
 	w := s.dedup[id]
 	if w == nil {
 		w = newWindow(s.opts.DedupWindow)
 		s.dedup[id] = w
 	}
-	s.lastID, s.lastWin = id, w
+	*c = cachedWindow{id, w}
 	return w
 }
 
-func (s *Store) execute(now int64, req *Message) Message {
+func (s *Store) execute(now int64, req *Message, rep *Message) {
 	if s.deferred != nil {
-		return s.executeBefore(now, req)
+		s.executeBefore(now, req, rep)
+		return
 	}
-	return s.run(now, req)
+	s.run(now, req, rep)
 }
 
-func (s *Store) run(now int64, req *Message) Message {
+func (s *Store) run(now int64, req *Message, rep *Message) {
 	s.expire(now, 2)
 	switch req.Method {
 	case MethodGet:
-		return s.get(now, req)
+		s.get(now, req, rep)
 	case MethodSet:
-		return s.set(now, req)
+		s.set(now, req, rep)
 	case MethodDelete:
-		return s.del(now, req)
+		s.del(now, req, rep)
 	case MethodCAS:
-		return s.cas(now, req)
+		s.cas(now, req, rep)
 	case MethodAdd:
-		return s.add(now, req)
+		s.add(now, req, rep)
 	case MethodLen:
 		s.expire(now, len(s.entries))
-		return valueReply(req, Int(int64(len(s.entries))))
+		*rep = valueReply(req, Int(int64(len(s.entries))))
 	case MethodKeys:
-		return s.keys(now, req)
+		s.keys(now, req, rep)
+	default:
+		*rep = errorReply(req, errorf(ErrUnknownMethod, "unknown method %d", req.Method))
 	}
-	return errorReply(req, errorf(ErrUnknownMethod, "unknown method %d", req.Method))
 }
 
 var replyOK = Value(`"OK"`)
 
-func (s *Store) get(now int64, req *Message) Message {
+func (s *Store) get(now int64, req *Message, rep *Message) {
 	e := s.lookup(now, req.Key)
 	if e == nil {
-		return Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq}
+		*rep = Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq}
+		return
 	}
 	s.touch(e)
-	return valueReply(req, e.val)
+	*rep = valueReply(req, e.val)
 }
 
-func (s *Store) set(now int64, req *Message) Message {
+func (s *Store) set(now int64, req *Message, rep *Message) {
 	if err := s.fits(req.Key, req.Value); err != nil {
-		return errorReply(req, err)
+		*rep = errorReply(req, err)
+		return
 	}
 	if s.opts.Bugs.Has(BugEvictInFlight) && s.full() && s.lookup(now, req.Key) != nil {
-		return valueReply(req, replyOK) // the write landed on an evicted copy
+		*rep = valueReply(req, replyOK) // the write landed on an evicted copy
+		return
 	}
 	s.put(now, req.Key, req.Value, expiry(now, req))
-	return valueReply(req, replyOK)
+	*rep = valueReply(req, replyOK)
 }
 
-func (s *Store) del(now int64, req *Message) Message {
+func (s *Store) del(now int64, req *Message, rep *Message) {
 	e := s.lookup(now, req.Key)
 	if e == nil {
-		return valueReply(req, False)
+		*rep = valueReply(req, False)
+		return
 	}
 	s.remove(e)
-	return valueReply(req, True)
+	*rep = valueReply(req, True)
 }
 
-func (s *Store) cas(now int64, req *Message) Message {
+func (s *Store) cas(now int64, req *Message, rep *Message) {
 	e := s.lookup(now, req.Key)
 	match := e == nil && req.Has&HasOld == 0
 	if e != nil && req.Has&HasOld != 0 {
 		match = e.val.Equal(req.Old)
 	}
 	if !match {
-		return valueReply(req, False)
+		*rep = valueReply(req, False)
+		return
 	}
 	if err := s.fits(req.Key, req.Value); err != nil {
-		return errorReply(req, err)
+		*rep = errorReply(req, err)
+		return
 	}
-	s.put(now, req.Key, req.Value, expiry(now, req))
-	return valueReply(req, True)
+	s.keep(e, req.Key, append(Value(nil), req.Value...), expiry(now, req))
+	*rep = valueReply(req, True)
 }
 
-func (s *Store) add(now int64, req *Message) Message {
+func (s *Store) add(now int64, req *Message, rep *Message) {
 	var cur int64
 	e := s.lookup(now, req.Key)
 	if e != nil {
 		n, ok := parseInt(e.val)
 		if !ok {
-			return errorReply(req, errorf(ErrNotInteger, "value of key %.40q is %.40s, not an integer in the int64 range", req.Key, e.val))
+			*rep = errorReply(req, errorf(ErrNotInteger, "value of key %.40q is %.40s, not an integer in the int64 range", req.Key, e.val))
+			return
 		}
 		cur = n
 	}
@@ -259,11 +291,13 @@ func (s *Store) add(now int64, req *Message) Message {
 	}
 	sum := cur + delta
 	if (delta > 0 && sum < cur) || (delta < 0 && sum > cur) {
-		return errorReply(req, errorf(ErrOverflow, "%d + %d leaves the int64 range", cur, delta))
+		*rep = errorReply(req, errorf(ErrOverflow, "%d + %d leaves the int64 range", cur, delta))
+		return
 	}
 	v := Int(sum)
 	if err := s.fits(req.Key, v); err != nil {
-		return errorReply(req, err)
+		*rep = errorReply(req, err)
+		return
 	}
 	keep := int64(0)
 	if e != nil {
@@ -271,13 +305,14 @@ func (s *Store) add(now int64, req *Message) Message {
 	}
 	if s.opts.Bugs.Has(BugAddGetSet) {
 		s.deferred = &deferredAdd{key: string(req.Key), val: v, expires: keep}
-		return valueReply(req, v)
+		*rep = valueReply(req, v)
+		return
 	}
-	s.put(now, req.Key, v, keep)
-	return valueReply(req, v)
+	s.keep(e, req.Key, v, keep)
+	*rep = valueReply(req, v)
 }
 
-func (s *Store) keys(now int64, req *Message) Message {
+func (s *Store) keys(now int64, req *Message, rep *Message) {
 	s.expire(now, len(s.entries))
 	names := make([]string, 0, len(s.entries))
 	for k := range s.entries {
@@ -291,7 +326,7 @@ func (s *Store) keys(now int64, req *Message) Message {
 		}
 		v = AppendString(v, []byte(k))
 	}
-	return valueReply(req, append(v, ']'))
+	*rep = valueReply(req, append(v, ']'))
 }
 
 func expiry(now int64, req *Message) int64 {

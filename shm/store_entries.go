@@ -26,8 +26,12 @@ func entrySize(key []byte, val Value) int64 {
 
 // put stores a copy of val under key, then evicts beyond the limits.
 func (s *Store) put(now int64, key []byte, val Value, expires int64) {
-	v := append(Value(nil), val...)
-	e := s.entries[string(key)]
+	s.keep(s.entries[string(key)], key, append(Value(nil), val...), expires)
+}
+
+// keep stores v, which the store now owns, under key: in e, key's entry,
+// or a new one if e is nil. Then it evicts beyond the limits.
+func (s *Store) keep(e *entry, key []byte, v Value, expires int64) {
 	if e == nil {
 		e = &entry{key: string(key), heapIdx: -1}
 		s.entries[e.key] = e

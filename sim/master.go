@@ -45,8 +45,8 @@ func (m *master) request(w *world, e *event) {
 		}
 		return // its connection is gone, or was made before this master
 	}
-	rep, ok := m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req)
-	if !ok {
+	var rep shm.Message
+	if !m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req, &rep) {
 		return
 	}
 	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
