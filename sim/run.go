@@ -45,8 +45,9 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	w.finalReads()
-	res := &Result{Config: cfg, History: w.history(), Records: w.log.Records(),
-		Ops: w.ops, Events: w.events, Virtual: time.Duration(lastTime(w.rec.ops) - w.t0)}
+	res := &Result{Config: cfg, Records: w.log.Records(), Ops: w.ops, Events: w.events,
+		Virtual: time.Duration(w.rec.last - w.t0)}
+	res.History = w.history()
 	if !cfg.NoCheck {
 		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1, Timeout: cfg.CheckTimeout})
 	}
@@ -61,7 +62,6 @@ func (w *world) finalReads() {
 		return
 	}
 	fr := &worker{name: FinalReader, idx: int32(len(w.workers)), stream: noStream}
-	w.rec.streams = append(w.rec.streams, 0)
 	for _, k := range w.cfg.Keys {
 		w.now++
 		fr.op = workload.Op{Method: linearizability.Get, Key: k}
@@ -75,16 +75,6 @@ func (w *world) finalReads() {
 // FinalReader is the worker name of the final reads in a history: the
 // master's own reads of every key once the workers have finished.
 const FinalReader = "final"
-
-// lastTime is the last call or return of ops: when the run's work ended
-// (timers of dead incarnations may tick on after it).
-func lastTime(ops []linearizability.Op) int64 {
-	t := start
-	for i := range ops {
-		t = max(t, ops[i].Call, ops[i].Return)
-	}
-	return t
-}
 
 // history returns what the recorder holds, under the run's header.
 func (w *world) history() *linearizability.History {

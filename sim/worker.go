@@ -44,7 +44,7 @@ type worker struct {
 }
 
 func newWorker(w *world, i int) *worker {
-	wk := &worker{w: w, idx: int32(i), name: workerName(i)}
+	wk := &worker{w: w, idx: int32(i), name: w.rec.names[i]}
 	for d := range wk.links {
 		dir := faultinject.Requests
 		if d == toWorker {

@@ -51,8 +51,15 @@ const maxEventsPerOp = 1000
 func newWorld(cfg Config) *world {
 	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
-	w.rec.streams = make([]int, cfg.Workers)
-	w.rec.ops = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys)+16)
+	names := make([]string, cfg.Workers+1) // the final reader last
+	for i := range cfg.Workers {
+		names[i] = workerName(i)
+	}
+	names[cfg.Workers] = FinalReader
+	w.rec = newRecorder(names)
+	// The history's Ops are made now, so that the collection their size
+	// sets off is over before they are filled in at the end.
+	w.rec.out = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys))
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}
