@@ -81,7 +81,7 @@ func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duratio
 	defer cancel()
 	req := o.Request()
 	rep, err := c.Do(ctx, &req)
-	return workload.Outcome(rep, err)
+	return workload.Outcome(&rep, err)
 }
 
 // dial makes the worker's client on its channel to the master, with the

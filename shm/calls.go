@@ -35,18 +35,16 @@ func NewCalls(opts CallsOptions) *Calls {
 // Start registers a call of req, due to end at deadline, and stamps req
 // (kind, worker, inc, uuid, ack) ready to send. It returns the call's id,
 // which Finish, Due and Lost report. If local is true the call is already
-// answered (BugReadCache or BugAckBeforeApply answered it with rep) and
-// nothing is to be sent now; its id is 0. Start keeps req's slices until the call ends.
-func (c *Calls) Start(req *Message, now, deadline int64) (id uint64, rep Message, local bool) {
-	if rep, ok := c.cached(req); ok {
-		return 0, rep, true
-	}
-	if rep, ok := c.behind(req, now); ok {
-		return 0, rep, true
+// answered, with the answer in rep (BugReadCache or BugAckBeforeApply
+// answered it), and nothing is to be sent now; its id is 0. rep is not
+// touched otherwise. Start keeps req's slices until the call ends.
+func (c *Calls) Start(req *Message, now, deadline int64, rep *Message) (id uint64, local bool) {
+	if c.cached(req, rep) || c.behind(req, now, rep) {
+		return 0, true
 	}
 	cl := c.alloc()
 	c.start(cl, req, now, deadline)
-	return cl.seq, Message{}, false
+	return cl.seq, false
 }
 
 func (c *Calls) alloc() *call {

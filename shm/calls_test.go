@@ -70,7 +70,8 @@ func (m *callsMachine) call(t *rapid.T) {
 	default:
 		req.Method = shm.MethodDelete
 	}
-	id, _, local := m.calls.Start(&req, m.now, m.now+machineTimeout)
+	var rep shm.Message
+	id, local := m.calls.Start(&req, m.now, m.now+machineTimeout, &rep)
 	if local || req.Seq != id || req.Worker != m.id.Worker || req.Inc != m.id.Inc {
 		t.Fatalf("Start stamped %+v for call %d (local %v)", req, id, local)
 	}

@@ -182,10 +182,8 @@ func (c *Client) buggy(req *Message) (Message, bool) {
 		return Message{}, false
 	}
 	c.mu.Lock()
-	rep, ok := c.core.cached(req)
-	if !ok {
-		rep, ok = c.core.behind(req, c.clock.Load())
-	}
+	var rep Message
+	ok := c.core.cached(req, &rep) || c.core.behind(req, c.clock.Load(), &rep)
 	var held []Message
 	if !ok {
 		held = c.core.takeDeferred()

@@ -68,21 +68,22 @@ func (k *core) answer(m *Message) (cl *call, ok bool) {
 	return cl, true
 }
 
-// cached answers a get from the read cache (BugReadCache): ok is false
-// when the request must go to the master.
-func (k *core) cached(req *Message) (Message, bool) {
+// cached answers a get from the read cache (BugReadCache) into rep: it
+// returns false, leaving rep alone, when the request must go to the
+// master.
+func (k *core) cached(req *Message, rep *Message) bool {
 	if k.cache == nil || req.Method != MethodGet {
-		return Message{}, false
+		return false
 	}
 	v, ok := k.cache[string(req.Key)]
 	if !ok {
-		return Message{}, false
+		return false
 	}
-	rep := Message{Kind: KindReply, Has: HasSeq}
+	*rep = Message{Kind: KindReply, Has: HasSeq}
 	if v != nil {
 		rep.Value, rep.Has = v, HasValue|HasSeq
 	}
-	return rep, true
+	return true
 }
 
 // learn fills the read cache from a successful get or set.
@@ -98,13 +99,13 @@ func (k *core) learn(req *Message, rep *Message) {
 	}
 }
 
-// behind answers a set at once under BugAckBeforeApply: it stamps req as
-// a call, forgets the call (its reply will be ignored) and holds a copy of
-// the request to go before the next one. ok is false when req goes as
-// usual.
-func (k *core) behind(req *Message, now int64) (Message, bool) {
+// behind answers a set at once, into rep, under BugAckBeforeApply: it
+// stamps req as a call, forgets the call (its reply will be ignored) and
+// holds a copy of the request to go before the next one. It returns
+// false, leaving rep alone, when req goes as usual.
+func (k *core) behind(req *Message, now int64, rep *Message) bool {
 	if !k.bugs.Has(BugAckBeforeApply) || req.Method != MethodSet {
-		return Message{}, false
+		return false
 	}
 	cl := new(call)
 	k.start(cl, req, now, now)
@@ -112,7 +113,8 @@ func (k *core) behind(req *Message, now int64) (Message, bool) {
 	m := cl.batch[0]
 	m.Key, m.Value = append([]byte(nil), m.Key...), append(Value(nil), m.Value...)
 	k.deferred = append(k.deferred, m)
-	return Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq | HasValue, Value: replyOK}, true
+	*rep = Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq | HasValue, Value: replyOK}
+	return true
 }
 
 // takeDeferred returns the held writes of BugAckBeforeApply, and forgets

@@ -67,7 +67,7 @@ func (w *world) finalReads() {
 		fr.op = workload.Op{Method: linearizability.Get, Key: k}
 		i := w.rec.call(fr, w.now)
 		rep := w.master.store.Apply(w.now, shm.Identity{}, &shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte(k), Has: shm.HasKey})
-		st, out := workload.Outcome(rep, nil)
+		st, out := workload.Outcome(&rep, nil)
 		w.rec.ret(fr, i, w.now, st, out)
 	}
 }

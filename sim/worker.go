@@ -136,7 +136,7 @@ func (wk *worker) handle(e *event) {
 // begin makes the next operation: recorded, then sent.
 func (wk *worker) begin() {
 	w := wk.w
-	wk.op = wk.draw()
+	wk.draw(&wk.op)
 	wk.rec = w.rec.call(wk, w.now)
 	wk.busy = true
 	w.ops++
@@ -144,7 +144,8 @@ func (wk *worker) begin() {
 		wk.links[toMaster].send(w, uint32(wk.inc), &d, infoOf(&d))
 	}
 	req := wk.op.Request()
-	id, rep, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout))
+	var rep shm.Message
+	id, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout), &rep)
 	if local {
 		wk.end(&rep)
 		wk.next(false)
@@ -155,17 +156,18 @@ func (wk *worker) begin() {
 	wk.arm()
 }
 
-// draw returns the next operation of the script or the workload.
-func (wk *worker) draw() workload.Op {
-	if s := wk.w.cfg.Script; s != nil {
+// draw makes o the next operation of the script or the workload.
+func (wk *worker) draw(o *workload.Op) {
+	switch {
+	case wk.w.cfg.Script != nil:
 		wk.pos++
-		return s[wk.idx][wk.pos-1]
-	}
-	if wk.hasThen {
+		*o = wk.w.cfg.Script[wk.idx][wk.pos-1]
+	case wk.hasThen:
 		wk.hasThen = false
-		return wk.then
+		*o = wk.then
+	default:
+		wk.gen.NextInto(o)
 	}
-	return wk.gen.Next()
 }
 
 // reply settles a reply from the master (in place).
@@ -179,7 +181,7 @@ func (wk *worker) reply(m *shm.Message) {
 
 // end returns the current operation with the result rep.
 func (wk *worker) end(rep *shm.Message) {
-	st, out := workload.Outcome(*rep, nil)
+	st, out := workload.Outcome(rep, nil)
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
 	if st == linearizability.StatusOK && wk.op.Incr != 0 {

@@ -197,7 +197,7 @@ func withTTL(m *shm.Message, ms int64) {
 // shares rep's value, which must stay unchanged: shm.Client.Do's replies
 // are the caller's own, and the values of shm.Store's replies are never
 // changed in place.
-func Outcome(rep shm.Message, err error) (linearizability.Status, linearizability.Output) {
+func Outcome(rep *shm.Message, err error) (linearizability.Status, linearizability.Output) {
 	if err == nil && rep.Err != nil {
 		err = rep.Err
 	}
@@ -265,7 +265,15 @@ func (g *Generator) key() string {
 
 // Next draws the next operation.
 func (g *Generator) Next() Op {
-	o := Op{Key: g.key()}
+	var o Op
+	g.NextInto(&o)
+	return o
+}
+
+// NextInto draws the next operation into o, which it overwrites: Next
+// without copying the operation out (the simulator draws millions).
+func (g *Generator) NextInto(o *Op) {
+	*o = Op{Key: g.key()}
 	r := g.rng.IntN(g.mix.Sum())
 	switch m := g.mix; {
 	case r < m.Get:
@@ -284,7 +292,6 @@ func (g *Generator) Next() Op {
 	if o.Value != nil && g.shape.TTL > 0 {
 		o.TTLms = g.shape.TTL.Milliseconds()
 	}
-	return o
 }
 
 // fresh returns a value no other write of the run writes: an integer, or

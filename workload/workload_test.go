@@ -75,7 +75,7 @@ func TestOutcome(t *testing.T) {
 		{"other error", shm.Message{}, errors.New("boom"), linearizability.StatusUnknown, "error"},
 	}
 	for _, tt := range tests {
-		st, out := Outcome(tt.rep, tt.err)
+		st, out := Outcome(&tt.rep, tt.err)
 		code := ""
 		if out.Error != nil {
 			code = out.Error.Code
