@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,10 +53,14 @@ func (d *Decision) None() bool {
 	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == "" && !d.Discarded
 }
 
-// Decider makes the decisions of a plan. Each link has its own generator,
-// seeded from the plan's seed and the link, so the same seed and the same
-// sequence of messages on a link give the same decisions, whatever
-// happens on other links. It is safe for concurrent use.
+// Decider makes the decisions of a plan. Each fault has, on each link,
+// its own generator, seeded from the plan's seed, the link and the
+// fault's place in the plan. It draws the gap to the next message it
+// hits (a geometric draw: the same law as a coin thrown for every
+// message, at a cost paid only when the fault fires). So the same seed
+// and the same messages on a link give the same decisions, whatever
+// happens on other links, and a fault's decisions do not depend on the
+// other faults of the plan. It is safe for concurrent use.
 type Decider struct {
 	plan  *Plan
 	mu    sync.Mutex
@@ -63,36 +68,34 @@ type Decider struct {
 }
 
 type linkState struct {
-	rng *rand.PCG
-	n   int // messages decided so far
-	// aim says, per fault of the plan, whether it can hit this link at
-	// all, whether it needs the message to decide, and below what draw
-	// it fires.
-	aim []aim
+	n   int   // messages decided so far
+	aim []aim // per fault of the plan
 }
 
-// aim is a fault's aim at one link, worked out once.
+// aim is a fault's aim at one link: whether it can hit the link's
+// messages, and when it hits next.
 type aim struct {
-	// fire is the threshold of the fault's 32-bit draw: it fires when
-	// the draw is below (0 never, 1<<32 always). draw < fire is exactly
-	// the draw's fraction of 1<<32 being below P.
-	fire uint64
-	// message says whether it hits only some messages (a method, key,
-	// number or time window).
-	message bool
+	never   bool // another direction or worker
+	message bool // it hits only some messages (a method, key, number or time window)
+	always  bool // it hits every message it matches (p 1, or an nth)
+	logq    float64
+	rng     rand.PCG // the fault's own draws on this link
+	matched int      // messages it matched so far
+	next    int      // the matched message it hits next
 }
 
-// fireThreshold returns the aim's fire threshold of f on a link it can
-// hit: the least integer k with k/2^32 >= P, or always or never for a P
-// of 0 (an aimed fault fires on its message).
-func (f *MessageFault) fireThreshold() uint64 {
-	if f.P == 0 {
-		if f.Target.Nth != 0 {
-			return 1 << 32
-		}
+// gap draws how many matched messages the fault lets by before it hits
+// one: geometric, with P(k) = (1-p)^k p, from log(1-p) (logq).
+func (a *aim) gap() int {
+	if a.always {
 		return 0
 	}
-	return uint64(math.Ceil(f.P * (1 << 32)))
+	u := (float64(a.rng.Uint64()>>11) + 0.5) / (1 << 53) // in (0, 1)
+	g := math.Floor(math.Log(u) / a.logq)
+	if g >= 1<<62 {
+		return 1 << 62
+	}
+	return int(g)
 }
 
 // NewDecider returns the decider of p.
@@ -100,9 +103,10 @@ func NewDecider(p *Plan) *Decider {
 	return &Decider{plan: p, links: make(map[Link]*linkState)}
 }
 
-// Seed returns the seed of link l's generator under plan seed s.
-func Seed(s uint64, l Link) (uint64, uint64) {
-	return s, hash64(l.Worker + "\x00" + string(l.Dir))
+// Seed returns the seed of fault i's generator on link l under plan
+// seed s.
+func Seed(s uint64, l Link, i int) (uint64, uint64) {
+	return s, hash64(l.Worker + "\x00" + string(l.Dir) + "\x00" + strconv.Itoa(i))
 }
 
 // hash64 names a stream of decisions: the second half of a PCG seed.
@@ -113,9 +117,9 @@ func hash64(name string) uint64 {
 }
 
 // Decide decides what happens to the next message on link l, at elapsed
-// time since the run began. Every fault of the plan draws from the link's
-// generator for every message, matched or not, so a decision depends
-// only on the seed, the link and the message's place on it.
+// time since the run began. A fault's decision depends only on the seed,
+// the link, and the messages on it that the fault matched so far (for a
+// fault aimed at every message, the message's place on the link).
 func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -124,14 +128,17 @@ func (d *Decider) Decide(l Link, m Message, elapsed time.Duration) Decision {
 	return dec
 }
 
-// state returns link l's generator and count. d.mu is held, or the link
-// is owned by a LinkDecider.
+// state returns link l's faults and count. d.mu is held, or the link is
+// owned by a LinkDecider.
 func (d *Decider) state(l Link) *linkState {
 	ls := d.links[l]
 	if ls == nil {
-		ls = &linkState{rng: rand.NewPCG(Seed(d.plan.Seed, l)), aim: make([]aim, len(d.plan.Messages))}
+		ls = &linkState{aim: make([]aim, len(d.plan.Messages))}
 		for i := range d.plan.Messages {
-			ls.aim[i] = d.plan.Messages[i].aimAt(l)
+			a := &ls.aim[i]
+			*a = d.plan.Messages[i].aimAt(l)
+			a.rng.Seed(Seed(d.plan.Seed, l, i))
+			a.next = 1 + a.gap()
 		}
 		d.links[l] = ls
 	}
@@ -143,22 +150,22 @@ func (d *Decider) decide(ls *linkState, m *Message, elapsed time.Duration, dec *
 	ls.n++
 	*dec = Decision{N: ls.n}
 	for i := range ls.aim {
-		u := ls.rng.Uint64()
 		a := &ls.aim[i]
-		if u>>32 >= a.fire {
+		if a.never || (a.message && !d.plan.Messages[i].matches(m, ls.n, elapsed)) {
+			continue
+		}
+		if a.matched++; a.matched < a.next {
 			continue
 		}
 		f := &d.plan.Messages[i]
-		if a.message && !f.matches(m, ls.n, elapsed) {
-			continue
-		}
 		dec.Fired = append(dec.Fired, i)
-		f.apply(dec, low32(u))
+		f.apply(dec, low32(a.rng.Uint64()))
+		a.next = a.matched + 1 + a.gap()
 	}
 }
 
-// low32 is a uniform draw in [0, 1) of u's low 32 bits (its high ones
-// decided whether the fault fired): plenty for a fault's parameters.
+// low32 is a uniform draw in [0, 1) of u's low 32 bits: plenty for a
+// fault's parameters.
 func low32(u uint64) float64 {
 	const unit = 1.0 / (1 << 32)
 	return float64(u&0xffffffff) * unit
@@ -200,18 +207,18 @@ func (ld *LinkDecider) DecideMessage(log *Log, info *Message, m *shm.Message, el
 	return settle(dec, log, ld.l, info, m, now)
 }
 
-// aimAt returns f's aim at link l: never (another direction or worker),
-// every message, or some.
+// aimAt returns f's aim at link l, before its generator is seeded.
 func (f *MessageFault) aimAt(l Link) aim {
 	t := &f.Target
-	switch {
-	case f.Dir != "" && f.Dir != Both && f.Dir != l.Dir:
-		return aim{}
-	case t.Worker != "" && t.Worker != l.Worker:
-		return aim{}
+	if (f.Dir != "" && f.Dir != Both && f.Dir != l.Dir) || (t.Worker != "" && t.Worker != l.Worker) {
+		return aim{never: true}
 	}
-	message := t.Method != "" || t.Key != "" || t.Nth != 0 || t.From != 0 || t.Until != 0
-	return aim{fire: f.fireThreshold(), message: message}
+	return aim{
+		message: t.Method != "" || t.Key != "" || t.Nth != 0 || t.From != 0 || t.Until != 0,
+		always:  f.P == 1 || (f.P == 0 && t.Nth != 0), // p 0 is for an nth alone: it hits its message
+		never:   f.P == 0 && t.Nth == 0,
+		logq:    math.Log1p(-f.P),
+	}
 }
 
 // matches reports whether f hits message m, the nth on its link, at

@@ -1,6 +1,7 @@
 package faultinject_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +317,58 @@ func TestLogFile(t *testing.T) {
 	_, err = fi.ReadLog(strings.NewReader(bad), "faults.jsonl")
 	if want := "faults.jsonl:3:"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("ReadLog of an unknown member: error %v, want one starting %q", err, want)
+	}
+}
+
+// TestDecideRate: a fault hits each message with its probability (its
+// gaps are geometric), hitting two in a row as often as independent
+// throws would, within five standard deviations over 200,000 messages.
+func TestDecideRate(t *testing.T) {
+	const n = 200_000
+	for _, p := range []float64{0.001, 0.05, 0.5, 0.9} {
+		plan := &fi.Plan{Seed: 7, Messages: []fi.MessageFault{{Kind: fi.Drop, P: p}}}
+		ld := fi.NewDecider(plan).On(msgReqLink)
+		hits, pairs, last := 0, 0, false
+		for range n {
+			d := ld.Decide(msgReqLink, fi.Message{Method: "set", Key: "k"}, 0)
+			if d.Drop {
+				hits++
+				if last {
+					pairs++
+				}
+			}
+			last = d.Drop
+		}
+		within := func(what string, got int, q float64) {
+			want, sd := n*q, math.Sqrt(n*q*(1-q))
+			if math.Abs(float64(got)-want) > 5*sd+1 {
+				t.Errorf("p %v: %d %s in %d messages, want about %.0f (sd %.1f)", p, got, what, n, want, sd)
+			}
+		}
+		within("hits", hits, p)
+		within("hits right after a hit", pairs, p*p)
+	}
+}
+
+// TestDecideFaultsIndependent: a fault's decisions on a link do not
+// depend on what the other faults of the plan are, nor on the messages
+// only they match.
+func TestDecideFaultsIndependent(t *testing.T) {
+	drops := func(other fi.MessageFault) []int {
+		plan := &fi.Plan{Seed: 5, Messages: []fi.MessageFault{{Kind: fi.Drop, P: 0.2}, other}}
+		d := fi.NewDecider(plan)
+		var hit []int
+		for i := range 500 {
+			method := []string{"get", "set"}[i%2]
+			if dec := d.Decide(msgReqLink, fi.Message{Method: method, Key: "k"}, 0); dec.Drop {
+				hit = append(hit, i)
+			}
+		}
+		return hit
+	}
+	want := drops(fi.MessageFault{Kind: fi.Delay, P: 0.5, Delay: fi.Dist{Kind: fi.Fixed, Min: time.Millisecond}})
+	got := drops(fi.MessageFault{Kind: fi.Duplicate, P: 0.9, Target: fi.Target{Method: "get"}})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("drops with another second fault mismatch (-want +got):\n%s", diff)
 	}
 }
