@@ -64,3 +64,17 @@ func TestGoldenHashes(t *testing.T) {
 		t.Errorf("histories changed (-golden +now):\n%s", d)
 	}
 }
+
+// TestCodes: the recorder's codes stand for what they code.
+func TestCodes(t *testing.T) {
+	for i, m := range opMethods {
+		if got := methodCode(m); got != uint8(i) {
+			t.Errorf("methodCode(%s) = %d, want %d", m, got, i)
+		}
+	}
+	for i, st := range opStatuses {
+		if got := statusCode(st); got != uint8(i) {
+			t.Errorf("statusCode(%s) = %d, want %d", st, got, i)
+		}
+	}
+}

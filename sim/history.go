@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -58,15 +57,34 @@ var (
 	opStatuses = []linearizability.Status{linearizability.StatusUnknown, linearizability.StatusOK, linearizability.StatusFail}
 )
 
-// code returns the index of v in vs (which holds every value the
-// simulator records).
-func code[T comparable](vs []T, v T) uint8 {
-	for i := range vs {
-		if vs[i] == v {
-			return uint8(i)
-		}
+// methodCode and statusCode return the index of m in opMethods and of st
+// in opStatuses.
+func methodCode(m linearizability.Method) uint8 {
+	switch m {
+	case linearizability.Get:
+		return 0
+	case linearizability.Set:
+		return 1
+	case linearizability.Add:
+		return 2
+	case linearizability.CAS:
+		return 3
+	case linearizability.Delete:
+		return 4
 	}
-	panic("sim: no code for " + fmt.Sprint(v))
+	panic("sim: no code for method " + string(m))
+}
+
+func statusCode(st linearizability.Status) uint8 {
+	switch st {
+	case linearizability.StatusUnknown:
+		return 0
+	case linearizability.StatusOK:
+		return 1
+	case linearizability.StatusFail:
+		return 2
+	}
+	panic("sim: no code for status " + string(st))
 }
 
 // span is a value in the recorder's arena; n is -1 for none (nil).
@@ -98,7 +116,7 @@ func (r *recorder) call(wk *worker, now int64) int {
 	}
 	o := &wk.op
 	rec := opRecord{call: now, key: o.Key, in: r.keep(o.Value), old: r.keep(o.Old), out: span{n: -1},
-		delta: o.Delta, ttl: o.TTLms, worker: wk.idx, stream: int32(wk.stream), method: code(opMethods, o.Method)}
+		delta: o.Delta, ttl: o.TTLms, worker: wk.idx, stream: int32(wk.stream), method: methodCode(o.Method)}
 	if o.Method == linearizability.Set {
 		rec.incr = o.Incr
 	}
@@ -120,7 +138,7 @@ func (r *recorder) keep(v []byte) span {
 // ret records that operation i of worker wk returned at now.
 func (r *recorder) ret(wk *worker, i int, now int64, st linearizability.Status, out linearizability.Output) {
 	op := &r.ops[i]
-	op.ret, op.status, op.out = now, code(opStatuses, st), r.keep(out.Value)
+	op.ret, op.status, op.out = now, statusCode(st), r.keep(out.Value)
 	r.last = now
 	if out.Error != nil {
 		r.errs = append(r.errs, opError{op: i, err: out.Error})

@@ -230,7 +230,8 @@ type Generator struct {
 	base  int64 // the values written are base+1, base+2, …
 	n     int64
 	text  []byte               // where the values' texts are written, a chunk at a time
-	seen  map[string]shm.Value // the last value seen per key (nil: absent)
+	seen  []shm.Value // the last value seen of each key, by its index in keys (nil: absent)
+	last  int         // the index of the key drawn last
 }
 
 // New returns the generator of worker name, incarnation inc, under its
@@ -249,18 +250,38 @@ func NewShaped(seed uint64, name string, gen int, inc uint64, keys []string, mix
 	}
 	base := (int64(gen)*100_000 + int64(inc)) * 1_000_000
 	return &Generator{rng: rand.New(rand.NewPCG(seed, h.Sum64()^uint64(gen)<<32^inc)), keys: keys,
-		mix: mix, shape: shape, base: base, seen: make(map[string]shm.Value)}
+		mix: mix, shape: shape, base: base, seen: make([]shm.Value, len(keys))}
 }
 
 // key draws a key: the first with the hot share, else uniformly.
 func (g *Generator) key() string {
+	g.last = g.keyIndex()
+	return g.keys[g.last]
+}
+
+func (g *Generator) keyIndex() int {
 	if h := g.shape.Hot; h > 0 && len(g.keys) > 1 {
 		if g.rng.Float64() < h {
-			return g.keys[0]
+			return 0
 		}
-		return g.keys[1+g.rng.IntN(len(g.keys)-1)]
+		return 1 + g.rng.IntN(len(g.keys)-1)
 	}
-	return g.keys[g.rng.IntN(len(g.keys))]
+	return g.rng.IntN(len(g.keys))
+}
+
+// index returns the index of key in keys, trying the key drawn last first
+// (the one an operation observed is almost always about); false for a
+// key that is not one of them.
+func (g *Generator) index(key string) (int, bool) {
+	if g.keys[g.last] == key {
+		return g.last, true
+	}
+	for i := range g.keys {
+		if g.keys[i] == key {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // Next draws the next operation.
@@ -283,7 +304,7 @@ func (g *Generator) NextInto(o *Op) {
 	case r < m.Get+m.Set+m.Add:
 		o.Method, o.Delta = linearizability.Add, 1+g.rng.Int64N(5)
 	case r < m.Get+m.Set+m.Add+m.CAS:
-		o.Method, o.Old, o.Value = linearizability.CAS, g.seen[o.Key], g.fresh()
+		o.Method, o.Old, o.Value = linearizability.CAS, g.seen[g.last], g.fresh()
 	case r < m.Get+m.Set+m.Add+m.CAS+m.Delete:
 		o.Method = linearizability.Delete
 	default:
@@ -337,16 +358,20 @@ func (g *Generator) Observe(o *Op, st linearizability.Status, out linearizabilit
 	if st != linearizability.StatusOK {
 		return
 	}
+	k, ok := g.index(o.Key)
+	if !ok {
+		return // not a key the generator draws
+	}
 	switch o.Method {
 	case linearizability.Get, linearizability.Add:
-		g.seen[o.Key] = shm.Value(out.Value)
+		g.seen[k] = shm.Value(out.Value)
 	case linearizability.Set:
-		g.seen[o.Key] = o.Value
+		g.seen[k] = o.Value
 	case linearizability.CAS:
 		if string(out.Value) == "true" {
-			g.seen[o.Key] = o.Value
+			g.seen[k] = o.Value
 		}
 	case linearizability.Delete:
-		g.seen[o.Key] = nil
+		g.seen[k] = nil
 	}
 }
