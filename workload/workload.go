@@ -229,7 +229,7 @@ type Generator struct {
 	shape Shape
 	base  int64 // the values written are base+1, base+2, …
 	n     int64
-	text  []byte               // where the values' texts are written, a chunk at a time
+	text  []byte      // where the values' texts are written, a chunk at a time
 	seen  []shm.Value // the last value seen of each key, by its index in keys (nil: absent)
 	last  int         // the index of the key drawn last
 }
