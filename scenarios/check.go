@@ -9,14 +9,18 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // Limits of a scenario, to keep a typo from asking for a week-long run.
 const (
 	MaxWorkers = 64
-	MaxOps     = 1_000_000
-	MaxKeys    = 100_000
-	MaxSeeds   = 100_000
+	// MaxSimWorkers bounds the workers of a scenario that runs in the
+	// simulator only (mode sim), as the simulator does.
+	MaxSimWorkers = 1024
+	MaxOps        = 1_000_000
+	MaxKeys       = 100_000
+	MaxSeeds      = 100_000
 	// MaxTotalOps bounds workers × ops, as the simulator does.
 	MaxTotalOps = 50_000_000
 )
@@ -32,14 +36,17 @@ func (sc *Scenario) check() []problem {
 	default:
 		add("$.mode", "mode %q: want process, sim or both", sc.Mode)
 	}
-	if sc.Workers < 0 || sc.Workers > MaxWorkers {
-		add("$.workers", "workers %d: want 1 to %d", sc.Workers, MaxWorkers)
+	if maxWorkers := sc.maxWorkers(); sc.Workers < 0 || sc.Workers > maxWorkers {
+		add("$.workers", "workers %d: want 1 to %d", sc.Workers, maxWorkers)
 	}
 	if sc.Ops < 0 || sc.Ops > MaxOps {
 		add("$.ops", "ops %d: want 1 to %d", sc.Ops, MaxOps)
 	}
 	if n := int64(sc.workers()) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
 		add("$.ops", "%d workers × %d ops is %d operations a run: at most %d", sc.workers(), sc.Ops, n, MaxTotalOps)
+	}
+	if sc.Script != nil {
+		sc.checkScript(add)
 	}
 	sc.checkKeys(add)
 	for _, m := range []struct {
@@ -55,12 +62,12 @@ func (sc *Scenario) check() []problem {
 	}
 	sc.checkStore(add)
 	if _, ok := sc.Bugs(); !ok {
-		add("$.variant", "variant %q: want reference or one of %v", sc.Variant, shm.BugNames())
+		add("$.variant", "variant %q: want reference or one of %v (several joined by +)", sc.Variant, shm.BugNames())
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"timeout", sc.Timeout}, {"retry", sc.Retry}, {"think", sc.Think}, {"duration", sc.Duration}} {
+	}{{"timeout", sc.Timeout}, {"retry", sc.Retry}, {"think", sc.Think}, {"duration", sc.Duration}, {"latency", sc.Latency}} {
 		if d.v < 0 {
 			add("$."+d.name, "%s %v is negative", d.name, d.v)
 		}
@@ -112,6 +119,44 @@ func (sc *Scenario) checkStore(add adder) {
 	if st.TTL < 0 || (st.TTL > 0 && st.TTL < time.Millisecond) {
 		add("$.store.ttl", "ttl %v: want 0, or 1ms or more", st.TTL)
 	}
+	if st.DedupWindow < 0 {
+		add("$.store.dedup_window", "dedup_window %d is negative", st.DedupWindow)
+	}
+}
+
+// checkScript checks that a script runs in the simulator, and that
+// nothing is set that only a drawn workload uses.
+func (sc *Scenario) checkScript(add adder) {
+	if sc.Mode != Sim {
+		add("$.script", "a script runs in the simulator only: set mode: sim")
+	}
+	if len(sc.Script) == 0 {
+		add("$.script", "a script names its workers: w1: [...] (w1: [] for one that does nothing)")
+	}
+	if sc.Workers != 0 && sc.Workers != len(sc.Script) {
+		add("$.workers", "workers %d, but the script has %d: leave workers out", sc.Workers, len(sc.Script))
+	}
+	drawn := []struct {
+		path string
+		set  bool
+	}{{"$.ops", sc.Ops != 0}, {"$.mix", sc.Mix != (workload.Mix{})}, {"$.values", sc.Values != (Values{})},
+		{"$.keys.distribution", sc.Keys.Distribution != ""}, {"$.store.ttl", sc.Store.TTL != 0}}
+	for _, d := range drawn {
+		if d.set {
+			add(d.path, "%s draws the workload, and the script replaces it: leave it out (a script's operations say their own)", d.path[2:])
+		}
+	}
+	if n := scriptOps(sc.Script); n > MaxTotalOps {
+		add("$.script", "%d operations in the script: at most %d", n, MaxTotalOps)
+	}
+}
+
+func scriptOps(s Script) int {
+	n := 0
+	for _, ops := range s {
+		n += len(ops)
+	}
+	return n
 }
 
 // checkFaults checks the plan, and that its targets are the master or
@@ -173,12 +218,26 @@ func (sc *Scenario) Bugs() (shm.Bugs, bool) {
 	if sc.Variant == "" || sc.Variant == "reference" {
 		return 0, true
 	}
-	return shm.ParseBug(sc.Variant)
+	var bugs shm.Bugs
+	err := bugs.UnmarshalText([]byte(sc.Variant))
+	return bugs, err == nil && bugs != 0
 }
 
+// workers is how many workers run: the script's, or Workers (2 if 0).
 func (sc *Scenario) workers() int {
-	if sc.Workers == 0 {
+	switch {
+	case sc.Script != nil:
+		return len(sc.Script)
+	case sc.Workers == 0:
 		return 2
 	}
 	return sc.Workers
+}
+
+// maxWorkers bounds the workers: more in the simulator only.
+func (sc *Scenario) maxWorkers() int {
+	if sc.Mode == Sim {
+		return MaxSimWorkers
+	}
+	return MaxWorkers
 }

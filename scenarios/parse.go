@@ -89,8 +89,13 @@ func (p *parse) at(tk *token.Token, msg string) *Error {
 	return e
 }
 
-// wrap turns a YAML library error into an *Error at its place.
+// wrap turns a YAML library error, or one of our decoders' (a script's),
+// into an *Error at its place.
 func (p *parse) wrap(err error) error {
+	var ne *nodeError
+	if errors.As(err, &ne) {
+		return p.at(ne.tk, ne.msg)
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		return p.at(ye.GetToken(), ye.GetMessage())
@@ -102,7 +107,7 @@ func (p *parse) wrap(err error) error {
 // are durations ("250ms", "2s"), checked before decoding so that a bad one
 // is reported at its place.
 var durationKeys = map[string]bool{
-	"timeout": true, "retry": true, "think": true, "duration": true, "store.ttl": true,
+	"timeout": true, "retry": true, "think": true, "duration": true, "latency": true, "store.ttl": true,
 	"faults.messages.*.delay.min": true, "faults.messages.*.delay.max": true,
 	"faults.messages.*.delay.mean": true, "faults.messages.*.delay.cap": true,
 	"faults.messages.*.target.from": true, "faults.messages.*.target.until": true,
@@ -127,6 +132,8 @@ func (p *parse) durations(node ast.Node, path string) error {
 			return p.integer(n.Value)
 		case key == "seeds":
 			return p.seeds(n.Value)
+		case key == "script" && n.Value.Type() == ast.NullType:
+			return p.at(n.Value.GetToken(), "script is empty: name each worker's operations (w1: [...]), or leave script out")
 		}
 		return p.durations(n.Value, key)
 	case *ast.SequenceNode:
@@ -159,7 +166,7 @@ func (p *parse) duration(v ast.Node) error {
 // checked before decoding, which would take 2.7 or "2" for 2.
 var intKeys = map[string]bool{
 	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
-	"store.entries": true, "store.bytes": true, "faults.seed": true,
+	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true,
 	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true,
 	"faults.bytes.*.at": true, "faults.bytes.*.conn": true,
 }

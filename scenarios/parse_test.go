@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -54,6 +56,62 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+// script is a scenario with a script, in every form the format has.
+const script = `name: shrunk
+mode: sim
+keys: {names: [k0, "0", ""]}
+variant: no-dedup+wrap-ids
+latency: 30µs
+store: {entries: 2, dedup_window: 16}
+script:
+  w2:
+    - {delete: ""}
+  w1:
+    - {set: k0, value: 1, ttl: 5ms}
+    - {set: "0", value: "1-..", incr: 1}
+    - {cas: k0, old: 1, value: {json: ' {"a": [1]}'}}
+    - {cas: k0, value: null}
+    - {add: k0, delta: -3}
+    - get: k0
+    - {set: k0, value: True}
+    - {set: k0, value: 1.50}
+    - {set: k0, value: }
+  w3: []
+seeds: [7]
+`
+
+func TestParseScript(t *testing.T) {
+	sc, err := Parse("shrunk.yaml", []byte(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Script{
+		{
+			{Method: "set", Key: "k0", Value: shm.Value("1"), TTLms: 5},
+			{Method: "set", Key: "0", Value: shm.Value(`"1-.."`), Incr: 1},
+			{Method: "cas", Key: "k0", Old: shm.Value("1"), Value: shm.Value(` {"a": [1]}`)},
+			{Method: "cas", Key: "k0", Value: shm.Null},
+			{Method: "add", Key: "k0", Delta: -3},
+			{Method: "get", Key: "k0"},
+			{Method: "set", Key: "k0", Value: shm.True},
+			{Method: "set", Key: "k0", Value: shm.Value("1.50")},
+			{Method: "set", Key: "k0", Value: shm.Null},
+		},
+		{{Method: "delete", Key: ""}},
+		{},
+	}
+	if diff := cmp.Diff(want, sc.Script); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	cfg := sc.SimConfig(7)
+	if cfg.Workers != 3 || cfg.Latency != 30*time.Microsecond || cfg.Store.DedupWindow != 16 || cfg.Bugs != shm.BugNoDedup|shm.BugWrapIDs {
+		t.Errorf("config %+v", cfg)
+	}
+	if o := sc.Run(context.Background(), Process, 7); o.Err == nil {
+		t.Error("a script ran on processes")
+	}
+}
+
 // TestParseErrors: each broken file is refused with its place and what is
 // wrong.
 func TestParseErrors(t *testing.T) {
@@ -88,6 +146,34 @@ func TestParseErrors(t *testing.T) {
 		{"float weight", "mix: {get: 1.5}\n", []string{"f.yaml:1:12:", "1.5 is not an integer"}},
 		{"syntax", "name: [a\n", []string{"f.yaml:1:"}},
 		{"two problems", "workers: -1\nexpect: maybe\n", []string{"f.yaml:1:10:", "f.yaml:2:9:", `expect "maybe"`}},
+		{"bad latency", "latency: 5\n", []string{"f.yaml:1:10:", "5 is not a duration"}},
+		{"negative dedup window", "store: {dedup_window: -1}\n", []string{"f.yaml:1:23:", "dedup_window -1 is negative"}},
+		{"float dedup window", "store: {dedup_window: 1.5}\n", []string{"f.yaml:1:23:", "1.5 is not an integer"}},
+		{"bad second bug", "variant: no-dedup+nope\n", []string{"f.yaml:1:10:", `variant "no-dedup+nope"`, "joined by +"}},
+		{"script in process mode", "script:\n  w1: []\n", []string{"f.yaml:2:5:", "a script runs in the simulator only: set mode: sim"}},
+		{"script empty", "mode: sim\nscript:\n", []string{"f.yaml:2:9:", "script is empty"}},
+		{"script of no workers", "mode: sim\nscript: {}\n", []string{"f.yaml:2:9:", "a script names its workers"}},
+		{"script worker missing", "mode: sim\nscript:\n  w2: []\n", []string{"f.yaml:3:3:", `worker "w2"`, "none left out"}},
+		{"script worker twice", "mode: sim\nscript:\n  w1: []\n  w1: []\n", []string{"f.yaml:4:3:", `"w1" already defined`}},
+		{"script not a list", "mode: sim\nscript:\n  w1: {get: k0}\n", []string{"f.yaml:3:7:", "want a list of operations"}},
+		{"op not a mapping", "mode: sim\nscript:\n  w1: [get k0]\n", []string{"f.yaml:3:8:", "an operation is a mapping"}},
+		{"op unknown field", "mode: sim\nscript:\n  w1: [{set: k0, vaule: 1}]\n", []string{"f.yaml:3:18:", `unknown field "vaule"`}},
+		{"op two methods", "mode: sim\nscript:\n  w1: [{get: k0, set: k0}]\n", []string{"f.yaml:3:18:", "one method, and this one has get"}},
+		{"op no method", "mode: sim\nscript:\n  w1:\n    - value: 1\n      ttl: 5ms\n", []string{"f.yaml:4:7:", "needs its method and key"}},
+		{"op field of another method", "mode: sim\nscript:\n  w1: [{get: k0, value: 1}]\n", []string{"f.yaml:3:18:", "a get has no value"}},
+		{"op incr on a get", "mode: sim\nscript:\n  w1: [{get: k0, incr: 1}]\n", []string{"f.yaml:3:18:", "a get has no incr"}},
+		{"op without its value", "mode: sim\nscript:\n  w1: [{cas: k0, old: 1}]\n", []string{"f.yaml:3:8:", "a cas needs its value"}},
+		{"op key not a string", "mode: sim\nscript:\n  w1: [{get: 5}]\n", []string{"f.yaml:3:14:", `the key 5 is not a string (quote it: "5")`}},
+		{"op hex value", "mode: sim\nscript:\n  w1: [{set: k0, value: 0x10}]\n", []string{"f.yaml:3:25:", "0x10 is not a number as JSON writes it"}},
+		{"op ambiguous number", "mode: sim\nscript:\n  w1: [{set: k0, value: 123456789012345678901234567890}]\n", []string{"f.yaml:3:25:", "a number to JSON and a string to YAML"}},
+		{"op bad json", "mode: sim\nscript:\n  w1: [{set: k0, value: {json: '{a'}}]\n", []string{"f.yaml:3:32:", "json: {a is not JSON"}},
+		{"op list value", "mode: sim\nscript:\n  w1: [{set: k0, value: [1]}]\n", []string{"f.yaml:3:25:", "want a JSON value"}},
+		{"op ttl in µs", "mode: sim\nscript:\n  w1: [{set: k0, value: 1, ttl: 1500us}]\n", []string{"f.yaml:3:33:", "want whole milliseconds"}},
+		{"op float delta", "mode: sim\nscript:\n  w1: [{add: k0, delta: 1.5}]\n", []string{"f.yaml:3:25:", "1.5 is not an integer"}},
+		{"script and ops", "mode: sim\nops: 5\nscript: {w1: []}\n", []string{"f.yaml:2:6:", "ops draws the workload, and the script replaces it"}},
+		{"script and mix", "mode: sim\nmix: {get: 1}\nscript: {w1: []}\n", []string{"f.yaml:2:6:", "mix draws the workload"}},
+		{"script and store ttl", "mode: sim\nstore: {ttl: 5ms}\nscript: {w1: []}\n", []string{"f.yaml:2:14:", "store.ttl draws the workload"}},
+		{"script and other workers", "mode: sim\nworkers: 3\nscript: {w1: []}\n", []string{"f.yaml:2:10:", "workers 3, but the script has 1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("f.yaml", []byte(tt.src))

@@ -61,6 +61,10 @@ func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []fa
 		cfg.CheckTimeout, cfg.Replay = checkTimeout(ctx), replay
 		o.runSim(cfg)
 	case Process:
+		if sc.Script != nil {
+			o.Err = fmt.Errorf("scenario %s: a script runs in the simulator only", sc.Name)
+			break
+		}
 		cfg := sc.HarnessConfig(seed)
 		cfg.Replay = replay
 		o.runProcess(ctx, cfg)
@@ -141,12 +145,21 @@ func (sc *Scenario) ops() int {
 
 // plan returns the fault plan of seed (nil if it has no fault).
 func (sc *Scenario) plan(seed uint64) *faultinject.Plan {
+	p := sc.simPlan()
+	if p != nil && p.Seed == 0 {
+		p.Seed = seed
+	}
+	return p
+}
+
+// simPlan returns the fault plan (nil if it has no fault), its seed left
+// 0 if the file gives none: the simulator then seeds it with the run's
+// seed, so that a config of one seed is that of another when its Seed
+// alone is changed (shmlab sim's seeds).
+func (sc *Scenario) simPlan() *faultinject.Plan {
 	p := sc.Faults
 	if len(p.Messages)+len(p.Bytes)+len(p.Processes) == 0 {
 		return nil
-	}
-	if p.Seed == 0 {
-		p.Seed = seed
 	}
 	return &p
 }
@@ -154,22 +167,24 @@ func (sc *Scenario) plan(seed uint64) *faultinject.Plan {
 // storeOptions returns the store's limits and bugs.
 func (sc *Scenario) storeOptions() shm.StoreOptions {
 	bugs, _ := sc.Bugs()
-	return shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, Bugs: bugs & storeBugs}
+	return shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, DedupWindow: sc.Store.DedupWindow, Bugs: bugs & storeBugs}
 }
 
 // storeBugs are the bugs the master's options carry (the store's and the
 // master's own); shm.ClientBugs go to the workers.
 const storeBugs = shm.StoreBugs | shm.MasterBugs
 
-// SimConfig returns seed's run in the simulator.
+// SimConfig returns seed's run in the simulator. Its plan's seed is the
+// file's, or 0: the simulator then seeds the faults with the run's seed.
 func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 	bugs, _ := sc.Bugs()
 	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs, Plan: sc.plan(seed),
-		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
+		Mix: sc.Mix, Shape: sc.shape(), Script: sc.Script, Store: sc.storeOptions(), Bugs: bugs, Plan: sc.simPlan(),
+		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Latency: sc.Latency, Think: sc.Think}
 }
 
-// HarnessConfig returns seed's run on real processes.
+// HarnessConfig returns seed's run on real processes (a Script and
+// Latency are the simulator's: they are not in it).
 func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
 	bugs, _ := sc.Bugs()
 	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),

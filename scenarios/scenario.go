@@ -41,7 +41,8 @@ type Scenario struct {
 	// Store limits the master's store.
 	Store Store `yaml:"store"`
 	// Variant is the implementation: reference (if empty), or one of the
-	// bug zoo's broken variants by name.
+	// bug zoo's broken variants by name (several joined by "+", as
+	// shm.Bugs names them).
 	Variant string `yaml:"variant"`
 	// Timeout bounds each call (200ms if 0); Retry resends an unanswered
 	// request after that long (never if 0); Think is the longest pause
@@ -49,6 +50,14 @@ type Scenario struct {
 	Timeout time.Duration `yaml:"timeout"`
 	Retry   time.Duration `yaml:"retry"`
 	Think   time.Duration `yaml:"think"`
+	// Latency is the simulator's one-way latency of a message (20µs if
+	// 0): each message draws from Latency to twice Latency. Real
+	// processes have their own.
+	Latency time.Duration `yaml:"latency"`
+	// Script, if set, is the workload written out instead of drawn: each
+	// worker's operations (the workers are its workers). It runs in the
+	// simulator only; a failure the simulator shrinks is written as one.
+	Script Script `yaml:"script"`
 	// Faults are the message, byte and process faults. Their decisions
 	// are seeded by each run's seed (unless the plan has a seed of its
 	// own, which fixes them across seeds).
@@ -109,11 +118,14 @@ type Values struct {
 
 // Store limits the master's store: at most Entries entries and Bytes
 // bytes (least recently used go first); TTL, if set, is given to every
-// write.
+// drawn write. DedupWindow is how many replies the store remembers per
+// worker incarnation for the clients that send no ack
+// (shm.DefaultDedupWindow if 0).
 type Store struct {
-	Entries int           `yaml:"entries"`
-	Bytes   int64         `yaml:"bytes"`
-	TTL     time.Duration `yaml:"ttl"`
+	Entries     int           `yaml:"entries"`
+	Bytes       int64         `yaml:"bytes"`
+	TTL         time.Duration `yaml:"ttl"`
+	DedupWindow int           `yaml:"dedup_window"`
 }
 
 // Seeds are the seeds a scenario runs: Count seeds from 1, or List.

@@ -12,7 +12,7 @@ import (
 type Options struct {
 	// Mode, if set, runs every scenario in that mode (process, sim or
 	// both) instead of its own; a scenario that cannot run there (byte
-	// faults in sim) is skipped in it.
+	// faults in sim, a script on processes) is skipped in it.
 	Mode Mode
 	// Seeds, if set, replaces every scenario's seeds.
 	Seeds []uint64
@@ -33,7 +33,7 @@ type Result struct {
 	Met, Inconclusive bool
 	Errors            int
 	// Skipped, if set, says why the scenario did not run in Mode at all
-	// (byte faults in the simulator).
+	// (byte faults in the simulator, a script on processes).
 	Skipped string
 	// Violations counts the seeds with a violation; FirstViolation is
 	// the first of them.
@@ -105,26 +105,27 @@ func RunSuite(ctx context.Context, scs []*Scenario, opts Options, progress Progr
 		for _, m := range modes {
 			out = append(out, runOne(ctx, sc, m, opts, progress))
 		}
-		if skipped != "" {
-			out = append(out, &Result{Scenario: sc, Mode: Sim, Skipped: skipped})
-		}
+		out = append(out, skipped...)
 	}
 	return out
 }
 
-// modes returns the modes sc runs in under opts, and why it skips the
-// simulator if it does.
-func (o Options) modes(sc *Scenario) (modes []Mode, skipped string) {
+// modes returns the modes sc runs in under opts, and the results of the
+// modes it skips (the simulator for byte faults, processes for a script).
+func (o Options) modes(sc *Scenario) (modes []Mode, skipped []*Result) {
 	want := sc.Mode
 	if o.Mode != "" {
 		want = o.Mode
 	}
 	for _, m := range want.Modes() {
-		if m == Sim && len(sc.Faults.Bytes) > 0 {
-			skipped = "byte faults need real streams: it runs in process mode only"
-			continue
+		switch {
+		case m == Sim && len(sc.Faults.Bytes) > 0:
+			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: "byte faults need real streams: it runs in process mode only"})
+		case m == Process && sc.Script != nil:
+			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: "a script runs in the simulator only"})
+		default:
+			modes = append(modes, m)
 		}
-		modes = append(modes, m)
 	}
 	return modes, skipped
 }

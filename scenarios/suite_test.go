@@ -49,7 +49,7 @@ func TestSuiteExpectations(t *testing.T) {
 }
 
 // TestSuiteModes: both modes by default, --mode overrides, byte faults
-// never run in the simulator.
+// never run in the simulator, nor a script on processes.
 func TestSuiteModes(t *testing.T) {
 	sc := mustParse(t, "mode: both\nops: 5\n")
 	if m, _ := (Options{}).modes(sc); !cmp.Equal(m, []Mode{Sim, Process}) {
@@ -59,12 +59,16 @@ func TestSuiteModes(t *testing.T) {
 		t.Errorf("--mode sim: modes %v", m)
 	}
 	bytesSc := mustParse(t, "mode: process\nfaults: {bytes: [{kind: short}]}\n")
-	if m, why := (Options{Mode: Both}).modes(bytesSc); !cmp.Equal(m, []Mode{Process}) || why == "" {
-		t.Errorf("byte faults: modes %v (skipped %q)", m, why)
+	if m, skipped := (Options{Mode: Both}).modes(bytesSc); !cmp.Equal(m, []Mode{Process}) || len(skipped) != 1 || skipped[0].Mode != Sim {
+		t.Errorf("byte faults: modes %v (skipped %d)", m, len(skipped))
 	}
 	rs := RunSuite(context.Background(), []*Scenario{bytesSc}, Options{Mode: Sim}, nil)
 	if len(rs) != 1 || rs[0].Verdict() != "skipped" {
 		t.Errorf("byte faults in sim: %d results, verdict %q", len(rs), rs[0].Verdict())
+	}
+	scripted := mustParse(t, "mode: sim\nscript: {w1: [{get: k0}]}\n")
+	if m, skipped := (Options{Mode: Both}).modes(scripted); !cmp.Equal(m, []Mode{Sim}) || len(skipped) != 1 || skipped[0].Mode != Process {
+		t.Errorf("a script: modes %v (skipped %d)", m, len(skipped))
 	}
 }
 

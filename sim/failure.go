@@ -6,30 +6,36 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/shmlab/shmlab/linearizability"
 )
 
 // The files a failure folder holds.
 const (
-	ScenarioFile = "scenario.json"
+	ScenarioFile = "scenario.yaml"
 	HistoryFile  = "history.jsonl"
 	ReportFile   = "report.html"
 	ReproFile    = "repro"
 )
 
 // WriteFailure writes a failing run to the folder dir (made if needed):
-// its config as a scenario file the CLI runs again (`shmlab sim
-// dir/scenario.json`), its history, an HTML report with its faults on
-// their own tracks, and the one-line command that reproduces it, which it
-// also returns. A Replay is not written: make the run Explicit first to
-// keep its decisions.
+// its config as a scenario file that runs it again bit for bit
+// (MarshalScenario), its history, an HTML report with its faults on their
+// own tracks, and the one-line command that reproduces it, which it also
+// returns. A Replay is not written: make the run Explicit first to keep
+// its decisions.
 func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
+	text, err := MarshalScenario(cfg)
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	scenario := filepath.Join(dir, ScenarioFile)
-	if err := SaveConfig(scenario, cfg); err != nil {
+	repro = Repro(scenario, cfg.Seed)
+	if err := os.WriteFile(scenario, append(header(repro, r), text...), 0o644); err != nil {
 		return "", err
 	}
 	if err := r.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {
@@ -39,14 +45,28 @@ func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
 	if err := linearizability.WriteReportFile(filepath.Join(dir, ReportFile), r.History, opts); err != nil {
 		return "", err
 	}
-	repro = Repro(scenario)
 	return repro, os.WriteFile(filepath.Join(dir, ReproFile), []byte(repro+"\n"), 0o644)
 }
 
-// Repro is the command that runs the scenario file at path again.
-func Repro(path string) string { return "shmlab sim " + path }
+// header is the comment a failure's scenario file starts with: what the
+// check said, and the line that runs it again.
+func header(repro string, r *Result) []byte {
+	said := "(not checked)"
+	if r.Check != nil {
+		said = r.Check.String()
+	}
+	said = strings.ReplaceAll(said, "\n", "\n#   ")
+	return fmt.Appendf(nil, "# A run of the simulator that the check rejects:\n#   %s\n# Run it again with\n#   %s\n", said, repro)
+}
 
-// SaveConfig writes cfg as an indented JSON scenario file.
+// Repro is the command that runs seed of the scenario file at path again
+// in the simulator.
+func Repro(path string, seed uint64) string {
+	return fmt.Sprintf("shmlab run --mode sim --seed %d %s", seed, path)
+}
+
+// SaveConfig writes cfg as indented JSON, the scenario file of older
+// failure folders (scenario.json), which `shmlab sim` still runs.
 func SaveConfig(path string, cfg Config) error {
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -55,7 +75,7 @@ func SaveConfig(path string, cfg Config) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// LoadConfig reads a JSON scenario file strictly: an unknown field or a
+// LoadConfig reads a JSON scenario file (SaveConfig's) strictly: an unknown field or a
 // config that is not valid is an error naming the file.
 func LoadConfig(path string) (Config, error) {
 	var cfg Config

@@ -172,9 +172,10 @@ func workerNames(n int) []string {
 // violated and the one line that reproduces it (rapid prints its own
 // too), and fails with one message for every violation, so that rapid
 // shrinks across them; with $SHMLAB_FAILURE_DIR
-// set, the failing scenario, its history and report are written there
-// too (rapid shrinks before it reports, so what is left there is the
-// smallest failure it found). It returns the run's result.
+// set, the failing scenario (scenario.yaml, which `shmlab run` runs
+// again), its history and report are written there too (rapid shrinks
+// before it reports, so what is left there is the smallest failure it
+// found). It returns the run's result.
 func RequireLinearizable(t *rapid.T, cfg Config) *Result {
 	r, err := Run(cfg)
 	if err != nil {

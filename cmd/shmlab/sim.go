@@ -6,9 +6,11 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
 )
@@ -17,11 +19,13 @@ const simUsage = `usage: shmlab sim [flags] [FILE]
 
 Runs the deterministic simulator: workers and a master in one process on
 a virtual clock, the real store and client core, message and process
-faults, every choice from a seed. FILE is a simulator scenario (JSON, as
-failure folders hold it); without one, a default run of --workers workers
-making --ops operations each. Each seed's history is checked; a failing
-seed gets a folder in --out (scenario.json, history.jsonl, report.html,
-repro), shrunk first with --shrink, and the line that reproduces it.
+faults, every choice from a seed. FILE is a scenario file (YAML, as
+shmlab run takes and failure folders hold; or the JSON of older failure
+folders), run from its first seed; without one, a default run of
+--workers workers making --ops operations each. Each seed's history is
+checked; a failing seed gets a folder in --out (scenario.yaml,
+history.jsonl, report.html, repro), shrunk first with --shrink, and the
+line that reproduces it.
 
 Exit status: 0 every seed passed, 1 a violation, 2 a check that could not
 decide, 3 bad input or usage.
@@ -29,7 +33,7 @@ decide, 3 bad input or usage.
 examples:
   shmlab sim --seeds 1000 --swarm
   shmlab sim --bug wrap-ids --swarm --seeds 100 --shrink --out failures/
-  shmlab sim failures/seed-3/scenario.json
+  shmlab sim failures/seed-3/scenario.yaml
 
 flags:
 `
@@ -45,7 +49,7 @@ type simFlags struct {
 
 func (sf *simFlags) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.Uint64Var(&sf.seed, "seed", 0, "the first seed (default: the file's seed, else 1)")
+	fs.Uint64Var(&sf.seed, "seed", 0, "the first seed (default: the file's first seed, else 1)")
 	fs.Uint64Var(&sf.seeds, "seeds", 1, "how many seeds to run, from --seed on")
 	fs.IntVar(&sf.workers, "workers", 4, "workers, without a FILE")
 	fs.IntVar(&sf.ops, "ops", 250, "operations per worker, without a FILE")
@@ -83,7 +87,7 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 		return cfg, fmt.Errorf("--workers and --ops are for runs without a FILE: %s has its own", files[0])
 	case len(files) == 1:
 		var err error
-		if cfg, err = sim.LoadConfig(files[0]); err != nil {
+		if cfg, err = loadSimFile(files[0]); err != nil {
 			return cfg, err
 		}
 	case sf.workers < 1 || sf.ops < 1:
@@ -106,6 +110,22 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 		return cfg, fmt.Errorf("--seed %d with --seeds %d runs past the largest seed", cfg.Seed, sf.seeds)
 	}
 	return cfg, cfg.Validate()
+}
+
+// loadSimFile reads a scenario file as its first seed's run: YAML, or
+// the JSON config of an older failure folder.
+func loadSimFile(path string) (sim.Config, error) {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		return sim.LoadConfig(path)
+	}
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		return sim.Config{}, err
+	}
+	if sc.Mode == scenarios.Process {
+		return sim.Config{}, fmt.Errorf("%s runs in process mode only (shmlab run runs it)", path)
+	}
+	return sc.SimConfig(sc.Seeds.All()[0]), nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -158,7 +178,7 @@ func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writ
 		small, sr, err := sim.Shrink(cfg, 5000)
 		if err == nil && sr.Failed() {
 			cfg, r = small, sr
-			note = fmt.Sprintf(" (shrunk to %d operations", sim.Ops(sr.History))
+			note = " (shrunk to " + plural(sim.Ops(sr.History), "operation")
 			if small.Seed != seed {
 				note += fmt.Sprintf(", on schedule seed %d", small.Seed)
 			}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,13 +21,16 @@ Runs the bug zoo: for every deliberately broken variant of the reference
 (shm.BugNames), its bundled scenario in each mode, seed after seed until
 the violation is caught. Prints, per variant and mode, whether it was
 caught, after how many seeds and how long, and in sim mode the size of the
-counterexample shrunk from the first failing seed. The toolkit checks
-itself: every variant must be caught in both modes.
+counterexample shrunk from the first failing seed; with --out, that
+counterexample's folder (scenario.yaml, history.jsonl, report.html, repro)
+goes in DIR/VARIANT, and the line that runs it again is printed. The
+toolkit checks itself: every variant must be caught in both modes.
 
 Exit status: 0 every variant caught in every mode, 1 one was not, 3 usage.
 
-example:
+examples:
   shmlab zoo --mode sim --seeds 5
+  shmlab zoo --mode sim --out zoo/
 
 flags:
 `
@@ -34,6 +38,7 @@ flags:
 type zooFlags struct {
 	seeds   int
 	mode    string
+	out     string
 	timeout time.Duration
 }
 
@@ -43,6 +48,7 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&zf.seeds, "seeds", 20, "give up on a variant and mode after this many seeds")
 	fs.StringVar(&zf.mode, "mode", "both", "process, sim or both")
 	fs.DurationVar(&zf.timeout, "timeout", 2*time.Minute, "time limit of each run")
+	fs.StringVar(&zf.out, "out", "", "write each variant's shrunk counterexample (sim mode) to a folder in this directory")
 	operands, err := parseArgs(fs, zooUsage, args, stdout, stderr)
 	if err != nil {
 		return usageErr(err)
@@ -69,7 +75,7 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	p := newProgress(stderr, false)
 	results := scenarios.RunSuite(context.Background(), zoo, opts, p.update)
 	p.done()
-	return printZoo(stdout, results)
+	return zf.print(stdout, stderr, results)
 }
 
 // zooScenarios returns the bundled scenario of each bug, in the order of
@@ -100,15 +106,18 @@ func zooScenarios() ([]*scenarios.Scenario, error) {
 	return out, nil
 }
 
-func printZoo(w io.Writer, results []*scenarios.Result) int {
+// print prints the table, then the shrunk counterexamples' folders if
+// --out asks for them; it returns the exit code.
+func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result) int {
 	code := exitOK
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var notes strings.Builder
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "variant\tmode\tcaught\tseeds\ttime\tshrunk to")
 	for _, r := range results {
 		caught, shrunk := "no", "-"
 		if r.Violations > 0 {
 			caught = fmt.Sprintf("yes (seed %d)", r.FirstViolation)
-			shrunk = shrunkSize(r)
+			shrunk = zf.shrunk(r, &notes, stderr)
 		} else {
 			code = exitFail
 		}
@@ -116,12 +125,16 @@ func printZoo(w io.Writer, results []*scenarios.Result) int {
 			r.Wall.Round(100*time.Microsecond), shrunk)
 	}
 	tw.Flush()
+	if notes.Len() > 0 {
+		fmt.Fprint(stdout, "\n"+notes.String())
+	}
 	return code
 }
 
-// shrunkSize shrinks a sim result's first failing seed and says how many
-// operations are left.
-func shrunkSize(r *scenarios.Result) string {
+// shrunk shrinks a sim result's first failing seed, writes its folder if
+// --out asks (noting the repro line), and says how many operations are
+// left.
+func (zf *zooFlags) shrunk(r *scenarios.Result, notes *strings.Builder, stderr io.Writer) string {
 	if r.Mode != scenarios.Sim {
 		return "-"
 	}
@@ -129,9 +142,19 @@ func shrunkSize(r *scenarios.Result) string {
 		if o.Sim == nil || !o.Sim.Failed() {
 			continue
 		}
-		if _, small, err := sim.Shrink(o.Sim.Config, 5000); err == nil && small.Failed() {
-			return plural(sim.Ops(small.History), "operation")
+		cfg, small, err := sim.Shrink(o.Sim.Config, 5000)
+		if err != nil || !small.Failed() {
+			continue
 		}
+		if zf.out != "" {
+			repro, err := sim.WriteFailure(filepath.Join(zf.out, r.Scenario.Variant), cfg, small)
+			if err != nil {
+				fmt.Fprintf(stderr, "shmlab zoo: %s: writing its counterexample: %v\n", r.Scenario.Variant, err)
+			} else {
+				fmt.Fprintf(notes, "%s: repro: %s\n", r.Scenario.Variant, repro)
+			}
+		}
+		return plural(sim.Ops(small.History), "operation")
 	}
 	return "?"
 }
