@@ -41,36 +41,46 @@ type held struct {
 	until int64 // when its hold ends
 }
 
-// send carries a copy of m on the link of connection conn, deciding its
-// fate from info (the request's method, key and id). m is not changed.
-func (l *link) send(w *world, conn uint32, m *shm.Message, info faultinject.Message) {
+// send carries message i of the slab, which it now owns, on the link of
+// connection conn, deciding its fate from info (the request's method, key
+// and id).
+func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 	at := w.now + w.latency()
 	if l.dec == nil {
-		l.deliver(w, conn, m, max(at, l.last), true)
+		l.deliver(w, conn, i, max(at, l.last), true)
 		return
 	}
 	w.sending.worker, w.sending.conn = l.worker, conn
+	m := w.slab.at(i)
 	dec := l.decide(w, &info, m)
 	switch {
 	case dec.Drop:
+		w.slab.free(i)
 		return
 	case dec.Corruption != "":
-		c := *m // the sender's copy stays whole (a resend goes out intact)
-		faultinject.CorruptMessage(&c, l.name.Dir, dec.Corruption, idShift)
-		m = &c
+		faultinject.CorruptMessage(m, l.name.Dir, dec.Corruption, idShift) // a copy: the sender's stays whole
 	}
 	inOrder := dec.Delay == 0 && !dec.Reorder
 	if inOrder {
 		at = max(at, l.last)
 	}
 	at += int64(dec.Delay)
-	for range 1 + dec.Copies {
+	for k := range 1 + dec.Copies {
+		j := i
+		if k > 0 {
+			j = w.slab.put(w.slab.at(i))
+		}
 		if dec.Reorder {
-			l.hold(w, conn, m)
+			l.hold(w, conn, j)
 			continue
 		}
-		l.deliver(w, conn, m, at, inOrder)
+		l.deliver(w, conn, j, at, inOrder)
 	}
+}
+
+// sendCopy sends a copy of m, which stays the sender's.
+func (l *link) sendCopy(w *world, conn uint32, m *shm.Message) {
+	l.send(w, conn, w.slab.put(m), infoOf(m))
 }
 
 // decide decides the fate of message m, described by info: in place
@@ -101,13 +111,13 @@ func infoOf(m *shm.Message) faultinject.Message {
 	return faultinject.Message{Method: m.Method.String(), Key: unsafe.String(unsafe.SliceData(m.Key), len(m.Key)), Seq: m.Seq}
 }
 
-// deliver schedules m's arrival at at; if it goes in order, the messages
-// held for a reorder arrive just after it.
-func (l *link) deliver(w *world, conn uint32, m *shm.Message, at int64, inOrder bool) {
+// deliver schedules the arrival of message i at at; if it goes in order,
+// the messages held for a reorder arrive just after it.
+func (l *link) deliver(w *world, conn uint32, i int32, at int64, inOrder bool) {
 	if inOrder {
 		l.last = at
 	}
-	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: w.slab.put(m), held: !inOrder})
+	w.q.push(event{at: at, kind: l.arrival(), node: l.worker, conn: conn, msg: i, held: !inOrder})
 	if !inOrder {
 		return // a delayed message has not gone yet: the held ones wait on
 	}
@@ -124,9 +134,10 @@ func (l *link) arrival() kind {
 	return evReply
 }
 
-// hold keeps m until the next message on the link goes, or holdLimit.
-func (l *link) hold(w *world, conn uint32, m *shm.Message) {
-	i, until := w.slab.put(m), w.now+holdLimit
+// hold keeps message i until the next message on the link goes, or
+// holdLimit.
+func (l *link) hold(w *world, conn uint32, i int32) {
+	until := w.now + holdLimit
 	l.held = append(l.held, held{msg: i, conn: conn, until: until})
 	w.q.push(event{at: until, kind: evRelease, dir: l.dir, node: l.worker, conn: conn, msg: i})
 }

@@ -45,13 +45,17 @@ func (m *master) request(w *world, e *event) {
 		}
 		return // its connection is gone, or was made before this master
 	}
-	var rep shm.Message
-	if !m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req, &rep) {
+	i := w.slab.alloc() // the reply is made in its slot
+	req, rep := w.slab.at(e.msg), w.slab.at(i)
+	if !m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req, rep) {
+		w.slab.free(i)
 		return
 	}
 	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
-		to.links[toWorker].send(w, conn, &rep, infoOf(req))
+		to.links[toWorker].send(w, conn, i, infoOf(req))
+		return
 	}
+	w.slab.free(i)
 }
 
 // route returns where the reply to req goes: back on its connection, or

@@ -141,18 +141,21 @@ func (wk *worker) begin() {
 	wk.busy = true
 	w.ops++
 	for _, d := range wk.calls.TakeDeferred() { // BugAckBeforeApply's held writes
-		wk.links[toMaster].send(w, uint32(wk.inc), &d, infoOf(&d))
+		wk.links[toMaster].sendCopy(w, uint32(wk.inc), &d)
 	}
-	req := wk.op.Request()
+	i := w.slab.alloc() // the request is made in its slot
+	req := w.slab.at(i)
+	*req = wk.op.Request()
 	var rep shm.Message
-	id, local := wk.calls.Start(&req, w.now, w.now+int64(w.cfg.CallTimeout), &rep)
+	id, local := wk.calls.Start(req, w.now, w.now+int64(w.cfg.CallTimeout), &rep)
 	if local {
+		w.slab.free(i)
 		wk.end(&rep)
 		wk.next(false)
 		return
 	}
 	wk.call, wk.wire = id, req.Seq
-	wk.links[toMaster].send(w, uint32(wk.inc), &req, infoOf(&req))
+	wk.links[toMaster].send(w, uint32(wk.inc), i, infoOf(req))
 	wk.arm()
 }
 
@@ -215,7 +218,7 @@ func (wk *worker) due() {
 			wk.next(true)
 		}
 	}, func(req *shm.Message) {
-		wk.links[toMaster].send(w, uint32(wk.inc), req, infoOf(req))
+		wk.links[toMaster].sendCopy(w, uint32(wk.inc), req)
 	})
 	wk.arm()
 }

@@ -160,20 +160,30 @@ type msgSlab struct {
 	spare []int32
 }
 
-func (s *msgSlab) put(m *shm.Message) int32 {
+// alloc returns a free slot, holding an empty message, for a message to
+// be made in place.
+func (s *msgSlab) alloc() int32 {
 	if n := len(s.spare); n > 0 {
 		i := s.spare[n-1]
 		s.spare = s.spare[:n-1]
-		s.ms[i] = *m
 		return i
 	}
-	s.ms = append(s.ms, *m)
+	s.ms = append(s.ms, shm.Message{})
 	return int32(len(s.ms) - 1)
 }
 
-// at returns message i, to read (or settle) in place until it is freed.
-// It stays valid when the slab grows: only its slot may be reused, after
-// free.
+// put puts a copy of m in a free slot.
+func (s *msgSlab) put(m *shm.Message) int32 {
+	c := *m // m may be in the slab, which alloc may move
+	i := s.alloc()
+	s.ms[i] = c
+	return i
+}
+
+// at returns message i, to make, read or settle in place until it is
+// freed. What it points to stays readable when the slab grows (the old
+// array is left as it was), but is then no longer the slab's: take it
+// again after an alloc.
 func (s *msgSlab) at(i int32) *shm.Message { return &s.ms[i] }
 
 // free frees message i's slot.
