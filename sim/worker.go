@@ -145,7 +145,7 @@ func (wk *worker) begin() {
 	}
 	i := w.slab.alloc() // the request is made in its slot
 	req := w.slab.at(i)
-	*req = wk.op.Request()
+	wk.op.RequestInto(req)
 	var rep shm.Message
 	id, local := wk.calls.Start(req, w.now, w.now+int64(w.cfg.CallTimeout), &rep)
 	if local {

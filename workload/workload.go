@@ -163,14 +163,22 @@ func (o *Op) Input() linearizability.Input {
 // Request returns the op as a request, for shm.Client.Do or shm.Calls.
 // The request shares the op's bytes, its key's too: they are only read.
 func (o *Op) Request() shm.Message {
+	var m shm.Message
+	o.RequestInto(&m)
+	return m
+}
+
+// RequestInto makes m, which it overwrites, the op's request: Request
+// without copying the message out (the simulator makes it in place).
+func (o *Op) RequestInto(m *shm.Message) {
 	key := unsafe.Slice(unsafe.StringData(o.Key), len(o.Key))
-	m := shm.Message{Kind: shm.KindRequest, Key: key, Has: shm.HasKey}
+	*m = shm.Message{Kind: shm.KindRequest, Key: key, Has: shm.HasKey}
 	switch o.Method {
 	case linearizability.Get:
 		m.Method = shm.MethodGet
 	case linearizability.Set:
 		m.Method, m.Value, m.Has = shm.MethodSet, o.Value, m.Has|shm.HasValue
-		withTTL(&m, o.TTLms)
+		withTTL(m, o.TTLms)
 	case linearizability.Add:
 		m.Method, m.Delta, m.Has = shm.MethodAdd, o.Delta, m.Has|shm.HasDelta
 	case linearizability.CAS:
@@ -178,11 +186,10 @@ func (o *Op) Request() shm.Message {
 		if o.Old != nil {
 			m.Old, m.Has = o.Old, m.Has|shm.HasOld
 		}
-		withTTL(&m, o.TTLms)
+		withTTL(m, o.TTLms)
 	default:
 		m.Method = shm.MethodDelete
 	}
-	return m
 }
 
 func withTTL(m *shm.Message, ms int64) {
