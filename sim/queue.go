@@ -31,15 +31,25 @@ func (e *event) before(f *event) bool {
 }
 
 // queue is a binary min-heap of events. Sifting moves a hole rather than
-// swapping: one copy of an event per level.
+// swapping: one copy of an event per level. Most events, handled, push
+// the next one (a request's arrival its reply, a reply's the next
+// request), so pop leaves the event it returns at the root, marked
+// taken, and a push that follows takes its place: one sift down instead
+// of a sift down and a sift up.
 type queue struct {
-	es  []event
-	seq uint64
+	es    []event
+	seq   uint64
+	taken bool // es[0] has been popped
 }
 
 func (q *queue) push(e event) {
 	q.seq++
 	e.seq = q.seq
+	if q.taken {
+		q.taken = false
+		q.down(e)
+		return
+	}
 	q.es = append(q.es, e)
 	i := len(q.es) - 1
 	for i > 0 {
@@ -53,15 +63,23 @@ func (q *queue) push(e event) {
 	q.es[i] = e
 }
 
+// pop returns the earliest event; the queue must not be empty.
 func (q *queue) pop() event {
-	top := q.es[0]
-	n := len(q.es) - 1
-	last := q.es[n]
-	q.es = q.es[:n]
-	if n == 0 {
-		return top
+	if q.taken {
+		n := len(q.es) - 1
+		last := q.es[n]
+		q.es = q.es[:n]
+		if n > 0 {
+			q.down(last)
+		}
 	}
-	i := 0
+	q.taken = true
+	return q.es[0]
+}
+
+// down puts e at the root and sifts it down to its place.
+func (q *queue) down(e event) {
+	n, i := len(q.es), 0
 	for {
 		c := 2*i + 1
 		if c >= n {
@@ -70,14 +88,18 @@ func (q *queue) pop() event {
 		if r := c + 1; r < n && q.es[r].before(&q.es[c]) {
 			c = r
 		}
-		if !q.es[c].before(&last) {
+		if !q.es[c].before(&e) {
 			break
 		}
 		q.es[i] = q.es[c]
 		i = c
 	}
-	q.es[i] = last
-	return top
+	q.es[i] = e
 }
 
-func (q *queue) len() int { return len(q.es) }
+func (q *queue) len() int {
+	if q.taken {
+		return len(q.es) - 1
+	}
+	return len(q.es)
+}
