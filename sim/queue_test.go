@@ -14,7 +14,7 @@ import (
 func TestQueueOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var q queue
-		var pending []event // the reference: sorted stably by time
+		var pending []event   // the reference: sorted stably by time
 		var got, want []int32 // the events' ids, in the order popped
 		now, id := int64(0), int32(0)
 		for range rapid.IntRange(1, 300).Draw(t, "steps") {
