@@ -158,12 +158,12 @@ func (f *MessageFault) validate() error {
 		return fmt.Errorf("unknown dir %q (want requests, replies or both)", f.Dir)
 	}
 	switch {
-	case f.P < 0 || f.P > 1:
+	case !(f.P >= 0 && f.P <= 1): // NaN too
 		return fmt.Errorf("p %v is not a probability", f.P)
 	case f.P == 0 && f.Target.Nth == 0:
 		return errors.New("p is 0 and no nth is targeted: the fault would never fire")
-	case f.Copies < 0:
-		return fmt.Errorf("copies %d is negative", f.Copies)
+	case f.Copies < 0 || f.Copies > MaxCopies:
+		return fmt.Errorf("copies %d is not from 0 to %d", f.Copies, MaxCopies)
 	case f.Target.Nth < 0:
 		return fmt.Errorf("target nth %d is negative", f.Target.Nth)
 	case f.Target.Until != 0 && f.Target.Until < f.Target.From:
@@ -186,8 +186,18 @@ func (f *MessageFault) validate() error {
 	return nil
 }
 
+// MaxCopies bounds a duplicate fault's extra copies, and MaxDelay a
+// delay: beyond them a plan asks for a flood or for a run of years, not
+// for a test.
+const (
+	MaxCopies = 100
+	MaxDelay  = time.Hour
+)
+
 func (d *Dist) validate() error {
 	switch {
+	case max(d.Min, d.Max, d.Mean, d.Cap) > MaxDelay:
+		return fmt.Errorf("a delay is at most %v", MaxDelay)
 	case d.Kind == Fixed && d.Min <= 0:
 		return errors.New("a fixed delay needs min > 0")
 	case d.Kind == Uniform && (d.Min < 0 || d.Max <= d.Min):

@@ -100,6 +100,10 @@ func (c *Config) Validate() error {
 	if c.Workers < 0 || c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
 		errs = append(errs, errors.New("negative workers, ops or duration"))
 	}
+	if max(c.Think, c.RetryAfter, c.CallTimeout, c.Latency) > maxWait {
+		errs = append(errs, fmt.Errorf("think, retry, call timeout and latency are at most %v each", maxWait))
+	}
+	errs = append(errs, checkKeys(c.Keys))
 	if err := c.Mix.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -131,11 +135,27 @@ func (c *Config) Validate() error {
 const DurationOps = 100_000
 
 // maxWorkers and maxOps bound a run: its workers, and its operations in
-// all (for each incarnation of each worker).
+// all (for each incarnation of each worker); maxWait bounds each of its
+// waits (a think time, a timeout, a latency), so that the virtual clock
+// stays far from the end of int64.
 const (
 	maxWorkers = 1024
 	maxOps     = 50_000_000
+	maxWait    = time.Hour
 )
+
+// checkKeys reports a key named twice: the workload draws keys by their
+// place, and a history could not tell the two apart.
+func checkKeys(keys []string) error {
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if seen[k] {
+			return fmt.Errorf("key %q is named twice", k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
 
 // checkScript checks that each operation of a script can be sent.
 func checkScript(script [][]workload.Op) error {

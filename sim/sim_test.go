@@ -3,8 +3,10 @@ package sim
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +236,38 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(cfg, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestConfigLimits: a config that asks for what the simulator cannot
+// do right is refused, saying why.
+func TestConfigLimits(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Latency: 2 * time.Hour}, "at most 1h0m0s each"},
+		{Config{Think: 2 * time.Hour}, "at most 1h0m0s each"},
+		{Config{Keys: []string{"a", "b", "a"}}, `key "a" is named twice`},
+		{Config{Workers: 1025}, "1025 workers (at most 1024)"},
+	} {
+		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want …%s…", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestClockOverflow: a run whose virtual clock would pass the end of
+// int64 ends with an error, not with a history of wrapped times.
+func TestClockOverflow(t *testing.T) {
+	w := newWorld(Config{Seed: 1, Ops: 10, Latency: time.Hour}.withDefaults())
+	shift := int64(math.MaxInt64) - int64(time.Hour)/2 - w.now
+	for i := range w.q.es {
+		w.q.es[i].at += shift
+	}
+	w.now += shift
+	w.t0 += shift
+	if err := w.run(); err == nil || !strings.Contains(err.Error(), "ran past the end of int64") {
+		t.Fatalf("run: %v, want the clock's overflow", err)
 	}
 }

@@ -105,6 +105,9 @@ func (w *world) run() error {
 	limit := int64(maxEventsPerOp) * int64(max(w.cfg.Ops, longestScript(w.cfg.Script))+1) * int64(w.cfg.Workers) * int64(1+len(w.steps))
 	for w.q.len() > 0 {
 		e := w.q.pop()
+		if e.at < w.now {
+			return fmt.Errorf("sim: seed %d: the virtual clock ran past the end of int64 at %v", w.cfg.Seed, w.elapsed())
+		}
 		w.now = e.at
 		w.dispatch(&e)
 		if w.events++; int64(w.events) > limit {
