@@ -106,3 +106,26 @@ func TestCheckRefusesInvalidHistories(t *testing.T) {
 		t.Errorf("the valid history: %v", r)
 	}
 }
+
+// TestStreamTies: an operation called at the instant its stream's last
+// one returned comes after it (a stream is sequential), as the simulator
+// makes them; the same instant on two streams stays concurrent, and an
+// operation answered on the spot keeps its place.
+func TestStreamTies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    *handHistory
+		want Verdict
+	}{
+		{"one stream, back to back", newHand(ModelKV).set("a", "k", `1`, 1, 2).cas("a", "k", `1`, `5`, false, 2, 3).get("a", "k", `1`, 3, 4), Illegal},
+		{"one stream, a stale read right after a write", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 3), Illegal},
+		{"two streams at one instant", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("b", "k", "", 2, 3), Ok},
+		{"one stream, answered on the spot", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 2), Ok},
+		{"one stream, a gap", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", `1`, 3, 4), Ok},
+	} {
+		h := tc.h.history(t)
+		if r := Check(h, Options{NoSessions: true, NoCounters: true}); r.Linearizable != tc.want {
+			t.Errorf("%s: %v, want %v (%v)", tc.name, r.Linearizable, tc.want, r.Keys)
+		}
+	}
+}

@@ -74,8 +74,10 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
 	var keys []*keyHistory
+	lastReturn := make(map[int]int64) // of each stream's latest operation
 	for i := range h.Ops {
 		op := &h.Ops[i]
+		call := afterStream(op, ss.id(op), lastReturn)
 		if !op.Method.keyed() || op.Status == StatusFail {
 			continue
 		}
@@ -93,7 +95,7 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 		if o.unknown {
 			ret = inf
 		}
-		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: op.Call, Return: ret})
+		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: call, Return: ret})
 	}
 	if len(bounds) > 0 {
 		reset := ss.id(&Op{Worker: "master"})
@@ -106,6 +108,25 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
 	return keys
+}
+
+// afterStream returns the call time op is checked with: its own, or one
+// nanosecond later if it is the time its stream's previous operation
+// returned at. A stream is sequential, but porcupine puts a call before a
+// return of the same time, and would check the two as concurrent (the
+// simulator begins a worker's next call at the instant its last one
+// returned). Only a tie within a stream is broken: across streams,
+// whose clocks may be coarse, the same time stays concurrent. An
+// operation that returned at its call (answered on the spot) keeps it.
+func afterStream(op *Op, stream int, lastReturn map[int]int64) int64 {
+	call := op.Call
+	if last, ok := lastReturn[stream]; ok && last == call && (op.Status == StatusUnknown || call < op.Return) {
+		call++
+	}
+	if op.Status != StatusUnknown {
+		lastReturn[stream] = op.Return
+	}
+	return call
 }
 
 // convert turns op into what the model steps on.
