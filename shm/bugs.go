@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -99,22 +100,58 @@ func ParseBug(name string) (Bugs, bool) {
 // MarshalText names the bugs as String does.
 func (b Bugs) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
 
-// UnmarshalText reads bug names joined by "+" (or "none").
+// UnmarshalText reads bugs as ParseBugs does.
 func (b *Bugs) UnmarshalText(text []byte) error {
+	bugs, err := ParseBugs(string(text))
+	if err != nil {
+		return fmt.Errorf("shm: bugs %q: %w", text, err)
+	}
+	*b = bugs
+	return nil
+}
+
+// ParseBugs reads a variant of the reference: "none" or "reference" (no
+// bug), or bug names (as Bugs.String names them) joined by "+", each
+// once. Its error names the part at fault; the caller says where the
+// text came from.
+func ParseBugs(text string) (Bugs, error) {
+	if text == "" {
+		return 0, errors.New("empty: " + wantBugs)
+	}
+	parts := strings.Split(text, "+")
 	var all Bugs
-	for _, name := range strings.Split(string(text), "+") {
-		if name == "none" || name == "" {
-			continue
+	for i, name := range parts {
+		bug, err := parseBugPart(name, i, len(parts))
+		if err == nil && all.Has(bug) {
+			err = fmt.Errorf("%s is named twice", name)
 		}
-		bug, ok := ParseBug(name)
-		if !ok {
-			return fmt.Errorf("shm: unknown bug %q (want %s)", name, strings.Join(bugNames, ", "))
+		if err != nil {
+			return 0, err
 		}
 		all |= bug
 	}
-	*b = all
-	return nil
+	return all, nil
 }
+
+// parseBugPart reads part i of n of a variant's name.
+func parseBugPart(name string, i, n int) (Bugs, error) {
+	switch {
+	case name == "" && n > 1:
+		return 0, fmt.Errorf("bug %d of %d is empty (a stray +)", i+1, n)
+	case (name == "none" || name == "reference") && n > 1:
+		return 0, fmt.Errorf("%s means no bug: it stands alone, not joined by + to bugs", name)
+	case name == "none" || name == "reference":
+		return 0, nil
+	}
+	bug, ok := ParseBug(name)
+	if !ok {
+		return 0, fmt.Errorf("unknown bug %q (%s)", name, wantBugs)
+	}
+	return bug, nil
+}
+
+// wantBugs says what a variant's name may be.
+var wantBugs = "want reference (or none), or bugs joined by +: " + strings.Join(bugNames, ", ")
 
 // BugNames returns the names of every bug.
 func BugNames() []string { return append([]string(nil), bugNames...) }
