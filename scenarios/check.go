@@ -23,6 +23,13 @@ const (
 	MaxSeeds      = 100_000
 	// MaxTotalOps bounds workers × ops, as the simulator does.
 	MaxTotalOps = 50_000_000
+	// MaxLatency bounds the simulator's latency: a message that takes
+	// an hour is already far past any call's timeout, and much more
+	// would run the virtual clock past its end.
+	MaxLatency = time.Hour
+	// MaxDedupWindow bounds the replies the store keeps per worker
+	// incarnation.
+	MaxDedupWindow = 1 << 20
 )
 
 // check returns the values out of range, at their YAML paths.
@@ -61,8 +68,8 @@ func (sc *Scenario) check() []problem {
 		add("$.values", "values from %d to %d bytes: want 0 <= min <= max <= 1048576", v.Min, v.Max)
 	}
 	sc.checkStore(add)
-	if _, ok := sc.Bugs(); !ok {
-		add("$.variant", "variant %q: want reference or one of %v (several joined by +)", sc.Variant, shm.BugNames())
+	if _, err := sc.Bugs(); err != nil {
+		add("$.variant", "variant %q: %v", sc.Variant, err)
 	}
 	for _, d := range []struct {
 		name string
@@ -71,6 +78,9 @@ func (sc *Scenario) check() []problem {
 		if d.v < 0 {
 			add("$."+d.name, "%s %v is negative", d.name, d.v)
 		}
+	}
+	if sc.Latency > MaxLatency {
+		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
 	sc.checkFaults(add)
 	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
@@ -119,8 +129,11 @@ func (sc *Scenario) checkStore(add adder) {
 	if st.TTL < 0 || (st.TTL > 0 && st.TTL < time.Millisecond) {
 		add("$.store.ttl", "ttl %v: want 0, or 1ms or more", st.TTL)
 	}
-	if st.DedupWindow < 0 {
+	switch {
+	case st.DedupWindow < 0:
 		add("$.store.dedup_window", "dedup_window %d is negative", st.DedupWindow)
+	case st.DedupWindow > MaxDedupWindow:
+		add("$.store.dedup_window", "dedup_window %d: at most %d", st.DedupWindow, MaxDedupWindow)
 	}
 }
 
@@ -130,8 +143,11 @@ func (sc *Scenario) checkScript(add adder) {
 	if sc.Mode != Sim {
 		add("$.script", "a script runs in the simulator only: set mode: sim")
 	}
-	if len(sc.Script) == 0 {
+	switch {
+	case len(sc.Script) == 0:
 		add("$.script", "a script names its workers: w1: [...] (w1: [] for one that does nothing)")
+	case len(sc.Script) > MaxSimWorkers:
+		add("$.script", "%d workers in the script: at most %d", len(sc.Script), MaxSimWorkers)
 	}
 	if sc.Workers != 0 && sc.Workers != len(sc.Script) {
 		add("$.workers", "workers %d, but the script has %d: leave workers out", sc.Workers, len(sc.Script))
@@ -212,15 +228,14 @@ func (sc *Scenario) checkSeeds(add adder) {
 	}
 }
 
-// Bugs returns the broken variant's bugs (0 for the reference); ok is
-// false for a name that is neither.
-func (sc *Scenario) Bugs() (shm.Bugs, bool) {
-	if sc.Variant == "" || sc.Variant == "reference" {
-		return 0, true
+// Bugs returns the variant's bugs: none for the reference (Variant
+// empty, "reference" or "none"), else the bugs joined by "+"
+// (shm.ParseBugs).
+func (sc *Scenario) Bugs() (shm.Bugs, error) {
+	if sc.Variant == "" {
+		return 0, nil
 	}
-	var bugs shm.Bugs
-	err := bugs.UnmarshalText([]byte(sc.Variant))
-	return bugs, err == nil && bugs != 0
+	return shm.ParseBugs(sc.Variant)
 }
 
 // workers is how many workers run: the script's, or Workers (2 if 0).

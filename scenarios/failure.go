@@ -117,28 +117,54 @@ func writeRun(dir string, o *Outcome) error {
 // its mode with its seed, the message faults decided by its fault log
 // (byte and process faults come from the scenario's plan, as the seed
 // makes them). Real processes' timing differs from run to run; the log
-// makes the same messages meet the same faults.
+// makes the same messages meet the same faults. A folder without a
+// run.json is an error: one of the simulator's gives its repro line.
 func Replay(ctx context.Context, dir string) (*Outcome, error) {
+	ri, err := readRun(dir)
+	if err != nil {
+		return nil, err
+	}
 	sc, err := Load(filepath.Join(dir, ScenarioFile))
 	if err != nil {
 		return nil, err
-	}
-	b, err := os.ReadFile(filepath.Join(dir, RunFile))
-	if err != nil {
-		return nil, err
-	}
-	var ri runInfo
-	if err := json.Unmarshal(b, &ri); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
-	}
-	if ri.Mode != Process && ri.Mode != Sim {
-		return nil, fmt.Errorf("%s: mode %q is not process or sim", filepath.Join(dir, RunFile), ri.Mode)
 	}
 	records, err := readFaults(filepath.Join(dir, FaultsFile))
 	if err != nil {
 		return nil, err
 	}
 	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+}
+
+// readRun reads the folder's run.json. A folder without one is not
+// shmlab run's: a simulator's failure (shmlab sim, shmlab zoo) is run
+// again by its repro line, which the error gives.
+func readRun(dir string) (runInfo, error) {
+	var ri runInfo
+	path := filepath.Join(dir, RunFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ri, notRunFolder(dir)
+	}
+	if err != nil {
+		return ri, err
+	}
+	if err := json.Unmarshal(b, &ri); err != nil {
+		return ri, fmt.Errorf("%s: %w", path, err)
+	}
+	if ri.Mode != Process && ri.Mode != Sim {
+		return ri, fmt.Errorf("%s: mode %q is not process or sim", path, ri.Mode)
+	}
+	return ri, nil
+}
+
+// notRunFolder says what the folder dir, which has no run.json, is.
+func notRunFolder(dir string) error {
+	repro, err := os.ReadFile(filepath.Join(dir, ReproFile))
+	if err != nil {
+		return fmt.Errorf("%s is not a failure folder of shmlab run: it has no %s", dir, RunFile)
+	}
+	return fmt.Errorf("%s is a failure of the simulator (shmlab sim or shmlab zoo wrote it, with no %s and no fault log to replay; the simulator repeats it from its seed): run it again with its repro line:\n  %s",
+		dir, RunFile, strings.TrimSpace(string(repro)))
 }
 
 // readFaults reads a fault log; a folder without one replays by seed.

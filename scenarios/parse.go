@@ -185,7 +185,7 @@ func lookup(f *ast.File, path string) *token.Token {
 	for path != "" && path != "$" {
 		if p, err := yaml.PathString(path); err == nil {
 			if n, err := p.FilterFile(f); err == nil && n != nil {
-				return n.GetToken()
+				return tokenOf(n)
 			}
 		}
 		i := strings.LastIndexAny(path, ".[")

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,18 @@ func TestParseErrors(t *testing.T) {
 		{"negative dedup window", "store: {dedup_window: -1}\n", []string{"f.yaml:1:23:", "dedup_window -1 is negative"}},
 		{"float dedup window", "store: {dedup_window: 1.5}\n", []string{"f.yaml:1:23:", "1.5 is not an integer"}},
 		{"bad second bug", "variant: no-dedup+nope\n", []string{"f.yaml:1:10:", `variant "no-dedup+nope"`, "joined by +"}},
-		{"script in process mode", "script:\n  w1: []\n", []string{"f.yaml:2:5:", "a script runs in the simulator only: set mode: sim"}},
+		{"stray plus", "variant: no-dedup+\n", []string{"f.yaml:1:10:", `variant "no-dedup+": bug 2 of 2 is empty`}},
+		{"leading plus", "variant: +no-dedup\n", []string{"f.yaml:1:10:", `bug 1 of 2 is empty`}},
+		{"bug twice", "variant: no-dedup+no-dedup\n", []string{"f.yaml:1:10:", "no-dedup is named twice"}},
+		{"none and a bug", "variant: none+no-dedup\n", []string{"f.yaml:1:10:", "none means no bug: it stands alone"}},
+		{"reference and a bug", "variant: reference+no-dedup\n", []string{"f.yaml:1:10:", "reference means no bug: it stands alone"}},
+		{"latency of a day", "latency: 24h\n", []string{"f.yaml:1:10:", "latency 24h0m0s: at most 1h0m0s"}},
+		{"latency overflowing the clock", "latency: 2000000h\n", []string{"f.yaml:1:10:", "at most 1h0m0s"}},
+		{"dedup window of a typo", "store: {dedup_window: 99999999999}\n", []string{"f.yaml:1:23:", "dedup_window 99999999999: at most 1048576"}},
+		{"script of too many workers", "mode: sim\nscript:\n" + manyWorkers(MaxSimWorkers+1), []string{"f.yaml:3:3:", "1025 workers in the script: at most 1024"}},
+		{"op key missing", "mode: sim\nscript:\n  w1: [{get: }]\n", []string{"f.yaml:3:9:", `get: the key is missing (write it after the method: {get: k0}, or {get: ""} for the empty key)`}},
+		{"op key missing in a block", "mode: sim\nscript:\n  w1:\n    - get:\n", []string{"f.yaml:4:", "get: the key is missing"}},
+		{"script in process mode", "script:\n  w1: []\n", []string{"f.yaml:2:3:", "a script runs in the simulator only: set mode: sim"}},
 		{"script empty", "mode: sim\nscript:\n", []string{"f.yaml:2:9:", "script is empty"}},
 		{"script of no workers", "mode: sim\nscript: {}\n", []string{"f.yaml:2:9:", "a script names its workers"}},
 		{"script worker missing", "mode: sim\nscript:\n  w2: []\n", []string{"f.yaml:3:3:", `worker "w2"`, "none left out"}},
@@ -186,5 +198,45 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// manyWorkers is a script of n workers that do nothing.
+func manyWorkers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "  w%d: []\n", i+1)
+	}
+	return b.String()
+}
+
+// TestParseVariants: the reference is named reference or none (or left
+// out), and bugs are joined by +.
+func TestParseVariants(t *testing.T) {
+	for _, tt := range []struct {
+		variant string
+		want    shm.Bugs
+	}{{"", 0}, {"variant: reference", 0}, {"variant: none", 0}, {"variant: wrap-ids+no-dedup", shm.BugNoDedup | shm.BugWrapIDs}} {
+		sc, err := Parse("f.yaml", []byte("mode: sim\n"+tt.variant+"\n"))
+		if err != nil {
+			t.Errorf("%q: %v", tt.variant, err)
+			continue
+		}
+		if got, err := sc.Bugs(); err != nil || got != tt.want {
+			t.Errorf("%q: bugs %v, %v; want %v", tt.variant, got, err, tt.want)
+		}
+	}
+}
+
+// TestParseLimitsAllowed: the bounds themselves are accepted.
+func TestParseLimitsAllowed(t *testing.T) {
+	for _, src := range []string{
+		"mode: sim\nlatency: 1h\n",
+		"mode: sim\nstore: {dedup_window: 1048576}\n",
+		"mode: sim\nscript:\n" + manyWorkers(MaxSimWorkers),
+	} {
+		if _, err := Parse("f.yaml", []byte(src)); err != nil {
+			t.Errorf("%.40q: %v", src, err)
+		}
 	}
 }

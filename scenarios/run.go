@@ -55,16 +55,14 @@ func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
 func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []faultinject.Record) *Outcome {
 	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed}
 	began := time.Now()
-	switch mode {
-	case Sim:
+	switch why := sc.cannotRun(mode); {
+	case why != "":
+		o.Err = fmt.Errorf("scenario %s cannot run in %s mode: %s", sc.Name, mode, why)
+	case mode == Sim:
 		cfg := sc.SimConfig(seed)
 		cfg.CheckTimeout, cfg.Replay = checkTimeout(ctx), replay
 		o.runSim(cfg)
-	case Process:
-		if sc.Script != nil {
-			o.Err = fmt.Errorf("scenario %s: a script runs in the simulator only", sc.Name)
-			break
-		}
+	case mode == Process:
 		cfg := sc.HarnessConfig(seed)
 		cfg.Replay = replay
 		o.runProcess(ctx, cfg)

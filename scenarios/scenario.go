@@ -22,7 +22,9 @@ type Scenario struct {
 	Description string `yaml:"description"`
 	// Mode says where it runs: process, sim or both (both if empty).
 	Mode Mode `yaml:"mode"`
-	// Workers is how many workers run at once (2 if 0).
+	// Workers is how many workers run at once (2 if 0; at most
+	// MaxWorkers, or MaxSimWorkers in mode sim, which does not run on
+	// processes beyond MaxWorkers).
 	Workers int `yaml:"workers"`
 	// Ops is how many operations each worker makes (100 if 0 and there
 	// is no Duration).
@@ -40,9 +42,9 @@ type Scenario struct {
 	Values Values `yaml:"values"`
 	// Store limits the master's store.
 	Store Store `yaml:"store"`
-	// Variant is the implementation: reference (if empty), or one of the
-	// bug zoo's broken variants by name (several joined by "+", as
-	// shm.Bugs names them).
+	// Variant is the implementation: reference (if empty, "reference" or
+	// "none"), or one of the bug zoo's broken variants by name (several
+	// joined by "+", each once: shm.ParseBugs).
 	Variant string `yaml:"variant"`
 	// Timeout bounds each call (200ms if 0); Retry resends an unanswered
 	// request after that long (never if 0); Think is the longest pause
@@ -51,8 +53,8 @@ type Scenario struct {
 	Retry   time.Duration `yaml:"retry"`
 	Think   time.Duration `yaml:"think"`
 	// Latency is the simulator's one-way latency of a message (20µs if
-	// 0): each message draws from Latency to twice Latency. Real
-	// processes have their own.
+	// 0, at most MaxLatency): each message draws from Latency to twice
+	// Latency. Real processes have their own.
 	Latency time.Duration `yaml:"latency"`
 	// Script, if set, is the workload written out instead of drawn: each
 	// worker's operations (the workers are its workers). It runs in the
@@ -120,7 +122,7 @@ type Values struct {
 // bytes (least recently used go first); TTL, if set, is given to every
 // drawn write. DedupWindow is how many replies the store remembers per
 // worker incarnation for the clients that send no ack
-// (shm.DefaultDedupWindow if 0).
+// (shm.DefaultDedupWindow if 0, at most MaxDedupWindow).
 type Store struct {
 	Entries     int           `yaml:"entries"`
 	Bytes       int64         `yaml:"bytes"`

@@ -164,13 +164,24 @@ func decodeField(o *workload.Op, name string, p *ast.MappingValueNode) error {
 		if !isMethod(name) {
 			return errAt(p.Key, "unknown field %q of an operation (want get, set, add, cas or delete, with value, old, delta, ttl or incr)", name)
 		}
-		s, ok := v.(*ast.StringNode)
-		if !ok {
-			return errAt(v, "%s: the key %s is not a string (quote it: \"%s\")", name, v.String(), v.String())
-		}
-		o.Method, o.Key = linearizability.Method(name), s.Value
+		o.Method = linearizability.Method(name)
+		o.Key, err = keyOf(name, p)
 	}
 	return err
+}
+
+// keyOf reads the key of the method name, the pair p.
+func keyOf(name string, p *ast.MappingValueNode) (string, error) {
+	v := p.Value
+	s, ok := v.(*ast.StringNode)
+	switch {
+	case !ok && v.String() == "": // nothing after the colon
+		return "", errAt(p.Key, "%s: the key is missing (write it after the method: {%s: k0}, or {%s: \"\"} for the empty key)", name, name, name)
+	case !ok:
+		text := v.GetToken().Value
+		return "", errAt(v, "%s: the key %s is not a string (quote it: \"%s\")", name, text, text)
+	}
+	return s.Value, nil
 }
 
 // int64Of reads an integer, as written in decimal.
@@ -237,7 +248,9 @@ func stringValue(n *ast.StringNode) (shm.Value, error) {
 }
 
 // rawJSON reads {json: TEXT}: TEXT, valid JSON, kept exactly (white
-// space too).
+// space too, so that any config's script reads back as it was written).
+// The store compares values as text; real processes' codec compacts the
+// values it reads, and history files store them compacted.
 func rawJSON(n *ast.MappingNode) (shm.Value, error) {
 	if len(n.Values) != 1 || n.Values[0].Key.GetToken().Value != "json" {
 		return nil, errAt(n, "want a JSON value: a number, a string, true, false, null, or any JSON text as {json: '...'}")
@@ -278,11 +291,16 @@ type nodeError struct {
 
 func (e *nodeError) Error() string { return e.msg }
 
-// errAt makes a nodeError at node: its first key, for a block mapping.
+// errAt makes a nodeError at node's place (tokenOf).
 func errAt(node ast.Node, format string, args ...any) error {
-	tk := node.GetToken()
+	return &nodeError{tk: tokenOf(node), msg: fmt.Sprintf(format, args...)}
+}
+
+// tokenOf is the token an error about node points at: its first key,
+// for a block mapping (whose own token is that key's colon).
+func tokenOf(node ast.Node) *token.Token {
 	if m, ok := node.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
-		tk = m.Values[0].Key.GetToken()
+		return m.Values[0].Key.GetToken()
 	}
-	return &nodeError{tk: tk, msg: fmt.Sprintf(format, args...)}
+	return node.GetToken()
 }

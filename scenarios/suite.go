@@ -12,7 +12,8 @@ import (
 type Options struct {
 	// Mode, if set, runs every scenario in that mode (process, sim or
 	// both) instead of its own; a scenario that cannot run there (byte
-	// faults in sim, a script on processes) is skipped in it.
+	// faults in sim; on processes, a script, or more than MaxWorkers
+	// workers, which mode: sim allows) is skipped in it.
 	Mode Mode
 	// Seeds, if set, replaces every scenario's seeds.
 	Seeds []uint64
@@ -33,7 +34,8 @@ type Result struct {
 	Met, Inconclusive bool
 	Errors            int
 	// Skipped, if set, says why the scenario did not run in Mode at all
-	// (byte faults in the simulator, a script on processes).
+	// (byte faults in the simulator; a script, or more workers than
+	// MaxWorkers, on processes).
 	Skipped string
 	// Violations counts the seeds with a violation; FirstViolation is
 	// the first of them.
@@ -111,23 +113,35 @@ func RunSuite(ctx context.Context, scs []*Scenario, opts Options, progress Progr
 }
 
 // modes returns the modes sc runs in under opts, and the results of the
-// modes it skips (the simulator for byte faults, processes for a script).
+// modes it skips (cannotRun).
 func (o Options) modes(sc *Scenario) (modes []Mode, skipped []*Result) {
 	want := sc.Mode
 	if o.Mode != "" {
 		want = o.Mode
 	}
 	for _, m := range want.Modes() {
-		switch {
-		case m == Sim && len(sc.Faults.Bytes) > 0:
-			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: "byte faults need real streams: it runs in process mode only"})
-		case m == Process && sc.Script != nil:
-			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: "a script runs in the simulator only"})
-		default:
+		if why := sc.cannotRun(m); why != "" {
+			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: why})
+		} else {
 			modes = append(modes, m)
 		}
 	}
 	return modes, skipped
+}
+
+// cannotRun says why sc cannot run in mode m, or "" if it can: byte
+// faults need real streams, a script is the simulator's, and real
+// processes are bounded by MaxWorkers whatever the file's mode allows.
+func (sc *Scenario) cannotRun(m Mode) string {
+	switch {
+	case m == Sim && len(sc.Faults.Bytes) > 0:
+		return "byte faults need real streams: it runs in process mode only"
+	case m == Process && sc.Script != nil:
+		return "a script runs in the simulator only"
+	case m == Process && sc.workers() > MaxWorkers:
+		return fmt.Sprintf("%d workers: real processes run at most %d (mode: sim allows %d in the simulator)", sc.workers(), MaxWorkers, MaxSimWorkers)
+	}
+	return ""
 }
 
 func runOne(ctx context.Context, sc *Scenario, m Mode, opts Options, progress Progress) *Result {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/sim"
 )
 
 func mustParse(t *testing.T, src string) *Scenario {
@@ -72,6 +75,27 @@ func TestSuiteModes(t *testing.T) {
 	}
 }
 
+// TestSuiteWorkersOfTheSimulator: a mode: sim scenario with more workers
+// than real processes may have is skipped in process mode, and not run
+// there when asked directly; one within the bound runs where --mode says.
+func TestSuiteWorkersOfTheSimulator(t *testing.T) {
+	many := mustParse(t, "mode: sim\nworkers: 65\nops: 1\n")
+	m, skipped := (Options{Mode: Both}).modes(many)
+	if !cmp.Equal(m, []Mode{Sim}) || len(skipped) != 1 || skipped[0].Mode != Process {
+		t.Fatalf("65 workers: modes %v (skipped %d)", m, len(skipped))
+	}
+	if want := "65 workers: real processes run at most 64"; !strings.Contains(skipped[0].Skipped, want) {
+		t.Errorf("skipped because %q, want it to say %q", skipped[0].Skipped, want)
+	}
+	if o := many.Run(context.Background(), Process, 1); o.Err == nil || !strings.Contains(o.Err.Error(), "at most 64") {
+		t.Errorf("65 workers on processes: error %v", o.Err)
+	}
+	few := mustParse(t, "mode: sim\nworkers: 64\nops: 1\n")
+	if m, _ := (Options{Mode: Process}).modes(few); !cmp.Equal(m, []Mode{Process}) {
+		t.Errorf("64 workers, --mode process: modes %v", m)
+	}
+}
+
 // TestJUnit: one test case per scenario and mode, failures counted.
 func TestJUnit(t *testing.T) {
 	rs := RunSuite(context.Background(), []*Scenario{
@@ -115,5 +139,29 @@ func TestReplaySimFolder(t *testing.T) {
 	}
 	if again.Sim.Hash() != o.Sim.Hash() {
 		t.Errorf("replayed history %s, want %s", again.Sim.Hash(), o.Sim.Hash())
+	}
+}
+
+// TestReplaySimulatorFolder: a folder that shmlab sim or shmlab zoo wrote
+// has no run.json; Replay says what it is and gives its repro line.
+func TestReplaySimulatorFolder(t *testing.T) {
+	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
+	o := sc.Run(context.Background(), Sim, 1)
+	dir := filepath.Join(t.TempDir(), "seed-1")
+	repro, err := sim.WriteFailure(dir, o.Sim.Config, o.Sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Replay(context.Background(), dir)
+	for _, want := range []string{dir + " is a failure of the simulator", "run it again with its repro line:\n  " + repro} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Replay: error %v, want it to say %q", err, want)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, ReproFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Replay(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "not a failure folder of shmlab run") {
+		t.Errorf("Replay without repro: error %v", err)
 	}
 }

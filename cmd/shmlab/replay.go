@@ -17,7 +17,9 @@ Runs a failure folder that shmlab run wrote again: its scenario, in its
 mode with its seed, with the message faults decided by its fault log
 (faults.jsonl) rather than by the seed, so that on real processes, whose
 timing differs from run to run, the same messages meet the same faults.
-Prints the verdict now and the verdict saved.
+Prints the verdict now and the verdict saved. A folder that shmlab sim
+or shmlab zoo wrote has no fault log (the simulator repeats a run from
+its seed): shmlab replay says so and prints its repro line (exit 3).
 
 Exit status: 0 the run passed this time, 1 a violation (again), 2 the
 check could not decide, 3 bad input or usage.
