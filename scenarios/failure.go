@@ -14,14 +14,16 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/sim"
 )
 
-// The files of a failure folder.
+// The files of a failure folder: the simulator's (whose failure folders
+// are the same, less the run and the faults), and two more.
 const (
-	ScenarioFile = "scenario.yaml"
-	HistoryFile  = "history.jsonl"
-	ReportFile   = "report.html"
-	ReproFile    = "repro"
+	ScenarioFile = sim.ScenarioFile
+	HistoryFile  = sim.HistoryFile
+	ReportFile   = sim.ReportFile
+	ReproFile    = sim.ReproFile
 	RunFile      = "run.json"     // the mode and the seed
 	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
 	LogFile      = "log.txt"      // the masters' and workers' log lines, if any
