@@ -9,6 +9,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -16,17 +17,17 @@ import (
 const (
 	MaxWorkers = 64
 	// MaxSimWorkers bounds the workers of a scenario that runs in the
-	// simulator only (mode sim), as the simulator does.
-	MaxSimWorkers = 1024
+	// simulator only (mode sim): the simulator's bound.
+	MaxSimWorkers = sim.MaxWorkers
 	MaxOps        = 1_000_000
 	MaxKeys       = 100_000
 	MaxSeeds      = 100_000
-	// MaxTotalOps bounds workers × ops, as the simulator does.
-	MaxTotalOps = 50_000_000
-	// MaxLatency bounds the simulator's latency: a message that takes
-	// an hour is already far past any call's timeout, and much more
-	// would run the virtual clock past its end.
-	MaxLatency = time.Hour
+	// MaxTotalOps bounds workers × ops: the simulator's bound.
+	MaxTotalOps = sim.MaxOps
+	// MaxLatency bounds the simulator's latency (its bound on every
+	// wait): a message that takes an hour is already far past any call's
+	// timeout, and much more would run the virtual clock past its end.
+	MaxLatency = sim.MaxWait
 	// MaxDedupWindow bounds the replies the store keeps per worker
 	// incarnation.
 	MaxDedupWindow = 1 << 20

@@ -100,8 +100,8 @@ func (c *Config) Validate() error {
 	if c.Workers < 0 || c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
 		errs = append(errs, errors.New("negative workers, ops or duration"))
 	}
-	if max(c.Think, c.RetryAfter, c.CallTimeout, c.Latency) > maxWait {
-		errs = append(errs, fmt.Errorf("think, retry, call timeout and latency are at most %v each", maxWait))
+	if max(c.Think, c.RetryAfter, c.CallTimeout, c.Latency) > MaxWait {
+		errs = append(errs, fmt.Errorf("think, retry, call timeout and latency are at most %v each", MaxWait))
 	}
 	errs = append(errs, checkKeys(c.Keys))
 	if err := c.Mix.Validate(); err != nil {
@@ -110,11 +110,11 @@ func (c *Config) Validate() error {
 	if err := c.Shape.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Workers > maxWorkers {
-		errs = append(errs, fmt.Errorf("%d workers (at most %d)", c.Workers, maxWorkers))
+	if c.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("%d workers (at most %d)", c.Workers, MaxWorkers))
 	}
-	if n := int64(max(c.Workers, 1, len(c.Script))) * int64(max(c.Ops, longestScript(c.Script))); n > maxOps {
-		errs = append(errs, fmt.Errorf("%d operations in all (workers × ops; at most %d)", n, maxOps))
+	if n := int64(max(c.Workers, 1, len(c.Script))) * int64(max(c.Ops, longestScript(c.Script))); n > MaxOps {
+		errs = append(errs, fmt.Errorf("%d operations in all (workers × ops; at most %d)", n, MaxOps))
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)
@@ -134,14 +134,14 @@ func (c *Config) Validate() error {
 // no Ops.
 const DurationOps = 100_000
 
-// maxWorkers and maxOps bound a run: its workers, and its operations in
-// all (for each incarnation of each worker); maxWait bounds each of its
+// MaxWorkers and MaxOps bound a run: its workers, and its operations in
+// all (for each incarnation of each worker); MaxWait bounds each of its
 // waits (a think time, a timeout, a latency), so that the virtual clock
-// stays far from the end of int64.
+// stays far from the end of int64. Scenario files take them as theirs.
 const (
-	maxWorkers = 1024
-	maxOps     = 50_000_000
-	maxWait    = time.Hour
+	MaxWorkers = 1024
+	MaxOps     = 50_000_000
+	MaxWait    = time.Hour
 )
 
 // checkKeys reports a key named twice: the workload draws keys by their
