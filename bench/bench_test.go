@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -254,7 +255,10 @@ func TestWindow(t *testing.T) {
 		at   time.Time
 		want bool
 	}{
-		{w.from.Add(-1), false}, {w.from, true}, {w.to.Add(-1), true}, {w.to, false},
+		{w.from.Add(-1), false}, {w.from, true}, {w.to.Add(-1), true},
+		// Until it has measured minSamples operations, it stays open past
+		// its planned end, up to maxStretch.
+		{w.to, true}, {w.to.Add(maxStretch - 1), true}, {w.to.Add(maxStretch), false},
 	} {
 		if got := w.in(tt.at); got != tt.want {
 			t.Errorf("in(%v) = %v, want %v", tt.at.Sub(w.from), got, tt.want)
@@ -265,6 +269,35 @@ func TestWindow(t *testing.T) {
 	}
 	if d := time.Until(w.from); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("window starts in %v, want after the 1h warm-up", d)
+	}
+}
+
+// TestWindowStretches: a window that measured too few operations by its
+// planned end stays open until it has minSamples, and its span reaches
+// the last of them; one that has them closes on time.
+func TestWindowStretches(t *testing.T) {
+	w := newWindow(params{Duration: time.Second})
+	for i := range minSamples - 1 {
+		if !w.record(w.from.Add(time.Duration(i))) {
+			t.Fatalf("operation %d inside the window not recorded", i)
+		}
+	}
+	late := w.to.Add(3 * time.Second)
+	if !w.open(late) || !w.record(late) {
+		t.Fatalf("window with %d of %d operations closed at its planned end", minSamples-1, minSamples)
+	}
+	if w.open(late) || w.record(late.Add(1)) {
+		t.Fatalf("window with %d operations still open after its planned end", minSamples)
+	}
+	if got, want := w.span(), 4*time.Second; got != want {
+		t.Errorf("span %v, want %v (up to the last measured operation)", got, want)
+	}
+	full := newWindow(params{Duration: time.Second})
+	for range minSamples {
+		full.record(full.from)
+	}
+	if full.open(full.to) || full.span() != time.Second {
+		t.Errorf("a window with its samples: open at its end %v, span %v; want closed, 1s", full.open(full.to), full.span())
 	}
 }
 
@@ -285,12 +318,50 @@ func TestMakeRow(t *testing.T) {
 	floor := []sample{{opsPerS: 400, p50: 2 * time.Microsecond, cpuPerOp: 100}}
 	ref := []sample{{opsPerS: 100, p50: 8 * time.Microsecond, p99: 30 * time.Microsecond, cpuPerOp: 900}}
 	want := Row{Cell: cell, FloorOpsPerS: 400, OpsPerS: 100, Ratio: 0.25, P50us: 8, P99us: 30, FloorP50us: 2,
-		ValueMBPerS: 0.1, CPUns: 900, FloorCPUns: 100, Runs: 1}
+		ValueMBPerS: 0.1, CPUns: 900, FloorCPUns: 100, Runs: 1,
+		FloorOpsPerSSpread: Spread{400, 400}, OpsPerSSpread: Spread{100, 100}, RatioSpread: Spread{0.25, 0.25},
+		P50usSpread: Spread{8, 8}, P99usSpread: Spread{30, 30}}
 	if diff := cmp.Diff(want, makeRow(cell, floor, ref)); diff != "" {
 		t.Errorf("makeRow mismatch (-want +got):\n%s", diff)
 	}
-	if r := makeRow(cell, []sample{{}}, ref); r.Ratio != 0 || math.IsInf(r.Ratio, 0) || math.IsNaN(r.Ratio) {
-		t.Errorf("makeRow with a zero floor: ratio %v, want 0", r.Ratio)
+	if r := makeRow(cell, []sample{{}}, ref); r.Ratio != 0 || r.RatioSpread != (Spread{}) {
+		t.Errorf("makeRow with a zero floor: ratio %v, spread %v; want 0", r.Ratio, r.RatioSpread)
+	}
+}
+
+// TestMakeRowSpread: each run's ratio pairs the reference with the floor
+// of the same run, and the spread is the lowest and highest run.
+func TestReportRate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    report
+		want float64
+		err  error
+	}{
+		{"measured", report{Ops: 300, Span: 2 * time.Second}, 150, nil},
+		{"no operations", report{Ops: 0, All: 5, Span: time.Second}, 0, ErrNoSamples},
+		{"no span", report{Ops: 3}, 0, ErrNoSamples},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.r.rate()
+			if got != tt.want || !errors.Is(err, tt.err) {
+				t.Errorf("rate() = %v, %v; want %v, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+func TestMakeRowSpread(t *testing.T) {
+	floor := []sample{{opsPerS: 100}, {opsPerS: 200}, {opsPerS: 400}}
+	ref := []sample{{opsPerS: 50, p50: 3000}, {opsPerS: 150, p50: 1000}, {opsPerS: 100, p50: 2000}}
+	r := makeRow(Cell{}, floor, ref)
+	got := []Spread{r.FloorOpsPerSSpread, r.OpsPerSSpread, r.RatioSpread, r.P50usSpread}
+	want := []Spread{{100, 400}, {50, 150}, {0.25, 0.75}, {1, 3}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("spreads (floor, ops, ratio, p50) mismatch (-want +got):\n%s", diff)
+	}
+	if r.Ratio != 100.0/200 {
+		t.Errorf("ratio %v, want the medians' 100/200", r.Ratio)
 	}
 }
 

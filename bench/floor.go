@@ -105,13 +105,13 @@ func floorWorker(ctx context.Context, c net.Conn, args []string) error {
 	if os.Getenv("SHMLAB_BENCH_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "floor worker: reads %d writes %d replies %d\n", d.reads, d.writes, d.replied)
 	}
-	return writeReport(os.Stdout, d.ops, d.replied, p.Duration, d.hist)
+	return writeReport(os.Stdout, d.ops, d.replied, d.win.span(), d.hist)
 }
 
 type floorDriver struct {
 	f               frames
 	sent            []time.Time
-	win             window
+	win             *window
 	hist            *Hist
 	issued, replied uint64
 	ops             uint64
@@ -158,11 +158,11 @@ func (d *floorDriver) complete(replies int) {
 	for range replies {
 		sent := d.sent[d.replied%uint64(len(d.sent))]
 		d.replied++
-		if d.win.in(now) {
+		if d.win.record(now) {
 			d.ops++
 			d.hist.Record(now.Sub(sent))
 		}
-		if now.Before(d.win.to) {
+		if d.win.open(now) {
 			d.issue(now)
 		}
 	}

@@ -20,11 +20,12 @@ func refWorker(ctx context.Context, c *shm.Client, args []string) error {
 	defer Profile(fmt.Sprintf("ref-worker-%d", shm.WorkerIdentity().Worker))()
 	var ops, all uint64
 	h := &Hist{}
+	win := newWindow(p)
 	switch p.Client {
 	case "goroutines":
-		ops, all, err = goroutineDriver(ctx, c, p, h)
+		ops, all, err = goroutineDriver(ctx, c, p, win, h)
 	case "callbacks":
-		ops, all, err = callbackDriver(c, p, h)
+		ops, all, err = callbackDriver(c, p, win, h)
 	default:
 		err = fmt.Errorf("unknown client mode %q", p.Client)
 	}
@@ -34,13 +35,12 @@ func refWorker(ctx context.Context, c *shm.Client, args []string) error {
 	if st, ok := c.Conn().(shm.StreamStatser); ok && os.Getenv("SHMLAB_BENCH_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "worker stream: %+v\n", st.StreamStats())
 	}
-	return writeReport(os.Stdout, ops, all, p.Duration, h)
+	return writeReport(os.Stdout, ops, all, win.span(), h)
 }
 
 // goroutineDriver runs one goroutine per request in flight, each a closed
 // loop of blocking calls: the way most Go code would use the client.
-func goroutineDriver(ctx context.Context, c *shm.Client, p params, h *Hist) (ops, all uint64, err error) {
-	win := newWindow(p)
+func goroutineDriver(ctx context.Context, c *shm.Client, p params, win *window, h *Hist) (ops, all uint64, err error) {
 	hists := make([]Hist, p.Inflight)
 	okOps := make([]uint64, p.Inflight)
 	allOps := make([]uint64, p.Inflight)
@@ -62,11 +62,11 @@ func goroutineDriver(ctx context.Context, c *shm.Client, p params, h *Hist) (ops
 	return ops, all, nil
 }
 
-func refLoop(ctx context.Context, c *shm.Client, key string, p params, win window, h *Hist) (ops, all uint64, err error) {
+func refLoop(ctx context.Context, c *shm.Client, key string, p params, win *window, h *Hist) (ops, all uint64, err error) {
 	val := makeValue(p.Value)
 	for i := 0; ; i++ {
 		start := time.Now()
-		if !start.Before(win.to) {
+		if !win.open(start) {
 			return ops, uint64(i), nil
 		}
 		if i%2 == 0 {
@@ -77,7 +77,7 @@ func refLoop(ctx context.Context, c *shm.Client, key string, p params, win windo
 		if err != nil {
 			return ops, uint64(i), fmt.Errorf("op %d on %s: %w", i, key, err)
 		}
-		if end := time.Now(); win.in(end) {
+		if end := time.Now(); win.record(end) {
 			ops++
 			h.Record(end.Sub(start))
 		}
@@ -86,8 +86,8 @@ func refLoop(ctx context.Context, c *shm.Client, key string, p params, win windo
 
 // callbackDriver keeps Inflight requests outstanding with Client.Go: each
 // reply's callback issues the slot's next request.
-func callbackDriver(c *shm.Client, p params, h *Hist) (ops, all uint64, err error) {
-	d := &cbDriver{c: c, win: newWindow(p), hist: h, val: makeValue(p.Value), done: make(chan struct{})}
+func callbackDriver(c *shm.Client, p params, win *window, h *Hist) (ops, all uint64, err error) {
+	d := &cbDriver{c: c, win: win, hist: h, val: makeValue(p.Value), done: make(chan struct{})}
 	d.slots = make([]cbSlot, p.Inflight)
 	d.mu.Lock()
 	d.live = p.Inflight
@@ -102,7 +102,7 @@ func callbackDriver(c *shm.Client, p params, h *Hist) (ops, all uint64, err erro
 
 type cbDriver struct {
 	c     *shm.Client
-	win   window
+	win   *window
 	hist  *Hist
 	val   shm.Value
 	slots []cbSlot
@@ -157,13 +157,13 @@ func (d *cbDriver) complete(s *cbSlot, err error) {
 		d.err = fmt.Errorf("op %d on %s: %w", s.n, s.key, err)
 	}
 	d.all++
-	if d.win.in(now) {
+	if d.win.record(now) {
 		d.ops++
 		if s.timed {
 			d.hist.Record(now.Sub(s.sent))
 		}
 	}
-	again := err == nil && now.Before(d.win.to)
+	again := err == nil && d.win.open(now)
 	if !again {
 		d.live--
 		if d.live == 0 {

@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"syscall"
 	"time"
@@ -61,8 +63,31 @@ type Row struct {
 	CPUns        float64 `json:"cpu_ns_per_op"`  // reference: CPU of all processes per operation
 	FloorCPUns   float64 `json:"floor_cpu_ns_per_op"`
 	Runs         int     `json:"runs"`
-	Client       string  `json:"client"`
-	Codec        string  `json:"codec"`
+	// The spread of each median over the runs: the lowest and the highest
+	// run. A run's ratio is its reference rate over the floor's rate of the
+	// same run, measured just before it.
+	FloorOpsPerSSpread Spread `json:"floor_ops_per_s_spread"`
+	OpsPerSSpread      Spread `json:"ops_per_s_spread"`
+	RatioSpread        Spread `json:"ratio_spread"`
+	P50usSpread        Spread `json:"p50_us_spread"`
+	P99usSpread        Spread `json:"p99_us_spread"`
+	Client             string `json:"client"`
+	Codec              string `json:"codec"`
+}
+
+// Spread is the range of a figure over the runs of a cell.
+type Spread struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+// spreadOf is the range of f over the runs.
+func spreadOf(n int, f func(i int) float64) Spread {
+	s := Spread{Min: math.Inf(1), Max: math.Inf(-1)}
+	for i := range n {
+		s.Min, s.Max = min(s.Min, f(i)), max(s.Max, f(i))
+	}
+	return s
 }
 
 // Cells lists the matrix in the order it is measured.
@@ -127,10 +152,21 @@ func makeRow(cell Cell, floor, ref []sample) Row {
 		P50us: us(r.p50), P99us: us(r.p99), FloorP50us: us(f.p50),
 		ValueMBPerS: r.opsPerS * float64(cell.ValueBytes) / 1e6,
 		CPUns:       float64(r.cpuPerOp), FloorCPUns: float64(f.cpuPerOp)}
-	if f.opsPerS > 0 {
-		row.Ratio = r.opsPerS / f.opsPerS
-	}
+	row.Ratio = ratio(r.opsPerS, f.opsPerS)
+	row.FloorOpsPerSSpread = spreadOf(len(floor), func(i int) float64 { return floor[i].opsPerS })
+	row.OpsPerSSpread = spreadOf(len(ref), func(i int) float64 { return ref[i].opsPerS })
+	row.RatioSpread = spreadOf(len(ref), func(i int) float64 { return ratio(ref[i].opsPerS, floor[i].opsPerS) })
+	row.P50usSpread = spreadOf(len(ref), func(i int) float64 { return us(ref[i].p50) })
+	row.P99usSpread = spreadOf(len(ref), func(i int) float64 { return us(ref[i].p99) })
 	return row
+}
+
+// ratio is ref over floor, or 0 when the floor is 0.
+func ratio(ref, floor float64) float64 {
+	if floor <= 0 {
+		return 0
+	}
+	return ref / floor
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -176,8 +212,13 @@ func measure(cfg Config, cell Cell, floor bool) (sample, error) {
 }
 
 // measureSlack is how long a measurement may overrun its warm-up and
-// duration (start-up, draining, reporting) before its workers are killed.
-const measureSlack = 30 * time.Second
+// duration (start-up, a window stretched on a busy machine, draining,
+// reporting) before its workers are killed.
+const measureSlack = maxStretch + 40*time.Second
+
+// ErrNoSamples is returned for a side of a cell in which no operation
+// completed inside the measured window: there is no rate to report.
+var ErrNoSamples = errors.New("no operation completed in the measured window")
 
 func collect(ws []*shm.Worker, outs []bytes.Buffer, cpu0 time.Duration, limit time.Time) (sample, error) {
 	var s sample
@@ -191,7 +232,11 @@ func collect(ws []*shm.Worker, outs []bytes.Buffer, cpu0 time.Duration, limit ti
 		if err := json.Unmarshal(outs[i].Bytes(), &r); err != nil {
 			return sample{}, fmt.Errorf("worker %d report %q: %v", w.ID, outs[i].String(), err)
 		}
-		s.opsPerS += float64(r.Ops) / r.Span.Seconds()
+		rate, err := r.rate()
+		if err != nil {
+			return sample{}, fmt.Errorf("worker %d: %w", w.ID, err)
+		}
+		s.opsPerS += rate
 		h.Merge(r.Hist.hist())
 		all += r.All
 		ps := w.ProcessState()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shmlab/shmlab/shm"
@@ -68,16 +69,68 @@ type report struct {
 	Hist sparse        `json:"hist"`
 }
 
+// rate is the operations per second the report measured, or ErrNoSamples
+// when it measured none.
+func (r report) rate() (float64, error) {
+	if r.Ops == 0 || r.Span <= 0 {
+		return 0, ErrNoSamples
+	}
+	return float64(r.Ops) / r.Span.Seconds(), nil
+}
+
 func writeReport(w io.Writer, ops, all uint64, span time.Duration, h *Hist) error {
 	return json.NewEncoder(w).Encode(report{Ops: ops, All: all, Span: span, Hist: h.sparse()})
 }
 
-// window tracks the measured interval after the warm-up.
-type window struct{ from, to time.Time }
+// minSamples is how many operations a window must have measured before it
+// may close: on a busy machine a worker can be given no time at all in a
+// short window, and a rate measured over nothing is no measurement.
+const minSamples = 64
 
-func newWindow(p params) window {
-	from := time.Now().Add(p.Warmup)
-	return window{from: from, to: from.Add(p.Duration)}
+// maxStretch is how far past its planned end a window stays open while it
+// has measured fewer than minSamples operations.
+const maxStretch = 20 * time.Second
+
+// window is the measured interval after the warm-up. It closes at its
+// planned end once it has measured minSamples operations; until then it
+// stays open, up to maxStretch past that end, and its span grows to the
+// last operation it measured. It is safe for concurrent use.
+type window struct {
+	from, to, latest time.Time
+	measured         atomic.Uint64
+	lastNs           atomic.Int64 // the last measured completion, in ns after from
 }
 
-func (w window) in(t time.Time) bool { return !t.Before(w.from) && t.Before(w.to) }
+func newWindow(p params) *window {
+	from := time.Now().Add(p.Warmup)
+	to := from.Add(p.Duration)
+	return &window{from: from, to: to, latest: to.Add(maxStretch)}
+}
+
+// open reports whether an operation completing at t would still be
+// measured, so whether one may still be started.
+func (w *window) open(t time.Time) bool {
+	return t.Before(w.to) || (w.measured.Load() < minSamples && t.Before(w.latest))
+}
+
+// in reports whether an operation completing at t falls in the window.
+func (w *window) in(t time.Time) bool { return !t.Before(w.from) && w.open(t) }
+
+// record counts an operation completing at t if it falls in the window, and
+// reports whether it did.
+func (w *window) record(t time.Time) bool {
+	if !w.in(t) {
+		return false
+	}
+	w.measured.Add(1)
+	ns := int64(t.Sub(w.from))
+	for old := w.lastNs.Load(); ns > old && !w.lastNs.CompareAndSwap(old, ns); old = w.lastNs.Load() {
+	}
+	return true
+}
+
+// span is how long the window measured: its planned duration, or up to the
+// last operation it measured when it had to stay open longer.
+func (w *window) span() time.Duration {
+	return max(w.to.Sub(w.from), time.Duration(w.lastNs.Load()))
+}

@@ -111,14 +111,29 @@ func printJSON(w io.Writer, rows []bench.Row) int {
 	return exitOK
 }
 
+// printTable prints rows as a table; with more than one run, each of the
+// main figures shows its spread over the runs beside its median, as
+// "median [min-max]".
 func printTable(w io.Writer, rows []bench.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workers\tinflight\tvalue B\tfloor ops/s\tops/s\tratio\tp50 µs\tp99 µs\tfloor p50 µs\tvalue MB/s\tCPU ns/op\tfloor CPU ns/op\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", r.Workers, r.Inflight, r.ValueBytes,
-			r.FloorOpsPerS, r.OpsPerS, r.Ratio, r.P50us, r.P99us, r.FloorP50us, r.ValueMBPerS, r.CPUns, r.FloorCPUns)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.0f\t%.0f\t\n", r.Workers, r.Inflight, r.ValueBytes,
+			withSpread(r, "%.0f", r.FloorOpsPerS, r.FloorOpsPerSSpread), withSpread(r, "%.0f", r.OpsPerS, r.OpsPerSSpread),
+			withSpread(r, "%.2f", r.Ratio, r.RatioSpread), withSpread(r, "%.1f", r.P50us, r.P50usSpread),
+			withSpread(r, "%.1f", r.P99us, r.P99usSpread), r.FloorP50us, r.ValueMBPerS, r.CPUns, r.FloorCPUns)
 	}
 	tw.Flush()
+}
+
+// withSpread formats a median, and after it its spread over the row's runs
+// when there was more than one.
+func withSpread(r bench.Row, format string, median float64, s bench.Spread) string {
+	m := fmt.Sprintf(format, median)
+	if r.Runs < 2 {
+		return m
+	}
+	return m + " [" + fmt.Sprintf(format, s.Min) + "-" + fmt.Sprintf(format, s.Max) + "]"
 }
 
 // intList is a flag holding comma-separated integers.
