@@ -50,8 +50,9 @@ func (r *Result) expect() Expect {
 }
 
 // WriteJUnit writes results as a JUnit XML report: one test suite, one
-// test case per scenario and mode, a failure for each unmet expectation
-// (an error for an inconclusive one).
+// test case per scenario and mode, a failure for a violation where none
+// was expected or none where one was (FAILED, MISSED), an error for a run
+// that could not be done (ERROR) or a check that could not decide.
 func WriteJUnit(w io.Writer, results []*Result) error {
 	type failure struct {
 		Message string `xml:"message,attr"`
@@ -77,12 +78,11 @@ func WriteJUnit(w io.Writer, results []*Result) error {
 	for _, r := range results {
 		tc := testcase{Name: r.Scenario.Name + " (" + string(r.Mode) + ")", Classname: "shmlab." + string(r.Mode), Time: r.Wall.Seconds()}
 		ts.Time += tc.Time
-		switch text := summary(r); {
-		case r.Met, r.Skipped != "":
-		case r.Unmet():
-			tc.Failure, ts.Failures = &failure{Message: r.Verdict(), Text: text}, ts.Failures+1
-		default:
-			tc.Error, ts.Errors = &failure{Message: r.Verdict(), Text: text}, ts.Errors+1
+		switch v, text := r.Verdict(), summary(r); v {
+		case "FAILED", "MISSED":
+			tc.Failure, ts.Failures = &failure{Message: v, Text: text}, ts.Failures+1
+		case "ERROR", "unknown":
+			tc.Error, ts.Errors = &failure{Message: v, Text: text}, ts.Errors+1
 		}
 		ts.Cases = append(ts.Cases, tc)
 	}

@@ -12,8 +12,11 @@
 //	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //
-// Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
-// check, 3 bad input or usage.
+// Exit codes, the same in every command, as Jepsen's: 0 valid, 1 invalid
+// (a violation, or an expectation not met), 2 unknown (a check that could
+// not decide), 254 bad input or arguments, 255 the tool broke (ERROR: a
+// run that could not be done). When several apply, the first of 254, 1,
+// 255, 2 wins: a violation stands however other runs went.
 package main
 
 import (
@@ -24,12 +27,31 @@ import (
 	"github.com/shmlab/shmlab/shm"
 )
 
-// Exit codes, as Jepsen and Maelstrom use them (2 is for an inconclusive check).
+// Exit codes, as Jepsen uses them.
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 3
+	exitOK       = 0   // valid: everything met its expectation
+	exitInvalid  = 1   // invalid: a violation, or an expectation not met
+	exitUnknown  = 2   // unknown: a check could not decide
+	exitBadInput = 254 // bad input or arguments: nothing (or not all) could be read
+	exitError    = 255 // the tool broke: a run could not be done (ERROR)
 )
+
+// exitCodesHelp documents the exit codes, for every command's --help.
+const exitCodesHelp = `exit status (every command): 0 valid, 1 invalid (a violation, or an
+expectation not met), 2 unknown (a check could not decide), 254 bad input
+or arguments, 255 the tool broke (ERROR: a run could not be done). When
+several apply: 254, then 1, then 255, then 2.
+`
+
+// worstExit returns the one of a and b that wins: bad input, then
+// invalid, then an error, then unknown, then valid.
+func worstExit(a, b int) int {
+	rank := map[int]int{exitOK: 0, exitUnknown: 1, exitError: 2, exitInvalid: 3, exitBadInput: 4}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
 
 type command struct {
 	name    string
@@ -58,7 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
-			return exitUsage
+			return exitBadInput
 		}
 		return exitOK
 	}
@@ -69,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "shmlab: unknown command %q\n", args[0])
 	usage(stderr)
-	return exitUsage
+	return exitBadInput
 }
 
 func usage(w io.Writer) {
@@ -78,4 +100,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'shmlab <command> --help' for a command's flags.")
+	fmt.Fprint(w, "\n"+exitCodesHelp)
 }

@@ -22,7 +22,8 @@ or shmlab zoo wrote has no fault log (the simulator repeats a run from
 its seed): shmlab replay says so and prints its repro line (exit 3).
 
 Exit status: 0 the run passed this time, 1 a violation (again), 2 the
-check could not decide, 3 bad input or usage.
+check could not decide, 254 bad input or usage (a folder that cannot be
+read), 255 the run could not be done (ERROR).
 
 example:
   shmlab replay shmlab-failures/drop-process-2
@@ -37,18 +38,18 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(dirs) != 1 {
 		fmt.Fprintf(stderr, "shmlab replay: want one failure folder, got %d (see --help)\n", len(dirs))
-		return exitUsage
+		return exitBadInput
 	}
 	dir := dirs[0]
 	o, err := scenarios.Replay(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
 	if o.Err != nil {
 		fmt.Fprintf(stdout, "error: %v\n", o.Err)
-		return exitFail
+		return exitError
 	}
 	fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	if saved, err := savedVerdict(dir); err == nil {
@@ -56,7 +57,7 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch o.Verdict() {
 	case linearizability.Illegal:
-		return exitFail
+		return exitInvalid
 	case linearizability.Unknown:
 		return exitUnknown
 	}

@@ -28,10 +28,11 @@ own; one that cannot run there (byte faults in the simulator; on real
 processes a script, or more than 64 workers, which mode: sim allows) is
 skipped, with the reason.
 
-Exit status: 0 every scenario met its expectation, 1 one did not (FAILED,
-MISSED, or ERROR: a run that could not be done, one past --timeout
-included), 2 a check could not decide (its search ran out of time), 3 bad
-input or usage, or nothing to run.
+Exit status: 0 every scenario met its expectation, 1 one did not (FAILED:
+a violation where none was expected; MISSED: none where one was), 2 a
+check could not decide (its search ran out of time), 254 bad input or
+usage, or nothing to run, 255 a run could not be done (ERROR, one past
+--timeout included).
 
 examples:
   shmlab run                                   # the bundled suite, both modes
@@ -75,12 +76,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	opts, err := rf.options(fs)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	scs, err := loadScenarios(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	p := newProgress(stderr, rf.verbose)
 	results := scenarios.RunSuite(context.Background(), scs, opts, p.update)
@@ -136,10 +137,8 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 		case v == "skipped":
 			fmt.Fprintf(&notes, "\n%s (%s): skipped: %s\n", r.Scenario.Name, r.Mode, r.Skipped)
 			continue
-		case r.Unmet():
-			code = worstExit(code, exitFail)
-		case v == "unknown":
-			code = worstExit(code, exitUnknown)
+		default:
+			code = worstExit(code, verdictCode(r))
 		}
 		ran++
 		if rf.verbose {
@@ -148,7 +147,7 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 	}
 	if ran == 0 {
 		fmt.Fprintf(stderr, "shmlab run: nothing ran (every scenario was skipped in mode %q)\n", rf.mode)
-		code = worstExit(code, exitUsage)
+		code = worstExit(code, exitBadInput)
 	}
 	if rf.asJSON {
 		if err := scenarios.WriteJSON(stdout, rows); err != nil {
@@ -161,10 +160,29 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 	if rf.junit != "" {
 		if err := writeJUnit(rf.junit, results); err != nil {
 			fmt.Fprintf(stderr, "shmlab run: --junit: %v\n", err)
-			code = worstExit(code, exitUsage)
+			code = worstExit(code, exitBadInput)
 		}
 	}
 	return code
+}
+
+// verdictCode is the exit code of a result: 1 for FAILED and MISSED, 255
+// for ERROR, 2 for unknown, 0 otherwise.
+func verdictCode(r *scenarios.Result) int {
+	return verdictExitCode(r.Verdict())
+}
+
+// verdictExitCode is the exit code of a verdict word (Result.Verdict).
+func verdictExitCode(v string) int {
+	switch v {
+	case "FAILED", "MISSED":
+		return exitInvalid
+	case "ERROR":
+		return exitError
+	case "unknown":
+		return exitUnknown
+	}
+	return exitOK
 }
 
 // failures writes the folders of r's runs against the expectation, says

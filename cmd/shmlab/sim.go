@@ -35,7 +35,8 @@ messages than it did; faults aimed at one message (target nth) still hit
 the same one.
 
 Exit status: 0 every seed passed, 1 a violation, 2 a check that could not
-decide (its search ran past --check-timeout), 3 bad input or usage.
+decide (its search ran past --check-timeout), 254 bad input or usage,
+255 a run that could not be done (a simulator bug).
 
 examples:
   shmlab sim --seeds 1000 --swarm
@@ -83,7 +84,7 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	base, err := sf.base(files, fs)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab sim: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	return sf.sweep(base, stdout, stderr)
 }
@@ -160,7 +161,7 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab %v\n", err) // a run that did not end: a simulator bug
-		return exitFail
+		return exitError
 	}
 	fmt.Fprintf(stdout, "sim: %s, %d operations, %d failed", plural(int(sf.seeds), "seed"), t.ops, t.failed)
 	if t.undecided > 0 {
@@ -183,7 +184,7 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 	switch r.Check.Verdict {
 	case linearizability.Illegal:
 		t.failed++
-		t.code = worstExit(t.code, exitFail)
+		t.code = worstExit(t.code, exitInvalid)
 		sf.report(cfg, r, stdout, stderr)
 	case linearizability.Unknown:
 		t.undecided++

@@ -26,7 +26,8 @@ counterexample's folder (scenario.yaml, history.jsonl, report.html, repro)
 goes in DIR/VARIANT, and the line that runs it again is printed. The
 toolkit checks itself: every variant must be caught in both modes.
 
-Exit status: 0 every variant caught in every mode, 1 one was not, 3 usage.
+Exit status: 0 every variant caught in every mode, 1 one was not, 254
+usage, 255 a variant's runs could not be done (ERROR).
 
 examples:
   shmlab zoo --mode sim --seeds 5
@@ -57,16 +58,16 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case scenarios.Process, scenarios.Sim, scenarios.Both:
 	default:
 		fmt.Fprintf(stderr, "shmlab zoo: --mode %q: want process, sim or both\n", zf.mode)
-		return exitUsage
+		return exitBadInput
 	}
 	if len(operands) > 0 || zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds {
 		fmt.Fprintf(stderr, "shmlab zoo: takes no operands, and --seeds must be 1 to %d\n", scenarios.MaxSeeds)
-		return exitUsage
+		return exitBadInput
 	}
 	zoo, err := zooScenarios()
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	opts := scenarios.Options{Mode: scenarios.Mode(zf.mode), Timeout: zf.timeout}
 	for i := range zf.seeds {
@@ -119,7 +120,7 @@ func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result)
 			caught = fmt.Sprintf("yes (seed %d)", r.FirstViolation)
 			shrunk = zf.shrunk(r, &notes, stderr)
 		} else {
-			code = exitFail
+			code = worstExit(code, verdictCode(r))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Scenario.Variant, r.Mode, caught, len(r.Outcomes),
 			r.Wall.Round(100*time.Microsecond), shrunk)
