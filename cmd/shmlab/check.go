@@ -200,7 +200,7 @@ func (c *checker) writeReport(path string, h *linearizability.History, r *linear
 		return "", err
 	}
 	ropts := linearizability.ReportOptions{Model: linearizability.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
-	if err := linearizability.WriteReportFile(report, h, ropts); err != nil {
+	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}
 	return report, nil

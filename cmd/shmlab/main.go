@@ -11,6 +11,8 @@
 //	shmlab replay DIR             run a saved failure again from its fault log
 //	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
+//	shmlab merge [flags] FILE...  merge shards' JSON rows into one verdict
+//	shmlab version                print the version (also shmlab --version)
 //
 // Exit codes, the same in every command, as Jepsen's: 0 valid, 1 invalid
 // (a violation, or an expectation not met), 2 unknown (a check that could
@@ -24,6 +26,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -67,6 +70,8 @@ var commands = []command{
 	{"replay", "run a failure folder again, its faults decided by its saved log", runReplay},
 	{"zoo", "show that every broken variant of the reference is caught, in both modes", runZoo},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
+	{"merge", "merge the JSON rows of shards (run --shard) into one table, JUnit file and exit code", runMerge},
+	{"version", "print the shmlab version, VCS revision and Go version (also: shmlab --version)", runVersion},
 }
 
 func main() {
@@ -77,6 +82,9 @@ func main() {
 // run runs the command args name, with its flags and operands, and
 // returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -92,6 +100,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "shmlab: unknown command %q\n", args[0])
 	usage(stderr)
 	return exitBadInput
+}
+
+// runVersion prints the build: shmlab's version and VCS revision as the
+// Go toolchain stamped them, and the Go version.
+func runVersion(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if _, err := parseArgs(newFlagSet("version"), "usage: shmlab version\n\nPrints the shmlab version, its VCS revision and the Go version.\n\nflags:\n", args, stdout, stderr); err != nil {
+		return usageErr(err)
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "shmlab version: takes no operands\n")
+		return exitBadInput
+	}
+	fmt.Fprintln(stdout, scenarios.BuildInfo())
+	return exitOK
 }
 
 func usage(w io.Writer) {

@@ -56,7 +56,7 @@ func TestSimExitCodesAndFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"run", "--out", t.TempDir()}, strings.Fields(string(repro))[2:]...) // after "shmlab run"
+	args := append([]string{"run", "--store", t.TempDir()}, strings.Fields(string(repro))[2:]...) // after "shmlab run"
 	if r := runArgs(t, args...); r.code != exitInvalid || !strings.Contains(r.stdout, "FAILED") {
 		t.Errorf("%s: exits %d, want %d (FAILED):\n%s", repro, r.code, exitInvalid, r.stdout)
 	}
