@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,11 @@ const (
 // that passed and of those that failed each, after a suite (Prune): the
 // store's disk use stays bounded however often the suite runs.
 const DefaultKeepLast = 20
+
+// DefaultKeepBytes bounds the size of a store after a suite (Prune): a
+// scenario of large values makes runs of tens of megabytes (a history and
+// its HTML report), so a count alone does not bound the disk.
+const DefaultKeepBytes = 1 << 30
 
 // LatestLink is the name of the link, in the store and in each scenario's
 // folder, to the newest run folder.
@@ -53,9 +60,14 @@ var runFolderName = regexp.MustCompile(`^\d{8}T\d{6}\.\d{3}Z-`)
 type RunStore struct {
 	Dir      string
 	Keep     Keep
-	KeepLast int      // per scenario, of passes and failures each (0: no pruning)
-	Command  []string // the command line, for run.json
-	touched  map[string]bool
+	KeepLast int // per scenario, of passes and failures each (0: no pruning)
+	// KeepBytes bounds the store's size after Prune (0: no bound): the
+	// oldest runs go first, passes before failures, never one this store
+	// saved.
+	KeepBytes int64
+	Command   []string // the command line, for run.json
+	touched   map[string]bool
+	saved     map[string]bool // the folders this store saved
 }
 
 // RunInfo is a run folder's run.json.
@@ -151,9 +163,10 @@ func (s *RunStore) Save(o *Outcome) error {
 	}
 	dir := filepath.Join(scDir, name)
 	if s.touched == nil {
-		s.touched = map[string]bool{}
+		s.touched, s.saved = map[string]bool{}, map[string]bool{}
 	}
 	s.touched[scDir] = true
+	s.saved[filepath.Join(scDir, name)] = true
 	if err := writeFolder(dir, o, s.info(o)); err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
@@ -211,25 +224,114 @@ func link(dir, target string) error {
 
 // Prune removes, in each scenario folder this store wrote to, the oldest
 // run folders past KeepLast of those that passed and of those that
-// failed, and returns how many it removed.
+// failed; then, while the store holds more than KeepBytes, its oldest
+// runs (passes first, never one this store saved). It returns how many
+// it removed.
 func (s *RunStore) Prune() (int, error) {
-	if s == nil || s.KeepLast <= 0 {
+	if s == nil || len(s.touched) == 0 {
+		return 0, nil
+	}
+	removed, err := s.pruneCounts()
+	n, berr := s.pruneBytes()
+	return removed + n, errors.Join(err, berr)
+}
+
+// pruneCounts keeps, in each scenario folder this store wrote to, the
+// newest KeepLast passes and KeepLast failures.
+func (s *RunStore) pruneCounts() (int, error) {
+	if s.KeepLast <= 0 {
 		return 0, nil
 	}
 	removed := 0
 	var errs []error
-	for _, scDir := range slices.Sorted(func(yield func(string) bool) {
-		for d := range s.touched {
-			if !yield(d) {
-				return
-			}
-		}
-	}) {
+	for _, scDir := range slices.Sorted(maps.Keys(s.touched)) {
 		n, err := pruneDir(scDir, s.KeepLast)
 		removed += n
 		errs = append(errs, err)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// storedRun is a run folder of the store, for pruneBytes.
+type storedRun struct {
+	path, name string
+	failed     bool
+	size       int64
+}
+
+// pruneBytes removes the oldest run folders of the whole store, passes
+// before failures, until it holds at most KeepBytes, sparing those this
+// store saved; it returns how many it removed.
+func (s *RunStore) pruneBytes() (int, error) {
+	if s.KeepBytes <= 0 {
+		return 0, nil
+	}
+	runs, total, err := s.scan()
+	if err != nil || total <= s.KeepBytes {
+		return 0, err
+	}
+	slices.SortFunc(runs, func(a, b storedRun) int {
+		if a.failed != b.failed {
+			if a.failed {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	removed := 0
+	for _, r := range runs {
+		if total <= s.KeepBytes {
+			break
+		}
+		if s.saved[r.path] {
+			continue
+		}
+		if err := os.RemoveAll(r.path); err != nil {
+			return removed, err
+		}
+		total -= r.size
+		removed++
+	}
+	return removed, nil
+}
+
+// scan lists the store's run folders and their total size.
+func (s *RunStore) scan() ([]storedRun, int64, error) {
+	scenarios, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	var runs []storedRun
+	var total int64
+	for _, sc := range scenarios {
+		if !sc.IsDir() {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(s.Dir, sc.Name()))
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() || !runFolderName.MatchString(e.Name()) {
+				continue
+			}
+			r := storedRun{path: filepath.Join(s.Dir, sc.Name(), e.Name()), name: e.Name(), failed: true}
+			files, _ := os.ReadDir(r.path)
+			for _, f := range files {
+				if info, err := f.Info(); err == nil && info.Mode().IsRegular() {
+					r.size += info.Size()
+				}
+			}
+			var ri RunInfo
+			if b, err := os.ReadFile(filepath.Join(r.path, RunFile)); err == nil && json.Unmarshal(b, &ri) == nil {
+				r.failed = ri.Failed
+			}
+			total += r.size
+			runs = append(runs, r)
+		}
+	}
+	return runs, total, nil
 }
 
 // pruneDir keeps the newest keep passed and keep failed run folders in

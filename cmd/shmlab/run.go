@@ -33,7 +33,9 @@ again). STORE/latest and STORE/SCENARIO/latest link to the newest. Nothing
 is overwritten. --keep failures keeps only the runs against the
 expectation (and undecided ones), --keep none nothing; after the suite,
 each scenario keeps its newest --keep-last runs that passed and as many
-that failed, so that the store stays bounded.
+that failed, and then the store's oldest runs (passes first, never this
+suite's) go until it holds at most --keep-bytes, so that it stays
+bounded.
 
 --shard I/N runs one of N parts: the cells (scenario × mode × seed, in
 this order) are dealt round-robin, cell k to shard k mod N + 1, so that N
@@ -68,6 +70,7 @@ type runFlags struct {
 	store    string
 	keep     string
 	keepLast int
+	keepSize int64
 	shard    string
 	asJSON   bool
 	junit    string
@@ -83,6 +86,7 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&rf.store, "store", defaultStore, "the store: a folder per run, under a folder per scenario")
 	fs.StringVar(&rf.keep, "keep", string(scenarios.KeepAll), "the runs to keep in the store: all, failures or none")
 	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed (0: all)")
+	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never this suite's) until it holds at most this many bytes (0: no bound)")
 	fs.StringVar(&rf.shard, "shard", "", "run shard I of N (I/N, from 1): every Nth cell of scenario × mode × seed")
 	fs.BoolVar(&rf.asJSON, "json", false, "print one JSON object per scenario and mode instead of the table")
 	fs.StringVar(&rf.junit, "junit", "", "also write a JUnit XML report to this file")
@@ -103,7 +107,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
 	}
-	store, err := newStore(rf.store, rf.keep, rf.keepLast, args)
+	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
@@ -131,13 +135,13 @@ const defaultStore = "shmlab-store"
 
 // newStore returns the store of --store DIR --keep KEEP --keep-last N, for
 // the command line args (after "shmlab CMD").
-func newStore(dir, keep string, keepLast int, args []string) (*scenarios.RunStore, error) {
+func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*scenarios.RunStore, error) {
 	k, err := scenarios.ParseKeep(keep)
 	if err != nil {
 		return nil, err
 	}
-	if keepLast < 0 {
-		return nil, fmt.Errorf("--keep-last must not be negative, got %d", keepLast)
+	if keepLast < 0 || keepBytes < 0 {
+		return nil, fmt.Errorf("--keep-last and --keep-bytes must not be negative, got %d and %d", keepLast, keepBytes)
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("--store must name a folder")
@@ -146,7 +150,7 @@ func newStore(dir, keep string, keepLast int, args []string) (*scenarios.RunStor
 	if len(os.Args) < 2 || !strings.HasPrefix(filepath.Base(os.Args[0]), "shmlab") { // run from a test
 		cmd = args
 	}
-	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, Command: cmd}, nil
+	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
 }
 
 // save keeps o in the store, saying on stderr if it cannot.
@@ -163,7 +167,7 @@ func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) {
 		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
 	}
 	if n > 0 {
-		fmt.Fprintf(stderr, "shmlab %s: pruned %s from %s (--keep-last %d)\n", cmd, plural(n, "older run"), store.Dir, store.KeepLast)
+		fmt.Fprintf(stderr, "shmlab %s: pruned %s from %s (--keep-last %d, --keep-bytes %d)\n", cmd, plural(n, "older run"), store.Dir, store.KeepLast, store.KeepBytes)
 	}
 }
 
