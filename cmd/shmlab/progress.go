@@ -90,8 +90,13 @@ func (p *sweepProgress) seedDone(failed, undecided int) {
 }
 
 // done clears the progress line.
-func (p *sweepProgress) done() {
+func (p *sweepProgress) done() { p.clear() }
+
+// clear clears the progress line (on a terminal), to be drawn again at
+// the next seed.
+func (p *sweepProgress) clear() {
 	if p.tty {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = time.Time{}
 	}
 }

@@ -187,6 +187,9 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 	}
 	p := newSweepProgress(stderr, n)
 	err := sim.Sweep(base, n, sf.parallel, prepare, func(cfg sim.Config, r *sim.Result) bool {
+		if r.Check != nil && r.Check.Verdict != linearizability.Ok {
+			p.clear() // what the seed says goes above the progress line
+		}
 		sf.seedDone(&t, cfg, r, out, stderr)
 		p.seedDone(t.failed, t.undecided)
 		return true
