@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -133,8 +131,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // defaultStore is where runs are kept by default.
 const defaultStore = "shmlab-store"
 
-// newStore returns the store of --store DIR --keep KEEP --keep-last N, for
-// the command line args (after "shmlab CMD").
+// newStore returns the store of --store, --keep, --keep-last and
+// --keep-bytes, for the command line "shmlab run ARGS...".
 func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*scenarios.RunStore, error) {
 	k, err := scenarios.ParseKeep(keep)
 	if err != nil {
@@ -146,10 +144,7 @@ func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*
 	if dir == "" {
 		return nil, fmt.Errorf("--store must name a folder")
 	}
-	cmd := append([]string{"shmlab"}, os.Args[1:]...)
-	if len(os.Args) < 2 || !strings.HasPrefix(filepath.Base(os.Args[0]), "shmlab") { // run from a test
-		cmd = args
-	}
+	cmd := append([]string{"shmlab", "run"}, args...)
 	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
 }
 
