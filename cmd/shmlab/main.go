@@ -67,7 +67,7 @@ var commands = []command{
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
 	{"run", "run scenario files (or the bundled suite) on processes and in the simulator", runRun},
 	{"list", "list the bundled scenarios (or the files given), one line each", runList},
-	{"replay", "run a failure folder again, its faults decided by its saved log", runReplay},
+	{"replay", "run a run folder of the store again, its faults decided by its saved log", runReplay},
 	{"zoo", "show that every broken variant of the reference is caught, in both modes", runZoo},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
 	{"merge", "merge the JSON rows of shards (run --shard) into one table, JUnit file and exit code", runMerge},

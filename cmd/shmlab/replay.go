@@ -39,7 +39,7 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageErr(err)
 	}
 	if len(dirs) != 1 {
-		fmt.Fprintf(stderr, "shmlab replay: want one failure folder, got %d (see --help)\n", len(dirs))
+		fmt.Fprintf(stderr, "shmlab replay: want one run folder, got %d (see --help)\n", len(dirs))
 		return exitBadInput
 	}
 	dir := dirs[0]
