@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -105,12 +106,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
 	}
-	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
+	scs, err := loadScenarios(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
 	}
-	scs, err := loadScenarios(files)
+	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
@@ -143,6 +144,11 @@ func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("--store must name a folder")
+	}
+	if k != scenarios.KeepNone {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
 	}
 	cmd := append([]string{"shmlab", "run"}, args...)
 	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
