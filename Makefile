@@ -13,7 +13,9 @@ build:
 
 # The main job: the bundled scenario suite, each scenario's seeds in both
 # modes (real processes and the simulator), as a table; it fails on any
-# scenario that does not meet its expectation (CI's gate).
+# scenario that does not meet its expectation (CI's gate). Every run is
+# kept in shmlab-store/ (shmlab-store/latest is the last; README.md, "The
+# run store").
 run: build
 	./$(BIN) run
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/sim"
 )
@@ -24,95 +26,99 @@ const (
 	HistoryFile  = sim.HistoryFile
 	ReportFile   = sim.ReportFile
 	ReproFile    = sim.ReproFile
-	RunFile      = "run.json"     // the mode and the seed
+	RunFile      = "run.json"     // the run: RunInfo
 	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
 	LogFile      = "log.txt"      // the masters' and workers' log lines, if any
 )
 
-// runInfo is what a folder's run.json says.
-type runInfo struct {
-	Mode Mode   `json:"mode"`
-	Seed uint64 `json:"seed"`
+// FolderName is the name of o's failure folder as WriteFailure's callers
+// name it: scenario, mode and seed, the scenario's name made safe
+// (safeName).
+func FolderName(o *Outcome) string {
+	return safeName(o.Scenario.Name) + "-" + string(o.Mode) + "-" + strconv.FormatUint(o.Seed, 10)
 }
 
-// FolderName is the name of o's failure folder: scenario, mode and seed,
-// with anything but letters, digits, '-', '_' and '.' in the name made '_'
-// (a name cannot lead the folder elsewhere).
-func FolderName(o *Outcome) string {
-	name := []rune(o.Scenario.Name)
-	for i, r := range name {
+// safeName is name with anything but letters, digits, '-', '_' and '.'
+// made '_', no leading dot, and not LatestLink: a name that cannot lead a
+// folder elsewhere, nor take the place of the store's link.
+func safeName(name string) string {
+	rs := []rune(name)
+	for i, r := range rs {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
-			name[i] = '_'
+			rs[i] = '_'
 		}
 	}
-	s := strings.TrimLeft(string(name), ".")
-	if s == "" {
-		s = "scenario"
+	s := strings.TrimLeft(string(rs), ".")
+	switch s {
+	case "":
+		return "scenario"
+	case LatestLink:
+		return s + "_"
 	}
-	return s + "-" + string(o.Mode) + "-" + strconv.FormatUint(o.Seed, 10)
+	return s
 }
 
-// WriteFailure writes the failing outcome o into the folder dir (made if
-// needed): the scenario file as it was read, the history, the HTML report
-// with the faults on their own tracks and the violations marked, and the
-// command that runs it again, which it also returns. A run that failed
-// before it recorded anything gets the scenario and the repro line only.
+// WriteFailure writes the outcome o into the folder dir, which it makes
+// and which must not exist yet (nothing is overwritten), as a RunStore
+// writes a run folder; it returns the command that runs it again. Its
+// run.json holds the build, host and start time, but no command line.
 func WriteFailure(dir string, o *Outcome) (repro string, err error) {
-	if err := os.RemoveAll(dir); err != nil { // nothing stale of an earlier run stays
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", err
 	}
+	s := &RunStore{}
+	if err := writeFolder(dir, o, s.info(o)); err != nil {
+		return "", err
+	}
+	return o.Repro, nil
+}
+
+// writeFolder writes o into the new folder dir, each file created there
+// exclusively: the scenario file as it was read, run.json, the fault log,
+// the log lines, the history, the HTML report with the faults on their
+// own tracks and the violations marked, and the repro line, which it sets
+// in o.Repro. A run that failed before it recorded anything gets no
+// history and no report.
+func writeFolder(dir string, o *Outcome, ri RunInfo) error {
 	scenario := filepath.Join(dir, ScenarioFile)
-	if err := os.WriteFile(scenario, o.Scenario.Source, 0o644); err != nil {
-		return "", err
+	if err := createNew(scenario, bytesTo(o.Scenario.Source)); err != nil {
+		return err
 	}
-	if err := writeRun(dir, o); err != nil {
-		return "", err
+	b, err := json.MarshalIndent(ri, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := createNew(filepath.Join(dir, RunFile), bytesTo(append(b, '\n'))); err != nil {
+		return err
+	}
+	if err := createNew(filepath.Join(dir, FaultsFile), func(w io.Writer) error { return faultinject.WriteLog(w, o.Records) }); err != nil {
+		return err
 	}
 	if len(o.Logs) > 0 {
-		if err := os.WriteFile(filepath.Join(dir, LogFile), []byte(strings.Join(o.Logs, "\n")+"\n"), 0o644); err != nil {
-			return "", err
+		if err := createNew(filepath.Join(dir, LogFile), bytesTo([]byte(strings.Join(o.Logs, "\n")+"\n"))); err != nil {
+			return err
 		}
 	}
 	if o.History != nil {
-		if err := o.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {
-			return "", err
+		if err := createNew(filepath.Join(dir, HistoryFile), o.History.Write); err != nil {
+			return err
 		}
 		opts := linearizability.ReportOptions{Result: o.Check, Timeout: DefaultCheckTimeout}
-		if err := linearizability.WriteReportFile(filepath.Join(dir, ReportFile), o.History, opts); err != nil {
-			return "", err
+		if err := createNew(filepath.Join(dir, ReportFile), func(w io.Writer) error { return linearizability.WriteReport(w, o.History, opts) }); err != nil {
+			return err
 		}
 	}
-	repro = Repro(o, scenario)
-	return repro, os.WriteFile(filepath.Join(dir, ReproFile), []byte(repro+"\n"), 0o644)
+	o.Repro = Repro(o, scenario)
+	return createNew(filepath.Join(dir, ReproFile), bytesTo([]byte(o.Repro+"\n")))
 }
 
 // Repro is the command that runs o's seed and mode of the scenario file at
-// path again.
+// path again, its words shell-quoted (safe to paste).
 func Repro(o *Outcome, path string) string {
-	return fmt.Sprintf("shmlab run --mode %s --seed %d %s", o.Mode, o.Seed, path)
-}
-
-// writeRun writes the folder's run.json and faults.jsonl.
-func writeRun(dir string, o *Outcome) error {
-	b, err := json.Marshal(runInfo{Mode: o.Mode, Seed: o.Seed})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, RunFile), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(dir, FaultsFile))
-	if err != nil {
-		return err
-	}
-	if err := faultinject.WriteLog(f, o.Records); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return shquote.Join("shmlab", "run", "--mode", string(o.Mode), "--seed", strconv.FormatUint(o.Seed, 10), path)
 }
 
 // Replay runs the failure saved in the folder dir again: its scenario, in
@@ -140,8 +146,8 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 // readRun reads the folder's run.json. A folder without one is not
 // shmlab run's: a simulator's failure (shmlab sim, shmlab zoo) is run
 // again by its repro line, which the error gives.
-func readRun(dir string) (runInfo, error) {
-	var ri runInfo
+func readRun(dir string) (RunInfo, error) {
+	var ri RunInfo
 	path := filepath.Join(dir, RunFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

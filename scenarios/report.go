@@ -10,7 +10,9 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// Row is a Result as one JSON object (shmlab run --json).
+// Row is a Result as one JSON object (shmlab run --json, and sim's and
+// zoo's): everything the table, the JUnit report and shmlab merge need,
+// so that the rows of several shards merge into the rows of one run.
 type Row struct {
 	Scenario   string   `json:"scenario"`
 	File       string   `json:"file"`
@@ -20,21 +22,56 @@ type Row struct {
 	Met        bool     `json:"met"`
 	Seeds      int      `json:"seeds"`
 	Violations int      `json:"violations"`
+	Undecided  int      `json:"undecided"`
 	Ops        int      `json:"ops"`
 	WallMs     float64  `json:"wall_ms"`
 	CheckMs    float64  `json:"check_ms"`
+	Skipped    string   `json:"skipped,omitempty"`
 	Errors     []string `json:"errors,omitempty"`
 	Folders    []string `json:"failure_folders,omitempty"`
+	// Failures are the runs worth a look (Outcome.Failed), with their
+	// folders and repro lines.
+	Failures []RunRow `json:"failures,omitempty"`
+	// SeedList are the seeds run, in order.
+	SeedList []uint64 `json:"seed_list,omitempty"`
 }
 
-// RowOf returns r as a Row; folders are its failure folders.
-func RowOf(r *Result, folders []string) Row {
+// RunRow is one run in a Row: a failure, what it said, where it is kept
+// and the line that runs it again.
+type RunRow struct {
+	Seed    uint64 `json:"seed"`
+	Verdict string `json:"verdict"` // illegal, unknown or error
+	Message string `json:"message"`
+	Folder  string `json:"folder,omitempty"`
+	Repro   string `json:"repro,omitempty"`
+}
+
+// RowOf returns r as a Row; its failures' folders and repro lines are
+// the outcomes' (Outcome.Folder, Outcome.Repro).
+func RowOf(r *Result) Row {
 	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(),
 		Verdict: r.Verdict(), Met: r.Met, Seeds: len(r.Outcomes), Violations: r.Violations, Ops: r.Ops,
-		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Folders: folders}
+		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped}
 	for _, o := range r.Outcomes {
+		row.SeedList = append(row.SeedList, o.Seed)
+		if o.Err == nil && o.Verdict() == linearizability.Unknown {
+			row.Undecided++
+		}
 		if o.Err != nil {
 			row.Errors = append(row.Errors, fmt.Sprintf("seed %d: %v", o.Seed, o.Err))
+		}
+		if !o.Failed() {
+			continue
+		}
+		rr := RunRow{Seed: o.Seed, Verdict: o.Verdict().String(), Folder: o.Folder, Repro: o.Repro}
+		if o.Err != nil {
+			rr.Verdict, rr.Message = "error", o.Err.Error()
+		} else {
+			rr.Message = o.Check.String() + "\n" + o.Check.Details()
+		}
+		row.Failures = append(row.Failures, rr)
+		if o.Folder != "" {
+			row.Folders = append(row.Folders, o.Folder)
 		}
 	}
 	return row
@@ -49,10 +86,87 @@ func (r *Result) expect() Expect {
 	return r.Scenario.Expect
 }
 
-// WriteJUnit writes results as a JUnit XML report: one test suite, one
-// test case per scenario and mode, a failure for each unmet expectation
-// (an error for an inconclusive one).
-func WriteJUnit(w io.Writer, results []*Result) error {
+// verdictOf is the verdict word of runs with these counts (Result.Verdict).
+func verdictOf(expect Expect, skipped bool, violations, errors, undecided int) string {
+	switch {
+	case skipped:
+		return "skipped"
+	case expect == ExpectViolation && violations > 0:
+		return "caught"
+	case expect != ExpectViolation && violations == 0 && errors == 0 && undecided == 0:
+		return "pass"
+	case expect != ExpectViolation && violations > 0:
+		return "FAILED"
+	case errors > 0:
+		return "ERROR"
+	case undecided > 0:
+		return "unknown"
+	}
+	return "MISSED"
+}
+
+// MergeRows merges rows of the same scenario, file and mode (those of
+// shards: shmlab run --shard) into one each, in the order they first
+// come, counts and lists joined and the verdict decided again. A seed in
+// two rows of one scenario and mode is an error: shards overlap.
+func MergeRows(rows []Row) ([]Row, error) {
+	type key struct {
+		scenario, file string
+		mode           Mode
+	}
+	var out []Row
+	at := map[key]int{}
+	seen := map[key]map[uint64]bool{}
+	for _, r := range rows {
+		k := key{r.Scenario, r.File, r.Mode}
+		if seen[k] == nil {
+			seen[k] = map[uint64]bool{}
+		}
+		for _, s := range r.SeedList {
+			if seen[k][s] {
+				return nil, fmt.Errorf("%s (%s) seed %d: in two rows: the shards overlap", r.Scenario, r.Mode, s)
+			}
+			seen[k][s] = true
+		}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			out = append(out, r)
+			continue
+		}
+		m := &out[i]
+		if m.Expect != r.Expect {
+			return nil, fmt.Errorf("%s (%s): expects %s in one row and %s in another", r.Scenario, r.Mode, m.Expect, r.Expect)
+		}
+		if m.Skipped == "" || r.Skipped == "" {
+			m.Skipped = ""
+		}
+		m.Seeds += r.Seeds
+		m.Violations += r.Violations
+		m.Undecided += r.Undecided
+		m.Ops += r.Ops
+		m.WallMs += r.WallMs
+		m.CheckMs += r.CheckMs
+		m.Errors = append(m.Errors, r.Errors...)
+		m.Folders = append(m.Folders, r.Folders...)
+		m.Failures = append(m.Failures, r.Failures...)
+		m.SeedList = append(m.SeedList, r.SeedList...)
+	}
+	for i := range out {
+		r := &out[i]
+		r.Verdict = verdictOf(r.Expect, r.Skipped != "", r.Violations, len(r.Errors), r.Undecided)
+		r.Met = r.Verdict == "pass" || r.Verdict == "caught"
+	}
+	return out, nil
+}
+
+// WriteJUnit writes rows as a JUnit XML report: one test suite, one test
+// case per row (scenario and mode), a failure for a violation where none
+// was expected or none where one was (FAILED, MISSED), an error for a run
+// that could not be done (ERROR) or a check that could not decide, each
+// with its runs' messages, folders and repro lines; a skipped row is
+// skipped.
+func WriteJUnit(w io.Writer, rows []Row) error {
 	type failure struct {
 		Message string `xml:"message,attr"`
 		Text    string `xml:",chardata"`
@@ -63,6 +177,7 @@ func WriteJUnit(w io.Writer, results []*Result) error {
 		Time      float64  `xml:"time,attr"`
 		Failure   *failure `xml:"failure,omitempty"`
 		Error     *failure `xml:"error,omitempty"`
+		Skipped   *failure `xml:"skipped,omitempty"`
 	}
 	type testsuite struct {
 		XMLName  xml.Name   `xml:"testsuite"`
@@ -70,19 +185,21 @@ func WriteJUnit(w io.Writer, results []*Result) error {
 		Tests    int        `xml:"tests,attr"`
 		Failures int        `xml:"failures,attr"`
 		Errors   int        `xml:"errors,attr"`
+		Skipped  int        `xml:"skipped,attr"`
 		Time     float64    `xml:"time,attr"`
 		Cases    []testcase `xml:"testcase"`
 	}
-	ts := testsuite{Name: "shmlab", Tests: len(results)}
-	for _, r := range results {
-		tc := testcase{Name: r.Scenario.Name + " (" + string(r.Mode) + ")", Classname: "shmlab." + string(r.Mode), Time: r.Wall.Seconds()}
+	ts := testsuite{Name: "shmlab", Tests: len(rows)}
+	for _, r := range rows {
+		tc := testcase{Name: r.Scenario + " (" + string(r.Mode) + ")", Classname: "shmlab." + string(r.Mode), Time: r.WallMs / 1e3}
 		ts.Time += tc.Time
-		switch text := summary(r); {
-		case r.Met, r.Skipped != "":
-		case r.Unmet():
-			tc.Failure, ts.Failures = &failure{Message: r.Verdict(), Text: text}, ts.Failures+1
-		default:
-			tc.Error, ts.Errors = &failure{Message: r.Verdict(), Text: text}, ts.Errors+1
+		switch text := r.summary(); r.Verdict {
+		case "FAILED", "MISSED":
+			tc.Failure, ts.Failures = &failure{Message: r.Verdict, Text: text}, ts.Failures+1
+		case "ERROR", "unknown":
+			tc.Error, ts.Errors = &failure{Message: r.Verdict, Text: text}, ts.Errors+1
+		case "skipped":
+			tc.Skipped, ts.Skipped = &failure{Message: r.Skipped}, ts.Skipped+1
 		}
 		ts.Cases = append(ts.Cases, tc)
 	}
@@ -98,18 +215,20 @@ func WriteJUnit(w io.Writer, results []*Result) error {
 	return err
 }
 
-// summary says what went against the expectation.
-func summary(r *Result) string {
+// summary says what went against the expectation: each failing run's
+// message, folder and repro line.
+func (r Row) summary() string {
 	var b strings.Builder
-	if r.Scenario.Expect == ExpectViolation && r.Violations == 0 {
-		fmt.Fprintf(&b, "no violation in %d seeds: the violation expected went uncaught\n", len(r.Outcomes))
+	if r.Verdict == "MISSED" {
+		fmt.Fprintf(&b, "no violation in %d seeds: the violation expected went uncaught\n", r.Seeds)
 	}
-	for _, o := range r.Outcomes {
-		switch {
-		case o.Err != nil:
-			fmt.Fprintf(&b, "seed %d: %v\n", o.Seed, o.Err)
-		case o.Check.Verdict == linearizability.Unknown || (r.Scenario.Expect != ExpectViolation && o.Check.Verdict != linearizability.Ok):
-			fmt.Fprintf(&b, "seed %d: %v\n%s\n", o.Seed, o.Check, o.Check.Details())
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "seed %d: %s\n", f.Seed, strings.TrimRight(f.Message, "\n"))
+		if f.Folder != "" {
+			fmt.Fprintf(&b, "folder: %s\n", f.Folder)
+		}
+		if f.Repro != "" {
+			fmt.Fprintf(&b, "repro: %s\n", f.Repro)
 		}
 	}
 	return b.String()

@@ -36,6 +36,19 @@ type Outcome struct {
 	// Logs are the masters' log lines (process mode): connections ended,
 	// worker exits, and what the workers wrote to their output.
 	Logs []string
+	// Start is when the run began.
+	Start time.Time
+	// Folder and Repro, once the run is saved (RunStore.Save, WriteFailure),
+	// are its folder and the command that runs it again.
+	Folder, Repro string
+}
+
+// Failed reports whether o goes against its scenario's expectation, or
+// decides nothing: the run could not be done, its check could not
+// decide, or it found a violation where none was expected.
+func (o *Outcome) Failed() bool {
+	v := o.Verdict()
+	return o.Err != nil || v == linearizability.Unknown || (o.Scenario.Expect != ExpectViolation && v == linearizability.Illegal)
 }
 
 // Verdict is the outcome's verdict: Unknown if the run failed.
@@ -53,8 +66,8 @@ func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
 
 // run runs one seed, its message faults decided by replay if not nil.
 func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []faultinject.Record) *Outcome {
-	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed}
 	began := time.Now()
+	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed, Start: began}
 	switch why := sc.cannotRun(mode); {
 	case why != "":
 		o.Err = fmt.Errorf("scenario %s cannot run in %s mode: %s", sc.Name, mode, why)

@@ -19,6 +19,8 @@ type Options struct {
 	Seeds []uint64
 	// Timeout bounds each run, checking included (0: none).
 	Timeout time.Duration
+	// Shard, if set, runs only this shard's cells (Shard).
+	Shard Shard
 }
 
 // Result is one scenario in one mode: its runs, and whether they met
@@ -52,22 +54,11 @@ type Result struct {
 // (a violation expected and not found) or "skipped". The first that
 // applies of FAILED, ERROR, unknown and MISSED is the verdict.
 func (r *Result) Verdict() string {
-	expectViolation := r.Scenario.Expect == ExpectViolation
-	switch {
-	case r.Skipped != "":
-		return "skipped"
-	case r.Met && expectViolation:
-		return "caught"
-	case r.Met:
-		return "pass"
-	case !expectViolation && r.Violations > 0:
-		return "FAILED"
-	case r.Errors > 0:
-		return "ERROR"
-	case r.Inconclusive:
-		return "unknown"
+	undecided := 0
+	if r.Inconclusive {
+		undecided = 1
 	}
-	return "MISSED"
+	return verdictOf(r.Scenario.Expect, r.Skipped != "", r.Violations, r.Errors, undecided)
 }
 
 // Unmet reports whether the result goes against the expectation for
@@ -86,8 +77,7 @@ func (r *Result) Unmet() bool {
 func (r *Result) Failures() []*Outcome {
 	var out []*Outcome
 	for _, o := range r.Outcomes {
-		v := o.Verdict()
-		if o.Err != nil || v == linearizability.Unknown || (r.Scenario.Expect != ExpectViolation && v == linearizability.Illegal) {
+		if o.Failed() {
 			out = append(out, o)
 		}
 	}
@@ -102,12 +92,23 @@ type Progress func(sc *Scenario, mode Mode, seed uint64, done *Outcome)
 // violation stops at its first one.
 func RunSuite(ctx context.Context, scs []*Scenario, opts Options, progress Progress) []*Result {
 	var out []*Result
+	var k uint64 // the next cell
 	for _, sc := range scs {
+		seeds := sc.Seeds.All()
+		if len(opts.Seeds) > 0 {
+			seeds = opts.Seeds
+		}
 		modes, skipped := opts.modes(sc)
 		for _, m := range modes {
-			out = append(out, runOne(ctx, sc, m, opts, progress))
+			if mine := opts.Shard.take(&k, seeds); len(mine) > 0 {
+				out = append(out, runOne(ctx, sc, m, mine, opts, progress))
+			}
 		}
-		out = append(out, skipped...)
+		for _, r := range skipped { // a shard with a cell of it says it is skipped
+			if len(opts.Shard.take(&k, seeds)) > 0 {
+				out = append(out, r)
+			}
+		}
 	}
 	return out
 }
@@ -144,12 +145,8 @@ func (sc *Scenario) cannotRun(m Mode) string {
 	return ""
 }
 
-func runOne(ctx context.Context, sc *Scenario, m Mode, opts Options, progress Progress) *Result {
+func runOne(ctx context.Context, sc *Scenario, m Mode, seeds []uint64, opts Options, progress Progress) *Result {
 	r := &Result{Scenario: sc, Mode: m}
-	seeds := sc.Seeds.All()
-	if len(opts.Seeds) > 0 {
-		seeds = opts.Seeds
-	}
 	for _, seed := range seeds {
 		if progress != nil {
 			progress(sc, m, seed, nil)
@@ -158,7 +155,7 @@ func runOne(ctx context.Context, sc *Scenario, m Mode, opts Options, progress Pr
 		if progress != nil {
 			progress(sc, m, seed, o)
 		}
-		r.add(o)
+		r.Add(o)
 		if r.Violations > 0 && sc.Expect == ExpectViolation {
 			break
 		}
@@ -166,6 +163,13 @@ func runOne(ctx context.Context, sc *Scenario, m Mode, opts Options, progress Pr
 	r.Met = r.met()
 	return r
 }
+
+// NewResult returns the Result of runs of sc in mode m that the caller
+// makes itself (shmlab sim's sweep): Add each, then Done.
+func NewResult(sc *Scenario, m Mode) *Result { return &Result{Scenario: sc, Mode: m} }
+
+// Done decides whether the runs added met the expectation.
+func (r *Result) Done() { r.Met = r.met() }
 
 func runSeed(ctx context.Context, sc *Scenario, m Mode, seed uint64, timeout time.Duration) *Outcome {
 	if timeout <= 0 {
@@ -180,7 +184,8 @@ func runSeed(ctx context.Context, sc *Scenario, m Mode, seed uint64, timeout tim
 	return o
 }
 
-func (r *Result) add(o *Outcome) {
+// Add counts the run o in r.
+func (r *Result) Add(o *Outcome) {
 	r.Outcomes = append(r.Outcomes, o)
 	r.Ops += o.Ops
 	r.Wall += o.Wall

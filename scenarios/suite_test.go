@@ -103,7 +103,11 @@ func TestJUnit(t *testing.T) {
 		mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n"),
 	}, Options{}, nil)
 	var buf bytes.Buffer
-	if err := WriteJUnit(&buf, rs); err != nil {
+	var rows []Row
+	for _, r := range rs {
+		rows = append(rows, RowOf(r))
+	}
+	if err := WriteJUnit(&buf, rows); err != nil {
 		t.Fatal(err)
 	}
 	var ts struct {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
@@ -56,13 +58,14 @@ func header(repro string, r *Result) []byte {
 		said = r.Check.String()
 	}
 	said = strings.ReplaceAll(said, "\n", "\n#   ")
+	repro = strings.ReplaceAll(repro, "\n", "\n#   ") // a path may hold one
 	return fmt.Appendf(nil, "# A run of the simulator that the check rejects:\n#   %s\n# Run it again with\n#   %s\n", said, repro)
 }
 
 // Repro is the command that runs seed of the scenario file at path again
-// in the simulator.
+// in the simulator, its words shell-quoted (safe to paste).
 func Repro(path string, seed uint64) string {
-	return fmt.Sprintf("shmlab run --mode sim --seed %d %s", seed, path)
+	return shquote.Join("shmlab", "run", "--mode", "sim", "--seed", strconv.FormatUint(seed, 10), path)
 }
 
 // SaveConfig writes cfg as indented JSON, the scenario file of older

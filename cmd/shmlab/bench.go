@@ -16,7 +16,8 @@ const benchUsage = `usage: shmlab bench [flags]
 
 Measures, cell by cell, a floor (raw request/reply ping-pong over the same
 socket pair, same framing and message sizes, no store) and the reference
-get/set, and prints both with their ratio.
+get/set, and prints both with their ratio. A cell that measured nothing
+(0 operations on a side) is an error: exit 255.
 
 example:
   shmlab bench --workers 1,2 --inflight 1,64 --value 16 --duration 1s --runs 3
@@ -45,7 +46,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := checkBench(cfg, rest); err != nil {
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	if *procs > 0 {
@@ -61,13 +62,29 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	rows, err := bench.Run(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab bench: %v\n", err)
-		return exitFail
+		return exitError
 	}
+	code := exitOK
 	if *asJSON {
-		return printJSON(stdout, rows)
+		code = printJSON(stdout, rows)
+	} else {
+		printTable(stdout, rows)
 	}
-	printTable(stdout, rows)
-	return exitOK
+	return worstExit(code, emptyCells(rows, stderr))
+}
+
+// emptyCells says which rows measured nothing (no operation on a side):
+// a figure of 0 ops/s is no measurement, so it is an error (exit 255).
+func emptyCells(rows []bench.Row, stderr io.Writer) int {
+	code := exitOK
+	for _, r := range rows {
+		if r.FloorOpsPerS <= 0 || r.OpsPerS <= 0 {
+			fmt.Fprintf(stderr, "shmlab bench: %d workers, %d in flight, %d B: no samples (floor %.0f ops/s, reference %.0f ops/s): nothing was measured\n",
+				r.Workers, r.Inflight, r.ValueBytes, r.FloorOpsPerS, r.OpsPerS)
+			code = exitError
+		}
+	}
+	return code
 }
 
 // usageErr is the exit code of a command whose flags parseArgs rejected
@@ -76,7 +93,7 @@ func usageErr(err error) int {
 	if err == flag.ErrHelp {
 		return exitOK
 	}
-	return exitUsage
+	return exitBadInput
 }
 
 func checkBench(cfg bench.Config, rest []string) error {
@@ -105,7 +122,7 @@ func checkBench(cfg bench.Config, rest []string) error {
 func printJSON(w io.Writer, rows []bench.Row) int {
 	for _, r := range rows {
 		if writeJSON(w, r) != nil {
-			return exitFail
+			return exitError
 		}
 	}
 	return exitOK

@@ -14,9 +14,6 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// exitUnknown is the exit code of a check that could not decide.
-const exitUnknown = 2
-
 // stdinName is the operand that stands for standard input, and
 // stdinDisplay its name in messages and reports.
 const (
@@ -39,9 +36,9 @@ its report stdin.html). Flags may come before or after the files; --
 ends them.
 
 Exit status: 0 every history passed, 1 a violation, 2 a check ran out of
-time (unknown), 3 bad input or usage, or a report that could not be
-written (an unreadable history wins over the others, since the verdict
-is then incomplete).
+time (unknown), 254 bad input or usage, or a report that could not be
+written (this wins over the others: an unreadable history leaves the
+verdict incomplete).
 
 examples:
   shmlab check --out reports/ a/run.jsonl b/run.jsonl
@@ -89,7 +86,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := c.validate(files); err != nil {
 		fmt.Fprintf(stderr, "shmlab check: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	code := exitOK
 	for _, path := range files {
@@ -123,15 +120,6 @@ func count(ss []string, s string) int {
 	return n
 }
 
-// worstExit orders exit codes: bad input, then a violation, then unknown.
-func worstExit(a, b int) int {
-	rank := map[int]int{exitOK: 0, exitUnknown: 1, exitFail: 2, exitUsage: 3}
-	if rank[b] > rank[a] {
-		return b
-	}
-	return a
-}
-
 // checkJSON is one line of --json output.
 type checkJSON struct {
 	File       string                      `json:"file"`
@@ -157,20 +145,20 @@ func (c *checker) checkFile(path string) int {
 			writeJSON(c.stdout, checkJSON{File: name, Verdict: "bad_input", Error: err.Error()})
 		}
 		fmt.Fprintf(c.stderr, "shmlab check: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	opts := linearizability.Options{Model: linearizability.Model(c.model), Timeout: c.timeout}
 	r := linearizability.Check(h, opts)
 	if r.Invalid != nil { // not reached from a file Read accepted; kept for safety
 		fmt.Fprintf(c.stderr, "shmlab check: %s: %v\n", name, r.Invalid)
-		return exitUsage
+		return exitBadInput
 	}
 	code := verdictExit(r.Verdict)
 	report := ""
 	if r.Verdict != linearizability.Ok || c.report {
 		if report, err = c.writeReport(path, h, r); err != nil {
 			fmt.Fprintf(c.stderr, "shmlab check: %s: cannot write the report: %v\n", name, err)
-			code = worstExit(code, exitUsage)
+			code = worstExit(code, exitBadInput)
 		}
 	}
 	c.print(name, r, report)
@@ -197,7 +185,7 @@ func displayName(path string) string {
 func verdictExit(v linearizability.Verdict) int {
 	switch v {
 	case linearizability.Illegal:
-		return exitFail
+		return exitInvalid
 	case linearizability.Unknown:
 		return exitUnknown
 	}
@@ -212,7 +200,7 @@ func (c *checker) writeReport(path string, h *linearizability.History, r *linear
 		return "", err
 	}
 	ropts := linearizability.ReportOptions{Model: linearizability.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
-	if err := linearizability.WriteReportFile(report, h, ropts); err != nil {
+	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}
 	return report, nil

@@ -55,11 +55,11 @@ func TestCheckExitCodes(t *testing.T) {
 		inOut []string
 	}{
 		{"linearizable", []string{p("ok.jsonl")}, exitOK, []string{"ok.jsonl: ok: 2 operations"}},
-		{"violation", []string{p("stale.jsonl")}, exitFail, []string{"stale.jsonl: illegal", `#2 w2/0 get("x") -> absent (line 3) cannot be linearized`, "report: " + p("stale.html")}},
-		{"bad input wins", []string{p("stale.jsonl"), p("bad.jsonl")}, exitUsage, []string{"stale.jsonl: illegal"}},
-		{"no files", nil, exitUsage, nil},
-		{"missing file", []string{p("nope.jsonl")}, exitUsage, nil},
-		{"bad model", []string{"--model", "sql", p("ok.jsonl")}, exitUsage, nil},
+		{"violation", []string{p("stale.jsonl")}, exitInvalid, []string{"stale.jsonl: illegal", `#2 w2/0 get("x") -> absent (line 3) cannot be linearized`, "report: " + p("stale.html")}},
+		{"bad input wins", []string{p("stale.jsonl"), p("bad.jsonl")}, exitBadInput, []string{"stale.jsonl: illegal"}},
+		{"no files", nil, exitBadInput, nil},
+		{"missing file", []string{p("nope.jsonl")}, exitBadInput, nil},
+		{"bad model", []string{"--model", "sql", p("ok.jsonl")}, exitBadInput, nil},
 		{"help", []string{"--help"}, exitOK, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,8 +95,8 @@ func TestCheckJSONAndOut(t *testing.T) {
 	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory, "stale.jsonl": staleHistory})
 	out := filepath.Join(t.TempDir(), "reports")
 	r := runArgs(t, "check", "--json", "--report", "--out", out, filepath.Join(dir, "ok.jsonl"), filepath.Join(dir, "stale.jsonl"))
-	if r.code != exitFail {
-		t.Fatalf("exit %d, want %d; stderr %s", r.code, exitFail, r.stderr)
+	if r.code != exitInvalid {
+		t.Fatalf("exit %d, want %d; stderr %s", r.code, exitInvalid, r.stderr)
 	}
 	type row struct {
 		File    string `json:"file"`
@@ -190,8 +190,8 @@ func TestCheckReportNamesUnique(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runArgs(t, append([]string{"check"}, tt.args...)...)
-			if r.code != exitFail {
-				t.Errorf("exit %d, want %d; standard error:\n%s", r.code, exitFail, r.stderr)
+			if r.code != exitInvalid {
+				t.Errorf("exit %d, want %d; standard error:\n%s", r.code, exitInvalid, r.stderr)
 			}
 			if diff := cmp.Diff(tt.want, reportLines(r.stdout)); diff != "" {
 				t.Errorf("reports (-want +got):\n%s", diff)
@@ -285,8 +285,8 @@ func TestCheckFlagsAfterFiles(t *testing.T) {
 	}
 	t.Chdir(dir)
 	r = runArgs(t, "check", "--", "-v.jsonl")
-	if r.code != exitFail || !strings.HasPrefix(r.stdout, "-v.jsonl: illegal") {
-		t.Errorf("check -- -v.jsonl: exit %d, want %d, and its verdict, got:\n%s%s", r.code, exitFail, r.stdout, r.stderr)
+	if r.code != exitInvalid || !strings.HasPrefix(r.stdout, "-v.jsonl: illegal") {
+		t.Errorf("check -- -v.jsonl: exit %d, want %d, and its verdict, got:\n%s%s", r.code, exitInvalid, r.stdout, r.stderr)
 	}
 }
 
@@ -334,8 +334,8 @@ func TestCheckUsageExamples(t *testing.T) {
 func TestCheckStdin(t *testing.T) {
 	out := t.TempDir()
 	r := runStdin(t, staleHistory, "check", "--out", out, "-")
-	if r.code != exitFail || !strings.HasPrefix(r.stdout, "stdin: illegal") {
-		t.Errorf("check - (stale): exit %d, want %d, and a verdict on stdin, got:\n%s%s", r.code, exitFail, r.stdout, r.stderr)
+	if r.code != exitInvalid || !strings.HasPrefix(r.stdout, "stdin: illegal") {
+		t.Errorf("check - (stale): exit %d, want %d, and a verdict on stdin, got:\n%s%s", r.code, exitInvalid, r.stdout, r.stderr)
 	}
 	if diff := cmp.Diff([]string{filepath.Join(out, "stdin.html")}, reportLines(r.stdout)); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
@@ -355,13 +355,13 @@ func TestCheckStdin(t *testing.T) {
 
 	r = runStdin(t, badHistory, "check", "-")
 	wantErr := "shmlab check: stdin:2: field \"return\": return time 5 before call time 10\n"
-	if diff := cmp.Diff(wantErr, r.stderr); r.code != exitUsage || diff != "" {
-		t.Errorf("check - (bad): exit %d, want %d; standard error (-want +got):\n%s", r.code, exitUsage, diff)
+	if diff := cmp.Diff(wantErr, r.stderr); r.code != exitBadInput || diff != "" {
+		t.Errorf("check - (bad): exit %d, want %d; standard error (-want +got):\n%s", r.code, exitBadInput, diff)
 	}
 
 	r = runStdin(t, okHistory, "check", "-", "-")
-	if diff := cmp.Diff("shmlab check: standard input (-) given 2 times\n", r.stderr); r.code != exitUsage || diff != "" {
-		t.Errorf("check - -: exit %d, want %d; standard error (-want +got):\n%s", r.code, exitUsage, diff)
+	if diff := cmp.Diff("shmlab check: standard input (-) given 2 times\n", r.stderr); r.code != exitBadInput || diff != "" {
+		t.Errorf("check - -: exit %d, want %d; standard error (-want +got):\n%s", r.code, exitBadInput, diff)
 	}
 }
 
@@ -376,8 +376,8 @@ func TestCheckUnwritableReport(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runArgs(t, "check", "--report", "--out", tt.out, filepath.Join(dir, tt.history))
-			if r.code != exitUsage {
-				t.Errorf("exit %d, want %d", r.code, exitUsage)
+			if r.code != exitBadInput {
+				t.Errorf("exit %d, want %d", r.code, exitBadInput)
 			}
 			want := "shmlab check: " + filepath.Join(dir, tt.history) + ": cannot write the report: mkdir "
 			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, ": not a directory\n") {

@@ -30,6 +30,7 @@ func printUsage(fs *flag.FlagSet, head string, w io.Writer) {
 	fs.SetOutput(w)
 	fmt.Fprint(w, head)
 	fs.PrintDefaults()
+	fmt.Fprint(w, "\n"+exitCodesHelp)
 }
 
 // parseInterspersed parses args with fs, taking each operand out and

@@ -28,7 +28,7 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	scs, err := loadScenarios(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab list: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tmode\texpect\tdescription")

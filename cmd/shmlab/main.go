@@ -11,9 +11,14 @@
 //	shmlab replay DIR             run a saved failure again from its fault log
 //	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
+//	shmlab merge [flags] FILE...  merge shards' JSON rows into one verdict
+//	shmlab version                print the version (also shmlab --version)
 //
-// Exit codes: 0 success, 1 a failed run or a violation, 2 an inconclusive
-// check, 3 bad input or usage.
+// Exit codes, the same in every command, as Jepsen's: 0 valid, 1 invalid
+// (a violation, or an expectation not met), 2 unknown (a check that could
+// not decide), 254 bad input or arguments, 255 the tool broke (ERROR: a
+// run that could not be done). When several apply, the first of 254, 1,
+// 255, 2 wins: a violation stands however other runs went.
 package main
 
 import (
@@ -21,15 +26,35 @@ import (
 	"io"
 	"os"
 
+	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 )
 
-// Exit codes, as Jepsen and Maelstrom use them (2 is for an inconclusive check).
+// Exit codes, as Jepsen uses them.
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 3
+	exitOK       = 0   // valid: everything met its expectation
+	exitInvalid  = 1   // invalid: a violation, or an expectation not met
+	exitUnknown  = 2   // unknown: a check could not decide
+	exitBadInput = 254 // bad input or arguments: nothing (or not all) could be read
+	exitError    = 255 // the tool broke: a run could not be done (ERROR)
 )
+
+// exitCodesHelp documents the exit codes, for every command's --help.
+const exitCodesHelp = `exit status (every command): 0 valid, 1 invalid (a violation, or an
+expectation not met), 2 unknown (a check could not decide), 254 bad input
+or arguments, 255 the tool broke (ERROR: a run could not be done). When
+several apply: 254, then 1, then 255, then 2.
+`
+
+// worstExit returns the one of a and b that wins: bad input, then
+// invalid, then an error, then unknown, then valid.
+func worstExit(a, b int) int {
+	rank := map[int]int{exitOK: 0, exitUnknown: 1, exitError: 2, exitInvalid: 3, exitBadInput: 4}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
 
 type command struct {
 	name    string
@@ -42,9 +67,11 @@ var commands = []command{
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
 	{"run", "run scenario files (or the bundled suite) on processes and in the simulator", runRun},
 	{"list", "list the bundled scenarios (or the files given), one line each", runList},
-	{"replay", "run a failure folder again, its faults decided by its saved log", runReplay},
+	{"replay", "run a run folder of the store again, its faults decided by its saved log", runReplay},
 	{"zoo", "show that every broken variant of the reference is caught, in both modes", runZoo},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
+	{"merge", "merge the JSON rows of shards (run --shard) into one table, JUnit file and exit code", runMerge},
+	{"version", "print the shmlab version, VCS revision and Go version (also: shmlab --version)", runVersion},
 }
 
 func main() {
@@ -55,10 +82,13 @@ func main() {
 // run runs the command args name, with its flags and operands, and
 // returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
-			return exitUsage
+			return exitBadInput
 		}
 		return exitOK
 	}
@@ -69,7 +99,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "shmlab: unknown command %q\n", args[0])
 	usage(stderr)
-	return exitUsage
+	return exitBadInput
+}
+
+// runVersion prints the build: shmlab's version and VCS revision as the
+// Go toolchain stamped them, and the Go version.
+func runVersion(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if _, err := parseArgs(newFlagSet("version"), "usage: shmlab version\n\nPrints the shmlab version, its VCS revision and the Go version.\n\nflags:\n", args, stdout, stderr); err != nil {
+		return usageErr(err)
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "shmlab version: takes no operands\n")
+		return exitBadInput
+	}
+	fmt.Fprintln(stdout, scenarios.BuildInfo())
+	return exitOK
 }
 
 func usage(w io.Writer) {
@@ -78,4 +122,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'shmlab <command> --help' for a command's flags.")
+	fmt.Fprint(w, "\n"+exitCodesHelp)
 }

@@ -76,7 +76,7 @@ func TestUsage(t *testing.T) {
 		args []string
 		code int
 	}{
-		{nil, exitUsage},
+		{nil, exitBadInput},
 		{[]string{"help"}, exitOK},
 		{[]string{"--help"}, exitOK},
 		{[]string{"-h"}, exitOK},
@@ -98,8 +98,8 @@ func TestUsage(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	r := runArgs(t, "frobnicate", "--x")
-	if r.code != exitUsage {
-		t.Errorf("run(frobnicate) = %d, want %d", r.code, exitUsage)
+	if r.code != exitBadInput {
+		t.Errorf("run(frobnicate) = %d, want %d", r.code, exitBadInput)
 	}
 	if want := `shmlab: unknown command "frobnicate"`; !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("standard error %q, want it to start with %q", r.stderr, want)
@@ -154,8 +154,8 @@ func TestBenchBadFlags(t *testing.T) {
 		// as a quick exit 0 rather than the default matrix's minutes.
 		args := append([]string{"bench", "--workers", "1", "--inflight", "1", "--value", "16", "--duration", "10ms", "--warmup", "0s", "-q"}, tt.args...)
 		r := runArgs(t, args...)
-		if r.code != exitUsage {
-			t.Errorf("bench %q = %d, want %d (standard error %q)", tt.args, r.code, exitUsage, r.stderr)
+		if r.code != exitBadInput {
+			t.Errorf("bench %q = %d, want %d (standard error %q)", tt.args, r.code, exitBadInput, r.stderr)
 		}
 		if !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("bench %q: standard error %q lacks %q", tt.args, r.stderr, tt.want)
@@ -169,8 +169,8 @@ func TestBenchBadFlags(t *testing.T) {
 func TestBadFlagPrintsUsageToStderr(t *testing.T) {
 	for _, cmd := range []string{"bench", "check"} {
 		r := runArgs(t, cmd, "--no-such-flag")
-		if r.code != exitUsage {
-			t.Errorf("%s --no-such-flag = %d, want %d", cmd, r.code, exitUsage)
+		if r.code != exitBadInput {
+			t.Errorf("%s --no-such-flag = %d, want %d", cmd, r.code, exitBadInput)
 		}
 		want := "flag provided but not defined: -no-such-flag\nusage: shmlab " + cmd + " "
 		if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
@@ -257,5 +257,34 @@ func TestBenchTable(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantProgress, progressLines(r.stderr)); diff != "" {
 		t.Errorf("progress lines mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestBenchEmptyCellIsError: a cell that measured nothing on a side is an
+// error (255), named on standard error; measured cells are not.
+func TestBenchEmptyCellIsError(t *testing.T) {
+	measured := bench.Row{Cell: bench.Cell{Workers: 1, Inflight: 1, ValueBytes: 16}, FloorOpsPerS: 100, OpsPerS: 90}
+	empty := measured
+	empty.Workers, empty.OpsPerS = 2, 0
+	var errOut bytes.Buffer
+	if code := emptyCells([]bench.Row{measured}, &errOut); code != exitOK || errOut.Len() != 0 {
+		t.Errorf("a measured cell: exit %d, standard error %q; want %d and none", code, errOut.String(), exitOK)
+	}
+	if code := emptyCells([]bench.Row{measured, empty}, &errOut); code != exitError || !strings.Contains(errOut.String(), "2 workers, 1 in flight, 16 B: no samples") {
+		t.Errorf("an empty cell: exit %d, standard error %q; want %d naming the cell", code, errOut.String(), exitError)
+	}
+}
+
+// TestWorstExit: bad input wins, then a violation, then an error, then
+// unknown, whatever the order they come in.
+func TestWorstExit(t *testing.T) {
+	order := []int{exitOK, exitUnknown, exitError, exitInvalid, exitBadInput}
+	for i, a := range order {
+		for j, b := range order {
+			want := order[max(i, j)]
+			if got := worstExit(a, b); got != want {
+				t.Errorf("worstExit(%d, %d) = %d, want %d", a, b, got, want)
+			}
+		}
 	}
 }

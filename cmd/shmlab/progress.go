@@ -57,3 +57,46 @@ func (p *progress) done() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
+
+// sweepProgress tells how far a sweep of n seeds is: on a terminal, one
+// line redrawn at most every 100ms; otherwise a line per tenth of the
+// seeds.
+type sweepProgress struct {
+	w            io.Writer
+	tty          bool
+	n, done_     uint64
+	began, drawn time.Time
+}
+
+func newSweepProgress(w io.Writer, n uint64) *sweepProgress {
+	p := newProgress(w, false)
+	return &sweepProgress{w: w, tty: p.tty, n: n, began: time.Now()}
+}
+
+// seedDone counts a seed that ended; failed and undecided are the counts
+// so far.
+func (p *sweepProgress) seedDone(failed, undecided int) {
+	p.done_++
+	line := fmt.Sprintf("sim: %d/%d seeds, %d failed, %d undecided, %s", p.done_, p.n, failed, undecided, time.Since(p.began).Round(100*time.Millisecond))
+	switch {
+	case p.tty:
+		if time.Since(p.drawn) >= 100*time.Millisecond || p.done_ == p.n {
+			fmt.Fprintf(p.w, "\r\033[K%s…", line)
+			p.drawn = time.Now()
+		}
+	case p.done_*10/p.n != (p.done_-1)*10/p.n || p.done_ == 1:
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// done clears the progress line.
+func (p *sweepProgress) done() { p.clear() }
+
+// clear clears the progress line (on a terminal), to be drawn again at
+// the next seed.
+func (p *sweepProgress) clear() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = time.Time{}
+	}
+}

@@ -13,19 +13,22 @@ import (
 
 const replayUsage = `usage: shmlab replay DIR
 
-Runs a failure folder that shmlab run wrote again: its scenario, in its
+Runs a run folder of shmlab run's store (or a failure folder of an older
+shmlab) again: its scenario, in its
 mode with its seed, with the message faults decided by its fault log
 (faults.jsonl) rather than by the seed, so that on real processes, whose
 timing differs from run to run, the same messages meet the same faults.
 Prints the verdict now and the verdict saved. A folder that shmlab sim
 or shmlab zoo wrote has no fault log (the simulator repeats a run from
-its seed): shmlab replay says so and prints its repro line (exit 3).
+its seed): shmlab replay says so and prints its repro line (exit 254).
 
 Exit status: 0 the run passed this time, 1 a violation (again), 2 the
-check could not decide, 3 bad input or usage.
+check could not decide, 254 bad input or usage (a folder that cannot be
+read), 255 the run could not be done (ERROR).
 
-example:
-  shmlab replay shmlab-failures/drop-process-2
+examples:
+  shmlab replay shmlab-store/latest
+  shmlab replay shmlab-store/drop/20261207T132238.157Z-process-2
 
 flags:
 `
@@ -36,19 +39,19 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageErr(err)
 	}
 	if len(dirs) != 1 {
-		fmt.Fprintf(stderr, "shmlab replay: want one failure folder, got %d (see --help)\n", len(dirs))
-		return exitUsage
+		fmt.Fprintf(stderr, "shmlab replay: want one run folder, got %d (see --help)\n", len(dirs))
+		return exitBadInput
 	}
 	dir := dirs[0]
 	o, err := scenarios.Replay(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
 	if o.Err != nil {
 		fmt.Fprintf(stdout, "error: %v\n", o.Err)
-		return exitFail
+		return exitError
 	}
 	fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	if saved, err := savedVerdict(dir); err == nil {
@@ -56,7 +59,7 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch o.Verdict() {
 	case linearizability.Illegal:
-		return exitFail
+		return exitInvalid
 	case linearizability.Unknown:
 		return exitUnknown
 	}

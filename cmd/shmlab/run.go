@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,35 +20,61 @@ suite when none is given, on real processes (mode process) and in the
 simulator (mode sim), and checks every seed's history. A scenario that
 expects "pass" must pass on every seed; one that expects "violation" (the
 bug zoo) must be caught on some seed. Prints progress (a line redrawn
-on a terminal, a plain line per run otherwise, on stderr), then a table; each run against the expectation gets a folder in --out
-with the scenario, its history, an HTML report and the line that runs it
-again. --mode runs every scenario in the mode it names instead of its
+on a terminal, a plain line per run otherwise, on stderr), then a table.
+
+Every run is kept in the store (--store), as Jepsen's is, in a folder of
+its own: STORE/SCENARIO/TIME-MODE-SEED/ (TIME in UTC, to the
+millisecond; -2, -3, ... if two runs would share it) with the scenario,
+its history, the fault log, an HTML report, run.json (shmlab version and
+VCS revision, Go version, host, start time, command line, mode, seed,
+verdict) and the line that runs it again (shmlab replay runs the folder
+again). STORE/latest and STORE/SCENARIO/latest link to the newest. Nothing
+is overwritten. --keep failures keeps only the runs against the
+expectation (and undecided ones), --keep none nothing; after the suite,
+each scenario keeps its newest --keep-last runs that passed and as many
+that failed, and then the store's oldest runs (passes first, never this
+suite's) go until it holds at most --keep-bytes, so that it stays
+bounded.
+
+--shard I/N runs one of N parts: the cells (scenario × mode × seed, in
+this order) are dealt round-robin, cell k to shard k mod N + 1, so that N
+shards together run exactly the unsharded cells, each once (a scenario
+that expects a violation stops at its first one in each shard). shmlab
+merge combines the shards' --json rows.
+
+--mode runs every scenario in the mode it names instead of its
 own; one that cannot run there (byte faults in the simulator; on real
 processes a script, or more than 64 workers, which mode: sim allows) is
 skipped, with the reason.
 
-Exit status: 0 every scenario met its expectation, 1 one did not (FAILED,
-MISSED, or ERROR: a run that could not be done, one past --timeout
-included), 2 a check could not decide (its search ran out of time), 3 bad
-input or usage, or nothing to run.
+Exit status: 0 every scenario met its expectation, 1 one did not (FAILED:
+a violation where none was expected; MISSED: none where one was), 2 a
+check could not decide (its search ran out of time), 254 bad input or
+usage, or nothing to run, 255 a run could not be done (ERROR, one past
+--timeout included).
 
 examples:
   shmlab run                                   # the bundled suite, both modes
   shmlab run --mode sim --seeds 20 scenarios/bundled/drop.yaml
-  shmlab run --junit report.xml --out failures/ my-scenarios/
+  shmlab run --junit report.xml --store runs/ my-scenarios/
+  shmlab run --shard 2/4 --json > shard-2.jsonl     # then: shmlab merge shard-*.jsonl
 
 flags:
 `
 
 type runFlags struct {
-	mode    string
-	seed    uint64
-	seeds   int
-	out     string
-	asJSON  bool
-	junit   string
-	timeout time.Duration
-	verbose bool
+	mode     string
+	seed     uint64
+	seeds    int
+	store    string
+	keep     string
+	keepLast int
+	keepSize int64
+	shard    string
+	asJSON   bool
+	junit    string
+	timeout  time.Duration
+	verbose  bool
 }
 
 func (rf *runFlags) flagSet() *flag.FlagSet {
@@ -57,7 +82,11 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&rf.mode, "mode", "", "run every scenario in this mode: process, sim or both (default: each scenario's own)")
 	fs.Uint64Var(&rf.seed, "seed", 0, "run this seed only (with --seeds N: N seeds from it)")
 	fs.IntVar(&rf.seeds, "seeds", 0, "run N seeds (from --seed, or 1), instead of each scenario's own")
-	fs.StringVar(&rf.out, "out", "shmlab-failures", "directory for the failure folders")
+	fs.StringVar(&rf.store, "store", defaultStore, "the store: a folder per run, under a folder per scenario")
+	fs.StringVar(&rf.keep, "keep", string(scenarios.KeepAll), "the runs to keep in the store: all, failures or none")
+	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed (0: all)")
+	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never this suite's) until it holds at most this many bytes (0: no bound)")
+	fs.StringVar(&rf.shard, "shard", "", "run shard I of N (I/N, from 1): every Nth cell of scenario × mode × seed")
 	fs.BoolVar(&rf.asJSON, "json", false, "print one JSON object per scenario and mode instead of the table")
 	fs.StringVar(&rf.junit, "junit", "", "also write a JUnit XML report to this file")
 	fs.DurationVar(&rf.timeout, "timeout", 5*time.Minute, "time limit of each run, checking included (0: none)")
@@ -75,17 +104,72 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	opts, err := rf.options(fs)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	scs, err := loadScenarios(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
-		return exitUsage
+		return exitBadInput
+	}
+	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
+		return exitBadInput
 	}
 	p := newProgress(stderr, rf.verbose)
-	results := scenarios.RunSuite(context.Background(), scs, opts, p.update)
+	results := scenarios.RunSuite(context.Background(), scs, opts, func(sc *scenarios.Scenario, m scenarios.Mode, seed uint64, o *scenarios.Outcome) {
+		if o != nil {
+			save(store, o, "run", stderr)
+		}
+		p.update(sc, m, seed, o)
+	})
 	p.done()
-	return rf.report(results, stdout, stderr)
+	code := rf.report(results, stdout, stderr)
+	pruneStore(store, "run", stderr)
+	return code
+}
+
+// defaultStore is where runs are kept by default.
+const defaultStore = "shmlab-store"
+
+// newStore returns the store of --store, --keep, --keep-last and
+// --keep-bytes, for the command line "shmlab run ARGS...".
+func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*scenarios.RunStore, error) {
+	k, err := scenarios.ParseKeep(keep)
+	if err != nil {
+		return nil, err
+	}
+	if keepLast < 0 || keepBytes < 0 {
+		return nil, fmt.Errorf("--keep-last and --keep-bytes must not be negative, got %d and %d", keepLast, keepBytes)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("--store must name a folder")
+	}
+	if k != scenarios.KeepNone {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+	}
+	cmd := append([]string{"shmlab", "run"}, args...)
+	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
+}
+
+// save keeps o in the store, saying on stderr if it cannot.
+func save(store *scenarios.RunStore, o *scenarios.Outcome, cmd string, stderr io.Writer) {
+	if err := store.Save(o); err != nil {
+		fmt.Fprintf(stderr, "shmlab %s: %s (%s) seed %d: not kept in the store: %v\n", cmd, o.Scenario.Name, o.Mode, o.Seed, err)
+	}
+}
+
+// pruneStore prunes the store after a suite, saying what it removed.
+func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) {
+	n, err := store.Prune()
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(stderr, "shmlab %s: pruned %s from %s (--keep-last %d, --keep-bytes %d)\n", cmd, plural(n, "older run"), store.Dir, store.KeepLast, store.KeepBytes)
+	}
 }
 
 // loadScenarios reads files, or the bundled suite if there are none.
@@ -119,57 +203,69 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	for i := range n {
 		opts.Seeds = append(opts.Seeds, first+uint64(i))
 	}
+	if rf.shard != "" {
+		var err error
+		if opts.Shard, err = scenarios.ParseShard(rf.shard); err != nil {
+			return opts, err
+		}
+	}
 	return opts, nil
 }
 
-// report prints the table (or JSON), writes the failure folders and the
+// report prints the table (or JSON) and the failures' notes, writes the
 // JUnit file, and returns the exit code.
 func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer) int {
 	code, ran := exitOK, 0
 	var rows []scenarios.Row
 	var notes strings.Builder
-	taken := map[string]bool{}
 	for _, r := range results {
-		folders := rf.failures(r, &notes, taken, stderr)
-		rows = append(rows, scenarios.RowOf(r, folders))
+		failureNotes(r, &notes)
+		rows = append(rows, scenarios.RowOf(r))
 		switch v := r.Verdict(); {
 		case v == "skipped":
 			fmt.Fprintf(&notes, "\n%s (%s): skipped: %s\n", r.Scenario.Name, r.Mode, r.Skipped)
 			continue
-		case r.Unmet():
-			code = worstExit(code, exitFail)
-		case v == "unknown":
-			code = worstExit(code, exitUnknown)
+		default:
+			code = worstExit(code, verdictCode(r))
 		}
 		ran++
 		if rf.verbose {
 			verboseNotes(r, &notes)
 		}
 	}
-	if ran == 0 {
+	if ran == 0 && rf.shard == "" { // a shard may have no cell that runs
 		fmt.Fprintf(stderr, "shmlab run: nothing ran (every scenario was skipped in mode %q)\n", rf.mode)
-		code = worstExit(code, exitUsage)
+		code = worstExit(code, exitBadInput)
 	}
-	if rf.asJSON {
+	return worstExit(code, writeRows(rows, notes.String(), rf.asJSON, rf.junit, "run", stdout, stderr))
+}
+
+// writeRows prints rows as the table and notes, or as JSON lines, and
+// writes them as JUnit to the file junit if it is set; it returns the
+// exit code of what went wrong (0 if nothing).
+func writeRows(rows []scenarios.Row, notes string, asJSON bool, junit, cmd string, stdout, stderr io.Writer) int {
+	code := exitOK
+	if asJSON {
 		if err := scenarios.WriteJSON(stdout, rows); err != nil {
-			fmt.Fprintf(stderr, "shmlab run: %v\n", err)
+			fmt.Fprintf(stderr, "shmlab %s: %v\n", cmd, err)
+			code = exitError
 		}
 	} else {
 		printRunTable(stdout, rows)
-		fmt.Fprint(stdout, notes.String())
+		fmt.Fprint(stdout, notes)
 	}
-	if rf.junit != "" {
-		if err := writeJUnit(rf.junit, results); err != nil {
-			fmt.Fprintf(stderr, "shmlab run: --junit: %v\n", err)
-			code = worstExit(code, exitUsage)
+	if junit != "" {
+		if err := replaceFile(junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, rows) }); err != nil {
+			fmt.Fprintf(stderr, "shmlab %s: --junit: %v\n", cmd, err)
+			code = worstExit(code, exitBadInput)
 		}
 	}
 	return code
 }
 
-// failures writes the folders of r's runs against the expectation, says
-// what went wrong in notes, and returns the folders.
-func (rf *runFlags) failures(r *scenarios.Result, notes *strings.Builder, taken map[string]bool, stderr io.Writer) []string {
+// failureNotes says in notes what went wrong in r's runs against the
+// expectation, with their folders and repro lines.
+func failureNotes(r *scenarios.Result, notes *strings.Builder) {
 	if r.Verdict() == "MISSED" {
 		what := "the violation it expects"
 		if bugs, _ := r.Scenario.Bugs(); bugs != 0 {
@@ -178,24 +274,19 @@ func (rf *runFlags) failures(r *scenarios.Result, notes *strings.Builder, taken 
 		fmt.Fprintf(notes, "\n%s (%s): expected a violation; %d seeds found none: %s went uncaught (no folder: no run failed)\n",
 			r.Scenario.Name, r.Mode, len(r.Outcomes), what)
 	}
-	var folders []string
 	for _, o := range r.Failures() {
-		dir := uniqueDir(filepath.Join(rf.out, scenarios.FolderName(o)), taken)
-		repro, err := scenarios.WriteFailure(dir, o)
-		if err != nil {
-			fmt.Fprintf(stderr, "shmlab run: writing %s: %v\n", dir, err)
-			repro = "(folder not written)"
-		}
-		folders = append(folders, dir)
 		fmt.Fprintf(notes, "\n%s (%s) seed %d: ", r.Scenario.Name, o.Mode, o.Seed)
 		if o.Err != nil {
 			fmt.Fprintf(notes, "%v\n", o.Err)
 		} else {
 			fmt.Fprintf(notes, "%v\n%s", o.Check, o.Check.Details())
 		}
-		fmt.Fprintf(notes, "folder: %s\nrepro: %s\n", dir, repro)
+		if o.Folder == "" {
+			fmt.Fprintf(notes, "folder: none (not kept: --keep none, or it could not be written)\n")
+			continue
+		}
+		fmt.Fprintf(notes, "folder: %s\nrepro: %s\n", o.Folder, o.Repro)
 	}
-	return folders
 }
 
 // verboseNotes tells the caught violations' details.
@@ -205,17 +296,6 @@ func verboseNotes(r *scenarios.Result, notes *strings.Builder) {
 			fmt.Fprintf(notes, "\n%s (%s) seed %d, caught as expected: %v\n%s", r.Scenario.Name, o.Mode, o.Seed, o.Check, o.Check.Details())
 		}
 	}
-}
-
-// uniqueDir returns dir, or dir-2, dir-3, … if an earlier folder of this
-// run took it.
-func uniqueDir(dir string, taken map[string]bool) string {
-	d := dir
-	for i := 2; taken[d]; i++ {
-		d = fmt.Sprintf("%s-%d", dir, i)
-	}
-	taken[d] = true
-	return d
 }
 
 func printRunTable(w io.Writer, rows []scenarios.Row) {
@@ -232,14 +312,21 @@ func dur(ms float64) string {
 	return time.Duration(ms * float64(time.Millisecond)).Round(100 * time.Microsecond).String()
 }
 
-func writeJUnit(path string, results []*scenarios.Result) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// verdictCode is the exit code of a result: 1 for FAILED and MISSED, 255
+// for ERROR, 2 for unknown, 0 otherwise.
+func verdictCode(r *scenarios.Result) int {
+	return verdictExitCode(r.Verdict())
+}
+
+// verdictExitCode is the exit code of a verdict word (Result.Verdict).
+func verdictExitCode(v string) int {
+	switch v {
+	case "FAILED", "MISSED":
+		return exitInvalid
+	case "ERROR":
+		return exitError
+	case "unknown":
+		return exitUnknown
 	}
-	if err := scenarios.WriteJUnit(f, results); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return exitOK
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,9 +24,14 @@ faults, every choice from a seed. FILE is a scenario file (YAML, as
 shmlab run takes and failure folders hold), run from its first seed;
 without one, a default run of --workers workers making --ops operations
 each. Each seed's history is checked, for at most --check-timeout; a
-failing seed gets a folder in --out (scenario.yaml, history.jsonl,
-report.html, repro), shrunk first with --shrink, and the line that
-reproduces it.
+failing seed gets a new folder in --out (seed-N, or seed-N-2, ... if that
+is taken: nothing is overwritten) with scenario.yaml, history.jsonl,
+report.html and repro, shrunk first with --shrink, and the line that
+reproduces it. Progress goes to stderr (a line redrawn on a terminal, a
+line per tenth of the seeds otherwise); --json prints the sweep as one
+JSON row as shmlab run does, --junit writes it as JUnit. --shard I/N runs
+every Nth seed (seed index k to shard k mod N + 1): N shards together run
+exactly the seeds of the unsharded sweep; shmlab merge joins their rows.
 
 FILE may also be the JSON config (scenario.json) of a folder written by
 an older shmlab. It runs, but need not repeat its history: faults now
@@ -35,7 +41,8 @@ messages than it did; faults aimed at one message (target nth) still hit
 the same one.
 
 Exit status: 0 every seed passed, 1 a violation, 2 a check that could not
-decide (its search ran past --check-timeout), 3 bad input or usage.
+decide (its search ran past --check-timeout), 254 bad input or usage,
+255 a run that could not be done (a simulator bug).
 
 examples:
   shmlab sim --seeds 1000 --swarm
@@ -43,6 +50,7 @@ examples:
   shmlab sim --bug no-dedup+read-cache --swarm --seeds 100
   shmlab sim failures/seed-3/scenario.yaml
   shmlab sim --bug none failures/seed-3/scenario.yaml    # on the reference
+  shmlab sim --seeds 1000 --swarm --shard 1/4 --json > s1.jsonl   # then: shmlab merge s*.jsonl
 
 flags:
 `
@@ -55,6 +63,10 @@ type simFlags struct {
 	verbose       bool
 	parallel      int
 	checkTimeout  time.Duration
+	asJSON        bool
+	junit, shard  string
+	sc            *scenarios.Scenario // what the rows call the sweep
+	split         scenarios.Shard
 }
 
 func (sf *simFlags) flagSet() *flag.FlagSet {
@@ -70,6 +82,9 @@ func (sf *simFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&sf.out, "out", "shmlab-failures", "directory for failure folders")
 	fs.BoolVar(&sf.verbose, "v", false, "print a line for every seed, not only failing ones")
 	fs.IntVar(&sf.parallel, "parallel", 0, "seeds run at once (default: one per processor); results are the same either way")
+	fs.BoolVar(&sf.asJSON, "json", false, "print the sweep as one JSON row (as shmlab run --json) instead of the summary")
+	fs.StringVar(&sf.junit, "junit", "", "also write a JUnit XML report to this file")
+	fs.StringVar(&sf.shard, "shard", "", "run shard I of N (I/N, from 1): seed index k goes to shard k mod N + 1")
 	return fs
 }
 
@@ -83,7 +98,7 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	base, err := sf.base(files, fs)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab sim: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	return sf.sweep(base, stdout, stderr)
 }
@@ -91,6 +106,13 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // base returns the config every seed starts from.
 func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 	cfg := sim.Config{Seed: 1, Workers: sf.workers, Ops: sf.ops, RetryAfter: 50 * time.Millisecond}
+	sf.sc = &scenarios.Scenario{Name: "sim"}
+	if sf.shard != "" {
+		var err error
+		if sf.split, err = scenarios.ParseShard(sf.shard); err != nil {
+			return cfg, err
+		}
+	}
 	switch {
 	case len(files) > 1:
 		return cfg, fmt.Errorf("one scenario file at most, got %d", len(files))
@@ -98,7 +120,7 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 		return cfg, fmt.Errorf("--workers and --ops are for runs without a FILE: %s has its own", files[0])
 	case len(files) == 1:
 		var err error
-		if cfg, err = loadSimFile(files[0]); err != nil {
+		if cfg, sf.sc, err = loadSimFile(files[0]); err != nil {
 			return cfg, err
 		}
 	case sf.workers < 1 || sf.ops < 1:
@@ -125,19 +147,26 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 }
 
 // loadSimFile reads a scenario file as its first seed's run: YAML, or
-// the JSON config of an older failure folder.
-func loadSimFile(path string) (sim.Config, error) {
+// the JSON config of an older failure folder. It returns the scenario the
+// sweep's rows name, which expects a pass whatever the file says (a sweep
+// looks for violations).
+func loadSimFile(path string) (sim.Config, *scenarios.Scenario, error) {
+	named := &scenarios.Scenario{Name: "sim", File: path}
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		return sim.LoadConfig(path)
+		cfg, err := sim.LoadConfig(path)
+		return cfg, named, err
 	}
 	sc, err := scenarios.Load(path)
 	if err != nil {
-		return sim.Config{}, err
+		return sim.Config{}, nil, err
 	}
 	if sc.Mode == scenarios.Process {
-		return sim.Config{}, fmt.Errorf("%s runs in process mode only (shmlab run runs it)", path)
+		return sim.Config{}, nil, fmt.Errorf("%s runs in process mode only (shmlab run runs it)", path)
 	}
-	return sc.SimConfig(sc.Seeds.All()[0]), nil
+	if sc.Name != "" {
+		named.Name = sc.Name
+	}
+	return sc.SimConfig(sc.Seeds.All()[0]), named, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -146,45 +175,89 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// sweep runs the seeds and reports; it returns the exit code.
+// sweep runs the seeds (this shard's) and reports; it returns the exit
+// code.
 func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 	began := time.Now()
-	var t tally
-	var prepare func(sim.Config) sim.Config
-	if sf.swarm {
-		prepare = sim.Swarm
+	t := tally{res: scenarios.NewResult(sf.sc, scenarios.Sim)}
+	n, prepare := sf.shardSeeds(base)
+	out := stdout
+	if sf.asJSON {
+		out = stderr // the row alone goes to stdout
 	}
-	err := sim.Sweep(base, sf.seeds, sf.parallel, prepare, func(cfg sim.Config, r *sim.Result) bool {
-		sf.seedDone(&t, cfg, r, stdout, stderr)
+	p := newSweepProgress(stderr, n)
+	err := sim.Sweep(base, n, sf.parallel, prepare, func(cfg sim.Config, r *sim.Result) bool {
+		if r.Check != nil && r.Check.Verdict != linearizability.Ok {
+			p.clear() // what the seed says goes above the progress line
+		}
+		sf.seedDone(&t, cfg, r, out, stderr)
+		p.seedDone(t.failed, t.undecided)
 		return true
 	})
+	p.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab %v\n", err) // a run that did not end: a simulator bug
-		return exitFail
+		return exitError
 	}
-	fmt.Fprintf(stdout, "sim: %s, %d operations, %d failed", plural(int(sf.seeds), "seed"), t.ops, t.failed)
-	if t.undecided > 0 {
-		fmt.Fprintf(stdout, ", %d undecided (--check-timeout %v)", t.undecided, sf.checkTimeout)
+	t.res.Done()
+	t.res.Wall = time.Since(began)
+	if !sf.asJSON {
+		fmt.Fprintf(stdout, "sim: %s, %d operations, %d failed", plural(int(n), "seed"), t.res.Ops, t.failed)
+		if sf.split.N > 0 {
+			fmt.Fprintf(stdout, " (shard %s of %s)", sf.split, plural(int(sf.seeds), "seed"))
+		}
+		if t.undecided > 0 {
+			fmt.Fprintf(stdout, ", %d undecided (--check-timeout %v)", t.undecided, sf.checkTimeout)
+		}
+		fmt.Fprintf(stdout, ", in %v\n", time.Since(began).Round(time.Millisecond))
 	}
-	fmt.Fprintf(stdout, ", in %v\n", time.Since(began).Round(time.Millisecond))
-	return t.code
+	rows := []scenarios.Row{scenarios.RowOf(t.res)}
+	if sf.asJSON {
+		return worstExit(t.code, writeRows(rows, "", true, sf.junit, "sim", stdout, stderr))
+	}
+	return worstExit(t.code, writeRows(rows, "", false, sf.junit, "sim", io.Discard, stderr))
 }
 
-// tally counts a sweep's operations and verdicts, and keeps its exit
-// code.
-type tally struct{ code, ops, failed, undecided int }
+// shardSeeds returns how many seeds this shard runs, and the prepare
+// function of sim.Sweep that gives the i-th of them its seed (and draws
+// its faults with --swarm): seed index k of the unsharded sweep is shard
+// k mod N + 1's.
+func (sf *simFlags) shardSeeds(base sim.Config) (uint64, func(sim.Config) sim.Config) {
+	n, stride, first := sf.seeds, uint64(1), uint64(0)
+	if s := sf.split; s.N > 1 {
+		stride, first = uint64(s.N), uint64(s.I-1)
+		n = 0
+		if sf.seeds > first {
+			n = (sf.seeds-first-1)/stride + 1
+		}
+	}
+	return n, func(cfg sim.Config) sim.Config {
+		cfg.Seed = base.Seed + (cfg.Seed-base.Seed)*stride + first
+		if sf.swarm {
+			cfg = sim.Swarm(cfg)
+		}
+		return cfg
+	}
+}
+
+// tally counts a sweep's verdicts, keeps its exit code, and the runs as
+// a Result (for the rows).
+type tally struct {
+	code, failed, undecided int
+	res                     *scenarios.Result
+}
 
 // seedDone counts and reports one seed's run.
 func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) {
 	if r.Check == nil {
 		return // not checked (a config of its own says so)
 	}
-	t.ops += r.Ops
+	o := &scenarios.Outcome{Scenario: sf.sc, Mode: scenarios.Sim, Seed: cfg.Seed, Ops: r.Ops, Check: r.Check, CheckTime: r.Check.Duration}
 	switch r.Check.Verdict {
 	case linearizability.Illegal:
 		t.failed++
-		t.code = worstExit(t.code, exitFail)
-		sf.report(cfg, r, stdout, stderr)
+		t.code = worstExit(t.code, exitInvalid)
+		o.Folder, o.Repro = sf.report(cfg, r, stdout, stderr)
 	case linearizability.Unknown:
 		t.undecided++
 		t.code = worstExit(t.code, exitUnknown)
@@ -194,11 +267,12 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 			fmt.Fprintf(stdout, "seed %d: ok: %d operations, %d faults, history %s\n", cfg.Seed, r.Ops, len(r.Records), r.Hash())
 		}
 	}
+	t.res.Add(o)
 }
 
 // report shrinks (if asked) and writes a failing seed's folder, named
 // after the seed that failed (shrinking may move the schedule's seed).
-func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) {
+func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) (folder, repro string) {
 	seed, note := cfg.Seed, ""
 	if sf.shrink {
 		small, sr, err := sim.Shrink(cfg, 5000)
@@ -211,11 +285,27 @@ func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writ
 			note += ")"
 		}
 	}
-	dir := filepath.Join(sf.out, "seed-"+strconv.FormatUint(seed, 10))
-	repro, err := sim.WriteFailure(dir, cfg, r)
+	dir, repro, err := writeSimFailure(sf.out, "seed-"+strconv.FormatUint(seed, 10), cfg, r)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab sim: seed %d: writing its folder: %v\n", seed, err)
-		repro = "(not written)"
+		dir, repro = "", "(not written)"
 	}
 	fmt.Fprintf(stdout, "seed %d%s: %v\n%s\nrepro: %s\n", seed, note, r.Check, r.Check.Details(), repro)
+	return dir, repro
+}
+
+// writeSimFailure writes a simulator's failure into a new folder in out,
+// named name (name-2, name-3, ... if that is taken: nothing is
+// overwritten, and the files go into a folder made for them), and returns
+// the folder and the repro line.
+func writeSimFailure(out, name string, cfg sim.Config, r *sim.Result) (dir, repro string, err error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", "", err
+	}
+	if name, err = scenarios.MkdirNew(out, name); err != nil {
+		return "", "", err
+	}
+	dir = filepath.Join(out, name)
+	repro, err = sim.WriteFailure(dir, cfg, r)
+	return dir, repro, err
 }

@@ -21,10 +21,10 @@ func TestSimExitCodesAndFolders(t *testing.T) {
 		inOut []string
 	}{
 		{"passes", []string{"--seeds", "20", "--swarm", "--ops", "50"}, exitOK, []string{"sim: 20 seeds", "0 failed"}},
-		{"bug caught", []string{"--seeds", "3", "--swarm", "--ops", "50", "--bug", "no-dedup", "--shrink", "--out", out}, exitFail, []string{"illegal", "repro: shmlab run --mode sim --seed "}},
-		{"unknown bug", []string{"--bug", "nope"}, exitUsage, nil},
-		{"unknown field", []string{bad}, exitUsage, nil},
-		{"two files", []string{bad, bad}, exitUsage, nil},
+		{"bug caught", []string{"--seeds", "3", "--swarm", "--ops", "50", "--bug", "no-dedup", "--shrink", "--out", out}, exitInvalid, []string{"illegal", "repro: shmlab run --mode sim --seed "}},
+		{"unknown bug", []string{"--bug", "nope"}, exitBadInput, nil},
+		{"unknown field", []string{bad}, exitBadInput, nil},
+		{"two files", []string{bad, bad}, exitBadInput, nil},
 		{"help", []string{"--help"}, exitOK, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,15 +49,15 @@ func TestSimExitCodesAndFolders(t *testing.T) {
 		}
 	}
 	r := runArgs(t, "sim", "--out", t.TempDir(), folders[0])
-	if r.code != exitFail {
-		t.Errorf("shmlab sim: the saved scenario exits %d, want %d:\n%s", r.code, exitFail, r.stdout)
+	if r.code != exitInvalid {
+		t.Errorf("shmlab sim: the saved scenario exits %d, want %d:\n%s", r.code, exitInvalid, r.stdout)
 	}
 	repro, err := os.ReadFile(filepath.Join(filepath.Dir(folders[0]), "repro"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"run", "--out", t.TempDir()}, strings.Fields(string(repro))[2:]...) // after "shmlab run"
-	if r := runArgs(t, args...); r.code != exitFail || !strings.Contains(r.stdout, "FAILED") {
-		t.Errorf("%s: exits %d, want %d (FAILED):\n%s", repro, r.code, exitFail, r.stdout)
+	args := append([]string{"run", "--store", t.TempDir()}, strings.Fields(string(repro))[2:]...) // after "shmlab run"
+	if r := runArgs(t, args...); r.code != exitInvalid || !strings.Contains(r.stdout, "FAILED") {
+		t.Errorf("%s: exits %d, want %d (FAILED):\n%s", repro, r.code, exitInvalid, r.stdout)
 	}
 }

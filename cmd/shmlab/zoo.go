@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,10 +22,14 @@ the violation is caught. Prints, per variant and mode, whether it was
 caught, after how many seeds and how long, and in sim mode the size of the
 counterexample shrunk from the first failing seed; with --out, that
 counterexample's folder (scenario.yaml, history.jsonl, report.html, repro)
-goes in DIR/VARIANT, and the line that runs it again is printed. The
-toolkit checks itself: every variant must be caught in both modes.
+goes in a new folder DIR/VARIANT (VARIANT-2, ... if that is taken), and
+the line that runs it again is printed. The toolkit checks itself: every
+variant must be caught in both modes. Progress goes to stderr; --json
+prints a JSON row per variant and mode as shmlab run does (its scenario
+is the variant's bundled one), --junit writes them as JUnit.
 
-Exit status: 0 every variant caught in every mode, 1 one was not, 3 usage.
+Exit status: 0 every variant caught in every mode, 1 one was not, 254
+usage, 255 a variant's runs could not be done (ERROR).
 
 examples:
   shmlab zoo --mode sim --seeds 5
@@ -40,6 +43,8 @@ type zooFlags struct {
 	mode    string
 	out     string
 	timeout time.Duration
+	asJSON  bool
+	junit   string
 }
 
 func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -49,6 +54,8 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&zf.mode, "mode", "both", "process, sim or both")
 	fs.DurationVar(&zf.timeout, "timeout", 2*time.Minute, "time limit of each run")
 	fs.StringVar(&zf.out, "out", "", "write each variant's shrunk counterexample (sim mode) to a folder in this directory")
+	fs.BoolVar(&zf.asJSON, "json", false, "print one JSON object per variant and mode instead of the table")
+	fs.StringVar(&zf.junit, "junit", "", "also write a JUnit XML report to this file")
 	operands, err := parseArgs(fs, zooUsage, args, stdout, stderr)
 	if err != nil {
 		return usageErr(err)
@@ -57,16 +64,16 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case scenarios.Process, scenarios.Sim, scenarios.Both:
 	default:
 		fmt.Fprintf(stderr, "shmlab zoo: --mode %q: want process, sim or both\n", zf.mode)
-		return exitUsage
+		return exitBadInput
 	}
 	if len(operands) > 0 || zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds {
 		fmt.Fprintf(stderr, "shmlab zoo: takes no operands, and --seeds must be 1 to %d\n", scenarios.MaxSeeds)
-		return exitUsage
+		return exitBadInput
 	}
 	zoo, err := zooScenarios()
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
-		return exitUsage
+		return exitBadInput
 	}
 	opts := scenarios.Options{Mode: scenarios.Mode(zf.mode), Timeout: zf.timeout}
 	for i := range zf.seeds {
@@ -106,29 +113,39 @@ func zooScenarios() ([]*scenarios.Scenario, error) {
 	return out, nil
 }
 
-// print prints the table, then the shrunk counterexamples' folders if
-// --out asks for them; it returns the exit code.
+// print prints the table (or the JSON rows), then the shrunk
+// counterexamples' folders if --out asks for them, writes --junit, and
+// returns the exit code.
 func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result) int {
 	code := exitOK
 	var notes strings.Builder
+	var rows []scenarios.Row
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "variant\tmode\tcaught\tseeds\ttime\tshrunk to")
+	if !zf.asJSON {
+		fmt.Fprintln(tw, "variant\tmode\tcaught\tseeds\ttime\tshrunk to")
+	}
 	for _, r := range results {
 		caught, shrunk := "no", "-"
 		if r.Violations > 0 {
 			caught = fmt.Sprintf("yes (seed %d)", r.FirstViolation)
 			shrunk = zf.shrunk(r, &notes, stderr)
 		} else {
-			code = exitFail
+			code = worstExit(code, worstExit(exitInvalid, verdictCode(r)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Scenario.Variant, r.Mode, caught, len(r.Outcomes),
-			r.Wall.Round(100*time.Microsecond), shrunk)
+		rows = append(rows, scenarios.RowOf(r))
+		if !zf.asJSON {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Scenario.Variant, r.Mode, caught, len(r.Outcomes),
+				r.Wall.Round(100*time.Microsecond), shrunk)
+		}
 	}
 	tw.Flush()
+	if zf.asJSON {
+		return worstExit(code, writeRows(rows, "", true, zf.junit, "zoo", stdout, stderr))
+	}
 	if notes.Len() > 0 {
 		fmt.Fprint(stdout, "\n"+notes.String())
 	}
-	return code
+	return worstExit(code, writeRows(rows, "", false, zf.junit, "zoo", io.Discard, stderr))
 }
 
 // shrunk shrinks a sim result's first failing seed, writes its folder if
@@ -147,7 +164,7 @@ func (zf *zooFlags) shrunk(r *scenarios.Result, notes *strings.Builder, stderr i
 			continue
 		}
 		if zf.out != "" {
-			repro, err := sim.WriteFailure(filepath.Join(zf.out, r.Scenario.Variant), cfg, small)
+			_, repro, err := writeSimFailure(zf.out, r.Scenario.Variant, cfg, small)
 			if err != nil {
 				fmt.Fprintf(stderr, "shmlab zoo: %s: writing its counterexample: %v\n", r.Scenario.Variant, err)
 			} else {
