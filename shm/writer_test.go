@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,8 +32,14 @@ func TestNoDeadlockWithLargePipelinedValues(t *testing.T) {
 	masterEnd, workerEnd := socketPair(t)
 	m := NewMaster(MasterOptions{})
 	go m.Serve(NewStreamConn(masterEnd, StreamOptions{AcceptCompact: true}), Identity{Worker: 1, Inc: 1})
-	c := NewClient(NewStreamConn(workerEnd, StreamOptions{Compact: true}), ClientOptions{Timeout: 20 * time.Second})
+	// A deadlock shows as no progress at all, not as slowness: on a busy
+	// machine the whole run may take long, so the calls' timeout is far
+	// beyond any wait and the test fails only when no call has completed
+	// for stuckAfter.
+	const stuckAfter = 60 * time.Second
+	c := NewClient(NewStreamConn(workerEnd, StreamOptions{Compact: true}), ClientOptions{Timeout: 10 * time.Minute})
 	defer c.Close()
+	var completed atomic.Int64
 
 	val := Value(`"` + strings.Repeat("v", 64<<10-2) + `"`)
 	const inflight, rounds = 64, 20
@@ -53,21 +60,29 @@ func TestNoDeadlockWithLargePipelinedValues(t *testing.T) {
 				done <- err
 				return
 			}
+			completed.Add(1)
 			issue(i, n+1)
 		})
 	}
 	for i := range inflight {
 		issue(i, 0)
 	}
-	deadline := time.After(15 * time.Second)
-	for range inflight {
+	watch := time.NewTicker(stuckAfter)
+	defer watch.Stop()
+	last := int64(-1)
+	for finished := 0; finished < inflight; {
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatal(err)
 			}
-		case <-deadline:
-			t.Fatalf("stuck: %d calls still pending (client and master blocked writing to each other?)", c.Pending())
+			finished++
+		case <-watch.C:
+			n := completed.Load()
+			if n == last {
+				t.Fatalf("stuck: no call completed in %v, %d calls pending (client and master blocked writing to each other?)", stuckAfter, c.Pending())
+			}
+			last = n
 		}
 	}
 }
