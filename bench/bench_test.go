@@ -485,3 +485,24 @@ func TestRunReportsWorkerFailure(t *testing.T) {
 		t.Fatalf("Run returned %d rows with its error, want none", len(rows))
 	}
 }
+
+// TestProfileNeverFollowsALink: a link planted where a profile goes is
+// replaced by the profile; its target is left as it was.
+func TestProfileNeverFollowsALink(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	target := other + "/target"
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, dir+"/planted.prof"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvProfileDir, dir)
+	Profile("planted")()
+	if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+		t.Errorf("the link's target holds %q, %v; want it untouched", b, err)
+	}
+	if fi, err := os.Lstat(dir + "/planted.prof"); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("planted.prof: %v, %v; want a regular file (the profile)", fi, err)
+	}
+}
