@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -164,9 +165,9 @@ func procWait(t *testing.T, w *shm.Worker, d time.Duration) error {
 	select {
 	case <-w.Done():
 		return w.Wait()
-	case <-time.After(d):
+	case <-time.After(patience.Bound(d)):
 		w.Kill()
-		t.Fatalf("worker %d (%s, pid %d) did not exit within %v", w.ID, w.Spec.Name, w.Pid(), d)
+		t.Fatalf("worker %d (%s, pid %d) did not exit within %v", w.ID, w.Spec.Name, w.Pid(), patience.Bound(d))
 		return nil
 	}
 }
@@ -605,7 +606,7 @@ const procSentinel = 1_000_000
 // procBadInputWorker sends each case followed by a valid sentinel request,
 // collects the replies that come before the sentinel's, and checks them.
 func procBadInputWorker(ctx context.Context, c net.Conn, args []string) error {
-	c.SetDeadline(time.Now().Add(15 * time.Second))
+	c.SetDeadline(time.Now().Add(patience.Bound(15 * time.Second)))
 	rd := bufio.NewReader(c)
 	cases := procBadSets[args[0]]()
 	var errs []error
@@ -669,20 +670,20 @@ func procSetRaw(c net.Conn, rd *bufio.Reader, key string) error {
 // procAwaitEnd reads until the master ends the connection, failing if it
 // does not within the deadline or if it answers anything.
 func procAwaitEnd(c net.Conn, rd *bufio.Reader) error {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(patience.Bound(10 * time.Second)))
 	line, err := rd.ReadString('\n')
 	switch {
 	case err == nil:
 		return fmt.Errorf("unexpected reply %q", line)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return errors.New("the master did not end the connection within 10s")
+		return fmt.Errorf("the master did not end the connection within %v", patience.Bound(10*time.Second))
 	}
 	return nil // EOF or ECONNRESET: the master closed its end
 }
 
 // procOversizeWorker sends a frame larger than the master's MaxFrame.
 func procOversizeWorker(ctx context.Context, c net.Conn, args []string) error {
-	c.SetDeadline(time.Now().Add(15 * time.Second))
+	c.SetDeadline(time.Now().Add(patience.Bound(15 * time.Second)))
 	rd := bufio.NewReader(c)
 	if err := procSetRaw(c, rd, "proc-oversize-ok"); err != nil {
 		return err
@@ -697,7 +698,7 @@ func procOversizeWorker(ctx context.Context, c net.Conn, args []string) error {
 // down writing and waits for the master to end the connection, "full"
 // closes and exits at once.
 func procTornWorker(ctx context.Context, c net.Conn, args []string) error {
-	c.SetDeadline(time.Now().Add(15 * time.Second))
+	c.SetDeadline(time.Now().Add(patience.Bound(15 * time.Second)))
 	rd := bufio.NewReader(c)
 	if err := procSetRaw(c, rd, "proc-torn-ok-"+args[0]); err != nil {
 		return err
@@ -750,7 +751,7 @@ func procRunAll(ctx context.Context, c *shm.Client, copies int, target error, li
 			start := time.Now()
 			err := call.do(ctx, c)
 			errs[i] = procCheckErr(call.name, err, target, false)
-			if d := time.Since(start); errs[i] == nil && d > limit {
+			if d := time.Since(start); errs[i] == nil && d > patience.Bound(limit) {
 				errs[i] = fmt.Errorf("%s: returned after %v, want under %v", call.name, d, limit)
 			}
 		})
@@ -773,13 +774,13 @@ func procGo(c *shm.Client, n int) func(target error, definite bool) error {
 	}
 	return func(target error, definite bool) error {
 		var errs []error
-		timeout := time.After(3 * time.Second)
+		timeout := time.After(patience.Bound(3 * time.Second))
 		for got := 0; got < n; got++ {
 			select {
 			case r := <-results:
 				errs = append(errs, procCheckErr(fmt.Sprintf("Go call %d", r.i), r.err, target, definite))
 			case <-timeout:
-				return errors.Join(append(errs, fmt.Errorf("%d of %d Go callbacks not called within 3s", n-got, n))...)
+				return errors.Join(append(errs, fmt.Errorf("%d of %d Go callbacks not called within %v", n-got, n, patience.Bound(3*time.Second)))...)
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -902,13 +903,13 @@ func procProbe(t *testing.T, m *shm.Master, id shm.Identity, key string) shm.Mes
 		c.Close()
 		select {
 		case <-served:
-		case <-time.After(5 * time.Second):
+		case <-time.After(patience.Bound(5 * time.Second)):
 			t.Fatal("probe: Serve did not return after the connection closed")
 		}
 	}()
 	req := shm.Request(shm.MethodSet, 1, key)
 	req.Value, req.Has = shm.Int(1), req.Has|shm.HasValue
-	b.SetDeadline(time.Now().Add(5 * time.Second))
+	b.SetDeadline(time.Now().Add(patience.Bound(5 * time.Second)))
 	if err := c.Send([]shm.Message{req}); err != nil {
 		t.Fatalf("probe: send: %v", err)
 	}
@@ -1136,7 +1137,7 @@ func TestProcessSlowReader(t *testing.T) {
 	if d := m.Stats().Disconnected - discBefore; d != 1 {
 		t.Errorf("MasterStats().Disconnected grew by %d, want 1", d)
 	}
-	if elapsed > 10*time.Second {
+	if elapsed > patience.Bound(10*time.Second) {
 		t.Errorf("the master took %v to cut off a stalled reader (WriteTimeout 200ms)", elapsed)
 	}
 	if peak > heapBefore+64<<20 {
@@ -1267,7 +1268,7 @@ func TestProcessRaceExitIsFast(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	t.Logf("%d workers started and exited in %v", n, elapsed)
-	if elapsed > 5*time.Second {
+	if elapsed > patience.Bound(5*time.Second) {
 		t.Errorf("%d workers took %v to start and exit", n, elapsed)
 	}
 	parent := os.Getenv("GORACE")
