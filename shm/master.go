@@ -225,15 +225,22 @@ func countRequests(in []Message) int {
 	return n
 }
 
+// replyOverhead is the most a JSON reply frame adds to its value: the
+// members around it, with the longest uuid. Over the compact codec a reply
+// is shorter still.
+const replyOverhead = len(`{"isSharedMemoryMessage":true,"uuid":18446744073709551615,"value":}`)
+
 // fit replaces a reply too large for one frame (a value the master stored
 // itself, a huge list of keys) by a too_large error: an oversized frame
-// would end the worker's connection.
+// would end the worker's connection. The bound is exact for a JSON reply,
+// so a value that arrived in a JSON set within the limit can always be
+// read back (its set frame was longer than its get reply).
 func (m *Master) fit(rep Message) Message {
 	limit := m.opts.Stream.MaxFrame
 	if limit <= 0 {
 		limit = DefaultMaxFrame
 	}
-	if len(rep.Value)+frameOverhead <= limit {
+	if len(rep.Value)+replyOverhead <= limit {
 		return rep
 	}
 	err := errorf(ErrTooLarge, "reply of %d bytes exceeds the frame limit of %d", len(rep.Value), limit)
