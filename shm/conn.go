@@ -69,6 +69,8 @@ type streamConn struct {
 	flushing bool
 	werr     error
 	compact  bool // encode with the compact codec
+	queue    bool // Send queues what the peer does not take (queueSends)
+	inflight int  // bytes of the write in progress (flush)
 
 	stats struct{ reads, framesIn, writes, framesOut atomic.Uint64 }
 }
