@@ -276,8 +276,10 @@ func (m *Master) Get(key string) (Value, bool) {
 	return rep.Value, rep.Has&HasValue != 0
 }
 
-// Set stores v under key, as the master's own write. It fails only for an
-// entry larger than the store's byte limit.
+// Set stores v under key, as the master's own write. It fails only with
+// a definite too_large: for an entry larger than the store's MaxBytes,
+// or, without one, for a write that would take the store past
+// DefaultMaxBytes.
 func (m *Master) Set(key string, v Value) error {
 	rep := m.Apply(&Message{Kind: KindRequest, Method: MethodSet, Key: []byte(key), Value: v, Has: HasKey | HasValue})
 	if rep.Err != nil {
