@@ -170,7 +170,7 @@ func (s *Store) executeBefore(now int64, req *Message, rep *Message) {
 	held := s.deferred
 	s.deferred = nil
 	s.run(now, req, rep)
-	if err := s.fits([]byte(held.key), held.val); err == nil {
+	if err := s.fits(now, s.entries[held.key], []byte(held.key), held.val); err == nil {
 		s.put(now, []byte(held.key), held.val, held.expires)
 	}
 }

@@ -664,10 +664,12 @@ func jsonValue(depth int) *rapid.Generator[string] {
 			elems := rapid.SliceOfN(jsonValue(depth-1), 0, 3).Draw(t, "elems")
 			return "[" + strings.Join(elems, ",") + "]"
 		}
-		n := rapid.IntRange(0, 3).Draw(t, "members")
-		parts := make([]string, n)
-		for i := range parts {
-			k, _ := json.Marshal(rapid.String().Draw(t, "name"))
+		// Distinct names, as they read back: a value with a duplicate
+		// member is refused.
+		names := rapid.SliceOfNDistinct(rapid.String().Filter(utf8.ValidString), 0, 3, rapid.ID[string]).Draw(t, "names")
+		parts := make([]string, len(names))
+		for i, name := range names {
+			k, _ := json.Marshal(name)
 			parts[i] = string(k) + ":" + jsonValue(depth-1).Draw(t, "member")
 		}
 		return "{" + strings.Join(parts, ",") + "}"

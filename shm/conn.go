@@ -69,6 +69,8 @@ type streamConn struct {
 	flushing bool
 	werr     error
 	compact  bool // encode with the compact codec
+	queue    bool // Send queues what the peer does not take (queueSends)
+	inflight int  // bytes of the write in progress (flush)
 
 	stats struct{ reads, framesIn, writes, framesOut atomic.Uint64 }
 }
@@ -251,6 +253,13 @@ func (f *frameReader) nextLine(m *Message) bool {
 		return false
 	}
 	line := f.buf[f.start : from+nl]
+	if len(line) > f.max {
+		// However the bytes arrived (one read or many), a frame over the
+		// limit is refused, not decoded: checking only when the reader
+		// needs more bytes would let one that arrived whole through.
+		f.err = fmt.Errorf("%w (%d bytes, limit %d)", ErrFrameTooLarge, len(line), f.max)
+		return false
+	}
 	f.start, f.scanned = from+nl+1, 0
 	f.lines++
 	if f.lines == 1 && f.acceptHello && bytes.Equal(line, compactHello) {
@@ -283,7 +292,7 @@ func (f *frameReader) nextCompact(m *Message) bool {
 
 // fill reads more bytes, making room first.
 func (f *frameReader) fill() error {
-	if f.end-f.start > f.max {
+	if !f.compact && f.end-f.start > f.max {
 		return fmt.Errorf("%w (%d bytes without a newline, limit %d)", ErrFrameTooLarge, f.end-f.start, f.max)
 	}
 	if f.rerr != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/shmlab/shmlab/shm"
 )
@@ -137,4 +138,27 @@ func ExampleAppendFrame() {
 		Value: shm.Value(`{"polluted":false}`), Has: shm.HasWorker | shm.HasSeq | shm.HasKey | shm.HasValue}
 	fmt.Printf("%s", shm.AppendFrame(nil, &req))
 	// Output: {"isSharedMemoryMessage":true,"method":"set","id":1,"uuid":7,"key":"__proto__","value":{"polluted":false}}
+}
+
+// A master with no byte limit set holds at most DefaultMaxBytes and
+// refuses, definitely, a write that would take it past them: nothing
+// already stored is lost.
+func ExampleDefaultMaxBytes() {
+	m := shm.NewMaster(shm.MasterOptions{})
+	defer m.Close()
+	big := shm.String(strings.Repeat("x", 8<<20))
+	stored := 0
+	for i := 0; ; i++ {
+		err := m.Set(fmt.Sprint("big-", i), big)
+		if err != nil {
+			fmt.Println(stored, "values of 8 MiB stored, then:", shm.IsDefinite(err), err.(*shm.Error).Code)
+			break
+		}
+		stored++
+	}
+	_, ok := m.Get("big-0")
+	fmt.Println("the first is still there:", ok)
+	// Output:
+	// 7 values of 8 MiB stored, then: true too_large
+	// the first is still there: true
 }

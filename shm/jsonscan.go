@@ -78,7 +78,85 @@ func (s *scanner) object(depth int) error {
 	if depth > maxDepth {
 		return s.fail("nesting deeper than %d", maxDepth)
 	}
-	return s.members(func([]byte, bool) error { return s.value(depth) })
+	var seen memberSet
+	return s.members(func(name []byte, esc bool) error {
+		if seen.add(name, esc) {
+			return s.fail("duplicate member %q", memberName(name, esc))
+		}
+		return s.value(depth)
+	})
+}
+
+// memberSet holds the names of one object's members, to refuse a
+// duplicate: JSON leaves its meaning open (JavaScript keeps the last,
+// others the first), so a value holding one would read back differently
+// by reader. Names are compared as the strings they denote, escapes
+// decoded (`"a"` and `"\u0061"` are the same member). A few names are
+// compared one by one without allocating; past that a map takes over, so
+// an object of n members costs O(n) whatever n.
+type memberSet struct {
+	small [8][]byte
+	n     int
+	big   map[string]struct{}
+}
+
+// add records name (its raw contents, with escapes if esc) and reports
+// whether the object already had it.
+func (m *memberSet) add(name []byte, esc bool) (dup bool) {
+	if esc {
+		name = memberName(name, true)
+	}
+	if m.big != nil {
+		if _, ok := m.big[string(name)]; ok {
+			return true
+		}
+		m.big[string(name)] = struct{}{}
+		return false
+	}
+	for _, prev := range m.small[:m.n] {
+		if bytes.Equal(prev, name) {
+			return true
+		}
+	}
+	if m.n < len(m.small) {
+		m.small[m.n] = name
+		m.n++
+		return false
+	}
+	m.big = make(map[string]struct{}, 2*len(m.small))
+	for _, prev := range m.small {
+		m.big[string(prev)] = struct{}{}
+	}
+	m.big[string(name)] = struct{}{}
+	return false
+}
+
+// memberName returns the string a member name denotes, from its raw
+// contents: escapes decoded, and a lone UTF-16 surrogate (which JSON
+// allows in a name) kept as its three-byte generalised UTF-8 form, so
+// that every spelling of one name gives the same bytes.
+func memberName(raw []byte, esc bool) []byte {
+	if !esc {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		if raw[i] != '\\' {
+			out = append(out, raw[i])
+			i++
+			continue
+		}
+		r, n, err := unescape(raw[i:])
+		if err != nil { // a lone surrogate
+			r, n = hex4(raw[i+2:i+6]), 6
+			out = append(out, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+			i += n
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+		i += n
+	}
+	return out
 }
 
 func (s *scanner) array(depth int) error {

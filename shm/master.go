@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,8 +12,13 @@ import (
 
 // MasterOptions configure a Master. The zero value is usable.
 type MasterOptions struct {
-	Store  StoreOptions  // limits of the store
-	Stream StreamOptions // for the connections of spawned workers (WriteTimeout 5s if 0)
+	Store StoreOptions // limits of the store
+	// Stream is for the connections of spawned workers. The master's
+	// replies to a worker that does not read wait in its queue, up to
+	// MaxQueued bytes, for as long as it takes; past MaxQueued a reply
+	// waits WriteTimeout (5s if 0) for room, then the connection ends
+	// with ErrStalled.
+	Stream StreamOptions
 	// Batch is how many messages one receive may decode (128 if 0).
 	Batch int
 	// ReplyBytes is how many bytes of reply values are gathered before
@@ -118,6 +124,7 @@ func (m *Master) Serve(c Conn, id Identity) error {
 	defer m.forget(id)
 	if sc, ok := c.(*streamConn); ok {
 		sc.spinOnRead() // before the first Recv, on Recv's goroutine
+		sc.queueSends()
 	}
 	in := make([]Message, m.opts.Batch)
 	out := make([]Message, 0, m.opts.Batch)
@@ -149,8 +156,17 @@ func (m *Master) ended(c Conn, err error) error {
 	return err
 }
 
-// handle applies a batch under one lock and sends the replies, flushing
-// early when the reply values grow past ReplyBytes.
+// LockSlice is the most work (Store units: a request applied, an entry
+// visited, 4 KiB of value copied) a connection does under the store's
+// lock before it lets the other connections have it. A batch of ordinary
+// requests fits in one slice; a keys call (up to MaxKeysListed entries)
+// or a run of large values takes one or more slices, and the others'
+// requests run between them.
+const LockSlice = 512
+
+// handle applies a batch under the lock, yielding it after each
+// LockSlice of work, and sends the replies, flushing early when the reply
+// values grow past ReplyBytes.
 func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error {
 	if m.opts.Store.Bugs.Has(BugRouteByClaim) {
 		return m.handleByClaim(c, id, in)
@@ -158,8 +174,14 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 	size := 0
 	m.requests.Add(uint64(countRequests(in)))
 	m.mu.Lock()
-	now := m.Now()
+	now, slice := m.Now(), m.store.work+LockSlice
 	for i := range in {
+		if m.store.work >= slice {
+			m.mu.Unlock()
+			runtime.Gosched() // a waiter woken by Unlock takes the lock first
+			m.mu.Lock()
+			now, slice = m.Now(), m.store.work+LockSlice
+		}
 		rep, ok := m.reply(now, id, &in[i])
 		if !ok {
 			continue
@@ -172,6 +194,7 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 			}
 			out, size = out[:0], 0
 			m.mu.Lock()
+			now, slice = m.Now(), m.store.work+LockSlice
 		}
 	}
 	m.mu.Unlock()
@@ -225,15 +248,22 @@ func countRequests(in []Message) int {
 	return n
 }
 
+// replyOverhead is the most a JSON reply frame adds to its value: the
+// members around it, with the longest uuid. Over the compact codec a reply
+// is shorter still.
+const replyOverhead = len(`{"isSharedMemoryMessage":true,"uuid":18446744073709551615,"value":}`)
+
 // fit replaces a reply too large for one frame (a value the master stored
 // itself, a huge list of keys) by a too_large error: an oversized frame
-// would end the worker's connection.
+// would end the worker's connection. The bound is exact for a JSON reply,
+// so a value that arrived in a JSON set within the limit can always be
+// read back (its set frame was longer than its get reply).
 func (m *Master) fit(rep Message) Message {
 	limit := m.opts.Stream.MaxFrame
 	if limit <= 0 {
 		limit = DefaultMaxFrame
 	}
-	if len(rep.Value)+frameOverhead <= limit {
+	if len(rep.Value)+replyOverhead <= limit {
 		return rep
 	}
 	err := errorf(ErrTooLarge, "reply of %d bytes exceeds the frame limit of %d", len(rep.Value), limit)
@@ -246,8 +276,10 @@ func (m *Master) Get(key string) (Value, bool) {
 	return rep.Value, rep.Has&HasValue != 0
 }
 
-// Set stores v under key, as the master's own write. It fails only for an
-// entry larger than the store's byte limit.
+// Set stores v under key, as the master's own write. It fails only with
+// a definite too_large: for an entry larger than the store's MaxBytes,
+// or, without one, for a write that would take the store past
+// DefaultMaxBytes.
 func (m *Master) Set(key string, v Value) error {
 	rep := m.Apply(&Message{Kind: KindRequest, Method: MethodSet, Key: []byte(key), Value: v, Has: HasKey | HasValue})
 	if rep.Err != nil {

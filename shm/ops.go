@@ -132,7 +132,9 @@ func (c *Client) Len(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
-// Keys returns the live keys in sorted order.
+// Keys returns the live keys in sorted order. A store of more than
+// MaxKeysListed entries, or of keys whose list would not fit in a frame,
+// answers a definite ErrTooLarge instead.
 func (c *Client) Keys(ctx context.Context) ([]string, error) {
 	req := Message{Kind: KindRequest, Method: MethodKeys}
 	rep, err := c.do(ctx, &req, true)

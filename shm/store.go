@@ -7,10 +7,11 @@ import (
 	"sort"
 )
 
-// StoreOptions limit a Store. Zero means no limit.
+// StoreOptions limit a Store. Zero means no limit, but for MaxBytes (see
+// DefaultMaxBytes).
 type StoreOptions struct {
 	MaxEntries  int   `json:"max_entries,omitempty"`  // entries kept; beyond it the least recently used go
-	MaxBytes    int64 `json:"max_bytes,omitempty"`    // key bytes + value bytes + EntryOverhead per entry; LRU beyond it
+	MaxBytes    int64 `json:"max_bytes,omitempty"`    // key bytes + value bytes + EntryOverhead per entry; LRU beyond it (0: writes past DefaultMaxBytes are refused)
 	DedupWindow int   `json:"dedup_window,omitempty"` // most replies remembered per worker incarnation, rounded up to a power of two (DefaultDedupWindow if 0)
 	Bugs        Bugs  `json:"bugs,omitempty"`         // deliberately broken behaviours, for testing the testers only
 }
@@ -25,6 +26,28 @@ func (o StoreOptions) Validate() error {
 
 // EntryOverhead is the per-entry cost counted against StoreOptions.MaxBytes.
 const EntryOverhead = 64
+
+// DefaultMaxBytes bounds a store whose MaxBytes is 0: key bytes, value
+// bytes and EntryOverhead per entry, as MaxBytes counts them. A write
+// that would take such a store past it is refused with a definite
+// too_large, and nothing is evicted, so a store nobody bounded never
+// loses data silently (the checkers' model of it stays a plain map).
+// 64 MiB is a fixed size, the same on every machine so that a run means
+// the same everywhere: sixteen values of the largest frame, or 100,000
+// entries of 500 bytes, far beyond what the bundled scenarios hold, and
+// little enough that one runaway worker cannot take the machine's memory
+// (the master's heap stays within about twice it).
+const DefaultMaxBytes = 64 << 20
+
+// MaxKeysListed is the most entries a keys answer lists. A store holding
+// more answers keys with a definite too_large at once, before building
+// anything, so the cost of one keys call (collecting, sorting and
+// encoding the names) is bounded however large the store grows.
+const MaxKeysListed = 10_000
+
+// workBytes is how many value bytes copied count as one unit of work
+// (Store.work), as one entry visited does.
+const workBytes = 4096
 
 // DefaultDedupWindow is how many recent mutating requests per worker
 // incarnation the store remembers to suppress duplicates.
@@ -54,11 +77,18 @@ type Store struct {
 	entries map[string]*entry
 	lru     entry // sentinel: lru.next is the most recently used
 	bytes   int64
-	ttl     ttlHeap
-	dedup   map[Identity]*window
-	wins    [8]cachedWindow // recent senders' windows, by worker number
-	seed    maphash.Seed
-	stats   StoreStats
+	// keyBytes is the sum of the keys' lengths, to refuse a keys answer
+	// too long for a frame before building it.
+	keyBytes int
+	// work counts the units of work done: one per request applied, per
+	// entry visited (listed by keys, expired, evicted or removed) and per
+	// workBytes of value copied. The master yields its lock by it.
+	work  uint64
+	ttl   ttlHeap
+	dedup map[Identity]*window
+	wins  [8]cachedWindow // recent senders' windows, by worker number
+	seed  maphash.Seed
+	stats StoreStats
 	// deferred is an add's write held back by BugAddGetSet.
 	deferred *deferredAdd
 }
@@ -116,6 +146,7 @@ func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 	}
 	if !req.Method.Mutates() || local || s.opts.Bugs.Has(BugNoDedup) {
 		s.stats.Applied++
+		s.work++
 		s.execute(now, req, rep)
 		return
 	}
@@ -131,6 +162,7 @@ func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 		return
 	}
 	s.stats.Applied++
+	s.work++
 	s.execute(now, req, rep)
 	w.record(fp, req.Seq, rep)
 }
@@ -234,7 +266,7 @@ func (s *Store) get(now int64, req *Message, rep *Message) {
 }
 
 func (s *Store) set(now int64, req *Message, rep *Message) {
-	if err := s.fits(req.Key, req.Value); err != nil {
+	if err := s.fits(now, s.entries[string(req.Key)], req.Key, req.Value); err != nil {
 		*rep = errorReply(req, err)
 		return
 	}
@@ -266,7 +298,7 @@ func (s *Store) cas(now int64, req *Message, rep *Message) {
 		*rep = valueReply(req, False)
 		return
 	}
-	if err := s.fits(req.Key, req.Value); err != nil {
+	if err := s.fits(now, e, req.Key, req.Value); err != nil {
 		*rep = errorReply(req, err)
 		return
 	}
@@ -295,7 +327,7 @@ func (s *Store) add(now int64, req *Message, rep *Message) {
 		return
 	}
 	v := Int(sum)
-	if err := s.fits(req.Key, v); err != nil {
+	if err := s.fits(now, e, req.Key, v); err != nil {
 		*rep = errorReply(req, err)
 		return
 	}
@@ -312,9 +344,22 @@ func (s *Store) add(now int64, req *Message, rep *Message) {
 	*rep = valueReply(req, v)
 }
 
+// keys answers the live keys, sorted, or a too_large refusal decided
+// before building anything when there are more than MaxKeysListed or
+// their text could not fit in a frame.
 func (s *Store) keys(now int64, req *Message, rep *Message) {
 	s.expire(now, len(s.entries))
-	names := make([]string, 0, len(s.entries))
+	n := len(s.entries)
+	if n > MaxKeysListed {
+		*rep = errorReply(req, errorf(ErrTooLarge, "keys would list %d entries, more than the limit of %d", n, MaxKeysListed))
+		return
+	}
+	if size := s.keyBytes + 3*n + 2; size > DefaultMaxFrame { // quotes and commas, escapes not counted
+		*rep = errorReply(req, errorf(ErrTooLarge, "keys would answer %d bytes or more, more than the frame limit of %d", size, DefaultMaxFrame))
+		return
+	}
+	s.work += uint64(n)
+	names := make([]string, 0, n)
 	for k := range s.entries {
 		names = append(names, k)
 	}

@@ -11,14 +11,39 @@ func (s *Store) lookup(now int64, key []byte) *entry {
 	return e
 }
 
-// fits checks that one entry of this size can ever be stored.
-func (s *Store) fits(key []byte, val Value) *Error {
+// fits checks that an entry of key and val can be stored now, in place
+// of e (key's current entry, or nil). With MaxBytes set, an entry larger
+// than it never fits (smaller ones evict). Without, the store holds at
+// most DefaultMaxBytes and refuses a write that would take it past them,
+// evicting nothing: a store nobody bounded loses no data silently.
+func (s *Store) fits(now int64, e *entry, key []byte, val Value) *Error {
 	size := entrySize(key, val)
-	if s.opts.MaxBytes > 0 && size > s.opts.MaxBytes {
-		return errorf(ErrTooLarge, "entry of %d bytes exceeds the store limit of %d bytes", size, s.opts.MaxBytes)
+	if s.opts.MaxBytes > 0 {
+		if size > s.opts.MaxBytes {
+			return errorf(ErrTooLarge, "entry of %d bytes exceeds the store limit of %d bytes", size, s.opts.MaxBytes)
+		}
+		return nil
 	}
-	return nil
+	grow := func() int64 {
+		if e == nil || s.entries[e.key] != e { // none, or swept below
+			return size
+		}
+		return size - entrySize([]byte(e.key), e.val)
+	}
+	if s.bytes+grow() <= DefaultMaxBytes {
+		return nil
+	}
+	s.expire(now, expireOnFull) // entries past their TTL may make room
+	if s.bytes+grow() <= DefaultMaxBytes {
+		return nil
+	}
+	return errorf(ErrTooLarge, "entry of %d bytes would take the store past its default bound of %d bytes (it holds %d; StoreOptions.MaxBytes sets a bound that evicts instead)",
+		size, int64(DefaultMaxBytes), s.bytes)
 }
+
+// expireOnFull is how many expired entries a write refused for the
+// default byte bound sweeps before it looks again (bounded work).
+const expireOnFull = 256
 
 func entrySize(key []byte, val Value) int64 {
 	return int64(len(key) + len(val) + EntryOverhead)
@@ -36,10 +61,12 @@ func (s *Store) keep(e *entry, key []byte, v Value, expires int64) {
 		e = &entry{key: string(key), heapIdx: -1}
 		s.entries[e.key] = e
 		s.bytes += int64(len(e.key) + EntryOverhead)
+		s.keyBytes += len(e.key)
 	} else {
 		s.unlink(e)
 	}
 	s.bytes += int64(len(v) - len(e.val))
+	s.work += uint64(len(v)) / workBytes
 	e.val = v
 	s.setExpiry(e, expires)
 	s.pushFront(e)
@@ -63,6 +90,8 @@ func (s *Store) remove(e *entry) {
 	s.setExpiry(e, 0)
 	delete(s.entries, e.key)
 	s.bytes -= int64(len(e.key) + len(e.val) + EntryOverhead)
+	s.keyBytes -= len(e.key)
+	s.work++
 }
 
 func (s *Store) touch(e *entry) {

@@ -2,6 +2,8 @@ package shm
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -29,7 +31,27 @@ const (
 	sendNow    sendMode = iota // write, blocking if the pipe is full
 	sendLinger                 // yield once, then as sendNoWait
 	sendNoWait                 // write what the pipe takes; a goroutine writes the rest
+	sendQueued                 // as sendNoWait, waiting for room (WriteTimeout at most) past MaxQueued
 )
+
+// queueSends makes Send queue what the peer does not take at once, as the
+// master's replies need: a peer that stops reading for a while (paused,
+// frozen, in a long GC) keeps its connection until MaxQueued bytes wait
+// for it, however long it takes, and only then is a Send given
+// WriteTimeout to find room before the connection ends. Only for a
+// connection whose rwc is the socket itself (one wrapped by WrapStream
+// has no write that does not block, so it writes as before). Call it
+// before the first Send.
+func (c *streamConn) queueSends() {
+	c.wmu.Lock()
+	c.queue = c.raw != nil
+	c.wmu.Unlock()
+}
+
+// ErrStalled is the error that ends a connection whose peer left MaxQueued
+// bytes unread for longer than WriteTimeout. It wraps
+// os.ErrDeadlineExceeded.
+var ErrStalled = fmt.Errorf("shm: peer not reading: %w", os.ErrDeadlineExceeded)
 
 // Send writes the messages, blocking while the pipe is full.
 func (c *streamConn) Send(ms []Message) error { return c.send(ms, sendNow) }
@@ -51,6 +73,9 @@ func (c *streamConn) SendNoWait(ms []Message) error { return c.send(ms, sendNoWa
 func (c *streamConn) send(ms []Message, mode sendMode) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.queue && mode == sendNow {
+		mode = sendQueued
+	}
 	if err := c.room(mode); err != nil {
 		return err
 	}
@@ -74,6 +99,9 @@ func (c *streamConn) send(ms []Message, mode sendMode) error {
 // room waits (sendNow) or fails (the others) while more than MaxQueued
 // bytes wait behind a write in progress, and reports an earlier failure.
 func (c *streamConn) room(mode sendMode) error {
+	if mode == sendQueued {
+		return c.queueRoom()
+	}
 	for mode == sendNow && c.flushing && len(c.wbuf) > c.opts.MaxQueued && c.werr == nil {
 		c.wcond.Wait()
 	}
@@ -84,6 +112,31 @@ func (c *streamConn) room(mode sendMode) error {
 		return errorf(ErrOverloaded, "%d bytes already wait for a peer that is not reading", len(c.wbuf))
 	}
 	return nil
+}
+
+// queueRoom waits, for WriteTimeout at most (0: for ever), while more than
+// MaxQueued bytes wait for the peer, counting those of a write in
+// progress; past the timeout it ends the connection with ErrStalled.
+// Called with wmu held.
+func (c *streamConn) queueRoom() error {
+	var deadline time.Time
+	for c.werr == nil && c.flushing && len(c.wbuf)+c.inflight > c.opts.MaxQueued {
+		if d := c.opts.WriteTimeout; d > 0 && deadline.IsZero() {
+			deadline = time.Now().Add(d)
+			t := time.AfterFunc(d, func() {
+				c.wmu.Lock()
+				c.wcond.Broadcast()
+				c.wmu.Unlock()
+			})
+			defer t.Stop()
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			c.failWrite(fmt.Errorf("%w: %d bytes waited %v (MaxQueued %d)", ErrStalled, len(c.wbuf)+c.inflight, c.opts.WriteTimeout, c.opts.MaxQueued))
+			break
+		}
+		c.wcond.Wait()
+	}
+	return c.werr
 }
 
 func (c *streamConn) appendFrames(ms []Message) {
@@ -103,9 +156,11 @@ func (c *streamConn) flush() error {
 	for len(c.wbuf) > 0 && c.werr == nil {
 		buf := c.wbuf
 		c.wbuf = c.spare[:0]
+		c.inflight = len(buf)
 		c.wmu.Unlock()
 		err := c.write(buf)
 		c.wmu.Lock()
+		c.inflight = 0
 		c.recycle(buf)
 		c.failWrite(err)
 	}
@@ -186,7 +241,7 @@ func (c *streamConn) write(buf []byte) error {
 		}
 		buf = buf[n:]
 	}
-	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 {
+	if d, ok := c.rwc.(deadliner); ok && c.opts.WriteTimeout > 0 && !c.queue {
 		if err := d.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
 			return err
 		}
