@@ -87,6 +87,10 @@ func (r *Runner) Trigger(i int) <-chan struct{} {
 	return done
 }
 
+// SetStart sets when the workload began, for a Runner made before it
+// was known; call it before Run.
+func (r *Runner) SetStart(t time.Time) { r.o.Start = t }
+
 // timedStep is a step due at a time.
 type timedStep struct {
 	at time.Time

@@ -167,31 +167,42 @@ func gone(pid int) bool {
 
 // runMasterProcesses runs the run's master in processes of their own,
 // applies the master faults to them, and gathers their reports.
-func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, error, error) {
+func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, map[int]string, error, error) {
 	j, events, err := openEvents(sp.Dir, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer j.Close()
 	ctl := shm.NewMaster(shm.MasterOptions{JSONOnly: true, Logf: logf})
 	defer ctl.Close()
 	env, err := json.Marshal(sp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("harness: %w", err)
+		return nil, nil, nil, fmt.Errorf("harness: %w", err)
 	}
 	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("harness: start the master: %w", err)
+		return nil, nil, nil, fmt.Errorf("harness: start the master: %w", err)
 	}
 	mp := &masterProcs{ctl: ctl, gens: []*masterProc{{Worker: w, ctl: ctl}}}
-	faults := faultinject.ApplyProcesses(ctx, sp.masterFaults(), sp.startTime(), mp, events.Event)
+	var missed map[int]string
+	var faults error
+	if start, err := waitStart(ctx, sp.Dir, mp.latest().Done()); err != nil {
+		faults = err
+	} else {
+		all := sp.faults()
+		r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: all, Start: asTime(start), Targets: mp, Record: events.Event,
+			Skip:     func(i int) bool { return all[i].Target != faultinject.MasterTarget },
+			Happened: func(i int) { markHappened(sp.Dir, i) },
+			Over:     func() <-chan struct{} { return mp.latest().Done() }})
+		missed, faults = r.Run(ctx)
+	}
 	select {
 	case <-mp.latest().Done():
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
+		return nil, nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
 	}
 	reports, ferrs := mp.reports()
-	return reports, errors.Join(append([]error{faults}, ferrs...)...), nil
+	return reports, missed, errors.Join(append([]error{faults}, ferrs...)...), nil
 }
 
 // reports reads each master generation's report, or makes one for a
