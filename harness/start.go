@@ -31,8 +31,10 @@ import (
 // startFile holds the workload's start, on linearizability.Now's clock.
 const startFile = "start"
 
-func readyFIFO(dir string, gen int) string { return filepath.Join(dir, fmt.Sprintf("g%d-ready.fifo", gen)) }
-func goFIFO(dir string, gen int) string    { return filepath.Join(dir, fmt.Sprintf("g%d-go.fifo", gen)) }
+func readyFIFO(dir string, gen int) string {
+	return filepath.Join(dir, fmt.Sprintf("g%d-ready.fifo", gen))
+}
+func goFIFO(dir string, gen int) string { return filepath.Join(dir, fmt.Sprintf("g%d-go.fifo", gen)) }
 
 // readStart returns the workload's start, if it has begun.
 func readStart(dir string) (int64, bool) {
