@@ -27,8 +27,8 @@ type worker struct {
 	think   *rand.Rand // its think times: a stream of its own, so that a
 	// draw an incarnation makes, or does not make, before it dies changes
 	// nothing else (a shrunk script then replays the same schedule)
-	stream int   // its stream in the history, noStream before the next call
-	made   int   // operations this incarnation made
+	stream int // its stream in the history, noStream before the next call
+	made   int // operations this incarnation made
 	// finished says the incarnation has made its last operation (its
 	// quota, or the run's time is up): its process would have exited.
 	finished bool

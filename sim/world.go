@@ -28,9 +28,9 @@ type world struct {
 	steps   []faultinject.Step
 	faults  faultState
 	aimed   [][]int // by worker, the process faults aimed at its progress
-	incs    uint64 // worker incarnations started
-	events  int    // events handled
-	ops     int    // operations called
+	incs    uint64  // worker incarnations started
+	events  int     // events handled
+	ops     int     // operations called
 	// pausedBy names, for each paused process, the pause fault that
 	// stopped it: only that pause's end resumes it.
 	pausedBy map[string]int
