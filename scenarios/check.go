@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/workload"
@@ -200,11 +201,41 @@ func (sc *Scenario) checkFaults(add adder) {
 		if !target(f.Target) {
 			add(fmt.Sprintf("$.faults.processes[%d].target", i), "target %q: want master or w1 to w%d", f.Target, workers)
 		}
+		sc.checkReach(add, i, &f)
 	}
 	for i, f := range p.Bytes {
 		if !target(f.Worker) {
 			add(fmt.Sprintf("$.faults.bytes[%d].worker", i), "worker %q: want w1 to w%d", f.Worker, workers)
 		}
+	}
+}
+
+// checkReach refuses a process fault that the run the file describes can
+// never reach: a time at or past the duration, a point of progress past
+// the operations its worker makes.
+func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
+	path := fmt.Sprintf("$.faults.processes[%d]", i)
+	if f.After == nil {
+		if sc.Duration > 0 && f.At >= sc.Duration {
+			add(path+".at", "at %v is not before the duration, %v: the fault could never happen", f.At, sc.Duration)
+		}
+		return
+	}
+	a := f.After
+	n, ok := faultinject.WorkerNumber(a.Worker)
+	if !ok || n > sc.workers() {
+		add(path+".after.worker", "worker %q: want w1 to w%d", a.Worker, sc.workers())
+		return
+	}
+	ops, what := sc.ops(), "ops"
+	switch {
+	case sc.Script != nil:
+		ops, what = len(sc.Script[n-1]), "its script's operations"
+	case ops == 0:
+		ops, what = harness.DurationOps, "the most a worker makes in a duration"
+	}
+	if a.Ops > ops {
+		add(path+".after.ops", "request %d of %s is past %s, %d: the fault could never happen", a.Ops, a.Worker, what, ops)
 	}
 }
 

@@ -24,7 +24,7 @@ const (
 	HistoryFile  = sim.HistoryFile
 	ReportFile   = sim.ReportFile
 	ReproFile    = sim.ReproFile
-	RunFile      = "run.json"     // the mode and the seed
+	RunFile      = "run.json"     // the mode, the seed, the faults planned and happened
 	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
 	LogFile      = "log.txt"      // the masters' and workers' log lines, if any
 )
@@ -33,6 +33,9 @@ const (
 type runInfo struct {
 	Mode Mode   `json:"mode"`
 	Seed uint64 `json:"seed"`
+	// The process faults planned, and how many happened.
+	FaultsPlanned  int `json:"faults_planned"`
+	FaultsHappened int `json:"faults_happened"`
 }
 
 // FolderName is the name of o's failure folder: scenario, mode and seed,
@@ -97,7 +100,7 @@ func Repro(o *Outcome, path string) string {
 
 // writeRun writes the folder's run.json and faults.jsonl.
 func writeRun(dir string, o *Outcome) error {
-	b, err := json.Marshal(runInfo{Mode: o.Mode, Seed: o.Seed})
+	b, err := json.Marshal(runInfo{Mode: o.Mode, Seed: o.Seed, FaultsPlanned: o.FaultsPlanned, FaultsHappened: o.FaultsHappened})
 	if err != nil {
 		return err
 	}

@@ -12,25 +12,29 @@ import (
 
 // Row is a Result as one JSON object (shmlab run --json).
 type Row struct {
-	Scenario   string   `json:"scenario"`
-	File       string   `json:"file"`
-	Mode       Mode     `json:"mode"`
-	Expect     Expect   `json:"expect"`
-	Verdict    string   `json:"verdict"`
-	Met        bool     `json:"met"`
-	Seeds      int      `json:"seeds"`
-	Violations int      `json:"violations"`
-	Ops        int      `json:"ops"`
-	WallMs     float64  `json:"wall_ms"`
-	CheckMs    float64  `json:"check_ms"`
-	Errors     []string `json:"errors,omitempty"`
-	Folders    []string `json:"failure_folders,omitempty"`
+	Scenario   string `json:"scenario"`
+	File       string `json:"file"`
+	Mode       Mode   `json:"mode"`
+	Expect     Expect `json:"expect"`
+	Verdict    string `json:"verdict"`
+	Met        bool   `json:"met"`
+	Seeds      int    `json:"seeds"`
+	Violations int    `json:"violations"`
+	Ops        int    `json:"ops"`
+	// The process faults planned in all the runs, and how many happened.
+	FaultsPlanned  int      `json:"faults_planned"`
+	FaultsHappened int      `json:"faults_happened"`
+	WallMs         float64  `json:"wall_ms"`
+	CheckMs        float64  `json:"check_ms"`
+	Errors         []string `json:"errors,omitempty"`
+	Folders        []string `json:"failure_folders,omitempty"`
 }
 
 // RowOf returns r as a Row; folders are its failure folders.
 func RowOf(r *Result, folders []string) Row {
 	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(),
 		Verdict: r.Verdict(), Met: r.Met, Seeds: len(r.Outcomes), Violations: r.Violations, Ops: r.Ops,
+		FaultsPlanned: r.FaultsPlanned, FaultsHappened: r.FaultsHappened,
 		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Folders: folders}
 	for _, o := range r.Outcomes {
 		if o.Err != nil {
