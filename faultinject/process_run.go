@@ -140,6 +140,9 @@ func (r *Runner) Run(ctx context.Context) (missed map[int]string, err error) {
 		if tm != nil {
 			tm.Stop()
 		}
+		if fired == firedOver && len(queue) > 0 && !queue[0].at.After(time.Now()) {
+			fired = firedTimer // its time came before the end was seen
+		}
 		switch fired {
 		case firedTimer:
 			t := queue[0]

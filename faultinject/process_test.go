@@ -218,8 +218,8 @@ func TestRunner(t *testing.T) {
 	faults := []faultinject.ProcessFault{
 		{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 3}},
 		{Kind: faultinject.Kill, Target: "w2", At: 0},
-		{Kind: faultinject.Pause, Target: "w2", At: 20 * time.Millisecond, For: time.Millisecond}, // w2 is gone
-		{Kind: faultinject.Kill, Target: "w3", At: time.Hour},                                     // the workload is over first
+		{Kind: faultinject.Pause, Target: "w2", At: 0, For: time.Millisecond},                      // w2 is gone
+		{Kind: faultinject.Kill, Target: "w3", At: time.Hour},                                      // the workload is over first
 		{Kind: faultinject.Kill, Target: "w3", After: &faultinject.Progress{Worker: "w3", Ops: 9}}, // never triggered
 	}
 	var mu sync.Mutex
