@@ -211,13 +211,14 @@ func (sc *Scenario) checkFaults(add adder) {
 }
 
 // checkReach refuses a process fault that the run the file describes can
-// never reach: a time at or past the duration, a point of progress past
-// the operations its worker makes.
+// never reach: a time past the longest the workload can last (see
+// lastCall), a point of progress past the operations its worker makes.
 func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 	path := fmt.Sprintf("$.faults.processes[%d]", i)
 	if f.After == nil {
-		if sc.Duration > 0 && f.At >= sc.Duration {
-			add(path+".at", "at %v is not before the duration, %v: the fault could never happen", f.At, sc.Duration)
+		if end := sc.lastCall(); end > 0 && f.At > end {
+			add(path+".at", "at %v is past the end of the workload: its duration, %v, with a last call's timeout and the pauses, %v in all; the fault could never happen",
+				f.At, sc.Duration, end)
 		}
 		return
 	}
@@ -237,6 +238,25 @@ func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 	if a.Ops > ops {
 		add(path+".after.ops", "request %d of %s is past %s, %d: the fault could never happen", a.Ops, a.Worker, what, ops)
 	}
+}
+
+// lastCall bounds how long a workload with a duration lasts (0: no
+// duration, no bound): no call begins after the duration, each ends
+// within its timeout, and a pause can hold one longer by its length.
+func (sc *Scenario) lastCall() time.Duration {
+	if sc.Duration == 0 {
+		return 0
+	}
+	end := sc.Duration + sc.Timeout
+	if sc.Timeout == 0 {
+		end += 200 * time.Millisecond // the harness's and the simulator's default
+	}
+	for _, f := range sc.Faults.Processes {
+		if f.Kind == faultinject.Pause {
+			end += f.For
+		}
+	}
+	return end
 }
 
 // faultPrefix finds the fault a plan's error is about ("messages[2]: …").

@@ -195,8 +195,9 @@ func TestParseErrors(t *testing.T) {
 		{"no seeds listed", "seeds: []\n", []string{"f.yaml:1:8:", "seeds is empty: nothing would run"}},
 		// A fault the file can never reach.
 		{"fault past the duration", "duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 10h}\n",
-			[]string{"f.yaml:4:36:", "at 10h0m0s is not before the duration, 2s: the fault could never happen"}},
-		{"fault at the duration", "duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 2s}\n", []string{"f.yaml:4:36:", "not before the duration"}},
+			[]string{"f.yaml:4:36:", "at 10h0m0s is past the end of the workload: its duration, 2s, with a last call's timeout and the pauses, 2.2s in all; the fault could never happen"}},
+		{"fault past the duration and pauses", "duration: 2s\ntimeout: 1s\nfaults:\n  processes:\n    - {kind: pause, target: w2, at: 1s, for: 1s}\n    - {kind: kill, target: w1, at: 4001ms}\n",
+			[]string{"f.yaml:6:36:", "4s in all"}},
 		{"progress past the ops", "ops: 40\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 50}}\n",
 			[]string{"f.yaml:4:57:", "request 50 of w2 is past ops, 40: the fault could never happen"}},
 		{"progress past the script", "mode: sim\nscript:\n  w1: [{get: k0}]\nfaults:\n  processes:\n    - {kind: kill, target: w1, after: {worker: w1, ops: 2}}\n",
@@ -254,6 +255,9 @@ func TestParseLimitsAllowed(t *testing.T) {
 		"mode: sim\nlatency: 1h\n",
 		"mode: sim\nstore: {dedup_window: 1048576}\n",
 		"mode: sim\nscript:\n" + manyWorkers(MaxSimWorkers),
+		"duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 2200ms}\n",
+		"ops: 40\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 40}}\n",
+		"mix: {get: 0, set: 1}\nkeys: {names: [a]}\nseeds: [0]\n",
 	} {
 		if _, err := Parse("f.yaml", []byte(src)); err != nil {
 			t.Errorf("%.40q: %v", src, err)
