@@ -39,8 +39,8 @@ type Config struct {
 	// started again (a restart) makes Ops more, under the same name.
 	Ops int
 	// Duration, if set, makes each worker stop making operations once it
-	// has passed since the run began; Ops then caps them (DurationOps if
-	// 0).
+	// has passed since the workload began; Ops then caps them
+	// (DurationOps if 0).
 	Duration time.Duration
 	// Keys are the keys the operations use (a, b and c if empty): few
 	// keys make operations meet.
@@ -60,7 +60,9 @@ type Config struct {
 	// connection (on the master's side), byte faults under the codec of
 	// the master's end of each worker's connection (its number counts
 	// the worker's processes under one master, from 1), process faults
-	// at their times.
+	// at their times since the workload began (every worker of the first
+	// master ready to make its first call) or at a worker's progress.
+	// Each must happen: Result.Missed names those that did not.
 	Plan *faultinject.Plan
 	// Replay, if set, decides the message faults instead of the plan's
 	// seed: the records of an earlier run (its Result.Records, or its
