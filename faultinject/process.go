@@ -236,18 +236,3 @@ func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record f
 	record(e)
 	return nil
 }
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
-}
