@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -141,7 +142,8 @@ faults:
 
 // TestMissedFaultIsError: a planned fault that does not happen makes the
 // run an ERROR that names it, in both modes: its target gone, or its time
-// past the workload (without waiting for it).
+// past the workload (without waiting for it). The JSON row and the
+// folder's run.json count the faults, and the folder keeps the history.
 func TestMissedFaultIsError(t *testing.T) {
 	for _, tc := range []struct{ name, faults, want string }{
 		{"target gone", "[{kind: kill, target: w1, at: 5ms}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
@@ -158,6 +160,20 @@ func TestMissedFaultIsError(t *testing.T) {
 				}
 				if row := RowOf(r, nil); row.FaultsPlanned != o.FaultsPlanned || row.FaultsHappened != o.FaultsHappened || row.FaultsHappened >= row.FaultsPlanned {
 					t.Errorf("%s: row says %d of %d faults happened", r.Mode, row.FaultsHappened, row.FaultsPlanned)
+				}
+				dir := filepath.Join(t.TempDir(), FolderName(o))
+				if _, err := WriteFailure(dir, o); err != nil {
+					t.Fatal(err)
+				}
+				ri, err := readRun(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := [2]int{ri.FaultsPlanned, ri.FaultsHappened}; got != [2]int{o.FaultsPlanned, o.FaultsHappened} {
+					t.Errorf("%s: run.json says %d of %d faults happened, want %d of %d", r.Mode, got[1], got[0], o.FaultsHappened, o.FaultsPlanned)
+				}
+				if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err != nil {
+					t.Errorf("%s: the history of a run whose fault did not happen is not kept: %v", r.Mode, err)
 				}
 			}
 		})
