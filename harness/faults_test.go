@@ -130,3 +130,26 @@ func TestMissedFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsAcrossMasterGenerations: with the master in a process of its
+// own and restarted, a worker fault aimed by progress happens once, under
+// whichever master w2 reaches its point, and a worker fault timed after
+// the restart is done by the new master.
+func TestFaultsAcrossMasterGenerations(t *testing.T) {
+	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Restart, Target: faultinject.MasterTarget, At: 30 * time.Millisecond, For: 10 * time.Millisecond},
+		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
+		{Kind: faultinject.Pause, Target: "w1", At: 80 * time.Millisecond, For: 10 * time.Millisecond},
+	}}
+	res := run(t, harness.Config{Scenario: "generations", Workers: 2, Ops: 60, Seed: 5, Think: 2 * time.Millisecond,
+		CallTimeout: time.Second, Plan: plan})
+	requireSound(t, res)
+	want := map[linearizability.EventKind]int{linearizability.EventMasterKill: 1, linearizability.EventMasterRestart: 1,
+		linearizability.EventKill: 1, linearizability.EventPause: 1, linearizability.EventResume: 1}
+	if diff := cmp.Diff(want, events(res.History)); diff != "" {
+		t.Fatalf("events mismatch (-want +got):\n%s", diff)
+	}
+	if res.FaultsPlanned != 3 || res.FaultsHappened != 3 || len(res.Masters) != 2 {
+		t.Fatalf("%d faults planned, %d happened, %d masters; want 3, 3 and 2", res.FaultsPlanned, res.FaultsHappened, len(res.Masters))
+	}
+}

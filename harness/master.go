@@ -98,6 +98,9 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	}
 	defer r.closeFiles()
 	r.start, _ = readStart(r.sp.Dir)
+	if t, ok := readTime(genBegan(r.sp.Dir, r.gen)); ok {
+		r.began = t
+	}
 	var b *barrier
 	if r.start == 0 {
 		var err error
@@ -174,7 +177,8 @@ func (r *masterRun) newRunner() *faultinject.Runner {
 
 // skip reports whether the generation leaves process fault i alone: the
 // master's (the harness applies them), one that happened already, or
-// one aimed at a time before the generation began.
+// one aimed at a time before the generation began (was asked to start:
+// a fault timed while it starts is applied late, not dropped).
 func (r *masterRun) skip(i int) bool {
 	f := r.sp.faults()[i]
 	switch {

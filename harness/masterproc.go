@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -76,6 +77,7 @@ func publish(ctx context.Context, c *shm.Client, key string, v any) error {
 // process faults ("master").
 type masterProcs struct {
 	ctl  *shm.Master
+	dir  string // the run's directory
 	mu   sync.Mutex
 	gens []*masterProc // by generation - 1
 }
@@ -96,6 +98,12 @@ func (mp *masterProcs) Process(name string) faultinject.Process {
 func (mp *masterProcs) Start(name string) (faultinject.Process, error) {
 	if name != faultinject.MasterTarget {
 		return nil, fmt.Errorf("no process %s", name)
+	}
+	mp.mu.Lock()
+	gen := len(mp.gens) + 1
+	mp.mu.Unlock()
+	if err := writeTime(genBegan(mp.dir, gen), linearizability.Now()); err != nil {
+		return nil, err
 	}
 	w, err := mp.ctl.Restart(mp.latest().Worker)
 	if err != nil {
@@ -183,7 +191,7 @@ func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("harness: start the master: %w", err)
 	}
-	mp := &masterProcs{ctl: ctl, gens: []*masterProc{{Worker: w, ctl: ctl}}}
+	mp := &masterProcs{ctl: ctl, dir: sp.Dir, gens: []*masterProc{{Worker: w, ctl: ctl}}}
 	var missed map[int]string
 	var faults error
 	if start, err := waitStart(ctx, sp.Dir, mp.latest().Done()); err != nil {

@@ -37,8 +37,20 @@ func readyFIFO(dir string, gen int) string {
 func goFIFO(dir string, gen int) string { return filepath.Join(dir, fmt.Sprintf("g%d-go.fifo", gen)) }
 
 // readStart returns the workload's start, if it has begun.
-func readStart(dir string) (int64, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, startFile))
+func readStart(dir string) (int64, bool) { return readTime(filepath.Join(dir, startFile)) }
+
+// writeStart writes the workload's start.
+func writeStart(dir string, t int64) error { return writeTime(filepath.Join(dir, startFile), t) }
+
+// genBegan is the file that holds when master generation gen was asked
+// to start (a restarted master process: its predecessor was killed
+// before). Worker faults timed before then were its predecessor's to
+// apply; those timed after, it applies, late if it takes long to start.
+func genBegan(dir string, gen int) string { return filepath.Join(dir, fmt.Sprintf("g%d-began", gen)) }
+
+// readTime reads a time written by writeTime.
+func readTime(path string) (int64, bool) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, false
 	}
@@ -46,14 +58,14 @@ func readStart(dir string) (int64, bool) {
 	return t, err == nil
 }
 
-// writeStart writes the workload's start: whole or not at all (a file
-// written aside, then renamed).
-func writeStart(dir string, t int64) error {
-	tmp := filepath.Join(dir, startFile+".tmp")
+// writeTime writes a time on linearizability.Now's clock to path: whole
+// or not at all (a file written aside, then renamed).
+func writeTime(path string, t int64) error {
+	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(t, 10)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("harness: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, startFile)); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("harness: %w", err)
 	}
 	return nil
