@@ -13,6 +13,10 @@ type ConnOptions struct {
 	// Start is when the run began: Target.From and Until count from it
 	// (the time Messages is called if zero).
 	Start time.Time
+	// Since, if set, is the time since the run began, instead of Start:
+	// for a run whose start is known only after its connections are
+	// made (the harness's workload begins once every worker is ready).
+	Since func() time.Duration
 	// Now is the clock of the log's records (linearizability.Now if nil),
 	// the clock of the run's history.
 	Now func() int64
@@ -38,6 +42,10 @@ type ConnOptions struct {
 func (o ConnOptions) withDefaults() ConnOptions {
 	if o.Start.IsZero() {
 		o.Start = time.Now()
+	}
+	if o.Since == nil {
+		start := o.Start
+		o.Since = func() time.Duration { return time.Since(start) }
 	}
 	if o.Now == nil {
 		o.Now = linearizability.Now
@@ -140,7 +148,7 @@ func (c *conn) decide(l Link, m *shm.Message) (dec Decision, ok bool) {
 	default:
 		return Decision{}, false
 	}
-	return DecideMessage(c.d, c.log, l, info, m, time.Since(c.opts.Start), c.opts.Now()), true
+	return DecideMessage(c.d, c.log, l, info, m, c.opts.Since(), c.opts.Now()), true
 }
 
 // DecideMessage decides the fate of message m on link l at elapsed time

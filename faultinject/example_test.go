@@ -62,3 +62,27 @@ func ExampleDecider() {
 	// w1>master 3 false
 	// master>w1 1 1ms
 }
+
+// Process faults aimed by time and by progress; the schedule of real
+// processes (and the simulator's) holds only those aimed by time: the
+// others wait for Runner.Trigger, or the simulator's master, to see
+// their point.
+func ExampleProgress() {
+	plan := faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 50}},
+		{Kind: faultinject.Pause, Target: "w1", At: 20 * time.Millisecond, For: 5 * time.Millisecond},
+	}}
+	fmt.Println(plan.Validate())
+	for _, f := range plan.Processes {
+		fmt.Println(f.String())
+	}
+	for _, s := range faultinject.Schedule(plan.Processes) {
+		fmt.Println(s.At, s.Fault, s.Second)
+	}
+	// Output:
+	// <nil>
+	// kill w2 after request 50 of w2
+	// pause w1 at 20ms for 5ms
+	// 20ms 1 false
+	// 25ms 1 true
+}

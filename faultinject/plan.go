@@ -125,6 +125,14 @@ type Dist struct {
 	Cap  time.Duration `json:"cap,omitempty" yaml:"cap,omitempty"` // 0: no cap
 }
 
+// GetProcesses returns p's process faults (none if p is nil).
+func (p *Plan) GetProcesses() []ProcessFault {
+	if p == nil {
+		return nil
+	}
+	return p.Processes
+}
+
 // Validate reports what is wrong with p, all of it, joined.
 func (p *Plan) Validate() error {
 	var errs []error

@@ -52,20 +52,39 @@ func IsTarget(name string, workers int) bool {
 	return name == MasterTarget || (ok && n <= workers)
 }
 
-// ProcessFault is one fault on one process, at a time of the run.
+// ProcessFault is one fault on one process, at a time of the run or at a
+// point of a worker's progress.
 type ProcessFault struct {
 	Kind ProcessKind `json:"kind" yaml:"kind"`
 	// Target names the process: a worker ("w2") or MasterTarget.
 	Target string `json:"target" yaml:"target"`
-	// At is when it happens, since the run began.
+	// At is when it happens, since the workload began (every worker
+	// ready to make its first call), in both modes.
 	At time.Duration `json:"at" yaml:"at"`
+	// After, if set, aims the fault by progress instead of time (At is
+	// then 0): it happens when the master has received a worker's
+	// After.Ops-th request, before that request is answered, so that a
+	// kill leaves it in flight.
+	After *Progress `json:"after,omitempty" yaml:"after,omitempty"`
 	// For is how long a pause lasts, or how long a restarted process
-	// stays down (0: started again at once). Kill ignores it.
+	// stays down (0: started again at once), from its first action.
+	// Kill ignores it.
 	For time.Duration `json:"for,omitempty" yaml:"for,omitempty"`
+}
+
+// Progress is a point of one worker's progress: the master has received
+// Ops distinct requests (a resent or duplicated one counts once) on one
+// connection of Worker (one incarnation; the first to get there).
+type Progress struct {
+	Worker string `json:"worker" yaml:"worker"`
+	Ops    int    `json:"ops" yaml:"ops"`
 }
 
 func (f *ProcessFault) String() string {
 	s := fmt.Sprintf("%s %s at %v", f.Kind, f.Target, f.At)
+	if f.After != nil {
+		s = fmt.Sprintf("%s %s after request %d of %s", f.Kind, f.Target, f.After.Ops, f.After.Worker)
+	}
 	if f.For > 0 && f.Kind != Kill {
 		s += fmt.Sprintf(" for %v", f.For)
 	}
@@ -87,6 +106,19 @@ func (f *ProcessFault) validate() error {
 		return fmt.Errorf("for %v is negative", f.For)
 	case f.Kind == Pause && f.For == 0:
 		return errors.New("a pause needs for > 0: a process never resumed would stop the run")
+	}
+	if a := f.After; a != nil {
+		n, ok := WorkerNumber(a.Worker)
+		switch {
+		case f.At != 0:
+			return errors.New("give at or after, not both")
+		case !ok || n < 1:
+			return fmt.Errorf("after: worker %q is not a worker's name (w1, w2, ...)", a.Worker)
+		case a.Ops < 1:
+			return fmt.Errorf("after: ops %d: want 1 or more (the request the fault comes before the reply of)", a.Ops)
+		case f.Target == MasterTarget:
+			return errors.New("after aims a worker's fault: the master's faults go by time (at)")
+		}
 	}
 	return nil
 }
@@ -136,12 +168,15 @@ type Step struct {
 	Second bool          // the second action (resume, start)
 }
 
-// Schedule lists the actions of faults in time order (stable: equal times
-// keep the faults' order, first actions first). ApplyProcesses and the
-// simulator follow it.
+// Schedule lists the actions of the faults aimed by time in time order
+// (stable: equal times keep the faults' order, first actions first); a
+// fault aimed by progress (After) is not in it. The simulator follows it.
 func Schedule(faults []ProcessFault) []Step {
 	var out []Step
 	for i, f := range faults {
+		if f.After != nil {
+			continue
+		}
 		out = append(out, Step{At: f.At, Fault: i})
 		if f.Kind != Kill {
 			out = append(out, Step{At: f.At + f.For, Fault: i, Second: true})
@@ -151,34 +186,21 @@ func Schedule(faults []ProcessFault) []Step {
 	return out
 }
 
-// ApplyProcesses applies faults to the processes of ts at their times
-// since start, one action at a time in time order, and passes every
-// change it makes to record as a history event (on the clock of
-// linearizability.Now). An action on a process that is not running is
-// skipped and records nothing. It returns when the last action is done,
-// or when ctx ends; either way no process it paused is left stopped.
-// Errors of single actions are joined into the one it returns; the
-// schedule goes on after them.
+// ApplyProcesses applies the faults aimed by time to the processes of
+// ts at their times since start, one action at a time in time order,
+// and passes every change it makes to record as a history event (on the
+// clock of linearizability.Now). An action on a process that is not
+// running is skipped and records nothing (a fault whose first action is
+// skipped has no second). It returns when the last action is done, or
+// when ctx ends; either way no process it paused is left stopped. Errors
+// of single actions are joined into the one it returns; the schedule
+// goes on after them. A Runner says, besides, which faults did not
+// happen, and takes faults aimed by progress.
 func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time, ts Targets, record func(linearizability.Event)) error {
-	paused := make(map[int]Process) // by fault index
-	defer func() {
-		for i, p := range paused {
-			if e, err := Resume(faults[i].Target, p); err == nil {
-				record(e)
-			}
-		}
-	}()
-	var errs []error
-	for _, s := range Schedule(faults) {
-		if err := sleepUntil(ctx, start.Add(s.At)); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		f := &faults[s.Fault]
-		if err := apply(f, s, ts, paused, record); err != nil && !errors.Is(err, ErrNotRunning) {
-			errs = append(errs, fmt.Errorf("processes[%d] (%v): %w", s.Fault, f, err))
-		}
-	}
-	return errors.Join(errs...)
+	r := NewRunner(RunnerOptions{Faults: faults, Skip: func(i int) bool { return faults[i].After != nil },
+		Start: start, Targets: ts, Record: record})
+	_, err := r.Run(ctx)
+	return err
 }
 
 // apply does one step.
@@ -213,19 +235,4 @@ func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record f
 	}
 	record(e)
 	return nil
-}
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }

@@ -29,6 +29,11 @@ func TestProcessFaultValidate(t *testing.T) {
 		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", At: -1}, "negative"},
 		{faultinject.ProcessFault{Kind: faultinject.Restart, Target: "w1", For: -1}, "negative"},
 		{faultinject.ProcessFault{Kind: faultinject.Pause, Target: "w1"}, "a pause needs for > 0"},
+		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 5}}, ""},
+		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", At: 1, After: &faultinject.Progress{Worker: "w2", Ops: 5}}, "give at or after, not both"},
+		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "master", Ops: 5}}, `worker "master" is not a worker's name`},
+		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2"}}, "ops 0: want 1 or more"},
+		{faultinject.ProcessFault{Kind: faultinject.Restart, Target: "master", After: &faultinject.Progress{Worker: "w2", Ops: 1}}, "the master's faults go by time"},
 	} {
 		p := faultinject.Plan{Processes: []faultinject.ProcessFault{tc.f}}
 		err := p.Validate()
@@ -196,5 +201,88 @@ func TestApplyProcessesResumesOnCancel(t *testing.T) {
 	}
 	if stopped(ss.ps["w1"].Pid()) {
 		t.Errorf("w1 left stopped")
+	}
+}
+
+// TestRunner: a fault aimed by progress happens when it is triggered, and
+// not before; a first action on a process gone does not happen, nor does
+// a fault still to come when the workload is over; the Runner says which
+// and why, and is told of each that happened.
+func TestRunner(t *testing.T) {
+	ss := &sleepers{t: t, ps: make(map[string]*sleeper)}
+	for _, name := range []string{"w1", "w2", "w3"} {
+		if _, err := ss.Start(name); err != nil {
+			t.Skipf("cannot run sleep: %v", err)
+		}
+	}
+	faults := []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 3}},
+		{Kind: faultinject.Kill, Target: "w2", At: 0},
+		{Kind: faultinject.Pause, Target: "w2", At: 0, For: time.Millisecond},                      // w2 is gone
+		{Kind: faultinject.Kill, Target: "w3", At: time.Hour},                                      // the workload is over first
+		{Kind: faultinject.Kill, Target: "w3", After: &faultinject.Progress{Worker: "w3", Ops: 9}}, // never triggered
+	}
+	var mu sync.Mutex
+	var kinds []string
+	var happened []int
+	over := make(chan struct{})
+	r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: faults, Start: time.Now(), Targets: ss,
+		Record: func(e linearizability.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			kinds = append(kinds, string(e.Kind)+" "+e.Worker)
+		},
+		Happened: func(i int) { happened = append(happened, i) },
+		Over:     func() <-chan struct{} { return over }})
+	type result struct {
+		missed map[int]string
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		m, err := r.Run(context.Background())
+		res <- result{m, err}
+	}()
+	w1, w2 := ss.Process("w1"), ss.Process("w2")
+	<-w2.Done() // the kill at 0 is done; w1's has not been triggered
+	if !isRunning(w1) {
+		t.Fatal("w1 killed before its fault was triggered")
+	}
+	<-r.Trigger(0)
+	if isRunning(w1) {
+		t.Fatal("w1 runs after its triggered kill was done")
+	}
+	close(over)
+	got := <-res
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	want := map[int]string{
+		2: "w2 was not running",
+		3: "the workload was over before it came",
+		4: "the master never received request 9 of w3 (the workload was over before it came)",
+	}
+	if diff := cmp.Diff(want, got.missed); diff != "" {
+		t.Errorf("missed mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"kill w2", "kill w1"}, kinds); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{1, 0}, happened); diff != "" {
+		t.Errorf("happened mismatch (-want +got):\n%s", diff)
+	}
+	select {
+	case <-r.Trigger(4):
+	case <-time.After(time.Minute):
+		t.Fatal("a trigger after the end of Run blocks")
+	}
+}
+
+func isRunning(p faultinject.Process) bool {
+	select {
+	case <-p.Done():
+		return false
+	default:
+		return true
 	}
 }

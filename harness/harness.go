@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -38,8 +39,8 @@ type Config struct {
 	// started again (a restart) makes Ops more, under the same name.
 	Ops int
 	// Duration, if set, makes each worker stop making operations once it
-	// has passed since the run began; Ops then caps them (DurationOps if
-	// 0).
+	// has passed since the workload began; Ops then caps them
+	// (DurationOps if 0).
 	Duration time.Duration
 	// Keys are the keys the operations use (a, b and c if empty): few
 	// keys make operations meet.
@@ -59,7 +60,9 @@ type Config struct {
 	// connection (on the master's side), byte faults under the codec of
 	// the master's end of each worker's connection (its number counts
 	// the worker's processes under one master, from 1), process faults
-	// at their times.
+	// at their times since the workload began (every worker of the first
+	// master ready to make its first call) or at a worker's progress.
+	// Each must happen: Result.Missed names those that did not.
 	Plan *faultinject.Plan
 	// Replay, if set, decides the message faults instead of the plan's
 	// seed: the records of an earlier run (its Result.Records, or its
@@ -105,6 +108,14 @@ type Result struct {
 	// Faults holds the errors of process faults that could not be
 	// applied (nil if none).
 	Faults error
+	// Missed names each planned process fault that did not happen, with
+	// why: its target was not running, its time or its point of progress
+	// did not come before the workload was over, or no master ran then.
+	Missed []error
+	// FaultsPlanned is how many process faults the plan has, and
+	// FaultsHappened how many of them happened (their first action took
+	// effect: the kill, the pause, a restart's kill).
+	FaultsPlanned, FaultsHappened int
 
 	ops      int // per worker process, as configured
 	duration bool
@@ -168,13 +179,9 @@ type spec struct {
 	Dir         string            `json:"dir,omitempty"`
 	// Replay names the file in Dir holding the records to replay.
 	Replay string `json:"replay,omitempty"`
-	// Start is when the run began, on linearizability.Now's clock.
+	// Start is when the workload began, on linearizability.Now's clock
+	// (a worker's, once it is let go).
 	Start int64 `json:"start,omitempty"`
-}
-
-// startTime is the run's start on this process's time.Now clock.
-func (sp *spec) startTime() time.Time {
-	return time.Now().Add(-time.Duration(linearizability.Now() - sp.Start))
 }
 
 // isTarget reports whether name is the master or one of the workers.
@@ -207,6 +214,9 @@ func newSpec(c *Config) (*spec, error) {
 			if !sp.isTarget(f.Target) {
 				errs = append(errs, fmt.Errorf("processes[%d]: target %q is neither master nor a worker w1..w%d", i, f.Target, sp.Workers))
 			}
+			if a := f.After; a != nil && (a.Worker == faultinject.MasterTarget || !sp.isTarget(a.Worker)) {
+				errs = append(errs, fmt.Errorf("processes[%d]: after: worker %q is not a worker w1..w%d", i, a.Worker, sp.Workers))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -215,9 +225,16 @@ func newSpec(c *Config) (*spec, error) {
 	return sp, nil
 }
 
-// masterFaults and workerFaults split the plan's process faults by target.
+// faults are the plan's process faults.
+func (sp *spec) faults() []faultinject.ProcessFault {
+	if sp.Plan == nil {
+		return nil
+	}
+	return sp.Plan.Processes
+}
+
+// masterFaults are the plan's process faults on the master.
 func (sp *spec) masterFaults() []faultinject.ProcessFault { return sp.processFaults(true) }
-func (sp *spec) workerFaults() []faultinject.ProcessFault { return sp.processFaults(false) }
 
 func (sp *spec) processFaults(master bool) []faultinject.ProcessFault {
 	var out []faultinject.ProcessFault
@@ -260,11 +277,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := sp.writeReplay(c.Replay); err != nil {
 		return nil, err
 	}
-	sp.Start = linearizability.Now()
 	var reports []masterReport
 	var faults error
+	missed := map[int]string{}
 	if len(sp.masterFaults()) > 0 {
-		reports, faults, err = runMasterProcesses(ctx, sp, c.Logf)
+		reports, missed, faults, err = runMasterProcesses(ctx, sp, c.Logf)
 	} else {
 		var rep masterReport
 		rep, err = newMasterRun(sp, 1, c.Logf).run(ctx)
@@ -277,8 +294,34 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Faults, res.ops, res.duration = faults, sp.Ops, sp.Duration > 0
+	res.ops, res.duration = sp.Ops, sp.Duration > 0
+	res.Faults = faults
+	res.FaultsPlanned, res.FaultsHappened, res.Missed = sp.tally(reports, missed)
 	return res, nil
+}
+
+// tally counts the process faults planned and happened, and says of
+// each that did not happen why: what the generation that had to apply
+// it said (missed, or its report), or that no master did it.
+func (sp *spec) tally(reports []masterReport, missed map[int]string) (planned, done int, errs []error) {
+	why := maps.Clone(missed)
+	for _, rep := range reports {
+		for i, w := range rep.Missed {
+			why[i] = w
+		}
+	}
+	for i, f := range sp.faults() {
+		if happened(sp.Dir, i) {
+			done++
+			continue
+		}
+		w := why[i]
+		if w == "" {
+			w = "no master was running to apply it"
+		}
+		errs = append(errs, fmt.Errorf("processes[%d] (%v) did not happen: %s", i, &f, w))
+	}
+	return len(sp.faults()), done, errs
 }
 
 // writeReplay writes the records to replay, if any, into the run's
@@ -328,5 +371,5 @@ func (r *Result) Problems() error {
 	if r.Faults != nil {
 		errs = append(errs, r.Faults)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, r.Missed...)...)
 }

@@ -32,6 +32,9 @@ type masterRun struct {
 	onStart func(w *shm.Worker)
 
 	m       *shm.Master
+	runner  *faultinject.Runner
+	began   int64 // when the generation began, on linearizability.Now's clock
+	start   int64 // when the workload began (0 until then)
 	events  *linearizability.Recorder
 	journal *linearizability.Journal
 	flog    *faultinject.Log
@@ -54,6 +57,9 @@ type masterReport struct {
 	Workers []WorkerResult `json:"workers"`
 	// Faults are the errors of the process faults it applied.
 	Faults string `json:"faults,omitempty"`
+	// Missed says why each process fault it had to apply (by its index
+	// in the plan) did not happen.
+	Missed map[int]string `json:"missed,omitempty"`
 }
 
 func (r *masterReport) faultErr() error {
@@ -70,7 +76,7 @@ type connKey struct {
 }
 
 func newMasterRun(sp *spec, gen int, logf func(string, ...any)) *masterRun {
-	return &masterRun{sp: sp, gen: gen, logf: logf, current: make(map[string]*shm.Worker),
+	return &masterRun{sp: sp, gen: gen, logf: logf, began: linearizability.Now(), current: make(map[string]*shm.Worker),
 		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string)}
 }
 
@@ -82,25 +88,48 @@ const eventCapacity = 64 << 20
 const aliveWait = 5 * time.Second
 
 // run runs the generation until its workers are done and its process
-// faults applied, or ctx ends; then it closes the master.
+// faults applied or past hope, or ctx ends; then it closes the master.
+// The first generation begins the workload once every worker is ready
+// (start.go).
 func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	rep := masterReport{MasterResult: MasterResult{Gen: r.gen}}
 	if err := r.open(); err != nil {
 		return rep, err
 	}
 	defer r.closeFiles()
+	r.start, _ = readStart(r.sp.Dir)
+	if t, ok := readTime(genBegan(r.sp.Dir, r.gen)); ok {
+		r.began = t
+	}
+	var b *barrier
+	if r.start == 0 {
+		var err error
+		if b, err = openBarrier(r.sp.Dir, r.gen); err != nil {
+			return rep, err
+		}
+		defer b.close()
+	}
+	r.runner = r.newRunner()
 	opts, err := r.options()
 	if err != nil {
 		return rep, err
 	}
 	r.m = shm.NewMaster(opts)
 	defer r.m.Close()
+	var ws []*shm.Worker
 	for i := 1; i <= r.sp.Workers; i++ {
-		if _, err := r.start(fmt.Sprintf("w%d", i), nil); err != nil {
+		w, err := r.startWorker(fmt.Sprintf("w%d", i), nil)
+		if err != nil {
+			return rep, err
+		}
+		ws = append(ws, w)
+	}
+	if b != nil {
+		if err := r.begin(ctx, b, ws); err != nil {
 			return rep, err
 		}
 	}
-	ferr := r.applyFaults(ctx)
+	missed, ferr := r.runner.Run(ctx)
 	werr := r.wait(ctx)
 	if werr == nil {
 		r.finalReads()
@@ -109,10 +138,75 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	r.m.Close()
 	rep.Workers = r.workerResults()
 	rep.Logs = r.logLines()
+	rep.Missed = missed
 	if ferr != nil {
 		rep.Faults = ferr.Error()
 	}
 	return rep, werr
+}
+
+// begin begins the workload once every worker of ws is ready.
+func (r *masterRun) begin(ctx context.Context, b *barrier, ws []*shm.Worker) error {
+	if err := b.await(ctx, ws); err != nil {
+		return err
+	}
+	t := linearizability.Now()
+	if err := writeStart(r.sp.Dir, t); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.start = t
+	r.mu.Unlock()
+	r.runner.SetStart(asTime(t))
+	b.close() // the workers go
+	return nil
+}
+
+// newRunner makes the runner of the generation's worker faults: those
+// aimed by time that fall in its life (the first generation's from the
+// start; a later one's from when it began), and those aimed by progress
+// that have not happened under an earlier one.
+func (r *masterRun) newRunner() *faultinject.Runner {
+	var start time.Time
+	if r.start != 0 {
+		start = asTime(r.start)
+	}
+	return faultinject.NewRunner(faultinject.RunnerOptions{Faults: r.sp.faults(), Skip: r.skip, Start: start,
+		Targets: r, Record: r.event, Happened: func(i int) { markHappened(r.sp.Dir, i) }, Over: r.over})
+}
+
+// skip reports whether the generation leaves process fault i alone: the
+// master's (the harness applies them), one that happened already, or
+// one aimed at a time before the generation began (was asked to start:
+// a fault timed while it starts is applied late, not dropped).
+func (r *masterRun) skip(i int) bool {
+	f := r.sp.faults()[i]
+	switch {
+	case f.Target == faultinject.MasterTarget, happened(r.sp.Dir, i):
+		return true
+	case f.After == nil && r.start != 0:
+		return r.start+int64(f.At) < r.began
+	}
+	return false
+}
+
+// over returns a channel closed once every worker's latest process has
+// exited.
+func (r *masterRun) over() <-chan struct{} {
+	r.mu.Lock()
+	ws := make([]*shm.Worker, 0, len(r.current))
+	for _, w := range r.current {
+		ws = append(ws, w)
+	}
+	r.mu.Unlock()
+	ch := make(chan struct{})
+	go func() {
+		for _, w := range ws {
+			<-w.Done()
+		}
+		close(ch)
+	}()
+	return ch
 }
 
 // finalReads records, once every worker has finished, the master's own
@@ -200,11 +294,11 @@ func (r *masterRun) options() (shm.MasterOptions, error) {
 	if err != nil {
 		return opts, err
 	}
-	if d != nil {
-		start := r.sp.startTime()
-		opts.WrapConn = func(w *shm.Worker, c shm.Conn) shm.Conn {
-			return faultinject.Messages(c, workerName(w), d, r.flog, faultinject.ConnOptions{Start: start, Logf: r.log})
+	opts.WrapConn = func(w *shm.Worker, c shm.Conn) shm.Conn {
+		if d != nil {
+			c = faultinject.Messages(c, workerName(w), d, r.flog, faultinject.ConnOptions{Since: r.since, Logf: r.log})
 		}
+		return watchProgress(c, workerName(w), r.sp.faults(), r.skip, r.runner)
 	}
 	if r.sp.Plan != nil && len(r.sp.Plan.Bytes) > 0 {
 		opts.WrapStream = r.wrapStream
@@ -244,6 +338,17 @@ func (r *masterRun) wrapStream(w *shm.Worker, rw io.ReadWriteCloser) io.ReadWrit
 	return r.sp.Plan.Streams(name, n, r.flog)(rw)
 }
 
+// since is the time since the workload began (0 before).
+func (r *masterRun) since() time.Duration {
+	r.mu.Lock()
+	start := r.start
+	r.mu.Unlock()
+	if start == 0 {
+		return 0
+	}
+	return time.Duration(linearizability.Now() - start)
+}
+
 func workerName(w *shm.Worker) string { return fmt.Sprintf("w%d", w.ID) }
 
 func (r *masterRun) log(format string, args ...any) {
@@ -262,10 +367,10 @@ func (r *masterRun) logLines() []string {
 	return append([]string(nil), r.logs...)
 }
 
-// start starts name's worker process: the first (old is nil, and the
+// startWorker starts name's worker process: the first (old is nil, and the
 // master gives it the next worker id, which is name's number), or
 // another incarnation of old.
-func (r *masterRun) start(name string, old *shm.Worker) (*shm.Worker, error) {
+func (r *masterRun) startWorker(name string, old *shm.Worker) (*shm.Worker, error) {
 	var w *shm.Worker
 	var err error
 	if old == nil {
@@ -337,22 +442,7 @@ func (r *masterRun) Start(name string) (faultinject.Process, error) {
 	if old == nil {
 		return nil, fmt.Errorf("no worker %s", name)
 	}
-	return r.start(name, old)
-}
-
-// applyFaults applies the worker process faults still to come.
-func (r *masterRun) applyFaults(ctx context.Context) error {
-	start := r.sp.startTime()
-	var faults []faultinject.ProcessFault
-	for _, f := range r.sp.workerFaults() {
-		if start.Add(f.At).After(time.Now()) {
-			faults = append(faults, f)
-		}
-	}
-	if len(faults) == 0 {
-		return nil
-	}
-	return faultinject.ApplyProcesses(ctx, faults, start, r, r.event)
+	return r.startWorker(name, old)
 }
 
 // wait waits for every worker's latest process to end.

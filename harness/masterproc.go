@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -76,6 +77,7 @@ func publish(ctx context.Context, c *shm.Client, key string, v any) error {
 // process faults ("master").
 type masterProcs struct {
 	ctl  *shm.Master
+	dir  string // the run's directory
 	mu   sync.Mutex
 	gens []*masterProc // by generation - 1
 }
@@ -96,6 +98,12 @@ func (mp *masterProcs) Process(name string) faultinject.Process {
 func (mp *masterProcs) Start(name string) (faultinject.Process, error) {
 	if name != faultinject.MasterTarget {
 		return nil, fmt.Errorf("no process %s", name)
+	}
+	mp.mu.Lock()
+	gen := len(mp.gens) + 1
+	mp.mu.Unlock()
+	if err := writeTime(genBegan(mp.dir, gen), linearizability.Now()); err != nil {
+		return nil, err
 	}
 	w, err := mp.ctl.Restart(mp.latest().Worker)
 	if err != nil {
@@ -167,31 +175,42 @@ func gone(pid int) bool {
 
 // runMasterProcesses runs the run's master in processes of their own,
 // applies the master faults to them, and gathers their reports.
-func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, error, error) {
+func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, map[int]string, error, error) {
 	j, events, err := openEvents(sp.Dir, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer j.Close()
 	ctl := shm.NewMaster(shm.MasterOptions{JSONOnly: true, Logf: logf})
 	defer ctl.Close()
 	env, err := json.Marshal(sp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("harness: %w", err)
+		return nil, nil, nil, fmt.Errorf("harness: %w", err)
 	}
 	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("harness: start the master: %w", err)
+		return nil, nil, nil, fmt.Errorf("harness: start the master: %w", err)
 	}
-	mp := &masterProcs{ctl: ctl, gens: []*masterProc{{Worker: w, ctl: ctl}}}
-	faults := faultinject.ApplyProcesses(ctx, sp.masterFaults(), sp.startTime(), mp, events.Event)
+	mp := &masterProcs{ctl: ctl, dir: sp.Dir, gens: []*masterProc{{Worker: w, ctl: ctl}}}
+	var missed map[int]string
+	var faults error
+	if start, err := waitStart(ctx, sp.Dir, mp.latest().Done()); err != nil {
+		faults = err
+	} else {
+		all := sp.faults()
+		r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: all, Start: asTime(start), Targets: mp, Record: events.Event,
+			Skip:     func(i int) bool { return all[i].Target != faultinject.MasterTarget },
+			Happened: func(i int) { markHappened(sp.Dir, i) },
+			Over:     func() <-chan struct{} { return mp.latest().Done() }})
+		missed, faults = r.Run(ctx)
+	}
 	select {
 	case <-mp.latest().Done():
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
+		return nil, nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
 	}
 	reports, ferrs := mp.reports()
-	return reports, errors.Join(append([]error{faults}, ferrs...)...), nil
+	return reports, missed, errors.Join(append([]error{faults}, ferrs...)...), nil
 }
 
 // reports reads each master generation's report, or makes one for a

@@ -50,6 +50,9 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
 	}
+	if cfg.Start, err = awaitStart(&cfg); err != nil {
+		return fmt.Errorf("harness worker %s: waiting for the workload to begin: %w", cfg.Name, err)
+	}
 	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
 	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
 	var then *workload.Op // the second half of an increment

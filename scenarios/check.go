@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/workload"
@@ -200,12 +201,62 @@ func (sc *Scenario) checkFaults(add adder) {
 		if !target(f.Target) {
 			add(fmt.Sprintf("$.faults.processes[%d].target", i), "target %q: want master or w1 to w%d", f.Target, workers)
 		}
+		sc.checkReach(add, i, &f)
 	}
 	for i, f := range p.Bytes {
 		if !target(f.Worker) {
 			add(fmt.Sprintf("$.faults.bytes[%d].worker", i), "worker %q: want w1 to w%d", f.Worker, workers)
 		}
 	}
+}
+
+// checkReach refuses a process fault that the run the file describes can
+// never reach: a time past the longest the workload can last (see
+// lastCall), a point of progress past the operations its worker makes.
+func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
+	path := fmt.Sprintf("$.faults.processes[%d]", i)
+	if f.After == nil {
+		if end := sc.lastCall(); end > 0 && f.At > end {
+			add(path+".at", "at %v is past the end of the workload: its duration, %v, with a last call's timeout and the pauses, %v in all; the fault could never happen",
+				f.At, sc.Duration, end)
+		}
+		return
+	}
+	a := f.After
+	n, ok := faultinject.WorkerNumber(a.Worker)
+	if !ok || n > sc.workers() {
+		add(path+".after.worker", "worker %q: want w1 to w%d", a.Worker, sc.workers())
+		return
+	}
+	ops, what := sc.ops(), "ops"
+	switch {
+	case sc.Script != nil:
+		ops, what = len(sc.Script[n-1]), "its script's operations"
+	case ops == 0:
+		ops, what = harness.DurationOps, "the most a worker makes in a duration"
+	}
+	if a.Ops > ops {
+		add(path+".after.ops", "request %d of %s is past %s, %d: the fault could never happen", a.Ops, a.Worker, what, ops)
+	}
+}
+
+// lastCall bounds how long a workload with a duration lasts (0: no
+// duration, no bound): no call begins after the duration, each ends
+// within its timeout, and a pause can hold one longer by its length.
+func (sc *Scenario) lastCall() time.Duration {
+	if sc.Duration == 0 {
+		return 0
+	}
+	end := sc.Duration + sc.Timeout
+	if sc.Timeout == 0 {
+		end += 200 * time.Millisecond // the harness's and the simulator's default
+	}
+	for _, f := range sc.Faults.Processes {
+		if f.Kind == faultinject.Pause {
+			end += f.For
+		}
+	}
+	return end
 }
 
 // faultPrefix finds the fault a plan's error is about ("messages[2]: …").

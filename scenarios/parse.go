@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,6 +127,9 @@ func (p *parse) durations(node ast.Node, path string) error {
 		}
 	case *ast.MappingValueNode:
 		key := join(path, n.Key.String())
+		if err := p.zero(key, n.Value); err != nil {
+			return err
+		}
 		switch {
 		case durationKeys[key]:
 			return p.duration(n.Value)
@@ -144,6 +149,51 @@ func (p *parse) durations(node ast.Node, path string) error {
 		}
 	}
 	return nil
+}
+
+// zero refuses a field given as zero or empty where that cannot mean
+// anything: leaving it out gives the default, writing it so is a mistake.
+func (p *parse) zero(key string, v ast.Node) error {
+	switch key {
+	case "mix":
+		if ws := mappingValues(v); ws != nil && !slices.ContainsFunc(ws, func(w *ast.MappingValueNode) bool { return !isZero(w.Value) }) {
+			return p.at(v.GetToken(), "mix: every weight is 0, so no operation could be drawn: weigh at least one method, or leave mix out for the default")
+		}
+	case "keys.count":
+		if isZero(v) {
+			return p.at(v.GetToken(), "count 0: no key to use: want 1 or more, or leave count out for 3 keys")
+		}
+	case "keys.names":
+		if seq, ok := v.(*ast.SequenceNode); ok && len(seq.Values) == 0 {
+			return p.at(v.GetToken(), "names is empty: no key to use: name at least one, or leave names out for 3 keys")
+		}
+	case "seeds":
+		if seq, ok := v.(*ast.SequenceNode); ok && len(seq.Values) == 0 {
+			return p.at(v.GetToken(), "seeds is empty: nothing would run: give a count (3) or at least one seed ([1, 7, 42]), or leave seeds out for one")
+		}
+	}
+	return nil
+}
+
+// mappingValues returns the pairs of a mapping node (an empty slice, not
+// nil, for {}), or nil if v is no mapping.
+func mappingValues(v ast.Node) []*ast.MappingValueNode {
+	switch n := v.(type) {
+	case *ast.MappingNode:
+		return append([]*ast.MappingValueNode{}, n.Values...)
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{n}
+	}
+	return nil
+}
+
+// isZero reports whether v is the integer 0.
+func isZero(v ast.Node) bool {
+	if v.Type() != ast.IntegerType {
+		return false
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(v.String(), "_", ""), 0, 64)
+	return err == nil && n == 0
 }
 
 func join(path, key string) string {
@@ -168,7 +218,7 @@ var intKeys = map[string]bool{
 	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
 	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true,
 	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true,
-	"faults.bytes.*.at": true, "faults.bytes.*.conn": true,
+	"faults.bytes.*.at": true, "faults.bytes.*.conn": true, "faults.processes.*.after.ops": true,
 }
 
 // integer checks that a value is an integer, not a float or a string.

@@ -186,6 +186,27 @@ func TestParseErrors(t *testing.T) {
 		{"script and mix", "mode: sim\nmix: {get: 1}\nscript: {w1: []}\n", []string{"f.yaml:2:6:", "mix draws the workload"}},
 		{"script and store ttl", "mode: sim\nstore: {ttl: 5ms}\nscript: {w1: []}\n", []string{"f.yaml:2:14:", "store.ttl draws the workload"}},
 		{"script and other workers", "mode: sim\nworkers: 3\nscript: {w1: []}\n", []string{"f.yaml:2:10:", "workers 3, but the script has 1"}},
+		// Zero where it cannot mean anything is not the default.
+		{"mix all zero", "mix: {get: 0, set: 0}\n", []string{"f.yaml:1:6:", "mix: every weight is 0"}},
+		{"mix empty", "mix: {}\n", []string{"f.yaml:1:6:", "mix: every weight is 0"}},
+		{"mix block all zero", "mix:\n  get: 0\n", []string{"f.yaml:2:", "mix: every weight is 0"}},
+		{"no keys", "keys: {count: 0}\n", []string{"f.yaml:1:15:", "count 0: no key to use"}},
+		{"no key names", "keys: {names: []}\n", []string{"f.yaml:1:15:", "names is empty"}},
+		{"no seeds listed", "seeds: []\n", []string{"f.yaml:1:8:", "seeds is empty: nothing would run"}},
+		// A fault the file can never reach.
+		{"fault past the duration", "duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 10h}\n",
+			[]string{"f.yaml:4:36:", "at 10h0m0s is past the end of the workload: its duration, 2s, with a last call's timeout and the pauses, 2.2s in all; the fault could never happen"}},
+		{"fault past the duration and pauses", "duration: 2s\ntimeout: 1s\nfaults:\n  processes:\n    - {kind: pause, target: w2, at: 1s, for: 1s}\n    - {kind: kill, target: w1, at: 4001ms}\n",
+			[]string{"f.yaml:6:36:", "4s in all"}},
+		{"progress past the ops", "ops: 40\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 50}}\n",
+			[]string{"f.yaml:4:57:", "request 50 of w2 is past ops, 40: the fault could never happen"}},
+		{"progress past the script", "mode: sim\nscript:\n  w1: [{get: k0}]\nfaults:\n  processes:\n    - {kind: kill, target: w1, after: {worker: w1, ops: 2}}\n",
+			[]string{"f.yaml:6:57:", "past its script's operations, 1"}},
+		{"progress of no worker", "workers: 2\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w3, ops: 5}}\n", []string{"f.yaml:4:48:", `worker "w3": want w1 to w2`}},
+		{"progress of zero ops", "faults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 0}}\n", []string{"f.yaml:3:", "ops 0: want 1 or more"}},
+		{"progress float ops", "faults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 1.5}}\n", []string{"f.yaml:3:57:", "1.5 is not an integer"}},
+		{"at and after", "faults:\n  processes:\n    - {kind: kill, target: w2, at: 5ms, after: {worker: w2, ops: 5}}\n", []string{"f.yaml:3:", "give at or after, not both"}},
+		{"master after progress", "faults:\n  processes:\n    - {kind: restart, target: master, after: {worker: w2, ops: 5}}\n", []string{"f.yaml:3:", "the master's faults go by time"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("f.yaml", []byte(tt.src))
@@ -234,6 +255,9 @@ func TestParseLimitsAllowed(t *testing.T) {
 		"mode: sim\nlatency: 1h\n",
 		"mode: sim\nstore: {dedup_window: 1048576}\n",
 		"mode: sim\nscript:\n" + manyWorkers(MaxSimWorkers),
+		"duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 2200ms}\n",
+		"ops: 40\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 40}}\n",
+		"mix: {get: 0, set: 1}\nkeys: {names: [a]}\nseeds: [0]\n",
 	} {
 		if _, err := Parse("f.yaml", []byte(src)); err != nil {
 			t.Errorf("%.40q: %v", src, err)

@@ -14,21 +14,24 @@ import (
 // zoo's): everything the table, the JUnit report and shmlab merge need,
 // so that the rows of several shards merge into the rows of one run.
 type Row struct {
-	Scenario   string   `json:"scenario"`
-	File       string   `json:"file"`
-	Mode       Mode     `json:"mode"`
-	Expect     Expect   `json:"expect"`
-	Verdict    string   `json:"verdict"`
-	Met        bool     `json:"met"`
-	Seeds      int      `json:"seeds"`
-	Violations int      `json:"violations"`
-	Undecided  int      `json:"undecided"`
-	Ops        int      `json:"ops"`
-	WallMs     float64  `json:"wall_ms"`
-	CheckMs    float64  `json:"check_ms"`
-	Skipped    string   `json:"skipped,omitempty"`
-	Errors     []string `json:"errors,omitempty"`
-	Folders    []string `json:"failure_folders,omitempty"`
+	Scenario   string `json:"scenario"`
+	File       string `json:"file"`
+	Mode       Mode   `json:"mode"`
+	Expect     Expect `json:"expect"`
+	Verdict    string `json:"verdict"`
+	Met        bool   `json:"met"`
+	Seeds      int    `json:"seeds"`
+	Violations int    `json:"violations"`
+	Undecided  int    `json:"undecided"`
+	Ops        int    `json:"ops"`
+	// The process faults planned in all the runs, and how many happened.
+	FaultsPlanned  int      `json:"faults_planned"`
+	FaultsHappened int      `json:"faults_happened"`
+	WallMs         float64  `json:"wall_ms"`
+	CheckMs        float64  `json:"check_ms"`
+	Skipped        string   `json:"skipped,omitempty"`
+	Errors         []string `json:"errors,omitempty"`
+	Folders        []string `json:"failure_folders,omitempty"`
 	// Failures are the runs worth a look (Outcome.Failed), with their
 	// folders and repro lines.
 	Failures []RunRow `json:"failures,omitempty"`
@@ -51,6 +54,7 @@ type RunRow struct {
 func RowOf(r *Result) Row {
 	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(),
 		Verdict: r.Verdict(), Met: r.Met, Seeds: len(r.Outcomes), Violations: r.Violations, Ops: r.Ops,
+		FaultsPlanned: r.FaultsPlanned, FaultsHappened: r.FaultsHappened,
 		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped}
 	for _, o := range r.Outcomes {
 		row.SeedList = append(row.SeedList, o.Seed)
@@ -145,6 +149,8 @@ func MergeRows(rows []Row) ([]Row, error) {
 		m.Violations += r.Violations
 		m.Undecided += r.Undecided
 		m.Ops += r.Ops
+		m.FaultsPlanned += r.FaultsPlanned
+		m.FaultsHappened += r.FaultsHappened
 		m.WallMs += r.WallMs
 		m.CheckMs += r.CheckMs
 		m.Errors = append(m.Errors, r.Errors...)

@@ -155,6 +155,24 @@ func TestMarshalScenarioDrawn(t *testing.T) {
 	}
 }
 
+// TestMarshalScenarioAfter: faults aimed by progress are written and read
+// back as they were, and run to the same history.
+func TestMarshalScenarioAfter(t *testing.T) {
+	cfg := sim.Config{Scenario: "after", Seed: 3, Workers: 3, Ops: 40, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
+		{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w3", Ops: 7}},
+		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Microsecond, For: time.Millisecond},
+	}}}
+	got := roundTrip(t, cfg)
+	if diff := cmp.Diff(normal(mustRun(t, cfg).Config), normal(got)); diff != "" {
+		t.Fatalf("mismatch (-want +got):\n%s", diff)
+	}
+	a, b := mustRun(t, cfg), mustRun(t, got)
+	if a.Hash() != b.Hash() || a.FaultsHappened != 3 {
+		t.Fatalf("history %s, read back %s; %d faults happened (missed %q), want 3", a.Hash(), b.Hash(), a.FaultsHappened, a.Missed)
+	}
+}
+
 // tb is what testing.T and rapid.T share.
 type tb interface {
 	Helper()
@@ -228,7 +246,8 @@ func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 		reflect.TypeFor[faultinject.MessageFault](): {"Kind", "Dir", "P", "Target", "Delay", "Copies", "Corruption"},
 		reflect.TypeFor[faultinject.Target]():       {"Worker", "Method", "Key", "Nth", "From", "Until"},
 		reflect.TypeFor[faultinject.Dist]():         {"Kind", "Min", "Max", "Mean", "Cap"},
-		reflect.TypeFor[faultinject.ProcessFault](): {"Kind", "Target", "At", "For"},
+		reflect.TypeFor[faultinject.ProcessFault](): {"Kind", "Target", "At", "After", "For"},
+		reflect.TypeFor[faultinject.Progress]():     {"Worker", "Ops"},
 	}
 	for typ, fields := range want {
 		var got []string

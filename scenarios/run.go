@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -41,6 +43,10 @@ type Outcome struct {
 	// Folder and Repro, once the run is saved (RunStore.Save, WriteFailure),
 	// are its folder and the command that runs it again.
 	Folder, Repro string
+	// FaultsPlanned is how many process faults the scenario plans, and
+	// FaultsHappened how many of them happened in the run. One that did
+	// not is an Err naming it: the run did not test what the file says.
+	FaultsPlanned, FaultsHappened int
 }
 
 // Failed reports whether o goes against its scenario's expectation, or
@@ -87,23 +93,43 @@ func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []fa
 }
 
 func (o *Outcome) runSim(cfg sim.Config) {
+	o.FaultsPlanned = len(cfg.Plan.GetProcesses())
 	r, err := sim.Run(cfg)
 	if err != nil {
 		o.Err = err
+		return
+	}
+	o.FaultsHappened = r.FaultsHappened
+	if len(r.Missed) > 0 {
+		o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records // to look at
+		o.Err = fmt.Errorf("%w: %s", ErrFaultMissed, strings.Join(r.Missed, "; "))
 		return
 	}
 	o.Sim, o.History, o.Check, o.Ops, o.Records = r, r.History, r.Check, len(r.History.Ops), r.Records
 	o.CheckTime = r.Check.Duration
 }
 
+// ErrFaultMissed is the error of a run in which a planned process fault
+// did not happen (its target was not running, or its time or point of
+// progress did not come before the workload was over): the run did not
+// test what its file says, so it decides nothing.
+var ErrFaultMissed = errors.New("a planned fault did not happen")
+
 func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
+	o.FaultsPlanned = len(cfg.Plan.GetProcesses())
 	r, err := harness.Run(ctx, cfg)
 	if err != nil {
 		o.Err = err
 		return
 	}
+	o.FaultsHappened = r.FaultsHappened
 	for _, m := range r.Masters {
 		o.Logs = append(o.Logs, m.Logs...)
+	}
+	if err := r.Problems(); err != nil && len(r.Missed) > 0 {
+		o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records // to look at
+		o.Err = fmt.Errorf("%w: %w", ErrFaultMissed, err)
+		return
 	}
 	if err := r.Problems(); err != nil {
 		o.Err = fmt.Errorf("the run went wrong: %w", err)

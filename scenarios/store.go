@@ -72,18 +72,21 @@ type RunStore struct {
 
 // RunInfo is a run folder's run.json.
 type RunInfo struct {
-	Scenario string    `json:"scenario,omitempty"`
-	File     string    `json:"file,omitempty"`
-	Mode     Mode      `json:"mode"`
-	Seed     uint64    `json:"seed"`
-	Verdict  string    `json:"verdict,omitempty"` // ok, illegal, unknown or error
-	Failed   bool      `json:"failed"`            // against the expectation (Outcome.Failed)
-	Error    string    `json:"error,omitempty"`
-	Ops      int       `json:"ops"`
-	Start    time.Time `json:"start"`
-	WallMs   float64   `json:"wall_ms"`
-	Command  []string  `json:"command,omitempty"`
-	Host     string    `json:"host,omitempty"`
+	Scenario string `json:"scenario,omitempty"`
+	File     string `json:"file,omitempty"`
+	Mode     Mode   `json:"mode"`
+	Seed     uint64 `json:"seed"`
+	Verdict  string `json:"verdict,omitempty"` // ok, illegal, unknown or error
+	Failed   bool   `json:"failed"`            // against the expectation (Outcome.Failed)
+	Error    string `json:"error,omitempty"`
+	Ops      int    `json:"ops"`
+	// The process faults the scenario plans, and how many happened.
+	FaultsPlanned  int       `json:"faults_planned"`
+	FaultsHappened int       `json:"faults_happened"`
+	Start          time.Time `json:"start"`
+	WallMs         float64   `json:"wall_ms"`
+	Command        []string  `json:"command,omitempty"`
+	Host           string    `json:"host,omitempty"`
 	Build
 }
 
@@ -181,7 +184,7 @@ func (s *RunStore) Save(o *Outcome) error {
 func (s *RunStore) info(o *Outcome) RunInfo {
 	host, _ := os.Hostname()
 	ri := RunInfo{Scenario: o.Scenario.Name, File: o.Scenario.File, Mode: o.Mode, Seed: o.Seed, Verdict: o.Verdict().String(),
-		Failed: o.Failed(), Ops: o.Ops, Start: o.Start.UTC(), WallMs: ms(o.Wall.Seconds()), Command: s.Command, Host: host, Build: BuildInfo()}
+		Failed: o.Failed(), Ops: o.Ops, FaultsPlanned: o.FaultsPlanned, FaultsHappened: o.FaultsHappened, Start: o.Start.UTC(), WallMs: ms(o.Wall.Seconds()), Command: s.Command, Host: host, Build: BuildInfo()}
 	if o.Err != nil {
 		ri.Verdict, ri.Error = "error", o.Err.Error()
 	}

@@ -46,6 +46,9 @@ type Result struct {
 	// Ops, Wall and CheckTime sum the runs'.
 	Ops             int
 	Wall, CheckTime time.Duration
+	// FaultsPlanned and FaultsHappened sum the runs' process faults:
+	// planned, and happened.
+	FaultsPlanned, FaultsHappened int
 }
 
 // Verdict says in a word how it went: "pass", "caught" (a violation
@@ -188,6 +191,8 @@ func runSeed(ctx context.Context, sc *Scenario, m Mode, seed uint64, timeout tim
 func (r *Result) Add(o *Outcome) {
 	r.Outcomes = append(r.Outcomes, o)
 	r.Ops += o.Ops
+	r.FaultsPlanned += o.FaultsPlanned
+	r.FaultsHappened += o.FaultsHappened
 	r.Wall += o.Wall
 	r.CheckTime += o.CheckTime
 	switch {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,9 +27,11 @@ const (
 // (MarshalScenario), its history, an HTML report with its faults on their
 // own tracks, and the one-line command that reproduces it, which it also
 // returns. A Replay is not written: make the run Explicit first to keep
-// its decisions.
+// its decisions. The process faults of r that did not happen are left
+// out: they changed nothing, and a scenario whose fault does not happen
+// is an error.
 func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
-	text, err := MarshalScenario(cfg)
+	text, err := MarshalScenario(r.onlyHappened(cfg))
 	if err != nil {
 		return "", err
 	}
@@ -48,6 +51,24 @@ func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
 		return "", err
 	}
 	return repro, os.WriteFile(filepath.Join(dir, ReproFile), []byte(repro+"\n"), 0o644)
+}
+
+// onlyHappened returns cfg without the process faults that did not
+// happen in r, if r is a run of cfg's plan.
+func (r *Result) onlyHappened(cfg Config) Config {
+	if cfg.Plan == nil || len(r.Missed) == 0 || r.Config.Plan == nil ||
+		!slices.Equal(cfg.Plan.Processes, r.Config.Plan.Processes) || len(r.happened) != len(cfg.Plan.Processes) {
+		return cfg
+	}
+	p := *cfg.Plan
+	p.Processes = nil
+	for i, f := range cfg.Plan.Processes {
+		if r.happened[i] {
+			p.Processes = append(p.Processes, f)
+		}
+	}
+	cfg.Plan = &p
+	return cfg
 }
 
 // header is the comment a failure's scenario file starts with: what the

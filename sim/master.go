@@ -45,6 +45,9 @@ func (m *master) request(w *world, e *event) {
 		}
 		return // its connection is gone, or was made before this master
 	}
+	if wk.counts != nil {
+		w.progress(wk, e.conn, req)
+	}
 	i := w.slab.alloc() // the reply is made in its slot
 	req, rep := w.slab.at(e.msg), w.slab.at(i)
 	if !m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req, rep) {

@@ -2,18 +2,39 @@ package sim
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/shmlab/shmlab/shm"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// process does one step. A step on a process that is not running does
-// nothing and records nothing; so does a pause of a process already
-// paused, and the resume of a pause that did not take (the process stays
-// paused until the pause that took ends), as faultinject.ApplyProcesses
-// does with real processes.
+// process does one step. A first step on a process that is not running
+// (a worker that has made its last operation counts as exited, as its
+// process would have), or once the workload is over, does nothing and
+// records nothing, and the fault did not happen; so does a pause of a
+// process already paused. A second step follows only a first that took
+// effect, and the resume of a pause that did not take leaves the process
+// paused until the pause that took ends, as faultinject.Runner does with
+// real processes.
 func (w *world) process(s faultinject.Step) {
 	f := w.cfg.Plan.Processes[s.Fault]
+	if !s.Second {
+		if why := w.notRunning(&f); why != "" {
+			w.faults.missed[s.Fault] = why
+			return
+		}
+		w.faults.happened[s.Fault] = true
+		if f.Kind != faultinject.Kill {
+			w.faults.open++
+		}
+	} else {
+		if !w.faults.happened[s.Fault] {
+			return
+		}
+		w.faults.open--
+	}
 	if f.Kind == faultinject.Pause {
 		w.pause(s)
 		return
@@ -34,6 +55,113 @@ func (w *world) process(s faultinject.Step) {
 		wk.next(false)
 		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
 	}
+}
+
+// faultState is what became of the plan's process faults.
+type faultState struct {
+	happened []bool
+	missed   map[int]string
+	open     int // faults whose first step was done and second is to come
+}
+
+// notRunning says why f's first step cannot be done now, or "".
+func (w *world) notRunning(f *faultinject.ProcessFault) string {
+	switch {
+	case w.over():
+		return "the workload was over before it came"
+	case f.Target == faultinject.MasterTarget && !w.master.up:
+		return "master was not running"
+	case f.Target == faultinject.MasterTarget:
+		if f.Kind == faultinject.Pause && w.master.paused {
+			return "master was paused already"
+		}
+		return ""
+	}
+	i, _ := workerIndex(f.Target)
+	wk := w.workers[i]
+	switch {
+	case !wk.up || wk.finished:
+		return f.Target + " was not running"
+	case f.Kind == faultinject.Pause && wk.paused:
+		return f.Target + " was paused already"
+	}
+	return ""
+}
+
+// over reports whether the workload is over: no fault is between its
+// two steps, and every worker has exited (made its last operation, or
+// been killed).
+func (w *world) over() bool {
+	if w.faults.open > 0 {
+		return false
+	}
+	for _, wk := range w.workers {
+		if wk.up && !wk.finished {
+			return false
+		}
+	}
+	return true
+}
+
+// progress counts a distinct request the master received from wk on
+// connection conn, and does the first step of each fault aimed at that
+// point (the request is not answered yet), scheduling its second.
+func (w *world) progress(wk *worker, conn uint32, req *shm.Message) {
+	if req.Has&shm.HasSeq == 0 {
+		return
+	}
+	c := wk.counts[conn]
+	if c == nil {
+		c = &progress{seen: map[uint64]bool{}}
+		wk.counts[conn] = c
+	}
+	if c.seen[req.Seq] {
+		return
+	}
+	c.seen[req.Seq] = true
+	c.n++
+	for _, i := range w.aimed[wk.idx] {
+		f := w.cfg.Plan.Processes[i]
+		if f.After.Ops != c.n || w.faults.happened[i] {
+			continue
+		}
+		delete(w.faults.missed, i) // another incarnation may get there yet
+		w.process(faultinject.Step{Fault: i})
+		if w.faults.happened[i] && f.Kind != faultinject.Kill {
+			w.steps = append(w.steps, faultinject.Step{At: time.Duration(w.now-w.t0) + f.For, Fault: i, Second: true})
+			w.q.push(event{at: w.now + int64(f.For), kind: evProcess, node: int32(len(w.steps) - 1), msg: -1})
+		}
+	}
+}
+
+// progress is the distinct requests received on one connection.
+type progress struct {
+	seen map[uint64]bool
+	n    int
+}
+
+// missedFaults says, in the plan's order, which process faults did not
+// happen and why.
+func (w *world) missedFaults() []string {
+	var out []string
+	for i, f := range w.processFaults() {
+		if w.faults.happened[i] {
+			continue
+		}
+		why := w.faults.missed[i]
+		if why == "" && f.After != nil {
+			why = fmt.Sprintf("the master never received request %d of %s (the workload was over before it came)", f.After.Ops, f.After.Worker)
+		}
+		out = append(out, fmt.Sprintf("processes[%d] (%v) did not happen: %s", i, &f, why))
+	}
+	return out
+}
+
+func (w *world) processFaults() []faultinject.ProcessFault {
+	if w.cfg.Plan == nil {
+		return nil
+	}
+	return w.cfg.Plan.Processes
 }
 
 // pause does a pause's step: stop the process, or let it go on if this

@@ -29,6 +29,14 @@ type Result struct {
 	Ops, Events int
 	Virtual     time.Duration
 	Wall        time.Duration
+	// FaultsPlanned is how many process faults the plan has, and
+	// FaultsHappened how many happened (their first step took effect);
+	// Missed names each of the others, with why (its target was not
+	// running, or its time or point of progress did not come before the
+	// workload was over).
+	FaultsPlanned, FaultsHappened int
+	Missed                        []string
+	happened                      []bool
 }
 
 // Run runs cfg and checks its history. It returns an error only for a
@@ -46,7 +54,8 @@ func Run(cfg Config) (*Result, error) {
 	}
 	w.finalReads()
 	res := &Result{Config: cfg, Records: w.log.Records(), Ops: w.ops, Events: w.events,
-		Virtual: time.Duration(w.rec.last - w.t0)}
+		Virtual: time.Duration(w.rec.last - w.t0), FaultsPlanned: len(w.faults.happened), Missed: w.missedFaults(), happened: w.faults.happened}
+	res.FaultsHappened = res.FaultsPlanned - len(res.Missed)
 	res.History = w.history()
 	if !cfg.NoCheck {
 		res.Check = linearizability.Check(res.History, linearizability.Options{Parallel: 1, Timeout: cfg.CheckTimeout})

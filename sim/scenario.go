@@ -272,7 +272,11 @@ func (e *emitter) faults(p *faultinject.Plan) {
 		e.b.WriteString("  processes:\n")
 	}
 	for _, f := range p.Processes {
-		e.item(2, flow(kv{"kind", e.str(string(f.Kind))}, kv{"target", e.str(f.Target)}, kv{"at", f.At.String()}, kv{"for", duration(f.For)}))
+		when := kv{"at", f.At.String()}
+		if a := f.After; a != nil {
+			when = kv{"after", flow(kv{"worker", e.str(a.Worker)}, kv{"ops", integer(a.Ops)})}
+		}
+		e.item(2, flow(kv{"kind", e.str(string(f.Kind))}, kv{"target", e.str(f.Target)}, when, kv{"for", duration(f.For)}))
 	}
 }
 

@@ -27,8 +27,14 @@ type worker struct {
 	think   *rand.Rand // its think times: a stream of its own, so that a
 	// draw an incarnation makes, or does not make, before it dies changes
 	// nothing else (a shrunk script then replays the same schedule)
-	stream int   // its stream in the history, noStream before the next call
-	made   int   // operations this incarnation made
+	stream int // its stream in the history, noStream before the next call
+	made   int // operations this incarnation made
+	// finished says the incarnation has made its last operation (its
+	// quota, or the run's time is up): its process would have exited.
+	finished bool
+	// counts are the distinct requests the master received on each of
+	// its connections, for the faults aimed at its progress (nil if none).
+	counts map[uint32]*progress
 	pos    int   // the next operation of its script, across incarnations
 	tick   int64 // when its scheduled tick is due, 0 if none
 
@@ -64,7 +70,7 @@ func (wk *worker) id() int64 { return int64(wk.idx) + 1 }
 func (wk *worker) connect() {
 	w := wk.w
 	wk.inc++
-	wk.up, wk.paused, wk.made, wk.tick, wk.busy, wk.hasThen = true, false, 0, 0, false, false
+	wk.up, wk.paused, wk.made, wk.tick, wk.busy, wk.hasThen, wk.finished = true, false, 0, 0, false, false, false
 	wk.backlog = w.freeAll(wk.backlog)
 	for d := range wk.links {
 		wk.links[d].reset(w)
@@ -82,6 +88,7 @@ func (wk *worker) connect() {
 // event.
 func (wk *worker) next(inline bool) {
 	if wk.made >= wk.quota() {
+		wk.finished = true
 		return
 	}
 	at := wk.w.now
@@ -90,6 +97,7 @@ func (wk *worker) next(inline bool) {
 		at += wk.think.Int64N(t + 1)
 	}
 	if d := int64(wk.w.cfg.Duration); d > 0 && at-wk.w.t0 >= d {
+		wk.finished = true
 		return // the run's time is up
 	}
 	if t == 0 && inline {

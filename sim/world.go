@@ -26,9 +26,11 @@ type world struct {
 	log     *faultinject.Log
 	rec     recorder
 	steps   []faultinject.Step
-	incs    uint64 // worker incarnations started
-	events  int    // events handled
-	ops     int    // operations called
+	faults  faultState
+	aimed   [][]int // by worker, the process faults aimed at its progress
+	incs    uint64  // worker incarnations started
+	events  int     // events handled
+	ops     int     // operations called
 	// pausedBy names, for each paused process, the pause fault that
 	// stopped it: only that pause's end resumes it.
 	pausedBy map[string]int
@@ -91,6 +93,19 @@ func (w *world) schedule() {
 	for _, wk := range w.workers {
 		wk.connect()
 		wk.next(false)
+	}
+	fs := w.processFaults()
+	w.faults = faultState{happened: make([]bool, len(fs)), missed: map[int]string{}}
+	for i, f := range fs {
+		if f.After == nil {
+			continue
+		}
+		if w.aimed == nil {
+			w.aimed = make([][]int, len(w.workers))
+		}
+		k, _ := workerIndex(f.After.Worker)
+		w.aimed[k] = append(w.aimed[k], i)
+		w.workers[k].counts = map[uint32]*progress{}
 	}
 	if w.cfg.Plan != nil {
 		w.steps = faultinject.Schedule(w.cfg.Plan.Processes)

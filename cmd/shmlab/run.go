@@ -300,12 +300,21 @@ func verboseNotes(r *scenarios.Result, notes *strings.Builder) {
 
 func printRunTable(w io.Writer, rows []scenarios.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time")
+	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time\tfaults")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
-			dur(r.WallMs), dur(r.CheckMs))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
+			dur(r.WallMs), dur(r.CheckMs), faults(r))
 	}
 	tw.Flush()
+}
+
+// faults says how many of the process faults planned happened: 3/4, or
+// - when none were planned.
+func faults(r scenarios.Row) string {
+	if r.FaultsPlanned == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", r.FaultsHappened, r.FaultsPlanned)
 }
 
 func dur(ms float64) string {

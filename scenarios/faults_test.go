@@ -1,0 +1,181 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
+)
+
+// TestMain lets the test binary be the workers of process-mode runs.
+func TestMain(m *testing.M) {
+	shm.Main()
+	os.Exit(m.Run())
+}
+
+// runCtx bounds one run of a test: room for a busy machine.
+func runCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// processEvents returns the history's process events, as "kind worker".
+func processEvents(h *linearizability.History) []string {
+	var out []string
+	for _, e := range h.Events {
+		if e.Kind != linearizability.EventFault {
+			out = append(out, string(e.Kind)+" "+e.Worker)
+		}
+	}
+	return out
+}
+
+// TestWorkerRestartHappens: the bundled worker-restart really restarts
+// w1 (with its 40th request in flight) and kills w3, in every seed, in
+// both modes.
+func TestWorkerRestartHappens(t *testing.T) {
+	scs, err := Bundled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(scs, func(sc *Scenario) bool { return sc.Name == "worker-restart" })
+	if i < 0 {
+		t.Fatal("no bundled worker-restart")
+	}
+	sc := scs[i]
+	for _, mode := range []Mode{Sim, Process} {
+		for seed := uint64(1); seed <= 4; seed++ {
+			o := sc.Run(runCtx(t), mode, seed)
+			if o.Err != nil {
+				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
+			}
+			want := []string{"kill w1", "kill w3", "restart w1"} // the kill of w3 may come first
+			if diff := cmp.Diff(want, processEvents(o.History), cmpopts.SortSlices(strings.Compare)); diff != "" {
+				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
+			}
+			var w1 []linearizability.Op
+			for _, op := range o.History.Ops {
+				if op.Worker == "w1" {
+					w1 = append(w1, op)
+				}
+			}
+			if len(w1) != 190 || w1[39].Status != linearizability.StatusUnknown {
+				t.Errorf("%s seed %d: w1 made %d calls; want 40, the last unknown, then 150", mode, seed, len(w1))
+			}
+			if o.FaultsPlanned != 2 || o.FaultsHappened != 2 {
+				t.Errorf("%s seed %d: %d faults planned, %d happened; want 2 and 2", mode, seed, o.FaultsPlanned, o.FaultsHappened)
+			}
+		}
+	}
+}
+
+// TestKillAt50ms: among four workers under 5% drops, a kill of w2 at
+// 50ms happens in every seed, in both modes, and w2 makes fewer calls.
+func TestKillAt50ms(t *testing.T) {
+	sc := mustParse(t, `workers: 4
+ops: 200
+think: 1ms
+retry: 20ms
+faults:
+  messages:
+    - {kind: drop, p: 0.05}
+  processes:
+    - {kind: kill, target: w2, at: 50ms}
+`)
+	for _, mode := range []Mode{Sim, Process} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			o := sc.Run(runCtx(t), mode, seed)
+			if o.Err != nil {
+				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
+			}
+			if got := processEvents(o.History); !cmp.Equal([]string{"kill w2"}, got) || o.FaultsHappened != 1 {
+				t.Fatalf("%s seed %d: process events %q, %d faults happened; want the kill of w2", mode, seed, got, o.FaultsHappened)
+			}
+			if o.Verdict() != linearizability.Ok {
+				t.Fatalf("%s seed %d: %v", mode, seed, o.Check)
+			}
+		}
+	}
+}
+
+// TestKillAfterProgressInFlight: a kill aimed at w2's 50th request leaves
+// that call unknown, w2's last, in both modes.
+func TestKillAfterProgressInFlight(t *testing.T) {
+	sc := mustParse(t, `workers: 3
+ops: 80
+faults:
+  processes:
+    - {kind: kill, target: w2, after: {worker: w2, ops: 50}}
+`)
+	for _, mode := range []Mode{Sim, Process} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			o := sc.Run(runCtx(t), mode, seed)
+			if o.Err != nil {
+				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
+			}
+			var w2 []linearizability.Op
+			for _, op := range o.History.Ops {
+				if op.Worker == "w2" {
+					w2 = append(w2, op)
+				}
+			}
+			if len(w2) != 50 || w2[49].Status != linearizability.StatusUnknown {
+				t.Fatalf("%s seed %d: w2 made %d calls; want 50, the last unknown", mode, seed, len(w2))
+			}
+			if o.Verdict() != linearizability.Ok || o.FaultsHappened != 1 {
+				t.Fatalf("%s seed %d: %v, %d faults happened", mode, seed, o.Check, o.FaultsHappened)
+			}
+		}
+	}
+}
+
+// TestMissedFaultIsError: a planned fault that does not happen makes the
+// run an ERROR that names it, in both modes: its target gone, or its time
+// past the workload (without waiting for it). The JSON row and the
+// folder's run.json count the faults, and the folder keeps the history.
+func TestMissedFaultIsError(t *testing.T) {
+	for _, tc := range []struct{ name, faults, want string }{
+		{"target gone", "[{kind: kill, target: w1, at: 5ms}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
+			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was not running"},
+		{"too late", "[{kind: kill, target: w1, at: 10h}]",
+			"processes[0] (kill w1 at 10h0m0s) did not happen: the workload was over before it came"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := mustParse(t, fmt.Sprintf("workers: 2\nops: 50\nthink: 1ms\nseeds: 1\nfaults:\n  processes: %s\n", tc.faults))
+			for _, r := range RunSuite(runCtx(t), []*Scenario{sc}, Options{}, nil) {
+				o := r.Outcomes[0]
+				if r.Verdict() != "ERROR" || !errors.Is(o.Err, ErrFaultMissed) || !strings.Contains(o.Err.Error(), tc.want) {
+					t.Fatalf("%s: verdict %s, error %v; want ERROR saying %q", r.Mode, r.Verdict(), o.Err, tc.want)
+				}
+				if row := RowOf(r); row.FaultsPlanned != o.FaultsPlanned || row.FaultsHappened != o.FaultsHappened || row.FaultsHappened >= row.FaultsPlanned {
+					t.Errorf("%s: row says %d of %d faults happened", r.Mode, row.FaultsHappened, row.FaultsPlanned)
+				}
+				dir := filepath.Join(t.TempDir(), FolderName(o))
+				if _, err := WriteFailure(dir, o); err != nil {
+					t.Fatal(err)
+				}
+				ri, err := readRun(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := [2]int{ri.FaultsPlanned, ri.FaultsHappened}; got != [2]int{o.FaultsPlanned, o.FaultsHappened} {
+					t.Errorf("%s: run.json says %d of %d faults happened, want %d of %d", r.Mode, got[1], got[0], o.FaultsHappened, o.FaultsPlanned)
+				}
+				if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err != nil {
+					t.Errorf("%s: the history of a run whose fault did not happen is not kept: %v", r.Mode, err)
+				}
+			}
+		})
+	}
+}
