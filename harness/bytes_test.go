@@ -8,6 +8,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
@@ -23,7 +24,9 @@ func TestByteFaultsHarmless(t *testing.T) {
 		{Kind: faultinject.ByteStall, At: 300, For: 20 * time.Millisecond},
 		{Kind: faultinject.ByteFullPipe, At: 200, For: 20 * time.Millisecond},
 	}}
-	res := run(t, harness.Config{Scenario: "bytes-harmless", Workers: 2, Ops: 40, Seed: 8, Plan: plan})
+	// The stall and the full pipe last 20ms; the calls' timeout is the
+	// default 200ms scaled for a busy machine, so that no call gives up.
+	res := run(t, harness.Config{Scenario: "bytes-harmless", Workers: 2, Ops: 40, Seed: 8, Plan: plan, CallTimeout: patience.Bound(200 * time.Millisecond)})
 	requireSound(t, res)
 	// Two connections, each with short reads, short writes, a split, a
 	// stall and a full pipe.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"pgregory.net/rapid"
@@ -102,7 +103,10 @@ func events(h *linearizability.History) map[linearizability.EventKind]int {
 }
 
 func TestNoFaults(t *testing.T) {
-	res := run(t, harness.Config{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1})
+	// Without faults every call returns ok or fail: the calls' timeout is
+	// the default scaled for a busy machine, on which a call may wait for
+	// the CPU far longer than the default 200ms.
+	res := run(t, harness.Config{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1, CallTimeout: patience.Bound(200 * time.Millisecond)})
 	requireSound(t, res)
 	if got := len(res.History.Ops); got != 180+3 {
 		t.Fatalf("%d operations, want 180 and a final read of each of the 3 keys", got)
