@@ -55,6 +55,7 @@ func framed(t *testing.T, compact bool, seq uint64, key string, size int) (frame
 // read with its neighbours or in pieces over a socket, for both codecs.
 // Nothing after the oversized frame is applied.
 func TestFrameLimitIsExact(t *testing.T) {
+	t.Parallel() // long and alone: it overlaps the other parallel tests
 	for _, compact := range []bool{false, true} {
 		for _, delta := range []int{-1, 0, 1, 64 << 10} {
 			for _, via := range []string{"one buffer", "socket"} {

@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,13 +178,14 @@ func hurtKeysWorker(ctx context.Context, c net.Conn, args []string) error {
 
 // TestProcessKeysFloodBesideOrdinaryWorkers: a worker sending rounds of
 // 300 pipelined keys calls at a store of 100,000 keys of 52 bytes (5 MB
-// of names, more than a frame) and of 9,990 (which keys lists) does not
+// of names, more than a frame) and of 2,000 (which keys lists, each list
+// visiting four slices of the store's lock) does not
 // starve two ordinary workers beside it: no
 // ordinary call fails or times out, and both make progress. Their p99
 // latency and throughput, alone and beside the flood, are logged (the
 // machine may be busy, so no time is asserted).
 func TestProcessKeysFloodBesideOrdinaryWorkers(t *testing.T) {
-	for _, size := range []int{100_000, 9_990} {
+	for _, size := range []int{100_000, 2_000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) { checkKeysFlood(t, size) })
 	}
 }
@@ -256,7 +255,14 @@ func hurtWriterWorker(ctx context.Context, c *shm.Client, args []string) error {
 	for i := 0; i < n; i += 8 {
 		errs := make(chan error, 8)
 		for j := i; j < min(n, i+8); j++ {
-			go func() { errs <- c.Set(ctx, fmt.Sprintf("%s-%d", args[0], j), v) }()
+			go func() {
+				// A call's deadline scaled for a busy machine, on which a
+				// 1 MiB write may wait for the CPU longer than the client's
+				// default timeout (a context deadline is the one that counts).
+				ctx, cancel := context.WithTimeout(ctx, patience.Bound(5*time.Second))
+				defer cancel()
+				errs <- c.Set(ctx, fmt.Sprintf("%s-%d", args[0], j), v)
+			}()
 		}
 		for j := i; j < min(n, i+8); j++ {
 			var e *shm.Error
@@ -292,73 +298,6 @@ func hurtRSS(t *testing.T) int64 {
 	}
 	t.Fatal("no VmRSS in /proc/self/status")
 	return 0
-}
-
-// raceEnabled reports whether the test binary was built with -race,
-// which multiplies a process's memory (shadow memory per heap word).
-func raceEnabled() bool {
-	bi, _ := debug.ReadBuildInfo()
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// TestProcessDefaultByteBound: one worker writes 320 MiB of distinct
-// keys into a master with StoreOptions{} (in this process); the store
-// holds no more than its default bound, the writes past it are refused,
-// and the master's memory stays flat: its heap in use and (without the
-// race detector, which multiplies memory) its RSS grow by less than
-// three times the bound, far below what was written.
-func TestProcessDefaultByteBound(t *testing.T) {
-	const mib = 1 << 20
-	const written = 320 // MiB
-	m := shm.NewMaster(shm.MasterOptions{})
-	defer m.Close()
-	runtime.GC()
-	debug.FreeOSMemory()
-	rssBefore := hurtRSS(t)
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	heapBefore := ms.HeapInuse
-	stopHeap := procHeapPeak()
-	rssPeak := rssBefore
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			rssPeak = max(rssPeak, hurtRSS(t))
-			select {
-			case <-quit:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	w, out, stderr := procSpawn(t, m, shm.WorkerSpec{Name: "test-hurt-writer", Args: []string{"hurt-big", strconv.Itoa(written)}})
-	err := procWait(t, w, 120*time.Second)
-	close(quit)
-	<-done
-	heapPeak := stopHeap()
-	if err != nil {
-		t.Fatalf("writer exited: %v\nstderr:\n%s", err, stderr)
-	}
-	var stored, refused int
-	fmt.Sscan(out.String(), &stored, &refused)
-	keys := procKeysCount(m)
-	t.Logf("wrote %d MiB: %d stored, %d refused; %d keys; RSS %d MiB before, peak %d MiB; heap in use %d MiB before, peak %d MiB (race %v)",
-		written, stored, refused, keys, rssBefore/mib, rssPeak/mib, heapBefore/mib, heapPeak/mib, raceEnabled())
-	if stored+refused != written || refused == 0 {
-		t.Errorf("writer printed %q, want %d writes, some refused", out, written)
-	}
-	if bound := int64(3 * shm.DefaultMaxBytes); int64(heapPeak)-int64(heapBefore) > bound {
-		t.Errorf("heap in use grew by %d MiB, want under %d MiB", (int64(heapPeak)-int64(heapBefore))/mib, bound/mib)
-	}
-	if bound := int64(3 * shm.DefaultMaxBytes); !raceEnabled() && rssPeak-rssBefore > bound {
-		t.Errorf("RSS grew by %d MiB, want under %d MiB", (rssPeak-rssBefore)/mib, bound/mib)
-	}
 }
 
 // procKeysCount counts the store's entries, as the master's own len.
@@ -405,6 +344,7 @@ func hurtPausedWorker(ctx context.Context, c net.Conn, args []string) error {
 // resumed 10 s later, past the master's write timeout, it reads every
 // reply.
 func TestProcessPausedWorkerKeepsChannel(t *testing.T) {
+	t.Parallel() // mostly a wait: it overlaps the other parallel tests
 	m := shm.NewMaster(shm.MasterOptions{})
 	defer m.Close()
 	procSet(t, m, "hurt-64k", shm.String(strings.Repeat("p", 64<<10)))

@@ -29,6 +29,7 @@ func socketPair(t *testing.T) (net.Conn, net.Conn) {
 // pipe; if the client's reader ever blocked writing while the master
 // blocked writing to it, neither would read again.
 func TestNoDeadlockWithLargePipelinedValues(t *testing.T) {
+	t.Parallel() // long and alone: it overlaps the other parallel tests
 	masterEnd, workerEnd := socketPair(t)
 	m := NewMaster(MasterOptions{})
 	go m.Serve(NewStreamConn(masterEnd, StreamOptions{AcceptCompact: true}), Identity{Worker: 1, Inc: 1})
