@@ -43,19 +43,29 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	dir := dirs[0]
-	o, err := scenarios.Replay(context.Background(), dir)
+	o, ri, warn, err := scenarios.Replay(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
 		return exitBadInput
 	}
+	if warn != nil {
+		fmt.Fprintf(stderr, "shmlab replay: warning: %v\n", warn)
+	}
 	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
 	if o.Err != nil {
 		fmt.Fprintf(stdout, "error: %v\n", o.Err)
-		return exitError
+	} else {
+		fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	}
-	fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	if saved, err := savedVerdict(dir); err == nil {
 		fmt.Fprintf(stdout, "saved: %s\n", saved)
+	} else if ri.Error != "" {
+		fmt.Fprintf(stdout, "saved: error: %s\n", ri.Error)
+	} else if ri.Verdict != "" {
+		fmt.Fprintf(stdout, "saved: %s (run.json; no history to check again)\n", ri.Verdict)
+	}
+	if o.Err != nil {
+		return exitError
 	}
 	switch o.Verdict() {
 	case linearizability.Illegal:

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -95,6 +97,7 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 }
 
 func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	began := time.Now()
 	rf := &runFlags{}
 	fs := rf.flagSet()
 	files, err := parseArgs(fs, runUsage, args, stdout, stderr)
@@ -112,38 +115,85 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
+	if err == nil {
+		err = outputFile("--junit", rf.junit)
+	}
+	if err == nil {
+		err = store.Ready(names(scs))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
 	}
+	store.Began = began
+	store.ReproArgs = rf.reproArgs(fs)
+	mine, total := scenarios.Cells(scs, opts)
+	end := runEnd(opts.Shard, runFingerprint(scs, opts), mine, total)
 	p := newProgress(stderr, rf.verbose)
+	saveCode := exitOK
 	results := scenarios.RunSuite(context.Background(), scs, opts, func(sc *scenarios.Scenario, m scenarios.Mode, seed uint64, o *scenarios.Outcome) {
 		if o != nil {
-			save(store, o, "run", stderr)
+			saveCode = worstExit(saveCode, save(store, o, "run", stderr))
 		}
 		p.update(sc, m, seed, o)
 	})
 	p.done()
-	code := rf.report(results, stdout, stderr)
-	pruneStore(store, "run", stderr)
-	return code
+	code := worstExit(saveCode, rf.report(results, end, stdout, stderr))
+	return worstExit(code, pruneStore(store, "run", stderr))
+}
+
+// names returns the scenarios' names.
+func names(scs []*scenarios.Scenario) []string {
+	var out []string
+	for _, sc := range scs {
+		out = append(out, sc.Name)
+	}
+	return out
+}
+
+// runFingerprint is the fingerprint of a run of scs under opts: what
+// chooses its cells and what each runs (the scenarios' names and texts,
+// --mode, --seed and --seeds), not where the files are nor --timeout.
+func runFingerprint(scs []*scenarios.Scenario, opts scenarios.Options) string {
+	parts := []string{"run", string(opts.Mode), fmt.Sprint(opts.Seeds)}
+	for _, sc := range scs {
+		parts = append(parts, sc.Name, string(sc.Source))
+	}
+	return scenarios.Fingerprint(parts...)
+}
+
+// reproArgs are the flags of the command line that a repro line keeps:
+// --store and --timeout, if given.
+func (rf *runFlags) reproArgs(fs *flag.FlagSet) []string {
+	var out []string
+	if isSet(fs, "timeout") {
+		out = append(out, "--timeout", rf.timeout.String())
+	}
+	if isSet(fs, "store") {
+		out = append(out, "--store", rf.store)
+	}
+	return out
 }
 
 // defaultStore is where runs are kept by default.
 const defaultStore = "shmlab-store"
 
 // newStore returns the store of --store, --keep, --keep-last and
-// --keep-bytes, for the command line "shmlab run ARGS...".
+// --keep-bytes, for the command line "shmlab run ARGS...", and makes its
+// folder.
 func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*scenarios.RunStore, error) {
 	k, err := scenarios.ParseKeep(keep)
 	if err != nil {
 		return nil, err
 	}
-	if keepLast < 0 || keepBytes < 0 {
-		return nil, fmt.Errorf("--keep-last and --keep-bytes must not be negative, got %d and %d", keepLast, keepBytes)
+	switch {
+	case keepLast < 0:
+		return nil, fmt.Errorf("--keep-last must not be negative, got %d", keepLast)
+	case keepBytes < 0:
+		return nil, fmt.Errorf("--keep-bytes must not be negative, got %d", keepBytes)
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("--store must name a folder")
+	if err := outputDir("--store", dir); err != nil {
+		return nil, err
 	}
 	if k != scenarios.KeepNone {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -154,22 +204,35 @@ func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*
 	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
 }
 
-// save keeps o in the store, saying on stderr if it cannot.
-func save(store *scenarios.RunStore, o *scenarios.Outcome, cmd string, stderr io.Writer) {
-	if err := store.Save(o); err != nil {
+// save keeps o in the store, saying on stderr if it cannot; it returns
+// the exit code of that: a run the store should keep and did not (or
+// kept without its latest link) is an ERROR.
+func save(store *scenarios.RunStore, o *scenarios.Outcome, cmd string, stderr io.Writer) int {
+	err := store.Save(o)
+	var le *scenarios.LinkError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &le):
+		fmt.Fprintf(stderr, "shmlab %s: %s (%s) seed %d: %v\n", cmd, o.Scenario.Name, o.Mode, o.Seed, err)
+	default:
 		fmt.Fprintf(stderr, "shmlab %s: %s (%s) seed %d: not kept in the store: %v\n", cmd, o.Scenario.Name, o.Mode, o.Seed, err)
 	}
+	return exitError
 }
 
-// pruneStore prunes the store after a suite, saying what it removed.
-func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) {
+// pruneStore prunes the store after a suite, saying what it removed; a
+// prune that failed is an ERROR.
+func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) int {
 	n, err := store.Prune()
-	if err != nil {
-		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
-	}
 	if n > 0 {
 		fmt.Fprintf(stderr, "shmlab %s: pruned %s from %s (--keep-last %d, --keep-bytes %d)\n", cmd, plural(n, "older run"), store.Dir, store.KeepLast, store.KeepBytes)
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
+		return exitError
+	}
+	return exitOK
 }
 
 // loadScenarios reads files, or the bundled suite if there are none.
@@ -187,8 +250,11 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	default:
 		return opts, fmt.Errorf("--mode %q: want process, sim or both", rf.mode)
 	}
-	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds || rf.timeout < 0 {
-		return opts, fmt.Errorf("--seeds must be 0 to %d, and --timeout not negative", scenarios.MaxSeeds)
+	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds {
+		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, scenarios.MaxSeeds)
+	}
+	if rf.timeout < 0 {
+		return opts, fmt.Errorf("--timeout %v: must not be negative", rf.timeout)
 	}
 	if rf.seeds > 0 && rf.seed+uint64(rf.seeds)-1 < rf.seed {
 		return opts, fmt.Errorf("--seed %d with --seeds %d runs past the largest seed", rf.seed, rf.seeds)
@@ -214,7 +280,7 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 
 // report prints the table (or JSON) and the failures' notes, writes the
 // JUnit file, and returns the exit code.
-func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer) int {
+func (rf *runFlags) report(results []*scenarios.Result, end scenarios.RunEnd, stdout, stderr io.Writer) int {
 	code, ran := exitOK, 0
 	var rows []scenarios.Row
 	var notes strings.Builder
@@ -237,30 +303,52 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "shmlab run: nothing ran (every scenario was skipped in mode %q)\n", rf.mode)
 		code = worstExit(code, exitBadInput)
 	}
-	return worstExit(code, writeRows(rows, notes.String(), rf.asJSON, rf.junit, "run", stdout, stderr))
+	return worstExit(code, writeRows(rows, notes.String(), rf.asJSON, rf.junit, "run", end, stdout, stderr))
 }
 
-// writeRows prints rows as the table and notes, or as JSON lines, and
+// writeRows prints rows as the table and notes, or as JSON lines ended by
+// the line end (each row marked with its shard and configuration), and
 // writes them as JUnit to the file junit if it is set; it returns the
-// exit code of what went wrong (0 if nothing).
-func writeRows(rows []scenarios.Row, notes string, asJSON bool, junit, cmd string, stdout, stderr io.Writer) int {
+// exit code of what went wrong (0 if nothing): a write that failed is an
+// ERROR (255), the path having been checked before the run (outputPath).
+func writeRows(rows []scenarios.Row, notes string, asJSON bool, junit, cmd string, end scenarios.RunEnd, stdout, stderr io.Writer) int {
 	code := exitOK
+	for i := range rows {
+		rows[i].Shard, rows[i].Config = end.Shard, end.Config
+	}
 	if asJSON {
-		if err := scenarios.WriteJSON(stdout, rows); err != nil {
-			fmt.Fprintf(stderr, "shmlab %s: %v\n", cmd, err)
+		end.End, end.Rows = true, len(rows)
+		err := scenarios.WriteJSON(stdout, rows)
+		if err == nil {
+			err = json.NewEncoder(stdout).Encode(end)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "shmlab %s: writing the JSON rows: %v\n", cmd, err)
 			code = exitError
 		}
 	} else {
 		printRunTable(stdout, rows)
+		if len(rows) == 0 {
+			fmt.Fprintf(stdout, "(shard %s has none of the %s: an empty shard is complete, and shmlab merge counts it)\n", end.Shard, plural(end.TotalCells, "cell"))
+		}
 		fmt.Fprint(stdout, notes)
 	}
 	if junit != "" {
 		if err := replaceFile(junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, rows) }); err != nil {
 			fmt.Fprintf(stderr, "shmlab %s: --junit: %v\n", cmd, err)
-			code = worstExit(code, exitBadInput)
+			code = worstExit(code, exitError)
 		}
 	}
 	return code
+}
+
+// runEnd returns the end line of a run: its shard ("1/1" if not
+// sharded), configuration fingerprint and cells.
+func runEnd(shard scenarios.Shard, config string, cells, total int) scenarios.RunEnd {
+	if shard.N == 0 {
+		shard = scenarios.Shard{I: 1, N: 1}
+	}
+	return scenarios.RunEnd{Shard: shard.String(), Config: config, Cells: cells, TotalCells: total}
 }
 
 // failureNotes says in notes what went wrong in r's runs against the
