@@ -48,7 +48,7 @@ func outputFile(flag, path string) error {
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return fmt.Errorf("%s %s: its folder %s does not exist", flag, path, dir)
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", flag, path, err)
@@ -71,7 +71,7 @@ func outputDir(flag, dir string) error {
 	}
 	for p := dir; ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) && filepath.Dir(p) != p {
+		if (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && filepath.Dir(p) != p {
 			continue
 		}
 		switch {
