@@ -74,7 +74,7 @@ type RunStore struct {
 	// (nor of another, sharing the store, that began later).
 	Began   time.Time
 	touched map[string]bool
-	saved     map[string]bool // the folders this store saved
+	saved   map[string]bool // the folders this store saved
 }
 
 // RunInfo is a run folder's run.json.

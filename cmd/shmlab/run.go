@@ -34,15 +34,27 @@ again). STORE/latest and STORE/SCENARIO/latest link to the newest. Nothing
 is overwritten. --keep failures keeps only the runs against the
 expectation (and undecided ones), --keep none nothing; after the suite,
 each scenario keeps its newest --keep-last runs that passed and as many
-that failed, and then the store's oldest runs (passes first, never this
-suite's) go until it holds at most --keep-bytes, so that it stays
-bounded.
+that failed, and then the store's oldest runs (passes first) go until it
+holds at most --keep-bytes, so that it stays bounded. Pruning never
+removes a run of this invocation, nor one that began after it did
+(shards sharing a store); a latest link left pointing at a pruned run
+moves to the newest run left.
+
+--store and --junit are checked before anything runs (a file where a
+folder should be, a folder missing or not writable, a latest that is not
+a link: 254); a write that fails during the run is an ERROR (255). A
+repro line keeps --store and --timeout if they were given.
 
 --shard I/N runs one of N parts: the cells (scenario × mode × seed, in
 this order) are dealt round-robin, cell k to shard k mod N + 1, so that N
 shards together run exactly the unsharded cells, each once (a scenario
-that expects a violation stops at its first one in each shard). shmlab
-merge combines the shards' --json rows.
+that expects a violation stops at its first one in each shard). With
+--json, each row names its shard and a fingerprint of the run's
+configuration, and a last line {"end":true,...} says the shard finished;
+shmlab merge combines the shards' outputs and refuses an incomplete set.
+A shard with no cells (more shards than cells) is complete and empty: it
+prints its end line alone (the table: a note), exits 0, and merge counts
+it.
 
 --mode runs every scenario in the mode it names instead of its
 own; one that cannot run there (byte faults in the simulator; on real
@@ -52,8 +64,8 @@ skipped, with the reason.
 Exit status: 0 every scenario met its expectation, 1 one did not (FAILED:
 a violation where none was expected; MISSED: none where one was), 2 a
 check could not decide (its search ran out of time), 254 bad input or
-usage, or nothing to run, 255 a run could not be done (ERROR, one past
---timeout included).
+usage (an output path included), or nothing to run, 255 a run could not
+be done (ERROR, one past --timeout included) or a write failed.
 
 examples:
   shmlab run                                   # the bundled suite, both modes
@@ -86,8 +98,8 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 	fs.IntVar(&rf.seeds, "seeds", 0, "run N seeds (from --seed, or 1), instead of each scenario's own")
 	fs.StringVar(&rf.store, "store", defaultStore, "the store: a folder per run, under a folder per scenario")
 	fs.StringVar(&rf.keep, "keep", string(scenarios.KeepAll), "the runs to keep in the store: all, failures or none")
-	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed (0: all)")
-	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never this suite's) until it holds at most this many bytes (0: no bound)")
+	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed, never removing this invocation's (0: all)")
+	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never one of this invocation or a later one) until it holds at most this many bytes (0: no bound)")
 	fs.StringVar(&rf.shard, "shard", "", "run shard I of N (I/N, from 1): every Nth cell of scenario × mode × seed")
 	fs.BoolVar(&rf.asJSON, "json", false, "print one JSON object per scenario and mode instead of the table")
 	fs.StringVar(&rf.junit, "junit", "", "also write a JUnit XML report to this file")

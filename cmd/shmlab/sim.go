@@ -33,7 +33,13 @@ reproduces it. Progress goes to stderr (a line redrawn on a terminal, a
 line per tenth of the seeds otherwise); --json prints the sweep as one
 JSON row as shmlab run does, --junit writes it as JUnit. --shard I/N runs
 every Nth seed (seed index k to shard k mod N + 1): N shards together run
-exactly the seeds of the unsharded sweep; shmlab merge joins their rows.
+exactly the seeds of the unsharded sweep; shmlab merge joins their rows
+(each output ends with a line {"end":true,...} naming the shard, a
+fingerprint of the sweep's flags and file, and its seeds). A shard with
+no seeds (more shards than seeds) is complete and empty: it prints its
+end line alone (or a line saying so), exits 0, and merge counts it. A
+failing seed whose folder cannot be written still gets a repro line (of
+the seed unshrunk); --out and --junit are checked before any seed runs.
 
 FILE may also be the JSON config (scenario.json) of a folder written by
 an older shmlab. It runs, but need not repeat its history: faults now
@@ -43,8 +49,9 @@ messages than it did; faults aimed at one message (target nth) still hit
 the same one.
 
 Exit status: 0 every seed passed, 1 a violation, 2 a check that could not
-decide (its search ran past --check-timeout), 254 bad input or usage,
-255 a run that could not be done (a simulator bug).
+decide (its search ran past --check-timeout), 254 bad input or usage (an
+output path included), 255 a run that could not be done (a simulator
+bug) or a write that failed.
 
 examples:
   shmlab sim --seeds 1000 --swarm

@@ -29,7 +29,8 @@ prints a JSON row per variant and mode as shmlab run does (its scenario
 is the variant's bundled one), --junit writes them as JUnit.
 
 Exit status: 0 every variant caught in every mode, 1 one was not, 254
-usage, 255 a variant's runs could not be done (ERROR).
+usage (an --out or --junit that cannot be written is found before any
+run), 255 a variant's runs could not be done (ERROR) or a write failed.
 
 examples:
   shmlab zoo --mode sim --seeds 5
