@@ -123,37 +123,38 @@ func Repro(o *Outcome, path string, args ...string) string {
 	return shquote.Join(append(words, path)...)
 }
 
-// ErrNoFaultLog is wrapped by the warning of Replay for a process-mode
-// folder with no fault log.
-var ErrNoFaultLog = errors.New("no fault log")
-
 // Replay runs the run saved in the folder dir again: its scenario, in
 // its mode with its seed, the message faults decided by its fault log
 // (byte and process faults come from the scenario's plan, as the seed
 // makes them). Real processes' timing differs from run to run; the log
-// makes the same messages meet the same faults. A folder without a
-// run.json is an error: one of the simulator's gives its repro line. It
-// returns the folder's run.json too, and warn, which wraps ErrNoFaultLog,
-// if a process-mode folder has no fault log: its faults are then
-// decided by the seed, not as they were.
-func Replay(ctx context.Context, dir string) (o *Outcome, saved RunInfo, warn error, err error) {
+// makes the same messages meet the same faults. A folder with no fault
+// log replays with its faults decided by the seed (NoFaultLog says so).
+// A folder without a run.json is an error: one of the simulator's gives
+// its repro line.
+func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	ri, err := readRun(dir)
 	if err != nil {
-		return nil, ri, nil, err
+		return nil, err
 	}
 	sc, err := Load(filepath.Join(dir, ScenarioFile))
 	if err != nil {
-		return nil, ri, nil, err
+		return nil, err
 	}
-	path := filepath.Join(dir, FaultsFile)
-	records, err := readFaults(path)
+	records, err := readFaults(filepath.Join(dir, FaultsFile))
 	if err != nil {
-		return nil, ri, nil, err
+		return nil, err
 	}
-	if _, serr := os.Stat(path); serr != nil && ri.Mode == Process {
-		warn = fmt.Errorf("%s: %w: its message faults are decided by the seed, not as they were", dir, ErrNoFaultLog)
-	}
-	return sc.run(ctx, ri.Mode, ri.Seed, records), ri, warn, nil
+	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+}
+
+// ReadRun reads the run.json of the run folder dir.
+func ReadRun(dir string) (RunInfo, error) { return readRun(dir) }
+
+// NoFaultLog reports whether the run folder dir has no fault log: Replay
+// then decides its message faults by the seed, not as they were.
+func NoFaultLog(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, FaultsFile))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // readRun reads the folder's run.json. A folder without one is not

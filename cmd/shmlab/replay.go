@@ -46,13 +46,14 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	dir := dirs[0]
-	o, ri, warn, err := scenarios.Replay(context.Background(), dir)
+	o, err := scenarios.Replay(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
 		return exitBadInput
 	}
-	if warn != nil {
-		fmt.Fprintf(stderr, "shmlab replay: warning: %v\n", warn)
+	ri, _ := scenarios.ReadRun(dir) // Replay read it
+	if ri.Mode == scenarios.Process && scenarios.NoFaultLog(dir) {
+		fmt.Fprintf(stderr, "shmlab replay: warning: %s: no fault log (%s): its message faults are decided by the seed, not as they were\n", dir, scenarios.FaultsFile)
 	}
 	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
 	if o.Err != nil {
