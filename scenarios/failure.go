@@ -19,7 +19,7 @@ import (
 	"github.com/shmlab/shmlab/sim"
 )
 
-// The files of a failure folder: the simulator's (whose failure folders
+// The files of a run folder: the simulator's (whose failure folders
 // are the same, less the run and the faults), and two more.
 const (
 	ScenarioFile = sim.ScenarioFile
@@ -82,7 +82,7 @@ func WriteFailure(dir string, o *Outcome) (repro string, err error) {
 // own tracks and the violations marked, and the repro line, which it sets
 // in o.Repro. A run that failed before it recorded anything gets no
 // history and no report.
-func writeFolder(dir string, o *Outcome, ri RunInfo) error {
+func writeFolder(dir string, o *Outcome, ri RunInfo, reproArgs ...string) error {
 	scenario := filepath.Join(dir, ScenarioFile)
 	if err := createNew(scenario, bytesTo(o.Scenario.Source)); err != nil {
 		return err
@@ -111,22 +111,26 @@ func writeFolder(dir string, o *Outcome, ri RunInfo) error {
 			return err
 		}
 	}
-	o.Repro = Repro(o, scenario)
+	o.Repro = Repro(o, scenario, reproArgs...)
 	return createNew(filepath.Join(dir, ReproFile), bytesTo([]byte(o.Repro+"\n")))
 }
 
 // Repro is the command that runs o's seed and mode of the scenario file at
-// path again, its words shell-quoted (safe to paste).
-func Repro(o *Outcome, path string) string {
-	return shquote.Join("shmlab", "run", "--mode", string(o.Mode), "--seed", strconv.FormatUint(o.Seed, 10), path)
+// path again, with the flags args (--store, --timeout) before the path,
+// its words shell-quoted (safe to paste).
+func Repro(o *Outcome, path string, args ...string) string {
+	words := append([]string{"shmlab", "run", "--mode", string(o.Mode), "--seed", strconv.FormatUint(o.Seed, 10)}, args...)
+	return shquote.Join(append(words, path)...)
 }
 
-// Replay runs the failure saved in the folder dir again: its scenario, in
+// Replay runs the run saved in the folder dir again: its scenario, in
 // its mode with its seed, the message faults decided by its fault log
 // (byte and process faults come from the scenario's plan, as the seed
 // makes them). Real processes' timing differs from run to run; the log
-// makes the same messages meet the same faults. A folder without a
-// run.json is an error: one of the simulator's gives its repro line.
+// makes the same messages meet the same faults. A folder with no fault
+// log replays with its faults decided by the seed (NoFaultLog says so).
+// A folder without a run.json is an error: one of the simulator's gives
+// its repro line.
 func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	ri, err := readRun(dir)
 	if err != nil {
@@ -141,6 +145,16 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 		return nil, err
 	}
 	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+}
+
+// ReadRun reads the run.json of the run folder dir.
+func ReadRun(dir string) (RunInfo, error) { return readRun(dir) }
+
+// NoFaultLog reports whether the run folder dir has no fault log: Replay
+// then decides its message faults by the seed, not as they were.
+func NoFaultLog(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, FaultsFile))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // readRun reads the folder's run.json. A folder without one is not
@@ -169,7 +183,10 @@ func readRun(dir string) (RunInfo, error) {
 func notRunFolder(dir string) error {
 	repro, err := os.ReadFile(filepath.Join(dir, ReproFile))
 	if err != nil {
-		return fmt.Errorf("%s is not a failure folder of shmlab run: it has no %s", dir, RunFile)
+		if _, serr := os.Stat(dir); serr != nil {
+			return fmt.Errorf("%s: no such run folder: %w", dir, serr)
+		}
+		return fmt.Errorf("%s is not a run folder of shmlab run: it has no %s", dir, RunFile)
 	}
 	return fmt.Errorf("%s is a failure of the simulator (shmlab sim or shmlab zoo wrote it, with no %s and no fault log to replay; the simulator repeats it from its seed): run it again with its repro line:\n  %s",
 		dir, RunFile, strings.TrimSpace(string(repro)))

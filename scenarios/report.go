@@ -1,10 +1,13 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -37,6 +40,43 @@ type Row struct {
 	Failures []RunRow `json:"failures,omitempty"`
 	// SeedList are the seeds run, in order.
 	SeedList []uint64 `json:"seed_list,omitempty"`
+	// Cells counts the cells (seeds) dealt to this row, run or not (a
+	// scenario that expects a violation stops at its first one).
+	Cells int `json:"cells"`
+	// Shard is the shard that ran the row, "I/N" ("1/1" unsharded), and
+	// Config the fingerprint of the run's configuration (RunEnd.Config).
+	Shard  string `json:"shard"`
+	Config string `json:"config"`
+}
+
+// RunEnd is the last JSON line of a run, sim or zoo --json: which shard
+// it was, of how many, what it was a shard of, and what it printed, so
+// that shmlab merge can tell a complete shard from one that died and
+// refuse shards of different runs.
+type RunEnd struct {
+	// End marks the line (always true).
+	End bool `json:"end"`
+	// Shard is "I/N" ("1/1" for a run not sharded).
+	Shard string `json:"shard"`
+	// Config is the fingerprint of what chose the cells and what each
+	// runs (Fingerprint): shards of one run have the same.
+	Config string `json:"config"`
+	// Rows counts the rows printed before this line; Cells the cells
+	// dealt to this shard; TotalCells those of all N shards together.
+	Rows       int `json:"rows"`
+	Cells      int `json:"cells"`
+	TotalCells int `json:"total_cells"`
+}
+
+// Fingerprint returns the fingerprint of a run's configuration: a hash of
+// parts (the command, the scenarios' texts, the mode, the seeds, ...),
+// each part ended so that no two lists of parts hash alike.
+func Fingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // RunRow is one run in a Row: a failure, what it said, where it is kept
@@ -55,7 +95,7 @@ func RowOf(r *Result) Row {
 	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(),
 		Verdict: r.Verdict(), Met: r.Met, Seeds: len(r.Outcomes), Violations: r.Violations, Ops: r.Ops,
 		FaultsPlanned: r.FaultsPlanned, FaultsHappened: r.FaultsHappened,
-		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped}
+		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped, Cells: max(r.Cells, len(r.Outcomes))}
 	for _, o := range r.Outcomes {
 		row.SeedList = append(row.SeedList, o.Seed)
 		if o.Err == nil && o.Verdict() == linearizability.Unknown {
@@ -109,32 +149,92 @@ func verdictOf(expect Expect, skipped bool, violations, errors, undecided int) s
 	return "MISSED"
 }
 
-// MergeRows merges rows of the same scenario, file and mode (those of
-// shards: shmlab run --shard) into one each, in the order they first
-// come, counts and lists joined and the verdict decided again. A seed in
-// two rows of one scenario and mode is an error: shards overlap.
+// Verdicts are the verdict words of a Row (Result.Verdict).
+var Verdicts = []string{"pass", "caught", "FAILED", "ERROR", "unknown", "MISSED", "skipped"}
+
+// Validate reports what in r cannot be a row that shmlab printed: a
+// verdict, expectation or mode it does not know, counts that do not
+// match its lists, a seed twice, a failure of a seed it did not run, or
+// a verdict that does not follow from its counts.
+func (r Row) Validate() error {
+	switch {
+	case r.Scenario == "":
+		return fmt.Errorf("no scenario")
+	case !slices.Contains(Verdicts, r.Verdict):
+		return fmt.Errorf("verdict %q: want one of %s", r.Verdict, strings.Join(Verdicts, ", "))
+	case r.Expect != ExpectPass && r.Expect != ExpectViolation:
+		return fmt.Errorf("expect %q: want pass or violation", r.Expect)
+	case r.Mode != Process && r.Mode != Sim:
+		return fmt.Errorf("mode %q: want process or sim", r.Mode)
+	case r.Seeds != len(r.SeedList):
+		return fmt.Errorf("seeds %d, but %d in seed_list", r.Seeds, len(r.SeedList))
+	case r.Cells < r.Seeds:
+		return fmt.Errorf("cells %d, fewer than its %d seeds", r.Cells, r.Seeds)
+	case r.Violations < 0 || r.Undecided < 0 || r.Violations+r.Undecided+len(r.Errors) > r.Seeds:
+		return fmt.Errorf("%d violations, %d undecided and %d errors in %d seeds", r.Violations, r.Undecided, len(r.Errors), r.Seeds)
+	case (r.Verdict == "skipped") != (r.Skipped != ""):
+		return fmt.Errorf("verdict %q with skipped %q", r.Verdict, r.Skipped)
+	case r.FaultsHappened < 0 || r.FaultsHappened > r.FaultsPlanned:
+		return fmt.Errorf("%d of %d faults happened", r.FaultsHappened, r.FaultsPlanned)
+	case r.FaultsHappened < r.FaultsPlanned && len(r.Errors) == 0:
+		// A planned fault that did not happen makes its run an ERROR.
+		return fmt.Errorf("%d of %d faults happened, and no error", r.FaultsHappened, r.FaultsPlanned)
+	}
+	ran := map[uint64]bool{}
+	for _, s := range r.SeedList {
+		if ran[s] {
+			return fmt.Errorf("seed %d twice in seed_list", s)
+		}
+		ran[s] = true
+	}
+	for _, f := range r.Failures {
+		if !ran[f.Seed] {
+			return fmt.Errorf("a failure of seed %d, which is not in seed_list", f.Seed)
+		}
+	}
+	if want := verdictOf(r.Expect, r.Skipped != "", r.Violations, len(r.Errors), r.Undecided); r.Verdict != want {
+		return fmt.Errorf("verdict %q, but its counts (%d violations, %d errors, %d undecided, expect %s) make it %q",
+			r.Verdict, r.Violations, len(r.Errors), r.Undecided, r.Expect, want)
+	}
+	if met := r.Verdict == "pass" || r.Verdict == "caught"; r.Met != met {
+		return fmt.Errorf("met %v with verdict %q", r.Met, r.Verdict)
+	}
+	return nil
+}
+
+// MergeRows merges rows of the same scenario name, mode and
+// configuration (those of shards: shmlab run --shard; the file a row
+// names may differ, as shards run in different checkouts) into one each,
+// in the order they first come, counts and lists joined and the verdict
+// decided again, as the unsharded run decides it. Each row must be valid
+// (Row.Validate). A seed in two rows of one scenario and mode is an
+// error: shards overlap.
 func MergeRows(rows []Row) ([]Row, error) {
 	type key struct {
-		scenario, file string
-		mode           Mode
+		scenario, config string
+		mode             Mode
 	}
 	var out []Row
 	at := map[key]int{}
-	seen := map[key]map[uint64]bool{}
+	seen := map[key]map[uint64]string{}
 	for _, r := range rows {
-		k := key{r.Scenario, r.File, r.Mode}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", r.Scenario, r.Mode, err)
+		}
+		k := key{r.Scenario, r.Config, r.Mode}
 		if seen[k] == nil {
-			seen[k] = map[uint64]bool{}
+			seen[k] = map[uint64]string{}
 		}
 		for _, s := range r.SeedList {
-			if seen[k][s] {
-				return nil, fmt.Errorf("%s (%s) seed %d: in two rows: the shards overlap", r.Scenario, r.Mode, s)
+			if other, ok := seen[k][s]; ok {
+				return nil, fmt.Errorf("%s (%s) seed %d: in the rows of shard %s and of shard %s: the shards overlap", r.Scenario, r.Mode, s, other, r.Shard)
 			}
-			seen[k][s] = true
+			seen[k][s] = r.Shard
 		}
 		i, ok := at[k]
 		if !ok {
 			at[k] = len(out)
+			r.Shard = ""
 			out = append(out, r)
 			continue
 		}
@@ -146,6 +246,7 @@ func MergeRows(rows []Row) ([]Row, error) {
 			m.Skipped = ""
 		}
 		m.Seeds += r.Seeds
+		m.Cells += r.Cells
 		m.Violations += r.Violations
 		m.Undecided += r.Undecided
 		m.Ops += r.Ops

@@ -66,8 +66,15 @@ type RunStore struct {
 	// saved.
 	KeepBytes int64
 	Command   []string // the command line, for run.json
-	touched   map[string]bool
-	saved     map[string]bool // the folders this store saved
+	// ReproArgs go into each repro line before the scenario file (the
+	// user's --store and --timeout, say).
+	ReproArgs []string
+	// Began is when this invocation began: Prune removes only runs that
+	// started before it, so that it never removes one of this invocation
+	// (nor of another, sharing the store, that began later).
+	Began   time.Time
+	touched map[string]bool
+	saved   map[string]bool // the folders this store saved
 }
 
 // RunInfo is a run folder's run.json.
@@ -170,14 +177,75 @@ func (s *RunStore) Save(o *Outcome) error {
 	}
 	s.touched[scDir] = true
 	s.saved[filepath.Join(scDir, name)] = true
-	if err := writeFolder(dir, o, s.info(o)); err != nil {
+	if err := writeFolder(dir, o, s.info(o), s.ReproArgs...); err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
 	o.Folder = dir
-	if err := link(scDir, name); err != nil {
+	err = link(scDir, name)
+	if err == nil {
+		err = link(s.Dir, filepath.Join(filepath.Base(scDir), name))
+	}
+	if err != nil {
+		return &LinkError{Folder: dir, Err: err}
+	}
+	return nil
+}
+
+// LinkError says that a run folder was written (Folder) but a latest link
+// to it could not be made.
+type LinkError struct {
+	Folder string
+	Err    error
+}
+
+func (e *LinkError) Error() string {
+	return fmt.Sprintf("kept in %s, but its %s link could not be made: %v", e.Folder, LatestLink, e.Err)
+}
+
+func (e *LinkError) Unwrap() error { return e.Err }
+
+// Ready checks, before a suite, that the store can keep runs of the
+// scenarios named: that the store, and each scenario's folder in it if
+// there is one, is a folder, and that each latest link there is a link
+// (not a file or a folder it could not replace).
+func (s *RunStore) Ready(names []string) error {
+	if s == nil || s.Keep == KeepNone {
+		return nil
+	}
+	if err := isLinkOrNothing(filepath.Join(s.Dir, LatestLink)); err != nil {
 		return err
 	}
-	return link(s.Dir, filepath.Join(filepath.Base(scDir), name))
+	for _, n := range names {
+		dir := filepath.Join(s.Dir, safeName(n))
+		fi, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder: the store keeps the runs of scenario %q there", dir, n)
+		}
+		if err := isLinkOrNothing(filepath.Join(dir, LatestLink)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isLinkOrNothing says what is at path if it is there and is not a link.
+func isLinkOrNothing(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink == 0:
+		return fmt.Errorf("%s is not a link (the store's link to the newest run): remove it", path)
+	}
+	return nil
 }
 
 // info is o's run.json.
@@ -228,15 +296,77 @@ func link(dir, target string) error {
 // Prune removes, in each scenario folder this store wrote to, the oldest
 // run folders past KeepLast of those that passed and of those that
 // failed; then, while the store holds more than KeepBytes, its oldest
-// runs (passes first, never one this store saved). It returns how many
-// it removed.
+// runs (passes first). It never removes a run this store saved, nor one
+// that began after Began (another invocation's, sharing the store). A
+// latest link left pointing at nothing is pointed at the newest run left,
+// or removed. It returns how many runs it removed.
 func (s *RunStore) Prune() (int, error) {
 	if s == nil || len(s.touched) == 0 {
 		return 0, nil
 	}
 	removed, err := s.pruneCounts()
 	n, berr := s.pruneBytes()
-	return removed + n, errors.Join(err, berr)
+	lerr := s.relink()
+	return removed + n, errors.Join(err, berr, lerr)
+}
+
+// prunable reports whether the run folder path, named name, may go: it is
+// not one this store saved, and began before the store did (Began).
+func (s *RunStore) prunable(path, name string) bool {
+	if s.saved[path] {
+		return false
+	}
+	return s.Began.IsZero() || name < s.Began.UTC().Format(stampLayout)
+}
+
+// relink points each latest link of the store that pruning left dangling
+// at the newest run that is left, or removes it if none is.
+func (s *RunStore) relink() error {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	newest := ""
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		scDir := filepath.Join(s.Dir, e.Name())
+		runs, err := os.ReadDir(scDir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		last := ""
+		for _, r := range runs {
+			if r.IsDir() && runFolderName.MatchString(r.Name()) && r.Name() > last {
+				last = r.Name()
+			}
+		}
+		errs = append(errs, fixLink(scDir, last))
+		if last != "" && (newest == "" || last > filepath.Base(newest)) {
+			newest = filepath.Join(e.Name(), last)
+		}
+	}
+	return errors.Join(append(errs, fixLink(s.Dir, newest))...)
+}
+
+// fixLink repoints dir's latest link at target if it points at nothing,
+// or removes it if target is "".
+func fixLink(dir, target string) error {
+	l := filepath.Join(dir, LatestLink)
+	fi, err := os.Lstat(l)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // no link (or not one of ours)
+	}
+	if _, err := os.Stat(l); err == nil {
+		return nil // it points at a run
+	}
+	if target == "" {
+		return os.Remove(l)
+	}
+	return link(dir, target)
 }
 
 // pruneCounts keeps, in each scenario folder this store wrote to, the
@@ -248,7 +378,7 @@ func (s *RunStore) pruneCounts() (int, error) {
 	removed := 0
 	var errs []error
 	for _, scDir := range slices.Sorted(maps.Keys(s.touched)) {
-		n, err := pruneDir(scDir, s.KeepLast)
+		n, err := s.pruneDir(scDir)
 		removed += n
 		errs = append(errs, err)
 	}
@@ -287,7 +417,7 @@ func (s *RunStore) pruneBytes() (int, error) {
 		if total <= s.KeepBytes {
 			break
 		}
-		if s.saved[r.path] {
+		if !s.prunable(r.path, r.name) {
 			continue
 		}
 		if err := os.RemoveAll(r.path); err != nil {
@@ -337,9 +467,10 @@ func (s *RunStore) scan() ([]storedRun, int64, error) {
 	return runs, total, nil
 }
 
-// pruneDir keeps the newest keep passed and keep failed run folders in
-// scDir and removes the others.
-func pruneDir(scDir string, keep int) (int, error) {
+// pruneDir keeps the newest KeepLast passed and KeepLast failed run
+// folders in scDir and removes the others that may go (prunable).
+func (s *RunStore) pruneDir(scDir string) (int, error) {
+	keep := s.KeepLast
 	entries, err := os.ReadDir(scDir)
 	if err != nil {
 		return 0, err
@@ -360,6 +491,9 @@ func pruneDir(scDir string, keep int) (int, error) {
 	for _, names := range [][]string{passed, failed} {
 		slices.Sort(names)
 		for _, n := range names[:max(len(names)-keep, 0)] {
+			if !s.prunable(filepath.Join(scDir, n), n) {
+				continue
+			}
 			if err := os.RemoveAll(filepath.Join(scDir, n)); err != nil {
 				return removed, err
 			}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,6 +85,82 @@ func TestStoreKeep(t *testing.T) {
 		if s.Keeps(pass) != tt.pass || s.Keeps(fail) != tt.fail {
 			t.Errorf("--keep %s: keeps pass %v, fail %v; want %v, %v", tt.keep, s.Keeps(pass), s.Keeps(fail), tt.pass, tt.fail)
 		}
+	}
+}
+
+// TestStorePruneSparesNewer: Prune removes only runs that began before
+// the store did: its own are kept (all of them, past KeepLast), and so
+// are those of another invocation that began later (a shard sharing the
+// store); a latest link left dangling by pruning moves to the newest run
+// left.
+func TestStorePruneSparesNewer(t *testing.T) {
+	sc := mustParse(t, "name: p\nmode: sim\nops: 5\n")
+	dir := t.TempDir()
+	began := time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC)
+	save := func(s *RunStore, seed uint64, start time.Time) string {
+		o := sc.Run(context.Background(), Sim, seed)
+		o.Start = start
+		if err := s.Save(o); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Base(o.Folder)
+	}
+	older := &RunStore{Dir: dir, Keep: KeepAll}
+	old := save(older, 1, began.Add(-time.Hour))
+	mine := &RunStore{Dir: dir, Keep: KeepAll, KeepLast: 1, Began: began}
+	var own []string
+	for seed := uint64(2); seed <= 4; seed++ {
+		own = append(own, save(mine, seed, began.Add(time.Duration(seed)*time.Second)))
+	}
+	later := &RunStore{Dir: dir, Keep: KeepAll}
+	other := save(later, 9, began.Add(time.Minute))
+	n, err := mine.Prune()
+	if err != nil || n != 1 {
+		t.Errorf("Prune = %d, %v; want 1 (the older run), nil", n, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "p"))
+	var got []string
+	for _, e := range entries {
+		if e.IsDir() {
+			got = append(got, e.Name())
+		}
+	}
+	if diff := cmp.Diff(append(own, other), got); diff != "" {
+		t.Errorf("runs left mismatch (-want +got):\n%s (the older %s pruned)", diff, old)
+	}
+	// A --keep-bytes prune by a store that began after every run removes
+	// them all: the latest links, pointing at nothing, go.
+	last := &RunStore{Dir: dir, Keep: KeepAll, KeepBytes: 1, Began: began.Add(time.Hour), touched: map[string]bool{filepath.Join(dir, "p"): true}}
+	if n, err := last.Prune(); err != nil || n != 4 {
+		t.Errorf("Prune with --keep-bytes 1 = %d, %v; want 4, nil", n, err)
+	}
+	for _, l := range []string{filepath.Join(dir, LatestLink), filepath.Join(dir, "p", LatestLink)} {
+		if _, err := os.Lstat(l); err == nil {
+			t.Errorf("%s is left pointing at a pruned run", l)
+		}
+	}
+}
+
+// TestStoreLinkError: a latest link that cannot be made (a folder in its
+// place) is an error that says the run folder was written all the same.
+func TestStoreLinkError(t *testing.T) {
+	sc := mustParse(t, "name: p\nmode: sim\nops: 5\n")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "p", LatestLink, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &RunStore{Dir: dir, Keep: KeepAll}
+	if err := s.Ready([]string{"p"}); err == nil || !strings.Contains(err.Error(), "is not a link") {
+		t.Errorf("Ready = %v, want: is not a link", err)
+	}
+	o := sc.Run(context.Background(), Sim, 1)
+	err := s.Save(o)
+	var le *LinkError
+	if !errors.As(err, &le) || le.Folder != o.Folder || !strings.HasPrefix(err.Error(), "kept in "+o.Folder+", but its latest link could not be made") {
+		t.Fatalf("Save = %v, want a LinkError naming %s", err, o.Folder)
+	}
+	if _, err := os.Stat(filepath.Join(o.Folder, RunFile)); err != nil {
+		t.Errorf("the run folder: %v", err)
 	}
 }
 

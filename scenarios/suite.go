@@ -29,6 +29,9 @@ type Result struct {
 	Scenario *Scenario
 	Mode     Mode
 	Outcomes []*Outcome
+	// Cells counts the seeds dealt to this result (Outcomes may stop
+	// short: a scenario that expects a violation stops at its first).
+	Cells int
 	// Met says the expectation was met: every seed passed (pass), or one
 	// did not (violation). Inconclusive says that a check ran out of
 	// time, so it could not be decided; Errors counts the runs that
@@ -108,12 +111,31 @@ func RunSuite(ctx context.Context, scs []*Scenario, opts Options, progress Progr
 			}
 		}
 		for _, r := range skipped { // a shard with a cell of it says it is skipped
-			if len(opts.Shard.take(&k, seeds)) > 0 {
+			if mine := opts.Shard.take(&k, seeds); len(mine) > 0 {
+				r.Cells = len(mine)
 				out = append(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// Cells returns how many cells (scenario × mode × seed, skipped modes
+// included) of scs under opts are opts.Shard's, and how many there are
+// in all shards together, as RunSuite deals them.
+func Cells(scs []*Scenario, opts Options) (mine, total int) {
+	var k uint64
+	for _, sc := range scs {
+		seeds := sc.Seeds.All()
+		if len(opts.Seeds) > 0 {
+			seeds = opts.Seeds
+		}
+		modes, skipped := opts.modes(sc)
+		for range len(modes) + len(skipped) {
+			mine += len(opts.Shard.take(&k, seeds))
+		}
+	}
+	return mine, int(k)
 }
 
 // modes returns the modes sc runs in under opts, and the results of the
@@ -149,7 +171,7 @@ func (sc *Scenario) cannotRun(m Mode) string {
 }
 
 func runOne(ctx context.Context, sc *Scenario, m Mode, seeds []uint64, opts Options, progress Progress) *Result {
-	r := &Result{Scenario: sc, Mode: m}
+	r := &Result{Scenario: sc, Mode: m, Cells: len(seeds)}
 	for _, seed := range seeds {
 		if progress != nil {
 			progress(sc, m, seed, nil)

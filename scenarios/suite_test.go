@@ -165,7 +165,7 @@ func TestReplaySimulatorFolder(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, ReproFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = Replay(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "not a failure folder of shmlab run") {
+	if _, err = Replay(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "not a run folder of shmlab run") {
 		t.Errorf("Replay without repro: error %v", err)
 	}
 }

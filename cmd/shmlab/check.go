@@ -36,9 +36,10 @@ its report stdin.html). Flags may come before or after the files; --
 ends them.
 
 Exit status: 0 every history passed, 1 a violation, 2 a check ran out of
-time (unknown), 254 bad input or usage, or a report that could not be
-written (this wins over the others: an unreadable history leaves the
-verdict incomplete).
+time (unknown), 254 bad input or usage (an --out that is not a writable
+folder is found before any check; this wins over the others: an
+unreadable history leaves the verdict incomplete), 255 a report that
+could not be written.
 
 examples:
   shmlab check --out reports/ a/run.jsonl b/run.jsonl
@@ -105,6 +106,8 @@ func (cf *checkFlags) validate(files []string) error {
 		return fmt.Errorf("--timeout must not be negative, got %v", cf.timeout)
 	case cf.model != "" && cf.model != string(linearizability.ModelKV) && cf.model != string(linearizability.ModelKVEvict):
 		return fmt.Errorf("--model must be kv or kv-evict, got %q", cf.model)
+	case cf.out != "":
+		return outputDir("--out", cf.out)
 	}
 	return nil
 }
@@ -158,7 +161,7 @@ func (c *checker) checkFile(path string) int {
 	if r.Verdict != linearizability.Ok || c.report {
 		if report, err = c.writeReport(path, h, r); err != nil {
 			fmt.Fprintf(c.stderr, "shmlab check: %s: cannot write the report: %v\n", name, err)
-			code = worstExit(code, exitBadInput)
+			code = worstExit(code, exitError)
 		}
 	}
 	c.print(name, r, report)

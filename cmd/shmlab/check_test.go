@@ -379,14 +379,26 @@ func TestCheckUnwritableReport(t *testing.T) {
 			if r.code != exitBadInput {
 				t.Errorf("exit %d, want %d", r.code, exitBadInput)
 			}
-			want := "shmlab check: " + filepath.Join(dir, tt.history) + ": cannot write the report: mkdir "
-			if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, ": not a directory\n") {
-				t.Errorf("standard error %q, want %q...: not a directory", r.stderr, want)
+			want := "shmlab check: --out " + tt.out + ": "
+			if !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "not a") {
+				t.Errorf("standard error %q, want %q... not a folder", r.stderr, want)
 			}
-			if !strings.HasPrefix(r.stdout, filepath.Join(dir, tt.history)+": ") || len(reportLines(r.stdout)) != 0 {
-				t.Errorf("standard output %q, want the verdict and no report", r.stdout)
+			if r.stdout != "" {
+				t.Errorf("standard output %q, want none: the path is checked before any history", r.stdout)
 			}
 		})
+	}
+}
+
+// TestCheckReportWriteFails: a report that cannot be written where the
+// path given was fine (here: next to its history, where a folder of the
+// report's name is in the way of the rename) is an ERROR (255), after
+// the verdict (a violation, exit 1, would win over it).
+func TestCheckReportWriteFails(t *testing.T) {
+	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory, "ok.html/x": "in the way"})
+	r := runArgs(t, "check", "--report", filepath.Join(dir, "ok.jsonl"))
+	if r.code != exitError || !strings.Contains(r.stderr, "cannot write the report") {
+		t.Errorf("exit %d, want %d; standard error %q", r.code, exitError, r.stderr)
 	}
 }
 

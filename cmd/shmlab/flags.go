@@ -10,7 +10,8 @@ import (
 // parseArgs parses args with fs, flags and operands in any order, and
 // returns the operands; "--" ends the flags. On -h or --help it prints
 // the usage (head, then fs's flags) to stdout and returns flag.ErrHelp;
-// on a bad flag, the error and the usage to stderr, and the error.
+// on a bad flag, the error (as the flag package words it) and a line
+// pointing at --help to stderr, and the error.
 func parseArgs(fs *flag.FlagSet, head string, args []string, stdout, stderr io.Writer) ([]string, error) {
 	fs.SetOutput(stderr) // where fs reports a bad flag
 	fs.Usage = func() {} // printed below, to the right writer
@@ -19,7 +20,7 @@ func parseArgs(fs *flag.FlagSet, head string, args []string, stdout, stderr io.W
 	case err == flag.ErrHelp:
 		printUsage(fs, head, stdout)
 	case err != nil:
-		printUsage(fs, head, stderr)
+		fmt.Fprintf(stderr, "run 'shmlab %s --help' for usage\n", fs.Name())
 	}
 	return operands, err
 }

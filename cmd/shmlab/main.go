@@ -8,7 +8,7 @@
 //	shmlab check [flags] FILE...  check history files (- reads standard input)
 //	shmlab run [flags] [FILE...]  run scenarios (the bundled suite by default)
 //	shmlab list [FILE...]         list scenarios
-//	shmlab replay DIR             run a saved failure again from its fault log
+//	shmlab replay DIR             run a run folder of the store again, by its fault log
 //	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //	shmlab merge [flags] FILE...  merge shards' JSON rows into one verdict

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -166,16 +168,52 @@ func TestBenchBadFlags(t *testing.T) {
 	}
 }
 
-func TestBadFlagPrintsUsageToStderr(t *testing.T) {
-	for _, cmd := range []string{"bench", "check"} {
+// TestBadFlag: a bad flag or flag value prints its one error line and
+// where the usage is, not the whole usage.
+func TestBadFlag(t *testing.T) {
+	for _, cmd := range []string{"bench", "check", "run", "sim", "zoo", "merge", "replay", "list", "version"} {
 		r := runArgs(t, cmd, "--no-such-flag")
 		if r.code != exitBadInput {
 			t.Errorf("%s --no-such-flag = %d, want %d", cmd, r.code, exitBadInput)
 		}
-		want := "flag provided but not defined: -no-such-flag\nusage: shmlab " + cmd + " "
-		if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
-			t.Errorf("%s --no-such-flag: standard output %q, standard error %q; want standard error to start with %q", cmd, r.stdout, r.stderr, want)
+		want := "flag provided but not defined: -no-such-flag\nrun 'shmlab " + cmd + " --help' for usage\n"
+		if diff := cmp.Diff(want, r.stderr); diff != "" || r.stdout != "" {
+			t.Errorf("%s --no-such-flag: standard output %q; standard error mismatch (-want +got):\n%s", cmd, r.stdout, diff)
 		}
+	}
+	r := runArgs(t, "run", "--seeds", "x")
+	want := "invalid value \"x\" for flag -seeds: parse error\nrun 'shmlab run --help' for usage\n"
+	if diff := cmp.Diff(want, r.stderr); diff != "" || r.code != exitBadInput {
+		t.Errorf("run --seeds x: exit %d; standard error mismatch (-want +got):\n%s", r.code, diff)
+	}
+}
+
+// TestFlagErrorsNameTheFlag: an error about flag values names the one
+// that is wrong.
+func TestFlagErrorsNameTheFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "afile")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"zoo", "--seeds", "0"}, "shmlab zoo: --seeds 0: want 1 to 100000\n"},
+		{[]string{"zoo", "extra"}, "shmlab zoo: takes no operands, got [\"extra\"]\n"},
+		{[]string{"run", "--timeout", "-1s"}, "shmlab run: --timeout -1s: must not be negative\n"},
+		{[]string{"run", "--seeds", "-1"}, "shmlab run: --seeds -1: want 0 to 100000\n"},
+		{[]string{"run", "--keep-last", "-1"}, "shmlab run: --keep-last must not be negative, got -1\n"},
+		{[]string{"run", "--store", file}, "shmlab run: --store " + file + ": is a file, not a folder\n"},
+		{[]string{"sim", "--check-timeout", "-1s"}, "shmlab sim: --check-timeout -1s: must not be negative\n"},
+		{[]string{"sim", "--seeds", "0"}, "shmlab sim: --seeds 0: must be at least 1\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runArgs(t, tt.args...)
+			if diff := cmp.Diff(tt.want, r.stderr); diff != "" || r.code != exitBadInput {
+				t.Errorf("exit %d, want %d; standard error mismatch (-want +got):\n%s", r.code, exitBadInput, diff)
+			}
+		})
 	}
 }
 

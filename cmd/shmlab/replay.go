@@ -13,14 +13,17 @@ import (
 
 const replayUsage = `usage: shmlab replay DIR
 
-Runs a run folder of shmlab run's store (or a failure folder of an older
-shmlab) again: its scenario, in its
-mode with its seed, with the message faults decided by its fault log
-(faults.jsonl) rather than by the seed, so that on real processes, whose
-timing differs from run to run, the same messages meet the same faults.
-Prints the verdict now and the verdict saved. A folder that shmlab sim
-or shmlab zoo wrote has no fault log (the simulator repeats a run from
-its seed): shmlab replay says so and prints its repro line (exit 254).
+Runs a run folder of shmlab run's store (or one of an older shmlab)
+again: its scenario, in its mode with its seed, with the message faults
+decided by its fault log (faults.jsonl) rather than by the seed, so that
+on real processes, whose timing differs from run to run, the same
+messages meet the same faults; a process folder without a fault log
+replays with its faults decided by the seed, and a warning says so.
+Prints the verdict now and the verdict saved (the saved history checked
+again, or, for a run that could not be done, its saved error). A folder
+that shmlab sim or shmlab zoo wrote has no run.json (the simulator
+repeats a run from its seed): shmlab replay says so and prints its repro
+line (exit 254).
 
 Exit status: 0 the run passed this time, 1 a violation (again), 2 the
 check could not decide, 254 bad input or usage (a folder that cannot be
@@ -48,14 +51,25 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab replay: %v\n", err)
 		return exitBadInput
 	}
+	ri, _ := scenarios.ReadRun(dir) // Replay read it
+	if ri.Mode == scenarios.Process && scenarios.NoFaultLog(dir) {
+		fmt.Fprintf(stderr, "shmlab replay: warning: %s: no fault log (%s): its message faults are decided by the seed, not as they were\n", dir, scenarios.FaultsFile)
+	}
 	fmt.Fprintf(stdout, "%s (%s) seed %d, replayed: ", o.Scenario.Name, o.Mode, o.Seed)
 	if o.Err != nil {
 		fmt.Fprintf(stdout, "error: %v\n", o.Err)
-		return exitError
+	} else {
+		fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	}
-	fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	if saved, err := savedVerdict(dir); err == nil {
 		fmt.Fprintf(stdout, "saved: %s\n", saved)
+	} else if ri.Error != "" {
+		fmt.Fprintf(stdout, "saved: error: %s\n", ri.Error)
+	} else if ri.Verdict != "" {
+		fmt.Fprintf(stdout, "saved: %s (run.json; no history to check again)\n", ri.Verdict)
+	}
+	if o.Err != nil {
+		return exitError
 	}
 	switch o.Verdict() {
 	case linearizability.Illegal:

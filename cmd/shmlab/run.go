@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,15 +34,27 @@ again). STORE/latest and STORE/SCENARIO/latest link to the newest. Nothing
 is overwritten. --keep failures keeps only the runs against the
 expectation (and undecided ones), --keep none nothing; after the suite,
 each scenario keeps its newest --keep-last runs that passed and as many
-that failed, and then the store's oldest runs (passes first, never this
-suite's) go until it holds at most --keep-bytes, so that it stays
-bounded.
+that failed, and then the store's oldest runs (passes first) go until it
+holds at most --keep-bytes, so that it stays bounded. Pruning never
+removes a run of this invocation, nor one that began after it did
+(shards sharing a store); a latest link left pointing at a pruned run
+moves to the newest run left.
+
+--store and --junit are checked before anything runs (a file where a
+folder should be, a folder missing or not writable, a latest that is not
+a link: 254); a write that fails during the run is an ERROR (255). A
+repro line keeps --store and --timeout if they were given.
 
 --shard I/N runs one of N parts: the cells (scenario × mode × seed, in
 this order) are dealt round-robin, cell k to shard k mod N + 1, so that N
 shards together run exactly the unsharded cells, each once (a scenario
-that expects a violation stops at its first one in each shard). shmlab
-merge combines the shards' --json rows.
+that expects a violation stops at its first one in each shard). With
+--json, each row names its shard and a fingerprint of the run's
+configuration, and a last line {"end":true,...} says the shard finished;
+shmlab merge combines the shards' outputs and refuses an incomplete set.
+A shard with no cells (more shards than cells) is complete and empty: it
+prints its end line alone (the table: a note), exits 0, and merge counts
+it.
 
 --mode runs every scenario in the mode it names instead of its
 own; one that cannot run there (byte faults in the simulator; on real
@@ -50,8 +64,8 @@ skipped, with the reason.
 Exit status: 0 every scenario met its expectation, 1 one did not (FAILED:
 a violation where none was expected; MISSED: none where one was), 2 a
 check could not decide (its search ran out of time), 254 bad input or
-usage, or nothing to run, 255 a run could not be done (ERROR, one past
---timeout included).
+usage (an output path included), or nothing to run, 255 a run could not
+be done (ERROR, one past --timeout included) or a write failed.
 
 examples:
   shmlab run                                   # the bundled suite, both modes
@@ -84,8 +98,8 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 	fs.IntVar(&rf.seeds, "seeds", 0, "run N seeds (from --seed, or 1), instead of each scenario's own")
 	fs.StringVar(&rf.store, "store", defaultStore, "the store: a folder per run, under a folder per scenario")
 	fs.StringVar(&rf.keep, "keep", string(scenarios.KeepAll), "the runs to keep in the store: all, failures or none")
-	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed (0: all)")
-	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never this suite's) until it holds at most this many bytes (0: no bound)")
+	fs.IntVar(&rf.keepLast, "keep-last", scenarios.DefaultKeepLast, "after the suite, keep each scenario's newest N runs that passed and N that failed, never removing this invocation's (0: all)")
+	fs.Int64Var(&rf.keepSize, "keep-bytes", scenarios.DefaultKeepBytes, "after the suite, remove the store's oldest runs (passes first, never one of this invocation or a later one) until it holds at most this many bytes (0: no bound)")
 	fs.StringVar(&rf.shard, "shard", "", "run shard I of N (I/N, from 1): every Nth cell of scenario × mode × seed")
 	fs.BoolVar(&rf.asJSON, "json", false, "print one JSON object per scenario and mode instead of the table")
 	fs.StringVar(&rf.junit, "junit", "", "also write a JUnit XML report to this file")
@@ -95,6 +109,7 @@ func (rf *runFlags) flagSet() *flag.FlagSet {
 }
 
 func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	began := time.Now()
 	rf := &runFlags{}
 	fs := rf.flagSet()
 	files, err := parseArgs(fs, runUsage, args, stdout, stderr)
@@ -112,38 +127,85 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	store, err := newStore(rf.store, rf.keep, rf.keepLast, rf.keepSize, args)
+	if err == nil {
+		err = outputFile("--junit", rf.junit)
+	}
+	if err == nil {
+		err = store.Ready(names(scs))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab run: %v\n", err)
 		return exitBadInput
 	}
+	store.Began = began
+	store.ReproArgs = rf.reproArgs(fs)
+	mine, total := scenarios.Cells(scs, opts)
+	end := runEnd(opts.Shard, runFingerprint(scs, opts), mine, total)
 	p := newProgress(stderr, rf.verbose)
+	saveCode := exitOK
 	results := scenarios.RunSuite(context.Background(), scs, opts, func(sc *scenarios.Scenario, m scenarios.Mode, seed uint64, o *scenarios.Outcome) {
 		if o != nil {
-			save(store, o, "run", stderr)
+			saveCode = worstExit(saveCode, save(store, o, "run", stderr))
 		}
 		p.update(sc, m, seed, o)
 	})
 	p.done()
-	code := rf.report(results, stdout, stderr)
-	pruneStore(store, "run", stderr)
-	return code
+	code := worstExit(saveCode, rf.report(results, end, stdout, stderr))
+	return worstExit(code, pruneStore(store, "run", stderr))
+}
+
+// names returns the scenarios' names.
+func names(scs []*scenarios.Scenario) []string {
+	var out []string
+	for _, sc := range scs {
+		out = append(out, sc.Name)
+	}
+	return out
+}
+
+// runFingerprint is the fingerprint of a run of scs under opts: what
+// chooses its cells and what each runs (the scenarios' names and texts,
+// --mode, --seed and --seeds), not where the files are nor --timeout.
+func runFingerprint(scs []*scenarios.Scenario, opts scenarios.Options) string {
+	parts := []string{"run", string(opts.Mode), fmt.Sprint(opts.Seeds)}
+	for _, sc := range scs {
+		parts = append(parts, sc.Name, string(sc.Source))
+	}
+	return scenarios.Fingerprint(parts...)
+}
+
+// reproArgs are the flags of the command line that a repro line keeps:
+// --store and --timeout, if given.
+func (rf *runFlags) reproArgs(fs *flag.FlagSet) []string {
+	var out []string
+	if isSet(fs, "timeout") {
+		out = append(out, "--timeout", rf.timeout.String())
+	}
+	if isSet(fs, "store") {
+		out = append(out, "--store", rf.store)
+	}
+	return out
 }
 
 // defaultStore is where runs are kept by default.
 const defaultStore = "shmlab-store"
 
 // newStore returns the store of --store, --keep, --keep-last and
-// --keep-bytes, for the command line "shmlab run ARGS...".
+// --keep-bytes, for the command line "shmlab run ARGS...", and makes its
+// folder.
 func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*scenarios.RunStore, error) {
 	k, err := scenarios.ParseKeep(keep)
 	if err != nil {
 		return nil, err
 	}
-	if keepLast < 0 || keepBytes < 0 {
-		return nil, fmt.Errorf("--keep-last and --keep-bytes must not be negative, got %d and %d", keepLast, keepBytes)
+	switch {
+	case keepLast < 0:
+		return nil, fmt.Errorf("--keep-last must not be negative, got %d", keepLast)
+	case keepBytes < 0:
+		return nil, fmt.Errorf("--keep-bytes must not be negative, got %d", keepBytes)
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("--store must name a folder")
+	if err := outputDir("--store", dir); err != nil {
+		return nil, err
 	}
 	if k != scenarios.KeepNone {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -154,22 +216,35 @@ func newStore(dir, keep string, keepLast int, keepBytes int64, args []string) (*
 	return &scenarios.RunStore{Dir: dir, Keep: k, KeepLast: keepLast, KeepBytes: keepBytes, Command: cmd}, nil
 }
 
-// save keeps o in the store, saying on stderr if it cannot.
-func save(store *scenarios.RunStore, o *scenarios.Outcome, cmd string, stderr io.Writer) {
-	if err := store.Save(o); err != nil {
+// save keeps o in the store, saying on stderr if it cannot; it returns
+// the exit code of that: a run the store should keep and did not (or
+// kept without its latest link) is an ERROR.
+func save(store *scenarios.RunStore, o *scenarios.Outcome, cmd string, stderr io.Writer) int {
+	err := store.Save(o)
+	var le *scenarios.LinkError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &le):
+		fmt.Fprintf(stderr, "shmlab %s: %s (%s) seed %d: %v\n", cmd, o.Scenario.Name, o.Mode, o.Seed, err)
+	default:
 		fmt.Fprintf(stderr, "shmlab %s: %s (%s) seed %d: not kept in the store: %v\n", cmd, o.Scenario.Name, o.Mode, o.Seed, err)
 	}
+	return exitError
 }
 
-// pruneStore prunes the store after a suite, saying what it removed.
-func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) {
+// pruneStore prunes the store after a suite, saying what it removed; a
+// prune that failed is an ERROR.
+func pruneStore(store *scenarios.RunStore, cmd string, stderr io.Writer) int {
 	n, err := store.Prune()
-	if err != nil {
-		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
-	}
 	if n > 0 {
 		fmt.Fprintf(stderr, "shmlab %s: pruned %s from %s (--keep-last %d, --keep-bytes %d)\n", cmd, plural(n, "older run"), store.Dir, store.KeepLast, store.KeepBytes)
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab %s: pruning the store: %v\n", cmd, err)
+		return exitError
+	}
+	return exitOK
 }
 
 // loadScenarios reads files, or the bundled suite if there are none.
@@ -187,8 +262,11 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	default:
 		return opts, fmt.Errorf("--mode %q: want process, sim or both", rf.mode)
 	}
-	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds || rf.timeout < 0 {
-		return opts, fmt.Errorf("--seeds must be 0 to %d, and --timeout not negative", scenarios.MaxSeeds)
+	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds {
+		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, scenarios.MaxSeeds)
+	}
+	if rf.timeout < 0 {
+		return opts, fmt.Errorf("--timeout %v: must not be negative", rf.timeout)
 	}
 	if rf.seeds > 0 && rf.seed+uint64(rf.seeds)-1 < rf.seed {
 		return opts, fmt.Errorf("--seed %d with --seeds %d runs past the largest seed", rf.seed, rf.seeds)
@@ -214,7 +292,7 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 
 // report prints the table (or JSON) and the failures' notes, writes the
 // JUnit file, and returns the exit code.
-func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer) int {
+func (rf *runFlags) report(results []*scenarios.Result, end scenarios.RunEnd, stdout, stderr io.Writer) int {
 	code, ran := exitOK, 0
 	var rows []scenarios.Row
 	var notes strings.Builder
@@ -237,30 +315,52 @@ func (rf *runFlags) report(results []*scenarios.Result, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "shmlab run: nothing ran (every scenario was skipped in mode %q)\n", rf.mode)
 		code = worstExit(code, exitBadInput)
 	}
-	return worstExit(code, writeRows(rows, notes.String(), rf.asJSON, rf.junit, "run", stdout, stderr))
+	return worstExit(code, writeRows(rows, notes.String(), rf.asJSON, rf.junit, "run", end, stdout, stderr))
 }
 
-// writeRows prints rows as the table and notes, or as JSON lines, and
+// writeRows prints rows as the table and notes, or as JSON lines ended by
+// the line end (each row marked with its shard and configuration), and
 // writes them as JUnit to the file junit if it is set; it returns the
-// exit code of what went wrong (0 if nothing).
-func writeRows(rows []scenarios.Row, notes string, asJSON bool, junit, cmd string, stdout, stderr io.Writer) int {
+// exit code of what went wrong (0 if nothing): a write that failed is an
+// ERROR (255), the path having been checked before the run (outputPath).
+func writeRows(rows []scenarios.Row, notes string, asJSON bool, junit, cmd string, end scenarios.RunEnd, stdout, stderr io.Writer) int {
 	code := exitOK
+	for i := range rows {
+		rows[i].Shard, rows[i].Config = end.Shard, end.Config
+	}
 	if asJSON {
-		if err := scenarios.WriteJSON(stdout, rows); err != nil {
-			fmt.Fprintf(stderr, "shmlab %s: %v\n", cmd, err)
+		end.End, end.Rows = true, len(rows)
+		err := scenarios.WriteJSON(stdout, rows)
+		if err == nil {
+			err = json.NewEncoder(stdout).Encode(end)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "shmlab %s: writing the JSON rows: %v\n", cmd, err)
 			code = exitError
 		}
 	} else {
 		printRunTable(stdout, rows)
+		if len(rows) == 0 {
+			fmt.Fprintf(stdout, "(shard %s has none of the %s: an empty shard is complete, and shmlab merge counts it)\n", end.Shard, plural(end.TotalCells, "cell"))
+		}
 		fmt.Fprint(stdout, notes)
 	}
 	if junit != "" {
 		if err := replaceFile(junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, rows) }); err != nil {
 			fmt.Fprintf(stderr, "shmlab %s: --junit: %v\n", cmd, err)
-			code = worstExit(code, exitBadInput)
+			code = worstExit(code, exitError)
 		}
 	}
 	return code
+}
+
+// runEnd returns the end line of a run: its shard ("1/1" if not
+// sharded), configuration fingerprint and cells.
+func runEnd(shard scenarios.Shard, config string, cells, total int) scenarios.RunEnd {
+	if shard.N == 0 {
+		shard = scenarios.Shard{I: 1, N: 1}
+	}
+	return scenarios.RunEnd{Shard: shard.String(), Config: config, Cells: cells, TotalCells: total}
 }
 
 // failureNotes says in notes what went wrong in r's runs against the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
@@ -31,7 +33,13 @@ reproduces it. Progress goes to stderr (a line redrawn on a terminal, a
 line per tenth of the seeds otherwise); --json prints the sweep as one
 JSON row as shmlab run does, --junit writes it as JUnit. --shard I/N runs
 every Nth seed (seed index k to shard k mod N + 1): N shards together run
-exactly the seeds of the unsharded sweep; shmlab merge joins their rows.
+exactly the seeds of the unsharded sweep; shmlab merge joins their rows
+(each output ends with a line {"end":true,...} naming the shard, a
+fingerprint of the sweep's flags and file, and its seeds). A shard with
+no seeds (more shards than seeds) is complete and empty: it prints its
+end line alone (or a line saying so), exits 0, and merge counts it. A
+failing seed whose folder cannot be written still gets a repro line (of
+the seed unshrunk); --out and --junit are checked before any seed runs.
 
 FILE may also be the JSON config (scenario.json) of a folder written by
 an older shmlab. It runs, but need not repeat its history: faults now
@@ -41,8 +49,9 @@ messages than it did; faults aimed at one message (target nth) still hit
 the same one.
 
 Exit status: 0 every seed passed, 1 a violation, 2 a check that could not
-decide (its search ran past --check-timeout), 254 bad input or usage,
-255 a run that could not be done (a simulator bug).
+decide (its search ran past --check-timeout), 254 bad input or usage (an
+output path included), 255 a run that could not be done (a simulator
+bug) or a write that failed.
 
 examples:
   shmlab sim --seeds 1000 --swarm
@@ -67,6 +76,7 @@ type simFlags struct {
 	junit, shard  string
 	sc            *scenarios.Scenario // what the rows call the sweep
 	split         scenarios.Shard
+	reproArgs     []string // of a seed's repro line, after --seed N
 }
 
 func (sf *simFlags) flagSet() *flag.FlagSet {
@@ -96,11 +106,47 @@ func runSim(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return usageErr(err)
 	}
 	base, err := sf.base(files, fs)
+	if err == nil {
+		err = outputDir("--out", sf.out)
+	}
+	if err == nil {
+		err = outputFile("--junit", sf.junit)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab sim: %v\n", err)
 		return exitBadInput
 	}
+	sf.reproArgs = sf.simReproArgs(files, fs)
 	return sf.sweep(base, stdout, stderr)
+}
+
+// simReproArgs are the words of a repro line of a seed of this sweep
+// that come after --seed N: the flags that decide a seed's run, and the
+// file.
+func (sf *simFlags) simReproArgs(files []string, fs *flag.FlagSet) []string {
+	var out []string
+	if sf.swarm {
+		out = append(out, "--swarm")
+	}
+	if isSet(fs, "bug") {
+		out = append(out, "--bug", sf.bug)
+	}
+	if len(files) == 0 {
+		out = append(out, "--workers", strconv.Itoa(sf.workers), "--ops", strconv.Itoa(sf.ops))
+	}
+	if isSet(fs, "check-timeout") {
+		out = append(out, "--check-timeout", sf.checkTimeout.String())
+	}
+	return append(out, files...)
+}
+
+// fingerprint is the fingerprint of the sweep from base: what chooses
+// its seeds and what each runs.
+func (sf *simFlags) fingerprint(base sim.Config) string {
+	cfg := base
+	cfg.Scenario = ""
+	b, _ := json.Marshal(cfg)
+	return scenarios.Fingerprint("sim", sf.sc.Name, string(b), strconv.FormatUint(sf.seeds, 10), strconv.FormatBool(sf.swarm))
 }
 
 // base returns the config every seed starts from.
@@ -136,8 +182,11 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 	if isSet(fs, "seed") {
 		cfg.Seed = sf.seed
 	}
-	if sf.seeds < 1 || sf.checkTimeout < 0 {
-		return cfg, fmt.Errorf("--seeds must be at least 1, and --check-timeout not negative")
+	if sf.seeds < 1 {
+		return cfg, fmt.Errorf("--seeds %d: must be at least 1", sf.seeds)
+	}
+	if sf.checkTimeout < 0 {
+		return cfg, fmt.Errorf("--check-timeout %v: must not be negative", sf.checkTimeout)
 	}
 	cfg.CheckTimeout = sf.checkTimeout
 	if cfg.Seed+sf.seeds-1 < cfg.Seed {
@@ -181,6 +230,18 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 	began := time.Now()
 	t := tally{res: scenarios.NewResult(sf.sc, scenarios.Sim)}
 	n, prepare := sf.shardSeeds(base)
+	t.res.Cells = int(n)
+	end := runEnd(sf.split, sf.fingerprint(base), int(n), int(sf.seeds))
+	if n == 0 { // an empty shard: complete, with no cells
+		if !sf.asJSON {
+			fmt.Fprintf(stdout, "sim: shard %s has none of the %s (an empty shard is complete, and shmlab merge counts it)\n", sf.split, plural(int(sf.seeds), "seed"))
+		}
+		w := io.Discard
+		if sf.asJSON {
+			w = stdout
+		}
+		return writeRows(nil, "", sf.asJSON, sf.junit, "sim", end, w, stderr)
+	}
 	out := stdout
 	if sf.asJSON {
 		out = stderr // the row alone goes to stdout
@@ -213,9 +274,9 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 	}
 	rows := []scenarios.Row{scenarios.RowOf(t.res)}
 	if sf.asJSON {
-		return worstExit(t.code, writeRows(rows, "", true, sf.junit, "sim", stdout, stderr))
+		return worstExit(t.code, writeRows(rows, "", true, sf.junit, "sim", end, stdout, stderr))
 	}
-	return worstExit(t.code, writeRows(rows, "", false, sf.junit, "sim", io.Discard, stderr))
+	return worstExit(t.code, writeRows(rows, "", false, sf.junit, "sim", end, io.Discard, stderr))
 }
 
 // shardSeeds returns how many seeds this shard runs, and the prepare
@@ -257,7 +318,10 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 	case linearizability.Illegal:
 		t.failed++
 		t.code = worstExit(t.code, exitInvalid)
-		o.Folder, o.Repro = sf.report(cfg, r, stdout, stderr)
+		var ok bool
+		if o.Folder, o.Repro, ok = sf.report(cfg, r, stdout, stderr); !ok {
+			t.code = worstExit(t.code, exitError)
+		}
 	case linearizability.Unknown:
 		t.undecided++
 		t.code = worstExit(t.code, exitUnknown)
@@ -272,7 +336,7 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 
 // report shrinks (if asked) and writes a failing seed's folder, named
 // after the seed that failed (shrinking may move the schedule's seed).
-func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) (folder, repro string) {
+func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writer) (folder, repro string, ok bool) {
 	seed, note := cfg.Seed, ""
 	if sf.shrink {
 		small, sr, err := sim.Shrink(cfg, 5000)
@@ -288,10 +352,11 @@ func (sf *simFlags) report(cfg sim.Config, r *sim.Result, stdout, stderr io.Writ
 	dir, repro, err := writeSimFailure(sf.out, "seed-"+strconv.FormatUint(seed, 10), cfg, r)
 	if err != nil {
 		fmt.Fprintf(stderr, "shmlab sim: seed %d: writing its folder: %v\n", seed, err)
-		dir, repro = "", "(not written)"
+		dir, note = "", note+" (its folder could not be written: the repro line runs the seed unshrunk)"
+		repro = shquote.Join(append([]string{"shmlab", "sim", "--seed", strconv.FormatUint(seed, 10)}, sf.reproArgs...)...)
 	}
 	fmt.Fprintf(stdout, "seed %d%s: %v\n%s\nrepro: %s\n", seed, note, r.Check, r.Check.Details(), repro)
-	return dir, repro
+	return dir, repro, err == nil
 }
 
 // writeSimFailure writes a simulator's failure into a new folder in out,

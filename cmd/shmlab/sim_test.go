@@ -3,8 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/sim"
 )
 
 // TestSimExitCodesAndFolders: passing seeds exit 0; a bug variant exits 1
@@ -60,4 +66,33 @@ func TestSimExitCodesAndFolders(t *testing.T) {
 	if r := runArgs(t, args...); r.code != exitInvalid || !strings.Contains(r.stdout, "FAILED") {
 		t.Errorf("%s: exits %d, want %d (FAILED):\n%s", repro, r.code, exitInvalid, r.stdout)
 	}
+}
+
+// TestSimFolderNotWritten: a failing seed whose folder cannot be written
+// (here --out is made a file after the up-front check) still gets a
+// repro line, of the seed unshrunk, and the sweep an ERROR, which the
+// violation's exit 1 wins over.
+func TestSimFolderNotWritten(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(out, []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sf := &simFlags{out: out, reproArgs: []string{"--swarm", "--bug", "no-dedup"}, sc: &scenarios.Scenario{Name: "sim"}}
+	cfg := sim.Config{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 50 * time.Millisecond}
+	for ; cfg.Seed < 50; cfg.Seed++ {
+		c := sim.Swarm(cfg)
+		r, err := sim.Run(c)
+		if err != nil || !r.Failed() {
+			continue
+		}
+		var stdout, stderr strings.Builder
+		t1 := tally{res: scenarios.NewResult(sf.sc, scenarios.Sim)}
+		sf.seedDone(&t1, c, r, &stdout, &stderr)
+		want := "repro: shmlab sim --seed " + strconv.FormatUint(c.Seed, 10) + " --swarm --bug no-dedup\n"
+		if t1.code != exitInvalid || !strings.Contains(stdout.String(), want) || !strings.Contains(stderr.String(), "writing its folder") {
+			t.Errorf("exit %d, want %d; stdout %q, want %q; stderr %q", t1.code, exitInvalid, stdout.String(), want, stderr.String())
+		}
+		return
+	}
+	t.Fatal("no failing seed in 50")
 }

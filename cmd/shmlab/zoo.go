@@ -29,7 +29,8 @@ prints a JSON row per variant and mode as shmlab run does (its scenario
 is the variant's bundled one), --junit writes them as JUnit.
 
 Exit status: 0 every variant caught in every mode, 1 one was not, 254
-usage, 255 a variant's runs could not be done (ERROR).
+usage (an --out or --junit that cannot be written is found before any
+run), 255 a variant's runs could not be done (ERROR) or a write failed.
 
 examples:
   shmlab zoo --mode sim --seeds 5
@@ -66,8 +67,21 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shmlab zoo: --mode %q: want process, sim or both\n", zf.mode)
 		return exitBadInput
 	}
-	if len(operands) > 0 || zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds {
-		fmt.Fprintf(stderr, "shmlab zoo: takes no operands, and --seeds must be 1 to %d\n", scenarios.MaxSeeds)
+	switch {
+	case len(operands) > 0:
+		err = fmt.Errorf("takes no operands, got %q", operands)
+	case zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds:
+		err = fmt.Errorf("--seeds %d: want 1 to %d", zf.seeds, scenarios.MaxSeeds)
+	case zf.timeout < 0:
+		err = fmt.Errorf("--timeout %v: must not be negative", zf.timeout)
+	case zf.out != "":
+		err = outputDir("--out", zf.out)
+	}
+	if err == nil {
+		err = outputFile("--junit", zf.junit)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
 		return exitBadInput
 	}
 	zoo, err := zooScenarios()
@@ -82,7 +96,12 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	p := newProgress(stderr, false)
 	results := scenarios.RunSuite(context.Background(), zoo, opts, p.update)
 	p.done()
-	return zf.print(stdout, stderr, results)
+	mine, total := scenarios.Cells(zoo, opts)
+	parts := []string{"zoo", zf.mode, fmt.Sprint(opts.Seeds)}
+	for _, sc := range zoo {
+		parts = append(parts, sc.Name, string(sc.Source))
+	}
+	return zf.print(stdout, stderr, results, runEnd(scenarios.Shard{}, scenarios.Fingerprint(parts...), mine, total))
 }
 
 // zooScenarios returns the bundled scenario of each bug, in the order of
@@ -116,7 +135,7 @@ func zooScenarios() ([]*scenarios.Scenario, error) {
 // print prints the table (or the JSON rows), then the shrunk
 // counterexamples' folders if --out asks for them, writes --junit, and
 // returns the exit code.
-func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result) int {
+func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result, end scenarios.RunEnd) int {
 	code := exitOK
 	var notes strings.Builder
 	var rows []scenarios.Row
@@ -128,7 +147,10 @@ func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result)
 		caught, shrunk := "no", "-"
 		if r.Violations > 0 {
 			caught = fmt.Sprintf("yes (seed %d)", r.FirstViolation)
-			shrunk = zf.shrunk(r, &notes, stderr)
+			var ok bool
+			if shrunk, ok = zf.shrunk(r, &notes, stderr); !ok {
+				code = worstExit(code, exitError)
+			}
 		} else {
 			code = worstExit(code, worstExit(exitInvalid, verdictCode(r)))
 		}
@@ -140,20 +162,20 @@ func (zf *zooFlags) print(stdout, stderr io.Writer, results []*scenarios.Result)
 	}
 	tw.Flush()
 	if zf.asJSON {
-		return worstExit(code, writeRows(rows, "", true, zf.junit, "zoo", stdout, stderr))
+		return worstExit(code, writeRows(rows, "", true, zf.junit, "zoo", end, stdout, stderr))
 	}
 	if notes.Len() > 0 {
 		fmt.Fprint(stdout, "\n"+notes.String())
 	}
-	return worstExit(code, writeRows(rows, "", false, zf.junit, "zoo", io.Discard, stderr))
+	return worstExit(code, writeRows(rows, "", false, zf.junit, "zoo", end, io.Discard, stderr))
 }
 
 // shrunk shrinks a sim result's first failing seed, writes its folder if
 // --out asks (noting the repro line), and says how many operations are
-// left.
-func (zf *zooFlags) shrunk(r *scenarios.Result, notes *strings.Builder, stderr io.Writer) string {
+// left; ok is false if the folder could not be written (an ERROR).
+func (zf *zooFlags) shrunk(r *scenarios.Result, notes *strings.Builder, stderr io.Writer) (shrunk string, ok bool) {
 	if r.Mode != scenarios.Sim {
-		return "-"
+		return "-", true
 	}
 	for _, o := range r.Outcomes {
 		if o.Sim == nil || !o.Sim.Failed() {
@@ -167,13 +189,13 @@ func (zf *zooFlags) shrunk(r *scenarios.Result, notes *strings.Builder, stderr i
 			_, repro, err := writeSimFailure(zf.out, r.Scenario.Variant, cfg, small)
 			if err != nil {
 				fmt.Fprintf(stderr, "shmlab zoo: %s: writing its counterexample: %v\n", r.Scenario.Variant, err)
-			} else {
-				fmt.Fprintf(notes, "%s: repro: %s\n", r.Scenario.Variant, repro)
+				return plural(sim.Ops(small.History), "operation"), false
 			}
+			fmt.Fprintf(notes, "%s: repro: %s\n", r.Scenario.Variant, repro)
 		}
-		return plural(sim.Ops(small.History), "operation")
+		return plural(sim.Ops(small.History), "operation"), true
 	}
-	return "?"
+	return "?", true
 }
 
 // plural says "1 operation", "2 operations".
