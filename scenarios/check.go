@@ -46,7 +46,11 @@ func (sc *Scenario) check() []problem {
 		add("$.mode", "mode %q: want process, sim or both", sc.Mode)
 	}
 	if maxWorkers := sc.maxWorkers(); sc.Workers < 0 || sc.Workers > maxWorkers {
-		add("$.workers", "workers %d: want 1 to %d", sc.Workers, maxWorkers)
+		if maxWorkers < MaxSimWorkers && sc.Workers <= MaxSimWorkers {
+			add("$.workers", "workers %d: want 1 to %d on real processes (mode: sim allows up to %d)", sc.Workers, maxWorkers, MaxSimWorkers)
+		} else {
+			add("$.workers", "workers %d: want 1 to %d", sc.Workers, maxWorkers)
+		}
 	}
 	if sc.Ops < 0 || sc.Ops > MaxOps {
 		add("$.ops", "ops %d: want 1 to %d", sc.Ops, MaxOps)

@@ -139,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 		{"seed twice", "seeds: [3, 3]\n", []string{"f.yaml:1:12:", "seed 3 is listed twice"}},
 		{"negative incr", "mix: {incr: -1}\n", []string{"f.yaml:1:13:", "weight -1"}},
 		{"too many ops", "workers: 64\nops: 1000000\n", []string{"f.yaml:2:6:", "64000000 operations"}},
+		{"too many workers for processes", "workers: 100\n", []string{"f.yaml:1:10:", "workers 100: want 1 to 64 on real processes (mode: sim allows up to 1024)"}},
+		{"too many workers", "mode: sim\nworkers: 2000\n", []string{"f.yaml:2:10:", "workers 2000: want 1 to 1024"}},
 		{"byte faults in sim", "mode: both\nfaults:\n  bytes:\n    - {kind: short}\n", []string{"f.yaml:4:5:", "byte faults need real streams"}},
 		{"hot without share", "keys: {distribution: hot}\n", []string{"f.yaml:1:7:", "hot share 0"}},
 		{"zero without unit", "think: 0\n", []string{"f.yaml:1:8:", "0 is not a duration (write it with its unit"}},

@@ -100,13 +100,23 @@ func (o *Outcome) runSim(cfg sim.Config) {
 		return
 	}
 	o.FaultsHappened = r.FaultsHappened
-	if len(r.Missed) > 0 {
+	if err := MissedError(r.Missed); err != nil {
 		o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records // to look at
-		o.Err = fmt.Errorf("%w: %s", ErrFaultMissed, strings.Join(r.Missed, "; "))
+		o.Err = err
 		return
 	}
 	o.Sim, o.History, o.Check, o.Ops, o.Records = r, r.History, r.Check, len(r.History.Ops), r.Records
 	o.CheckTime = r.Check.Duration
+}
+
+// MissedError is the error of a run whose planned faults named in missed
+// (each with why) did not happen, wrapping ErrFaultMissed; nil if none
+// was missed.
+func MissedError(missed []string) error {
+	if len(missed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrFaultMissed, strings.Join(missed, "; "))
 }
 
 // ErrFaultMissed is the error of a run in which a planned process fault

@@ -313,7 +313,20 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 	if r.Check == nil {
 		return // not checked (a config of its own says so)
 	}
-	o := &scenarios.Outcome{Scenario: sf.sc, Mode: scenarios.Sim, Seed: cfg.Seed, Ops: r.Ops, Check: r.Check, CheckTime: r.Check.Duration}
+	o := &scenarios.Outcome{Scenario: sf.sc, Mode: scenarios.Sim, Seed: cfg.Seed, Ops: r.Ops, Check: r.Check, CheckTime: r.Check.Duration,
+		FaultsPlanned: r.FaultsPlanned, FaultsHappened: r.FaultsHappened}
+	if sf.swarm {
+		// A swarm draws its process faults at random, and one whose
+		// target is gone by its time is not a fault anyone planned.
+		o.FaultsPlanned = o.FaultsHappened
+	} else if o.Err = scenarios.MissedError(r.Missed); o.Err != nil {
+		// The faults the file asked for did not all happen: the run did
+		// not test what the file says.
+		t.code = worstExit(t.code, exitError)
+		fmt.Fprintf(stdout, "seed %d: ERROR: %v\n", cfg.Seed, o.Err)
+		t.res.Add(o)
+		return
+	}
 	switch r.Check.Verdict {
 	case linearizability.Illegal:
 		t.failed++

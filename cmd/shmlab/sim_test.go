@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,4 +96,31 @@ func TestSimFolderNotWritten(t *testing.T) {
 		return
 	}
 	t.Fatal("no failing seed in 50")
+}
+
+// TestSimMissedFaultIsError: shmlab sim on a file whose process fault
+// never comes (the workload is over before 10h) is an ERROR naming the
+// fault (exit 255), and its JSON row says 0 of 1 faults happened; the
+// same fault with time to happen passes.
+func TestSimMissedFaultIsError(t *testing.T) {
+	text := "name: late\nmode: sim\nworkers: 2\nops: 30\nseeds: 2\nfaults:\n  processes: [{kind: kill, target: w1, at: %s}]\n"
+	dir := t.TempDir()
+	late, soon := filepath.Join(dir, "late.yaml"), filepath.Join(dir, "soon.yaml")
+	if err := os.WriteFile(late, fmt.Appendf(nil, text, "10h"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(soon, fmt.Appendf(nil, text, "0s"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runArgs(t, "sim", "--seeds", "2", "--out", filepath.Join(dir, "out"), "--json", late)
+	if r.code != exitError || !strings.Contains(r.stderr, "seed 1: ERROR: a planned fault did not happen: processes[0] (kill w1 at 10h0m0s) did not happen") {
+		t.Errorf("sim on a fault at 10h: exit %d, want %d; standard error:\n%s", r.code, exitError, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"verdict":"ERROR"`) || !strings.Contains(r.stdout, `"faults_planned":2,"faults_happened":0`) {
+		t.Errorf("sim on a fault at 10h: rows %s, want an ERROR row with 0 of 2 faults happened", r.stdout)
+	}
+	r = runArgs(t, "sim", "--seeds", "2", "--out", filepath.Join(dir, "out"), "--json", soon)
+	if r.code != exitOK || !strings.Contains(r.stdout, `"faults_planned":2,"faults_happened":2`) {
+		t.Errorf("sim on a fault at 0s: exit %d, want %d; rows %s; standard error:\n%s", r.code, exitOK, r.stdout, r.stderr)
+	}
 }
