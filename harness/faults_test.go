@@ -12,17 +12,6 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// opsOf returns worker name's operations, in call order.
-func opsOf(h *linearizability.History, name string) []linearizability.Op {
-	var out []linearizability.Op
-	for _, o := range h.Ops {
-		if o.Worker == name {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // TestKillAfterProgress: a kill aimed at w2's 50th request kills it with
 // that request in flight, whatever the machine's load: w2 made exactly 50
 // calls, the 50th unknown, and the others went on to their end.
@@ -33,7 +22,7 @@ func TestKillAfterProgress(t *testing.T) {
 		}}
 		res := run(t, harness.Config{Scenario: "kill-after", Workers: 3, Ops: 80, Seed: seed, Plan: plan})
 		requireSound(t, res)
-		ops := opsOf(res.History, "w2")
+		ops := res.History.WorkerOps("w2")
 		if len(ops) != 50 || ops[49].Status != linearizability.StatusUnknown {
 			var last linearizability.Status
 			if len(ops) > 0 {
@@ -42,7 +31,7 @@ func TestKillAfterProgress(t *testing.T) {
 			t.Fatalf("seed %d: w2 made %d calls, the last %q; want 50, the last unknown", seed, len(ops), last)
 		}
 		for _, w := range []string{"w1", "w3"} {
-			if n := len(opsOf(res.History, w)); n != 80 {
+			if n := len(res.History.WorkerOps(w)); n != 80 {
 				t.Errorf("seed %d: %s made %d calls, want 80", seed, w, n)
 			}
 		}
@@ -67,7 +56,7 @@ func TestPauseAndRestartAfterProgress(t *testing.T) {
 	if diff := cmp.Diff(want, events(res.History)); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
 	}
-	if n := len(opsOf(res.History, "w2")); n != 30+40 {
+	if n := len(res.History.WorkerOps("w2")); n != 30+40 {
 		t.Errorf("w2 made %d calls, want 30, then 40 after its restart", n)
 	}
 }
@@ -87,7 +76,7 @@ func TestFaultsFromTheWorkloadStart(t *testing.T) {
 		if ev := events(res.History); ev[linearizability.EventKill] != 1 || res.FaultsHappened != 1 {
 			t.Fatalf("seed %d: events %v, %d faults happened; want the kill", seed, ev, res.FaultsHappened)
 		}
-		if n := len(opsOf(res.History, "w2")); n >= 50 {
+		if n := len(res.History.WorkerOps("w2")); n >= 50 {
 			t.Errorf("seed %d: w2 made all its %d calls, killed at 50ms with 2ms between them", seed, n)
 		}
 	}

@@ -52,3 +52,17 @@ func ExampleWriter() {
 	// {"type":"op","id":1,"worker":"w1","stream":0,"method":"add","key":"hits","input":{"delta":1},"output":{"value":1},"call":100,"return":180,"status":"ok"}
 	// {"type":"event","kind":"master_restart","time":200,"reset":true}
 }
+
+func ExampleHistory_WorkerOps() {
+	h, err := linearizability.Read(strings.NewReader(staleRead), "stale.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, op := range h.WorkerOps("w1") {
+		fmt.Println(op.ID, op.Method, op.Key)
+	}
+	// Output:
+	// 1 set x
+	// 2 set x
+}

@@ -204,6 +204,18 @@ type History struct {
 	Name string
 }
 
+// WorkerOps returns the operations of the worker named name (all its
+// processes and streams), in the order the history holds them.
+func (h *History) WorkerOps(name string) []Op {
+	var out []Op
+	for _, o := range h.Ops {
+		if o.Worker == name {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // String describes op in one line, for messages and reports.
 func (op *Op) String() string {
 	s := fmt.Sprintf("#%d %s/%d %s(%q", op.ID, op.Worker, op.Stream, op.Method, op.Key)

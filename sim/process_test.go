@@ -10,17 +10,6 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// workerOps returns the operations of worker name, in call order.
-func workerOps(h *linearizability.History, name string) []linearizability.Op {
-	var out []linearizability.Op
-	for _, o := range h.Ops {
-		if o.Worker == name {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // TestKillAfterProgress: a kill aimed at w2's 50th request kills it with
 // that request received and unanswered: w2 made 50 operations, the last
 // unknown, named by the kill event; in every seed.
@@ -33,7 +22,7 @@ func TestKillAfterProgress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ops := workerOps(r.History, "w2")
+		ops := r.History.WorkerOps("w2")
 		if len(ops) != 50 || ops[49].Status != linearizability.StatusUnknown {
 			t.Fatalf("seed %d: w2 made %d operations, want 50 with the last unknown", seed, len(ops))
 		}
@@ -73,7 +62,7 @@ func TestRestartAfterProgress(t *testing.T) {
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
 	}
-	if n := len(workerOps(r.History, "w1")); n != 30 {
+	if n := len(r.History.WorkerOps("w1")); n != 30 {
 		t.Errorf("w1 made %d operations, want 10 then 20 after its restart", n)
 	}
 	if r.FaultsHappened != 2 {
