@@ -39,7 +39,7 @@ bench: build
 
 # A short benchmark of the reference against its floor.
 quickbench: build
-	./$(BIN) bench --workers 1,2 --inflight 1,64 --value 16,65536 --duration 300ms --warmup 100ms
+	./$(BIN) bench --workers 1,2 --inflight 1,64 --value 16,65536 --duration 300ms --warmup 100ms --runs 3
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
