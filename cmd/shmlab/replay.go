@@ -61,13 +61,7 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "%v\n%s", o.Check, o.Check.Details())
 	}
-	if saved, err := savedVerdict(dir); err == nil {
-		fmt.Fprintf(stdout, "saved: %s\n", saved)
-	} else if ri.Error != "" {
-		fmt.Fprintf(stdout, "saved: error: %s\n", ri.Error)
-	} else if ri.Verdict != "" {
-		fmt.Fprintf(stdout, "saved: %s (run.json; no history to check again)\n", ri.Verdict)
-	}
+	printSaved(stdout, dir, ri)
 	if o.Err != nil {
 		return exitError
 	}
@@ -78,6 +72,23 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUnknown
 	}
 	return exitOK
+}
+
+// printSaved prints the verdict the folder saved: a run that could not
+// be done says its error first (with what its kept history, if any,
+// checks to now), a run with a history the history checked again.
+func printSaved(stdout io.Writer, dir string, ri scenarios.RunInfo) {
+	saved, err := savedVerdict(dir)
+	switch {
+	case ri.Error != "" && err == nil:
+		fmt.Fprintf(stdout, "saved: error: %s (the history it kept, checked again: %s)\n", ri.Error, saved)
+	case ri.Error != "":
+		fmt.Fprintf(stdout, "saved: error: %s\n", ri.Error)
+	case err == nil:
+		fmt.Fprintf(stdout, "saved: %s\n", saved)
+	case ri.Verdict != "":
+		fmt.Fprintf(stdout, "saved: %s (run.json; no history to check again)\n", ri.Verdict)
+	}
 }
 
 // savedVerdict checks the folder's saved history again.

@@ -267,6 +267,9 @@ func (sf *simFlags) sweep(base sim.Config, stdout, stderr io.Writer) int {
 		if sf.split.N > 0 {
 			fmt.Fprintf(stdout, " (shard %s of %s)", sf.split, plural(int(sf.seeds), "seed"))
 		}
+		if t.errors > 0 {
+			fmt.Fprintf(stdout, ", %d ERROR (a planned fault did not happen)", t.errors)
+		}
 		if t.undecided > 0 {
 			fmt.Fprintf(stdout, ", %d undecided (--check-timeout %v)", t.undecided, sf.checkTimeout)
 		}
@@ -304,8 +307,8 @@ func (sf *simFlags) shardSeeds(base sim.Config) (uint64, func(sim.Config) sim.Co
 // tally counts a sweep's verdicts, keeps its exit code, and the runs as
 // a Result (for the rows).
 type tally struct {
-	code, failed, undecided int
-	res                     *scenarios.Result
+	code, failed, undecided, errors int
+	res                             *scenarios.Result
 }
 
 // seedDone counts and reports one seed's run.
@@ -322,7 +325,7 @@ func (sf *simFlags) seedDone(t *tally, cfg sim.Config, r *sim.Result, stdout, st
 	} else if o.Err = scenarios.MissedError(r.Missed); o.Err != nil {
 		// The faults the file asked for did not all happen: the run did
 		// not test what the file says.
-		t.code = worstExit(t.code, exitError)
+		t.code, t.errors = worstExit(t.code, exitError), t.errors+1
 		fmt.Fprintf(stdout, "seed %d: ERROR: %v\n", cfg.Seed, o.Err)
 		t.res.Add(o)
 		return

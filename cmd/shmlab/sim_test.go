@@ -119,6 +119,10 @@ func TestSimMissedFaultIsError(t *testing.T) {
 	if !strings.Contains(r.stdout, `"verdict":"ERROR"`) || !strings.Contains(r.stdout, `"faults_planned":2,"faults_happened":0`) {
 		t.Errorf("sim on a fault at 10h: rows %s, want an ERROR row with 0 of 2 faults happened", r.stdout)
 	}
+	r = runArgs(t, "sim", "--seeds", "2", "--out", filepath.Join(dir, "out"), late)
+	if want := "sim: 2 seeds, 120 operations, 0 failed, 2 ERROR (a planned fault did not happen)"; r.code != exitError || !strings.Contains(r.stdout, want) {
+		t.Errorf("sim on a fault at 10h: exit %d, want %d; standard output %q, want it to say %q", r.code, exitError, r.stdout, want)
+	}
 	r = runArgs(t, "sim", "--seeds", "2", "--out", filepath.Join(dir, "out"), "--json", soon)
 	if r.code != exitOK || !strings.Contains(r.stdout, `"faults_planned":2,"faults_happened":2`) {
 		t.Errorf("sim on a fault at 0s: exit %d, want %d; rows %s; standard error:\n%s", r.code, exitOK, r.stdout, r.stderr)
