@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/anishathalye/porcupine"
 )
@@ -111,11 +112,11 @@ func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
 		},
 		DescribeOperation: func(input, _ any) string {
 			ro := input.(*reportOp)
-			return ro.m.DescribeOperation(ro.o, nil)
+			return shorten(ro.m.DescribeOperation(ro.o, nil))
 		},
 		DescribeState: func(state any) string {
 			if rs := state.(*reportState); rs != nil {
-				return rs.m.DescribeState(rs.s)
+				return shorten(rs.m.DescribeState(rs.s))
 			}
 			return "absent"
 		},
@@ -126,6 +127,25 @@ func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
 			return ""
 		},
 	}, ops
+}
+
+// maxDescription is how much of an operation's or a state's description
+// the report shows: the page holds a description for every operation and
+// for every state of every step it shows, so 1 MB values would make it
+// hundreds of megabytes.
+const maxDescription = 512
+
+// shorten cuts a description longer than maxDescription (at a rune's
+// start), saying how long it was.
+func shorten(s string) string {
+	if len(s) <= maxDescription {
+		return s
+	}
+	cut := maxDescription
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes in all)", len(s))
 }
 
 // annotations turns events into tracks of their own, marks failed

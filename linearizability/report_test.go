@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -138,5 +139,25 @@ func TestReportOfAConcurrentHistory(t *testing.T) {
 		if !bytes.Contains(b.Bytes(), []byte(`get(\"k\") -\u003e \"nowhere\"`)) {
 			t.Errorf("%s: the report does not show the read", model)
 		}
+	}
+}
+
+// TestReportShortensLargeValues: an operation with a 1 MB value is shown
+// by its first maxDescription bytes and its length, so that the page
+// stays small however large the values.
+func TestReportShortensLargeValues(t *testing.T) {
+	big := `"` + strings.Repeat("é", 500_000) + `"`
+	text := `{"type":"header","format":"shmlab-history","version":1,"model":"kv"}
+{"type":"op","id":1,"worker":"w1","method":"set","key":"a","input":{"value":` + big + `},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
+{"type":"op","id":2,"worker":"w2","method":"get","key":"a","output":{"value":` + big + `},"call":30,"return":40,"status":"ok"}
+`
+	d := renderReport(t, text, ReportOptions{})
+	for _, op := range d.Partitions[0].History {
+		if len(op.Description) > maxDescription+40 || !strings.Contains(op.Description, "bytes in all)") || !utf8.ValidString(op.Description) {
+			t.Errorf("description of %d bytes %.80q…, want at most %d and its length said, valid UTF-8", len(op.Description), op.Description, maxDescription+40)
+		}
+	}
+	if got := shorten("short"); got != "short" {
+		t.Errorf("shorten(%q) = %q, want it unchanged", "short", got)
 	}
 }
