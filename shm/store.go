@@ -239,8 +239,8 @@ func (s *Store) checkStored(req *Message) *Error {
 		return nil
 	}
 	if max := MaxValueBytes(s.maxFrame); len(req.Value) > max {
-		return errorf(ErrTooLarge, "value of %d bytes would need a reply frame of up to %d bytes (%d around it), more than the frame limit of %d; the largest value stored is %d bytes",
-			len(req.Value), len(req.Value)+replyOverhead, replyOverhead, s.maxFrame, max)
+		return errorf(ErrTooLarge, "reply frame of up to %d bytes (a value of %d and %d around it) would exceed the frame limit of %d: the largest value stored is %d bytes",
+			len(req.Value)+replyOverhead, len(req.Value), replyOverhead, s.maxFrame, max)
 	}
 	return nil
 }
