@@ -30,7 +30,14 @@ func wantTooLarge(t *testing.T, what string, rep Message) {
 // set, the least recently used are evicted instead.
 func TestDefaultByteBound(t *testing.T) {
 	s := NewStore(StoreOptions{})
-	big := String(strings.Repeat("b", 4<<20))
+	// Values near the largest stored, with room left for the writes below.
+	big := String(strings.Repeat("b", MaxValueBytes(0)-1024))
+	want, sum := 0, int64(0)
+	for ; ; want++ {
+		if sum += entrySize(fmt.Append(nil, "k", want), big); sum > DefaultMaxBytes {
+			break
+		}
+	}
 	n := 0
 	for ; ; n++ {
 		rep := boundSet(s, 0, fmt.Sprint("k", n), big, 0)
@@ -39,9 +46,9 @@ func TestDefaultByteBound(t *testing.T) {
 			break
 		}
 	}
-	if n != int(DefaultMaxBytes/(4<<20))-1 || s.Bytes() > DefaultMaxBytes || s.Stats().Evictions != 0 {
+	if n != want || s.Bytes() > DefaultMaxBytes || s.Stats().Evictions != 0 {
 		t.Fatalf("stored %d entries, %d bytes, %d evictions; want %d entries within %d bytes, none evicted",
-			n, s.Bytes(), s.Stats().Evictions, DefaultMaxBytes/(4<<20)-1, int64(DefaultMaxBytes))
+			n, s.Bytes(), s.Stats().Evictions, want, int64(DefaultMaxBytes))
 	}
 	if rep := boundSet(s, 0, "k0", big, 0); rep.Err != nil {
 		t.Errorf("overwriting an entry with a value of its size: %v", rep.Err)

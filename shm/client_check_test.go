@@ -65,20 +65,32 @@ func checkRequests(t *testing.T, compact bool) {
 	}
 }
 
-// TestOversizedRequestsAndReplies: a request or a reply over the frame
-// limit gets a definite too_large, and the connection lives on.
+// TestOversizedRequestsAndReplies: a request over the frame limit, or a
+// value no reply could carry back, gets a definite too_large, and the
+// connection lives on; a reply that would pass the limit is replaced by a
+// too_large whose message gives the frame size it compared, above the
+// limit.
 func TestOversizedRequestsAndReplies(t *testing.T) {
 	m, c := pairClient(t, ClientOptions{})
 	ctx := t.Context()
 	huge := String(strings.Repeat("x", DefaultMaxFrame))
 	wantCode(t, "Set of 4 MiB", c.Set(ctx, "huge", huge), CodeTooLarge, true)
-	if err := m.Set("big", huge); err != nil {
-		t.Fatal(err)
+	wantCode(t, "the master's own Set of 4 MiB", m.Set("big", huge), CodeTooLarge, true)
+	if _, found, err := c.Get(ctx, "big"); found || err != nil {
+		t.Fatalf("Get of a refused value: found %v, %v", found, err)
 	}
-	_, _, err := c.Get(ctx, "big")
-	wantCode(t, "Get of a 4 MiB value", err, CodeTooLarge, true)
 	if err := c.Set(ctx, "small", Int(1)); err != nil {
 		t.Fatalf("the connection did not survive: %v", err)
+	}
+	for _, n := range []int{MaxValueBytes(0), MaxValueBytes(0) + 1, DefaultMaxFrame} {
+		rep := m.fit(Message{Kind: KindReply, Seq: 1, Value: String(strings.Repeat("x", n-2)), Has: HasSeq | HasValue})
+		if n <= MaxValueBytes(0) {
+			if rep.Err != nil || len(rep.Value) != n {
+				t.Errorf("reply of a %d-byte value: %v", n, rep.Err)
+			}
+			continue
+		}
+		wantReplyTooLarge(t, fmt.Sprintf("reply of a %d-byte value", n), rep, DefaultMaxFrame)
 	}
 }
 

@@ -146,12 +146,12 @@ func ExampleAppendFrame() {
 func ExampleDefaultMaxBytes() {
 	m := shm.NewMaster(shm.MasterOptions{})
 	defer m.Close()
-	big := shm.String(strings.Repeat("x", 8<<20))
+	big := shm.String(strings.Repeat("x", 1<<20))
 	stored := 0
 	for i := 0; ; i++ {
 		err := m.Set(fmt.Sprint("big-", i), big)
 		if err != nil {
-			fmt.Println(stored, "values of 8 MiB stored, then:", shm.IsDefinite(err), err.(*shm.Error).Code)
+			fmt.Println(stored, "values of 1 MiB stored, then:", shm.IsDefinite(err), err.(*shm.Error).Code)
 			break
 		}
 		stored++
@@ -159,6 +159,23 @@ func ExampleDefaultMaxBytes() {
 	_, ok := m.Get("big-0")
 	fmt.Println("the first is still there:", ok)
 	// Output:
-	// 7 values of 8 MiB stored, then: true too_large
+	// 63 values of 1 MiB stored, then: true too_large
 	// the first is still there: true
+}
+
+// A value is stored only if a reply can carry it back within the frame
+// limit, on either codec and with the longest uuid: one byte more is
+// refused, definitely.
+func ExampleMaxValueBytes() {
+	m := shm.NewMaster(shm.MasterOptions{})
+	defer m.Close()
+	n := shm.MaxValueBytes(0) // the frame limit, 4 MiB, less a reply's 67 bytes
+	fmt.Println(n)
+	fmt.Println(m.Set("fits", shm.String(strings.Repeat("x", n-2)))) // a JSON string of n bytes
+	err := m.Set("over", shm.String(strings.Repeat("x", n-1)))
+	fmt.Println(shm.IsDefinite(err), err.(*shm.Error).Code)
+	// Output:
+	// 4194237
+	// <nil>
+	// true too_large
 }

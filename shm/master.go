@@ -91,6 +91,7 @@ func NewMaster(opts MasterOptions) *Master {
 		opts.Stream.WriteTimeout = 5 * time.Second
 	}
 	m := &Master{opts: opts, start: time.Now(), store: NewStore(opts.Store)}
+	m.store.maxFrame = m.maxFrame()
 	m.spawner.init(m)
 	return m
 }
@@ -248,26 +249,50 @@ func countRequests(in []Message) int {
 	return n
 }
 
-// replyOverhead is the most a JSON reply frame adds to its value: the
-// members around it, with the longest uuid. Over the compact codec a reply
-// is shorter still.
+// replyOverhead is the most a reply frame adds to the value it carries:
+// the members of a JSON-lines reply around it, with the longest uuid (a
+// uint64 of 20 digits), newline excluded as the frame limit excludes it.
+// A compact reply's payload adds at most 19 (kind, method and presence
+// bits, 4; a uuid, up to 10; the value's length, up to 5), so the JSON
+// reply bounds both codecs.
 const replyOverhead = len(`{"isSharedMemoryMessage":true,"uuid":18446744073709551615,"value":}`)
 
-// fit replaces a reply too large for one frame (a value the master stored
-// itself, a huge list of keys) by a too_large error: an oversized frame
-// would end the worker's connection. The bound is exact for a JSON reply,
-// so a value that arrived in a JSON set within the limit can always be
-// read back (its set frame was longer than its get reply).
+// fit replaces a reply too large for one frame by a too_large error: an
+// oversized frame would end the worker's connection. It compares the
+// largest frame the reply could take (replyOverhead around its value), so
+// the answer is the same on every codec and for every uuid. A stored value
+// always fits (Store.checkStored refuses a write of one that would not);
+// fit is the guard for everything else.
 func (m *Master) fit(rep Message) Message {
-	limit := m.opts.Stream.MaxFrame
-	if limit <= 0 {
-		limit = DefaultMaxFrame
-	}
+	limit := m.maxFrame()
 	if len(rep.Value)+replyOverhead <= limit {
 		return rep
 	}
-	err := errorf(ErrTooLarge, "reply of %d bytes exceeds the frame limit of %d", len(rep.Value), limit)
+	err := errorf(ErrTooLarge, "reply frame of up to %d bytes (a value of %d and %d around it) exceeds the frame limit of %d",
+		len(rep.Value)+replyOverhead, len(rep.Value), replyOverhead, limit)
 	return Message{Kind: KindReply, Seq: rep.Seq, Has: rep.Has &^ HasValue, Err: err}
+}
+
+// MaxValueBytes is the largest value a master whose frame limit is
+// maxFrame (DefaultMaxFrame if 0) stores: the largest that a reply can
+// carry within the limit on either codec, whatever its uuid, so every
+// stored value reads back on every connection. A set or cas of a longer
+// value is refused with a definite too_large, even when its own request
+// frame was within the limit (a compact request, or a JSON one with a
+// short uuid, adds fewer bytes than the longest reply).
+func MaxValueBytes(maxFrame int) int {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
+	return maxFrame - replyOverhead
+}
+
+// maxFrame is the frame limit of the connections the master makes.
+func (m *Master) maxFrame() int {
+	if m.opts.Stream.MaxFrame > 0 {
+		return m.opts.Stream.MaxFrame
+	}
+	return DefaultMaxFrame
 }
 
 // Get returns the value stored under key, as the master's own read.
@@ -277,9 +302,10 @@ func (m *Master) Get(key string) (Value, bool) {
 }
 
 // Set stores v under key, as the master's own write. It fails only with
-// a definite too_large: for an entry larger than the store's MaxBytes,
-// or, without one, for a write that would take the store past
-// DefaultMaxBytes.
+// a definite too_large: for a value too large for a reply to read it back
+// within the frame limit (MaxValueBytes), for an entry larger than the
+// store's MaxBytes, or, without one, for a write that would take the store
+// past DefaultMaxBytes.
 func (m *Master) Set(key string, v Value) error {
 	rep := m.Apply(&Message{Kind: KindRequest, Method: MethodSet, Key: []byte(key), Value: v, Has: HasKey | HasValue})
 	if rep.Err != nil {

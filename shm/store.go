@@ -91,6 +91,10 @@ type Store struct {
 	stats StoreStats
 	// deferred is an add's write held back by BugAddGetSet.
 	deferred *deferredAdd
+	// maxFrame is the frame limit replies must fit in: no value longer
+	// than MaxValueBytes(maxFrame) is stored. The master sets it from its
+	// StreamOptions; DefaultMaxFrame otherwise.
+	maxFrame int
 }
 
 type entry struct {
@@ -107,7 +111,7 @@ func NewStore(opts StoreOptions) *Store {
 		opts.DedupWindow = DefaultDedupWindow
 	}
 	opts.DedupWindow = max(8, 1<<bits.Len(uint(opts.DedupWindow-1)))
-	s := &Store{opts: opts, entries: make(map[string]*entry), dedup: make(map[Identity]*window), seed: maphash.MakeSeed()}
+	s := &Store{opts: opts, entries: make(map[string]*entry), dedup: make(map[Identity]*window), seed: maphash.MakeSeed(), maxFrame: DefaultMaxFrame}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	return s
 }
@@ -141,6 +145,10 @@ func (s *Store) Apply(now int64, from Identity, req *Message) Message {
 func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 	local := from == (Identity{})
 	if err := validate(req, local); err != nil {
+		*rep = errorReply(req, err)
+		return
+	}
+	if err := s.checkStored(req); err != nil {
 		*rep = errorReply(req, err)
 		return
 	}
@@ -220,6 +228,21 @@ func (s *Store) window(id Identity) *window {
 	}
 	*c = cachedWindow{id, w}
 	return w
+}
+
+// checkStored refuses a set or cas whose value could not be read back: a
+// get's reply to it, on either codec and with the longest uuid, would
+// pass the frame limit. It is decided on the request alone, before the
+// duplicate window, so a resent request gets the same answer.
+func (s *Store) checkStored(req *Message) *Error {
+	if req.Method != MethodSet && req.Method != MethodCAS {
+		return nil
+	}
+	if max := MaxValueBytes(s.maxFrame); len(req.Value) > max {
+		return errorf(ErrTooLarge, "reply frame of up to %d bytes (a value of %d and %d around it) would exceed the frame limit of %d: the largest value stored is %d bytes",
+			len(req.Value)+replyOverhead, len(req.Value), replyOverhead, s.maxFrame, max)
+	}
+	return nil
 }
 
 func (s *Store) execute(now int64, req *Message, rep *Message) {
@@ -354,8 +377,8 @@ func (s *Store) keys(now int64, req *Message, rep *Message) {
 		*rep = errorReply(req, errorf(ErrTooLarge, "keys would list %d entries, more than the limit of %d", n, MaxKeysListed))
 		return
 	}
-	if size := s.keyBytes + 3*n + 2; size > DefaultMaxFrame { // quotes and commas, escapes not counted
-		*rep = errorReply(req, errorf(ErrTooLarge, "keys would answer %d bytes or more, more than the frame limit of %d", size, DefaultMaxFrame))
+	if size := s.keyBytes + 3*n + 2 + replyOverhead; size > s.maxFrame { // quotes and commas, escapes not counted
+		*rep = errorReply(req, errorf(ErrTooLarge, "keys would answer a reply frame of %d bytes or more, more than the frame limit of %d", size, s.maxFrame))
 		return
 	}
 	s.work += uint64(n)
