@@ -146,8 +146,8 @@ faults:
 // folder's run.json count the faults, and the folder keeps the history.
 func TestMissedFaultIsError(t *testing.T) {
 	for _, tc := range []struct{ name, faults, want string }{
-		{"target gone", "[{kind: kill, target: w1, at: 5ms}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
-			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was not running"},
+		{"target gone", "[{kind: kill, target: w1, after: {worker: w1, ops: 5}}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
+			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was killed by processes[0] and not restarted"},
 		{"too late", "[{kind: kill, target: w1, at: 10h}]",
 			"processes[0] (kill w1 at 10h0m0s) did not happen: the workload was over before it came"},
 	} {

@@ -130,7 +130,7 @@ func TestParseErrors(t *testing.T) {
 		{"out of range", "workers: 3\nops: -5\n", []string{"f.yaml:2:6:", "ops -5"}},
 		{"bad mode", "mode: cloud\n", []string{"f.yaml:1:7:", `mode "cloud"`}},
 		{"bad variant", "variant: nodedup\n", []string{"f.yaml:1:10:", `variant "nodedup"`}},
-		{"bad target", "workers: 2\nfaults:\n  processes:\n    - {kind: kill, target: w9}\n", []string{"f.yaml:4:28:", `target "w9"`}},
+		{"bad target", "workers: 2\nfaults:\n  processes:\n    - {kind: kill, target: w9, at: 0s}\n", []string{"f.yaml:4:28:", `target "w9"`}},
 		{"bad fault", "faults:\n  messages:\n    - {kind: explode}\n", []string{"f.yaml:3:7:", "explode"}},
 		{"bad seeds", "seeds: many\n", []string{"f.yaml:1:8:", "seeds: want a count"}},
 		{"bad seed", "seeds: [1, x]\n", []string{"f.yaml:1:12:", "seed x"}},
@@ -197,7 +197,7 @@ func TestParseErrors(t *testing.T) {
 		{"no seeds listed", "seeds: []\n", []string{"f.yaml:1:8:", "seeds is empty: nothing would run"}},
 		// A fault the file can never reach.
 		{"fault past the duration", "duration: 2s\nfaults:\n  processes:\n    - {kind: kill, target: w1, at: 10h}\n",
-			[]string{"f.yaml:4:36:", "at 10h0m0s is past the end of the workload: its duration, 2s, with a last call's timeout and the pauses, 2.2s in all; the fault could never happen"}},
+			[]string{"f.yaml:4:36:", "at 10h0m0s is past the end of the workload: its duration, 2s, with a last call's timeout and the other faults' pauses, 2.2s in all; the fault could never happen"}},
 		{"fault past the duration and pauses", "duration: 2s\ntimeout: 1s\nfaults:\n  processes:\n    - {kind: pause, target: w2, at: 1s, for: 1s}\n    - {kind: kill, target: w1, at: 4001ms}\n",
 			[]string{"f.yaml:6:36:", "4s in all"}},
 		{"progress past the ops", "ops: 40\nfaults:\n  processes:\n    - {kind: kill, target: w2, after: {worker: w2, ops: 50}}\n",
