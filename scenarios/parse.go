@@ -172,7 +172,7 @@ func (p *parse) processFault(v ast.Node) error {
 	if fields["at"] == nil && fields["after"] == nil {
 		return p.at(v.GetToken(), "a process fault needs its time (at: 10ms; at: 0s for the workload's start) or its point of progress (after: {worker: w1, ops: 10})")
 	}
-	if k, f := fields["kind"], fields["for"]; k != nil && f != nil && k.Value.String() == string(faultinject.Kill) {
+	if k, f := fields["kind"], fields["for"]; k != nil && f != nil && isString(k.Value, string(faultinject.Kill)) {
 		return p.at(f.Key.GetToken(), "a kill has no for: the process stays dead (a restart's for is how long it stays down)")
 	}
 	return nil
@@ -240,6 +240,12 @@ var zeroMeansNothing = map[string]string{
 	"store.ttl":          "a TTL of 0s: want 1ms or more, or leave ttl out for none",
 	"store.dedup_window": "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
 	"faults.seed":        "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
+}
+
+// isString reports whether v is the string s, quoted or not.
+func isString(v ast.Node, s string) bool {
+	n, ok := v.(*ast.StringNode)
+	return ok && n.Value == s
 }
 
 // isZeroDuration reports whether v is a duration of 0 ("0s", "0ms").
