@@ -86,3 +86,18 @@ func ExampleProgress() {
 	// 20ms 1 false
 	// 25ms 1 true
 }
+
+// Two pauses of one worker whose windows overlap cannot both happen as
+// the plan says: the second's resume would end the first early.
+func ExampleConflicts() {
+	fs := []faultinject.ProcessFault{
+		{Kind: faultinject.Pause, Target: "w1", At: 10 * time.Millisecond, For: 30 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w1", At: 15 * time.Millisecond, For: 5 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w2", At: 15 * time.Millisecond, For: 5 * time.Millisecond},
+	}
+	for _, c := range faultinject.Conflicts(fs) {
+		fmt.Println(c.Later, c.Earlier, c.Why)
+	}
+	// Output:
+	// 1 0 w1 is paused from 10ms to 40ms
+}

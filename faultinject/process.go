@@ -74,7 +74,9 @@ type ProcessFault struct {
 
 // Progress is a point of one worker's progress: the master has received
 // Ops distinct requests (a resent or duplicated one counts once) on one
-// connection of Worker (one incarnation; the first to get there).
+// connection of Worker (one incarnation: a restarted worker counts from
+// 0 again). The first incarnation to get there has the fault; if its
+// target is not running then, the fault did not happen, in both modes.
 type Progress struct {
 	Worker string `json:"worker" yaml:"worker"`
 	Ops    int    `json:"ops" yaml:"ops"`

@@ -32,6 +32,10 @@ type RunnerOptions struct {
 	// still to come will not happen. It is called again after each
 	// action (a restart starts a process).
 	Over func() <-chan struct{}
+	// Lossy says the plan's message faults may lose requests
+	// (Plan.MayLoseRequests): a fault aimed by progress that missed its
+	// point says so.
+	Lossy bool
 }
 
 // A Runner applies a plan's process faults to real processes: those
@@ -50,6 +54,8 @@ type Runner struct {
 	paused   map[int]Process
 	started  map[int]bool   // first actions that took effect
 	missed   map[int]string // why a fault did not happen
+	down     map[string]*Down
+	received map[string]int // the most requests of a worker received on one connection, under mu
 	errs     []error
 }
 
@@ -61,7 +67,17 @@ type trigger struct {
 // NewRunner returns a Runner of o; Run runs it.
 func NewRunner(o RunnerOptions) *Runner {
 	return &Runner{o: o, wake: make(chan struct{}, 1), finished: make(chan struct{}),
-		paused: make(map[int]Process), started: make(map[int]bool), missed: make(map[int]string)}
+		paused: make(map[int]Process), started: make(map[int]bool), missed: make(map[int]string),
+		down: make(map[string]*Down), received: make(map[string]int)}
+}
+
+// Received says that the master has received n distinct requests of
+// worker on one of its connections, for the reason a fault aimed at its
+// progress gives if it misses its point.
+func (r *Runner) Received(worker string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.received[worker] = max(r.received[worker], n)
 }
 
 // Trigger says that the point of fault i, aimed by progress, is reached:
@@ -209,9 +225,11 @@ func (r *Runner) give(queue []timedStep, waiting map[int]bool, why string) {
 			r.missed[t.s.Fault] = why
 		}
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for i := range waiting {
 		a := r.o.Faults[i].After
-		r.missed[i] = fmt.Sprintf("the master never received request %d of %s (%s)", a.Ops, a.Worker, why)
+		r.missed[i] = ProgressMissed(a, r.received[a.Worker], r.down[a.Worker], r.o.Lossy, why)
 	}
 }
 
@@ -249,7 +267,7 @@ func (r *Runner) step(s Step) (next Step, ok bool) {
 	err := apply(f, s, r.o.Targets, r.paused, r.o.Record)
 	switch {
 	case errors.Is(err, ErrNotRunning) && !s.Second:
-		r.missed[s.Fault] = fmt.Sprintf("%s was not running", f.Target)
+		r.missed[s.Fault] = NotRunning(f.Target, r.down[f.Target])
 		return Step{}, false
 	case errors.Is(err, ErrNotRunning):
 		return Step{}, false
@@ -260,7 +278,13 @@ func (r *Runner) step(s Step) (next Step, ok bool) {
 		}
 		return Step{}, false
 	case s.Second:
+		if f.Kind == Restart {
+			delete(r.down, f.Target)
+		}
 		return Step{}, false
+	}
+	if f.Kind != Pause {
+		r.down[f.Target] = &Down{Fault: s.Fault, Kind: f.Kind}
 	}
 	r.started[s.Fault] = true
 	if r.o.Happened != nil {

@@ -221,6 +221,7 @@ func TestRunner(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "w2", At: 0, For: time.Millisecond},                      // w2 is gone
 		{Kind: faultinject.Kill, Target: "w3", At: time.Hour},                                      // the workload is over first
 		{Kind: faultinject.Kill, Target: "w3", After: &faultinject.Progress{Worker: "w3", Ops: 9}}, // never triggered
+		{Kind: faultinject.Kill, Target: "w3", After: &faultinject.Progress{Worker: "w2", Ops: 7}}, // w2 killed first
 	}
 	var mu sync.Mutex
 	var kinds []string
@@ -252,15 +253,18 @@ func TestRunner(t *testing.T) {
 	if isRunning(w1) {
 		t.Fatal("w1 runs after its triggered kill was done")
 	}
+	r.Received("w3", 4)
+	r.Received("w3", 2) // another connection's count: the most is kept
 	close(over)
 	got := <-res
 	if got.err != nil {
 		t.Fatal(got.err)
 	}
 	want := map[int]string{
-		2: "w2 was not running",
+		2: "w2 was not running: killed by processes[1] and not restarted",
 		3: "the workload was over before it came",
-		4: "the master never received request 9 of w3 (the workload was over before it came)",
+		4: "the master received only 4 of w3's requests on any one connection, never request 9 (the workload was over before it came)",
+		5: "the master received only 0 of w2's requests on any one connection, never request 7; w2 was killed by processes[1] and not restarted",
 	}
 	if diff := cmp.Diff(want, got.missed); diff != "" {
 		t.Errorf("missed mismatch (-want +got):\n%s", diff)
@@ -284,5 +288,32 @@ func isRunning(p faultinject.Process) bool {
 		return false
 	default:
 		return true
+	}
+}
+
+// TestProgressMissedSaysWhy: a fault aimed by progress that missed its
+// point says whether the plan's message faults may have lost requests
+// (after counts what the master received), and a worker taken down says
+// by which fault.
+func TestProgressMissedSaysWhy(t *testing.T) {
+	a := &faultinject.Progress{Worker: "w2", Ops: 35}
+	lossy := (&faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, P: 0.2, Dir: faultinject.Requests}}}).MayLoseRequests()
+	replies := (&faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, P: 0.2, Dir: faultinject.Replies}}}).MayLoseRequests()
+	for _, tc := range []struct {
+		name, got, want string
+	}{
+		{"lossy", faultinject.ProgressMissed(a, 31, nil, lossy, "over"),
+			"the master received only 31 of w2's requests on any one connection, never request 35 (the plan's message faults lost some of its requests; after counts the requests the master received)"},
+		{"replies only", faultinject.ProgressMissed(a, 31, nil, replies, "over"),
+			"the master received only 31 of w2's requests on any one connection, never request 35 (over)"},
+		{"finished", faultinject.NotRunning("w1", nil), "w1 was not running: it had finished its operations"},
+		{"restarting", faultinject.NotRunning("w1", &faultinject.Down{Fault: 2, Kind: faultinject.Restart}),
+			"w1 was not running: down, being restarted by processes[2]"},
+		{"master killed", faultinject.NotRunning("w1", &faultinject.Down{Fault: 0, Kind: faultinject.Kill, Master: true}),
+			"w1 was not running: killed with the master by processes[0]"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
+		}
 	}
 }

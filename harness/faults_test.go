@@ -95,13 +95,13 @@ func TestMissedFaults(t *testing.T) {
 		{"target gone", []faultinject.ProcessFault{
 			{Kind: faultinject.Kill, Target: "w1", At: 0},
 			{Kind: faultinject.Pause, Target: "w1", At: 20 * time.Millisecond, For: time.Millisecond},
-		}, "processes[1] (pause w1 at 20ms for 1ms) did not happen: w1 was not running"},
+		}, "processes[1] (pause w1 at 20ms for 1ms) did not happen: w1 was not running: killed by processes[0] and not restarted"},
 		{"too late", []faultinject.ProcessFault{{Kind: faultinject.Kill, Target: "w2", At: 10 * time.Hour}},
 			"processes[0] (kill w2 at 10h0m0s) did not happen: the workload was over before it came"},
 		{"master too late", []faultinject.ProcessFault{{Kind: faultinject.Restart, Target: "master", At: 10 * time.Hour}},
 			"processes[0] (restart master at 10h0m0s) did not happen: the workload was over before it came"},
 		{"never reached", []faultinject.ProcessFault{{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 21}}},
-			"processes[0] (kill w1 after request 21 of w2) did not happen: the master never received request 21 of w2"},
+			"processes[0] (kill w1 after request 21 of w2) did not happen: the master received only 20 of w2's requests on any one connection, never request 21 (the workload was over before it came)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := run(t, harness.Config{Scenario: "missed", Workers: 2, Ops: 20, Seed: 1, Think: 2 * time.Millisecond,

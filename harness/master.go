@@ -172,7 +172,8 @@ func (r *masterRun) newRunner() *faultinject.Runner {
 		start = asTime(r.start)
 	}
 	return faultinject.NewRunner(faultinject.RunnerOptions{Faults: r.sp.faults(), Skip: r.skip, Start: start,
-		Targets: r, Record: r.event, Happened: func(i int) { markHappened(r.sp.Dir, i) }, Over: r.over})
+		Targets: r, Record: r.event, Happened: func(i int) { markHappened(r.sp.Dir, i) }, Over: r.over,
+		Lossy: r.sp.Plan.MayLoseRequests()})
 }
 
 // skip reports whether the generation leaves process fault i alone: the

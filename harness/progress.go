@@ -17,6 +17,7 @@ import (
 type progressConn struct {
 	shm.Conn
 	runner *faultinject.Runner
+	name   string
 	points map[int][]int // the faults at each count
 	last   int           // the highest count with a fault
 	seen   map[uint64]bool
@@ -29,7 +30,7 @@ type progressConn struct {
 // watchProgress wraps c, name's connection, if a fault in faults is aimed
 // at its progress.
 func watchProgress(c shm.Conn, name string, faults []faultinject.ProcessFault, skip func(int) bool, runner *faultinject.Runner) shm.Conn {
-	pc := &progressConn{Conn: c, runner: runner, points: map[int][]int{}, seen: map[uint64]bool{}, closed: make(chan struct{})}
+	pc := &progressConn{Conn: c, runner: runner, name: name, points: map[int][]int{}, seen: map[uint64]bool{}, closed: make(chan struct{})}
 	for i, f := range faults {
 		if f.After != nil && f.After.Worker == name && !skip(i) {
 			pc.points[f.After.Ops] = append(pc.points[f.After.Ops], i)
@@ -49,6 +50,7 @@ func (c *progressConn) Recv(ms []shm.Message) (int, error) {
 		return n, err
 	}
 	var due []int
+	was := c.count
 	for i := range ms[:n] {
 		m := &ms[i]
 		if m.Kind != shm.KindRequest || m.Has&shm.HasSeq == 0 || c.seen[m.Seq] {
@@ -61,6 +63,9 @@ func (c *progressConn) Recv(ms []shm.Message) (int, error) {
 			c.seen = nil // no fault waits for more
 			break
 		}
+	}
+	if c.count > was {
+		c.runner.Received(c.name, c.count)
 	}
 	for _, i := range due {
 		select {

@@ -207,6 +207,7 @@ func (sc *Scenario) checkFaults(add adder) {
 		}
 		sc.checkReach(add, i, &f)
 	}
+	sc.checkOverlap(add)
 	for i, f := range p.Bytes {
 		if !target(f.Worker) {
 			add(fmt.Sprintf("$.faults.bytes[%d].worker", i), "worker %q: want w1 to w%d", f.Worker, workers)
@@ -220,8 +221,8 @@ func (sc *Scenario) checkFaults(add adder) {
 func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 	path := fmt.Sprintf("$.faults.processes[%d]", i)
 	if f.After == nil {
-		if end := sc.lastCall(); end > 0 && f.At > end {
-			add(path+".at", "at %v is past the end of the workload: its duration, %v, with a last call's timeout and the pauses, %v in all; the fault could never happen",
+		if end := sc.lastCall(i); end > 0 && f.At > end {
+			add(path+".at", "at %v is past the end of the workload: its duration, %v, with a last call's timeout and the other faults' pauses, %v in all; the fault could never happen",
 				f.At, sc.Duration, end)
 		}
 		return
@@ -238,16 +239,19 @@ func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 		ops, what = len(sc.Script[n-1]), "its script's operations"
 	case ops == 0:
 		ops, what = harness.DurationOps, "the most a worker makes in a duration"
+	case sc.Ops == 0:
+		what = "ops (the default when ops is left out)"
 	}
 	if a.Ops > ops {
 		add(path+".after.ops", "request %d of %s is past %s, %d: the fault could never happen", a.Ops, a.Worker, what, ops)
 	}
 }
 
-// lastCall bounds how long a workload with a duration lasts (0: no
-// duration, no bound): no call begins after the duration, each ends
-// within its timeout, and a pause can hold one longer by its length.
-func (sc *Scenario) lastCall() time.Duration {
+// lastCall bounds how long a workload with a duration lasts for process
+// fault i (0: no duration, no bound): no call begins after the duration,
+// each ends within its timeout, and another fault's pause can hold one
+// longer by its length (a fault's own length does not make it reachable).
+func (sc *Scenario) lastCall(i int) time.Duration {
 	if sc.Duration == 0 {
 		return 0
 	}
@@ -255,12 +259,25 @@ func (sc *Scenario) lastCall() time.Duration {
 	if sc.Timeout == 0 {
 		end += 200 * time.Millisecond // the harness's and the simulator's default
 	}
-	for _, f := range sc.Faults.Processes {
-		if f.Kind == faultinject.Pause {
+	for j, f := range sc.Faults.Processes {
+		if f.Kind == faultinject.Pause && j != i {
 			end += f.For
 		}
 	}
 	return end
+}
+
+// checkOverlap refuses two process faults that the file alone shows
+// cannot both happen as it says (faultinject.Conflicts).
+func (sc *Scenario) checkOverlap(add adder) {
+	fs := sc.Faults.Processes
+	for _, c := range faultinject.Conflicts(fs) {
+		path := fmt.Sprintf("$.faults.processes[%d].at", c.Later)
+		if fs[c.Later].After != nil {
+			path = fmt.Sprintf("$.faults.processes[%d].after", c.Later)
+		}
+		add(path, "%v", c)
+	}
 }
 
 // faultPrefix finds the fault a plan's error is about ("messages[2]: …").

@@ -141,22 +141,41 @@ faults:
 }
 
 // TestMissedFaultIsError: a planned fault that does not happen makes the
-// run an ERROR that names it, in both modes: its target gone, or its time
-// past the workload (without waiting for it). The JSON row and the
+// run an ERROR that names it and says why, the same in both modes: its
+// target killed by an earlier fault, or finished with its operations; its
+// time past the workload (without waiting for it); its point of progress
+// never reached, as its worker was killed, or as message faults lost
+// requests (after counts what the master received). The JSON row and the
 // folder's run.json count the faults, and the folder keeps the history.
 func TestMissedFaultIsError(t *testing.T) {
 	for _, tc := range []struct{ name, faults, want string }{
-		{"target gone", "[{kind: kill, target: w1, at: 5ms}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
-			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was not running"},
-		{"too late", "[{kind: kill, target: w1, at: 10h}]",
+		{"target gone", "  processes: [{kind: kill, target: w1, after: {worker: w1, ops: 5}}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
+			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was not running: killed by processes[0] and not restarted"},
+		{"target finished", "  processes: [{kind: restart, target: w1, at: 3ms, for: 1s}, {kind: kill, target: w2, after: {worker: w1, ops: 20}}]",
+			"processes[1] (kill w2 after request 20 of w1) did not happen: w2 was not running: it had finished its operations"},
+		{"too late", "  processes: [{kind: kill, target: w1, at: 10h}]",
 			"processes[0] (kill w1 at 10h0m0s) did not happen: the workload was over before it came"},
+		{"worker killed first", "  processes: [{kind: kill, target: w2, after: {worker: w1, ops: 3}}, {kind: pause, target: w1, after: {worker: w2, ops: 40}, for: 1ms}]",
+			"processes[1] (pause w1 after request 40 of w2 for 1ms) did not happen: the master received only"},
+		{"requests lost", "  messages: [{kind: drop, p: 0.2, dir: requests}]\n  processes: [{kind: kill, target: w2, after: {worker: w2, ops: 50}}]",
+			"processes[0] (kill w2 after request 50 of w2) did not happen: the master received only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := mustParse(t, fmt.Sprintf("workers: 2\nops: 50\nthink: 1ms\nseeds: 1\nfaults:\n  processes: %s\n", tc.faults))
+			sc := mustParse(t, fmt.Sprintf("workers: 2\nops: 50\nthink: 1ms\ntimeout: 20ms\nseeds: 1\nfaults:\n%s\n", tc.faults))
 			for _, r := range RunSuite(runCtx(t), []*Scenario{sc}, Options{}, nil) {
 				o := r.Outcomes[0]
 				if r.Verdict() != "ERROR" || !errors.Is(o.Err, ErrFaultMissed) || !strings.Contains(o.Err.Error(), tc.want) {
 					t.Fatalf("%s: verdict %s, error %v; want ERROR saying %q", r.Mode, r.Verdict(), o.Err, tc.want)
+				}
+				switch tc.name {
+				case "worker killed first":
+					if !strings.Contains(o.Err.Error(), "; w2 was killed by processes[0] and not restarted") {
+						t.Errorf("%s: %v; want it to say w2 was killed by processes[0]", r.Mode, o.Err)
+					}
+				case "requests lost":
+					if !strings.Contains(o.Err.Error(), "(the plan's message faults lost some of its requests; after counts the requests the master received)") {
+						t.Errorf("%s: %v; want it to say the message faults lost requests", r.Mode, o.Err)
+					}
 				}
 				if row := RowOf(r); row.FaultsPlanned != o.FaultsPlanned || row.FaultsHappened != o.FaultsHappened || row.FaultsHappened >= row.FaultsPlanned {
 					t.Errorf("%s: row says %d of %d faults happened", r.Mode, row.FaultsHappened, row.FaultsPlanned)
@@ -177,5 +196,43 @@ func TestMissedFaultIsError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAfterCountsPerIncarnation: after counts the requests of one
+// incarnation (one connection), in both modes: a kill after request 15
+// of w1, restarted at its request 10, comes at the new incarnation's
+// 15th request, and each leaves its request in flight.
+func TestAfterCountsPerIncarnation(t *testing.T) {
+	sc := mustParse(t, `workers: 2
+ops: 40
+think: 1ms
+faults:
+  processes:
+    - {kind: restart, target: w1, after: {worker: w1, ops: 10}, for: 5ms}
+    - {kind: kill, target: w1, after: {worker: w1, ops: 15}}
+`)
+	for _, mode := range []Mode{Sim, Process} {
+		for seed := uint64(1); seed <= 2; seed++ {
+			o := sc.Run(runCtx(t), mode, seed)
+			if o.Err != nil {
+				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
+			}
+			if diff := cmp.Diff([]string{"kill w1", "restart w1", "kill w1"}, processEvents(o.History)); diff != "" {
+				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
+			}
+			var w1 []linearizability.Op
+			for _, op := range o.History.Ops {
+				if op.Worker == "w1" {
+					w1 = append(w1, op)
+				}
+			}
+			if len(w1) != 25 || w1[9].Status != linearizability.StatusUnknown || w1[24].Status != linearizability.StatusUnknown {
+				t.Errorf("%s seed %d: w1 made %d calls; want 10 then 15, the last of each unknown", mode, seed, len(w1))
+			}
+			if o.FaultsHappened != 2 {
+				t.Errorf("%s seed %d: %d of 2 faults happened", mode, seed, o.FaultsHappened)
+			}
+		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/shmlab/shmlab/faultinject"
 )
 
 // Error is a problem at a place in a scenario file.
@@ -146,7 +148,32 @@ func (p *parse) durations(node ast.Node, path string) error {
 			if err := p.durations(v, join(path, "*")); err != nil {
 				return err
 			}
+			if path == "faults.processes" {
+				if err := p.processFault(v); err != nil {
+					return err
+				}
+			}
 		}
+	}
+	return nil
+}
+
+// processFault refuses a process fault that says nothing of when (no at,
+// no after: leaving at out is no way to say "at 0s"), and a kill with a
+// for, which a kill has no use for.
+func (p *parse) processFault(v ast.Node) error {
+	fields := map[string]*ast.MappingValueNode{}
+	for _, kv := range mappingValues(v) {
+		fields[kv.Key.String()] = kv
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	if fields["at"] == nil && fields["after"] == nil {
+		return p.at(v.GetToken(), "a process fault needs its time (at: 10ms; at: 0s for the workload's start) or its point of progress (after: {worker: w1, ops: 10})")
+	}
+	if k, f := fields["kind"], fields["for"]; k != nil && f != nil && isString(k.Value, string(faultinject.Kill)) {
+		return p.at(f.Key.GetToken(), "a kill has no for: the process stays dead (a restart's for is how long it stays down)")
 	}
 	return nil
 }
@@ -172,7 +199,62 @@ func (p *parse) zero(key string, v ast.Node) error {
 			return p.at(v.GetToken(), "seeds is empty: nothing would run: give a count (3) or at least one seed ([1, 7, 42]), or leave seeds out for one")
 		}
 	}
+	if why, ok := zeroMeansNothing[key]; ok && (isZero(v) || isZeroDuration(v)) {
+		return p.at(v.GetToken(), fmt.Sprintf("%s %s: %s", key, v.String(), why))
+	}
+	if strings.HasPrefix(key, "script") {
+		return nil // a script's decoder says what is wrong in it
+	}
+	switch n := v.(type) {
+	case *ast.NullNode:
+		return p.at(v.GetToken(), fmt.Sprintf("%s has no value: give one, or leave %s out for its default", key, key))
+	case *ast.StringNode:
+		if n.Value == "" {
+			return p.at(v.GetToken(), fmt.Sprintf("%s is empty: give a value, or leave %s out for its default", key, key))
+		}
+	case *ast.MappingNode:
+		if len(n.Values) == 0 {
+			return p.at(v.GetToken(), fmt.Sprintf("%s is empty ({}): say something in it, or leave %s out for its default", key, key))
+		}
+	case *ast.SequenceNode:
+		if len(n.Values) == 0 {
+			return p.at(v.GetToken(), fmt.Sprintf("%s is empty ([]): list something, or leave %s out", key, key))
+		}
+	}
 	return nil
+}
+
+// zeroMeansNothing are the fields whose zero (0, or 0s) cannot mean
+// anything but "the default", which leaving them out says: given so,
+// they are a mistake. Each says why.
+var zeroMeansNothing = map[string]string{
+	"workers":            "no worker would run: want 1 or more, or leave workers out for 2",
+	"ops":                "no operation would run: want 1 or more, or leave ops out for 100",
+	"duration":           "the workload would end before it began: want more than 0s, or leave duration out to run ops operations",
+	"timeout":            "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
+	"latency":            "messages take time: want more than 0s, or leave latency out for 20µs",
+	"values.max":         "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
+	"keys.hot":           "a hot key that gets no operation: want more than 0, at most 1",
+	"store.entries":      "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
+	"store.bytes":        "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
+	"store.ttl":          "a TTL of 0s: want 1ms or more, or leave ttl out for none",
+	"store.dedup_window": "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
+	"faults.seed":        "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
+}
+
+// isString reports whether v is the string s, quoted or not.
+func isString(v ast.Node, s string) bool {
+	n, ok := v.(*ast.StringNode)
+	return ok && n.Value == s
+}
+
+// isZeroDuration reports whether v is a duration of 0 ("0s", "0ms").
+func isZeroDuration(v ast.Node) bool {
+	if v.Type() != ast.StringType {
+		return false
+	}
+	d, err := time.ParseDuration(v.String())
+	return err == nil && d == 0
 }
 
 // mappingValues returns the pairs of a mapping node (an empty slice, not

@@ -123,6 +123,9 @@ func drawPlan(t *rapid.T, o GenOptions, workers int) *faultinject.Plan {
 	if o.Processes {
 		for range rapid.IntRange(0, 2).Draw(t, "processes") {
 			p.Processes = append(p.Processes, drawProcess(t, workers, o.MaxOps))
+			if len(faultinject.Conflicts(p.Processes)) > 0 {
+				p.Processes = p.Processes[:len(p.Processes)-1] // a scenario file would refuse it
+			}
 		}
 	}
 	return p

@@ -40,7 +40,7 @@ func (w *world) process(s faultinject.Step) {
 		return
 	}
 	if f.Target == faultinject.MasterTarget {
-		w.processMaster(s.Second)
+		w.processMaster(s.Second, s.Fault, f.Kind)
 		return
 	}
 	i, _ := workerIndex(f.Target)
@@ -49,8 +49,10 @@ func (w *world) process(s faultinject.Step) {
 	case !s.Second && wk.up: // the kill of a kill or a restart
 		op := wk.pendingOp()
 		wk.kill()
+		w.downBy[wk.name] = &faultinject.Down{Fault: s.Fault, Kind: f.Kind}
 		w.rec.event(linearizability.Event{Kind: linearizability.EventKill, Worker: wk.name, Op: op, Text: wk.name + " killed"}, w.now)
 	case s.Second && !wk.up && w.master.up:
+		delete(w.downBy, wk.name)
 		wk.connect()
 		wk.next(false)
 		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
@@ -70,7 +72,7 @@ func (w *world) notRunning(f *faultinject.ProcessFault) string {
 	case w.over():
 		return "the workload was over before it came"
 	case f.Target == faultinject.MasterTarget && !w.master.up:
-		return "master was not running"
+		return faultinject.NotRunning(f.Target, w.downBy[f.Target])
 	case f.Target == faultinject.MasterTarget:
 		if f.Kind == faultinject.Pause && w.master.paused {
 			return "master was paused already"
@@ -80,8 +82,10 @@ func (w *world) notRunning(f *faultinject.ProcessFault) string {
 	i, _ := workerIndex(f.Target)
 	wk := w.workers[i]
 	switch {
-	case !wk.up || wk.finished:
-		return f.Target + " was not running"
+	case !wk.up:
+		return faultinject.NotRunning(f.Target, w.downBy[f.Target])
+	case wk.finished:
+		return faultinject.NotRunning(f.Target, nil)
 	case f.Kind == faultinject.Pause && wk.paused:
 		return f.Target + " was paused already"
 	}
@@ -122,16 +126,27 @@ func (w *world) progress(wk *worker, conn uint32, req *shm.Message) {
 	c.n++
 	for _, i := range w.aimed[wk.idx] {
 		f := w.cfg.Plan.Processes[i]
-		if f.After.Ops != c.n || w.faults.happened[i] {
-			continue
+		if f.After.Ops != c.n || w.faults.happened[i] || w.faults.missed[i] != "" {
+			continue // the first incarnation to get there has it, as on processes
 		}
-		delete(w.faults.missed, i) // another incarnation may get there yet
 		w.process(faultinject.Step{Fault: i})
 		if w.faults.happened[i] && f.Kind != faultinject.Kill {
 			w.steps = append(w.steps, faultinject.Step{At: time.Duration(w.now-w.t0) + f.For, Fault: i, Second: true})
 			w.q.push(event{at: w.now + int64(f.For), kind: evProcess, node: int32(len(w.steps) - 1), msg: -1})
 		}
 	}
+}
+
+// received is the most distinct requests of the worker named name the
+// master received on one connection.
+func (w *world) received(name string) int {
+	n := 0
+	if i, ok := workerIndex(name); ok {
+		for _, c := range w.workers[i].counts {
+			n = max(n, c.n)
+		}
+	}
+	return n
 }
 
 // progress is the distinct requests received on one connection.
@@ -150,7 +165,8 @@ func (w *world) missedFaults() []string {
 		}
 		why := w.faults.missed[i]
 		if why == "" && f.After != nil {
-			why = fmt.Sprintf("the master never received request %d of %s (the workload was over before it came)", f.After.Ops, f.After.Worker)
+			why = faultinject.ProgressMissed(f.After, w.received(f.After.Worker), w.downBy[f.After.Worker],
+				w.cfg.Plan.MayLoseRequests(), "the workload was over before it came")
 		}
 		out = append(out, fmt.Sprintf("processes[%d] (%v) did not happen: %s", i, &f, why))
 	}
@@ -200,11 +216,16 @@ func workerOf(wk *worker) string {
 // processMaster does a kill or restart step on the master. Its workers
 // die with it; a restarted master has an empty store (an epoch boundary)
 // and starts every worker again.
-func (w *world) processMaster(again bool) {
+func (w *world) processMaster(again bool, fault int, kind faultinject.ProcessKind) {
 	switch m := &w.master; {
 	case !again && m.up:
 		w.killMaster()
+		w.downBy[faultinject.MasterTarget] = &faultinject.Down{Fault: fault, Kind: kind}
+		for _, wk := range w.workers {
+			w.downBy[wk.name] = &faultinject.Down{Fault: fault, Kind: kind, Master: true}
+		}
 	case again && !m.up:
+		clear(w.downBy)
 		w.restartMaster()
 	}
 }

@@ -31,6 +31,9 @@ func Swarm(cfg Config) Config {
 	span := time.Duration(c.Ops) * (3*c.Latency + c.Think/2)
 	for range rng.IntN(4) {
 		plan.Processes = append(plan.Processes, processFault(rng, c, span))
+		if len(faultinject.Conflicts(plan.Processes)) > 0 {
+			plan.Processes = plan.Processes[:len(plan.Processes)-1] // a scenario file would refuse it
+		}
 	}
 	cfg.Plan = plan
 	return cfg

@@ -34,6 +34,8 @@ type world struct {
 	// pausedBy names, for each paused process, the pause fault that
 	// stopped it: only that pause's end resumes it.
 	pausedBy map[string]int
+	// downBy says, for each process down from a fault, which.
+	downBy map[string]*faultinject.Down
 	// sending is the connection of the message being decided, for a
 	// fault event to name the operation it hit.
 	sending struct {
@@ -51,7 +53,7 @@ const start = int64(time.Millisecond)
 const maxEventsPerOp = 1000
 
 func newWorld(cfg Config) *world {
-	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}}
+	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}, downBy: map[string]*faultinject.Down{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
 	names := make([]string, cfg.Workers+1) // the final reader last
 	for i := range cfg.Workers {
