@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
@@ -149,13 +150,17 @@ faults:
 // folder's run.json count the faults, and the folder keeps the history.
 func TestMissedFaultIsError(t *testing.T) {
 	for _, tc := range []struct{ name, faults, want string }{
-		{"target gone", "  processes: [{kind: kill, target: w1, after: {worker: w1, ops: 5}}, {kind: pause, target: w1, at: 10ms, for: 1ms}]",
-			"processes[1] (pause w1 at 10ms for 1ms) did not happen: w1 was not running: killed by processes[0] and not restarted"},
-		{"target finished", "  processes: [{kind: restart, target: w1, at: 3ms, for: 1s}, {kind: kill, target: w2, after: {worker: w1, ops: 20}}]",
+		// Each case orders its faults so that a busy machine cannot change
+		// which comes first: a kill at the workload's start, before the
+		// other worker's tenth request; a restart whose down time (scaled
+		// by the patience factor) outlasts the other worker's 50 calls.
+		{"target gone", "  processes: [{kind: kill, target: w1, at: 0s}, {kind: pause, target: w1, after: {worker: w2, ops: 10}, for: 1ms}]",
+			"processes[1] (pause w1 after request 10 of w2 for 1ms) did not happen: w1 was not running: killed by processes[0] and not restarted"},
+		{"target finished", fmt.Sprintf("  processes: [{kind: restart, target: w1, at: 3ms, for: %v}, {kind: kill, target: w2, after: {worker: w1, ops: 20}}]", patience.Bound(300*time.Millisecond)),
 			"processes[1] (kill w2 after request 20 of w1) did not happen: w2 was not running: it had finished its operations"},
 		{"too late", "  processes: [{kind: kill, target: w1, at: 10h}]",
 			"processes[0] (kill w1 at 10h0m0s) did not happen: the workload was over before it came"},
-		{"worker killed first", "  processes: [{kind: kill, target: w2, after: {worker: w1, ops: 3}}, {kind: pause, target: w1, after: {worker: w2, ops: 40}, for: 1ms}]",
+		{"worker killed first", "  processes: [{kind: kill, target: w2, at: 0s}, {kind: pause, target: w1, after: {worker: w2, ops: 40}, for: 1ms}]",
 			"processes[1] (pause w1 after request 40 of w2 for 1ms) did not happen: the master received only"},
 		{"requests lost", "  messages: [{kind: drop, p: 0.2, dir: requests}]\n  processes: [{kind: kill, target: w2, after: {worker: w2, ops: 50}}]",
 			"processes[0] (kill w2 after request 50 of w2) did not happen: the master received only"},
