@@ -260,9 +260,12 @@ func (sp *spec) model() linearizability.Model {
 // Run runs the workload of c with its faults, waits for every worker,
 // and returns what happened, the merged history included. It returns an
 // error when the run could not be made, its journals not read, or ctx
-// ended before the run did (the processes are killed and the partial
-// run is not returned); a run that went wrong is in the Result (see
-// Result.Problems), and its history is for linearizability.Check to judge.
+// ended before the run did: then the processes are killed, and the
+// Result returned with the error, if not nil, holds what their journals
+// recorded up to then and the faults that had happened, for a person to
+// look at (a history cut short is no verdict). A run that went wrong is
+// in the Result (see Result.Problems), and its history is for
+// linearizability.Check to judge.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	sp, err := newSpec(&c)
 	if err != nil {
@@ -288,7 +291,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		reports, faults = []masterReport{rep}, rep.faultErr()
 	}
 	if err != nil {
-		return nil, err
+		// The journals survive their processes: what they hold is kept.
+		res, cerr := collect(sp, reports)
+		if cerr != nil {
+			return nil, err
+		}
+		res.ops, res.duration = sp.Ops, sp.Duration > 0
+		res.FaultsPlanned, res.FaultsHappened, _ = sp.tally(reports, missed)
+		return res, err
 	}
 	res, err := collect(sp, reports)
 	if err != nil {

@@ -241,3 +241,27 @@ faults:
 		}
 	}
 }
+
+// TestCutShortKeepsWhatHappened: a process run whose pause outlasts its
+// time is an error that keeps the history its journals hold (the pause
+// in it, counted as happened) and says what was still going on.
+func TestCutShortKeepsWhatHappened(t *testing.T) {
+	t.Parallel() // mostly a wait
+	sc := mustParse(t, "workers: 2\nops: 40\nthink: 1ms\nseeds: 1\nfaults:\n  processes: [{kind: pause, target: w1, at: 0s, for: 10h}]\n")
+	ctx, cancel := context.WithTimeout(context.Background(), patience.Bound(500*time.Millisecond))
+	defer cancel()
+	o := sc.Run(ctx, Process, 1)
+	if o.Err == nil || o.History == nil {
+		t.Fatalf("error %v, history %v; want an error and the history so far", o.Err, o.History != nil)
+	}
+	// The pause, and the resume its end of run sent before the kill.
+	if got := processEvents(o.History); len(got) == 0 || got[0] != "pause w1" || o.FaultsHappened != 1 {
+		t.Errorf("process events %q, %d of %d faults happened; want the pause of w1 first, 1 of 1", got, o.FaultsHappened, o.FaultsPlanned)
+	}
+	if want := "(cut short while pause: SIGSTOP to w1"; !strings.Contains(o.Err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", o.Err, want)
+	}
+	if o.Ops == 0 || len(o.History.WorkerOps("w2")) == 0 {
+		t.Errorf("%d operations kept, none of w2's; want what w2 did while w1 was stopped", o.Ops)
+	}
+}

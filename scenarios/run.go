@@ -119,6 +119,27 @@ func MissedError(missed []string) error {
 	return fmt.Errorf("%w: %s", ErrFaultMissed, strings.Join(missed, "; "))
 }
 
+// unfinished describes the process faults of h still in progress when
+// it ends (a pause or a restart whose end lies past everything else the
+// history holds): why a run that ran out of time did.
+func unfinished(h *linearizability.History) []string {
+	var last int64
+	for _, op := range h.Ops {
+		last = max(last, op.Call, op.Return)
+	}
+	for _, e := range h.Events {
+		last = max(last, e.Time)
+	}
+	var going []string
+	for _, e := range h.Events {
+		if e.End > last && (e.Kind == linearizability.EventPause || e.Kind == linearizability.EventRestart ||
+			e.Kind == linearizability.EventMasterRestart) {
+			going = append(going, fmt.Sprintf("%s: %s", e.Kind, e.Text))
+		}
+	}
+	return going
+}
+
 // ErrFaultMissed is the error of a run in which a planned process fault
 // did not happen (its target was not running, or its time or point of
 // progress did not come before the workload was over): the run did not
@@ -130,6 +151,15 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 	r, err := harness.Run(ctx, cfg)
 	if err != nil {
 		o.Err = err
+		if r != nil { // cut short: what happened until then, to look at
+			o.History, o.Ops, o.Records, o.FaultsHappened = r.History, len(r.History.Ops), r.Records, r.FaultsHappened
+			for _, m := range r.Masters {
+				o.Logs = append(o.Logs, m.Logs...)
+			}
+			if going := unfinished(r.History); len(going) > 0 {
+				o.Err = fmt.Errorf("%w (cut short while %s)", err, strings.Join(going, "; "))
+			}
+		}
 		return
 	}
 	o.FaultsHappened = r.FaultsHappened
