@@ -65,12 +65,7 @@ func TestWorkerRestartHappens(t *testing.T) {
 			if diff := cmp.Diff(want, processEvents(o.History), cmpopts.SortSlices(strings.Compare)); diff != "" {
 				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
 			}
-			var w1 []linearizability.Op
-			for _, op := range o.History.Ops {
-				if op.Worker == "w1" {
-					w1 = append(w1, op)
-				}
-			}
+			w1 := o.History.WorkerOps("w1")
 			if len(w1) != 190 || w1[39].Status != linearizability.StatusUnknown {
 				t.Errorf("%s seed %d: w1 made %d calls; want 40, the last unknown, then 150", mode, seed, len(w1))
 			}
@@ -125,12 +120,7 @@ faults:
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
-			var w2 []linearizability.Op
-			for _, op := range o.History.Ops {
-				if op.Worker == "w2" {
-					w2 = append(w2, op)
-				}
-			}
+			w2 := o.History.WorkerOps("w2")
 			if len(w2) != 50 || w2[49].Status != linearizability.StatusUnknown {
 				t.Fatalf("%s seed %d: w2 made %d calls; want 50, the last unknown", mode, seed, len(w2))
 			}
@@ -226,12 +216,7 @@ faults:
 			if diff := cmp.Diff([]string{"kill w1", "restart w1", "kill w1"}, processEvents(o.History)); diff != "" {
 				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
 			}
-			var w1 []linearizability.Op
-			for _, op := range o.History.Ops {
-				if op.Worker == "w1" {
-					w1 = append(w1, op)
-				}
-			}
+			w1 := o.History.WorkerOps("w1")
 			if len(w1) != 25 || w1[9].Status != linearizability.StatusUnknown || w1[24].Status != linearizability.StatusUnknown {
 				t.Errorf("%s seed %d: w1 made %d calls; want 10 then 15, the last of each unknown", mode, seed, len(w1))
 			}
