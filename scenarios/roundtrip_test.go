@@ -13,6 +13,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 	"pgregory.net/rapid"
 )
@@ -138,13 +139,10 @@ func drawOp(t *rapid.T, o *workload.Op, keys []string) {
 // same config and the same history.
 func TestMarshalScenarioDrawn(t *testing.T) {
 	for seed := range uint64(10) {
-		cfg := sim.Swarm(sim.Config{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"},
-			Mix:      workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1},
-			Shape:    workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond},
-			Store:    shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup},
-			Bugs:     shm.BugWrapIDs | shm.BugReadCache,
-			Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond,
-			Latency: 33 * time.Microsecond, Think: 100 * time.Microsecond})
+		cfg := sim.Swarm(sim.Config{
+			Run:     spec.Run{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"}, Mix: workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1}, Shape: workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond}, Store: shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup}, Bugs: shm.BugWrapIDs | shm.BugReadCache, Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond, Think: 100 * time.Microsecond},
+			Latency: 33 * time.Microsecond,
+		})
 		got := roundTrip(t, cfg)
 		if diff := cmp.Diff(normal(mustRun(t, cfg).Config), normal(got)); diff != "" {
 			t.Fatalf("seed %d: mismatch (-want +got):\n%s", seed, diff)
@@ -158,11 +156,13 @@ func TestMarshalScenarioDrawn(t *testing.T) {
 // TestMarshalScenarioAfter: faults aimed by progress are written and read
 // back as they were, and run to the same history.
 func TestMarshalScenarioAfter(t *testing.T) {
-	cfg := sim.Config{Scenario: "after", Seed: 3, Workers: 3, Ops: 40, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
-		{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w3", Ops: 7}},
-		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Microsecond, For: time.Millisecond},
-	}}}
+	cfg := sim.Config{
+		Run: spec.Run{Scenario: "after", Seed: 3, Workers: 3, Ops: 40, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+			{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
+			{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w3", Ops: 7}},
+			{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Microsecond, For: time.Millisecond},
+		}}},
+	}
 	got := roundTrip(t, cfg)
 	if diff := cmp.Diff(normal(mustRun(t, cfg).Config), normal(got)); diff != "" {
 		t.Fatalf("mismatch (-want +got):\n%s", diff)

@@ -12,6 +12,7 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -255,16 +256,18 @@ const storeBugs = shm.StoreBugs | shm.MasterBugs
 // file's, or 0: the simulator then seeds the faults with the run's seed.
 func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 	bugs, _ := sc.Bugs()
-	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Script: sc.Script, Store: sc.storeOptions(), Bugs: bugs, Plan: sc.simPlan(),
-		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Latency: sc.Latency, Think: sc.Think}
+	return sim.Config{
+		Run:     spec.Run{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(), Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs, Plan: sc.simPlan(), CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think},
+		Script:  sc.Script,
+		Latency: sc.Latency,
+	}
 }
 
 // HarnessConfig returns seed's run on real processes (a Script and
 // Latency are the simulator's: they are not in it).
 func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
 	bugs, _ := sc.Bugs()
-	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed),
-		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
+	return harness.Config{
+		Run: spec.Run{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(), Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed), CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think},
+	}
 }
