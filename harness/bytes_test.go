@@ -122,7 +122,14 @@ func TestByteFaultsEndConnection(t *testing.T) {
 			t.Parallel()
 			plan := &faultinject.Plan{Seed: 4, Bytes: []faultinject.ByteFault{f}}
 			res := run(t, harness.Config{
-				Run: spec.Run{Scenario: "bytes-" + string(f.Kind), Workers: 2, Ops: ops, Seed: 9, CallTimeout: 100 * time.Millisecond, Plan: plan},
+				Run: spec.Run{
+					Scenario:    "bytes-" + string(f.Kind),
+					Workers:     2,
+					Ops:         ops,
+					Seed:        9,
+					CallTimeout: 100 * time.Millisecond,
+					Plan:        plan,
+				},
 			})
 			cutWorker(t, res, f.Kind, ops)
 		})
@@ -139,7 +146,14 @@ func TestByteFaultsMasterProcess(t *testing.T) {
 		Bytes:     []faultinject.ByteFault{{Kind: faultinject.ByteTorn, Worker: "w1", At: 150}},
 	}
 	res := run(t, harness.Config{
-		Run: spec.Run{Scenario: "bytes-master-process", Workers: 2, Ops: ops, Seed: 10, Think: 2 * time.Millisecond, Plan: plan},
+		Run: spec.Run{
+			Scenario: "bytes-master-process",
+			Workers:  2,
+			Ops:      ops,
+			Seed:     10,
+			Think:    2 * time.Millisecond,
+			Plan:     plan,
+		},
 	})
 	if len(res.Masters) != 1 || res.Masters[0].Pid == 0 {
 		t.Fatalf("masters %+v, want one in a process of its own", res.Masters)

@@ -72,7 +72,15 @@ func TestFaultsFromTheWorkloadStart(t *testing.T) {
 			Processes: []faultinject.ProcessFault{{Kind: faultinject.Kill, Target: "w2", At: 50 * time.Millisecond}},
 		}
 		res := run(t, harness.Config{
-			Run: spec.Run{Scenario: "kill-at", Workers: 4, Ops: 50, Seed: seed, Think: 2 * time.Millisecond, RetryAfter: 20 * time.Millisecond, Plan: plan},
+			Run: spec.Run{
+				Scenario:   "kill-at",
+				Workers:    4,
+				Ops:        50,
+				Seed:       seed,
+				Think:      2 * time.Millisecond,
+				RetryAfter: 20 * time.Millisecond,
+				Plan:       plan,
+			},
 		})
 		requireSound(t, res)
 		if ev := events(res.History); ev[linearizability.EventKill] != 1 || res.FaultsHappened != 1 {
@@ -107,7 +115,14 @@ func TestMissedFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := run(t, harness.Config{
-				Run: spec.Run{Scenario: "missed", Workers: 2, Ops: 20, Seed: 1, Think: 2 * time.Millisecond, Plan: &faultinject.Plan{Processes: tc.faults}},
+				Run: spec.Run{
+					Scenario: "missed",
+					Workers:  2,
+					Ops:      20,
+					Seed:     1,
+					Think:    2 * time.Millisecond,
+					Plan:     &faultinject.Plan{Processes: tc.faults},
+				},
 			})
 			err := errors.Join(res.Missed...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || len(res.Missed) != 1 {
@@ -134,7 +149,15 @@ func TestFaultsAcrossMasterGenerations(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "w1", At: 80 * time.Millisecond, For: 10 * time.Millisecond},
 	}}
 	res := run(t, harness.Config{
-		Run: spec.Run{Scenario: "generations", Workers: 2, Ops: 60, Seed: 5, Think: 2 * time.Millisecond, CallTimeout: time.Second, Plan: plan},
+		Run: spec.Run{
+			Scenario:    "generations",
+			Workers:     2,
+			Ops:         60,
+			Seed:        5,
+			Think:       2 * time.Millisecond,
+			CallTimeout: time.Second,
+			Plan:        plan,
+		},
 	})
 	requireSound(t, res)
 	want := map[linearizability.EventKind]int{linearizability.EventMasterKill: 1, linearizability.EventMasterRestart: 1,

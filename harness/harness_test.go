@@ -137,7 +137,14 @@ func TestWorkerKillAndRestart(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "w2", At: 250 * time.Millisecond, For: 20 * time.Millisecond},
 	}}
 	res := run(t, harness.Config{
-		Run: spec.Run{Scenario: "kill-restart", Workers: 3, Ops: 80, Seed: 2, Think: 5 * time.Millisecond, Plan: plan},
+		Run: spec.Run{
+			Scenario: "kill-restart",
+			Workers:  3,
+			Ops:      80,
+			Seed:     2,
+			Think:    5 * time.Millisecond,
+			Plan:     plan,
+		},
 	})
 	requireSound(t, res)
 	ev := events(res.History)
@@ -166,7 +173,15 @@ func TestWorkerPause(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "w1", At: 200 * time.Millisecond, For: 150 * time.Millisecond},
 	}}
 	res := run(t, harness.Config{
-		Run: spec.Run{Scenario: "pause", Workers: 2, Ops: 60, Seed: 3, Think: 5 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan},
+		Run: spec.Run{
+			Scenario:    "pause",
+			Workers:     2,
+			Ops:         60,
+			Seed:        3,
+			Think:       5 * time.Millisecond,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        plan,
+		},
 	})
 	requireSound(t, res)
 	if ev := events(res.History); ev[linearizability.EventPause] != 1 || ev[linearizability.EventResume] != 1 {
@@ -180,7 +195,15 @@ func TestMasterRestart(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "master", At: 400 * time.Millisecond, For: 10 * time.Millisecond},
 	}}
 	res := run(t, harness.Config{
-		Run: spec.Run{Scenario: "master-restart", Workers: 2, Ops: 100, Seed: 4, Think: 5 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan},
+		Run: spec.Run{
+			Scenario:    "master-restart",
+			Workers:     2,
+			Ops:         100,
+			Seed:        4,
+			Think:       5 * time.Millisecond,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        plan,
+		},
 	})
 	requireSound(t, res)
 	ev := events(res.History)
@@ -229,7 +252,14 @@ func TestEachMessageFault(t *testing.T) {
 			f.P = 0.15
 			plan := &faultinject.Plan{Seed: 7, Messages: []faultinject.MessageFault{f}}
 			res := run(t, harness.Config{
-				Run: spec.Run{Scenario: "message-" + name, Workers: 2, Ops: 30, Seed: 5, CallTimeout: 100 * time.Millisecond, Plan: plan},
+				Run: spec.Run{
+					Scenario:    "message-" + name,
+					Workers:     2,
+					Ops:         30,
+					Seed:        5,
+					CallTimeout: 100 * time.Millisecond,
+					Plan:        plan,
+				},
 			})
 			requireSound(t, res)
 			got := fired(res)
@@ -284,7 +314,14 @@ func TestMessageFaultMixes(t *testing.T) {
 			plan.Messages = append(plan.Messages, drawMessageFault(rt, i))
 		}
 		cfg := harness.Config{
-			Run: spec.Run{Scenario: "message-mix", Workers: 2, Ops: 25, Seed: rapid.Uint64().Draw(rt, "seed"), CallTimeout: 100 * time.Millisecond, Plan: plan},
+			Run: spec.Run{
+				Scenario:    "message-mix",
+				Workers:     2,
+				Ops:         25,
+				Seed:        rapid.Uint64().Draw(rt, "seed"),
+				CallTimeout: 100 * time.Millisecond,
+				Plan:        plan,
+			},
 		}
 		if !slices.ContainsFunc(plan.Messages, isCorruptID) {
 			// A retry of a request whose id was corrupted is a second
@@ -344,7 +381,15 @@ func TestProcessAndMessageFaults(t *testing.T) {
 			plan.Processes = append(plan.Processes, drawProcessFault(rt, i))
 		}
 		res := run(t, harness.Config{
-			Run: spec.Run{Scenario: "process-mix", Workers: 2, Ops: 40, Seed: rapid.Uint64().Draw(rt, "seed"), Think: 2 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan},
+			Run: spec.Run{
+				Scenario:    "process-mix",
+				Workers:     2,
+				Ops:         40,
+				Seed:        rapid.Uint64().Draw(rt, "seed"),
+				Think:       2 * time.Millisecond,
+				CallTimeout: 100 * time.Millisecond,
+				Plan:        plan,
+			},
 		})
 		if r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second}); r.Verdict != linearizability.Ok {
 			saveHistory(t, res.History)
@@ -416,7 +461,15 @@ func noDedupPlan() *faultinject.Plan {
 
 func noDedupConfig(bugs shm.Bugs) harness.Config {
 	return harness.Config{
-		Run: spec.Run{Scenario: "no-dedup", Workers: 3, Ops: 30, Plan: noDedupPlan(), Store: shm.StoreOptions{Bugs: bugs}, CallTimeout: 300 * time.Millisecond, RetryAfter: 20 * time.Millisecond},
+		Run: spec.Run{
+			Scenario:    "no-dedup",
+			Workers:     3,
+			Ops:         30,
+			Plan:        noDedupPlan(),
+			Store:       shm.StoreOptions{Bugs: bugs},
+			CallTimeout: 300 * time.Millisecond,
+			RetryAfter:  20 * time.Millisecond,
+		},
 	}
 }
 

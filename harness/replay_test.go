@@ -48,7 +48,14 @@ func TestReplay(t *testing.T) {
 	}
 	short := []faultinject.ByteFault{{Kind: faultinject.ByteShort}}
 	cfg := harness.Config{
-		Run: spec.Run{Scenario: "replay", Workers: 2, Ops: 30, Seed: 12, CallTimeout: 100 * time.Millisecond, Plan: &faultinject.Plan{Seed: 11, Messages: messages, Bytes: short}},
+		Run: spec.Run{
+			Scenario:    "replay",
+			Workers:     2,
+			Ops:         30,
+			Seed:        12,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        &faultinject.Plan{Seed: 11, Messages: messages, Bytes: short},
+		},
 	}
 	first := run(t, cfg)
 	requireSound(t, first)

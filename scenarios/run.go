@@ -268,6 +268,21 @@ func (sc *Scenario) SimConfig(seed uint64) sim.Config {
 func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
 	bugs, _ := sc.Bugs()
 	return harness.Config{
-		Run: spec.Run{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(), Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed), CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think},
+		Run: spec.Run{
+			Scenario:    sc.Name,
+			Seed:        seed,
+			Workers:     sc.workers(),
+			Ops:         sc.ops(),
+			Duration:    sc.Duration,
+			Keys:        sc.keys(),
+			Mix:         sc.Mix,
+			Shape:       sc.shape(),
+			Store:       sc.storeOptions(),
+			Bugs:        bugs & shm.ClientBugs,
+			Plan:        sc.plan(seed),
+			CallTimeout: sc.Timeout,
+			RetryAfter:  sc.Retry,
+			Think:       sc.Think,
+		},
 	}
 }

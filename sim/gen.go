@@ -51,7 +51,12 @@ func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 	o := opts.withDefaults()
 	return rapid.Custom(func(t *rapid.T) Config {
 		cfg := Config{
-			Run: spec.Run{Seed: rapid.Uint64().Draw(t, "seed"), Bugs: o.Bugs, CallTimeout: 100 * time.Millisecond, RetryAfter: 20 * time.Millisecond},
+			Run: spec.Run{
+				Seed:        rapid.Uint64().Draw(t, "seed"),
+				Bugs:        o.Bugs,
+				CallTimeout: 100 * time.Millisecond,
+				RetryAfter:  20 * time.Millisecond,
+			},
 		}
 		keys := make([]string, rapid.IntRange(1, o.MaxKeys).Draw(t, "keys"))
 		for i := range keys {

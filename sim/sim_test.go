@@ -23,7 +23,14 @@ var soakSeeds = flag.Int("sim.seeds", 300, "seeds TestReferenceSurvivesSwarm run
 // busy enough that operations meet.
 func base(seed uint64) Config {
 	return Config{
-		Run: spec.Run{Seed: seed, Workers: 3, Ops: 60, Keys: []string{"a", "b"}, CallTimeout: 100 * time.Millisecond, RetryAfter: 20 * time.Millisecond},
+		Run: spec.Run{
+			Seed:        seed,
+			Workers:     3,
+			Ops:         60,
+			Keys:        []string{"a", "b"},
+			CallTimeout: 100 * time.Millisecond,
+			RetryAfter:  20 * time.Millisecond,
+		},
 	}
 }
 
