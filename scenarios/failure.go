@@ -17,6 +17,7 @@ import (
 	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // The files of a run folder: the simulator's (whose failure folders
@@ -136,7 +137,7 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, err := Load(filepath.Join(dir, ScenarioFile))
+	sc, err := spec.Load(filepath.Join(dir, ScenarioFile))
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+	return run(ctx, sc, ri.Mode, ri.Seed, records), nil
 }
 
 // ReadRun reads the run.json of the run folder dir.

@@ -57,7 +57,7 @@ func TestWorkerRestartHappens(t *testing.T) {
 	sc := scs[i]
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 4; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -91,7 +91,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 3; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -116,7 +116,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 3; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -209,7 +209,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 2; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -235,7 +235,7 @@ func TestCutShortKeepsWhatHappened(t *testing.T) {
 	sc := mustParse(t, "workers: 2\nops: 40\nthink: 1ms\nseeds: 1\nfaults:\n  processes: [{kind: pause, target: w1, at: 0s, for: 10h}]\n")
 	ctx, cancel := context.WithTimeout(context.Background(), patience.Bound(500*time.Millisecond))
 	defer cancel()
-	o := sc.Run(ctx, Process, 1)
+	o := Run(ctx, sc, Process, 1)
 	if o.Err == nil || o.History == nil {
 		t.Fatalf("error %v, history %v; want an error and the history so far", o.Err, o.History != nil)
 	}

@@ -32,10 +32,10 @@ func TestShrunkZooRoundTrip(t *testing.T) {
 			}
 			small, r := shrunkFailure(t, sc)
 			again := readBack(t, small)
-			if diff := cmp.Diff(small.Script, again.SimConfig(small.Seed).Script); diff != "" {
+			if diff := cmp.Diff(small.Script, scenarios.SimConfig(again, small.Seed).Script); diff != "" {
 				t.Errorf("script mismatch (-want +got):\n%s", diff)
 			}
-			o := again.Run(context.Background(), scenarios.Sim, again.Seeds.All()[0])
+			o := scenarios.Run(context.Background(), again, scenarios.Sim, again.Seeds.All()[0])
 			if o.Err != nil {
 				t.Fatal(o.Err)
 			}
@@ -67,7 +67,7 @@ func zooScenarios(t *testing.T) map[string]*scenarios.Scenario {
 func shrunkFailure(t *testing.T, sc *scenarios.Scenario) (sim.Config, *sim.Result) {
 	t.Helper()
 	for seed := uint64(1); seed <= 20; seed++ {
-		o := sc.Run(context.Background(), scenarios.Sim, seed)
+		o := scenarios.Run(context.Background(), sc, scenarios.Sim, seed)
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -184,7 +184,7 @@ type tb interface {
 // one seed's config.
 func roundTrip(t tb, cfg sim.Config) sim.Config {
 	t.Helper()
-	return readBack(t, cfg).SimConfig(cfg.Seed)
+	return scenarios.SimConfig(readBack(t, cfg), cfg.Seed)
 }
 
 // readBack writes cfg as a scenario file and parses it; its one seed
@@ -195,7 +195,7 @@ func readBack(t tb, cfg sim.Config) *scenarios.Scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := scenarios.Parse("written.yaml", text)
+	sc, err := spec.Parse("written.yaml", text)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
@@ -236,8 +236,11 @@ func mustRun(t tb, cfg sim.Config) *sim.Result {
 // out), then added here.
 func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
-		reflect.TypeFor[sim.Config](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Script", "Store",
-			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Latency", "Think", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
+			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target"},
+		reflect.TypeFor[spec.Target]():              {"Kind", "Node"},
+		reflect.TypeFor[spec.NodeTarget]():          {"Adapter", "Path", "FS", "Packages", "Master"},
 		reflect.TypeFor[workload.Op]():              {"Method", "Key", "Value", "Old", "Delta", "TTLms", "Incr"},
 		reflect.TypeFor[workload.Mix]():             {"Get", "Set", "Add", "CAS", "Delete", "Incr"},
 		reflect.TypeFor[workload.Shape]():           {"Hot", "ValueMin", "ValueMax", "TTL"},

@@ -11,11 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 func mustParse(t *testing.T, src string) *Scenario {
 	t.Helper()
-	sc, err := Parse("t.yaml", []byte(src))
+	sc, err := spec.Parse("t.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestSuiteWorkersOfTheSimulator(t *testing.T) {
 	if want := "65 workers: real processes run at most 64"; !strings.Contains(skipped[0].Skipped, want) {
 		t.Errorf("skipped because %q, want it to say %q", skipped[0].Skipped, want)
 	}
-	if o := many.Run(context.Background(), Process, 1); o.Err == nil || !strings.Contains(o.Err.Error(), "at most 64") {
+	if o := Run(context.Background(), many, Process, 1); o.Err == nil || !strings.Contains(o.Err.Error(), "at most 64") {
 		t.Errorf("65 workers on processes: error %v", o.Err)
 	}
 	few := mustParse(t, "mode: sim\nworkers: 64\nops: 1\n")
@@ -129,7 +130,7 @@ func TestJUnit(t *testing.T) {
 // TestReplaySimFolder: a failure folder runs again to the same history.
 func TestReplaySimFolder(t *testing.T) {
 	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
-	o := sc.Run(context.Background(), Sim, 1)
+	o := Run(context.Background(), sc, Sim, 1)
 	if o.Verdict().String() != "illegal" {
 		t.Fatalf("verdict %v", o.Verdict())
 	}
@@ -150,7 +151,7 @@ func TestReplaySimFolder(t *testing.T) {
 // has no run.json; Replay says what it is and gives its repro line.
 func TestReplaySimulatorFolder(t *testing.T) {
 	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
-	o := sc.Run(context.Background(), Sim, 1)
+	o := Run(context.Background(), sc, Sim, 1)
 	dir := filepath.Join(t.TempDir(), "seed-1")
 	repro, err := sim.WriteFailure(dir, o.Sim.Config, o.Sim)
 	if err != nil {

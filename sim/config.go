@@ -102,10 +102,11 @@ func (c *Config) Validate() error {
 // no Ops.
 const DurationOps = spec.DurationOps
 
-// MaxWorkers, MaxOps and MaxWait are spec's bounds of a run.
+// MaxWorkers, MaxOps and MaxWait are spec's bounds of a run
+// (spec.MaxRunWorkers, spec.MaxRunOps, spec.MaxWait).
 const (
-	MaxWorkers = spec.MaxWorkers
-	MaxOps     = spec.MaxOps
+	MaxWorkers = spec.MaxRunWorkers
+	MaxOps     = spec.MaxRunOps
 	MaxWait    = spec.MaxWait
 )
 

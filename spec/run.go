@@ -1,7 +1,15 @@
 // Package spec is what a run of shmlab is made of, apart from where it
 // runs: the run spec (Run) that the simulator's sim.Config and the
 // harness's harness.Config both embed, the system under test (Target),
-// and the scenario file format that names them.
+// and the scenario file format that names them: YAML files that name a
+// workload, its faults, the implementation variant, the target, the
+// seeds and the verdict expected, decoded strictly (an unknown field, a
+// duplicate key, a wrong type or a value out of range is an error that
+// names file:line:col and shows the line: Parse), and written through
+// goccy/go-yaml (Marshal). A scenario runs on real processes (package
+// harness) or in the simulator (package sim), the same workload from
+// (scenario, seed, worker) either way; package scenarios runs them and
+// holds the bundled suite.
 //
 // It imports the packages that define a run's parts (workload, shm,
 // faultinject, linearizability) and none of those that run one: sim,
@@ -81,13 +89,13 @@ type Run struct {
 // no Ops.
 const DurationOps = 100_000
 
-// MaxWorkers and MaxOps bound a run: its workers, and its operations in
-// all (for each incarnation of each worker); MaxWait bounds each of its
-// waits (a think time, a timeout, a latency), so that the simulator's
-// virtual clock stays far from the end of int64. Scenario files take
-// them as theirs.
+// MaxRunWorkers and MaxRunOps bound a run: its workers, and its
+// operations in all (for each incarnation of each worker); MaxWait
+// bounds each of its waits (a think time, a timeout, a latency), so that
+// the simulator's virtual clock stays far from the end of int64. A
+// scenario file's own limits (MaxWorkers, MaxOps, ...) are within them.
 const (
-	MaxWorkers = 1024
-	MaxOps     = 50_000_000
-	MaxWait    = time.Hour
+	MaxRunWorkers = 1024
+	MaxRunOps     = 50_000_000
+	MaxWait       = time.Hour
 )

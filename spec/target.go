@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Kind is the kind of a target.
@@ -154,6 +159,129 @@ func CheckPackage(p string) error {
 		return fmt.Errorf("package %q: a scoped name is @scope/name", p)
 	case strings.HasPrefix(name, "-") || strings.HasPrefix(name, "."):
 		return fmt.Errorf("package %q: a name cannot begin with %q", p, name[:1])
+	}
+	return nil
+}
+
+// UnmarshalYAML reads a target, strictly: "reference", or a mapping
+// {node: {adapter: FILE, packages: [NAME@VERSION, ...], master: node}};
+// its errors name the node at fault. The adapter's Path is left for
+// Parse to resolve.
+func (t *Target) UnmarshalYAML(node ast.Node) error {
+	if s, ok := node.(*ast.StringNode); ok {
+		if s.Value != "reference" {
+			return errAt(node, "target %q: want reference, or node: {adapter: FILE}", s.Value)
+		}
+		*t = Target{}
+		return nil
+	}
+	pairs, ok := mapping(node)
+	if !ok {
+		return errAt(node, "target: want reference, or node: {adapter: FILE}")
+	}
+	var out Target
+	for i, p := range pairs {
+		name := p.Key.GetToken().Value
+		switch {
+		case name != string(Node):
+			return errAt(p.Key, "unknown target %q (want reference, or node: {adapter: FILE})", name)
+		case i > 0:
+			return errAt(p.Key, "target: %s given twice", name)
+		}
+		n, err := decodeNodeTarget(p.Value)
+		if err != nil {
+			return err
+		}
+		out = Target{Kind: Node, Node: n}
+	}
+	*t = out
+	return nil
+}
+
+// nodeMembers are the members of target.node.
+var nodeMembers = []string{"adapter", "packages", "master"}
+
+// decodeNodeTarget reads target.node's mapping.
+func decodeNodeTarget(node ast.Node) (NodeTarget, error) {
+	var n NodeTarget
+	pairs, ok := mapping(node)
+	if !ok || len(pairs) == 0 {
+		return n, errAt(node, "target.node: want its adapter, and the npm packages it needs: {adapter: adapters/mylib.js, packages: [mylib@1.0.0]}")
+	}
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		name := p.Key.GetToken().Value
+		switch {
+		case !slices.Contains(nodeMembers, name):
+			return n, errAt(p.Key, "unknown member %q of target.node (want adapter, packages or master)", name)
+		case seen[name]:
+			return n, errAt(p.Key, "target.node: %s given twice", name)
+		}
+		seen[name] = true
+		if err := decodeNodeMember(&n, name, p.Value); err != nil {
+			return n, err
+		}
+	}
+	if n.Adapter == "" {
+		return n, errAt(node, "target.node needs its adapter: the file, relative to the scenario's folder (adapter: adapters/mylib.js)")
+	}
+	return n, nil
+}
+
+// decodeNodeMember reads the member name of target.node, its value v.
+func decodeNodeMember(n *NodeTarget, name string, v ast.Node) error {
+	switch name {
+	case "adapter":
+		s, ok := v.(*ast.StringNode)
+		if !ok || s.Value == "" {
+			return errAt(v, "target.node.adapter: want the adapter file, relative to the scenario's folder (adapters/mylib.js)")
+		}
+		n.Adapter = s.Value
+	case "packages":
+		seq, ok := v.(*ast.SequenceNode)
+		if !ok {
+			return errAt(v, "target.node.packages: want a list of npm packages, each name@version ([memored@1.1.1])")
+		}
+		for _, e := range seq.Values {
+			s, ok := e.(*ast.StringNode)
+			if !ok {
+				return errAt(e, "target.node.packages: %s is not a package name@version", e.String())
+			}
+			if err := CheckPackage(s.Value); err != nil {
+				return errAt(e, "target.node.packages: %v", err)
+			}
+			n.Packages = append(n.Packages, s.Value)
+		}
+	case "master":
+		s, ok := v.(*ast.StringNode)
+		if !ok || (s.Value != string(NodeMaster) && s.Value != string(ReferenceMaster)) {
+			return errAt(v, "target.node.master %s: want node (the adapter's own master) or reference (shmlab's Go master)", v.String())
+		}
+		n.Master = Master(s.Value)
+	}
+	return nil
+}
+
+// resolve sets the adapter's Path: the scenario file's folder joined
+// with Adapter, in fsys if not nil (slash-separated), else on disk; the
+// file must be there.
+func (n *NodeTarget) resolve(fsys fs.FS, file string) error {
+	if fsys == nil {
+		n.Path = n.Adapter
+		if !filepath.IsAbs(n.Path) {
+			n.Path = filepath.Join(filepath.Dir(file), filepath.FromSlash(n.Adapter))
+		}
+		if _, err := os.Stat(n.Path); err != nil {
+			return fmt.Errorf("adapter %s: %w (it is read relative to the scenario file's folder)", n.Adapter, err)
+		}
+		return nil
+	}
+	n.FS, n.Path = fsys, path.Join(path.Dir(file), n.Adapter)
+	if !fs.ValidPath(n.Path) || path.IsAbs(n.Adapter) {
+		return fmt.Errorf("adapter %s: a bundled scenario's adapter lies within the bundled files, relative to its folder", n.Adapter)
+	}
+	if _, err := fs.Stat(fsys, n.Path); err != nil {
+		return fmt.Errorf("adapter %s: %w (a bundled scenario's adapter must be embedded beside it)", n.Adapter, err)
 	}
 	return nil
 }

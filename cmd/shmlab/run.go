@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/spec"
 )
 
 const runUsage = `usage: shmlab run [flags] [FILE|DIR ...]
@@ -262,8 +263,8 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	default:
 		return opts, fmt.Errorf("--mode %q: want process, sim or both", rf.mode)
 	}
-	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds {
-		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, scenarios.MaxSeeds)
+	if rf.seeds < 0 || rf.seeds > spec.MaxSeeds {
+		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, spec.MaxSeeds)
 	}
 	if rf.timeout < 0 {
 		return opts, fmt.Errorf("--timeout %v: must not be negative", rf.timeout)

@@ -206,7 +206,7 @@ func loadSimFile(path string) (sim.Config, *scenarios.Scenario, error) {
 		cfg, err := sim.LoadConfig(path)
 		return cfg, named, err
 	}
-	sc, err := scenarios.Load(path)
+	sc, err := spec.Load(path)
 	if err != nil {
 		return sim.Config{}, nil, err
 	}
@@ -216,7 +216,7 @@ func loadSimFile(path string) (sim.Config, *scenarios.Scenario, error) {
 	if sc.Name != "" {
 		named.Name = sc.Name
 	}
-	return sc.SimConfig(sc.Seeds.All()[0]), named, nil
+	return scenarios.SimConfig(sc, sc.Seeds.All()[0]), named, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
