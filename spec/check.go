@@ -87,6 +87,9 @@ func (sc *Scenario) check() []problem {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
 	sc.checkFaults(add)
+	if !sc.Target.IsReference() && sc.Mode == Sim {
+		add("$.target", "target %v: the simulator runs the reference only: set mode: process", sc.Target)
+	}
 	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
 		add("$.faults.bytes", "byte faults need real streams: set mode: process")
 	}
