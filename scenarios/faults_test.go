@@ -16,6 +16,7 @@ import (
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestMain lets the test binary be the workers of process-mode runs.
@@ -176,7 +177,7 @@ func TestMissedFaultIsError(t *testing.T) {
 					t.Errorf("%s: row says %d of %d faults happened", r.Mode, row.FaultsHappened, row.FaultsPlanned)
 				}
 				dir := filepath.Join(t.TempDir(), FolderName(o))
-				if _, err := WriteFailure(dir, o); err != nil {
+				if err := writeRunFolder(dir, o); err != nil {
 					t.Fatal(err)
 				}
 				ri, err := readRun(dir)
@@ -186,7 +187,7 @@ func TestMissedFaultIsError(t *testing.T) {
 				if got := [2]int{ri.FaultsPlanned, ri.FaultsHappened}; got != [2]int{o.FaultsPlanned, o.FaultsHappened} {
 					t.Errorf("%s: run.json says %d of %d faults happened, want %d of %d", r.Mode, got[1], got[0], o.FaultsHappened, o.FaultsPlanned)
 				}
-				if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err != nil {
+				if _, err := os.Stat(filepath.Join(dir, spec.HistoryFile)); err != nil {
 					t.Errorf("%s: the history of a run whose fault did not happen is not kept: %v", r.Mode, err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestStoreNeverOverwrites: two runs that start in the same millisecond
@@ -60,7 +61,7 @@ func TestStoreNeverOverwrites(t *testing.T) {
 	if ri.Scenario != "twice" || ri.Mode != Sim || ri.Seed != 3 || ri.Verdict != "ok" || ri.Failed || ri.GoVersion == "" || !ri.Start.Equal(o.Start) || len(ri.Command) != 2 {
 		t.Errorf("run.json %+v", ri)
 	}
-	if want := "shmlab run --mode sim --seed 3 " + filepath.Join(o.Folder, ScenarioFile); o.Repro != want && o.Repro != strings.Replace(want, " /", " '/", 1)+"'" {
+	if want := "shmlab run --mode sim --seed 3 " + filepath.Join(o.Folder, spec.ScenarioFile); o.Repro != want && o.Repro != strings.Replace(want, " /", " '/", 1)+"'" {
 		t.Errorf("repro %q, want %q (quoted if the temporary folder needs it)", o.Repro, want)
 	}
 	again, err := Replay(context.Background(), o.Folder)

@@ -135,7 +135,7 @@ func TestReplaySimFolder(t *testing.T) {
 		t.Fatalf("verdict %v", o.Verdict())
 	}
 	dir := filepath.Join(t.TempDir(), FolderName(o))
-	if _, err := WriteFailure(dir, o); err != nil {
+	if err := writeRunFolder(dir, o); err != nil {
 		t.Fatal(err)
 	}
 	again, err := Replay(context.Background(), dir)
@@ -163,10 +163,22 @@ func TestReplaySimulatorFolder(t *testing.T) {
 			t.Errorf("Replay: error %v, want it to say %q", err, want)
 		}
 	}
-	if err := os.Remove(filepath.Join(dir, ReproFile)); err != nil {
+	if err := os.Remove(filepath.Join(dir, spec.ReproFile)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err = Replay(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "not a run folder of shmlab run") {
 		t.Errorf("Replay without repro: error %v", err)
 	}
+}
+
+// writeRunFolder writes o into the new folder dir as a RunStore writes a
+// run folder (its run.json without a command line).
+func writeRunFolder(dir string, o *Outcome) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	return writeFolder(dir, o, (&RunStore{}).info(o))
 }

@@ -149,12 +149,12 @@ func checkFailureFile(t *testing.T, cfg Config, r *Result) {
 	if _, err := WriteFailure(dir, cfg, r); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{HistoryFile, ReportFile, ReproFile} {
+	for _, name := range []string{spec.HistoryFile, spec.ReportFile, spec.ReproFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
 	}
-	got, err := os.ReadFile(filepath.Join(dir, ScenarioFile))
+	got, err := os.ReadFile(filepath.Join(dir, spec.ScenarioFile))
 	if err != nil {
 		t.Fatal(err)
 	}
