@@ -75,7 +75,7 @@ func writeFolder(dir string, o *Outcome, ri RunInfo, reproArgs ...string) error 
 		}
 	}
 	o.Repro, err = spec.WriteFailure(dir, &spec.Failure{Scenario: o.Scenario.Source, Mode: o.Mode, Seed: o.Seed, ReproArgs: reproArgs,
-		History: o.History, Check: o.Check, CheckTimeout: DefaultCheckTimeout})
+		History: o.History, Check: o.Check, CheckTimeout: DefaultCheckTimeout, Target: o.Scenario.Target})
 	return err
 }
 

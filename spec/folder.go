@@ -45,6 +45,9 @@ type Failure struct {
 	Check   *linearizability.Result
 	// CheckTimeout is the check's bound the report states (0: none).
 	CheckTimeout time.Duration
+	// Target is the scenario's: a Node target's adapter is copied into
+	// the folder, where the folder's scenario file names it.
+	Target Target
 }
 
 // WriteFailure writes f into the folder dir, which must exist: the
@@ -66,6 +69,9 @@ func WriteFailure(dir string, f *Failure) (repro string, err error) {
 		if err := writeFile(filepath.Join(dir, ReportFile), report); err != nil {
 			return "", err
 		}
+	}
+	if err := copyAdapter(dir, &f.Target); err != nil {
+		return "", err
 	}
 	repro = Repro(f.Mode, f.Seed, scenario, f.ReproArgs...)
 	return repro, writeFile(filepath.Join(dir, ReproFile), bytesTo([]byte(repro+"\n")))
@@ -90,4 +96,24 @@ func bytesTo(b []byte) func(io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}
+}
+
+// copyAdapter copies a Node target's adapter into dir at its path
+// relative to the scenario file, if that path lies within dir (an
+// adapter named as ../lib.js is left where it is: the folder's scenario
+// file finds it only from where it was).
+func copyAdapter(dir string, t *Target) error {
+	rel := filepath.FromSlash(t.Node.Adapter)
+	if t.Kind != Node || !filepath.IsLocal(rel) {
+		return nil
+	}
+	src, err := t.Node.ReadAdapter()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFile(path, bytesTo(src))
 }

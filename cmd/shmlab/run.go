@@ -24,6 +24,9 @@ simulator (mode sim), and checks every seed's history. A scenario that
 expects "pass" must pass on every seed; one that expects "violation" (the
 bug zoo) must be caught on some seed. Prints progress (a line redrawn
 on a terminal, a plain line per run otherwise, on stderr), then a table.
+A scenario whose target is a Node.js library (target: {node: ...}) runs
+in process mode only: in sim mode it is skipped, with its reason, and
+counted as skipped, not passed.
 
 Every run is kept in the store (--store), as Jepsen's is, in a folder of
 its own: STORE/SCENARIO/TIME-MODE-SEED/ (TIME in UTC, to the
