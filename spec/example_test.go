@@ -2,7 +2,9 @@ package spec_test
 
 import (
 	"fmt"
+	"testing/fstest"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -33,4 +35,56 @@ func ExampleParse_error() {
 	// typo.yaml:2:1: unknown field "opz"
 	//        2 | opz: 50
 	//            ^
+}
+
+// A scenario written as a file: a line for each fault.
+func ExampleMarshal() {
+	sc := &spec.Scenario{
+		Name:   "drops",
+		Mode:   spec.Both,
+		Keys:   spec.Keys{Names: []string{"visits", "k 1"}},
+		Faults: faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, P: 0.05}}},
+		Seeds:  spec.Seeds{List: []uint64{1, 7}},
+		Expect: spec.ExpectPass,
+	}
+	text, err := spec.Marshal(sc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(text))
+	// Output:
+	// name: drops
+	// mode: both
+	// keys: {names: [visits, "k 1"]}
+	// faults:
+	//   messages:
+	//     - {kind: drop, p: 0.05}
+	// seeds: [1, 7]
+	// expect: pass
+}
+
+// A Node target, in a bundled suite's file system: its adapter resolves
+// beside the scenario, and a runner reads it from there.
+func ExampleParseFS() {
+	fsys := fstest.MapFS{"bundled/adapters/lib.js": {Data: []byte("module.exports = {name: 'lib'};\n")}}
+	sc, err := spec.ParseFS(fsys, "bundled/lib.yaml", []byte(`
+mode: process
+target:
+  node:
+    adapter: adapters/lib.js
+    packages: [memored@1.1.1]
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t := sc.ProcessSpec(1).Target
+	src, err := t.Node.ReadAdapter()
+	fmt.Println(t, t.Node.Path, t.Node.Packages, t.Node.MasterOrDefault())
+	fmt.Print(string(src), err)
+	// Output:
+	// node:adapters/lib.js bundled/adapters/lib.js [memored@1.1.1] node
+	// module.exports = {name: 'lib'};
+	// <nil>
 }
