@@ -10,21 +10,21 @@ import (
 
 // A scenario from its YAML text, and the run spec of one of its seeds.
 func ExampleParse() {
-	sc, err := spec.Parse("drops.yaml", []byte(`
-workers: 3
-ops: 50
-retry: 20ms
+	sc, err := spec.Parse("restarts.yaml", []byte(`
+target: reference
+workers: 4
+keys: {names: [visits]}
 faults:
-  messages:
-    - {kind: drop, p: 0.05}
+  processes:
+    - {kind: restart, target: w2, at: 5ms, for: 1ms}
 `))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	r := sc.Spec(7)
-	fmt.Println(sc.Name, r.Target, r.Workers, r.Ops, r.Keys, r.RetryAfter, len(r.Plan.Messages))
-	// Output: drops reference 3 50 [k0 k1 k2] 20ms 1
+	r := sc.ProcessSpec(7)
+	fmt.Println(sc.Name, r.Target, r.Workers, r.Ops, r.Keys, r.Plan.Seed, r.Plan.Processes[0].Kind)
+	// Output: restarts reference 4 100 [visits] 7 restart
 }
 
 // A mistake in a scenario file names its place.
