@@ -96,3 +96,15 @@ test('the poison list is Go\'s', () => {
   assert.deepStrictEqual([...poison.FRAMES], v.poison);
   assert.deepStrictEqual(poison.messages().map((m) => JSON.stringify(m)), v.poison);
 });
+
+test('on gives one LinkDecider a link, and links do not share draws', () => {
+  const c = v.cases.find((x) => x.links.some((l) => (l.decisions || []).length > 3));
+  const d = new Decider(c.plan);
+  const l = { worker: 'w1', dir: 'requests' };
+  assert.strictEqual(d.on(l), d.on({ ...l }));
+  const other = new Decider(c.plan);
+  other.decide({ worker: 'w2', dir: 'replies' }, { method: 'get', key: 'a' }, 0); // another link first
+  for (let i = 0; i < 200; i++) {
+    assert.deepStrictEqual(other.decide(l, { method: 'set', key: 'b' }, i * 1e6), d.on(l).decide({ method: 'set', key: 'b' }, i * 1e6));
+  }
+});
