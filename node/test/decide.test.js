@@ -13,7 +13,7 @@ const { PCG } = require('../lib/pcg');
 const gomath = require('../lib/gomath');
 const { corrupt } = require('../lib/corrupt');
 const poison = require('../lib/poison');
-const { seedOf } = require('../lib/decide');
+const { seedOf, settle } = require('../lib/decide');
 
 const file = process.env.SHMLAB_DECISIONS || path.join(__dirname, '..', 'testdata', 'decisions.json');
 const v = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -89,6 +89,9 @@ test('corruptions change messages as Go does', () => {
     const want = c.want === '' ? msg : JSON.parse(c.want);
     assert.deepStrictEqual(got, want, `corrupt[${i}] ${c.corruption} ${c.dir} ${c.frame}`);
     assert.deepStrictEqual(msg, JSON.parse(c.frame), 'the message given was changed');
+    const dec = { corruption: c.corruption, fired: [0], n: 1 };
+    assert.strictEqual(settle(dec, msg, c.dir), c.want !== '', `settle, corrupt[${i}]`);
+    assert.strictEqual(dec.corruption, c.want === '' ? undefined : c.corruption);
   });
 });
 
