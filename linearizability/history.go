@@ -148,6 +148,8 @@ const (
 	EventMasterKill    EventKind = "master_kill"
 	EventMasterRestart EventKind = "master_restart"
 	EventNote          EventKind = "note"
+	// EventPoison: a worker sent the poison frames (its Text lists them).
+	EventPoison EventKind = "poison"
 )
 
 // Truth is what a fault did to the operation it touched, as the injector

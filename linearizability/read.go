@@ -431,7 +431,7 @@ func (d *lineDecoder) event(h *History, l *line, n int, perr perrFunc) error {
 	}
 	e := Event{Kind: l.Kind, Time: l.Time, Worker: l.Worker, Link: l.Link, Fault: l.Fault, Text: l.Text, Op: l.Op, Line: n}
 	switch e.Kind {
-	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote:
+	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote, EventPoison:
 	default:
 		return perr("kind", "unknown event kind %q", e.Kind)
 	}
