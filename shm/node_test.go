@@ -58,9 +58,11 @@ func TestNodeWorkerErrorUUIDs(t *testing.T) {
 		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1001,"key":"a\udc00"}`, "1001", shm.CodeBadRequest, lone),
 		nodeRaw(`{"isSharedMemoryMessage":true,"key":"\ud800","method":"set","uuid":1002,"value":1}`, "1002", shm.CodeBadRequest, lone),
 		nodeRaw(`{"key":"a\udc00","isSharedMemoryMessage":true,"method":"get","uuid":1003}`, "1003", shm.CodeBadRequest, lone),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":"7","key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":-1,"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1.5,"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
+		// A uuid of any other JSON scalar is echoed as sent.
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":"7","key":"a"}`, UUID: `"7"`, Value: `"x"`},
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":-1,"key":"a"}`, UUID: `-1`, Value: `"x"`},
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1.5,"key":"a"}`, UUID: `1.5`, Value: `"x"`},
+		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":[7],"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
 		nodeOK(`get key="a"`, `"x"`),
 	}
 	checkNodeReport(t, run.report, run.worker.ID, run.rawJSON, want)
@@ -389,7 +391,7 @@ func nodeWantResults(rawJSON bool) []nodeObs {
 		nodeFail(`set key=42 value=1`, shm.CodeWrongType, "key must be a string"),
 		nodeFail(`set key="bad-ttl" value=1 ttl="soon"`, shm.CodeWrongType, "ttl must be an integer"),
 		nodeFail(`add key="n" delta="1"`, shm.CodeWrongType, "delta must be an integer"),
-		nodeFail(`set key="no-value"`, shm.CodeBadRequest, "set needs a value"),
+		nodeOK(`set key="no-value"`, `"OK"`), // the article's remove
 		nodeFail(`get id=null key="a"`, shm.CodeWrongType, "id must be an integer"),
 		nodeRaw(`null`, "", shm.CodeBadRequest, "message is null"),
 		nodeRaw(`"just a string"`, "", shm.CodeBadRequest, "not a JSON object"),
