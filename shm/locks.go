@@ -64,7 +64,10 @@ func (t *lockTable) get(c *lockOwner, req *Message) (Message, bool) {
 func (t *lockTable) release(req *Message) Message {
 	key := string(req.Key)
 	h := t.held[key]
-	if h == nil || req.Has&HasValue == 0 || !req.Value.Equal(Value(h.id)) {
+	if req.Has&HasValue == 0 {
+		return errorReply(req, errorf(ErrBadRequest, "releaseLock needs the lock id as its value"))
+	}
+	if h == nil || !req.Value.Equal(Value(h.id)) {
 		return errorReply(req, errorf(ErrBadRequest, "lock id %.60s does not hold the lock of key %.40q", req.Value, req.Key))
 	}
 	t.handOn(key, h)
