@@ -11,12 +11,18 @@ const hexDigits = "0123456789abcdef"
 // Requests carry method, key and arguments; replies carry value or error.
 // m.Value and m.Old must be compact JSON (as ParseValue returns); m.Key may
 // be any bytes, and invalid UTF-8 in it is written as U+FFFD.
+//
+// A Node-internal or foreign message (KindInternal, KindOther) is written
+// as its Raw text, which must be one JSON object without a newline: the
+// master's answers to Node's cluster messages.
 func AppendFrame(dst []byte, m *Message) []byte {
-	dst = append(dst, `{"isSharedMemoryMessage":true`...)
-	if m.Kind == KindRequest {
-		dst = appendRequest(dst, m)
-	} else {
-		dst = appendReply(dst, m)
+	switch {
+	case m.Kind == KindRequest:
+		dst = appendRequest(append(dst, `{"isSharedMemoryMessage":true`...), m)
+	case m.Kind < KindInternal:
+		dst = appendReply(append(dst, `{"isSharedMemoryMessage":true`...), m)
+	default:
+		return append(append(dst, m.Raw...), '\n')
 	}
 	return append(dst, '}', '\n')
 }
@@ -31,6 +37,8 @@ func appendRequest(dst []byte, m *Message) []byte {
 	}
 	if m.Has&HasSeq != 0 {
 		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
+	} else if m.Has&HasUUID != 0 {
+		dst = append(append(dst, `,"uuid":`...), m.UUID...)
 	}
 	if m.Has&HasAck != 0 {
 		dst = strconv.AppendUint(append(dst, `,"ack":`...), m.Ack, 10)
@@ -47,6 +55,8 @@ func appendRequest(dst []byte, m *Message) []byte {
 func appendReply(dst []byte, m *Message) []byte {
 	if m.Has&HasSeq != 0 {
 		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
+	} else if m.Has&HasUUID != 0 {
+		dst = append(append(dst, `,"uuid":`...), m.UUID...)
 	}
 	if m.Err != nil {
 		return appendError(dst, m.Err)
