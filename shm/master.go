@@ -2,6 +2,7 @@ package shm
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -211,6 +212,9 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 // reply.
 func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
 	var rep Message
+	if m.opts.Store.Bugs.Has(BugCrashKey) && msg.Kind == KindRequest && string(msg.Key) == CrashKey {
+		crash(fmt.Sprintf("shm: master: BugCrashKey: a %s of key %q from worker %d", msg.Method, CrashKey, id.Worker))
+	}
 	switch {
 	case !m.store.Answer(now, id, msg, &rep):
 		return Message{}, false
