@@ -160,7 +160,7 @@ type MasterResult struct {
 	Alive   bool            `json:"alive"`
 	Killed  bool            `json:"killed"`
 	Crashed bool            `json:"crashed,omitempty"`
-	Stats  shm.MasterStats `json:"stats"`
+	Stats   shm.MasterStats `json:"stats"`
 	// Logs are its log lines.
 	Logs []string `json:"logs,omitempty"`
 }

@@ -77,8 +77,8 @@ func publish(ctx context.Context, c *shm.Client, key string, v any) error {
 // masterProcs are the master processes of a run, as the target of
 // process faults ("master").
 type masterProcs struct {
-	ctl  *shm.Master
-	dir  string // the run's directory
+	ctl   *shm.Master
+	dir   string // the run's directory
 	mu    sync.Mutex
 	gens  []*masterProc // by generation - 1
 	kills int           // the master's kills and restarts recorded

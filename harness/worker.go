@@ -103,9 +103,9 @@ func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duratio
 func dial(nc net.Conn, cfg *workerConfig, late *lateWatch) *shm.Client {
 	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json"
 	return shm.NewClient(shm.NewStreamConn(nc, shm.StreamOptions{Compact: compact}), shm.ClientOptions{
-		Identity:   shm.WorkerIdentity(),
-		Timeout:    cfg.CallTimeout,
-		RetryAfter: cfg.RetryAfter,
+		Identity:    shm.WorkerIdentity(),
+		Timeout:     cfg.CallTimeout,
+		RetryAfter:  cfg.RetryAfter,
 		Bugs:        cfg.Bugs,
 		OnUnmatched: late.unmatched,
 		OnLost: func(err error) {
