@@ -83,8 +83,8 @@ var signalNames = map[syscall.Signal]string{
 	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
 }
 
-// SignalName names s as Node and kill(1) do ("SIGSEGV"), or "signal N"
-// for one without a name here.
+// SignalName names s as Node and kill(1) do ("SIGSEGV"), or by its
+// number for one without a name here.
 func SignalName(s syscall.Signal) string {
 	if n, ok := signalNames[s]; ok {
 		return n
