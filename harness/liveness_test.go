@@ -170,3 +170,17 @@ func TestLiveTail(t *testing.T) {
 		t.Errorf("lines %.80q, want cd and a long line cut", got)
 	}
 }
+
+// A driver reports an exit that no planned fault explains as a crash
+// event, which the liveness check reports.
+func ExampleExit_Crash() {
+	e := harness.Exit{Process: "master", Pid: 4242, Time: 9100, Code: 2, Stderr: []string{"panic: boom", "goroutine 7 [running]:"}}
+	ev := e.Crash()
+	h := &linearizability.History{Header: linearizability.NewHeader(linearizability.ModelKV, "crash", 1), Events: []linearizability.Event{ev}}
+	fmt.Print(linearizability.Check(h, linearizability.Options{}).Details())
+	// Output:
+	// crashed:
+	//     master crashed (exit status 2) with no planned fault to explain it: pid 4242; the last lines of its stderr:
+	//       panic: boom
+	//       goroutine 7 [running]:
+}

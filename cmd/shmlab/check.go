@@ -293,11 +293,11 @@ func checkedLine(r *linearizability.Result) string {
 	}
 	s := fmt.Sprintf("  linearizability: %s, %s checked in %v (search %v); ", r.Linearizable, ops,
 		r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))
-	live := fmt.Sprintf("; liveness: %d never answered, %d crashed", r.NeverAnswered(), r.Crashes())
-	if len(r.Sessions) == 0 && len(r.Invariants) == 0 {
-		return s + "session guarantees and counter invariant: no violation" + live
+	if len(r.Sessions) == 0 && len(r.Invariants) == 0 && len(r.Liveness) == 0 {
+		return s + "session guarantees, counter invariant and liveness: no violation"
 	}
-	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants)) + live
+	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants)) +
+		"; liveness: " + violations(r.NeverAnswered()+r.Crashes())
 }
 
 // violations says how many violations n is.
