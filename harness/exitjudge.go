@@ -17,7 +17,7 @@ import (
 // the process is reaped) waits for it until the workers are done.
 type exitJudge struct {
 	tails   map[string]*Tail // each worker name's output, for a crash's Stderr
-	kills   map[string]int   // kill and restart events of each name not yet matched to an exit
+	kills   map[string]int   // kill events of each name not yet matched to an exit
 	killed  []Exit           // SIGKILL exits not yet matched to an event
 	faulted map[string]bool  // names with a planned message or byte fault on their connection
 	crashed map[int]bool     // the pids recorded as crashes
@@ -28,10 +28,10 @@ func newExitJudge() exitJudge {
 	return exitJudge{tails: make(map[string]*Tail), kills: make(map[string]int), faulted: make(map[string]bool), crashed: make(map[int]bool)}
 }
 
-// planned notes a process event that explains a SIGKILL exit: a kill or
-// a restart of a worker.
+// planned notes a process event that explains a SIGKILL exit: the kill
+// of a worker (a restart's first step records one too).
 func (j *exitJudge) planned(e *linearizability.Event) {
-	if e.Kind != linearizability.EventKill && e.Kind != linearizability.EventRestart {
+	if e.Kind != linearizability.EventKill {
 		return
 	}
 	for i, x := range j.killed {
@@ -71,8 +71,8 @@ func (r *masterRun) exited(w *shm.Worker, err error) {
 	}
 }
 
-// judgeKills records as crashes the SIGKILL exits that no kill or
-// restart explained, once every worker is done.
+// judgeKills records as crashes the SIGKILL exits that no kill (of a
+// kill fault or a restart) explained, once every worker is done.
 func (r *masterRun) judgeKills() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

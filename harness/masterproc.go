@@ -81,7 +81,7 @@ type masterProcs struct {
 	dir   string // the run's directory
 	mu    sync.Mutex
 	gens  []*masterProc // by generation - 1
-	kills int           // the master's kills and restarts recorded
+	kills int           // the master's kills recorded
 }
 
 func (mp *masterProcs) latest() *masterProc {
@@ -217,11 +217,12 @@ func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)
 }
 
 // record returns the runner's Record: it writes the master's process
-// events into events, and counts the kills and restarts, each of which
-// explains one master generation's SIGKILL.
+// events into events, and counts the master's kills (a restart's first
+// step records one too), each of which explains one master
+// generation's SIGKILL.
 func (mp *masterProcs) record(events *linearizability.Recorder) func(linearizability.Event) {
 	return func(e linearizability.Event) {
-		if e.Kind == linearizability.EventMasterKill || e.Kind == linearizability.EventMasterRestart {
+		if e.Kind == linearizability.EventMasterKill {
 			mp.mu.Lock()
 			mp.kills++
 			mp.mu.Unlock()
