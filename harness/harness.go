@@ -91,6 +91,8 @@ type Config struct {
 	// Logf, if set, receives the masters' log lines as they come (they
 	// are in the Result too).
 	Logf func(format string, args ...any)
+	// Target is the system under test (the reference if zero).
+	Target Target
 }
 
 // Result is what a run did.
@@ -116,6 +118,13 @@ type Result struct {
 	// FaultsHappened how many of them happened (their first action took
 	// effect: the kill, the pause, a restart's kill).
 	FaultsPlanned, FaultsHappened int
+	// Exits are the exits of a Node target's processes, planned or not,
+	// with their status and last lines of standard error (a reference
+	// run's are in Workers and Masters).
+	Exits []ProcessExit
+	// LeftOut names the methods a Node target's adapter lacks: they were
+	// left out of the workload's mix.
+	LeftOut []string
 
 	ops      int // per worker process, as configured
 	duration bool
@@ -280,6 +289,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := sp.writeReplay(c.Replay); err != nil {
 		return nil, err
 	}
+	if c.Target.Node != nil {
+		return runNode(ctx, sp, &c)
+	}
 	var reports []masterReport
 	var faults error
 	missed := map[int]string{}
@@ -376,6 +388,11 @@ func (r *Result) Problems() error {
 	for _, m := range r.Masters {
 		if !m.Killed && !m.Alive {
 			errs = append(errs, fmt.Errorf("master %d (pid %d) did not answer at the end of its run", m.Gen, m.Pid))
+		}
+	}
+	for _, e := range r.Exits {
+		if !e.Planned {
+			errs = append(errs, errors.New(e.String()))
 		}
 	}
 	if r.Faults != nil {
