@@ -36,22 +36,22 @@ type nodeRun struct {
 	journal *linearizability.Journal
 	events  *linearizability.Recorder
 
-	mu      sync.Mutex
-	gen     int
-	masters []*nodeMaster
-	procs   map[procKey]*nodeProc
-	current map[string]*nodeProc
-	all     []*nodeProc
-	nextInc uint64 // the last incarnation given under the current primary
-	methods []string
-	leftOut []string
-	mix     workload.Mix
-	start   int64
-	started chan struct{} // closed when the workload begins
-	runner  *faultinject.Runner
-	logs    []string
-	closed  bool
-	finals  []linearizability.Op // the final reads
+	mu       sync.Mutex
+	gen      int
+	masters  []*nodeMaster
+	procs    map[procKey]*nodeProc
+	current  map[string]*nodeProc
+	all      []*nodeProc
+	nextInc  uint64 // the last incarnation given under the current primary
+	methods  []string
+	leftOut  []string
+	mix      workload.Mix
+	start    int64
+	started  chan struct{} // closed when the workload begins
+	runner   *faultinject.Runner
+	logs     []string
+	closed   bool
+	finals   []linearizability.Op // the final reads
 	missed   map[int]string
 	faultErr error
 
