@@ -63,6 +63,11 @@ func (t *NodeTarget) validate(sp *spec) error {
 	if sp.Plan != nil && len(sp.Plan.Bytes) > 0 {
 		return fmt.Errorf("%w: byte faults need shmlab's own framing; a Node channel is Node's", ErrNodeTarget)
 	}
+	for i, f := range sp.faults() {
+		if f.After != nil {
+			return fmt.Errorf("%w: processes[%d]: a fault aimed by progress (after) needs the Go master's view of requests; aim it by time (at)", ErrNodeTarget, i)
+		}
+	}
 	if sp.Bugs != 0 {
 		return fmt.Errorf("%w: client bugs are the Go client's", ErrNodeTarget)
 	}
@@ -90,11 +95,12 @@ type nodeProc struct {
 	replies  chan *ctlMsg  // its answers
 	ctlGone  chan struct{} // closed when its control connection ended
 	shm      *shm.Worker   // its process, under the Go master
+	poisoned chan *ctlMsg  // it sent the poison messages
 }
 
 func newNodeProc(name string, gen int, inc uint64) *nodeProc {
 	return &nodeProc{name: name, gen: gen, inc: inc, pidSet: make(chan struct{}), done: make(chan struct{}), hello: make(chan struct{}),
-		finished: make(chan struct{}), replies: make(chan *ctlMsg, 1), ctlGone: make(chan struct{})}
+		finished: make(chan struct{}), replies: make(chan *ctlMsg, 1), ctlGone: make(chan struct{}), poisoned: make(chan *ctlMsg, 1)}
 }
 
 func (p *nodeProc) Pid() int {

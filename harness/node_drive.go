@@ -131,8 +131,14 @@ func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 		if err != nil {
 			return
 		}
-		if msg.T == "done" {
+		switch msg.T {
+		case "done":
 			p.replies <- msg
+		case "poisoned":
+			select {
+			case p.poisoned <- msg:
+			default:
+			}
 		}
 	}
 }
@@ -351,9 +357,9 @@ func (r *nodeRun) shutdown() {
 	}
 	for _, m := range ms {
 		r.mu.Lock()
-		m.stopping = true
+		m.stopping = alive(m)
 		r.mu.Unlock()
-		if m.ctl != nil && alive(m) {
+		if m.ctl != nil && m.stopping {
 			m.ctl.send(&ctlMsg{T: "stop"})
 		}
 		if m.cmd == nil {

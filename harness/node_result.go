@@ -153,12 +153,12 @@ func (r *nodeRun) masterResults(res *Result) {
 		if m.cmd != nil {
 			mr.Killed = m.exit.Signal == syscall.SIGKILL.String() && !m.stopping
 			mr.Alive = m.stopping && m.exit.Code == 0 && m.exit.Signal == ""
-			if !mr.Alive && mr.Killed {
-				mr.Alive = false
+			if !mr.Alive && !mr.Killed {
+				mr.Logs = append(mr.Logs, m.exit.String())
 			}
 			res.Exits = append(res.Exits, m.exit)
 		}
-		mr.Logs = r.logs
+		mr.Logs = append(slices.Clone(r.logs), mr.Logs...)
 		res.Masters = append(res.Masters, mr)
 	}
 }
@@ -208,7 +208,11 @@ func (r *nodeRun) faultResults(res *Result) {
 	faults := r.sp.faults()
 	res.FaultsPlanned = len(faults)
 	for i, f := range faults {
-		if w, ok := r.missed[i]; ok {
+		w, ok := r.missed[i]
+		if r.runner == nil {
+			w, ok = "the workload did not begin", true
+		}
+		if ok {
 			res.Missed = append(res.Missed, fmt.Errorf("processes[%d] (%v) did not happen: %s", i, &f, w))
 			continue
 		}

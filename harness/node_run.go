@@ -426,6 +426,33 @@ func (t nodeTargets) Start(name string) (faultinject.Process, error) {
 	return r.restartWorker(name)
 }
 
+// Poison has worker target send the poison messages
+// (faultinject.PoisonFrames) into its master's channel, around the
+// fault shim, and returns the event saying so: a faultinject.Poisoner.
+func (t nodeTargets) Poison(target string) (linearizability.Event, error) {
+	r := t.r
+	p := r.currentProc(target)
+	if p == nil || p.ctl == nil {
+		return linearizability.Event{}, faultinject.ErrNotRunning
+	}
+	if err := p.ctl.send(&ctlMsg{T: "poison"}); err != nil {
+		return linearizability.Event{}, faultinject.ErrNotRunning
+	}
+	select {
+	case msg := <-p.poisoned:
+		at, err := strconv.ParseInt(msg.At, 10, 64)
+		if err != nil {
+			return linearizability.Event{}, fmt.Errorf("%w: poisoned at %q: %w", ErrNodeTarget, msg.At, err)
+		}
+		return linearizability.Event{Kind: linearizability.EventFault, Time: at, Worker: target, Link: target + ">master",
+			Fault: "poison", Text: faultinject.PoisonText()}, nil
+	case <-p.ctlGone:
+		return linearizability.Event{}, faultinject.ErrNotRunning
+	case <-time.After(nodeStartWait):
+		return linearizability.Event{}, fmt.Errorf("%w: %s did not send the poison within %v", ErrNodeTarget, target, nodeStartWait)
+	}
+}
+
 // restartWorker starts name's worker again as a new incarnation.
 func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	if r.t.Master == MasterReference {

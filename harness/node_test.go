@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/linearizability"
 )
@@ -87,5 +88,55 @@ func TestNodeIncrementBugCaught(t *testing.T) {
 	want := []string{"cas", "delete"}
 	if len(res.LeftOut) != 2 || res.LeftOut[0] != want[1] || res.LeftOut[1] != want[0] {
 		t.Errorf("left out %v, want delete and cas", res.LeftOut)
+	}
+}
+
+// TestNodeMessageFaults runs the correct library under message faults
+// decided in the primary by the shim: no false alarm, and each decision
+// is in the history as a fault event with its ground truth.
+func TestNodeMessageFaults(t *testing.T) {
+	plan := &faultinject.Plan{Seed: 11, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
+		{Kind: faultinject.Reorder, P: 0.05},
+		{Kind: faultinject.Drop, P: 0.02},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: time.Second},
+		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	requireSound(t, res)
+	n := events(res.History)[linearizability.EventFault]
+	if n == 0 || n != len(res.Records) {
+		t.Errorf("%d fault events, %d fault records; want as many, and some", n, len(res.Records))
+	}
+	truths := map[linearizability.Truth]int{}
+	for _, rec := range res.Records {
+		truths[rec.Truth]++
+	}
+	if truths[linearizability.TruthDelayed] == 0 || truths[linearizability.TruthNotApplied]+truths[linearizability.TruthApplied] == 0 {
+		t.Errorf("truths %v: want delays and drops", truths)
+	}
+}
+
+// TestNodeProcessFaults kills, pauses and restarts workers of a Node
+// target and restarts its primary: an epoch boundary, no false alarm,
+// every fault happened and every exit is a planned one.
+func TestNodeProcessFaults(t *testing.T) {
+	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w1", At: 150 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "w2", At: 200 * time.Millisecond, For: 50 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Millisecond, For: 100 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "master", At: 500 * time.Millisecond},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 400, Seed: 9, Plan: plan, Think: time.Millisecond},
+		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	requireSound(t, res)
+	if res.FaultsHappened != 4 {
+		t.Errorf("%d of 4 faults happened: %v", res.FaultsHappened, res.Missed)
+	}
+	ev := events(res.History)
+	if ev[linearizability.EventMasterRestart] != 1 || ev[linearizability.EventKill] < 2 || ev[linearizability.EventPause] != 1 {
+		t.Errorf("events %v: want a master restart, two kills or more, a pause", ev)
+	}
+	if len(res.Masters) != 2 {
+		t.Errorf("%d master generations, want 2", len(res.Masters))
 	}
 }

@@ -28,7 +28,7 @@ async function main() {
     dir: env('SHMLAB_NODE_DIR'),
     gen: Number(env('SHMLAB_NODE_GEN', '1')),
     workers: Number(env('SHMLAB_NODE_WORKERS', '1')),
-    plan: process.env.SHMLAB_NODE_PLAN ? JSON.parse(process.env.SHMLAB_NODE_PLAN) : null,
+    plan: process.env.SHMLAB_NODE_PLAN || null, // JSON text: its 64-bit seed kept exact
     faults: process.env.SHMLAB_NODE_FAULTS || '',
   };
   const journal = new Journal(path.join(cfg.dir, `g${cfg.gen}-primary.njournal`), { role: 'primary', gen: cfg.gen });

@@ -30,7 +30,7 @@ function config() {
     name: env('SHMLAB_NODE_WORKER', id ? 'w' + id : undefined),
     inc: Number(env('SHMLAB_NODE_INC', process.env.SHMLAB_INCARNATION)),
     timeoutMs: Number(env('SHMLAB_NODE_TIMEOUT_MS', '200')),
-    plan: process.env.SHMLAB_NODE_PLAN ? JSON.parse(process.env.SHMLAB_NODE_PLAN) : null,
+    plan: process.env.SHMLAB_NODE_PLAN || null, // JSON text: its 64-bit seed kept exact
     faults: process.env.SHMLAB_NODE_FAULTS || '',
   };
 }
@@ -40,6 +40,7 @@ async function main() {
   const journal = new Journal(path.join(cfg.dir, `g${cfg.gen}-i${cfg.inc}-${cfg.name}.njournal`),
     { role: 'worker', worker: cfg.name, gen: cfg.gen, inc: cfg.inc });
   let shim = null;
+  const rawSend = process.send; // poison goes around the shim
   if (cfg.faults === 'worker' && cfg.plan) {
     shim = require('./shim').wrapWorker(cfg.plan, cfg.name, journal);
   }
@@ -63,6 +64,10 @@ async function main() {
           busy = false;
           ctl.sendRaw(`{"t":"done","n":${msg.n},"status":"${status}","out":${out}}`);
         });
+        break;
+      case 'poison':
+        for (const m of require('./poison').messages()) rawSend.call(process, m);
+        ctl.sendRaw(`{"t":"poisoned","at":"${require('./journal').now()}"}`);
         break;
       case 'end':
         journal.close();
