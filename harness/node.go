@@ -111,14 +111,18 @@ func (p *nodeProc) Pid() int {
 
 func (p *nodeProc) Done() <-chan struct{} { return p.done }
 
-// setPid records the process id, once.
+// setPid records the process id, once. A process forked by a primary
+// is watched, in case its exit is never reported; one of the Go master
+// (p.shm) is reaped by it.
 func (p *nodeProc) setPid(pid int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pid == 0 && pid > 0 {
 		p.pid = pid
 		close(p.pidSet)
-		go p.watchPid(pid)
+		if p.shm == nil {
+			go p.watchPid(pid)
+		}
 	}
 }
 
@@ -132,6 +136,12 @@ func (p *nodeProc) watchPid(pid int) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			p.mu.Lock()
+			reaped := p.shm != nil // the Go master's: its watcher says how it ended
+			p.mu.Unlock()
+			if reaped {
+				return
+			}
 			p.exited(ProcessExit{Why: "gone (its exit was not reported: its master died first)"})
 			return
 		}

@@ -77,8 +77,10 @@ func (r *nodeRun) spawnReference(name string, old *shm.Worker) (*nodeProc, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: spawn %s: %w", ErrNodeTarget, name, err)
 	}
-	p := r.proc(1, w.Inc, name)
+	r.mu.Lock()
+	p := r.procLocked(1, w.Inc, name)
 	p.shm = w
+	r.mu.Unlock()
 	p.setPid(w.Pid())
 	go func() {
 		werr := w.Wait()

@@ -140,3 +140,28 @@ func TestNodeProcessFaults(t *testing.T) {
 		t.Errorf("%d master generations, want 2", len(res.Masters))
 	}
 }
+
+// TestNodeReferenceRow runs Node workers (shmlab's own client in the
+// article's wire format) against the Go reference master under message
+// and process faults: the Node path must raise no false alarm.
+func TestNodeReferenceRow(t *testing.T) {
+	plan := &faultinject.Plan{Seed: 4, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
+		{Kind: faultinject.Duplicate, P: 0.05, Copies: 1},
+		{Kind: faultinject.Reorder, P: 0.05},
+		{Kind: faultinject.Drop, P: 0.02},
+	}, Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w1", At: 150 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "w2", At: 100 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w3", At: 50 * time.Millisecond, For: 100 * time.Millisecond},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: time.Second},
+		harness.NodeTarget{Master: harness.MasterReference})
+	requireSound(t, res)
+	if res.FaultsHappened != 3 || len(res.Records) == 0 {
+		t.Errorf("%d of 3 process faults happened (%v), %d message fault records", res.FaultsHappened, res.Missed, len(res.Records))
+	}
+	if len(res.LeftOut) != 0 {
+		t.Errorf("left out %v: the reference client has every method", res.LeftOut)
+	}
+}
