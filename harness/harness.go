@@ -58,8 +58,6 @@ type Config struct {
 	// Logf, if set, receives the masters' log lines as they come (they
 	// are in the Result too).
 	Logf func(format string, args ...any)
-	// Target is the system under test (the reference if zero).
-	Target Target
 }
 
 // Result is what a run did.
@@ -250,9 +248,6 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	if err := sp.writeReplay(c.Replay); err != nil {
 		return nil, err
-	}
-	if c.Target.Node != nil {
-		return runNode(ctx, sp, &c)
 	}
 	var reports []masterReport
 	var faults error

@@ -1,72 +1,37 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/internal/npmcache"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/node"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
-)
-
-// Target says which system a run puts under test.
-type Target struct {
-	// Node, if set, runs a Node.js target (package node): the adapter's
-	// library in node processes, or Node workers against shmlab's Go
-	// master. Nil runs the reference: the Go master and Go workers.
-	Node *NodeTarget
-}
-
-// NodeTarget is a Node.js system under test.
-type NodeTarget struct {
-	// Adapter is the adapter file (node/README.md). Empty with Master
-	// MasterReference: shmlab's own client in the article's wire format.
-	Adapter string
-	// Master is "" (MasterAdapter: the adapter's master hook, in a
-	// cluster primary run by shmlab's package) or MasterReference
-	// (shmlab's Go master, which spawns the Node workers itself).
-	Master string
-	// Node is the node binary ("node" on PATH if empty).
-	Node string
-}
-
-// The masters of a Node target.
-const (
-	MasterAdapter   = ""
-	MasterReference = "reference"
 )
 
 // ErrNodeTarget is wrapped by the errors of a Node target that cannot run.
 var ErrNodeTarget = errors.New("harness: node target")
 
-// validate checks t against the run's spec.
-func (t *NodeTarget) validate(sp *spec) error {
-	switch t.Master {
-	case MasterAdapter:
-		if t.Adapter == "" {
-			return fmt.Errorf("%w: no adapter file", ErrNodeTarget)
-		}
-	case MasterReference:
-		if len(sp.masterFaults()) > 0 {
-			return fmt.Errorf("%w: faults on the master need master: adapter (the reference master runs inside shmlab)", ErrNodeTarget)
-		}
-	default:
-		return fmt.Errorf("%w: master %q: want the adapter's (empty) or %q", ErrNodeTarget, t.Master, MasterReference)
+// validateNode checks a Node target t against the run's spec.
+func validateNode(t *spec.NodeTarget, sp *runSpec) error {
+	if t.MasterOrDefault() == spec.ReferenceMaster && len(sp.masterFaults()) > 0 {
+		return fmt.Errorf("%w: faults on the master need the adapter's master (the reference master runs inside shmlab)", ErrNodeTarget)
 	}
 	if sp.Plan != nil && len(sp.Plan.Bytes) > 0 {
 		return fmt.Errorf("%w: byte faults need shmlab's own framing; a Node channel is Node's", ErrNodeTarget)
-	}
-	for i, f := range sp.faults() {
-		if f.After != nil {
-			return fmt.Errorf("%w: processes[%d]: a fault aimed by progress (after) needs the Go master's view of requests; aim it by time (at)", ErrNodeTarget, i)
-		}
 	}
 	if sp.Bugs != 0 {
 		return fmt.Errorf("%w: client bugs are the Go client's", ErrNodeTarget)
@@ -209,9 +174,13 @@ func (e ProcessExit) String() string {
 	return s
 }
 
-// nodeCommand returns the node binary and checks it runs.
-func nodeCommand(t *NodeTarget) (string, error) {
-	bin := t.Node
+// EnvNode names the environment variable that, when set, is the node
+// binary a Node target runs (else node on PATH).
+const EnvNode = "SHMLAB_NODE"
+
+// nodeCommand returns the node binary.
+func nodeCommand() (string, error) {
+	bin := os.Getenv(EnvNode)
 	if bin == "" {
 		bin = "node"
 	}
@@ -222,13 +191,22 @@ func nodeCommand(t *NodeTarget) (string, error) {
 	return p, nil
 }
 
-// adapterPath returns the adapter file's absolute path, or the
-// reference client's in the installed package.
-func adapterPath(t *NodeTarget, pkg string) (string, error) {
-	if t.Adapter == "" {
-		return filepath.Join(pkg, "adapters", "reference.js"), nil
+// adapterPath returns the adapter file's absolute path: t.Path, or, for
+// an adapter in embedded files (a bundled scenario's), the copy written
+// into dir.
+func adapterPath(t *spec.NodeTarget, dir string) (string, error) {
+	if t.FS != nil {
+		b, err := t.ReadAdapter()
+		if err != nil {
+			return "", fmt.Errorf("%w: adapter: %w", ErrNodeTarget, err)
+		}
+		p := filepath.Join(dir, "adapter-"+path.Base(t.Path))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return "", fmt.Errorf("%w: adapter: %w", ErrNodeTarget, err)
+		}
+		return p, nil
 	}
-	p, err := filepath.Abs(t.Adapter)
+	p, err := filepath.Abs(t.Path)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrNodeTarget, err)
 	}
@@ -275,3 +253,24 @@ const nodeStartWait = 60 * time.Second
 func isMaster(name string) bool { return name == faultinject.MasterTarget }
 
 var _ = linearizability.Now
+
+// modulePath returns the NODE_PATH of a Node target's processes:
+// shmlab's package (require('shmlab')), then each npm package the
+// adapter needs, installed into the npm cache folder if missing.
+func modulePath(ctx context.Context, pkg string, packages []string) (string, error) {
+	dirs := []string{node.Modules(pkg)}
+	if len(packages) > 0 {
+		c, err := npmcache.Default()
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", ErrNodeTarget, err)
+		}
+		for _, p := range packages {
+			d, err := c.Install(ctx, p)
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", ErrNodeTarget, err)
+			}
+			dirs = append(dirs, filepath.Join(d, "node_modules"))
+		}
+	}
+	return strings.Join(dirs, string(os.PathListSeparator)), nil
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/internal/nodetest"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestNodePackageCost measures what shmlab's Node package costs on a
@@ -24,7 +26,7 @@ func TestNodePackageCost(t *testing.T) {
 	if runs <= 0 {
 		t.Skip("set SHMLAB_NODE_COST=RUNS to measure the Node package's cost")
 	}
-	bin := nodeBin(t)
+	bin := nodetest.Node(t)
 	const workers, ops = 4, 2500
 	wrapped := &faultinject.Plan{Seed: 1, Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, P: 1e-12}}}
 	kinds := []string{"floor", "shmlab", "shmlab+faults"}
@@ -34,11 +36,11 @@ func TestNodePackageCost(t *testing.T) {
 			start := time.Now()
 			switch k {
 			case "floor":
-				if out, err := exec.Command(bin, fixture(t, "baseline.js"), strconv.Itoa(workers), strconv.Itoa(ops)).CombinedOutput(); err != nil {
+				if out, err := exec.Command(bin, fixture("baseline.js"), strconv.Itoa(workers), strconv.Itoa(ops)).CombinedOutput(); err != nil {
 					t.Fatalf("baseline: %v\n%s", err, out)
 				}
 			default:
-				cfg := harness.Config{Workers: workers, Ops: ops, Seed: 1}
+				cfg := harness.Config{Run: spec.Run{Workers: workers, Ops: ops, Seed: 1}}
 				if k == "shmlab+faults" {
 					cfg.Plan = wrapped
 				}
@@ -62,8 +64,8 @@ func TestNodePackageCost(t *testing.T) {
 // runNodeQuiet is runNode without the log lines.
 func runNodeQuiet(t *testing.T, cfg harness.Config) *harness.Result {
 	t.Helper()
-	target := harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js"), Node: nodeBin(t)}
-	cfg.Target, cfg.Dir, cfg.CallTimeout = harness.Target{Node: &target}, t.TempDir(), 5*time.Second
+	cfg.Target = spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: "memstore-adapter.js", Path: fixture("memstore-adapter.js")}}
+	cfg.Dir, cfg.CallTimeout = t.TempDir(), 5*time.Second
 	res, err := harness.Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/node"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -25,11 +26,12 @@ import (
 // (cluster primaries, or the Go master for MasterReference) and their
 // worker processes, driven one operation at a time.
 type nodeRun struct {
-	sp   *spec
-	t    *NodeTarget
+	sp   *runSpec
+	t    *spec.NodeTarget
 	logf func(string, ...any)
 
 	node, pkg, adapter string
+	nodePath           string // NODE_PATH: shmlab's package and the adapter's npm packages
 	sockDir, sock      string
 	ln                 net.Listener
 
@@ -88,22 +90,25 @@ func (m *nodeMaster) Pid() int {
 
 func (m *nodeMaster) Done() <-chan struct{} { return m.done }
 
-// runNode runs a Node target (Config.Target.Node).
-func runNode(ctx context.Context, sp *spec, c *Config) (*Result, error) {
-	t := c.Target.Node
-	if err := t.validate(sp); err != nil {
+// runNodeTarget runs a Node target (Config.Target.Node).
+func runNodeTarget(ctx context.Context, sp *runSpec, c *Config) (*Result, error) {
+	t := &c.Target.Node
+	if err := validateNode(t, sp); err != nil {
 		return nil, err
 	}
 	r := &nodeRun{sp: sp, t: t, logf: c.Logf, procs: make(map[procKey]*nodeProc), current: make(map[string]*nodeProc),
 		started: make(chan struct{})}
 	var err error
-	if r.node, err = nodeCommand(t); err != nil {
+	if r.node, err = nodeCommand(); err != nil {
 		return nil, err
 	}
 	if r.pkg, err = node.Install(node.CacheRoot()); err != nil {
 		return nil, err
 	}
-	if r.adapter, err = adapterPath(t, r.pkg); err != nil {
+	if r.adapter, err = adapterPath(t, sp.Dir); err != nil {
+		return nil, err
+	}
+	if r.nodePath, err = modulePath(ctx, r.pkg, t.Packages); err != nil {
 		return nil, err
 	}
 	if err := r.listen(); err != nil {
@@ -176,7 +181,10 @@ func (r *nodeRun) env(gen int) []string {
 		"SHMLAB_NODE_WORKERS=" + strconv.Itoa(r.sp.Workers),
 		"SHMLAB_NODE_TIMEOUT_MS=" + strconv.FormatInt(max(1, r.sp.CallTimeout.Milliseconds()), 10),
 	}
-	if r.t.Master == MasterAdapter && r.sp.Plan != nil && len(r.sp.Plan.Messages) > 0 {
+	if r.nodePath != "" {
+		e = append(e, "NODE_PATH="+r.nodePath)
+	}
+	if r.t.MasterOrDefault() == spec.NodeMaster && r.sp.Plan != nil && len(r.sp.Plan.Messages) > 0 {
 		plan, err := json.Marshal(&faultinject.Plan{Seed: r.sp.Plan.Seed, Messages: r.sp.Plan.Messages})
 		if err != nil {
 			panic(err) // a plan is plain data
@@ -196,7 +204,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 		stderr: &tailWriter{emit: func(s string) { r.log("master %d: %s", gen, s) }}}
 	r.masters = append(r.masters, m)
 	r.mu.Unlock()
-	if r.t.Master == MasterReference {
+	if r.t.MasterOrDefault() == spec.ReferenceMaster {
 		close(m.hello)
 		return m, r.startReference(m)
 	}
@@ -251,7 +259,7 @@ func (r *nodeRun) awaitHellos(ctx context.Context) error {
 	deadline := time.After(nodeStartWait)
 	for i := 1; i <= r.sp.Workers; i++ {
 		p := r.proc(1, uint64(i), "")
-		if r.t.Master == MasterReference {
+		if r.t.MasterOrDefault() == spec.ReferenceMaster {
 			p = r.currentProc(fmt.Sprintf("w%d", i))
 		}
 		select {
@@ -455,7 +463,7 @@ func (t nodeTargets) Poison(target string) (linearizability.Event, error) {
 
 // restartWorker starts name's worker again as a new incarnation.
 func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
-	if r.t.Master == MasterReference {
+	if r.t.MasterOrDefault() == spec.ReferenceMaster {
 		return r.restartReference(name)
 	}
 	r.mu.Lock()

@@ -2,45 +2,29 @@ package harness_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/internal/nodetest"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
-// nodeBin finds node, skipping the test without it, except under CI.
-func nodeBin(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("node")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("node not found on PATH, and CI=true: %v", err)
-	}
-	t.Skipf("node not found on PATH: %v", err)
-	return ""
-}
-
 // fixture is the path of a Node test fixture.
-func fixture(t *testing.T, name string) string {
-	p, err := filepath.Abs(filepath.Join("..", "node", "test", "fixtures", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func fixture(name string) string { return filepath.Join("..", "node", "test", "fixtures", name) }
 
 // runNode runs cfg on a Node target, failing t if the run could not be made.
-func runNode(t *testing.T, cfg harness.Config, target harness.NodeTarget) *harness.Result {
+func runNode(t *testing.T, cfg harness.Config, target spec.NodeTarget) *harness.Result {
 	t.Helper()
-	target.Node = nodeBin(t)
-	cfg.Target = harness.Target{Node: &target}
+	nodetest.Node(t)
+	if target.Adapter == "" {
+		target.Adapter = "../node/adapters/reference.js"
+	}
+	target.Path = filepath.Join(".", target.Adapter)
+	cfg.Target = spec.Target{Kind: spec.Node, Node: target}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 2 * time.Second // node processes on a busy machine
 	}
@@ -61,7 +45,7 @@ func runNode(t *testing.T, cfg harness.Config, target harness.NodeTarget) *harne
 // workload drew is in the history, with the final reads, and it checks.
 func TestNodeAdapterPasses(t *testing.T) {
 	const workers, ops = 3, 150
-	res := runNode(t, harness.Config{Workers: workers, Ops: ops, Seed: 7}, harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: workers, Ops: ops, Seed: 7}}, spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
 	requireSound(t, res)
 	final := len(res.History.WorkerOps(harness.FinalReader))
 	if got := len(res.History.Ops) - final; got != workers*ops || final != 3 {
@@ -76,8 +60,8 @@ func TestNodeAdapterPasses(t *testing.T) {
 // a get, then a set, in the worker: the checker must catch the lost
 // updates.
 func TestNodeIncrementBugCaught(t *testing.T) {
-	res := runNode(t, harness.Config{Workers: 4, Ops: 150, Seed: 3, Keys: []string{"n"}},
-		harness.NodeTarget{Adapter: fixture(t, "memstore-incr-bug.js")})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 4, Ops: 150, Seed: 3, Keys: []string{"n"}}},
+		spec.NodeTarget{Adapter: fixture("memstore-incr-bug.js")})
 	if err := res.Problems(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +84,8 @@ func TestNodeMessageFaults(t *testing.T) {
 		{Kind: faultinject.Reorder, P: 0.05},
 		{Kind: faultinject.Drop, P: 0.02},
 	}}
-	res := runNode(t, harness.Config{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: time.Second},
-		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: time.Second}},
+		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
 	requireSound(t, res)
 	n := events(res.History)[linearizability.EventFault]
 	if n == 0 || n != len(res.Records) {
@@ -126,8 +110,8 @@ func TestNodeProcessFaults(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Millisecond, For: 100 * time.Millisecond},
 		{Kind: faultinject.Restart, Target: "master", At: 500 * time.Millisecond},
 	}}
-	res := runNode(t, harness.Config{Workers: 3, Ops: 400, Seed: 9, Plan: plan, Think: time.Millisecond},
-		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 400, Seed: 9, Plan: plan, Think: time.Millisecond}},
+		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
 	requireSound(t, res)
 	if res.FaultsHappened != 4 {
 		t.Errorf("%d of 4 faults happened: %v", res.FaultsHappened, res.Missed)
@@ -155,8 +139,8 @@ func TestNodeReferenceRow(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "w2", At: 100 * time.Millisecond},
 		{Kind: faultinject.Pause, Target: "w3", At: 50 * time.Millisecond, For: 100 * time.Millisecond},
 	}}
-	res := runNode(t, harness.Config{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: time.Second},
-		harness.NodeTarget{Master: harness.MasterReference})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: time.Second}},
+		spec.NodeTarget{Master: spec.ReferenceMaster})
 	requireSound(t, res)
 	if res.FaultsHappened != 3 || len(res.Records) == 0 {
 		t.Errorf("%d of 3 process faults happened (%v), %d message fault records", res.FaultsHappened, res.Missed, len(res.Records))

@@ -32,6 +32,10 @@ func Template() []byte {
 	return b
 }
 
+// layout numbers the way Install lays the package out (beside it,
+// node_modules/shmlab); it is part of Hash.
+const layout = 2
+
 // Hash names the embedded files' content: a hex SHA-256 of every file's
 // path and bytes, in path order.
 func Hash() string {
@@ -44,6 +48,7 @@ func Hash() string {
 		return nil
 	})
 	sort.Strings(paths)
+	fmt.Fprintf(h, "layout %d\x00", layout)
 	for _, p := range paths {
 		b, _ := files.ReadFile(p)
 		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
@@ -87,6 +92,13 @@ func Install(root string) (string, error) {
 	if err := writeFiles(filepath.Join(tmp, "shmlab-node")); err != nil {
 		return "", fmt.Errorf("node: install: %w", err)
 	}
+	// require('shmlab/...') finds the package through Modules.
+	if err := os.Mkdir(filepath.Join(tmp, "node_modules"), 0o755); err != nil {
+		return "", fmt.Errorf("node: install: %w", err)
+	}
+	if err := os.Symlink(filepath.Join("..", "shmlab-node"), filepath.Join(tmp, "node_modules", "shmlab")); err != nil {
+		return "", fmt.Errorf("node: install: %w", err)
+	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
 		if _, serr := os.Stat(filepath.Join(pkg, "lib", "primary.js")); serr != nil {
 			return "", fmt.Errorf("node: install: %w", err)
@@ -94,6 +106,11 @@ func Install(root string) (string, error) {
 	}
 	return pkg, nil
 }
+
+// Modules returns the node_modules folder beside the package folder pkg
+// (Install's), in which require('shmlab') finds the package: an adapter
+// may require('shmlab/adapters/reference') with it in NODE_PATH.
+func Modules(pkg string) string { return filepath.Join(filepath.Dir(pkg), "node_modules") }
 
 // writeFiles writes every embedded file under dir.
 func writeFiles(dir string) error {
