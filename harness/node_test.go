@@ -9,8 +9,8 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/internal/nodetest"
-	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // fixture is the path of a Node test fixture.
