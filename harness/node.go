@@ -61,11 +61,12 @@ type nodeProc struct {
 	ctlGone  chan struct{} // closed when its control connection ended
 	shm      *shm.Worker   // its process, under the Go master
 	poisoned chan *ctlMsg  // it sent the poison messages
+	called   chan *ctlMsg  // it called the library (an operation with Notify)
 }
 
 func newNodeProc(name string, gen int, inc uint64) *nodeProc {
 	return &nodeProc{name: name, gen: gen, inc: inc, pidSet: make(chan struct{}), done: make(chan struct{}), hello: make(chan struct{}),
-		finished: make(chan struct{}), replies: make(chan *ctlMsg, 1), ctlGone: make(chan struct{}), poisoned: make(chan *ctlMsg, 1)}
+		finished: make(chan struct{}), replies: make(chan *ctlMsg, 1), ctlGone: make(chan struct{}), poisoned: make(chan *ctlMsg, 1), called: make(chan *ctlMsg, 1)}
 }
 
 func (p *nodeProc) Pid() int {
@@ -122,7 +123,7 @@ func (p *nodeProc) exited(e ProcessExit) {
 		return
 	default:
 	}
-	e.Who, e.Gen, e.Inc, e.Pid = p.name, p.gen, p.inc, p.pid
+	e.Who, e.Gen, e.Inc, e.Pid, e.Time = p.name, p.gen, p.inc, p.pid, linearizability.Now()
 	e.Planned = e.Planned || p.ended
 	p.exit = e
 	close(p.done)
@@ -145,8 +146,10 @@ type ProcessExit struct {
 	Gen int    `json:"gen"`
 	Inc uint64 `json:"inc,omitempty"`
 	Pid int    `json:"pid"`
-	// Code is its exit status, Signal the signal that ended it ("" if
-	// none), Why what else is known.
+	// Time is when its exit was seen, on linearizability.Now's clock.
+	Time int64 `json:"time"`
+	// Code is its exit status, Signal the signal that ended it as Node
+	// names it ("SIGKILL"; "" if none), Why what else is known.
 	Code   int    `json:"code"`
 	Signal string `json:"signal,omitempty"`
 	Why    string `json:"why,omitempty"`
@@ -156,6 +159,25 @@ type ProcessExit struct {
 	Stderr []string `json:"stderr,omitempty"`
 }
 
+// status says how it ended as a crash event's Exit does: "exit status
+// 2" or "signal SIGSEGV".
+func (e ProcessExit) status() string {
+	if e.Signal != "" {
+		return "signal " + e.Signal
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// crash is the history event of an exit no fault planned.
+func (e ProcessExit) crash() linearizability.Event {
+	who := e.Who
+	if who == faultinject.MasterTarget {
+		who = linearizability.MasterName
+	}
+	return linearizability.Event{Kind: linearizability.EventCrash, Time: e.Time, Worker: who, Exit: e.status(),
+		Stderr: strings.Join(e.Stderr, "\n"), Text: fmt.Sprintf("%s (master %d, pid %d)", e.Who, e.Gen, e.Pid)}
+}
+
 func (e ProcessExit) String() string {
 	s := fmt.Sprintf("%s (master %d", e.Who, e.Gen)
 	if e.Inc > 0 {
@@ -163,10 +185,8 @@ func (e ProcessExit) String() string {
 	}
 	s += fmt.Sprintf(", pid %d) exited", e.Pid)
 	switch {
-	case e.Signal != "":
-		s += " by signal " + e.Signal
 	default:
-		s += fmt.Sprintf(" with status %d", e.Code)
+		s += " with " + e.status()
 	}
 	if e.Why != "" {
 		s += ": " + e.Why

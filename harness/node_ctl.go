@@ -39,6 +39,9 @@ type ctlMsg struct {
 	Op     *workload.Op            `json:"op,omitempty"`
 	Input  *linearizability.Input  `json:"input,omitempty"`
 	Record *bool                   `json:"record,omitempty"`
+	Lock   bool                    `json:"lock,omitempty"`   // lock the key first (an increment's read)
+	Unlock bool                    `json:"unlock,omitempty"` // unlock it after (the increment's write)
+	Notify bool                    `json:"notify,omitempty"` // say "called" once the library is called
 	Status linearizability.Status  `json:"status,omitempty"`
 	Out    *linearizability.Output `json:"out,omitempty"`
 	// start (to every process), final (a request and its answer)

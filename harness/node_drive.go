@@ -79,7 +79,7 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 				e.Code = *msg.Code
 			}
 			if msg.Signal != nil {
-				e.Signal = signalName(*msg.Signal)
+				e.Signal = *msg.Signal
 			}
 			p.exited(e)
 		case "final":
@@ -91,19 +91,23 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 	}
 }
 
-// signals are the names Node gives the signals a process may die of.
-var signals = map[string]syscall.Signal{"SIGKILL": syscall.SIGKILL, "SIGTERM": syscall.SIGTERM, "SIGSEGV": syscall.SIGSEGV,
-	"SIGABRT": syscall.SIGABRT, "SIGINT": syscall.SIGINT, "SIGHUP": syscall.SIGHUP, "SIGBUS": syscall.SIGBUS,
-	"SIGILL": syscall.SIGILL, "SIGFPE": syscall.SIGFPE, "SIGPIPE": syscall.SIGPIPE, "SIGQUIT": syscall.SIGQUIT,
-	"SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2, "SIGTRAP": syscall.SIGTRAP}
+// sigNames are the names of the signals a process may die of, as Node
+// writes them (SIGKILL); ProcessExit.Signal uses them.
+var sigNames = map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM", syscall.SIGSEGV: "SIGSEGV",
+	syscall.SIGABRT: "SIGABRT", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP", syscall.SIGBUS: "SIGBUS",
+	syscall.SIGILL: "SIGILL", syscall.SIGFPE: "SIGFPE", syscall.SIGPIPE: "SIGPIPE", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGTRAP: "SIGTRAP"}
 
-// signalName turns Node's name of a signal (SIGKILL) into Go's (killed).
-func signalName(s string) string {
-	if sig, ok := signals[s]; ok {
-		return sig.String()
+// sigName names signal s as Node does.
+func sigName(s syscall.Signal) string {
+	if n, ok := sigNames[s]; ok {
+		return n
 	}
-	return s
+	return fmt.Sprintf("signal %d", int(s))
 }
+
+// sigKill is SIGKILL's name: a process fault's kill, or the end of a run.
+const sigKill = "SIGKILL"
 
 func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 	r.mu.Lock()
@@ -134,6 +138,11 @@ func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 		switch msg.T {
 		case "done":
 			p.replies <- msg
+		case "called":
+			select {
+			case p.called <- msg:
+			default:
+			}
 		case "poisoned":
 			select {
 			case p.poisoned <- msg:
@@ -147,15 +156,30 @@ func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 var errGone = errors.New("the worker process went away")
 
 // call has worker p run operation o (the nth of its process; record
-// false keeps it out of its journal) and returns how it ended.
-func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, record bool) (linearizability.Status, linearizability.Output, error) {
+// false keeps it out of its journal) and returns how it ended. The
+// process faults aimed at this point of p's progress (faults, by index)
+// happen once the worker has called its library, before the answer.
+func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, record bool, faults []int) (linearizability.Status, linearizability.Output, error) {
 	in := o.Input()
-	msg := &ctlMsg{T: "op", N: n, Op: o, Input: &in}
+	msg := &ctlMsg{T: "op", N: n, Op: o, Input: &in, Notify: len(faults) > 0}
 	if !record {
 		msg.Record = &record
 	}
+	if r.locking && o.Incr != 0 {
+		msg.Lock, msg.Unlock = o.Method == linearizability.Get, o.Method == linearizability.Set
+	}
 	if err := p.ctl.send(msg); err != nil {
 		return "", linearizability.Output{}, errGone
+	}
+	if len(faults) > 0 {
+		select {
+		case <-p.called:
+			for _, i := range faults {
+				<-r.runner.Trigger(i)
+			}
+		case <-p.ctlGone:
+		case <-ctx.Done():
+		}
 	}
 	select {
 	case rep := <-p.replies:
@@ -197,7 +221,8 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 		if then != nil {
 			o, then = *then, nil
 		}
-		st, out, err := r.call(ctx, p, i+1, &o, true)
+		r.runner.Received(p.name, i+1)
+		st, out, err := r.call(ctx, p, i+1, &o, true, r.aimedAt(p.name, i+1))
 		if err != nil {
 			if !errors.Is(err, errGone) && !errors.Is(err, context.Canceled) {
 				r.log("worker %s: %v", p.name, err)
@@ -209,6 +234,19 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 			then = &next
 		}
 	}
+}
+
+// aimedAt returns the process faults aimed at worker name's nth
+// operation (ProcessFault.After): on a Node target, a worker's nth call
+// of its library stands for the master's nth request received from it.
+func (r *nodeRun) aimedAt(name string, n int) []int {
+	var out []int
+	for i, f := range r.sp.faults() {
+		if a := f.After; a != nil && a.Worker == name && a.Ops == n {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // finalReads records the final value of every key, read once the
@@ -305,7 +343,7 @@ func (r *nodeRun) finalByWorker(ctx context.Context) {
 	for i, k := range r.sp.Keys {
 		o := workload.Op{Method: linearizability.Get, Key: k}
 		t0 := linearizability.Now()
-		st, out, err := r.call(ctx, p, -1-i, &o, false)
+		st, out, err := r.call(ctx, p, -1-i, &o, false, nil)
 		t1 := linearizability.Now()
 		if err != nil || st != linearizability.StatusOK {
 			r.log("final read of %q through %s: %v %v", k, p.name, st, err)

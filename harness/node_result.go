@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -135,16 +134,21 @@ func (r *nodeRun) result() (*Result, error) {
 		o.ID, o.Stream = int64(i+1), i // final reads by the primary share one interval
 		finals.Ops = append(finals.Ops, o)
 	}
+	res.LeftOut = r.leftOut
+	r.masterResults(res)
+	r.workerResultsNode(res, counts)
+	r.faultResults(res)
+	for _, e := range res.Exits {
+		if !e.Planned {
+			finals.Events = append(finals.Events, e.crash())
+		}
+	}
 	cs = append(cs, finals)
 	if res.History, err = linearizability.MergeJournalContents(sp.header(), cs...); err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	res.Records = append(res.Records, r.refRecords...)
 	slices.SortStableFunc(res.Records, func(a, b faultinject.Record) int { return cmp.Compare(a.Time, b.Time) })
-	res.LeftOut = r.leftOut
-	r.masterResults(res)
-	r.workerResultsNode(res, counts)
-	r.faultResults(res)
 	return res, nil
 }
 
@@ -153,7 +157,7 @@ func (r *nodeRun) masterResults(res *Result) {
 	for _, m := range r.masters {
 		mr := MasterResult{Gen: m.gen, Pid: m.Pid(), Alive: true}
 		if m.cmd != nil {
-			mr.Killed = m.exit.Signal == syscall.SIGKILL.String() && !m.stopping
+			mr.Killed = m.exit.Signal == sigKill && !m.stopping
 			mr.Alive = m.stopping && m.exit.Code == 0 && m.exit.Signal == ""
 			if !mr.Alive && !mr.Killed {
 				mr.Logs = append(mr.Logs, m.exit.String())
@@ -165,10 +169,12 @@ func (r *nodeRun) masterResults(res *Result) {
 	}
 }
 
-// killedMaster reports whether generation gen's primary died by a fault.
-func (r *nodeRun) killedMaster(gen int) bool {
+// masterGone reports whether generation gen's primary had exited by
+// time t, other than at the end of the run: its workers die with it (by
+// a planned fault, or its crash, which is reported once).
+func (r *nodeRun) masterGone(gen int, t int64) bool {
 	for _, m := range r.masters {
-		if m.gen == gen && m.cmd != nil && m.exit.Signal == syscall.SIGKILL.String() {
+		if m.gen == gen && m.cmd != nil && !m.stopping && m.exit.Time != 0 && m.exit.Time <= t {
 			return true
 		}
 	}
@@ -179,13 +185,13 @@ func (r *nodeRun) killedMaster(gen int) bool {
 func (r *nodeRun) workerResultsNode(res *Result, counts map[procKey]*linearizability.JournalContents) {
 	for _, p := range r.all {
 		e := p.exitInfo()
-		withMaster := r.killedMaster(p.gen)
-		killed := e.Signal == syscall.SIGKILL.String() || withMaster
+		withMaster := r.masterGone(p.gen, e.Time)
+		killed := e.Signal == sigKill || withMaster
 		e.Planned = e.Planned || killed
 		res.Exits = append(res.Exits, e)
 		w := WorkerResult{Name: p.name, Gen: p.gen, Inc: p.inc, Pid: e.Pid, Killed: killed}
 		switch {
-		case withMaster && e.Signal != syscall.SIGKILL.String():
+		case withMaster && e.Signal != sigKill:
 			w.Exit = "died with its master"
 		case e.Signal != "":
 			w.Exit = "signal: " + e.Signal

@@ -46,6 +46,7 @@ type nodeRun struct {
 	all      []*nodeProc
 	nextInc  uint64 // the last incarnation given under the current primary
 	methods  []string
+	locking  bool // the adapter has lock and unlock: increments are made under the lock
 	leftOut  []string
 	mix      workload.Mix
 	start    int64
@@ -233,7 +234,8 @@ func (r *nodeRun) waitMaster(m *nodeMaster) {
 	err := m.cmd.Wait()
 	r.mu.Lock()
 	m.exit = exitOf(faultinject.MasterTarget, m.gen, 0, m.cmd.Process.Pid, m.cmd.ProcessState, err)
-	m.exit.Planned = m.stopping || m.exit.Signal == syscall.SIGKILL.String()
+	m.exit.Time = linearizability.Now()
+	m.exit.Planned = m.stopping || m.exit.Signal == sigKill
 	m.exit.Stderr = m.stderr.tail()
 	r.mu.Unlock()
 	close(m.done)
@@ -248,7 +250,7 @@ func exitOf(who string, gen int, inc uint64, pid int, ps *os.ProcessState, err e
 	}
 	e.Code = ps.ExitCode()
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		e.Signal = ws.Signal().String()
+		e.Signal = sigName(ws.Signal())
 	}
 	return e
 }
@@ -276,6 +278,7 @@ func (r *nodeRun) awaitHellos(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.mix, r.leftOut, err = mixFor(r.sp.Mix, r.methods)
+	r.locking = slices.Contains(r.methods, "lock") && slices.Contains(r.methods, "unlock")
 	if len(r.leftOut) > 0 {
 		r.logLocked("the adapter's client has no %v: left out of the mix", r.leftOut)
 	}

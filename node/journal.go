@@ -73,6 +73,12 @@ type journalFault struct {
 	Record *faultinject.Record `json:"record"`
 }
 
+type journalLate struct {
+	T    string `json:"t"`
+	ID   int64  `json:"id"`
+	Time int64  `json:"time"`
+}
+
 type journalNote struct {
 	T    string `json:"t"`
 	Time int64  `json:"time"`
@@ -148,6 +154,17 @@ func (r *journalReader) line(n int, b []byte) error {
 		return r.ret(b)
 	case "fault":
 		return r.fault(b)
+	case "late":
+		var l journalLate
+		if err := strict(b, &l); err != nil {
+			return err
+		}
+		if !r.seen[l.ID] {
+			return fmt.Errorf("a late answer to call %d, which the journal does not hold", l.ID)
+		}
+		r.j.Contents.Events = append(r.j.Contents.Events, linearizability.Event{Kind: linearizability.EventLateReply, Time: l.Time,
+			Worker: r.j.Worker, Op: l.ID, Text: "answered after its worker gave up on it"})
+		return nil
 	case "note":
 		var l journalNote
 		if err := strict(b, &l); err != nil {

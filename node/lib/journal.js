@@ -10,6 +10,7 @@
 //   {"t":"call","id":1,"method":"get","key":"a","input":{},"call":T}
 //   {"t":"return","id":1,"status":"ok","output":{"value":5},"return":T}
 //   {"t":"fault","record":{...faultinject.Record as Go marshals it...}}
+//   {"t":"late","id":1,"time":T}      an answer after the call timed out
 //   {"t":"note","time":T,"text":"..."}
 // Times are process.hrtime.bigint() (CLOCK_MONOTONIC), written as
 // integers of their decimal digits.
@@ -54,6 +55,12 @@ class Journal {
     const t = now();
     this._line(`{"t":"return","id":${id},"status":"${status}","output":${outputJSON},"return":${t}}`);
     return t;
+  }
+
+  // late records that call id was answered after it had been given up
+  // (returned unknown at the timeout).
+  late(id) {
+    this._line(`{"t":"late","id":${id},"time":${now()}}`);
   }
 
   // fault records a fault decision, a faultinject.Record as Go writes it.

@@ -81,9 +81,23 @@ async function main() {
   });
   ctl.send({ t: 'hello', role: 'worker', worker: cfg.name, gen: cfg.gen, inc: cfg.inc, pid: process.pid, methods, name: adapter.name || '' });
 
+  let held = null; // the key whose lock this worker holds, between an increment's halves
+
+  // step calls the client's method m with args, then cb(err, value).
+  function step(m, args, cb) {
+    invoke(client[m].bind(client), args, cb);
+  }
+
   function run(msg, answer) {
+    if (held !== null && !(msg.unlock && msg.op.key === held)) {
+      // The increment's second half will not come (its read failed, or
+      // read no integer): let the lock go first.
+      const key = held;
+      held = null;
+      step('unlock', [key], () => run(msg, answer));
+      return;
+    }
     const op = msg.op;
-    const fn = client[op.method];
     const id = msg.record === false ? 0 : journal.call(op.method, op.key, JSON.stringify(msg.input || {}));
     let over = false;
     const timer = setTimeout(() => {
@@ -93,14 +107,54 @@ async function main() {
       if (id) journal.ret(id, 'unknown', out);
       answer('unknown', out);
     }, cfg.timeoutMs);
-    invoke(fn.bind(client), argsOf(op), (err, value) => {
-      if (over) return;
+    const finish = (err, value) => {
+      if (over) {
+        if (id) journal.late(id); // a reply after the worker gave up
+        return;
+      }
       over = true;
       clearTimeout(timer);
       const [status, out] = outcome(op.method, err, value);
       if (id) journal.ret(id, status, out);
       answer(status, out);
-    });
+    };
+    const main = (cb) => step(op.method, argsOf(op), cb);
+    if (msg.lock) {
+      // The first half of a lock-protected increment: lock, then read.
+      step('lock', [op.key], (err) => {
+        if (err) return finish(err);
+        if (over) { // it came too late: let it go at once
+          step('unlock', [op.key], () => {});
+          return finish(null);
+        }
+        main((err2, v) => {
+          if (err2) step('unlock', [op.key], () => finish(err2, v));
+          else {
+            held = op.key;
+            finish(null, v);
+          }
+        });
+      });
+    } else if (msg.unlock) {
+      // The second half: write, then unlock. The write took effect
+      // whatever unlock answers, so an unlock error is not definite.
+      main((err, v) => {
+        held = null;
+        if (err) {
+          step('unlock', [op.key], () => finish(err, v));
+          return;
+        }
+        step('unlock', [op.key], (err2) => {
+          if (!err2) return finish(null, v);
+          const e = new Error('unlock: ' + (err2.message || err2));
+          e.code = 'unlock';
+          finish(e);
+        });
+      });
+    } else {
+      main(finish);
+    }
+    if (msg.notify) ctl.sendRaw(`{"t":"called","n":${msg.n}}`);
   }
 }
 
