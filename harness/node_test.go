@@ -3,6 +3,7 @@ package harness_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,31 @@ func TestNodeReferenceRow(t *testing.T) {
 	}
 	if len(res.LeftOut) != 0 {
 		t.Errorf("left out %v: the reference client has every method", res.LeftOut)
+	}
+}
+
+// TestNodeLivenessCaught runs flawed adapters: a callback that never
+// fires is a call never answered, a primary that throws is a crash,
+// each by the liveness check, naming the call or the exit.
+func TestNodeLivenessCaught(t *testing.T) {
+	for _, tc := range []struct{ flaw, check, want string }{
+		{"never-fires", linearizability.LivenessNeverAnswered, "was never answered"},
+		{"crash", linearizability.LivenessCrashed, "crashed on purpose at message 40"},
+	} {
+		t.Run(tc.flaw, func(t *testing.T) {
+			t.Setenv("MEMSTORE_FLAW", tc.flaw)
+			res := runNode(t, harness.Config{Run: spec.Run{Workers: 2, Ops: 60, Seed: 1, CallTimeout: 500 * time.Millisecond}},
+				spec.NodeTarget{Adapter: fixture("memstore-flaw.js")})
+			r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second})
+			var texts []string
+			for _, v := range r.Liveness {
+				if v.Check == tc.check {
+					texts = append(texts, v.Text)
+				}
+			}
+			if len(texts) == 0 || !strings.Contains(strings.Join(texts, "\n"), tc.want) {
+				t.Fatalf("liveness %+v: want a %s violation saying %q", r.Liveness, tc.check, tc.want)
+			}
+		})
 	}
 }
