@@ -130,7 +130,7 @@ func (f *flow) logDiscarded(ms []shm.Message) {
 // message received is valid only until the next receive.
 func ownMessage(m *shm.Message) shm.Message {
 	c := *m
-	n := len(m.Key) + len(m.Value) + len(m.Old) + len(m.Raw)
+	n := len(m.Key) + len(m.Value) + len(m.Old) + len(m.Raw) + len(m.UUID)
 	if n == 0 {
 		return c
 	}
@@ -141,6 +141,8 @@ func ownMessage(m *shm.Message) shm.Message {
 	c.Value = v
 	v, buf = keepBytes(buf, m.Old)
 	c.Old = v
+	v, buf = keepBytes(buf, m.UUID)
+	c.UUID = v
 	c.Raw, _ = keepBytes(buf, m.Raw)
 	return c
 }

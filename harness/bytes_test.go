@@ -11,6 +11,7 @@ import (
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestByteFaultsHarmless: short reads and writes, a split read, a
@@ -26,7 +27,7 @@ func TestByteFaultsHarmless(t *testing.T) {
 	}}
 	// The stall and the full pipe last 20ms; the calls' timeout is the
 	// default 200ms scaled for a busy machine, so that no call gives up.
-	res := run(t, harness.Config{Scenario: "bytes-harmless", Workers: 2, Ops: 40, Seed: 8, Plan: plan, CallTimeout: patience.Bound(200 * time.Millisecond)})
+	res := run(t, harness.Config{Run: spec.Run{Scenario: "bytes-harmless", Workers: 2, Ops: 40, Seed: 8, Plan: plan, CallTimeout: patience.Bound(200 * time.Millisecond)}})
 	requireSound(t, res)
 	// Two connections, each with short reads, short writes, a split, a
 	// stall and a full pipe.
@@ -120,8 +121,16 @@ func TestByteFaultsEndConnection(t *testing.T) {
 		t.Run(string(f.Kind), func(t *testing.T) {
 			t.Parallel()
 			plan := &faultinject.Plan{Seed: 4, Bytes: []faultinject.ByteFault{f}}
-			res := run(t, harness.Config{Scenario: "bytes-" + string(f.Kind), Workers: 2, Ops: ops, Seed: 9,
-				CallTimeout: 100 * time.Millisecond, Plan: plan})
+			res := run(t, harness.Config{
+				Run: spec.Run{
+					Scenario:    "bytes-" + string(f.Kind),
+					Workers:     2,
+					Ops:         ops,
+					Seed:        9,
+					CallTimeout: 100 * time.Millisecond,
+					Plan:        plan,
+				},
+			})
 			cutWorker(t, res, f.Kind, ops)
 		})
 	}
@@ -136,8 +145,16 @@ func TestByteFaultsMasterProcess(t *testing.T) {
 		Processes: []faultinject.ProcessFault{{Kind: faultinject.Pause, Target: faultinject.MasterTarget, At: 50 * time.Millisecond, For: 20 * time.Millisecond}},
 		Bytes:     []faultinject.ByteFault{{Kind: faultinject.ByteTorn, Worker: "w1", At: 150}},
 	}
-	res := run(t, harness.Config{Scenario: "bytes-master-process", Workers: 2, Ops: ops, Seed: 10,
-		Think: 2 * time.Millisecond, Plan: plan})
+	res := run(t, harness.Config{
+		Run: spec.Run{
+			Scenario: "bytes-master-process",
+			Workers:  2,
+			Ops:      ops,
+			Seed:     10,
+			Think:    2 * time.Millisecond,
+			Plan:     plan,
+		},
+	})
 	if len(res.Masters) != 1 || res.Masters[0].Pid == 0 {
 		t.Fatalf("masters %+v, want one in a process of its own", res.Masters)
 	}

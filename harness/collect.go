@@ -27,7 +27,7 @@ type incKey struct {
 
 // collect merges the run's journals into its history and gathers the
 // rest of the result.
-func collect(sp *spec, reports []masterReport) (*Result, error) {
+func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 	paths, err := filepath.Glob(filepath.Join(sp.Dir, "g*.journal"))
 	if err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
@@ -117,7 +117,7 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 }
 
 // header is the history's header, with the run's description as meta.
-func (sp *spec) header() linearizability.Header {
+func (sp *runSpec) header() linearizability.Header {
 	h := linearizability.NewHeader(sp.model(), sp.Scenario, sp.Seed)
 	meta := *sp
 	meta.Dir, meta.Start = "", 0

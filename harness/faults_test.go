@@ -10,6 +10,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestKillAfterProgress: a kill aimed at w2's 50th request kills it with
@@ -20,7 +21,7 @@ func TestKillAfterProgress(t *testing.T) {
 		plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
 			{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 50}},
 		}}
-		res := run(t, harness.Config{Scenario: "kill-after", Workers: 3, Ops: 80, Seed: seed, Plan: plan})
+		res := run(t, harness.Config{Run: spec.Run{Scenario: "kill-after", Workers: 3, Ops: 80, Seed: seed, Plan: plan}})
 		requireSound(t, res)
 		ops := res.History.WorkerOps("w2")
 		if len(ops) != 50 || ops[49].Status != linearizability.StatusUnknown {
@@ -49,7 +50,7 @@ func TestPauseAndRestartAfterProgress(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "w1", For: 20 * time.Millisecond, After: &faultinject.Progress{Worker: "w2", Ops: 10}},
 		{Kind: faultinject.Restart, Target: "w2", For: 5 * time.Millisecond, After: &faultinject.Progress{Worker: "w2", Ops: 30}},
 	}}
-	res := run(t, harness.Config{Scenario: "after", Workers: 2, Ops: 40, Seed: 4, Think: time.Millisecond, CallTimeout: time.Second, Plan: plan})
+	res := run(t, harness.Config{Run: spec.Run{Scenario: "after", Workers: 2, Ops: 40, Seed: 4, Think: time.Millisecond, CallTimeout: time.Second, Plan: plan}})
 	requireSound(t, res)
 	want := map[linearizability.EventKind]int{linearizability.EventPause: 1, linearizability.EventResume: 1,
 		linearizability.EventKill: 1, linearizability.EventRestart: 1}
@@ -70,8 +71,17 @@ func TestFaultsFromTheWorkloadStart(t *testing.T) {
 			Messages:  []faultinject.MessageFault{{Kind: faultinject.Drop, P: 0.05}},
 			Processes: []faultinject.ProcessFault{{Kind: faultinject.Kill, Target: "w2", At: 50 * time.Millisecond}},
 		}
-		res := run(t, harness.Config{Scenario: "kill-at", Workers: 4, Ops: 50, Seed: seed, Think: 2 * time.Millisecond,
-			RetryAfter: 20 * time.Millisecond, Plan: plan})
+		res := run(t, harness.Config{
+			Run: spec.Run{
+				Scenario:   "kill-at",
+				Workers:    4,
+				Ops:        50,
+				Seed:       seed,
+				Think:      2 * time.Millisecond,
+				RetryAfter: 20 * time.Millisecond,
+				Plan:       plan,
+			},
+		})
 		requireSound(t, res)
 		if ev := events(res.History); ev[linearizability.EventKill] != 1 || res.FaultsHappened != 1 {
 			t.Fatalf("seed %d: events %v, %d faults happened; want the kill", seed, ev, res.FaultsHappened)
@@ -104,8 +114,16 @@ func TestMissedFaults(t *testing.T) {
 			"processes[0] (kill w1 after request 21 of w2) did not happen: the master received only 20 of w2's requests on any one connection, never request 21 (the workload was over before it came)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, harness.Config{Scenario: "missed", Workers: 2, Ops: 20, Seed: 1, Think: 2 * time.Millisecond,
-				Plan: &faultinject.Plan{Processes: tc.faults}})
+			res := run(t, harness.Config{
+				Run: spec.Run{
+					Scenario: "missed",
+					Workers:  2,
+					Ops:      20,
+					Seed:     1,
+					Think:    2 * time.Millisecond,
+					Plan:     &faultinject.Plan{Processes: tc.faults},
+				},
+			})
 			err := errors.Join(res.Missed...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || len(res.Missed) != 1 {
 				t.Fatalf("missed: %v; want one, saying %q", err, tc.want)
@@ -130,8 +148,17 @@ func TestFaultsAcrossMasterGenerations(t *testing.T) {
 		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
 		{Kind: faultinject.Pause, Target: "w1", At: 80 * time.Millisecond, For: 10 * time.Millisecond},
 	}}
-	res := run(t, harness.Config{Scenario: "generations", Workers: 2, Ops: 60, Seed: 5, Think: 2 * time.Millisecond,
-		CallTimeout: time.Second, Plan: plan})
+	res := run(t, harness.Config{
+		Run: spec.Run{
+			Scenario:    "generations",
+			Workers:     2,
+			Ops:         60,
+			Seed:        5,
+			Think:       2 * time.Millisecond,
+			CallTimeout: time.Second,
+			Plan:        plan,
+		},
+	})
 	requireSound(t, res)
 	want := map[linearizability.EventKind]int{linearizability.EventMasterKill: 1, linearizability.EventMasterRestart: 1,
 		linearizability.EventKill: 1, linearizability.EventPause: 1, linearizability.EventResume: 1}

@@ -26,64 +26,31 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
-	"github.com/shmlab/shmlab/workload"
+	"github.com/shmlab/shmlab/spec"
 )
 
-// Config describes a run.
+// Config describes a run: a run spec (spec.Run, whose fields are
+// Config's: cfg.Workers) and what only real processes have.
+//
+// On real processes, spec.Run's fields mean this: Ops is how many
+// operations each worker process makes (a worker started again, a
+// restart, makes Ops more under the same name), Duration counts from
+// when the workload began, Bugs are the client's bugs (shm.BugWrapIDs,
+// shm.BugReadCache; the store's go in Store.Bugs). Plan, if set, is the
+// fault plan: message faults on every worker's connection (on the
+// master's side), byte faults under the codec of the master's end of
+// each worker's connection (its number counts the worker's processes
+// under one master, from 1), process faults at their times since the
+// workload began (every worker of the first master ready to make its
+// first call) or at a worker's progress; each must happen: Result.Missed
+// names those that did not. Replay, if set, decides the message faults
+// instead of the plan's seed: the records of an earlier run (its
+// Result.Records, or its fault logs read with faultinject.ReadLog), each
+// master generation replaying its own (Record.Gen; 0 counts as 1); byte
+// and process faults still come from the Plan. Target says what runs:
+// the reference, or a Node target (see runNode).
 type Config struct {
-	// Scenario names the run in the history's header ("harness" if empty).
-	Scenario string
-	// Workers is how many worker processes run at once (1 if 0).
-	Workers int
-	// Ops is how many operations each worker process makes. A worker
-	// started again (a restart) makes Ops more, under the same name.
-	Ops int
-	// Duration, if set, makes each worker stop making operations once it
-	// has passed since the workload began; Ops then caps them
-	// (DurationOps if 0).
-	Duration time.Duration
-	// Keys are the keys the operations use (a, b and c if empty): few
-	// keys make operations meet.
-	Keys []string
-	// Mix weighs the methods (workload.DefaultMix if zero).
-	Mix workload.Mix
-	// Shape is the rest of the workload's look (a hot key, value sizes,
-	// a TTL on writes).
-	Shape workload.Shape
-	// Bugs are the client's bugs (shm.BugWrapIDs, shm.BugReadCache), for
-	// testing the testers; the store's go in Store.Bugs.
-	Bugs shm.Bugs
-	// Seed makes the workload: a worker's operations depend only on it,
-	// the worker's name, its master's generation and its incarnation.
-	Seed uint64
-	// Plan, if set, is the fault plan: message faults on every worker's
-	// connection (on the master's side), byte faults under the codec of
-	// the master's end of each worker's connection (its number counts
-	// the worker's processes under one master, from 1), process faults
-	// at their times since the workload began (every worker of the first
-	// master ready to make its first call) or at a worker's progress.
-	// Each must happen: Result.Missed names those that did not.
-	Plan *faultinject.Plan
-	// Replay, if set, decides the message faults instead of the plan's
-	// seed: the records of an earlier run (its Result.Records, or its
-	// fault logs read with faultinject.ReadLog), each master generation
-	// replaying its own (Record.Gen; 0 counts as 1). Byte faults and
-	// process faults still come from the Plan.
-	Replay []faultinject.Record
-	// Store configures the master's store (its Bugs too, for testing the
-	// testers).
-	Store shm.StoreOptions
-	// CallTimeout bounds each call (200ms if 0); a call that times out
-	// is recorded unknown.
-	CallTimeout time.Duration
-	// RetryAfter, if positive, makes the workers' clients resend a
-	// request with the same id when no reply came in that long (the
-	// master applies it at most once, unless shm.BugNoDedup is set).
-	RetryAfter time.Duration
-	// Think is a pause between a worker's operations (0: none): it
-	// spreads a run over time, so that faults planned at given times
-	// meet operations.
-	Think time.Duration
+	spec.Run
 	// Dir holds the journals and fault logs; it must hold none of an
 	// earlier run. If empty, a temporary directory is made and removed
 	// when Run returns.
@@ -91,6 +58,8 @@ type Config struct {
 	// Logf, if set, receives the masters' log lines as they come (they
 	// are in the Result too).
 	Logf func(format string, args ...any)
+	// Target is the system under test (the reference if zero).
+	Target Target
 }
 
 // Result is what a run did.
@@ -116,6 +85,13 @@ type Result struct {
 	// FaultsHappened how many of them happened (their first action took
 	// effect: the kill, the pause, a restart's kill).
 	FaultsPlanned, FaultsHappened int
+	// Exits are the exits of a Node target's processes, planned or not,
+	// with their status and last lines of standard error (a reference
+	// run's are in Workers and Masters).
+	Exits []ProcessExit
+	// LeftOut names the methods a Node target's adapter lacks: they were
+	// left out of the workload's mix.
+	LeftOut []string
 
 	ops      int // per worker process, as configured
 	duration bool
@@ -123,7 +99,7 @@ type Result struct {
 
 // DurationOps caps each worker's operations in a run with a Duration and
 // no Ops.
-const DurationOps = 100_000
+const DurationOps = spec.DurationOps
 
 // WorkerResult is one worker process (one incarnation of a name).
 type WorkerResult struct {
@@ -160,24 +136,12 @@ type MasterResult struct {
 	Logs []string `json:"logs,omitempty"`
 }
 
-// spec is the part of a Config that every process of a run is told.
-type spec struct {
-	Scenario    string            `json:"scenario"`
-	Workers     int               `json:"workers"`
-	Ops         int               `json:"ops"`
-	Duration    time.Duration     `json:"duration,omitempty"`
-	Keys        []string          `json:"keys"`
-	Mix         workload.Mix      `json:"mix"`
-	Shape       workload.Shape    `json:"shape"`
-	Bugs        shm.Bugs          `json:"bugs,omitempty"`
-	Seed        uint64            `json:"seed"`
-	Plan        *faultinject.Plan `json:"plan,omitempty"`
-	Store       shm.StoreOptions  `json:"store"`
-	CallTimeout time.Duration     `json:"call_timeout"`
-	RetryAfter  time.Duration     `json:"retry_after,omitempty"`
-	Think       time.Duration     `json:"think,omitempty"`
-	Dir         string            `json:"dir,omitempty"`
-	// Replay names the file in Dir holding the records to replay.
+// runSpec is the part of a Config that every process of a run is told.
+type runSpec struct {
+	spec.Run
+	Dir string `json:"dir,omitempty"`
+	// Replay names the file in Dir holding the records to replay (the
+	// records themselves, Run.Replay, are not sent).
 	Replay string `json:"replay,omitempty"`
 	// Start is when the workload began, on linearizability.Now's clock
 	// (a worker's, once it is let go).
@@ -185,12 +149,13 @@ type spec struct {
 }
 
 // isTarget reports whether name is the master or one of the workers.
-func (sp *spec) isTarget(name string) bool { return faultinject.IsTarget(name, sp.Workers) }
+func (sp *runSpec) isTarget(name string) bool { return faultinject.IsTarget(name, sp.Workers) }
 
 // newSpec checks c and fills in its defaults.
-func newSpec(c *Config) (*spec, error) {
-	sp := &spec{Scenario: c.Scenario, Workers: max(c.Workers, 1), Ops: c.Ops, Keys: c.Keys, Mix: c.Mix, Shape: c.Shape, Bugs: c.Bugs, Duration: c.Duration,
-		Seed: c.Seed, Plan: c.Plan, Store: c.Store, CallTimeout: c.CallTimeout, RetryAfter: c.RetryAfter, Think: c.Think, Dir: c.Dir}
+func newSpec(c *Config) (*runSpec, error) {
+	sp := &runSpec{Run: c.Run, Dir: c.Dir}
+	sp.Run.Replay = nil // written to a file in Dir, which sp.Replay names
+	sp.Workers = max(c.Workers, 1)
 	if sp.Scenario == "" {
 		sp.Scenario = "harness"
 	}
@@ -226,7 +191,7 @@ func newSpec(c *Config) (*spec, error) {
 }
 
 // faults are the plan's process faults.
-func (sp *spec) faults() []faultinject.ProcessFault {
+func (sp *runSpec) faults() []faultinject.ProcessFault {
 	if sp.Plan == nil {
 		return nil
 	}
@@ -234,9 +199,9 @@ func (sp *spec) faults() []faultinject.ProcessFault {
 }
 
 // masterFaults are the plan's process faults on the master.
-func (sp *spec) masterFaults() []faultinject.ProcessFault { return sp.processFaults(true) }
+func (sp *runSpec) masterFaults() []faultinject.ProcessFault { return sp.processFaults(true) }
 
-func (sp *spec) processFaults(master bool) []faultinject.ProcessFault {
+func (sp *runSpec) processFaults(master bool) []faultinject.ProcessFault {
 	var out []faultinject.ProcessFault
 	if sp.Plan == nil {
 		return nil
@@ -250,7 +215,7 @@ func (sp *spec) processFaults(master bool) []faultinject.ProcessFault {
 }
 
 // model is the history's model: evicting if the store may evict.
-func (sp *spec) model() linearizability.Model {
+func (sp *runSpec) model() linearizability.Model {
 	if sp.Store.MaxEntries > 0 || sp.Store.MaxBytes > 0 {
 		return linearizability.ModelKVEvict
 	}
@@ -267,6 +232,12 @@ func (sp *spec) model() linearizability.Model {
 // in the Result (see Result.Problems), and its history is for
 // linearizability.Check to judge.
 func Run(ctx context.Context, c Config) (*Result, error) {
+	if err := c.Target.Validate(); err != nil {
+		return nil, fmt.Errorf("harness: bad config: %w", err)
+	}
+	if c.Target.Kind != spec.Reference {
+		return runTarget(ctx, c)
+	}
 	sp, err := newSpec(&c)
 	if err != nil {
 		return nil, err
@@ -279,6 +250,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	if err := sp.writeReplay(c.Replay); err != nil {
 		return nil, err
+	}
+	if c.Target.Node != nil {
+		return runNode(ctx, sp, &c)
 	}
 	var reports []masterReport
 	var faults error
@@ -313,7 +287,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 // tally counts the process faults planned and happened, and says of
 // each that did not happen why: what the generation that had to apply
 // it said (missed, or its report), or that no master did it.
-func (sp *spec) tally(reports []masterReport, missed map[int]string) (planned, done int, errs []error) {
+func (sp *runSpec) tally(reports []masterReport, missed map[int]string) (planned, done int, errs []error) {
 	why := maps.Clone(missed)
 	for _, rep := range reports {
 		for i, w := range rep.Missed {
@@ -336,7 +310,7 @@ func (sp *spec) tally(reports []masterReport, missed map[int]string) (planned, d
 
 // writeReplay writes the records to replay, if any, into the run's
 // directory, where every master generation reads them.
-func (sp *spec) writeReplay(recs []faultinject.Record) error {
+func (sp *runSpec) writeReplay(recs []faultinject.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -376,6 +350,11 @@ func (r *Result) Problems() error {
 	for _, m := range r.Masters {
 		if !m.Killed && !m.Alive {
 			errs = append(errs, fmt.Errorf("master %d (pid %d) did not answer at the end of its run", m.Gen, m.Pid))
+		}
+	}
+	for _, e := range r.Exits {
+		if !e.Planned {
+			errs = append(errs, errors.New(e.String()))
 		}
 	}
 	if r.Faults != nil {

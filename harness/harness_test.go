@@ -19,6 +19,7 @@ import (
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"pgregory.net/rapid"
 )
 
@@ -106,7 +107,7 @@ func TestNoFaults(t *testing.T) {
 	// Without faults every call returns ok or fail: the calls' timeout is
 	// the default scaled for a busy machine, on which a call may wait for
 	// the CPU far longer than the default 200ms.
-	res := run(t, harness.Config{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1, CallTimeout: patience.Bound(200 * time.Millisecond)})
+	res := run(t, harness.Config{Run: spec.Run{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1, CallTimeout: patience.Bound(200 * time.Millisecond)}})
 	requireSound(t, res)
 	if got := len(res.History.Ops); got != 180+3 {
 		t.Fatalf("%d operations, want 180 and a final read of each of the 3 keys", got)
@@ -135,8 +136,16 @@ func TestWorkerKillAndRestart(t *testing.T) {
 		{Kind: faultinject.Kill, Target: "w1", At: 250 * time.Millisecond},
 		{Kind: faultinject.Restart, Target: "w2", At: 250 * time.Millisecond, For: 20 * time.Millisecond},
 	}}
-	res := run(t, harness.Config{Scenario: "kill-restart", Workers: 3, Ops: 80, Seed: 2,
-		Think: 5 * time.Millisecond, Plan: plan})
+	res := run(t, harness.Config{
+		Run: spec.Run{
+			Scenario: "kill-restart",
+			Workers:  3,
+			Ops:      80,
+			Seed:     2,
+			Think:    5 * time.Millisecond,
+			Plan:     plan,
+		},
+	})
 	requireSound(t, res)
 	ev := events(res.History)
 	if ev[linearizability.EventKill] != 2 || ev[linearizability.EventRestart] != 1 {
@@ -163,8 +172,17 @@ func TestWorkerPause(t *testing.T) {
 	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
 		{Kind: faultinject.Pause, Target: "w1", At: 200 * time.Millisecond, For: 150 * time.Millisecond},
 	}}
-	res := run(t, harness.Config{Scenario: "pause", Workers: 2, Ops: 60, Seed: 3,
-		Think: 5 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan})
+	res := run(t, harness.Config{
+		Run: spec.Run{
+			Scenario:    "pause",
+			Workers:     2,
+			Ops:         60,
+			Seed:        3,
+			Think:       5 * time.Millisecond,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        plan,
+		},
+	})
 	requireSound(t, res)
 	if ev := events(res.History); ev[linearizability.EventPause] != 1 || ev[linearizability.EventResume] != 1 {
 		t.Fatalf("events %v, want a pause and a resume", ev)
@@ -176,8 +194,17 @@ func TestMasterRestart(t *testing.T) {
 		{Kind: faultinject.Pause, Target: "master", At: 200 * time.Millisecond, For: 100 * time.Millisecond},
 		{Kind: faultinject.Restart, Target: "master", At: 400 * time.Millisecond, For: 10 * time.Millisecond},
 	}}
-	res := run(t, harness.Config{Scenario: "master-restart", Workers: 2, Ops: 100, Seed: 4,
-		Think: 5 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan})
+	res := run(t, harness.Config{
+		Run: spec.Run{
+			Scenario:    "master-restart",
+			Workers:     2,
+			Ops:         100,
+			Seed:        4,
+			Think:       5 * time.Millisecond,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        plan,
+		},
+	})
 	requireSound(t, res)
 	ev := events(res.History)
 	if ev[linearizability.EventMasterKill] != 1 || ev[linearizability.EventMasterRestart] != 1 {
@@ -224,8 +251,16 @@ func TestEachMessageFault(t *testing.T) {
 			t.Parallel()
 			f.P = 0.15
 			plan := &faultinject.Plan{Seed: 7, Messages: []faultinject.MessageFault{f}}
-			res := run(t, harness.Config{Scenario: "message-" + name, Workers: 2, Ops: 30, Seed: 5,
-				CallTimeout: 100 * time.Millisecond, Plan: plan})
+			res := run(t, harness.Config{
+				Run: spec.Run{
+					Scenario:    "message-" + name,
+					Workers:     2,
+					Ops:         30,
+					Seed:        5,
+					CallTimeout: 100 * time.Millisecond,
+					Plan:        plan,
+				},
+			})
 			requireSound(t, res)
 			got := fired(res)
 			if got[name] == 0 {
@@ -278,8 +313,16 @@ func TestMessageFaultMixes(t *testing.T) {
 		for i := range rapid.IntRange(1, 4).Draw(rt, "faults") {
 			plan.Messages = append(plan.Messages, drawMessageFault(rt, i))
 		}
-		cfg := harness.Config{Scenario: "message-mix", Workers: 2, Ops: 25, Seed: rapid.Uint64().Draw(rt, "seed"),
-			CallTimeout: 100 * time.Millisecond, Plan: plan}
+		cfg := harness.Config{
+			Run: spec.Run{
+				Scenario:    "message-mix",
+				Workers:     2,
+				Ops:         25,
+				Seed:        rapid.Uint64().Draw(rt, "seed"),
+				CallTimeout: 100 * time.Millisecond,
+				Plan:        plan,
+			},
+		}
 		if !slices.ContainsFunc(plan.Messages, isCorruptID) {
 			// A retry of a request whose id was corrupted is a second
 			// request to the master, applied again: at-most-once rests
@@ -337,8 +380,17 @@ func TestProcessAndMessageFaults(t *testing.T) {
 		for i := range rapid.IntRange(1, 2).Draw(rt, "process faults") {
 			plan.Processes = append(plan.Processes, drawProcessFault(rt, i))
 		}
-		res := run(t, harness.Config{Scenario: "process-mix", Workers: 2, Ops: 40, Seed: rapid.Uint64().Draw(rt, "seed"),
-			Think: 2 * time.Millisecond, CallTimeout: 100 * time.Millisecond, Plan: plan})
+		res := run(t, harness.Config{
+			Run: spec.Run{
+				Scenario:    "process-mix",
+				Workers:     2,
+				Ops:         40,
+				Seed:        rapid.Uint64().Draw(rt, "seed"),
+				Think:       2 * time.Millisecond,
+				CallTimeout: 100 * time.Millisecond,
+				Plan:        plan,
+			},
+		})
 		if r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second}); r.Verdict != linearizability.Ok {
 			saveHistory(t, res.History)
 			rt.Fatalf("plan %s: %v\n%s", planJSON(plan), r, r.Details())
@@ -389,10 +441,11 @@ func caught(t *testing.T, cfg harness.Config) {
 // TestCorruptValueCaught: a value changed in transit breaks
 // linearizability by design; the checker must say so.
 func TestCorruptValueCaught(t *testing.T) {
-	caught(t, harness.Config{Scenario: "corrupt-value", Workers: 2, Ops: 30,
-		CallTimeout: 100 * time.Millisecond, Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{
+	caught(t, harness.Config{
+		Run: spec.Run{Scenario: "corrupt-value", Workers: 2, Ops: 30, CallTimeout: 100 * time.Millisecond, Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{
 			{Kind: faultinject.Corrupt, Corruption: faultinject.CorruptValue, P: 0.1},
-		}}})
+		}}},
+	})
 }
 
 // noDedupPlan duplicates adds at once and delays sets past their
@@ -407,8 +460,17 @@ func noDedupPlan() *faultinject.Plan {
 }
 
 func noDedupConfig(bugs shm.Bugs) harness.Config {
-	return harness.Config{Scenario: "no-dedup", Workers: 3, Ops: 30, Plan: noDedupPlan(),
-		Store: shm.StoreOptions{Bugs: bugs}, CallTimeout: 300 * time.Millisecond, RetryAfter: 20 * time.Millisecond}
+	return harness.Config{
+		Run: spec.Run{
+			Scenario:    "no-dedup",
+			Workers:     3,
+			Ops:         30,
+			Plan:        noDedupPlan(),
+			Store:       shm.StoreOptions{Bugs: bugs},
+			CallTimeout: 300 * time.Millisecond,
+			RetryAfter:  20 * time.Millisecond,
+		},
+	}
 }
 
 // TestNoDedupCaught: with the master's duplicate suppression off, the

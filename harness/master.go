@@ -25,7 +25,7 @@ import (
 // them. It runs in the harness's process, or in a master process of its
 // own (masterproc.go).
 type masterRun struct {
-	sp   *spec
+	sp   *runSpec
 	gen  int
 	logf func(format string, args ...any)
 	// onStart, if set, sees every worker process started.
@@ -75,7 +75,7 @@ type connKey struct {
 	conn int
 }
 
-func newMasterRun(sp *spec, gen int, logf func(string, ...any)) *masterRun {
+func newMasterRun(sp *runSpec, gen int, logf func(string, ...any)) *masterRun {
 	return &masterRun{sp: sp, gen: gen, logf: logf, began: linearizability.Now(), current: make(map[string]*shm.Worker),
 		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string)}
 }
@@ -393,7 +393,7 @@ func (r *masterRun) startWorker(name string, old *shm.Worker) (*shm.Worker, erro
 }
 
 func (r *masterRun) workerSpec(name string) shm.WorkerSpec {
-	cfg, err := json.Marshal(workerConfig{Name: name, Gen: r.gen, spec: *r.sp})
+	cfg, err := json.Marshal(workerConfig{Name: name, Gen: r.gen, runSpec: *r.sp})
 	if err != nil {
 		panic(err) // a spec is plain data
 	}

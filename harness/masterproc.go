@@ -38,7 +38,7 @@ const controlTimeout = 5 * time.Second
 // runMasterProcess is the body of a master process: one master
 // generation (its incarnation under the control master) of the run.
 func runMasterProcess(ctx context.Context, c *shm.Client, _ []string) error {
-	var sp spec
+	var sp runSpec
 	if err := json.Unmarshal([]byte(os.Getenv(envMaster)), &sp); err != nil {
 		return fmt.Errorf("harness master: $%s: %w", envMaster, err)
 	}
@@ -175,7 +175,7 @@ func gone(pid int) bool {
 
 // runMasterProcesses runs the run's master in processes of their own,
 // applies the master faults to them, and gathers their reports.
-func runMasterProcesses(ctx context.Context, sp *spec, logf func(string, ...any)) ([]masterReport, map[int]string, error, error) {
+func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...any)) ([]masterReport, map[int]string, error, error) {
 	j, events, err := openEvents(sp.Dir, 0)
 	if err != nil {
 		return nil, nil, nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // decided is a message decision of a run, without its time.
@@ -46,8 +47,16 @@ func TestReplay(t *testing.T) {
 		{Kind: faultinject.Reorder, P: 0.05},
 	}
 	short := []faultinject.ByteFault{{Kind: faultinject.ByteShort}}
-	cfg := harness.Config{Scenario: "replay", Workers: 2, Ops: 30, Seed: 12, CallTimeout: 100 * time.Millisecond,
-		Plan: &faultinject.Plan{Seed: 11, Messages: messages, Bytes: short}}
+	cfg := harness.Config{
+		Run: spec.Run{
+			Scenario:    "replay",
+			Workers:     2,
+			Ops:         30,
+			Seed:        12,
+			CallTimeout: 100 * time.Millisecond,
+			Plan:        &faultinject.Plan{Seed: 11, Messages: messages, Bytes: short},
+		},
+	}
 	first := run(t, cfg)
 	requireSound(t, first)
 	want := decisions(first)

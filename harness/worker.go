@@ -31,7 +31,7 @@ func init() {
 type workerConfig struct {
 	Name string `json:"name"` // the worker's name in the history ("w1")
 	Gen  int    `json:"gen"`  // its master's generation, from 1
-	spec
+	runSpec
 }
 
 // runWorker is the worker body: it runs its workload, recording every

@@ -71,8 +71,8 @@ type Options struct {
 	Timeout time.Duration
 	// Parallel is how many keys are checked at once (0: GOMAXPROCS).
 	Parallel int
-	// NoSessions and NoCounters turn those checks off.
-	NoSessions, NoCounters bool
+	// NoSessions, NoCounters and NoLiveness turn those checks off.
+	NoSessions, NoCounters, NoLiveness bool
 }
 
 // Result is what Check found.
@@ -89,6 +89,9 @@ type Result struct {
 	Sessions []Violation
 	// Invariants holds the violated invariants (the counter check).
 	Invariants []Violation
+	// Liveness holds the crashes (LivenessCrashed) and the calls never
+	// answered (LivenessNeverAnswered).
+	Liveness []Violation
 	// Ops is how many operations the history holds; Checked how many of
 	// them the linearizability checker looked at.
 	Ops, Checked int
@@ -115,19 +118,24 @@ type KeyResult struct {
 // Violation is a broken session guarantee or invariant.
 type Violation struct {
 	// Check names it: read-your-writes, monotonic-reads,
-	// monotonic-writes, writes-follow-reads or counter.
+	// monotonic-writes, writes-follow-reads, counter, never-answered or
+	// crashed.
 	Check string `json:"check"`
 	Key   string `json:"key"`
-	// Ops is the offending pair, in order, then any witnesses.
-	Ops  []Op   `json:"ops"`
-	Text string `json:"text"`
+	// Ops is the offending pair, in order, then any witnesses (the call
+	// never answered, for liveness; none for a crash).
+	Ops []Op `json:"ops"`
+	// Event is the crash, for LivenessCrashed.
+	Event *Event `json:"event,omitempty"`
+	Text  string `json:"text"`
 	// More counts the further violations of the same check that were
 	// found but not listed (on the last one listed).
 	More int `json:"more,omitempty"`
 }
 
 // Check checks h: linearizability per key, the session guarantees per
-// worker, and the counter invariant. A history built in memory (its
+// worker, the counter invariant, and liveness (crashes, calls never
+// answered). A history built in memory (its
 // operations have no Line) is first validated as Read validates a file;
 // an invalid one is not checked (Result.Invalid).
 func Check(h *History, opts Options) *Result {
@@ -156,13 +164,16 @@ func Check(h *History, opts Options) *Result {
 		if !opts.NoCounters {
 			r.Invariants = checkCounters(h, model)
 		}
+		if !opts.NoLiveness {
+			r.Liveness = checkLiveness(h)
+		}
 	}()
 	t0 := time.Now()
 	r.Keys, r.Linearizable = checkKeys(keys, opts)
 	r.Search = time.Since(t0)
 	<-done
 	r.Verdict = r.Linearizable
-	if len(r.Sessions) > 0 || len(r.Invariants) > 0 {
+	if len(r.Sessions) > 0 || len(r.Invariants) > 0 || len(r.Liveness) > 0 {
 		r.Verdict = Illegal
 	}
 	r.Duration = time.Since(start)

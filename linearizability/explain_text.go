@@ -24,6 +24,12 @@ func (r *Result) String() string {
 	if n := count(r.Invariants); n > 0 {
 		s += ", " + plural(n, "invariant violation")
 	}
+	if n := r.Crashes(); n > 0 {
+		s += ", " + strings.Replace(plural(n, "crash"), "crashs", "crashes", 1)
+	}
+	if n := r.NeverAnswered(); n > 0 {
+		s += ", " + plural(n, "call") + " never answered"
+	}
 	return s + fmt.Sprintf(", in %v", r.Duration.Round(10_000))
 }
 
@@ -47,11 +53,31 @@ func (r *Result) Details() string {
 	for _, v := range append(append([]Violation(nil), r.Sessions...), r.Invariants...) {
 		fmt.Fprintf(&b, "%s on key %q:\n%s\n", v.Check, v.Key, indent(v.Text))
 	}
+	for _, v := range r.Liveness {
+		fmt.Fprintf(&b, "%s:\n%s\n", v.Check, indent(v.Text))
+	}
 	return b.String()
 }
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// Crashes counts the crashes among the liveness violations.
+func (r *Result) Crashes() int { return countCheck(r.Liveness, LivenessCrashed) }
+
+// NeverAnswered counts the calls never answered, those not listed
+// included.
+func (r *Result) NeverAnswered() int { return countCheck(r.Liveness, LivenessNeverAnswered) }
+
+func countCheck(vs []Violation, check string) int {
+	n := 0
+	for _, v := range vs {
+		if v.Check == check {
+			n += 1 + v.More
+		}
+	}
+	return n
 }
 
 // count counts violations, those not listed included.
@@ -73,7 +99,7 @@ func plural(n int, what string) string {
 // The errors Result.Err wraps, for errors.Is.
 var (
 	// ErrViolation: the history breaks linearizability, a session
-	// guarantee or an invariant.
+	// guarantee, an invariant or liveness.
 	ErrViolation = errors.New("violation")
 	// ErrUndecided: the check ran out of time before it could decide.
 	ErrUndecided = errors.New("undecided")

@@ -138,7 +138,12 @@ type Op struct {
 type EventKind string
 
 // The event kinds. A master restart that lost the state (Reset) is an
-// epoch boundary: the checker starts every key afresh there.
+// epoch boundary: the checker starts every key afresh there. A crash is
+// an exit of the master or a worker that no planned fault explains (Exit
+// and Stderr say how it ended), and a late reply the reply to operation
+// Op that came after its worker gave up on it (a timeout): the liveness
+// check reports every crash, and every call that timed out and had no
+// late reply by the end of the run while no planned fault touched it.
 const (
 	EventFault         EventKind = "fault"
 	EventKill          EventKind = "kill"
@@ -148,6 +153,8 @@ const (
 	EventMasterKill    EventKind = "master_kill"
 	EventMasterRestart EventKind = "master_restart"
 	EventNote          EventKind = "note"
+	EventCrash         EventKind = "crash"
+	EventLateReply     EventKind = "late_reply"
 )
 
 // Truth is what a fault did to the operation it touched, as the injector
@@ -185,6 +192,12 @@ type Event struct {
 	// Reset, on a master restart, says the store's state was lost: an
 	// epoch boundary.
 	Reset bool `json:"reset,omitempty"`
+	// Exit, on a crash only, is how the process ended: "exit status 2",
+	// or "signal SIGSEGV" (see ExitText).
+	Exit string `json:"exit,omitempty"`
+	// Stderr, on a crash only, holds the last lines the process wrote
+	// to its standard error, joined by newlines.
+	Stderr string `json:"stderr,omitempty"`
 	// Text says more, for people.
 	Text string `json:"text,omitempty"`
 	// Line is the line the event was read from (0 if not read).

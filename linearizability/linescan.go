@@ -48,12 +48,14 @@ const (
 	fOp
 	fReset
 	fText
+	fExit
+	fStderr
 )
 
 // fieldOrder lists the member names in the order of their bits.
 var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "meta", "id", "worker",
 	"stream", "method", "key", "input", "output", "call", "return", "status", "kind", "time", "end",
-	"link", "fault", "truth", "op", "reset", "text"}
+	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr"}
 
 // fieldOf returns the bit of the member called name, or 0. (A switch:
 // a map lookup per member cost a tenth of the reading time.)
@@ -111,6 +113,10 @@ func fieldOf(name []byte) field {
 		return fReset
 	case "text":
 		return fText
+	case "exit":
+		return fExit
+	case "stderr":
+		return fStderr
 	}
 	return 0
 }
@@ -119,7 +125,7 @@ func fieldOf(name []byte) field {
 const (
 	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fMeta
 	opFields     = fType | fID | fWorker | fStream | fMethod | fKey | fInput | fOutput | fCall | fReturn | fStatus
-	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText
+	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText | fExit | fStderr
 )
 
 // name returns the member name of the lowest bit of f.
@@ -135,7 +141,7 @@ func (f field) name() string {
 type line struct {
 	has                                       field
 	Type, Format, Scenario, Worker, Key, Link string
-	Fault, Text                               string
+	Fault, Text, Exit, Stderr                 string
 	Model                                     Model
 	Method                                    Method
 	Status                                    Status
@@ -329,6 +335,10 @@ func (s *lineScanner) member(l *line, f field) error {
 		err = internInto(s, name, &l.Fault)
 	case fText:
 		l.Text, err = s.str(name)
+	case fExit:
+		l.Exit, err = s.str(name)
+	case fStderr:
+		l.Stderr, err = s.str(name)
 	case fModel:
 		err = internInto(s, name, &l.Model)
 	case fMethod:

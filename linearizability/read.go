@@ -429,9 +429,14 @@ func (d *lineDecoder) event(h *History, l *line, n int, perr perrFunc) error {
 	if l.has&fTime == 0 {
 		return perr("time", "missing")
 	}
-	e := Event{Kind: l.Kind, Time: l.Time, Worker: l.Worker, Link: l.Link, Fault: l.Fault, Text: l.Text, Op: l.Op, Line: n}
+	e := Event{Kind: l.Kind, Time: l.Time, Worker: l.Worker, Link: l.Link, Fault: l.Fault, Text: l.Text, Op: l.Op,
+		Exit: l.Exit, Stderr: l.Stderr, Line: n}
 	switch e.Kind {
-	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote:
+	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote, EventCrash:
+	case EventLateReply:
+		if l.has&fOp == 0 {
+			return perr("op", "missing (a late_reply names the operation it answers)")
+		}
 	default:
 		return perr("kind", "unknown event kind %q", e.Kind)
 	}
@@ -446,6 +451,13 @@ func (d *lineDecoder) event(h *History, l *line, n int, perr perrFunc) error {
 		e.Truth = l.Truth
 	default:
 		return perr("truth", "unknown truth %q", l.Truth)
+	}
+	if e.Kind != EventCrash {
+		for _, f := range []field{fExit, fStderr} {
+			if l.has&f != 0 {
+				return perr(f.name(), "only a crash has it, not a %s", e.Kind)
+			}
+		}
 	}
 	if l.has&fReset != 0 {
 		if e.Kind != EventMasterRestart {

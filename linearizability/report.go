@@ -176,7 +176,7 @@ func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
 			as = append(as, porcupine.Annotation{
 				Tag:             "violations",
 				Start:           op.Call,
-				End:             op.Return,
+				End:             max(op.Call, op.Return),
 				Description:     v.Check,
 				Details:         v.Text,
 				BackgroundColor: "#ff9c9c",
@@ -188,6 +188,13 @@ func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
 	}
 	for _, v := range r.Invariants {
 		mark(v)
+	}
+	for _, v := range r.Liveness {
+		mark(v)
+		if e := v.Event; e != nil {
+			as = append(as, porcupine.Annotation{Tag: "violations", Start: e.Time, End: e.Time,
+				Description: v.Check + " " + e.Worker, Details: v.Text, BackgroundColor: "#ff9c9c"})
+		}
 	}
 	return as
 }
@@ -222,6 +229,8 @@ func eventTrack(e *Event) string {
 		return "faults"
 	case EventNote:
 		return "notes"
+	case EventLateReply:
+		return "late replies"
 	}
 	return "processes"
 }
@@ -248,8 +257,14 @@ func eventDetails(e *Event) string {
 	if e.Op != 0 {
 		parts = append(parts, fmt.Sprintf("operation #%d", e.Op))
 	}
+	if e.Exit != "" {
+		parts = append(parts, e.Exit)
+	}
 	if e.Text != "" {
 		parts = append(parts, e.Text)
+	}
+	if e.Stderr != "" {
+		parts = append(parts, "stderr: "+e.Stderr)
 	}
 	if e.Line > 0 {
 		parts = append(parts, fmt.Sprintf("history line %d", e.Line))
@@ -265,6 +280,8 @@ func eventColor(e *Event) string {
 		return "#fff3a8"
 	case e.Kind == EventNote:
 		return "#e0e0ff"
+	case e.Kind == EventCrash:
+		return "#ff9c9c"
 	}
 	return "#c8e6ff"
 }

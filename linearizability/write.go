@@ -133,9 +133,13 @@ func AppendEvent(b []byte, e *Event) []byte {
 	if e.Reset {
 		b = append(b, `,"reset":true`...)
 	}
-	if e.Text != "" {
-		b = append(b, `,"text":`...)
-		b = appendString(b, e.Text)
+	for _, f := range []struct{ name, v string }{{"exit", e.Exit}, {"stderr", e.Stderr}, {"text", e.Text}} {
+		if f.v != "" {
+			b = append(b, `,"`...)
+			b = append(b, f.name...)
+			b = append(b, `":`...)
+			b = appendString(b, f.v)
+		}
 	}
 	return append(b, '}')
 }

@@ -10,9 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/shmlab/shmlab/spec"
 )
 
-//go:embed bundled/*.yaml
+// bundled holds the bundled suite, and whatever its scenarios name
+// beside them (a Node target's adapter, resolved in it: spec.ParseFS).
+//
+//go:embed bundled
 var bundled embed.FS
 
 // Bundled returns the bundled suite, in file name order. Their File is
@@ -30,7 +35,7 @@ func Bundled() ([]*Scenario, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc, err := Parse(path.Clean(n), src)
+		sc, err := spec.ParseFS(bundled, path.Clean(n), src)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -53,7 +58,7 @@ func LoadAll(paths []string) ([]*Scenario, error) {
 			continue
 		}
 		for _, f := range files {
-			sc, err := Load(f)
+			sc, err := spec.Load(f)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -26,11 +26,11 @@ func TestBundledMeetExpectationsInSim(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			caught := false
 			for _, seed := range sc.Seeds.All() {
-				o := sc.Run(context.Background(), Sim, seed)
+				o := Run(context.Background(), sc, Sim, seed)
 				if o.Err != nil {
 					t.Fatal(o.Err)
 				}
-				if again := sc.Run(context.Background(), Sim, seed); again.Sim.Hash() != o.Sim.Hash() {
+				if again := Run(context.Background(), sc, Sim, seed); again.Sim.Hash() != o.Sim.Hash() {
 					t.Fatalf("seed %d: two runs, two histories: %s and %s", seed, o.Sim.Hash(), again.Sim.Hash())
 				}
 				switch v := o.Verdict(); {

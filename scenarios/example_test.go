@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // A scenario from its YAML text, run in the simulator.
-func ExampleParse() {
-	sc, err := scenarios.Parse("drops.yaml", []byte(`
+func ExampleRun() {
+	sc, err := spec.Parse("drops.yaml", []byte(`
 workers: 3
 ops: 50
 retry: 20ms
@@ -21,17 +22,7 @@ faults:
 		fmt.Println(err)
 		return
 	}
-	o := sc.Run(context.Background(), scenarios.Sim, 1)
+	o := scenarios.Run(context.Background(), sc, scenarios.Sim, 1)
 	fmt.Println(sc.Name, o.Verdict())
 	// Output: drops ok
-}
-
-// A mistake in a scenario file names its place.
-func ExampleParse_error() {
-	_, err := scenarios.Parse("typo.yaml", []byte("workers: 3\nopz: 50\n"))
-	fmt.Println(err)
-	// Output:
-	// typo.yaml:2:1: unknown field "opz"
-	//        2 | opz: 50
-	//            ^
 }

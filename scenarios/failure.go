@@ -14,26 +14,19 @@ import (
 	"unicode"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/internal/shquote"
-	"github.com/shmlab/shmlab/linearizability"
-	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
-// The files of a run folder: the simulator's (whose failure folders
-// are the same, less the run and the faults), and two more.
+// The files a run folder holds beside a failure folder's
+// (spec.ScenarioFile, spec.HistoryFile, spec.ReportFile, spec.ReproFile).
 const (
-	ScenarioFile = sim.ScenarioFile
-	HistoryFile  = sim.HistoryFile
-	ReportFile   = sim.ReportFile
-	ReproFile    = sim.ReproFile
-	RunFile      = "run.json"     // the run: RunInfo
-	FaultsFile   = "faults.jsonl" // the fault decisions, for shmlab replay
-	LogFile      = "log.txt"      // the masters' and workers' log lines, if any
+	RunFile    = "run.json"     // the run: RunInfo
+	FaultsFile = "faults.jsonl" // the fault decisions, for shmlab replay
+	LogFile    = "log.txt"      // the masters' and workers' log lines, if any
 )
 
-// FolderName is the name of o's failure folder as WriteFailure's callers
-// name it: scenario, mode and seed, the scenario's name made safe
-// (safeName).
+// FolderName is the name of o's run folder as a RunStore names it:
+// scenario, mode and seed, the scenario's name made safe (safeName).
 func FolderName(o *Outcome) string {
 	return safeName(o.Scenario.Name) + "-" + string(o.Mode) + "-" + strconv.FormatUint(o.Seed, 10)
 }
@@ -58,35 +51,14 @@ func safeName(name string) string {
 	return s
 }
 
-// WriteFailure writes the outcome o into the folder dir, which it makes
-// and which must not exist yet (nothing is overwritten), as a RunStore
-// writes a run folder; it returns the command that runs it again. Its
-// run.json holds the build, host and start time, but no command line.
-func WriteFailure(dir string, o *Outcome) (repro string, err error) {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", err
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", err
-	}
-	s := &RunStore{}
-	if err := writeFolder(dir, o, s.info(o)); err != nil {
-		return "", err
-	}
-	return o.Repro, nil
-}
-
-// writeFolder writes o into the new folder dir, each file created there
-// exclusively: the scenario file as it was read, run.json, the fault log,
-// the log lines, the history, the HTML report with the faults on their
-// own tracks and the violations marked, and the repro line, which it sets
-// in o.Repro. A run that failed before it recorded anything gets no
+// writeFolder writes o into the new folder dir: run.json, the fault log
+// and the log lines, each created there exclusively, then what every
+// failure folder holds (spec.WriteFailure: the scenario file as it was
+// read, the history, the HTML report with the faults on their own tracks
+// and the violations marked, and the repro line, which it sets in
+// o.Repro). A run that failed before it recorded anything gets no
 // history and no report.
 func writeFolder(dir string, o *Outcome, ri RunInfo, reproArgs ...string) error {
-	scenario := filepath.Join(dir, ScenarioFile)
-	if err := createNew(scenario, bytesTo(o.Scenario.Source)); err != nil {
-		return err
-	}
 	b, err := json.MarshalIndent(ri, "", "  ")
 	if err != nil {
 		return err
@@ -102,25 +74,9 @@ func writeFolder(dir string, o *Outcome, ri RunInfo, reproArgs ...string) error 
 			return err
 		}
 	}
-	if o.History != nil {
-		if err := createNew(filepath.Join(dir, HistoryFile), o.History.Write); err != nil {
-			return err
-		}
-		opts := linearizability.ReportOptions{Result: o.Check, Timeout: DefaultCheckTimeout}
-		if err := createNew(filepath.Join(dir, ReportFile), func(w io.Writer) error { return linearizability.WriteReport(w, o.History, opts) }); err != nil {
-			return err
-		}
-	}
-	o.Repro = Repro(o, scenario, reproArgs...)
-	return createNew(filepath.Join(dir, ReproFile), bytesTo([]byte(o.Repro+"\n")))
-}
-
-// Repro is the command that runs o's seed and mode of the scenario file at
-// path again, with the flags args (--store, --timeout) before the path,
-// its words shell-quoted (safe to paste).
-func Repro(o *Outcome, path string, args ...string) string {
-	words := append([]string{"shmlab", "run", "--mode", string(o.Mode), "--seed", strconv.FormatUint(o.Seed, 10)}, args...)
-	return shquote.Join(append(words, path)...)
+	o.Repro, err = spec.WriteFailure(dir, &spec.Failure{Scenario: o.Scenario.Source, Mode: o.Mode, Seed: o.Seed, ReproArgs: reproArgs,
+		History: o.History, Check: o.Check, CheckTimeout: DefaultCheckTimeout, Target: o.Scenario.Target})
+	return err
 }
 
 // Replay runs the run saved in the folder dir again: its scenario, in
@@ -136,7 +92,7 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, err := Load(filepath.Join(dir, ScenarioFile))
+	sc, err := spec.Load(filepath.Join(dir, spec.ScenarioFile))
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +100,7 @@ func Replay(ctx context.Context, dir string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sc.run(ctx, ri.Mode, ri.Seed, records), nil
+	return run(ctx, sc, ri.Mode, ri.Seed, records), nil
 }
 
 // ReadRun reads the run.json of the run folder dir.
@@ -181,7 +137,7 @@ func readRun(dir string) (RunInfo, error) {
 
 // notRunFolder says what the folder dir, which has no run.json, is.
 func notRunFolder(dir string) error {
-	repro, err := os.ReadFile(filepath.Join(dir, ReproFile))
+	repro, err := os.ReadFile(filepath.Join(dir, spec.ReproFile))
 	if err != nil {
 		if _, serr := os.Stat(dir); serr != nil {
 			return fmt.Errorf("%s: no such run folder: %w", dir, serr)

@@ -16,6 +16,7 @@ import (
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestMain lets the test binary be the workers of process-mode runs.
@@ -57,7 +58,7 @@ func TestWorkerRestartHappens(t *testing.T) {
 	sc := scs[i]
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 4; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -91,7 +92,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 3; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -116,7 +117,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 3; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -176,7 +177,7 @@ func TestMissedFaultIsError(t *testing.T) {
 					t.Errorf("%s: row says %d of %d faults happened", r.Mode, row.FaultsHappened, row.FaultsPlanned)
 				}
 				dir := filepath.Join(t.TempDir(), FolderName(o))
-				if _, err := WriteFailure(dir, o); err != nil {
+				if err := writeRunFolder(dir, o); err != nil {
 					t.Fatal(err)
 				}
 				ri, err := readRun(dir)
@@ -186,7 +187,7 @@ func TestMissedFaultIsError(t *testing.T) {
 				if got := [2]int{ri.FaultsPlanned, ri.FaultsHappened}; got != [2]int{o.FaultsPlanned, o.FaultsHappened} {
 					t.Errorf("%s: run.json says %d of %d faults happened, want %d of %d", r.Mode, got[1], got[0], o.FaultsHappened, o.FaultsPlanned)
 				}
-				if _, err := os.Stat(filepath.Join(dir, HistoryFile)); err != nil {
+				if _, err := os.Stat(filepath.Join(dir, spec.HistoryFile)); err != nil {
 					t.Errorf("%s: the history of a run whose fault did not happen is not kept: %v", r.Mode, err)
 				}
 			}
@@ -209,7 +210,7 @@ faults:
 `)
 	for _, mode := range []Mode{Sim, Process} {
 		for seed := uint64(1); seed <= 2; seed++ {
-			o := sc.Run(runCtx(t), mode, seed)
+			o := Run(runCtx(t), sc, mode, seed)
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
@@ -235,7 +236,7 @@ func TestCutShortKeepsWhatHappened(t *testing.T) {
 	sc := mustParse(t, "workers: 2\nops: 40\nthink: 1ms\nseeds: 1\nfaults:\n  processes: [{kind: pause, target: w1, at: 0s, for: 10h}]\n")
 	ctx, cancel := context.WithTimeout(context.Background(), patience.Bound(500*time.Millisecond))
 	defer cancel()
-	o := sc.Run(ctx, Process, 1)
+	o := Run(ctx, sc, Process, 1)
 	if o.Err == nil || o.History == nil {
 		t.Fatalf("error %v, history %v; want an error and the history so far", o.Err, o.History != nil)
 	}

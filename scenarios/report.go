@@ -11,22 +11,23 @@ import (
 	"strings"
 
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // Row is a Result as one JSON object (shmlab run --json, and sim's and
 // zoo's): everything the table, the JUnit report and shmlab merge need,
 // so that the rows of several shards merge into the rows of one run.
 type Row struct {
-	Scenario   string `json:"scenario"`
-	File       string `json:"file"`
-	Mode       Mode   `json:"mode"`
-	Expect     Expect `json:"expect"`
-	Verdict    string `json:"verdict"`
-	Met        bool   `json:"met"`
-	Seeds      int    `json:"seeds"`
-	Violations int    `json:"violations"`
-	Undecided  int    `json:"undecided"`
-	Ops        int    `json:"ops"`
+	Scenario   string      `json:"scenario"`
+	File       string      `json:"file"`
+	Mode       Mode        `json:"mode"`
+	Expect     spec.Expect `json:"expect"`
+	Verdict    string      `json:"verdict"`
+	Met        bool        `json:"met"`
+	Seeds      int         `json:"seeds"`
+	Violations int         `json:"violations"`
+	Undecided  int         `json:"undecided"`
+	Ops        int         `json:"ops"`
 	// The process faults planned in all the runs, and how many happened.
 	FaultsPlanned  int      `json:"faults_planned"`
 	FaultsHappened int      `json:"faults_happened"`
@@ -123,7 +124,7 @@ func RowOf(r *Result) Row {
 
 func ms(s float64) float64 { return float64(int64(s*1e6)) / 1e3 }
 
-func (r *Result) expect() Expect {
+func (r *Result) expect() spec.Expect {
 	if r.Scenario.Expect == "" {
 		return ExpectPass
 	}
@@ -131,7 +132,7 @@ func (r *Result) expect() Expect {
 }
 
 // verdictOf is the verdict word of runs with these counts (Result.Verdict).
-func verdictOf(expect Expect, skipped bool, violations, errors, undecided int) string {
+func verdictOf(expect spec.Expect, skipped bool, violations, errors, undecided int) string {
 	switch {
 	case skipped:
 		return "skipped"

@@ -13,6 +13,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 	"pgregory.net/rapid"
 )
@@ -31,10 +32,10 @@ func TestShrunkZooRoundTrip(t *testing.T) {
 			}
 			small, r := shrunkFailure(t, sc)
 			again := readBack(t, small)
-			if diff := cmp.Diff(small.Script, again.SimConfig(small.Seed).Script); diff != "" {
+			if diff := cmp.Diff(small.Script, scenarios.SimConfig(again, small.Seed).Script); diff != "" {
 				t.Errorf("script mismatch (-want +got):\n%s", diff)
 			}
-			o := again.Run(context.Background(), scenarios.Sim, again.Seeds.All()[0])
+			o := scenarios.Run(context.Background(), again, scenarios.Sim, again.Seeds.All()[0])
 			if o.Err != nil {
 				t.Fatal(o.Err)
 			}
@@ -66,7 +67,7 @@ func zooScenarios(t *testing.T) map[string]*scenarios.Scenario {
 func shrunkFailure(t *testing.T, sc *scenarios.Scenario) (sim.Config, *sim.Result) {
 	t.Helper()
 	for seed := uint64(1); seed <= 20; seed++ {
-		o := sc.Run(context.Background(), scenarios.Sim, seed)
+		o := scenarios.Run(context.Background(), sc, scenarios.Sim, seed)
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -138,13 +139,10 @@ func drawOp(t *rapid.T, o *workload.Op, keys []string) {
 // same config and the same history.
 func TestMarshalScenarioDrawn(t *testing.T) {
 	for seed := range uint64(10) {
-		cfg := sim.Swarm(sim.Config{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"},
-			Mix:      workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1},
-			Shape:    workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond},
-			Store:    shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup},
-			Bugs:     shm.BugWrapIDs | shm.BugReadCache,
-			Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond,
-			Latency: 33 * time.Microsecond, Think: 100 * time.Microsecond})
+		cfg := sim.Swarm(sim.Config{
+			Run:     spec.Run{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"}, Mix: workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1}, Shape: workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond}, Store: shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup}, Bugs: shm.BugWrapIDs | shm.BugReadCache, Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond, Think: 100 * time.Microsecond},
+			Latency: 33 * time.Microsecond,
+		})
 		got := roundTrip(t, cfg)
 		if diff := cmp.Diff(normal(mustRun(t, cfg).Config), normal(got)); diff != "" {
 			t.Fatalf("seed %d: mismatch (-want +got):\n%s", seed, diff)
@@ -158,11 +156,13 @@ func TestMarshalScenarioDrawn(t *testing.T) {
 // TestMarshalScenarioAfter: faults aimed by progress are written and read
 // back as they were, and run to the same history.
 func TestMarshalScenarioAfter(t *testing.T) {
-	cfg := sim.Config{Scenario: "after", Seed: 3, Workers: 3, Ops: 40, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
-		{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w3", Ops: 7}},
-		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Microsecond, For: time.Millisecond},
-	}}}
+	cfg := sim.Config{
+		Run: spec.Run{Scenario: "after", Seed: 3, Workers: 3, Ops: 40, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+			{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
+			{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w3", Ops: 7}},
+			{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Microsecond, For: time.Millisecond},
+		}}},
+	}
 	got := roundTrip(t, cfg)
 	if diff := cmp.Diff(normal(mustRun(t, cfg).Config), normal(got)); diff != "" {
 		t.Fatalf("mismatch (-want +got):\n%s", diff)
@@ -184,7 +184,7 @@ type tb interface {
 // one seed's config.
 func roundTrip(t tb, cfg sim.Config) sim.Config {
 	t.Helper()
-	return readBack(t, cfg).SimConfig(cfg.Seed)
+	return scenarios.SimConfig(readBack(t, cfg), cfg.Seed)
 }
 
 // readBack writes cfg as a scenario file and parses it; its one seed
@@ -195,7 +195,7 @@ func readBack(t tb, cfg sim.Config) *scenarios.Scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := scenarios.Parse("written.yaml", text)
+	sc, err := spec.Parse("written.yaml", text)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
@@ -236,8 +236,11 @@ func mustRun(t tb, cfg sim.Config) *sim.Result {
 // out), then added here.
 func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
-		reflect.TypeFor[sim.Config](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Script", "Store",
-			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Latency", "Think", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
+			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target"},
+		reflect.TypeFor[spec.Target]():              {"Kind", "Node"},
+		reflect.TypeFor[spec.NodeTarget]():          {"Adapter", "Path", "FS", "Packages", "Master"},
 		reflect.TypeFor[workload.Op]():              {"Method", "Key", "Value", "Old", "Delta", "TTLms", "Incr"},
 		reflect.TypeFor[workload.Mix]():             {"Get", "Set", "Add", "CAS", "Delete", "Incr"},
 		reflect.TypeFor[workload.Shape]():           {"Hot", "ValueMin", "ValueMax", "TTL"},

@@ -10,9 +10,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/linearizability"
-	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
-	"github.com/shmlab/shmlab/workload"
 )
 
 // Outcome is one run of a scenario: one seed in one mode.
@@ -66,23 +64,23 @@ func (o *Outcome) Verdict() linearizability.Verdict {
 }
 
 // Run runs one seed of sc in mode (Process or Sim).
-func (sc *Scenario) Run(ctx context.Context, mode Mode, seed uint64) *Outcome {
-	return sc.run(ctx, mode, seed, nil)
+func Run(ctx context.Context, sc *Scenario, mode Mode, seed uint64) *Outcome {
+	return run(ctx, sc, mode, seed, nil)
 }
 
 // run runs one seed, its message faults decided by replay if not nil.
-func (sc *Scenario) run(ctx context.Context, mode Mode, seed uint64, replay []faultinject.Record) *Outcome {
+func run(ctx context.Context, sc *Scenario, mode Mode, seed uint64, replay []faultinject.Record) *Outcome {
 	began := time.Now()
 	o := &Outcome{Scenario: sc, Mode: mode, Seed: seed, Start: began}
-	switch why := sc.cannotRun(mode); {
+	switch why := cannotRun(sc, mode); {
 	case why != "":
 		o.Err = fmt.Errorf("scenario %s cannot run in %s mode: %s", sc.Name, mode, why)
 	case mode == Sim:
-		cfg := sc.SimConfig(seed)
+		cfg := SimConfig(sc, seed)
 		cfg.CheckTimeout, cfg.Replay = checkTimeout(ctx), replay
 		o.runSim(cfg)
 	case mode == Process:
-		cfg := sc.HarnessConfig(seed)
+		cfg := HarnessConfig(sc, seed)
 		cfg.Replay = replay
 		o.runProcess(ctx, cfg)
 	default:
@@ -193,78 +191,16 @@ func checkTimeout(ctx context.Context) time.Duration {
 	return DefaultCheckTimeout
 }
 
-// keys returns the scenario's keys.
-func (sc *Scenario) keys() []string {
-	if len(sc.Keys.Names) > 0 {
-		return sc.Keys.Names
-	}
-	n := sc.Keys.Count
-	if n == 0 {
-		n = 3
-	}
-	keys := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("k%d", i)
-	}
-	return keys
+// SimConfig returns seed's run of sc in the simulator (sc.Spec: its
+// plan's seed is the file's, or 0: the simulator then seeds the faults
+// with the run's seed).
+func SimConfig(sc *Scenario, seed uint64) sim.Config {
+	return sim.Config{Run: sc.Spec(seed), Script: sc.Script, Latency: sc.Latency}
 }
 
-func (sc *Scenario) shape() workload.Shape {
-	return workload.Shape{Hot: sc.Keys.Hot, ValueMin: sc.Values.Min, ValueMax: sc.Values.Max, TTL: sc.Store.TTL}
-}
-
-func (sc *Scenario) ops() int {
-	if sc.Ops == 0 && sc.Duration == 0 {
-		return 100
-	}
-	return sc.Ops
-}
-
-// plan returns the fault plan of seed (nil if it has no fault).
-func (sc *Scenario) plan(seed uint64) *faultinject.Plan {
-	p := sc.simPlan()
-	if p != nil && p.Seed == 0 {
-		p.Seed = seed
-	}
-	return p
-}
-
-// simPlan returns the fault plan (nil if it has no fault), its seed left
-// 0 if the file gives none: the simulator then seeds it with the run's
-// seed, so that a config of one seed is that of another when its Seed
-// alone is changed (shmlab sim's seeds).
-func (sc *Scenario) simPlan() *faultinject.Plan {
-	p := sc.Faults
-	if len(p.Messages)+len(p.Bytes)+len(p.Processes) == 0 {
-		return nil
-	}
-	return &p
-}
-
-// storeOptions returns the store's limits and bugs.
-func (sc *Scenario) storeOptions() shm.StoreOptions {
-	bugs, _ := sc.Bugs()
-	return shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, DedupWindow: sc.Store.DedupWindow, Bugs: bugs & storeBugs}
-}
-
-// storeBugs are the bugs the master's options carry (the store's and the
-// master's own); shm.ClientBugs go to the workers.
-const storeBugs = shm.StoreBugs | shm.MasterBugs
-
-// SimConfig returns seed's run in the simulator. Its plan's seed is the
-// file's, or 0: the simulator then seeds the faults with the run's seed.
-func (sc *Scenario) SimConfig(seed uint64) sim.Config {
-	bugs, _ := sc.Bugs()
-	return sim.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Script: sc.Script, Store: sc.storeOptions(), Bugs: bugs, Plan: sc.simPlan(),
-		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Latency: sc.Latency, Think: sc.Think}
-}
-
-// HarnessConfig returns seed's run on real processes (a Script and
-// Latency are the simulator's: they are not in it).
-func (sc *Scenario) HarnessConfig(seed uint64) harness.Config {
-	bugs, _ := sc.Bugs()
-	return harness.Config{Scenario: sc.Name, Seed: seed, Workers: sc.workers(), Ops: sc.ops(), Duration: sc.Duration, Keys: sc.keys(),
-		Mix: sc.Mix, Shape: sc.shape(), Store: sc.storeOptions(), Bugs: bugs & shm.ClientBugs, Plan: sc.plan(seed),
-		CallTimeout: sc.Timeout, RetryAfter: sc.Retry, Think: sc.Think}
+// HarnessConfig returns seed's run of sc on real processes
+// (sc.ProcessSpec; a Script and Latency are the simulator's: they are
+// not in it).
+func HarnessConfig(sc *Scenario, seed uint64) harness.Config {
+	return harness.Config{Run: sc.ProcessSpec(seed)}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestStoreNeverOverwrites: two runs that start in the same millisecond
@@ -20,7 +21,7 @@ import (
 // latest links point at the newest run; run.json says what ran.
 func TestStoreNeverOverwrites(t *testing.T) {
 	sc := mustParse(t, "name: twice\nmode: sim\nops: 5\n")
-	o := sc.Run(context.Background(), Sim, 3)
+	o := Run(context.Background(), sc, Sim, 3)
 	o.Start = time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
 	s := &RunStore{Dir: dir, Keep: KeepAll, Command: []string{"shmlab", "run"}}
@@ -60,7 +61,7 @@ func TestStoreNeverOverwrites(t *testing.T) {
 	if ri.Scenario != "twice" || ri.Mode != Sim || ri.Seed != 3 || ri.Verdict != "ok" || ri.Failed || ri.GoVersion == "" || !ri.Start.Equal(o.Start) || len(ri.Command) != 2 {
 		t.Errorf("run.json %+v", ri)
 	}
-	if want := "shmlab run --mode sim --seed 3 " + filepath.Join(o.Folder, ScenarioFile); o.Repro != want && o.Repro != strings.Replace(want, " /", " '/", 1)+"'" {
+	if want := "shmlab run --mode sim --seed 3 " + filepath.Join(o.Folder, spec.ScenarioFile); o.Repro != want && o.Repro != strings.Replace(want, " /", " '/", 1)+"'" {
 		t.Errorf("repro %q, want %q (quoted if the temporary folder needs it)", o.Repro, want)
 	}
 	again, err := Replay(context.Background(), o.Folder)
@@ -72,8 +73,8 @@ func TestStoreNeverOverwrites(t *testing.T) {
 // TestStoreKeep: --keep failures keeps only runs against the expectation;
 // none keeps nothing.
 func TestStoreKeep(t *testing.T) {
-	pass := mustParse(t, "name: p\nmode: sim\nops: 5\n").Run(context.Background(), Sim, 1)
-	fail := mustParse(t, "name: f\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n").Run(context.Background(), Sim, 1)
+	pass := Run(context.Background(), mustParse(t, "name: p\nmode: sim\nops: 5\n"), Sim, 1)
+	fail := Run(context.Background(), mustParse(t, "name: f\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n"), Sim, 1)
 	if !fail.Failed() || pass.Failed() {
 		t.Fatalf("failed: pass %v, fail %v", pass.Failed(), fail.Failed())
 	}
@@ -98,7 +99,7 @@ func TestStorePruneSparesNewer(t *testing.T) {
 	dir := t.TempDir()
 	began := time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC)
 	save := func(s *RunStore, seed uint64, start time.Time) string {
-		o := sc.Run(context.Background(), Sim, seed)
+		o := Run(context.Background(), sc, Sim, seed)
 		o.Start = start
 		if err := s.Save(o); err != nil {
 			t.Fatal(err)
@@ -153,7 +154,7 @@ func TestStoreLinkError(t *testing.T) {
 	if err := s.Ready([]string{"p"}); err == nil || !strings.Contains(err.Error(), "is not a link") {
 		t.Errorf("Ready = %v, want: is not a link", err)
 	}
-	o := sc.Run(context.Background(), Sim, 1)
+	o := Run(context.Background(), sc, Sim, 1)
 	err := s.Save(o)
 	var le *LinkError
 	if !errors.As(err, &le) || le.Folder != o.Folder || !strings.HasPrefix(err.Error(), "kept in "+o.Folder+", but its latest link could not be made") {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // Options change how a suite runs.
@@ -146,7 +147,7 @@ func (o Options) modes(sc *Scenario) (modes []Mode, skipped []*Result) {
 		want = o.Mode
 	}
 	for _, m := range want.Modes() {
-		if why := sc.cannotRun(m); why != "" {
+		if why := cannotRun(sc, m); why != "" {
 			skipped = append(skipped, &Result{Scenario: sc, Mode: m, Skipped: why})
 		} else {
 			modes = append(modes, m)
@@ -155,17 +156,20 @@ func (o Options) modes(sc *Scenario) (modes []Mode, skipped []*Result) {
 	return modes, skipped
 }
 
-// cannotRun says why sc cannot run in mode m, or "" if it can: byte
-// faults need real streams, a script is the simulator's, and real
-// processes are bounded by MaxWorkers whatever the file's mode allows.
-func (sc *Scenario) cannotRun(m Mode) string {
+// cannotRun says why sc cannot run in mode m, or "" if it can: the
+// simulator runs the reference only, byte faults need real streams, a
+// script is the simulator's, and real processes are bounded by
+// MaxWorkers whatever the file's mode allows.
+func cannotRun(sc *Scenario, m Mode) string {
 	switch {
+	case m == Sim && !sc.Target.IsReference():
+		return fmt.Sprintf("sim mode runs the reference only; target %v runs in process mode", sc.Target)
 	case m == Sim && len(sc.Faults.Bytes) > 0:
 		return "byte faults need real streams: it runs in process mode only"
 	case m == Process && sc.Script != nil:
 		return "a script runs in the simulator only"
-	case m == Process && sc.workers() > MaxWorkers:
-		return fmt.Sprintf("%d workers: real processes run at most %d (mode: sim allows %d in the simulator)", sc.workers(), MaxWorkers, MaxSimWorkers)
+	case m == Process && sc.NumWorkers() > spec.MaxWorkers:
+		return fmt.Sprintf("%d workers: real processes run at most %d (mode: sim allows %d in the simulator)", sc.NumWorkers(), spec.MaxWorkers, spec.MaxSimWorkers)
 	}
 	return ""
 }
@@ -198,11 +202,11 @@ func (r *Result) Done() { r.Met = r.met() }
 
 func runSeed(ctx context.Context, sc *Scenario, m Mode, seed uint64, timeout time.Duration) *Outcome {
 	if timeout <= 0 {
-		return sc.Run(ctx, m, seed)
+		return Run(ctx, sc, m, seed)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	o := sc.Run(ctx, m, seed)
+	o := Run(ctx, sc, m, seed)
 	if o.Err != nil && ctx.Err() != nil {
 		o.Err = fmt.Errorf("the run took longer than --timeout %v: %w", timeout, o.Err)
 	}

@@ -11,11 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 func mustParse(t *testing.T, src string) *Scenario {
 	t.Helper()
-	sc, err := Parse("t.yaml", []byte(src))
+	sc, err := spec.Parse("t.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestSuiteWorkersOfTheSimulator(t *testing.T) {
 	if want := "65 workers: real processes run at most 64"; !strings.Contains(skipped[0].Skipped, want) {
 		t.Errorf("skipped because %q, want it to say %q", skipped[0].Skipped, want)
 	}
-	if o := many.Run(context.Background(), Process, 1); o.Err == nil || !strings.Contains(o.Err.Error(), "at most 64") {
+	if o := Run(context.Background(), many, Process, 1); o.Err == nil || !strings.Contains(o.Err.Error(), "at most 64") {
 		t.Errorf("65 workers on processes: error %v", o.Err)
 	}
 	few := mustParse(t, "mode: sim\nworkers: 64\nops: 1\n")
@@ -129,12 +130,12 @@ func TestJUnit(t *testing.T) {
 // TestReplaySimFolder: a failure folder runs again to the same history.
 func TestReplaySimFolder(t *testing.T) {
 	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
-	o := sc.Run(context.Background(), Sim, 1)
+	o := Run(context.Background(), sc, Sim, 1)
 	if o.Verdict().String() != "illegal" {
 		t.Fatalf("verdict %v", o.Verdict())
 	}
 	dir := filepath.Join(t.TempDir(), FolderName(o))
-	if _, err := WriteFailure(dir, o); err != nil {
+	if err := writeRunFolder(dir, o); err != nil {
 		t.Fatal(err)
 	}
 	again, err := Replay(context.Background(), dir)
@@ -150,7 +151,7 @@ func TestReplaySimFolder(t *testing.T) {
 // has no run.json; Replay says what it is and gives its repro line.
 func TestReplaySimulatorFolder(t *testing.T) {
 	sc := mustParse(t, "name: bad\nmode: sim\nvariant: no-dedup\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, p: 0.3}]}\n")
-	o := sc.Run(context.Background(), Sim, 1)
+	o := Run(context.Background(), sc, Sim, 1)
 	dir := filepath.Join(t.TempDir(), "seed-1")
 	repro, err := sim.WriteFailure(dir, o.Sim.Config, o.Sim)
 	if err != nil {
@@ -162,10 +163,22 @@ func TestReplaySimulatorFolder(t *testing.T) {
 			t.Errorf("Replay: error %v, want it to say %q", err, want)
 		}
 	}
-	if err := os.Remove(filepath.Join(dir, ReproFile)); err != nil {
+	if err := os.Remove(filepath.Join(dir, spec.ReproFile)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err = Replay(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "not a run folder of shmlab run") {
 		t.Errorf("Replay without repro: error %v", err)
 	}
+}
+
+// writeRunFolder writes o into the new folder dir as a RunStore writes a
+// run folder (its run.json without a command line).
+func writeRunFolder(dir string, o *Outcome) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	return writeFolder(dir, o, (&RunStore{}).info(o))
 }

@@ -287,7 +287,7 @@ func TestDecodeInternalAndOther(t *testing.T) {
 	for _, tt := range tests {
 		got := decode(tt.frame)
 		want := shm.Message{Kind: tt.kind, Raw: []byte(tt.frame)}
-		if diff := cmp.Diff(want, got, msgOpts, cmpopts.IgnoreFields(shm.Message{}, "Has", "Seq", "Method", "Key")); diff != "" {
+		if diff := cmp.Diff(want, got, msgOpts, cmpopts.IgnoreFields(shm.Message{}, "Has", "Seq", "UUID", "Method", "Key")); diff != "" {
 			t.Errorf("%s: DecodeFrame(%s) mismatch (-want +got):\n%s", tt.name, tt.frame, diff)
 		}
 	}
@@ -462,13 +462,71 @@ func TestDecodeRequestWithErrorMember(t *testing.T) {
 	}
 }
 
-func TestDecodeUUIDWrongType(t *testing.T) {
-	for _, uuid := range []string{`"x"`, `-1`, `1.5`, `1e2`, `18446744073709551616`, `null`, `[]`, `true`} {
-		frame := sm + `"method":"get","uuid":` + uuid + `,"key":"k"}`
+// TestDecodeUUIDScalar: a uuid that is an integer from 0 to 2^64-1 is
+// Seq; any other JSON scalar is kept as its text in UUID, exactly as it
+// came; an object or an array is a wrong type and no uuid at all.
+func TestDecodeUUIDScalar(t *testing.T) {
+	for _, tt := range []struct {
+		uuid string
+		seq  bool // an integer uuid, in Seq
+		code string
+	}{
+		{uuid: `0`, seq: true}, {uuid: `18446744073709551615`, seq: true},
+		{uuid: `"x"`}, {uuid: `"1796645489267-1"`}, {uuid: `"7"`}, {uuid: `""`}, {uuid: `"a\u0041\ud800\""`},
+		{uuid: `-1`}, {uuid: `-0`}, {uuid: `1.5`}, {uuid: `1e2`}, {uuid: `1.0`}, {uuid: `18446744073709551616`},
+		{uuid: `null`}, {uuid: `true`}, {uuid: `false`},
+		{uuid: `[]`, code: shm.CodeWrongType}, {uuid: `{"a":1}`, code: shm.CodeWrongType},
+		{uuid: `"` + strings.Repeat("x", shm.MaxUUIDBytes-1) + `"`, code: shm.CodeBadRequest},
+	} {
+		frame := sm + `"method":"get","uuid":` + tt.uuid + `,"key":"k"}`
 		got := decode(frame)
-		if got.Kind != shm.KindRequest || got.Err == nil || got.Err.Code != shm.CodeWrongType {
-			t.Errorf("DecodeFrame(%s) = kind %d, err %v; want KindRequest with wrong_type", frame, got.Kind, got.Err)
+		switch {
+		case got.Kind != shm.KindRequest:
+			t.Errorf("DecodeFrame(%s) = kind %d, want a request", frame, got.Kind)
+		case tt.code != "":
+			if got.Err == nil || got.Err.Code != tt.code || got.Has&(shm.HasSeq|shm.HasUUID) != 0 {
+				t.Errorf("DecodeFrame(%s) = err %v, has %#x; want %s and no uuid", frame, got.Err, got.Has, tt.code)
+			}
+		case got.Err != nil:
+			t.Errorf("DecodeFrame(%s) = err %v, want none", frame, got.Err)
+		case tt.seq && (got.Has&(shm.HasSeq|shm.HasUUID) != shm.HasSeq || strconv.FormatUint(got.Seq, 10) != tt.uuid):
+			t.Errorf("DecodeFrame(%s) = seq %d, has %#x; want seq %s", frame, got.Seq, got.Has, tt.uuid)
+		case !tt.seq && (got.Has&(shm.HasSeq|shm.HasUUID) != shm.HasUUID || string(got.UUID) != tt.uuid):
+			t.Errorf("DecodeFrame(%s) = uuid %s, has %#x; want the text %s", frame, got.UUID, got.Has, tt.uuid)
 		}
+	}
+}
+
+// TestUUIDEchoedExactly: the reply to a request whose uuid is any other
+// JSON scalar carries that uuid as it was written, in values and in
+// errors, and such a request is never deduplicated: a resent add with a
+// string uuid adds again, one with an integer uuid does not.
+func TestUUIDEchoedExactly(t *testing.T) {
+	s := shm.NewStore(shm.StoreOptions{})
+	w := shm.Identity{Worker: 1, Inc: 1}
+	for _, tt := range []struct{ frame, want string }{
+		{sm + `"method":"set","uuid":"1796645489267-1","key":"a","value":1}`, `{"isSharedMemoryMessage":true,"uuid":"1796645489267-1","value":"OK"}`},
+		{sm + `"method":"get","uuid":-2.50e+3,"key":"a"}`, `{"isSharedMemoryMessage":true,"uuid":-2.50e+3,"value":1}`},
+		{sm + `"method":"get","uuid":"\u0041\ud800","key":"none"}`, `{"isSharedMemoryMessage":true,"uuid":"\u0041\ud800"}`},
+		{sm + `"method":"frob","uuid":"e1","key":"a"}`, `{"isSharedMemoryMessage":true,"uuid":"e1","error":{"code":"unknown_method",`},
+		{sm + `"method":"add","uuid":"e2","key":"a","delta":"x"}`, `{"isSharedMemoryMessage":true,"uuid":"e2","error":{"code":"wrong_type",`},
+		{sm + `"method":"add","uuid":"twice","key":"n"}`, `{"isSharedMemoryMessage":true,"uuid":"twice","value":1}`},
+		{sm + `"method":"add","uuid":"twice","key":"n"}`, `{"isSharedMemoryMessage":true,"uuid":"twice","value":2}`},
+		{sm + `"method":"add","uuid":7,"key":"n"}`, `{"isSharedMemoryMessage":true,"uuid":7,"value":3}`},
+		{sm + `"method":"add","uuid":7,"key":"n"}`, `{"isSharedMemoryMessage":true,"uuid":7,"value":3}`},
+		{sm + `"method":"add","uuid":null,"key":"n"}`, `{"isSharedMemoryMessage":true,"uuid":null,"value":4}`},
+		{sm + `"uuid":"no method"}`, `{"isSharedMemoryMessage":true,"uuid":"no method","error":{"code":"bad_request",`},
+		{sm + `"method":"get","uuid":"torn","key":}`, `{"isSharedMemoryMessage":true,"uuid":"torn","error":{"code":"bad_request",`},
+	} {
+		req := decode(tt.frame)
+		var rep shm.Message
+		s.Answer(0, w, &req, &rep)
+		if got := string(shm.AppendFrame(nil, &rep)); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("reply to %s = %s, want %s", tt.frame, got, tt.want)
+		}
+	}
+	if st := s.Stats(); st.Duplicates != 1 {
+		t.Errorf("%d duplicates answered from memory, want 1 (the integer uuid's)", st.Duplicates)
 	}
 }
 
@@ -476,15 +534,15 @@ func TestDecodeUUIDWrongType(t *testing.T) {
 // whose uuid is not a usable id does not name a uuid the worker never sent:
 // "uuid":0 would be delivered to whatever call the worker has pending as 0.
 func TestMalformedUUIDReplyNamesNoUUID(t *testing.T) {
-	for _, uuid := range []string{`"x"`, `-1`, `1.5`, `18446744073709551616`, `null`} {
+	for _, uuid := range []string{`[]`, `{"n":1}`, `"` + strings.Repeat("x", shm.MaxUUIDBytes) + `"`} {
 		frame := sm + `"method":"set","uuid":` + uuid + `,"key":"k","value":1}`
 		req := decode(frame)
 		rep := shm.NewStore(shm.StoreOptions{}).Apply(0, shm.Identity{}, &req)
 		out := string(shm.AppendFrame(nil, &rep))
-		if rep.Err == nil || rep.Err.Code != shm.CodeWrongType {
-			t.Errorf("reply to %s = %s, want a wrong_type error", frame, out)
+		if rep.Err == nil || (rep.Err.Code != shm.CodeWrongType && rep.Err.Code != shm.CodeBadRequest) {
+			t.Errorf("reply to %s = %s, want a wrong_type or bad_request error", frame, out)
 		}
-		if rep.Has&shm.HasSeq != 0 {
+		if rep.Has&(shm.HasSeq|shm.HasUUID) != 0 {
 			t.Errorf("reply to %s = %s, want no uuid member (the request had no usable uuid)", frame, out)
 		}
 	}

@@ -147,7 +147,7 @@ func DecodeCompact(payload []byte, m *Message, scratch *[]byte) {
 	if err == nil {
 		err = checkCompact(kind, meth, m, scratch)
 	}
-	m.Kind, m.Method, m.Has = kind, meth, has&^compactHasErr
+	m.Kind, m.Method, m.Has = kind, meth, has&^(compactHasErr|HasUUID) // a uuid as text is JSON lines only
 	if kind == KindRequest {
 		m.Err = nil // a worker cannot choose its answer
 	}

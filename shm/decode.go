@@ -82,7 +82,7 @@ func (d *frameDecoder) member(name []byte) error {
 	case "cmd":
 		return d.strMember(name, &d.cmd)
 	case "uuid":
-		return d.uintMember(name, HasSeq, &d.m.Seq)
+		return d.uuidMember()
 	case "ack":
 		return d.uintMember(name, HasAck, &d.m.Ack)
 	case "inc":
@@ -247,6 +247,43 @@ func numMember[T int64 | uint64](d *frameDecoder, name []byte, bit uint16, dst *
 	return nil
 }
 
+// uuidMember decodes "uuid": an integer from 0 to 2^64-1 goes to Seq (the
+// request can be deduplicated); any other JSON scalar is kept as its text
+// in UUID, to be echoed as it came. An object or an array is a wrong type,
+// and the reply names no uuid.
+func (d *frameDecoder) uuidMember() error {
+	if d.m.Has&(HasSeq|HasUUID) != 0 {
+		return d.s.fail("duplicate member \"uuid\"")
+	}
+	c := d.s.peek()
+	text, err := d.span()
+	if err == nil {
+		d.s.ws()
+		if c := d.s.peek(); c != ',' && c != '}' {
+			err = d.s.fail("want ',' or '}' after uuid") // as in "uuid":01
+		}
+	}
+	switch {
+	case err != nil:
+		return err // the member stays absent: a reply names no uuid it could not read
+	case c == '{' || c == '[':
+		d.wrongType("uuid must be a string, a number, true, false or null, got %.40s", text)
+	default:
+		if n, ok := parseUint(text); ok {
+			d.m.Seq, d.m.Has = n, d.m.Has|HasSeq
+			return nil
+		}
+		if len(text) > MaxUUIDBytes {
+			if d.m.Err == nil { // the reply must stay short: it names no uuid
+				d.m.Err = errorf(ErrBadRequest, "uuid of %d bytes, longer than %d", len(text), MaxUUIDBytes)
+			}
+			return nil
+		}
+		d.m.UUID, d.m.Has = Value(text[:len(text):len(text)]), d.m.Has|HasUUID
+	}
+	return nil
+}
+
 // fastUint parses a short run of digits followed by ',' or '}' in one pass.
 func (s *scanner) fastUint() (uint64, bool) {
 	b, i := s.b, s.i
@@ -325,10 +362,10 @@ func (d *frameDecoder) classify(frame []byte) {
 }
 
 func (d *frameDecoder) setMethod() {
-	meth, ok := methodOf(d.method)
+	meth, ok := wireMethod(d.method)
 	d.m.Method = meth
 	if !ok && d.m.Err == nil {
-		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len or keys)", d.method)
+		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len, keys, or plusOne or remove)", d.method)
 	}
 }
 

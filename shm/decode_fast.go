@@ -68,7 +68,7 @@ func (f *fastDecoder) method() bool {
 	if end < 0 {
 		return false
 	}
-	meth, ok := methodOf(rest[:end])
+	meth, ok := wireMethod(rest[:end])
 	f.m.Method = meth
 	f.s.i += end + 1
 	return ok

@@ -11,7 +11,14 @@ const hexDigits = "0123456789abcdef"
 // Requests carry method, key and arguments; replies carry value or error.
 // m.Value and m.Old must be compact JSON (as ParseValue returns); m.Key may
 // be any bytes, and invalid UTF-8 in it is written as U+FFFD.
+//
+// A Node-internal or foreign message (KindInternal, KindOther) is written
+// as its Raw text, which must be one JSON object without a newline: the
+// master's answers to Node's cluster messages.
 func AppendFrame(dst []byte, m *Message) []byte {
+	if m.Kind >= KindInternal {
+		return append(append(dst, m.Raw...), '\n')
+	}
 	dst = append(dst, `{"isSharedMemoryMessage":true`...)
 	if m.Kind == KindRequest {
 		dst = appendRequest(dst, m)
@@ -29,9 +36,7 @@ func appendRequest(dst []byte, m *Message) []byte {
 	if m.Has&HasInc != 0 {
 		dst = strconv.AppendUint(append(dst, `,"inc":`...), m.Inc, 10)
 	}
-	if m.Has&HasSeq != 0 {
-		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
-	}
+	dst = appendUUID(dst, m)
 	if m.Has&HasAck != 0 {
 		dst = strconv.AppendUint(append(dst, `,"ack":`...), m.Ack, 10)
 	}
@@ -45,13 +50,22 @@ func appendRequest(dst []byte, m *Message) []byte {
 }
 
 func appendReply(dst []byte, m *Message) []byte {
-	if m.Has&HasSeq != 0 {
-		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
-	}
+	dst = appendUUID(dst, m)
 	if m.Err != nil {
 		return appendError(dst, m.Err)
 	}
 	return appendValueMember(dst, m.Has&HasValue != 0, `,"value":`, m.Value)
+}
+
+// appendUUID appends the "uuid" member: Seq, or the text kept in UUID.
+func appendUUID(dst []byte, m *Message) []byte {
+	switch {
+	case m.Has&HasSeq != 0:
+		return strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
+	case m.Has&HasUUID != 0:
+		return append(append(dst, `,"uuid":`...), m.UUID...)
+	}
+	return dst
 }
 
 func appendIntMember(dst []byte, present bool, name string, n int64) []byte {

@@ -213,6 +213,9 @@ func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
 	var rep Message
 	switch {
 	case !m.store.Answer(now, id, msg, &rep):
+		if msg.Kind == KindInternal {
+			return nodeClusterReply(msg)
+		}
 		return Message{}, false
 	case msg.Kind == KindRequest:
 		return m.fit(rep), true
@@ -265,12 +268,13 @@ const replyOverhead = len(`{"isSharedMemoryMessage":true,"uuid":1844674407370955
 // fit is the guard for everything else.
 func (m *Master) fit(rep Message) Message {
 	limit := m.maxFrame()
-	if len(rep.Value)+replyOverhead <= limit {
+	around := replyOverhead + max(0, len(rep.UUID)-len("18446744073709551615")) // a uuid kept as text may be longer
+	if len(rep.Value)+around <= limit {
 		return rep
 	}
 	err := errorf(ErrTooLarge, "reply frame of up to %d bytes (a value of %d and %d around it) exceeds the frame limit of %d",
-		len(rep.Value)+replyOverhead, len(rep.Value), replyOverhead, limit)
-	return Message{Kind: KindReply, Seq: rep.Seq, Has: rep.Has &^ HasValue, Err: err}
+		len(rep.Value)+around, len(rep.Value), around, limit)
+	return Message{Kind: KindReply, Seq: rep.Seq, UUID: rep.UUID, Has: rep.Has &^ HasValue, Err: err}
 }
 
 // MaxValueBytes is the largest value a master whose frame limit is

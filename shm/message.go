@@ -46,6 +46,20 @@ func ParseMethod(name string) (Method, bool) {
 	return methodOf([]byte(name))
 }
 
+// wireMethod returns the method a request's "method" names: the methods'
+// own names, and the aliases of the Node libraries the master serves:
+// "plusOne" (the article's) is an add of 1, "remove"
+// (cluster-shared-memory's) is a delete.
+func wireMethod(name []byte) (Method, bool) {
+	switch string(name) {
+	case "plusOne":
+		return MethodAdd, true
+	case "remove":
+		return MethodDelete, true
+	}
+	return methodOf(name)
+}
+
 func methodOf(name []byte) (Method, bool) {
 	for i, n := range methodNames {
 		if i > 0 && n == string(name) {
@@ -66,6 +80,12 @@ const (
 	HasTTL                       // "ttl"
 	HasDelta                     // "delta"
 	HasAck                       // "ack"
+	// HasUUID marks a "uuid" that is not an integer from 0 to 2^64-1 (a
+	// string, a negative, fractional or larger number, true, false or
+	// null): its JSON text is in UUID, echoed in the reply as it came, and
+	// the request is not deduplicated. JSON lines only; HasSeq and HasUUID
+	// are never both set.
+	HasUUID
 )
 
 // Message is one frame, request or reply. Byte slices in a Message returned
@@ -77,6 +97,7 @@ type Message struct {
 	Worker int64  // "id": the worker id the sender claims (informational)
 	Inc    uint64 // "inc": the sender's incarnation (informational)
 	Seq    uint64 // "uuid": the request id, echoed in the reply
+	UUID   Value  // "uuid" of any other JSON scalar, as its text (HasUUID)
 	Ack    uint64 // "ack": every request id below it is answered or abandoned
 	Key    []byte // "key", decoded
 	Value  Value  // "value": raw JSON

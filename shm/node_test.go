@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/internal/nodetest"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -36,7 +37,7 @@ func TestNodeWorker(t *testing.T) {
 		nodeApply(t, m, 1, shm.MethodSet, "big", nodeBig)
 	})
 	checkNodeReport(t, run.report, run.worker.ID, run.rawJSON, nodeWantResults(run.rawJSON))
-	checkNodeInternal(t, run.rec.internalMessages())
+	checkNodeInternal(t, run.rec.internalMessages(), "online")
 	checkNodeStore(t, run.master, run.rawJSON)
 	// Bad frames: null, a string, an array, a method-less message.
 	if st := run.master.Stats(); st.Disconnected != 0 || st.BadFrames != 4 {
@@ -58,9 +59,11 @@ func TestNodeWorkerErrorUUIDs(t *testing.T) {
 		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1001,"key":"a\udc00"}`, "1001", shm.CodeBadRequest, lone),
 		nodeRaw(`{"isSharedMemoryMessage":true,"key":"\ud800","method":"set","uuid":1002,"value":1}`, "1002", shm.CodeBadRequest, lone),
 		nodeRaw(`{"key":"a\udc00","isSharedMemoryMessage":true,"method":"get","uuid":1003}`, "1003", shm.CodeBadRequest, lone),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":"7","key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":-1,"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
-		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1.5,"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
+		// A uuid of any other JSON scalar is echoed as sent.
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":"7","key":"a"}`, UUID: `"7"`, Value: `"x"`},
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":-1,"key":"a"}`, UUID: `-1`, Value: `"x"`},
+		{Op: `raw {"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1.5,"key":"a"}`, UUID: `1.5`, Value: `"x"`},
+		nodeRaw(`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":[7],"key":"a"}`, "", shm.CodeWrongType, "uuid must be"),
 		nodeOK(`get key="a"`, `"x"`),
 	}
 	checkNodeReport(t, run.report, run.worker.ID, run.rawJSON, want)
@@ -80,16 +83,33 @@ type nodeRun struct {
 // failing the test if that takes longer than nodeTimeout.
 func runNodeWorker(t *testing.T, script string, preset func(m *shm.Master)) nodeRun {
 	t.Helper()
-	node := nodeBinary(t)
-	path, err := filepath.Abs(filepath.Join("testdata", "node", "worker.js"))
+	return runNodeScript(t, nodeScript{file: "worker.js", args: []string{script}, rawJSON: true}, preset)
+}
+
+// nodeScript is a worker script in testdata/node, its arguments, and
+// whether it runs under the flags that give it JSON.rawJSON.
+type nodeScript struct {
+	file    string
+	args    []string
+	rawJSON bool
+}
+
+// runNodeScript is runNodeWorker for any script.
+func runNodeScript(t *testing.T, script nodeScript, preset func(m *shm.Master)) nodeRun {
+	t.Helper()
+	node := nodetest.Node(t)
+	path, err := filepath.Abs(filepath.Join("testdata", "node", script.file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), patience.Bound(nodeTimeout))
 	defer cancel()
-	flags, rawJSON := nodeRawJSONFlags(ctx, node)
-	if !rawJSON {
-		t.Logf("%s has no JSON.rawJSON: leaving out the checks that send integers beyond 2^53 from Node", node)
+	var flags []string
+	rawJSON := false
+	if script.rawJSON {
+		if flags, rawJSON = nodeRawJSONFlags(ctx, node); !rawJSON {
+			t.Logf("%s has no JSON.rawJSON: leaving out the checks that send integers beyond 2^53 from Node", node)
+		}
 	}
 	rec := &nodeRecorder{}
 	m := shm.NewMaster(shm.MasterOptions{OnMessage: rec.onMessage, Logf: rec.logf})
@@ -100,7 +120,7 @@ func runNodeWorker(t *testing.T, script string, preset func(m *shm.Master)) node
 		}
 	})
 	preset(m)
-	args := append(flags, path, script)
+	args := append(append(flags, path), script.args...)
 	w, err := m.Spawn(shm.WorkerSpec{
 		Command: func() *exec.Cmd { return exec.Command(node, args...) },
 		Stdout:  &rec.out, Stderr: &rec.out,
@@ -112,7 +132,7 @@ func runNodeWorker(t *testing.T, script string, preset func(m *shm.Master)) node
 	case <-w.Done():
 	case <-ctx.Done():
 		m.Close()
-		t.Fatalf("node worker still running after %v; killed it", nodeTimeout)
+		t.Fatalf("node worker still running after %v; killed it", patience.Bound(nodeTimeout))
 	}
 	if err := w.Wait(); err != nil {
 		t.Errorf("node worker: %v", err)
@@ -121,20 +141,6 @@ func runNodeWorker(t *testing.T, script string, preset func(m *shm.Master)) node
 		t.Errorf("master stopped serving the node worker: %v", err)
 	}
 	return nodeRun{master: m, worker: w, rec: rec, report: rec.report(t), rawJSON: rawJSON}
-}
-
-// nodeBinary finds node, skipping the test without it, except under CI.
-func nodeBinary(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("node")
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("node not found on PATH, and CI=true (CI machines have node): %v", err)
-	}
-	t.Skipf("node not found on PATH: %v", err)
-	return ""
 }
 
 // nodeRawJSONFlags returns the node flags under which JSON.rawJSON exists
@@ -389,7 +395,7 @@ func nodeWantResults(rawJSON bool) []nodeObs {
 		nodeFail(`set key=42 value=1`, shm.CodeWrongType, "key must be a string"),
 		nodeFail(`set key="bad-ttl" value=1 ttl="soon"`, shm.CodeWrongType, "ttl must be an integer"),
 		nodeFail(`add key="n" delta="1"`, shm.CodeWrongType, "delta must be an integer"),
-		nodeFail(`set key="no-value"`, shm.CodeBadRequest, "set needs a value"),
+		nodeOK(`set key="no-value"`, `"OK"`), // the article's remove
 		nodeFail(`get id=null key="a"`, shm.CodeWrongType, "id must be an integer"),
 		nodeRaw(`null`, "", shm.CodeBadRequest, "message is null"),
 		nodeRaw(`"just a string"`, "", shm.CodeBadRequest, "not a JSON object"),
@@ -419,11 +425,11 @@ func checkNodeReport(t *testing.T, rep nodeReport, id int64, rawJSON bool, want 
 	}
 }
 
-// checkNodeInternal checks that Node's cluster "online" message reached
-// the master as an internal message.
-func checkNodeInternal(t *testing.T, raws [][]byte) {
+// checkNodeInternal checks that Node's cluster messages with the given
+// acts ("online" first) reached the master as internal messages.
+func checkNodeInternal(t *testing.T, raws [][]byte, acts ...string) {
 	t.Helper()
-	var got []string
+	var got, want []string
 	for _, raw := range raws {
 		var m struct{ Cmd, Act string }
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -431,7 +437,10 @@ func checkNodeInternal(t *testing.T, raws [][]byte) {
 		}
 		got = append(got, m.Cmd+" "+m.Act)
 	}
-	if diff := cmp.Diff([]string{"NODE_CLUSTER online"}, got); diff != "" {
+	for _, act := range acts {
+		want = append(want, "NODE_CLUSTER "+act)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("internal messages %q: mismatch (-want +got):\n%s", raws, diff)
 	}
 }

@@ -463,7 +463,7 @@ var procBadSets = map[string]func() []procBadCase{
 type procOutcome struct {
 	Replies  int
 	Flag     bool   // isSharedMemoryMessage: true
-	UUID     int64  // -1: no uuid
+	UUID     string // the uuid's JSON text; "" when there is none
 	Error    bool   // the reply has an error member
 	Code     string // error code; "" for a value reply
 	Message  bool   // the error has a message
@@ -472,11 +472,28 @@ type procOutcome struct {
 }
 
 func procErr(uuid int64, code string) procOutcome {
-	return procOutcome{Replies: 1, Flag: true, UUID: uuid, Error: true, Code: code, Message: true, Definite: true}
+	return procErrU(procUUID(uuid), code)
 }
 
 func procVal(uuid int64, value string) procOutcome {
+	return procValU(procUUID(uuid), value)
+}
+
+// procErrU and procValU take the uuid as its JSON text.
+func procErrU(uuid, code string) procOutcome {
+	return procOutcome{Replies: 1, Flag: true, UUID: uuid, Error: true, Code: code, Message: true, Definite: true}
+}
+
+func procValU(uuid, value string) procOutcome {
 	return procOutcome{Replies: 1, Flag: true, UUID: uuid, Value: value}
+}
+
+// procUUID is an integer uuid as JSON text, -1 meaning none.
+func procUUID(uuid int64) string {
+	if uuid < 0 {
+		return ""
+	}
+	return strconv.FormatInt(uuid, 10)
 }
 
 // procBadCases: the uuid comes first where there is one, so that the
@@ -493,12 +510,12 @@ func procBadCases() []procBadCase {
 		{"array", `[]`, procErr(-1, bad)},
 		{"number", `42`, procErr(-1, bad)},
 		{"string", `"str"`, procErr(-1, bad)},
-		{"empty object (not a shared-memory message: ignored)", `{}`, procOutcome{UUID: -1}},
-		{"flag false (not a shared-memory message: ignored)", `{"isSharedMemoryMessage":false,"method":"get","uuid":2,"key":"k"}`, procOutcome{UUID: -1}},
+		{"empty object (not a shared-memory message: ignored)", `{}`, procOutcome{}},
+		{"flag false (not a shared-memory message: ignored)", `{"isSharedMemoryMessage":false,"method":"get","uuid":2,"key":"k"}`, procOutcome{}},
 		{"unknown method", sm + `"uuid":3,"method":"frob","key":"k"}`, procErr(3, shm.CodeUnknownMethod)},
 		{"method not a string", sm + `"uuid":4,"method":7,"key":"k"}`, procErr(4, wrong)},
 		{"key a number", sm + `"uuid":5,"method":"get","key":5}`, procErr(5, wrong)},
-		{"set without value", sm + `"uuid":6,"method":"set","key":"proc-bad-novalue"}`, procErr(6, bad)},
+		{"set without value (the article's remove)", sm + `"uuid":6,"method":"set","key":"proc-bad-novalue"}`, procVal(6, `"OK"`)},
 		{"ttl a string", sm + `"uuid":7,"method":"set","key":"proc-bad-ttl","value":1,"ttl":"1"}`, procErr(7, wrong)},
 		{"ttl zero", sm + `"uuid":8,"method":"set","key":"proc-bad-ttl0","value":1,"ttl":0}`, procErr(8, bad)},
 		{"delta a fraction", sm + `"uuid":9,"method":"add","key":"proc-bad-delta","delta":1.5}`, procErr(9, wrong)},
@@ -518,7 +535,7 @@ func procBadCases() []procBadCase {
 		{"deep nesting", sm + `"uuid":22,"method":"set","key":"proc-bad-deep","value":` + deep + `}`, procErr(22, bad)},
 		// Canonical frames (the decoder's fast path) that are still bad.
 		{"canonical get without key", sm + `"method":"get","uuid":23}`, procErr(23, bad)},
-		{"canonical set without value", sm + `"method":"set","uuid":24,"key":"proc-bad-fast"}`, procErr(24, bad)},
+		{"canonical set without value", sm + `"method":"set","uuid":24,"key":"proc-bad-fast"}`, procVal(24, `"OK"`)},
 		{"canonical set with negative ttl", sm + `"method":"set","uuid":25,"key":"proc-bad-fast","ttl":-1,"value":1}`, procErr(25, bad)},
 		{"canonical unknown method", sm + `"method":"frob","uuid":26,"key":"k"}`, procErr(26, shm.CodeUnknownMethod)},
 		{"canonical add overflow", sm + `"method":"add","uuid":27,"key":"proc-bad-big","delta":9223372036854775807}`, procVal(27, `9223372036854775807`)},
@@ -538,18 +555,30 @@ func procBadCases() []procBadCase {
 	}
 }
 
-// procBadUUIDCases have a uuid that cannot be parsed: the error reply must
-// not name a uuid the worker never sent (such as 0, which a client that
-// numbers its requests from 0 would take as the answer to another request).
+// procBadUUIDCases have a uuid that is not an integer from 0 to 2^64-1.
+// A JSON scalar is echoed exactly as it came, in replies and in errors
+// (the article's library sends strings); an object, an array or an
+// overlong one is refused, and the error reply names no uuid the worker
+// never sent (such as 0, which a client that numbers its requests from 0
+// would take as the answer to another request).
 func procBadUUIDCases() []procBadCase {
 	const sm = `{"isSharedMemoryMessage":true,`
-	wrong := shm.CodeWrongType
+	wrong, bad := shm.CodeWrongType, shm.CodeBadRequest
+	long := `"` + strings.Repeat("u", shm.MaxUUIDBytes-2) + `"`
 	return []procBadCase{
-		{"uuid a string", sm + `"uuid":"x","method":"get","key":"k"}`, procErr(-1, wrong)},
-		{"uuid negative", sm + `"uuid":-1,"method":"get","key":"k"}`, procErr(-1, wrong)},
-		{"uuid a fraction", sm + `"uuid":1.5,"method":"get","key":"k"}`, procErr(-1, wrong)},
-		{"uuid beyond 2^64", sm + `"uuid":18446744073709551616,"method":"get","key":"k"}`, procErr(-1, wrong)},
-		{"uuid null", sm + `"uuid":null,"method":"set","key":"proc-bad-uuid","value":1}`, procErr(-1, wrong)},
+		{"uuid a string", sm + `"uuid":"1796645489267-1","method":"get","key":"k"}`, procValU(`"1796645489267-1"`, "")},
+		{"uuid a string with escapes", sm + `"uuid":"a\u0041\n\ud800","method":"get","key":"k"}`, procValU(`"a\u0041\n\ud800"`, "")},
+		{"uuid negative", sm + `"uuid":-1,"method":"get","key":"k"}`, procValU("-1", "")},
+		{"uuid a fraction", sm + `"uuid":1.5,"method":"get","key":"k"}`, procValU("1.5", "")},
+		{"uuid an exponent", sm + `"uuid":1E2,"method":"get","key":"k"}`, procValU("1E2", "")},
+		{"uuid beyond 2^64", sm + `"uuid":18446744073709551616,"method":"get","key":"k"}`, procValU("18446744073709551616", "")},
+		{"uuid null", sm + `"uuid":null,"method":"set","key":"proc-uuid-null","value":1}`, procValU("null", `"OK"`)},
+		{"uuid false, unknown method", sm + `"uuid":false,"method":"frob","key":"k"}`, procErrU("false", shm.CodeUnknownMethod)},
+		{"uuid a string, spaced", sm + `"uuid" : "s" ,"method":"get","key":"k"}`, procValU(`"s"`, "")},
+		{"uuid of the longest length", sm + `"uuid":` + long + `,"method":"get","key":"k"}`, procValU(long, "")},
+		{"uuid one byte too long", sm + `"uuid":` + long[:1] + "v" + long[1:] + `,"method":"set","key":"proc-uuid-long","value":1}`, procErr(-1, bad)},
+		{"uuid an object", sm + `"uuid":{"n":1},"method":"set","key":"proc-uuid-object","value":1}`, procErr(-1, wrong)},
+		{"uuid an array", sm + `"uuid":[1],"method":"set","key":"proc-uuid-array","value":1}`, procErr(-1, wrong)},
 	}
 }
 
@@ -575,13 +604,13 @@ var procBadKeys = []string{"", "0", "__proto__", "proc-bad-big"}
 // procWireReply is a reply as it appears on the wire.
 type procWireReply struct {
 	Flag  *bool           `json:"isSharedMemoryMessage"`
-	UUID  *uint64         `json:"uuid"`
+	UUID  json.RawMessage `json:"uuid"`
 	Value json.RawMessage `json:"value"`
 	Error *wireError      `json:"error"`
 }
 
 func procOutcomeOf(replies [][]byte) procOutcome {
-	out := procOutcome{Replies: len(replies), UUID: -1}
+	out := procOutcome{Replies: len(replies)}
 	if len(replies) == 0 {
 		return out
 	}
@@ -591,9 +620,7 @@ func procOutcomeOf(replies [][]byte) procOutcome {
 		return out
 	}
 	out.Flag = r.Flag != nil && *r.Flag
-	if r.UUID != nil {
-		out.UUID = int64(*r.UUID)
-	}
+	out.UUID = string(r.UUID)
 	if r.Error != nil {
 		out.Error, out.Code, out.Message, out.Definite = true, r.Error.Code, r.Error.Message != "", r.Error.Definite
 	}
@@ -642,7 +669,7 @@ func procRepliesBefore(rd *bufio.Reader, sentinel int) ([][]byte, error) {
 		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		var r procWireReply
-		if json.Unmarshal(line, &r) == nil && r.UUID != nil && *r.UUID == uint64(sentinel) {
+		if json.Unmarshal(line, &r) == nil && string(r.UUID) == strconv.Itoa(sentinel) {
 			if r.Error != nil || r.Value == nil {
 				return nil, fmt.Errorf("sentinel request failed: %s", line)
 			}
@@ -1206,13 +1233,15 @@ func TestProcessBadInput(t *testing.T) {
 	}
 }
 
-func TestProcessBadUUIDNotEchoed(t *testing.T) {
+// TestProcessUUIDEcho: a uuid of any JSON scalar comes back as it was
+// sent; a refused one changes nothing.
+func TestProcessUUIDEcho(t *testing.T) {
 	m := shm.NewMaster(shm.MasterOptions{})
 	defer m.Close()
 	w, _, stderr := procSpawn(t, m, shm.WorkerSpec{Name: "test-proc-badinput", Args: []string{"uuid"}})
 	procWaitOK(t, w, stderr)
-	if keys := procKeys(t, m); len(keys) != 0 {
-		t.Errorf("requests with a bad uuid changed the store: keys %q", keys)
+	if diff := cmp.Diff([]string{"proc-uuid-null"}, procKeys(t, m)); diff != "" {
+		t.Errorf("keys after the uuid cases: mismatch (-want +got):\n%s", diff)
 	}
 }
 

@@ -190,8 +190,9 @@ func TestStoredValuesReadBackOnEveryCodec(t *testing.T) {
 // TestNodeStyleReplyWithinLimit: requests in the shapes a Node worker
 // builds (members in any order, the uuid as the largest number the
 // protocol reads, or as a string) get replies within the frame limit for
-// the largest stored value; a uuid the protocol cannot read is refused
-// wrong_type and not echoed, so it cannot lengthen the reply.
+// the largest stored value; a uuid echoed as text that is longer than the
+// longest integer makes that reply too long, and it is answered
+// too_large, with the uuid, instead.
 func TestNodeStyleReplyWithinLimit(t *testing.T) {
 	t.Parallel() // long and alone: it overlaps the other parallel tests
 	m := NewMaster(MasterOptions{})
@@ -212,14 +213,22 @@ func TestNodeStyleReplyWithinLimit(t *testing.T) {
 			t.Errorf("%s: reply of %d bytes (uuid %d), %v; want the value in exactly %d bytes", line, size, rep.Seq, rep.Err, DefaultMaxFrame)
 		}
 	}
-	for _, line := range []string{
-		`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":"18446744073709551615","key":"k"}`,
-		`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":18446744073709551616,"key":"k"}`,
-		`{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":1e3,"key":"k"}`,
+	for _, tt := range []struct {
+		uuid string
+		fits bool
+	}{
+		{`18446744073709551616`, true}, {`1e3`, true}, {`"1796645489267-1"`, true},
+		{`"18446744073709551615"`, false}, {`-18446744073709551615`, false},
 	} {
+		line := `{"isSharedMemoryMessage":true,"method":"get","id":1,"uuid":` + tt.uuid + `,"key":"k"}`
 		rep, size := p.send(line)
-		if rep.Err == nil || rep.Err.Code != CodeWrongType || rep.Has&(HasSeq|HasValue) != 0 || size > 200 {
-			t.Errorf("%s: reply of %d bytes %+v, want a short wrong_type without uuid or value", line, size, rep)
+		switch {
+		case string(rep.UUID) != tt.uuid || rep.Has&HasSeq != 0:
+			t.Errorf("%s: reply of %d bytes with uuid %s, want the uuid as sent", line, size, rep.UUID)
+		case tt.fits && (rep.Err != nil || !rep.Value.Equal(value) || size > DefaultMaxFrame):
+			t.Errorf("%s: reply of %d bytes, %v; want the value within %d bytes", line, size, rep.Err, DefaultMaxFrame)
+		case !tt.fits && (rep.Err == nil || rep.Err.Code != CodeTooLarge || rep.Has&HasValue != 0 || size > 400):
+			t.Errorf("%s: reply of %d bytes, %v; want a short too_large", line, size, rep.Err)
 		}
 	}
 }

@@ -152,7 +152,7 @@ func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 		*rep = errorReply(req, err)
 		return
 	}
-	if !req.Method.Mutates() || local || s.opts.Bugs.Has(BugNoDedup) {
+	if !req.Method.Mutates() || local || req.Has&HasSeq == 0 || s.opts.Bugs.Has(BugNoDedup) {
 		s.stats.Applied++
 		s.work++
 		s.execute(now, req, rep)
@@ -282,6 +282,9 @@ func (s *Store) get(now int64, req *Message, rep *Message) {
 	e := s.lookup(now, req.Key)
 	if e == nil {
 		*rep = Message{Kind: KindReply, Seq: req.Seq, Has: HasSeq}
+		if req.Has&HasUUID != 0 {
+			*rep = replyTo(req)
+		}
 		return
 	}
 	s.touch(e)
@@ -289,6 +292,14 @@ func (s *Store) get(now int64, req *Message, rep *Message) {
 }
 
 func (s *Store) set(now int64, req *Message, rep *Message) {
+	switch {
+	case req.Has&HasKey == 0:
+		s.setMany(now, req, rep)
+		return
+	case req.Has&HasValue == 0:
+		s.unset(now, req, rep)
+		return
+	}
 	if err := s.fits(now, s.entries[string(req.Key)], req.Key, req.Value); err != nil {
 		*rep = errorReply(req, err)
 		return
@@ -405,11 +416,30 @@ func expiry(now int64, req *Message) int64 {
 }
 
 func valueReply(req *Message, v Value) Message {
+	if req.Has&HasUUID != 0 {
+		rep := replyTo(req)
+		rep.Value, rep.Has = v, rep.Has|HasValue
+		return rep
+	}
 	return Message{Kind: KindReply, Seq: req.Seq, Has: req.Has&HasSeq | HasValue, Value: v}
 }
 
 func errorReply(req *Message, err *Error) Message {
-	return Message{Kind: KindReply, Seq: req.Seq, Has: req.Has & HasSeq, Err: err}
+	rep := replyTo(req)
+	rep.Err = err
+	return rep
+}
+
+// replyTo returns a reply to req carrying its uuid, whichever form it
+// took, and nothing else. A uuid kept as text is copied: the request's
+// points into a buffer the next receive reuses, and a reply may be held
+// longer (a delayed message, a remembered reply).
+func replyTo(req *Message) Message {
+	rep := Message{Kind: KindReply, Seq: req.Seq, Has: req.Has & HasSeq}
+	if req.Has&HasUUID != 0 {
+		rep.UUID, rep.Has = append(Value(nil), req.UUID...), rep.Has|HasUUID
+	}
+	return rep
 }
 
 // ErrorReply returns the reply that reports err for req.

@@ -324,7 +324,9 @@ func TestStoreApply(t *testing.T) {
 			{req: without(get(1, "a"), shm.HasSeq), from: shm.Identity{Worker: 1, Inc: 1}, want: "error:bad_request"},
 			{req: without(get(1, "a"), shm.HasSeq), want: "<missing>"}, // the master's own request needs no uuid
 			{req: without(get(2, "a"), shm.HasKey), want: "error:bad_request"},
-			{req: without(set(3, "a", "1"), shm.HasValue), want: "error:bad_request"},
+			{req: without(set(3, "a", "1"), shm.HasKey), want: "error:bad_request"}, // a set of several keys takes an object
+			{req: without(set(3, "a", "1"), shm.HasKey|shm.HasValue), want: "error:bad_request"},
+			{req: without(setTTL(3, "a", "1", 5), shm.HasValue), want: "error:bad_request"}, // a remove takes no ttl
 			{req: without(casNew(4, "a", "1"), shm.HasValue), want: "error:bad_request"},
 			{req: without(del(5, "a"), shm.HasKey), want: "error:bad_request"},
 			{req: without(add(6, "a"), shm.HasKey), want: "error:bad_request"},
@@ -629,7 +631,7 @@ func TestStoreDedup(t *testing.T) {
 			{from: a, req: length(1), want: "1"},
 		}},
 		{"refused requests are not remembered", shm.StoreOptions{}, []step{
-			{from: a, req: without(set(1, "k", "1"), shm.HasValue), want: "error:bad_request"},
+			{from: a, req: without(set(1, "k", "1"), shm.HasKey), want: "error:bad_request"},
 			{from: a, req: set(1, "k", "1"), want: `"OK"`},
 			{from: a, req: get(2, "k"), want: "1"},
 		}},

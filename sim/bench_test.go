@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // benchPlan has a fault of every message kind, each hitting a message
@@ -34,7 +35,7 @@ func BenchmarkSimOps(b *testing.B) {
 		b.Run("faults="+f.name, func(b *testing.B) {
 			ops := 0
 			for i := 0; b.Loop(); i++ {
-				r, err := Run(Config{Seed: uint64(i), Workers: 8, Ops: 5000, Plan: benchPlan(f.p), RetryAfter: 50 * time.Millisecond, NoCheck: true})
+				r, err := Run(Config{Run: spec.Run{Seed: uint64(i), Workers: 8, Ops: 5000, Plan: benchPlan(f.p), RetryAfter: 50 * time.Millisecond}, NoCheck: true})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -52,7 +53,7 @@ func BenchmarkSeeds(b *testing.B) {
 	const batch = 64
 	seeds, next := 0, uint64(1)
 	for b.Loop() {
-		base := Config{Seed: next, Workers: 4, Ops: 250, RetryAfter: 50 * time.Millisecond}
+		base := Config{Run: spec.Run{Seed: next, Workers: 4, Ops: 250, RetryAfter: 50 * time.Millisecond}}
 		err := Sweep(base, batch, 0, Swarm, func(cfg Config, r *Result) bool {
 			if r.Failed() {
 				b.Fatalf("seed %d: %v", cfg.Seed, r.Check)

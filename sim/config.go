@@ -7,61 +7,26 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
-// Config is one simulated run. The zero value (with a seed) is usable: one
-// worker making 100 operations on three keys, no faults.
+// Config is one simulated run: a run spec (spec.Run, whose fields are
+// Config's: cfg.Workers) and what only the simulator has. The zero value
+// (with a seed) is usable: one worker making 100 operations on three
+// keys, no faults. Its Plan's byte faults need real streams (a plan with
+// some is refused); its Target must be the reference.
 type Config struct {
-	// Scenario names the run in its history.
-	Scenario string `json:"scenario,omitempty"`
-	// Seed draws the schedule (latencies, think times) and the workload;
-	// the faults too, unless the plan has a seed of its own.
-	Seed uint64 `json:"seed"`
-	// Workers is how many workers run at once (1 if 0).
-	Workers int `json:"workers,omitempty"`
-	// Ops is how many operations each worker incarnation makes (100 if
-	// 0); a restarted worker makes Ops more.
-	Ops int `json:"ops,omitempty"`
-	// Duration, if set, makes each worker stop making operations once it
-	// has passed on the virtual clock; Ops then caps them (DurationOps if
-	// 0).
-	Duration time.Duration `json:"duration,omitempty"`
-	// Keys are the keys the operations use (a, b and c if empty).
-	Keys []string `json:"keys,omitempty"`
-	// Mix weighs the methods (workload.DefaultMix if zero).
-	Mix workload.Mix `json:"mix,omitzero"`
-	// Shape is the rest of the workload's look: a hot key, value sizes,
-	// a TTL on writes.
-	Shape workload.Shape `json:"shape,omitzero"`
+	spec.Run
 	// Script, if set, replaces the drawn workload: worker i (named
 	// "w<i+1>") makes the operations of Script[i] in order, a restarted
 	// incarnation going on where the last one stopped. A shrunk
 	// counterexample is a script.
 	Script [][]workload.Op `json:"script,omitempty"`
-	// Store limits the master's store; its Bugs are the store's bugs.
-	Store shm.StoreOptions `json:"store,omitzero"`
-	// Bugs are the bugs of the run: the client's and the master's act
-	// here, and a store bug given here is passed to the store as well.
-	Bugs shm.Bugs `json:"bugs,omitempty"`
-	// Plan holds the message and process faults (byte faults need real
-	// streams: a plan with some is refused). Its decisions are seeded by
-	// Plan.Seed, or by Seed if that is 0.
-	Plan *faultinject.Plan `json:"plan,omitempty"`
-	// Replay, if set, decides the message faults instead of the plan's
-	// seed: the records of an earlier run.
-	Replay []faultinject.Record `json:"-"`
-	// CallTimeout bounds each call (200ms if 0), RetryAfter resends an
-	// unanswered request (never if 0), on the virtual clock.
-	CallTimeout time.Duration `json:"call_timeout,omitempty"`
-	RetryAfter  time.Duration `json:"retry_after,omitempty"`
 	// Latency is the one-way latency of a message (20µs if 0); each
 	// message draws from Latency to twice Latency, a link staying in
 	// order.
 	Latency time.Duration `json:"latency,omitempty"`
-	// Think is the longest a worker waits between its operations (0:
-	// none); each wait is drawn from 0 to Think.
-	Think time.Duration `json:"think,omitempty"`
 	// NoCheck skips the check: Result.Check is nil. CheckTimeout bounds
 	// the linearizability search (none if 0): past it the verdict is
 	// Unknown.
@@ -120,6 +85,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, checkScript(c.Script))
+	if !c.Target.IsReference() {
+		errs = append(errs, fmt.Errorf("target %v: the simulator runs the reference only", c.Target))
+	}
 	if p := c.Plan; p != nil {
 		errs = append(errs, p.Validate())
 		if len(p.Bytes) > 0 {
@@ -132,16 +100,14 @@ func (c *Config) Validate() error {
 
 // DurationOps caps each worker's operations in a run with a Duration and
 // no Ops.
-const DurationOps = 100_000
+const DurationOps = spec.DurationOps
 
-// MaxWorkers and MaxOps bound a run: its workers, and its operations in
-// all (for each incarnation of each worker); MaxWait bounds each of its
-// waits (a think time, a timeout, a latency), so that the virtual clock
-// stays far from the end of int64. Scenario files take them as theirs.
+// MaxWorkers, MaxOps and MaxWait are spec's bounds of a run
+// (spec.MaxRunWorkers, spec.MaxRunOps, spec.MaxWait).
 const (
-	MaxWorkers = 1024
-	MaxOps     = 50_000_000
-	MaxWait    = time.Hour
+	MaxWorkers = spec.MaxRunWorkers
+	MaxOps     = spec.MaxRunOps
+	MaxWait    = spec.MaxWait
 )
 
 // checkKeys reports a key named twice: the workload draws keys by their

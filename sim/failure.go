@@ -7,29 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/shmlab/shmlab/internal/shquote"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
-// The files a failure folder holds.
-const (
-	ScenarioFile = "scenario.yaml"
-	HistoryFile  = "history.jsonl"
-	ReportFile   = "report.html"
-	ReproFile    = "repro"
-)
-
-// WriteFailure writes a failing run to the folder dir (made if needed):
-// its config as a scenario file that runs it again bit for bit
-// (MarshalScenario), its history, an HTML report with its faults on their
-// own tracks, and the one-line command that reproduces it, which it also
-// returns. A Replay is not written: make the run Explicit first to keep
-// its decisions. The process faults of r that did not happen are left
-// out: they changed nothing, and a scenario whose fault does not happen
-// is an error.
+// WriteFailure writes a failing run to the folder dir (made if needed)
+// as spec.WriteFailure does: its config as a scenario file that runs it
+// again bit for bit (MarshalScenario), its history, an HTML report with
+// its faults on their own tracks, and the one-line command that
+// reproduces it, which it also returns. A Replay is not written: make
+// the run Explicit first to keep its decisions. The process faults of r
+// that did not happen are left out: they changed nothing, and a scenario
+// whose fault does not happen is an error.
 func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
 	text, err := MarshalScenario(r.onlyHappened(cfg))
 	if err != nil {
@@ -38,19 +28,9 @@ func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	scenario := filepath.Join(dir, ScenarioFile)
-	repro = Repro(scenario, cfg.Seed)
-	if err := os.WriteFile(scenario, append(header(repro, r), text...), 0o644); err != nil {
-		return "", err
-	}
-	if err := r.History.WriteFile(filepath.Join(dir, HistoryFile)); err != nil {
-		return "", err
-	}
-	opts := linearizability.ReportOptions{Result: r.Check}
-	if err := linearizability.WriteReportFile(filepath.Join(dir, ReportFile), r.History, opts); err != nil {
-		return "", err
-	}
-	return repro, os.WriteFile(filepath.Join(dir, ReproFile), []byte(repro+"\n"), 0o644)
+	repro = spec.Repro(spec.Sim, cfg.Seed, filepath.Join(dir, spec.ScenarioFile))
+	return spec.WriteFailure(dir, &spec.Failure{Scenario: append(header(repro, r), text...), Mode: spec.Sim, Seed: cfg.Seed,
+		History: r.History, Check: r.Check})
 }
 
 // onlyHappened returns cfg without the process faults that did not
@@ -81,12 +61,6 @@ func header(repro string, r *Result) []byte {
 	said = strings.ReplaceAll(said, "\n", "\n#   ")
 	repro = strings.ReplaceAll(repro, "\n", "\n#   ") // a path may hold one
 	return fmt.Appendf(nil, "# A run of the simulator that the check rejects:\n#   %s\n# Run it again with\n#   %s\n", said, repro)
-}
-
-// Repro is the command that runs seed of the scenario file at path again
-// in the simulator, its words shell-quoted (safe to paste).
-func Repro(path string, seed uint64) string {
-	return shquote.Join("shmlab", "run", "--mode", "sim", "--seed", strconv.FormatUint(seed, 10), path)
 }
 
 // SaveConfig writes cfg as indented JSON, the scenario file of older

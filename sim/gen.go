@@ -10,6 +10,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 	"pgregory.net/rapid"
 )
@@ -49,8 +50,14 @@ func (o GenOptions) withDefaults() GenOptions {
 func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 	o := opts.withDefaults()
 	return rapid.Custom(func(t *rapid.T) Config {
-		cfg := Config{Seed: rapid.Uint64().Draw(t, "seed"), Bugs: o.Bugs,
-			CallTimeout: 100 * time.Millisecond, RetryAfter: 20 * time.Millisecond}
+		cfg := Config{
+			Run: spec.Run{
+				Seed:        rapid.Uint64().Draw(t, "seed"),
+				Bugs:        o.Bugs,
+				CallTimeout: 100 * time.Millisecond,
+				RetryAfter:  20 * time.Millisecond,
+			},
+		}
 		keys := make([]string, rapid.IntRange(1, o.MaxKeys).Draw(t, "keys"))
 		for i := range keys {
 			keys[i] = string(rune('a' + i))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/hashes.golden")
@@ -22,15 +23,15 @@ func goldenRuns() []Config {
 	var cs []Config
 	for _, f := range benchFaults {
 		for seed := uint64(1); seed <= 3; seed++ {
-			cs = append(cs, Config{Scenario: "faults-" + f.name, Seed: seed, Workers: 4, Ops: 300, Plan: benchPlan(f.p * 5), RetryAfter: 20 * time.Millisecond})
+			cs = append(cs, Config{Run: spec.Run{Scenario: "faults-" + f.name, Seed: seed, Workers: 4, Ops: 300, Plan: benchPlan(f.p * 5), RetryAfter: 20 * time.Millisecond}})
 		}
 	}
 	for seed := uint64(1); seed <= 12; seed++ {
-		cs = append(cs, Swarm(Config{Scenario: "swarm", Seed: seed, Workers: 3, Ops: 200, RetryAfter: 20 * time.Millisecond}))
+		cs = append(cs, Swarm(Config{Run: spec.Run{Scenario: "swarm", Seed: seed, Workers: 3, Ops: 200, RetryAfter: 20 * time.Millisecond}}))
 	}
 	for _, b := range []shm.Bugs{shm.BugNoDedup, shm.BugAddGetSet, shm.BugWrapIDs, shm.BugReadCache} {
 		for seed := uint64(1); seed <= 2; seed++ {
-			cs = append(cs, Swarm(Config{Scenario: "bug", Seed: seed, Workers: 3, Ops: 200, RetryAfter: 20 * time.Millisecond, Bugs: b}))
+			cs = append(cs, Swarm(Config{Run: spec.Run{Scenario: "bug", Seed: seed, Workers: 3, Ops: 200, RetryAfter: 20 * time.Millisecond, Bugs: b}}))
 		}
 	}
 	return cs

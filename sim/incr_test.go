@@ -3,6 +3,7 @@ package sim
 import (
 	"testing"
 
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -11,11 +12,11 @@ import (
 func TestIncrementsLoseUpdates(t *testing.T) {
 	lost := 0
 	for seed := range uint64(10) {
-		r := mustRun(t, Config{Seed: seed, Workers: 4, Ops: 100, Keys: []string{"n"}, Mix: workload.Mix{Incr: 1}})
+		r := mustRun(t, Config{Run: spec.Run{Seed: seed, Workers: 4, Ops: 100, Keys: []string{"n"}, Mix: workload.Mix{Incr: 1}}})
 		if r.Failed() {
 			lost++
 		}
-		if a := mustRun(t, Config{Seed: seed, Workers: 4, Ops: 100, Keys: []string{"n"}, Mix: workload.Mix{Add: 1}}); a.Failed() {
+		if a := mustRun(t, Config{Run: spec.Run{Seed: seed, Workers: 4, Ops: 100, Keys: []string{"n"}, Mix: workload.Mix{Add: 1}}}); a.Failed() {
 			t.Fatalf("seed %d: add failed: %v", seed, a.Check)
 		}
 	}

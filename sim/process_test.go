@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestKillAfterProgress: a kill aimed at w2's 50th request kills it with
@@ -15,9 +16,11 @@ import (
 // unknown, named by the kill event; in every seed.
 func TestKillAfterProgress(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
-		cfg := Config{Seed: seed, Workers: 3, Ops: 100, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-			{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 50}},
-		}}}
+		cfg := Config{
+			Run: spec.Run{Seed: seed, Workers: 3, Ops: 100, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+				{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 50}},
+			}}},
+		}
 		r, err := Run(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -46,10 +49,12 @@ func TestKillAfterProgress(t *testing.T) {
 // requests further), both happen, in that order, and the restarted w1
 // makes its operations again.
 func TestRestartAfterProgress(t *testing.T) {
-	cfg := Config{Seed: 7, Workers: 2, Ops: 20, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-		{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
-		{Kind: faultinject.Pause, Target: "w2", For: 100 * time.Microsecond, After: &faultinject.Progress{Worker: "w1", Ops: 5}},
-	}}}
+	cfg := Config{
+		Run: spec.Run{Seed: 7, Workers: 2, Ops: 20, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+			{Kind: faultinject.Restart, Target: "w1", For: time.Millisecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
+			{Kind: faultinject.Pause, Target: "w2", For: 100 * time.Microsecond, After: &faultinject.Progress{Worker: "w1", Ops: 5}},
+		}}},
+	}
 	r, err := Run(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +89,7 @@ func TestMissedFaults(t *testing.T) {
 		{"progress", faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 31}}, "the master received only 30 of w2's requests on any one connection, never request 31 (the workload was over before it came)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Run(Config{Seed: 1, Workers: 2, Ops: 30, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{tc.fault}}})
+			r, err := Run(Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 30, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{tc.fault}}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,10 +102,12 @@ func TestMissedFaults(t *testing.T) {
 		})
 	}
 	// Its target gone: killed before, by a fault that happened.
-	r, err := Run(Config{Seed: 1, Workers: 2, Ops: 30, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-		{Kind: faultinject.Kill, Target: "w1", At: time.Millisecond},
-		{Kind: faultinject.Pause, Target: "w1", At: 2 * time.Millisecond, For: time.Millisecond},
-	}}})
+	r, err := Run(Config{
+		Run: spec.Run{Seed: 1, Workers: 2, Ops: 30, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+			{Kind: faultinject.Kill, Target: "w1", At: time.Millisecond},
+			{Kind: faultinject.Pause, Target: "w1", At: 2 * time.Millisecond, For: time.Millisecond},
+		}}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +122,13 @@ func TestMissedFaults(t *testing.T) {
 // reaches the same point does not make it happen.
 func TestAfterFirstIncarnationOnly(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
-		cfg := Config{Seed: seed, Workers: 2, Ops: 100, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
-			{Kind: faultinject.Restart, Target: "w2", At: 0, For: 30 * time.Millisecond},
-			{Kind: faultinject.Restart, Target: "w1", For: 40 * time.Millisecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
-			{Kind: faultinject.Pause, Target: "w2", For: 100 * time.Microsecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
-		}}}
+		cfg := Config{
+			Run: spec.Run{Seed: seed, Workers: 2, Ops: 100, Think: time.Millisecond, Plan: &faultinject.Plan{Processes: []faultinject.ProcessFault{
+				{Kind: faultinject.Restart, Target: "w2", At: 0, For: 30 * time.Millisecond},
+				{Kind: faultinject.Restart, Target: "w1", For: 40 * time.Millisecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
+				{Kind: faultinject.Pause, Target: "w2", For: 100 * time.Microsecond, After: &faultinject.Progress{Worker: "w1", Ops: 10}},
+			}}},
+		}
 		r, err := Run(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -8,21 +8,23 @@ import (
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
 // A scripted run, with a reply lost on the way, as a scenario file that
 // `shmlab run` runs again to the same history.
 func ExampleMarshalScenario() {
-	cfg := sim.Config{Scenario: "lost-reply", Seed: 3, Keys: []string{"k0"}, RetryAfter: 20 * time.Millisecond,
+	cfg := sim.Config{
+		Run: spec.Run{Scenario: "lost-reply", Seed: 3, Keys: []string{"k0"}, RetryAfter: 20 * time.Millisecond, Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{
+			{Kind: faultinject.Drop, Dir: faultinject.Replies, Target: faultinject.Target{Worker: "w1", Nth: 1}},
+		}}},
 		Script: [][]workload.Op{{
 			{Method: linearizability.Set, Key: "k0", Value: shm.Int(1)},
 			{Method: linearizability.CAS, Key: "k0", Old: shm.Int(1), Value: shm.Value(`"two"`)},
 			{Method: linearizability.Get, Key: "k0"},
 		}},
-		Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{
-			{Kind: faultinject.Drop, Dir: faultinject.Replies, Target: faultinject.Target{Worker: "w1", Nth: 1}},
-		}}}
+	}
 	text, err := sim.MarshalScenario(cfg)
 	if err != nil {
 		fmt.Println(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -21,7 +22,7 @@ func TestMarshalScenarioRefuses(t *testing.T) {
 		{"a get with a value", script(workload.Op{Method: "get", Key: "a", Value: shm.Int(1)}), `get of "a" with value`},
 		{"an add with a ttl", script(workload.Op{Method: "add", Key: "a", TTLms: 5}), `add of "a" with ttl`},
 		{"a key not UTF-8", script(workload.Op{Method: "get", Key: "\xff"}), "not UTF-8"},
-		{"byte faults", Config{Plan: &faultinject.Plan{Bytes: []faultinject.ByteFault{{Kind: faultinject.ByteShort}}}}, "byte faults"},
+		{"byte faults", Config{Run: spec.Run{Plan: &faultinject.Plan{Bytes: []faultinject.ByteFault{{Kind: faultinject.ByteShort}}}}}, "byte faults"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := MarshalScenario(tt.cfg)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -21,8 +22,16 @@ var soakSeeds = flag.Int("sim.seeds", 300, "seeds TestReferenceSurvivesSwarm run
 // base is the shape of the runs the tests draw: small enough to be quick,
 // busy enough that operations meet.
 func base(seed uint64) Config {
-	return Config{Seed: seed, Workers: 3, Ops: 60, Keys: []string{"a", "b"},
-		CallTimeout: 100 * time.Millisecond, RetryAfter: 20 * time.Millisecond}
+	return Config{
+		Run: spec.Run{
+			Seed:        seed,
+			Workers:     3,
+			Ops:         60,
+			Keys:        []string{"a", "b"},
+			CallTimeout: 100 * time.Millisecond,
+			RetryAfter:  20 * time.Millisecond,
+		},
+	}
 }
 
 // cases are runs with one kind of fault each.
@@ -34,18 +43,18 @@ func cases() map[string]Config {
 	ms := time.Millisecond
 	return map[string]Config{
 		"none":           {},
-		"drop":           {Plan: msg(faultinject.MessageFault{Kind: faultinject.Drop, P: 0.05})},
-		"delay":          {Plan: msg(faultinject.MessageFault{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Max: 200 * ms}})},
-		"duplicate":      {Plan: msg(faultinject.MessageFault{Kind: faultinject.Duplicate, P: 0.05})},
-		"reorder":        {Plan: msg(faultinject.MessageFault{Kind: faultinject.Reorder, P: 0.05})},
-		"corrupt-frame":  {Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, P: 0.05, Corruption: faultinject.CorruptFrame})},
-		"corrupt-id":     {Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Replies, P: 0.05, Corruption: faultinject.CorruptID})},
-		"worker-restart": {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "w1", At: 2 * ms, For: ms})},
-		"worker-kill":    {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w2", At: 2 * ms})},
-		"worker-pause":   {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "w3", At: ms, For: 150 * ms})},
-		"master-restart": {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "master", At: 2 * ms, For: ms})},
-		"master-pause":   {Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "master", At: ms, For: 150 * ms})},
-		"eviction":       {Store: shm.StoreOptions{MaxEntries: 1}},
+		"drop":           {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Drop, P: 0.05})}},
+		"delay":          {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Max: 200 * ms}})}},
+		"duplicate":      {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Duplicate, P: 0.05})}},
+		"reorder":        {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Reorder, P: 0.05})}},
+		"corrupt-frame":  {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, P: 0.05, Corruption: faultinject.CorruptFrame})}},
+		"corrupt-id":     {Run: spec.Run{Plan: msg(faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Replies, P: 0.05, Corruption: faultinject.CorruptID})}},
+		"worker-restart": {Run: spec.Run{Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "w1", At: 2 * ms, For: ms})}},
+		"worker-kill":    {Run: spec.Run{Plan: proc(faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w2", At: 2 * ms})}},
+		"worker-pause":   {Run: spec.Run{Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "w3", At: ms, For: 150 * ms})}},
+		"master-restart": {Run: spec.Run{Plan: proc(faultinject.ProcessFault{Kind: faultinject.Restart, Target: "master", At: 2 * ms, For: ms})}},
+		"master-pause":   {Run: spec.Run{Plan: proc(faultinject.ProcessFault{Kind: faultinject.Pause, Target: "master", At: ms, For: 150 * ms})}},
+		"eviction":       {Run: spec.Run{Store: shm.StoreOptions{MaxEntries: 1}}},
 	}
 }
 
@@ -140,12 +149,12 @@ func checkFailureFile(t *testing.T, cfg Config, r *Result) {
 	if _, err := WriteFailure(dir, cfg, r); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{HistoryFile, ReportFile, ReproFile} {
+	for _, name := range []string{spec.HistoryFile, spec.ReportFile, spec.ReproFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
 	}
-	got, err := os.ReadFile(filepath.Join(dir, ScenarioFile))
+	got, err := os.ReadFile(filepath.Join(dir, spec.ScenarioFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,9 +256,9 @@ func TestConfigLimits(t *testing.T) {
 		want string
 	}{
 		{Config{Latency: 2 * time.Hour}, "at most 1h0m0s each"},
-		{Config{Think: 2 * time.Hour}, "at most 1h0m0s each"},
-		{Config{Keys: []string{"a", "b", "a"}}, `key "a" is named twice`},
-		{Config{Workers: 1025}, "1025 workers (at most 1024)"},
+		{Config{Run: spec.Run{Think: 2 * time.Hour}}, "at most 1h0m0s each"},
+		{Config{Run: spec.Run{Keys: []string{"a", "b", "a"}}}, `key "a" is named twice`},
+		{Config{Run: spec.Run{Workers: 1025}}, "1025 workers (at most 1024)"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want …%s…", tc.cfg, err, tc.want)
@@ -260,7 +269,7 @@ func TestConfigLimits(t *testing.T) {
 // TestClockOverflow: a run whose virtual clock would pass the end of
 // int64 ends with an error, not with a history of wrapped times.
 func TestClockOverflow(t *testing.T) {
-	w := newWorld(Config{Seed: 1, Ops: 10, Latency: time.Hour}.withDefaults())
+	w := newWorld(Config{Run: spec.Run{Seed: 1, Ops: 10}, Latency: time.Hour}.withDefaults())
 	shift := int64(math.MaxInt64) - int64(time.Hour)/2 - w.now
 	for i := range w.q.es {
 		w.q.es[i].at += shift

@@ -11,8 +11,10 @@ import (
 
 const listUsage = `usage: shmlab list [FILE|DIR ...]
 
-Lists scenarios, one line each (name, mode, expectation, description):
-the bundled suite when no file is given.
+Lists scenarios, one line each (name, mode, target, expectation,
+description): the bundled suite when no file is given. The target is
+"reference" (shmlab's own master and workers) or "node:ADAPTER" (a
+Node.js library, run in process mode only).
 
 example:
   shmlab list scenarios/bundled/
@@ -31,7 +33,7 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tmode\texpect\tdescription")
+	fmt.Fprintln(tw, "scenario\tmode\ttarget\texpect\tdescription")
 	for _, sc := range scs {
 		mode, expect := sc.Mode, sc.Expect
 		if mode == "" {
@@ -40,7 +42,7 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if expect == "" {
 			expect = scenarios.ExpectPass
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sc.Name, mode, expect, sc.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", sc.Name, mode, sc.Target, expect, sc.Description)
 	}
 	tw.Flush()
 	return exitOK

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/spec"
 )
 
 const replayUsage = `usage: shmlab replay DIR
@@ -93,12 +94,12 @@ func printSaved(stdout io.Writer, dir string, ri scenarios.RunInfo) {
 
 // savedVerdict checks the folder's saved history again.
 func savedVerdict(dir string) (string, error) {
-	f, err := os.Open(filepath.Join(dir, scenarios.HistoryFile))
+	f, err := os.Open(filepath.Join(dir, spec.HistoryFile))
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	h, err := linearizability.Read(f, filepath.Join(dir, scenarios.HistoryFile))
+	h, err := linearizability.Read(f, filepath.Join(dir, spec.HistoryFile))
 	if err != nil {
 		return "", err
 	}

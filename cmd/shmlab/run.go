@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/spec"
 )
 
 const runUsage = `usage: shmlab run [flags] [FILE|DIR ...]
@@ -23,6 +24,9 @@ simulator (mode sim), and checks every seed's history. A scenario that
 expects "pass" must pass on every seed; one that expects "violation" (the
 bug zoo) must be caught on some seed. Prints progress (a line redrawn
 on a terminal, a plain line per run otherwise, on stderr), then a table.
+A scenario whose target is a Node.js library (target: {node: ...}) runs
+in process mode only: in sim mode it is skipped, with its reason, and
+counted as skipped, not passed.
 
 Every run is kept in the store (--store), as Jepsen's is, in a folder of
 its own: STORE/SCENARIO/TIME-MODE-SEED/ (TIME in UTC, to the
@@ -262,8 +266,8 @@ func (rf *runFlags) options(fs *flag.FlagSet) (scenarios.Options, error) {
 	default:
 		return opts, fmt.Errorf("--mode %q: want process, sim or both", rf.mode)
 	}
-	if rf.seeds < 0 || rf.seeds > scenarios.MaxSeeds {
-		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, scenarios.MaxSeeds)
+	if rf.seeds < 0 || rf.seeds > spec.MaxSeeds {
+		return opts, fmt.Errorf("--seeds %d: want 0 to %d", rf.seeds, spec.MaxSeeds)
 	}
 	if rf.timeout < 0 {
 		return opts, fmt.Errorf("--timeout %v: must not be negative", rf.timeout)

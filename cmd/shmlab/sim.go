@@ -16,6 +16,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 const simUsage = `usage: shmlab sim [flags] [FILE]
@@ -151,7 +152,7 @@ func (sf *simFlags) fingerprint(base sim.Config) string {
 
 // base returns the config every seed starts from.
 func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
-	cfg := sim.Config{Seed: 1, Workers: sf.workers, Ops: sf.ops, RetryAfter: 50 * time.Millisecond}
+	cfg := sim.Config{Run: spec.Run{Seed: 1, Workers: sf.workers, Ops: sf.ops, RetryAfter: 50 * time.Millisecond}}
 	sf.sc = &scenarios.Scenario{Name: "sim"}
 	if sf.shard != "" {
 		var err error
@@ -205,7 +206,7 @@ func loadSimFile(path string) (sim.Config, *scenarios.Scenario, error) {
 		cfg, err := sim.LoadConfig(path)
 		return cfg, named, err
 	}
-	sc, err := scenarios.Load(path)
+	sc, err := spec.Load(path)
 	if err != nil {
 		return sim.Config{}, nil, err
 	}
@@ -215,7 +216,7 @@ func loadSimFile(path string) (sim.Config, *scenarios.Scenario, error) {
 	if sc.Name != "" {
 		named.Name = sc.Name
 	}
-	return sc.SimConfig(sc.Seeds.All()[0]), named, nil
+	return scenarios.SimConfig(sc, sc.Seeds.All()[0]), named, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestSimExitCodesAndFolders: passing seeds exit 0; a bug variant exits 1
@@ -79,7 +80,7 @@ func TestSimFolderNotWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	sf := &simFlags{out: out, reproArgs: []string{"--swarm", "--bug", "no-dedup"}, sc: &scenarios.Scenario{Name: "sim"}}
-	cfg := sim.Config{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 50 * time.Millisecond}
+	cfg := sim.Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 50 * time.Millisecond}}
 	for ; cfg.Seed < 50; cfg.Seed++ {
 		c := sim.Swarm(cfg)
 		r, err := sim.Run(c)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shmlab/shmlab/scenarios"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestSaveFailsIsError: a run the store should keep and cannot (here the
@@ -15,7 +16,7 @@ import (
 // (255), said on stderr; a latest link that cannot be made says the run
 // folder was kept all the same, and is an ERROR too.
 func TestSaveFailsIsError(t *testing.T) {
-	sc, err := scenarios.Parse("p.yaml", []byte("name: p\nmode: sim\nops: 5\n"))
+	sc, err := spec.Parse("p.yaml", []byte("name: p\nmode: sim\nops: 5\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func TestSaveFailsIsError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	o := sc.Run(context.Background(), scenarios.Sim, 1)
+	o := scenarios.Run(context.Background(), sc, scenarios.Sim, 1)
 	if code := save(store, o, "run", &stderr); code != exitError || !strings.Contains(stderr.String(), "p (sim) seed 1: not kept in the store: ") {
 		t.Errorf("save into a file: exit %d, want %d; stderr %q", code, exitError, stderr.String())
 	}

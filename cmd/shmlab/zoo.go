@@ -12,6 +12,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 const zooUsage = `usage: shmlab zoo [flags]
@@ -70,8 +71,8 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case len(operands) > 0:
 		err = fmt.Errorf("takes no operands, got %q", operands)
-	case zf.seeds < 1 || zf.seeds > scenarios.MaxSeeds:
-		err = fmt.Errorf("--seeds %d: want 1 to %d", zf.seeds, scenarios.MaxSeeds)
+	case zf.seeds < 1 || zf.seeds > spec.MaxSeeds:
+		err = fmt.Errorf("--seeds %d: want 1 to %d", zf.seeds, spec.MaxSeeds)
 	case zf.timeout < 0:
 		err = fmt.Errorf("--timeout %v: must not be negative", zf.timeout)
 	case zf.out != "":

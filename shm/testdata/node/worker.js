@@ -110,7 +110,9 @@ function interop() {
 // errorUUIDs sends requests the master must refuse, each with a uuid that
 // either is usable (the error reply must carry it back, or the caller's
 // callback never fires) or is not (the reply must not claim a uuid the
-// worker never sent, which could be another pending call's).
+// worker never sent, which could be another pending call's), then
+// requests whose uuid is a string or a number that is not a small
+// integer, which are answered with it as sent.
 function errorUUIDs() {
   return [
     { raw: { isSharedMemoryMessage: true, method: 'set', id: workerId, uuid: 1000, key: '\ud800', value: 1 } },
@@ -121,6 +123,7 @@ function errorUUIDs() {
     { raw: { isSharedMemoryMessage: true, method: 'get', id: workerId, uuid: '7', key: 'a' } },
     { raw: { isSharedMemoryMessage: true, method: 'get', id: workerId, uuid: -1, key: 'a' } },
     { raw: { isSharedMemoryMessage: true, method: 'get', id: workerId, uuid: 1.5, key: 'a' } },
+    { raw: { isSharedMemoryMessage: true, method: 'get', id: workerId, uuid: [7], key: 'a' } },
     { method: 'get', key: 'a' }, // the master still serves
   ];
 }

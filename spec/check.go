@@ -1,4 +1,4 @@
-package scenarios
+package spec
 
 import (
 	"fmt"
@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/shm"
-	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -19,16 +17,16 @@ const (
 	MaxWorkers = 64
 	// MaxSimWorkers bounds the workers of a scenario that runs in the
 	// simulator only (mode sim): the simulator's bound.
-	MaxSimWorkers = sim.MaxWorkers
+	MaxSimWorkers = MaxRunWorkers
 	MaxOps        = 1_000_000
 	MaxKeys       = 100_000
 	MaxSeeds      = 100_000
 	// MaxTotalOps bounds workers × ops: the simulator's bound.
-	MaxTotalOps = sim.MaxOps
+	MaxTotalOps = MaxRunOps
 	// MaxLatency bounds the simulator's latency (its bound on every
 	// wait): a message that takes an hour is already far past any call's
 	// timeout, and much more would run the virtual clock past its end.
-	MaxLatency = sim.MaxWait
+	MaxLatency = MaxWait
 	// MaxDedupWindow bounds the replies the store keeps per worker
 	// incarnation.
 	MaxDedupWindow = 1 << 20
@@ -55,8 +53,8 @@ func (sc *Scenario) check() []problem {
 	if sc.Ops < 0 || sc.Ops > MaxOps {
 		add("$.ops", "ops %d: want 1 to %d", sc.Ops, MaxOps)
 	}
-	if n := int64(sc.workers()) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
-		add("$.ops", "%d workers × %d ops is %d operations a run: at most %d", sc.workers(), sc.Ops, n, MaxTotalOps)
+	if n := int64(sc.NumWorkers()) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
+		add("$.ops", "%d workers × %d ops is %d operations a run: at most %d", sc.NumWorkers(), sc.Ops, n, MaxTotalOps)
 	}
 	if sc.Script != nil {
 		sc.checkScript(add)
@@ -89,6 +87,9 @@ func (sc *Scenario) check() []problem {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
 	sc.checkFaults(add)
+	if !sc.Target.IsReference() && sc.Mode == Sim {
+		add("$.target", "target %v: the simulator runs the reference only: set mode: process", sc.Target)
+	}
 	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
 		add("$.faults.bytes", "byte faults need real streams: set mode: process")
 	}
@@ -194,7 +195,7 @@ func (sc *Scenario) checkFaults(add adder) {
 			add(path, "%s", line)
 		}
 	}
-	workers := sc.workers()
+	workers := sc.NumWorkers()
 	target := func(name string) bool { return name == "" || faultinject.IsTarget(name, workers) }
 	for i, f := range p.Messages {
 		if !target(f.Target.Worker) {
@@ -229,8 +230,8 @@ func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 	}
 	a := f.After
 	n, ok := faultinject.WorkerNumber(a.Worker)
-	if !ok || n > sc.workers() {
-		add(path+".after.worker", "worker %q: want w1 to w%d", a.Worker, sc.workers())
+	if !ok || n > sc.NumWorkers() {
+		add(path+".after.worker", "worker %q: want w1 to w%d", a.Worker, sc.NumWorkers())
 		return
 	}
 	ops, what := sc.ops(), "ops"
@@ -238,7 +239,7 @@ func (sc *Scenario) checkReach(add adder, i int, f *faultinject.ProcessFault) {
 	case sc.Script != nil:
 		ops, what = len(sc.Script[n-1]), "its script's operations"
 	case ops == 0:
-		ops, what = harness.DurationOps, "the most a worker makes in a duration"
+		ops, what = DurationOps, "the most a worker makes in a duration"
 	case sc.Ops == 0:
 		what = "ops (the default when ops is left out)"
 	}
@@ -311,8 +312,9 @@ func (sc *Scenario) Bugs() (shm.Bugs, error) {
 	return shm.ParseBugs(sc.Variant)
 }
 
-// workers is how many workers run: the script's, or Workers (2 if 0).
-func (sc *Scenario) workers() int {
+// NumWorkers is how many workers run: the script's, or Workers (2 if
+// 0).
+func (sc *Scenario) NumWorkers() int {
 	switch {
 	case sc.Script != nil:
 		return len(sc.Script)

@@ -1,12 +1,4 @@
-// Package scenarios is the scenario file format: YAML files that name a
-// workload, its faults, the implementation variant, the seeds and the
-// verdict expected, decoded strictly (an unknown field, a duplicate key,
-// a wrong type or a value out of range is an error that names
-// file:line:col and shows the line). A scenario runs on real processes
-// (package harness) or in the simulator (package sim), the same workload
-// from (scenario, seed, worker) either way. The bundled suite is embedded
-// in the binary and kept as files in this directory.
-package scenarios
+package spec
 
 import (
 	"time"
@@ -22,6 +14,11 @@ type Scenario struct {
 	Description string `yaml:"description"`
 	// Mode says where it runs: process, sim or both (both if empty).
 	Mode Mode `yaml:"mode"`
+	// Target is the system under test: the reference (if absent, or
+	// "reference"), or a Node library by its adapter, whose path the
+	// file gives relative to its own folder and Parse resolves
+	// (NodeTarget.Path). The simulator runs the reference only.
+	Target Target `yaml:"target"`
 	// Workers is how many workers run at once (2 if 0; at most
 	// MaxWorkers, or MaxSimWorkers in mode sim, which does not run on
 	// processes beyond MaxWorkers).

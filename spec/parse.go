@@ -1,8 +1,9 @@
-package scenarios
+package spec
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,8 +50,16 @@ func Load(path string) (*Scenario, error) {
 
 // Parse parses the scenario file named file whose text is src, strictly,
 // and checks it. Its errors are *Error values (joined when there are
-// several).
-func Parse(file string, src []byte) (*Scenario, error) {
+// several). A Node target's adapter is resolved on disk, relative to
+// file's folder, and must be there.
+func Parse(file string, src []byte) (*Scenario, error) { return parseIn(nil, file, src) }
+
+// ParseFS is Parse for a file that lives in fsys (file is a path in it,
+// as io/fs names them): a Node target's adapter is resolved in fsys,
+// and its NodeTarget.FS is fsys. The bundled suite is parsed so.
+func ParseFS(fsys fs.FS, file string, src []byte) (*Scenario, error) { return parseIn(fsys, file, src) }
+
+func parseIn(fsys fs.FS, file string, src []byte) (*Scenario, error) {
 	p := &parse{file: file, lines: strings.Split(string(src), "\n")}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
@@ -72,6 +81,11 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	}
 	if errs := sc.check(); len(errs) > 0 {
 		return nil, p.place(f, errs)
+	}
+	if sc.Target.Kind == Node {
+		if err := sc.Target.Node.resolve(fsys, file); err != nil {
+			return nil, p.at(lookup(f, "$.target.node.adapter"), err.Error())
+		}
 	}
 	return &sc, nil
 }
@@ -139,6 +153,8 @@ func (p *parse) durations(node ast.Node, path string) error {
 			return p.integer(n.Value)
 		case key == "seeds":
 			return p.seeds(n.Value)
+		case key == "target":
+			return nil // its decoder says what is wrong in it
 		case key == "script" && n.Value.Type() == ast.NullType:
 			return p.at(n.Value.GetToken(), "script is empty: name each worker's operations (w1: [...]), or leave script out")
 		}

@@ -1,0 +1,4 @@
+package faultinject
+
+// Corruptible is corruptible, for the shared test vectors.
+var Corruptible = corruptible

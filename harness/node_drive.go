@@ -1,0 +1,385 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// accept serves the control socket: each node process connects once.
+func (r *nodeRun) accept(ctx context.Context) {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		go r.serve(ctx, newCtlConn(c))
+	}
+}
+
+// serve reads one process's control connection: its hello, then its
+// reports (a primary) or its answers (a worker).
+func (r *nodeRun) serve(ctx context.Context, c *ctlConn) {
+	defer c.close()
+	m, err := c.recv()
+	if err != nil || m.T != "hello" {
+		r.log("control: a connection without hello: %v", err)
+		return
+	}
+	switch m.Role {
+	case "primary":
+		r.servePrimary(c, m)
+	case "worker":
+		r.serveWorker(ctx, c, m)
+	default:
+		r.log("control: hello with role %q", m.Role)
+	}
+}
+
+func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
+	r.mu.Lock()
+	var m *nodeMaster
+	for _, x := range r.masters {
+		if x.gen == hello.Gen {
+			m = x
+		}
+	}
+	if m == nil || m.ctl != nil {
+		r.mu.Unlock()
+		r.log("control: hello of an unknown primary, generation %d", hello.Gen)
+		return
+	}
+	m.ctl, m.finalRead = c, hello.FinalRead
+	start := r.start
+	r.mu.Unlock()
+	if start != 0 {
+		c.send(&ctlMsg{T: "start", At: strconv.FormatInt(start, 10)})
+	}
+	close(m.hello)
+	for {
+		msg, err := c.recv()
+		if err != nil {
+			return
+		}
+		switch msg.T {
+		case "fork":
+			r.proc(m.gen, msg.Inc, msg.Worker).setPid(msg.Pid)
+		case "exit":
+			p := r.proc(m.gen, msg.Inc, msg.Worker)
+			p.setPid(msg.Pid)
+			e := ProcessExit{Stderr: msg.Stderr}
+			if msg.Code != nil {
+				e.Code = *msg.Code
+			}
+			if msg.Signal != nil {
+				e.Signal = signalName(*msg.Signal)
+			}
+			p.exited(e)
+		case "final":
+			select {
+			case m.final <- msg:
+			default:
+			}
+		}
+	}
+}
+
+// signals are the names Node gives the signals a process may die of.
+var signals = map[string]syscall.Signal{"SIGKILL": syscall.SIGKILL, "SIGTERM": syscall.SIGTERM, "SIGSEGV": syscall.SIGSEGV,
+	"SIGABRT": syscall.SIGABRT, "SIGINT": syscall.SIGINT, "SIGHUP": syscall.SIGHUP, "SIGBUS": syscall.SIGBUS,
+	"SIGILL": syscall.SIGILL, "SIGFPE": syscall.SIGFPE, "SIGPIPE": syscall.SIGPIPE, "SIGQUIT": syscall.SIGQUIT,
+	"SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2, "SIGTRAP": syscall.SIGTRAP}
+
+// signalName turns Node's name of a signal (SIGKILL) into Go's (killed).
+func signalName(s string) string {
+	if sig, ok := signals[s]; ok {
+		return sig.String()
+	}
+	return s
+}
+
+func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
+	r.mu.Lock()
+	p := r.procLocked(hello.Gen, hello.Inc, hello.Worker)
+	if p.ctl != nil {
+		r.mu.Unlock()
+		r.log("control: a second hello of %s (master %d, incarnation %d)", hello.Worker, hello.Gen, hello.Inc)
+		return
+	}
+	p.ctl = c
+	if r.methods == nil {
+		r.methods = hello.Methods
+	}
+	start := r.start
+	r.mu.Unlock()
+	p.setPid(hello.Pid)
+	if start != 0 {
+		c.send(&ctlMsg{T: "start", At: strconv.FormatInt(start, 10)})
+	}
+	close(p.hello)
+	go r.drive(ctx, p)
+	defer close(p.ctlGone)
+	for {
+		msg, err := c.recv()
+		if err != nil {
+			return
+		}
+		switch msg.T {
+		case "done":
+			p.replies <- msg
+		case "poisoned":
+			select {
+			case p.poisoned <- msg:
+			default:
+			}
+		}
+	}
+}
+
+// errGone is returned by call when the worker went away.
+var errGone = errors.New("the worker process went away")
+
+// call has worker p run operation o (the nth of its process; record
+// false keeps it out of its journal) and returns how it ended.
+func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, record bool) (linearizability.Status, linearizability.Output, error) {
+	in := o.Input()
+	msg := &ctlMsg{T: "op", N: n, Op: o, Input: &in}
+	if !record {
+		msg.Record = &record
+	}
+	if err := p.ctl.send(msg); err != nil {
+		return "", linearizability.Output{}, errGone
+	}
+	select {
+	case rep := <-p.replies:
+		if rep.N != n || rep.Out == nil {
+			return "", linearizability.Output{}, fmt.Errorf("worker %s answered %+v to operation %d", p.name, rep, n)
+		}
+		return rep.Status, *rep.Out, nil
+	case <-p.ctlGone:
+		return "", linearizability.Output{}, errGone
+	case <-ctx.Done():
+		return "", linearizability.Output{}, ctx.Err()
+	}
+}
+
+// drive runs worker process p's operations, as harness/worker.go's
+// runWorker does for a Go worker: the operations workload draws for
+// (seed, name, generation, incarnation), each next one seeing the last
+// one's answer.
+func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
+	defer close(p.finished)
+	select {
+	case <-r.started:
+	case <-p.ctlGone:
+		return
+	case <-ctx.Done():
+		return
+	}
+	sp := r.sp
+	w := workload.NewShaped(sp.Seed, p.name, p.gen, p.inc, sp.Keys, r.mix, sp.Shape)
+	var then *workload.Op
+	for i := range sp.Ops {
+		if i > 0 && sp.Think > 0 {
+			time.Sleep(sp.Think)
+		}
+		if sp.Duration > 0 && linearizability.Now()-r.start >= int64(sp.Duration) {
+			return
+		}
+		o := w.Next()
+		if then != nil {
+			o, then = *then, nil
+		}
+		st, out, err := r.call(ctx, p, i+1, &o, true)
+		if err != nil {
+			if !errors.Is(err, errGone) && !errors.Is(err, context.Canceled) {
+				r.log("worker %s: %v", p.name, err)
+			}
+			return
+		}
+		w.Observe(&o, st, out)
+		if next, ok := o.Then(out); ok && st == linearizability.StatusOK {
+			then = &next
+		}
+	}
+}
+
+// finalReads records the final value of every key, read once the
+// workers are done: by the adapter's finalRead in the primary, by the
+// Go master's own read, or else through a worker still running; as
+// worker FinalReader, between a time taken before the request and one
+// after the answer.
+func (r *nodeRun) finalReads(ctx context.Context) {
+	r.mu.Lock()
+	m := r.masters[len(r.masters)-1]
+	r.mu.Unlock()
+	if r.ref != nil {
+		r.mu.Lock()
+		s := r.events.Session(FinalReader)
+		for _, k := range r.sp.Keys {
+			p := s.Call(linearizability.Get, k, linearizability.Input{})
+			v, _ := r.ref.Get(k)
+			p.Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(v)})
+		}
+		r.mu.Unlock()
+		return
+	}
+	if m.finalRead && m.ctl != nil && alive(m) {
+		r.finalByPrimary(ctx, m)
+		return
+	}
+	r.finalByWorker(ctx)
+}
+
+// alive reports whether m has not exited.
+func alive(m *nodeMaster) bool {
+	select {
+	case <-m.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (r *nodeRun) finalByPrimary(ctx context.Context, m *nodeMaster) {
+	t0 := linearizability.Now()
+	if m.ctl.send(&ctlMsg{T: "final", Keys: r.sp.Keys}) != nil {
+		return
+	}
+	var msg *ctlMsg
+	select {
+	case msg = <-m.final:
+	case <-m.done:
+	case <-time.After(nodeStartWait):
+	case <-ctx.Done():
+	}
+	t1 := linearizability.Now()
+	if msg == nil || msg.Error != "" || msg.Values == nil {
+		why := "no answer"
+		if msg != nil {
+			why = msg.Error
+		}
+		r.log("final read by the adapter: %s", why)
+		if msg != nil && msg.Values == nil && msg.Error == "" {
+			r.finalByWorker(ctx)
+		}
+		return
+	}
+	for _, k := range r.sp.Keys {
+		var out linearizability.Output
+		if v := msg.Values[k]; v != nil {
+			out.Value = json.RawMessage(*v)
+		}
+		r.recordFinal(k, t0, t1, out)
+	}
+}
+
+// finalByWorker reads every key through a worker process still running.
+func (r *nodeRun) finalByWorker(ctx context.Context) {
+	r.mu.Lock()
+	var p *nodeProc
+	for _, name := range workerNames(r.sp.Workers) {
+		if c := r.current[name]; c != nil && c.ctl != nil {
+			select {
+			case <-c.done:
+			case <-c.ctlGone:
+			default:
+				if p == nil {
+					p = c
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+	if p == nil {
+		r.log("no final reads: no worker process is left to make them")
+		return
+	}
+	for i, k := range r.sp.Keys {
+		o := workload.Op{Method: linearizability.Get, Key: k}
+		t0 := linearizability.Now()
+		st, out, err := r.call(ctx, p, -1-i, &o, false)
+		t1 := linearizability.Now()
+		if err != nil || st != linearizability.StatusOK {
+			r.log("final read of %q through %s: %v %v", k, p.name, st, err)
+			return
+		}
+		r.recordFinal(k, t0, t1, out)
+	}
+}
+
+// recordFinal records a final read of key between t0 and t1.
+func (r *nodeRun) recordFinal(key string, t0, t1 int64, out linearizability.Output) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finals = append(r.finals, linearizability.Op{Worker: FinalReader, Method: linearizability.Get, Key: key,
+		Call: t0, Return: t1, Status: linearizability.StatusOK, Output: out})
+}
+
+func workerNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("w%d", i+1)
+	}
+	return out
+}
+
+// shutdown ends every worker process and the primary: the workers are
+// told to end (their exit is planned), the primary to stop; what does
+// not exit in time is killed.
+func (r *nodeRun) shutdown() {
+	r.mu.Lock()
+	ps := append([]*nodeProc(nil), r.all...)
+	ms := append([]*nodeMaster(nil), r.masters...)
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.mu.Lock()
+		p.ended = true
+		p.mu.Unlock()
+		if p.ctl != nil {
+			p.ctl.send(&ctlMsg{T: "end"})
+		}
+	}
+	wait := time.After(nodeStartWait)
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		case <-p.ctlGone:
+		case <-wait:
+		}
+	}
+	for _, m := range ms {
+		r.mu.Lock()
+		m.stopping = alive(m)
+		r.mu.Unlock()
+		if m.ctl != nil && m.stopping {
+			m.ctl.send(&ctlMsg{T: "stop"})
+		}
+		if m.cmd == nil {
+			continue
+		}
+		select {
+		case <-m.done:
+		case <-time.After(aliveWait):
+			m.cmd.Process.Kill()
+			<-m.done
+		}
+	}
+	if r.ref != nil {
+		r.ref.Close()
+	}
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		case <-time.After(aliveWait):
+			p.exited(ProcessExit{Why: "no exit seen at the end of the run"})
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package harness_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/linearizability"
+)
+
+// nodeBin finds node, skipping the test without it, except under CI.
+func nodeBin(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("node not found on PATH, and CI=true: %v", err)
+	}
+	t.Skipf("node not found on PATH: %v", err)
+	return ""
+}
+
+// fixture is the path of a Node test fixture.
+func fixture(t *testing.T, name string) string {
+	p, err := filepath.Abs(filepath.Join("..", "node", "test", "fixtures", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runNode runs cfg on a Node target, failing t if the run could not be made.
+func runNode(t *testing.T, cfg harness.Config, target harness.NodeTarget) *harness.Result {
+	t.Helper()
+	target.Node = nodeBin(t)
+	cfg.Target = harness.Target{Node: &target}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = 2 * time.Second // node processes on a busy machine
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg.Dir = t.TempDir()
+	cfg.Logf = t.Logf
+	res, err := harness.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("seed %d: %v", cfg.Seed, err)
+	}
+	t.Logf("seed %d: %d operations, %d events, %d fault records", cfg.Seed, len(res.History.Ops), len(res.History.Events), len(res.Records))
+	return res
+}
+
+// TestNodeAdapterPasses runs a correct library of our own (a Map in the
+// cluster primary) through the Node package: every operation the
+// workload drew is in the history, with the final reads, and it checks.
+func TestNodeAdapterPasses(t *testing.T) {
+	const workers, ops = 3, 150
+	res := runNode(t, harness.Config{Workers: workers, Ops: ops, Seed: 7}, harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	requireSound(t, res)
+	final := len(res.History.WorkerOps(harness.FinalReader))
+	if got := len(res.History.Ops) - final; got != workers*ops || final != 3 {
+		t.Errorf("%d operations and %d final reads; want %d and 3", got, final, workers*ops)
+	}
+	if len(res.LeftOut) != 0 {
+		t.Errorf("left out %v; the adapter has every method", res.LeftOut)
+	}
+}
+
+// TestNodeIncrementBugCaught runs the same library with an add done as
+// a get, then a set, in the worker: the checker must catch the lost
+// updates.
+func TestNodeIncrementBugCaught(t *testing.T) {
+	res := runNode(t, harness.Config{Workers: 4, Ops: 150, Seed: 3, Keys: []string{"n"}},
+		harness.NodeTarget{Adapter: fixture(t, "memstore-incr-bug.js")})
+	if err := res.Problems(); err != nil {
+		t.Fatal(err)
+	}
+	r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second})
+	if r.Verdict != linearizability.Illegal {
+		t.Fatalf("verdict %v, want illegal: lost updates of a get-then-set add", r.Verdict)
+	}
+	want := []string{"cas", "delete"}
+	if len(res.LeftOut) != 2 || res.LeftOut[0] != want[1] || res.LeftOut[1] != want[0] {
+		t.Errorf("left out %v, want delete and cas", res.LeftOut)
+	}
+}
+
+// TestNodeMessageFaults runs the correct library under message faults
+// decided in the primary by the shim: no false alarm, and each decision
+// is in the history as a fault event with its ground truth.
+func TestNodeMessageFaults(t *testing.T) {
+	plan := &faultinject.Plan{Seed: 11, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
+		{Kind: faultinject.Reorder, P: 0.05},
+		{Kind: faultinject.Drop, P: 0.02},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: time.Second},
+		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	requireSound(t, res)
+	n := events(res.History)[linearizability.EventFault]
+	if n == 0 || n != len(res.Records) {
+		t.Errorf("%d fault events, %d fault records; want as many, and some", n, len(res.Records))
+	}
+	truths := map[linearizability.Truth]int{}
+	for _, rec := range res.Records {
+		truths[rec.Truth]++
+	}
+	if truths[linearizability.TruthDelayed] == 0 || truths[linearizability.TruthNotApplied]+truths[linearizability.TruthApplied] == 0 {
+		t.Errorf("truths %v: want delays and drops", truths)
+	}
+}
+
+// TestNodeProcessFaults kills, pauses and restarts workers of a Node
+// target and restarts its primary: an epoch boundary, no false alarm,
+// every fault happened and every exit is a planned one.
+func TestNodeProcessFaults(t *testing.T) {
+	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w1", At: 150 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "w2", At: 200 * time.Millisecond, For: 50 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w3", At: 100 * time.Millisecond, For: 100 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "master", At: 500 * time.Millisecond},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 400, Seed: 9, Plan: plan, Think: time.Millisecond},
+		harness.NodeTarget{Adapter: fixture(t, "memstore-adapter.js")})
+	requireSound(t, res)
+	if res.FaultsHappened != 4 {
+		t.Errorf("%d of 4 faults happened: %v", res.FaultsHappened, res.Missed)
+	}
+	ev := events(res.History)
+	if ev[linearizability.EventMasterRestart] != 1 || ev[linearizability.EventKill] < 2 || ev[linearizability.EventPause] != 1 {
+		t.Errorf("events %v: want a master restart, two kills or more, a pause", ev)
+	}
+	if len(res.Masters) != 2 {
+		t.Errorf("%d master generations, want 2", len(res.Masters))
+	}
+}
+
+// TestNodeReferenceRow runs Node workers (shmlab's own client in the
+// article's wire format) against the Go reference master under message
+// and process faults: the Node path must raise no false alarm.
+func TestNodeReferenceRow(t *testing.T) {
+	plan := &faultinject.Plan{Seed: 4, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
+		{Kind: faultinject.Duplicate, P: 0.05, Copies: 1},
+		{Kind: faultinject.Reorder, P: 0.05},
+		{Kind: faultinject.Drop, P: 0.02},
+	}, Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Kill, Target: "w1", At: 150 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "w2", At: 100 * time.Millisecond},
+		{Kind: faultinject.Pause, Target: "w3", At: 50 * time.Millisecond, For: 100 * time.Millisecond},
+	}}
+	res := runNode(t, harness.Config{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: time.Second},
+		harness.NodeTarget{Master: harness.MasterReference})
+	requireSound(t, res)
+	if res.FaultsHappened != 3 || len(res.Records) == 0 {
+		t.Errorf("%d of 3 process faults happened (%v), %d message fault records", res.FaultsHappened, res.Missed, len(res.Records))
+	}
+	if len(res.LeftOut) != 0 {
+		t.Errorf("left out %v: the reference client has every method", res.LeftOut)
+	}
+}

@@ -1,0 +1,181 @@
+package linearizability
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The liveness checks: a process that exited with no planned fault to
+// explain it (a crash event), and a call that never returned although no
+// planned fault touched it.
+//
+// A call never returned when it is unknown with the error code "timeout"
+// (its worker gave up waiting: ErrorTimeout) and no late_reply event names
+// it: the harness kept listening for its reply until the end of the run
+// (the reference, at least LateReplyWait past the give-up) and none came.
+// Its lifetime runs from its call to the end of the run, since a reply may
+// come at any time until then. A planned fault touches it if it is
+//   - an event naming the call (Op), whatever its kind;
+//   - a message fault that names no call, on its worker's link, whose
+//     span (Time to End) ends at or after the call (ground truth is
+//     missing, so every call it may have met counts as touched);
+//   - a byte fault on its worker's connection, at any time (a damaged
+//     stream can swallow every later request);
+//   - a kill, pause, resume or restart of its worker, or any process
+//     event of the master (master_kill, master_restart, a pause or resume
+//     of "master"), whose span ends at or after the call;
+//   - a crash of its worker or of the master at or after the call (the
+//     crash is reported; the calls it left unanswered are not again);
+//   - a fault event that names no worker at all, at any time.
+//
+// Message faults that name another call touch this one not: their ground
+// truth says what they hit. A worker's operations are matched by its name
+// and by the names of its pipelined sequences ("w1.0" belongs to "w1").
+
+// The liveness checks' names, as in Violation.Check.
+const (
+	LivenessNeverAnswered = "never-answered"
+	LivenessCrashed       = "crashed"
+)
+
+// ErrorTimeout is the error code of an unknown operation whose worker got
+// no reply within the call timeout and gave up.
+const ErrorTimeout = "timeout"
+
+// MasterName is the worker name of the master in events ("master").
+const MasterName = "master"
+
+// messageFaults are the fault kinds that act on one message; the others
+// act on a connection's bytes.
+var messageFaults = []string{"drop", "delay", "duplicate", "reorder", "corrupt-frame", "corrupt-id", "corrupt-value", "discarded"}
+
+// checkLiveness reports every crash, then every call that was never
+// answered though no planned fault touched it (the first few, the last
+// listed counting the rest).
+func checkLiveness(h *History) []Violation {
+	var vs []Violation
+	late := map[int64]bool{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		switch e.Kind {
+		case EventCrash:
+			vs = append(vs, crashViolation(e))
+		case EventLateReply:
+			late[e.Op] = true
+		}
+	}
+	var never []Violation
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if !timedOut(op) || late[op.ID] || touched(h, op) {
+			continue
+		}
+		never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []Op{*op},
+			Text: fmt.Sprintf("%s was never answered: its worker gave up at the call timeout, no reply came by the end of the run, and no planned fault touched its worker, its link or the master after it was called", op)})
+	}
+	if len(never) > maxShownPerCheck {
+		more := len(never) - maxShownPerCheck
+		never = never[:maxShownPerCheck]
+		last := &never[len(never)-1]
+		last.More = more
+		last.Text += fmt.Sprintf(" (%d more calls never answered not shown)", more)
+	}
+	return append(vs, never...)
+}
+
+// timedOut reports whether op is a call its worker gave up on at the call
+// timeout.
+func timedOut(op *Op) bool {
+	return op.Status == StatusUnknown && op.Output.Error != nil && op.Output.Error.Code == ErrorTimeout
+}
+
+// crashViolation reports a crash event.
+func crashViolation(e *Event) Violation {
+	who := e.Worker
+	if who == "" {
+		who = "a process"
+	}
+	how := e.Exit
+	if how == "" {
+		how = "exited"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s crashed (%s) with no planned fault to explain it", who, how)
+	if e.Text != "" {
+		fmt.Fprintf(&b, ": %s", e.Text)
+	}
+	if e.Stderr != "" {
+		b.WriteString("; the last lines of its stderr:\n" + indentLines(e.Stderr))
+	}
+	c := *e
+	return Violation{Check: LivenessCrashed, Event: &c, Text: b.String()}
+}
+
+func indentLines(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
+
+// touched reports whether a planned fault (or a crash) touched op after
+// it was called.
+func touched(h *History, op *Op) bool {
+	for i := range h.Events {
+		if touches(&h.Events[i], op) {
+			return true
+		}
+	}
+	return false
+}
+
+// touches reports whether event e touches op (see checkLiveness).
+func touches(e *Event, op *Op) bool {
+	if e.Op != 0 {
+		return e.Op == op.ID
+	}
+	after := max(e.Time, e.End) >= op.Call
+	switch e.Kind {
+	case EventFault:
+		switch {
+		case e.Worker == "" && e.Link == "":
+			return true
+		case !workerOf(op.Worker, e.Worker) && !onLink(op.Worker, e.Link):
+			return false
+		case !messageFault(e.Fault):
+			return true
+		}
+		return after
+	case EventMasterKill, EventMasterRestart:
+		return after
+	case EventKill, EventRestart, EventPause, EventResume, EventCrash:
+		return after && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
+	}
+	return false
+}
+
+// workerOf reports whether an operation's worker name is worker, or one
+// of its pipelined sequences (worker.n).
+func workerOf(opWorker, worker string) bool {
+	return worker != "" && (opWorker == worker || strings.HasPrefix(opWorker, worker+"."))
+}
+
+// onLink reports whether link ("w1>master", "master>w1") is the link of
+// an operation's worker.
+func onLink(opWorker, link string) bool {
+	for _, end := range strings.Split(link, ">") {
+		if end != MasterName && workerOf(opWorker, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// messageFault reports whether fault (kinds joined by "+") acts on
+// messages only.
+func messageFault(fault string) bool {
+	for _, f := range strings.Split(fault, "+") {
+		if !slices.Contains(messageFaults, f) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,101 @@
+// Package spec is what a run of shmlab is made of, apart from where it
+// runs: the run spec (Run) that the simulator's sim.Config and the
+// harness's harness.Config both embed, the system under test (Target),
+// and the scenario file format that names them: YAML files that name a
+// workload, its faults, the implementation variant, the target, the
+// seeds and the verdict expected, decoded strictly (an unknown field, a
+// duplicate key, a wrong type or a value out of range is an error that
+// names file:line:col and shows the line: Parse), and written through
+// goccy/go-yaml (Marshal). A scenario runs on real processes (package
+// harness) or in the simulator (package sim), the same workload from
+// (scenario, seed, worker) either way; package scenarios runs them and
+// holds the bundled suite.
+//
+// It imports the packages that define a run's parts (workload, shm,
+// faultinject, linearizability) and none of those that run one: sim,
+// harness and scenarios import it.
+package spec
+
+import (
+	"time"
+
+	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/workload"
+)
+
+// Run is one run's spec, the same in the simulator and on real
+// processes: its workload, its faults, the variant under test and its
+// target. sim.Config and harness.Config embed it, so that its fields are
+// theirs (cfg.Workers). The zero value (with a seed) is one worker making
+// 100 operations on keys a, b and c against the reference, with no
+// faults; each runner fills in its defaults.
+//
+// Its JSON is the simulator's config's (shmlab sim's fingerprints hash
+// it): the names and omissions below are fixed.
+type Run struct {
+	// Scenario names the run in its history.
+	Scenario string `json:"scenario,omitempty"`
+	// Seed draws the workload (and, in the simulator, the schedule); the
+	// faults too, unless the plan has a seed of its own.
+	Seed uint64 `json:"seed"`
+	// Workers is how many workers run at once (1 if 0).
+	Workers int `json:"workers,omitempty"`
+	// Ops is how many operations each worker incarnation makes (100 in
+	// the simulator if 0 and no Duration); a restarted worker makes Ops
+	// more, under the same name.
+	Ops int `json:"ops,omitempty"`
+	// Duration, if set, makes each worker stop making operations once it
+	// has passed since the workload began (on the virtual clock in the
+	// simulator); Ops then caps them (DurationOps if 0).
+	Duration time.Duration `json:"duration,omitempty"`
+	// Keys are the keys the operations use (a, b and c if empty): few
+	// keys make operations meet.
+	Keys []string `json:"keys,omitempty"`
+	// Mix weighs the methods (workload.DefaultMix if zero).
+	Mix workload.Mix `json:"mix,omitzero"`
+	// Shape is the rest of the workload's look: a hot key, value sizes,
+	// a TTL on writes.
+	Shape workload.Shape `json:"shape,omitzero"`
+	// Store limits the master's store; its Bugs are the store's (and the
+	// master's) bugs.
+	Store shm.StoreOptions `json:"store,omitzero"`
+	// Bugs are the variant's bugs, for testing the testers. The
+	// simulator takes all of them here (a store bug is passed to the
+	// store as well); the harness takes the client's here
+	// (shm.ClientBugs) and the store's in Store.Bugs.
+	Bugs shm.Bugs `json:"bugs,omitempty"`
+	// Plan holds the faults: message and process faults (and, on real
+	// processes, byte faults). Their decisions are seeded by Plan.Seed, or
+	// by Seed if that is 0.
+	Plan *faultinject.Plan `json:"plan,omitempty"`
+	// Replay, if set, decides the message faults instead of the plan's
+	// seed: the records of an earlier run.
+	Replay []faultinject.Record `json:"-"`
+	// CallTimeout bounds each call (200ms if 0); a call that times out
+	// is recorded unknown.
+	CallTimeout time.Duration `json:"call_timeout,omitempty"`
+	// RetryAfter, if positive, resends an unanswered request with the
+	// same id after that long (never if 0).
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Think is the longest pause between a worker's operations (0: none).
+	Think time.Duration `json:"think,omitempty"`
+	// Target is the system under test: the reference (the zero value)
+	// or a Node library by its adapter.
+	Target Target `json:"target,omitzero"`
+}
+
+// DurationOps caps each worker's operations in a run with a Duration and
+// no Ops.
+const DurationOps = 100_000
+
+// MaxRunWorkers and MaxRunOps bound a run: its workers, and its
+// operations in all (for each incarnation of each worker); MaxWait
+// bounds each of its waits (a think time, a timeout, a latency), so that
+// the simulator's virtual clock stays far from the end of int64. A
+// scenario file's own limits (MaxWorkers, MaxOps, ...) are within them.
+const (
+	MaxRunWorkers = 1024
+	MaxRunOps     = 50_000_000
+	MaxWait       = time.Hour
+)
