@@ -27,6 +27,11 @@ const (
 	// again: a worker as a new incarnation, the master with an empty
 	// store (an epoch boundary).
 	Restart ProcessKind = "restart"
+	// Poison has a worker send the poison frames (PoisonFrames) into its
+	// channel to the master, raw, between its own messages: the known
+	// crashers of naive masters. The worker goes on; the master must
+	// answer them with errors and keep serving every worker.
+	Poison ProcessKind = "poison"
 )
 
 // MasterTarget is the target name of the master process.
@@ -95,9 +100,9 @@ func (f *ProcessFault) String() string {
 
 func (f *ProcessFault) validate() error {
 	switch f.Kind {
-	case Kill, Pause, Restart:
+	case Kill, Pause, Restart, Poison:
 	default:
-		return fmt.Errorf("unknown kind %q (want kill, pause or restart)", f.Kind)
+		return fmt.Errorf("unknown kind %q (want kill, pause, restart or poison)", f.Kind)
 	}
 	switch {
 	case f.Target == "":
@@ -108,6 +113,10 @@ func (f *ProcessFault) validate() error {
 		return fmt.Errorf("for %v is negative", f.For)
 	case f.Kind == Pause && f.For == 0:
 		return errors.New("a pause needs for > 0: a process never resumed would stop the run")
+	case f.Kind == Poison && f.Target == MasterTarget:
+		return errors.New("a poison is sent by a worker to the master: target a worker (w1, w2, ...)")
+	case f.Kind == Poison && f.For != 0:
+		return errors.New("a poison has no for: its frames are sent at once")
 	}
 	if a := f.After; a != nil {
 		n, ok := WorkerNumber(a.Worker)
@@ -180,7 +189,7 @@ func Schedule(faults []ProcessFault) []Step {
 			continue
 		}
 		out = append(out, Step{At: f.At, Fault: i})
-		if f.Kind != Kill {
+		if f.HasSecond() {
 			out = append(out, Step{At: f.At + f.For, Fault: i, Second: true})
 		}
 	}
@@ -205,6 +214,10 @@ func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time,
 	return err
 }
 
+// HasSecond reports whether f has a second action (a pause's resume, a
+// restart's start); a kill and a poison have one action only.
+func (f *ProcessFault) HasSecond() bool { return f.Kind == Pause || f.Kind == Restart }
+
 // apply does one step.
 func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record func(linearizability.Event)) error {
 	var e linearizability.Event
@@ -222,6 +235,8 @@ func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record f
 		}
 		delete(paused, s.Fault)
 		e, err = Resume(f.Target, p)
+	case f.Kind == Poison:
+		e, err = poison(f.Target, ts)
 	case !s.Second: // Kill, and the kill of a Restart
 		e, err = KillProcess(f.Target, ts.Process(f.Target))
 	default:

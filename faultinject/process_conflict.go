@@ -84,9 +84,10 @@ func overlap(a, b *ProcessFault, i int) string {
 }
 
 // covers reports whether fault f acts on the process named target: its
-// own, or a worker of the master it kills or restarts.
+// own, or a worker of the master it kills or restarts. A poison takes no
+// process down: it is covered, never covers.
 func covers(f *ProcessFault, target string) bool {
-	return f.Target == target || (f.Target == MasterTarget && f.Kind != Pause)
+	return f.Kind != Poison && (f.Target == target || (f.Target == MasterTarget && f.Kind != Pause))
 }
 
 // window is when fault f, aimed by time, ends: at+for, or forever for a

@@ -283,12 +283,12 @@ func (r *Runner) step(s Step) (next Step, ok bool) {
 		}
 		return Step{}, false
 	}
-	if f.Kind != Pause {
+	if f.Kind == Kill || f.Kind == Restart {
 		r.down[f.Target] = &Down{Fault: s.Fault, Kind: f.Kind}
 	}
 	r.started[s.Fault] = true
 	if r.o.Happened != nil {
 		r.o.Happened(s.Fault)
 	}
-	return Step{At: s.At + f.For, Fault: s.Fault, Second: true}, f.Kind != Kill
+	return Step{At: s.At + f.For, Fault: s.Fault, Second: true}, f.HasSecond()
 }

@@ -34,6 +34,10 @@ func TestProcessFaultValidate(t *testing.T) {
 		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "master", Ops: 5}}, `worker "master" is not a worker's name`},
 		{faultinject.ProcessFault{Kind: faultinject.Kill, Target: "w1", After: &faultinject.Progress{Worker: "w2"}}, "ops 0: want 1 or more"},
 		{faultinject.ProcessFault{Kind: faultinject.Restart, Target: "master", After: &faultinject.Progress{Worker: "w2", Ops: 1}}, "the master's faults go by time"},
+		{faultinject.ProcessFault{Kind: faultinject.Poison, Target: "w1", At: time.Second}, ""},
+		{faultinject.ProcessFault{Kind: faultinject.Poison, Target: "w1", After: &faultinject.Progress{Worker: "w2", Ops: 5}}, ""},
+		{faultinject.ProcessFault{Kind: faultinject.Poison, Target: "master"}, "a poison is sent by a worker"},
+		{faultinject.ProcessFault{Kind: faultinject.Poison, Target: "w1", For: time.Millisecond}, "a poison has no for"},
 	} {
 		p := faultinject.Plan{Processes: []faultinject.ProcessFault{tc.f}}
 		err := p.Validate()

@@ -224,8 +224,8 @@ func makeCase(t *testing.T, r *rand.Rand, v *vectors) decideCase {
 		var elapsed time.Duration
 		for range 100 + r.IntN(250) {
 			msg := [3]int64{int64(r.IntN(len(v.Methods))), int64(r.IntN(len(v.Keys))), int64(r.IntN(3_000_000))}
-			if r.IntN(20) == 0 { // land on a window's edge
-				msg[2] = max(0, int64(1+r.IntN(40))*int64(time.Millisecond)-int64(elapsed))
+			if e := nextEdge(plan, elapsed); e > elapsed && r.IntN(8) == 0 { // land on a window's edge, or 1ns short
+				msg[2] = int64(e-elapsed) - int64(r.IntN(2))
 			}
 			elapsed += time.Duration(msg[2])
 			lv.Messages = append(lv.Messages, msg)
@@ -239,6 +239,20 @@ func makeCase(t *testing.T, r *rand.Rand, v *vectors) decideCase {
 		c.Links = append(c.Links, lv)
 	}
 	return c
+}
+
+// nextEdge returns the first from or until of p's targets after elapsed
+// (0 if none).
+func nextEdge(p *fi.Plan, elapsed time.Duration) time.Duration {
+	var next time.Duration
+	for _, f := range p.Messages {
+		for _, e := range []time.Duration{f.Target.From, f.Target.Until} {
+			if e > elapsed && (next == 0 || e < next) {
+				next = e
+			}
+		}
+	}
+	return next
 }
 
 // randomPlan draws a valid plan of one to five message faults.

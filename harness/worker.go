@@ -45,6 +45,9 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	}
 	c := dial(nc, &cfg)
 	defer c.Close()
+	if cfg.poisoned() {
+		defer listenPoison(cfg.Dir, c)()
+	}
 	inc := shm.WorkerIdentity().Inc
 	j, err := linearizability.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops, cfg.Shape.ValueMax))
 	if err != nil {
@@ -92,7 +95,7 @@ func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duratio
 // gone exits at once with status 3, as shm.Main's workers do: its
 // journal holds its calls.
 func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
-	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json"
+	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json" && !cfg.poisoned()
 	return shm.NewClient(shm.NewStreamConn(nc, shm.StreamOptions{Compact: compact}), shm.ClientOptions{
 		Identity:   shm.WorkerIdentity(),
 		Timeout:    cfg.CallTimeout,

@@ -155,6 +155,8 @@ const (
 	EventNote          EventKind = "note"
 	EventCrash         EventKind = "crash"
 	EventLateReply     EventKind = "late_reply"
+	// EventPoison: a worker sent the poison frames (its Text lists them).
+	EventPoison EventKind = "poison"
 )
 
 // Truth is what a fault did to the operation it touched, as the injector

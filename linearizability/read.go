@@ -432,7 +432,7 @@ func (d *lineDecoder) event(h *History, l *line, n int, perr perrFunc) error {
 	e := Event{Kind: l.Kind, Time: l.Time, Worker: l.Worker, Link: l.Link, Fault: l.Fault, Text: l.Text, Op: l.Op,
 		Exit: l.Exit, Stderr: l.Stderr, Line: n}
 	switch e.Kind {
-	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote, EventCrash:
+	case EventFault, EventKill, EventRestart, EventPause, EventResume, EventMasterKill, EventMasterRestart, EventNote, EventCrash, EventPoison:
 	case EventLateReply:
 		if l.has&fOp == 0 {
 			return perr("op", "missing (a late_reply names the operation it answers)")

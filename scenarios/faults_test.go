@@ -153,6 +153,10 @@ func TestMissedFaultIsError(t *testing.T) {
 			"processes[0] (kill w1 at 10h0m0s) did not happen: the workload was over before it came"},
 		{"worker killed first", "  processes: [{kind: kill, target: w2, at: 0s}, {kind: pause, target: w1, after: {worker: w2, ops: 40}, for: 1ms}]",
 			"processes[1] (pause w1 after request 40 of w2 for 1ms) did not happen: the master received only"},
+		{"poison too late", "  processes: [{kind: poison, target: w1, at: 10h}]\nmode: process",
+			"processes[0] (poison w1 at 10h0m0s) did not happen: the workload was over before it came"},
+		{"poisoner killed", "  processes: [{kind: kill, target: w2, at: 0s}, {kind: poison, target: w2, after: {worker: w1, ops: 10}}]\nmode: process",
+			"processes[1] (poison w2 after request 10 of w1) did not happen: w2 was not running: killed by processes[0] and not restarted"},
 		{"requests lost", "  messages: [{kind: drop, p: 0.2, dir: requests}]\n  processes: [{kind: kill, target: w2, after: {worker: w2, ops: 50}}]",
 			"processes[0] (kill w2 after request 50 of w2) did not happen: the master received only"},
 	} {

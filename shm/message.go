@@ -105,7 +105,7 @@ type Message struct {
 	TTL    int64  // "ttl": time to live in milliseconds (set)
 	Delta  int64  // "delta": increment (add); absent means 1
 	Err    *Error // "error" in a reply; the decode error for KindInvalid
-	Raw    []byte // the whole frame, for KindInternal and KindOther
+	Raw    []byte // the whole frame, for KindInternal and KindOther; a KindOther message with Raw is sent as it (JSON lines only)
 }
 
 // Request is a convenience constructor for a request message, for code

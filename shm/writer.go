@@ -139,8 +139,18 @@ func (c *streamConn) queueRoom() error {
 	return c.werr
 }
 
+// appendFrames encodes ms into the write buffer. A KindOther message with
+// a Raw frame goes out as that frame, verbatim, on JSON lines (a compact
+// connection drops it): a worker's way to send what is not a message of
+// the protocol (the harness's poison faults).
 func (c *streamConn) appendFrames(ms []Message) {
 	for i := range ms {
+		if ms[i].Kind == KindOther && ms[i].Raw != nil {
+			if !c.compact {
+				c.wbuf = append(append(c.wbuf, ms[i].Raw...), '\n')
+			}
+			continue
+		}
 		if c.compact {
 			c.wbuf = AppendCompact(c.wbuf, &ms[i])
 		} else {

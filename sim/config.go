@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -92,6 +93,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, p.Validate())
 		if len(p.Bytes) > 0 {
 			errs = append(errs, errors.New("byte faults need real streams (run them in process mode)"))
+		}
+		if slices.ContainsFunc(p.Processes, func(f faultinject.ProcessFault) bool { return f.Kind == faultinject.Poison }) {
+			errs = append(errs, errors.New("poison faults need real processes: their frames are raw bytes no simulated worker sends (run them in process mode)"))
 		}
 		errs = append(errs, c.checkTargets())
 	}

@@ -96,6 +96,11 @@ func (sc *Scenario) check() []problem {
 	if len(sc.Faults.Bytes) > 0 && sc.Mode != Process {
 		add("$.faults.bytes", "byte faults need real streams: set mode: process")
 	}
+	for i, f := range sc.Faults.Processes {
+		if f.Kind == faultinject.Poison && sc.Mode != Process {
+			add(fmt.Sprintf("$.faults.processes[%d].kind", i), "a poison is raw frames a real worker sends: set mode: process")
+		}
+	}
 	sc.checkSeeds(add)
 	switch sc.Expect {
 	case "", ExpectPass, ExpectViolation:

@@ -191,6 +191,9 @@ func (p *parse) processFault(v ast.Node) error {
 	if k, f := fields["kind"], fields["for"]; k != nil && f != nil && isString(k.Value, string(faultinject.Kill)) {
 		return p.at(f.Key.GetToken(), "a kill has no for: the process stays dead (a restart's for is how long it stays down)")
 	}
+	if k, f := fields["kind"], fields["for"]; k != nil && f != nil && isString(k.Value, string(faultinject.Poison)) {
+		return p.at(f.Key.GetToken(), "a poison has no for: its worker sends the poison frames at once")
+	}
 	return nil
 }
 

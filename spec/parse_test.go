@@ -215,6 +215,11 @@ func TestParseErrors(t *testing.T) {
 		{"fault without when", "faults:\n  processes:\n    - {kind: kill, target: w1}\n", []string{"f.yaml:3:7:", "a process fault needs its time (at: 10ms; at: 0s for the workload's start) or its point of progress"}},
 		{"kill for", "faults:\n  processes:\n    - {kind: kill, target: w1, at: 10ms, for: 10ms}\n", []string{"f.yaml:3:42:", "a kill has no for"}},
 		{"quoted kill for", "faults:\n  processes:\n    - {kind: \"kill\", target: w1, at: 10ms, for: 0s}\n", []string{"f.yaml:3:44:", "a kill has no for"}},
+		{"poison for", "mode: process\nfaults:\n  processes:\n    - {kind: poison, target: w1, at: 10ms, for: 10ms}\n", []string{"f.yaml:4:44:", "a poison has no for"}},
+		{"poison in sim", "faults:\n  processes:\n    - {kind: poison, target: w1, at: 10ms}\n", []string{"f.yaml:3:14:", "a poison is raw frames a real worker sends: set mode: process"}},
+		{"poison by the master", "mode: process\nfaults:\n  processes:\n    - {kind: poison, target: master, at: 10ms}\n", []string{"f.yaml:", "a poison is sent by a worker to the master"}},
+		{"poison while paused", "mode: process\nfaults:\n  processes:\n    - {kind: pause, target: w1, at: 10ms, for: 30ms}\n    - {kind: poison, target: w1, at: 15ms}\n",
+			[]string{"f.yaml:5:38:", "w1 is paused from 10ms to 40ms"}},
 		// Faults the file shows cannot both happen.
 		{"pauses overlap", "ops: 80\nfaults:\n  processes:\n    - {kind: pause, target: w1, at: 10ms, for: 30ms}\n    - {kind: pause, target: w1, at: 15ms, for: 5ms}\n",
 			[]string{"f.yaml:5:37:", "processes[1] (pause w1 at 15ms for 5ms) and processes[0] (pause w1 at 10ms for 30ms): w1 is paused from 10ms to 40ms; a process takes one fault at a time"}},

@@ -11,9 +11,14 @@
 //   const dec = link.decide({ method: 'get', key: 'k1', seq: 7 }, elapsedNs);
 //   // dec: { drop, delay, copies, reorder, corruption, fired, n }, members
 //   // left out when zero, as Go's JSON writes a Decision (n is always there)
+//   settle(dec, message, 'requests');  // false: nothing to do, nothing to log
+//
+// A decision's corruption is applied with corrupt.js (corrupt(message,
+// dir, dec.corruption)); poison.js lists the poison fault's messages.
 
 const { PCG, hash64 } = require('./pcg');
 const gomath = require('./gomath');
+const { corruptible } = require('./corrupt');
 
 const CAP = 2 ** 62; // the largest gap Go's aim.gap returns
 
@@ -210,4 +215,13 @@ function none(dec) {
   return !dec.drop && !dec.delay && !dec.copies && !dec.reorder && !dec.corruption && !dec.discarded;
 }
 
-module.exports = { Decider, LinkDecider, none, parsePlan, seedOf, _internal: { low32, draw } };
+// settle is Go's settle for message m, travelling in direction dir, under
+// decision dec: a corruption that cannot change m is taken out of dec (it
+// is no fault, and is not logged); it reports whether dec still changes
+// something (and so goes into the fault log, with its ground truth).
+function settle(dec, m, dir) {
+  if (dec.corruption && !corruptible(m, dir, dec.corruption)) delete dec.corruption;
+  return !none(dec);
+}
+
+module.exports = { Decider, LinkDecider, none, settle, parsePlan, seedOf, _internal: { low32, draw } };

@@ -13,7 +13,7 @@ const { PCG } = require('../lib/pcg');
 const gomath = require('../lib/gomath');
 const { corrupt } = require('../lib/corrupt');
 const poison = require('../lib/poison');
-const { seedOf } = require('../lib/decide');
+const { seedOf, settle } = require('../lib/decide');
 
 const file = process.env.SHMLAB_DECISIONS || path.join(__dirname, '..', 'testdata', 'decisions.json');
 const v = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -89,10 +89,25 @@ test('corruptions change messages as Go does', () => {
     const want = c.want === '' ? msg : JSON.parse(c.want);
     assert.deepStrictEqual(got, want, `corrupt[${i}] ${c.corruption} ${c.dir} ${c.frame}`);
     assert.deepStrictEqual(msg, JSON.parse(c.frame), 'the message given was changed');
+    const dec = { corruption: c.corruption, fired: [0], n: 1 };
+    assert.strictEqual(settle(dec, msg, c.dir), c.want !== '', `settle, corrupt[${i}]`);
+    assert.strictEqual(dec.corruption, c.want === '' ? undefined : c.corruption);
   });
 });
 
 test('the poison list is Go\'s', () => {
   assert.deepStrictEqual([...poison.FRAMES], v.poison);
   assert.deepStrictEqual(poison.messages().map((m) => JSON.stringify(m)), v.poison);
+});
+
+test('on gives one LinkDecider a link, and links do not share draws', () => {
+  const c = v.cases.find((x) => x.links.some((l) => (l.decisions || []).length > 3));
+  const d = new Decider(c.plan);
+  const l = { worker: 'w1', dir: 'requests' };
+  assert.strictEqual(d.on(l), d.on({ ...l }));
+  const other = new Decider(c.plan);
+  other.decide({ worker: 'w2', dir: 'replies' }, { method: 'get', key: 'a' }, 0); // another link first
+  for (let i = 0; i < 200; i++) {
+    assert.deepStrictEqual(other.decide(l, { method: 'set', key: 'b' }, i * 1e6), d.on(l).decide({ method: 'set', key: 'b' }, i * 1e6));
+  }
 });
