@@ -758,7 +758,9 @@ func wireStore(m *shm.Master) map[string]string {
 // and no hang (Serve returns); a definite error reply means nothing was
 // applied; the store holds something other than nothing or exactly what
 // was sent only when the flip hit the key's or the value's bytes; and a
-// success reply with nothing stored only when it hit the method. Neither
+// success reply with nothing stored only when it hit the method or, on
+// JSON lines, the name of the "value" member (a set without a value is
+// the article's remove, answered "OK"). Neither
 // codec has a checksum: a flipped key or value that is still valid is
 // applied silently, and the compact codec's method byte can turn set
 // into delete (answered false, which Client.Set takes for success). Those
@@ -807,7 +809,7 @@ func flipSet(ctx context.Context, c *shm.Client) error {
 }
 
 // flipRegions returns which part of the set request in stream an offset
-// is in: "key", "value", "method" or "other".
+// is in: "key", "value", "method", "value name" (JSON) or "other".
 func flipRegions(stream []byte, compact bool) func(at int) string {
 	method, methodLen := bytes.Index(stream, []byte(`"set"`))+1, 3 // JSON: the method's name
 	if compact {
@@ -820,6 +822,12 @@ func flipRegions(stream []byte, compact bool) func(at int) string {
 		{"key", bytes.Index(stream, []byte(flipKey)), len(flipKey)},
 		{"value", bytes.Index(stream, []byte(flipValue)), len(flipValue)},
 		{"method", method, methodLen},
+	}
+	if !compact { // a set without its "value" member is the article's remove
+		regions = append(regions, struct {
+			name    string
+			at, len int
+		}{"value name", bytes.Index(stream, []byte(`"value":`)) + 1, len("value")})
 	}
 	return func(at int) string {
 		for _, r := range regions {
@@ -851,7 +859,7 @@ func flipOnce(t *testing.T, what string, compact bool, at int, mask byte, region
 	}
 	switch {
 	case err == nil && len(st) == 0:
-		if region != "method" {
+		if region != "method" && region != "value name" {
 			t.Errorf("%s: a success reply, but nothing applied", what)
 		}
 		return outcome + ", another method", "set answered, nothing stored"

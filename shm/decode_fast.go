@@ -68,7 +68,7 @@ func (f *fastDecoder) method() bool {
 	if end < 0 {
 		return false
 	}
-	meth, ok := wireMethod(rest[:end])
+	meth, ok := methodOf(rest[:end]) // an alias (plusOne, remove) takes the general decoder
 	f.m.Method = meth
 	f.s.i += end + 1
 	return ok

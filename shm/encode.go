@@ -16,14 +16,13 @@ const hexDigits = "0123456789abcdef"
 // as its Raw text, which must be one JSON object without a newline: the
 // master's answers to Node's cluster messages.
 func AppendFrame(dst []byte, m *Message) []byte {
-	if m.Kind >= KindInternal {
+	switch {
+	case m.Kind == KindRequest:
+		dst = appendRequest(append(dst, `{"isSharedMemoryMessage":true`...), m)
+	case m.Kind < KindInternal:
+		dst = appendReply(append(dst, `{"isSharedMemoryMessage":true`...), m)
+	default:
 		return append(append(dst, m.Raw...), '\n')
-	}
-	dst = append(dst, `{"isSharedMemoryMessage":true`...)
-	if m.Kind == KindRequest {
-		dst = appendRequest(dst, m)
-	} else {
-		dst = appendReply(dst, m)
 	}
 	return append(dst, '}', '\n')
 }
@@ -36,7 +35,11 @@ func appendRequest(dst []byte, m *Message) []byte {
 	if m.Has&HasInc != 0 {
 		dst = strconv.AppendUint(append(dst, `,"inc":`...), m.Inc, 10)
 	}
-	dst = appendUUID(dst, m)
+	if m.Has&HasSeq != 0 {
+		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
+	} else if m.Has&HasUUID != 0 {
+		dst = append(append(dst, `,"uuid":`...), m.UUID...)
+	}
 	if m.Has&HasAck != 0 {
 		dst = strconv.AppendUint(append(dst, `,"ack":`...), m.Ack, 10)
 	}
@@ -50,22 +53,15 @@ func appendRequest(dst []byte, m *Message) []byte {
 }
 
 func appendReply(dst []byte, m *Message) []byte {
-	dst = appendUUID(dst, m)
+	if m.Has&HasSeq != 0 {
+		dst = strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
+	} else if m.Has&HasUUID != 0 {
+		dst = append(append(dst, `,"uuid":`...), m.UUID...)
+	}
 	if m.Err != nil {
 		return appendError(dst, m.Err)
 	}
 	return appendValueMember(dst, m.Has&HasValue != 0, `,"value":`, m.Value)
-}
-
-// appendUUID appends the "uuid" member: Seq, or the text kept in UUID.
-func appendUUID(dst []byte, m *Message) []byte {
-	switch {
-	case m.Has&HasSeq != 0:
-		return strconv.AppendUint(append(dst, `,"uuid":`...), m.Seq, 10)
-	case m.Has&HasUUID != 0:
-		return append(append(dst, `,"uuid":`...), m.UUID...)
-	}
-	return dst
 }
 
 func appendIntMember(dst []byte, present bool, name string, n int64) []byte {

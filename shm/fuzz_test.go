@@ -31,7 +31,13 @@ var fuzzSeeds = []string{
 	sm + `"uuid":9,"value":"OK"}`,
 	sm + `"uuid":10,"error":{"code":"overflow","message":"m","definite":true}}`,
 	`{"cmd":"NODE_CLUSTER","act":"online","seq":0}`,
+	`{"cmd":"NODE_CLUSTER","act":"queryServer","index":0,"data":null,"port":0,"seq":1}`,
 	`{"hello":"world"}`,
+	sm + `"method":"plusOne","id":1,"uuid":"1796645489267-1","key":"hits","value":null}`,
+	sm + `"method":"set","id":1,"uuid":"1796645489267-2","value":{"a":1,"b":"\u0041"}}`,
+	sm + `"method":"set","id":1,"uuid":-1.5e3,"key":"gone"}`,
+	sm + `"uuid":"r","value":"OK"}`,
+	sm + `"method":"remove","uuid":"9b2e1c4a-7f0d-4c1e-8a55-0c1d2e3f4a5b","key":"k","value":null}`,
 	"null",
 	"[]",
 	"",
@@ -105,10 +111,10 @@ func checkReencode(t *testing.T, frame []byte, m *shm.Message) {
 	want.Raw = nil
 	switch {
 	case want.Kind == shm.KindReply && want.Err != nil:
-		want.Has &= shm.HasSeq
+		want.Has &= shm.HasSeq | shm.HasUUID
 		want.Value = nil
 	case want.Kind == shm.KindReply:
-		want.Has &= shm.HasSeq | shm.HasValue
+		want.Has &= shm.HasSeq | shm.HasUUID | shm.HasValue
 	}
 	if want.Kind == shm.KindReply {
 		want.Worker, want.Inc, want.Ack, want.Key, want.Old, want.TTL, want.Delta = 0, 0, 0, nil, nil, 0, 0
@@ -303,6 +309,9 @@ func expectedReplies(input []byte) []string {
 		var m shm.Message
 		var scratch []byte
 		shm.DecodeFrame(line, &m, &scratch)
+		if m.Kind == shm.KindInternal && nodeClusterWaits(line) {
+			want = append(want, "node cluster ack")
+		}
 		if m.Kind == shm.KindInternal || m.Kind == shm.KindOther {
 			continue
 		}
@@ -312,10 +321,34 @@ func expectedReplies(input []byte) []string {
 }
 
 func replyUUID(m *shm.Message) string {
-	if m.Has&shm.HasSeq == 0 {
+	switch {
+	case m.Has&shm.HasUUID != 0:
+		return string(m.UUID)
+	case m.Has&shm.HasSeq == 0:
 		return "none"
 	}
 	return strconv.FormatUint(m.Seq, 10)
+}
+
+// nodeClusterAck reports whether a line the master wrote is its answer
+// to a Node cluster message.
+func nodeClusterAck(line []byte) bool {
+	var a struct {
+		Cmd string
+		Ack json.RawMessage
+	}
+	return json.Unmarshal(line, &a) == nil && a.Cmd == "NODE_CLUSTER" && len(a.Ack) > 0
+}
+
+// nodeClusterWaits reports whether a Node-internal line is one of the two
+// cluster messages whose sender waits for the master's answer.
+func nodeClusterWaits(line []byte) bool {
+	var q struct {
+		Cmd, Act string
+		Seq      json.RawMessage
+	}
+	return json.Unmarshal(line, &q) == nil && q.Cmd == "NODE_CLUSTER" && len(q.Seq) > 0 &&
+		(q.Act == "queryServer" || q.Act == "exitedAfterDisconnect")
 }
 
 // checkReplies checks that out is JSON lines of replies and returns the
@@ -336,6 +369,10 @@ func checkReplies(t *testing.T, input, out []byte) []string {
 		var m shm.Message
 		var scratch []byte
 		shm.DecodeFrame(line, &m, &scratch)
+		if m.Kind == shm.KindInternal && nodeClusterAck(line) {
+			got = append(got, "node cluster ack")
+			continue
+		}
 		if m.Kind != shm.KindReply || (m.Err != nil && m.Err.Code == "") {
 			t.Fatalf("master wrote %q for %q: kind %d, err %+v; want a reply", line, input, m.Kind, m.Err)
 		}

@@ -51,13 +51,16 @@ func ParseMethod(name string) (Method, bool) {
 // "plusOne" (the article's) is an add of 1, "remove"
 // (cluster-shared-memory's) is a delete.
 func wireMethod(name []byte) (Method, bool) {
+	if m, ok := methodOf(name); ok {
+		return m, true
+	}
 	switch string(name) {
 	case "plusOne":
 		return MethodAdd, true
 	case "remove":
 		return MethodDelete, true
 	}
-	return methodOf(name)
+	return MethodNone, false
 }
 
 func methodOf(name []byte) (Method, bool) {
