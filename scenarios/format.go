@@ -1,3 +1,9 @@
+// Package scenarios runs scenario files (the format is package spec's):
+// one seed of a scenario on real processes (package harness) or in the
+// simulator (package sim), the same workload from (scenario, seed,
+// worker) either way; suites with their expectations; the run store;
+// shards, replay, JSON rows and JUnit. The bundled suite is embedded in
+// the binary and kept as files in bundled/.
 package scenarios
 
 import "github.com/shmlab/shmlab/spec"

@@ -23,6 +23,7 @@ func TestMarshalScenarioRefuses(t *testing.T) {
 		{"an add with a ttl", script(workload.Op{Method: "add", Key: "a", TTLms: 5}), `add of "a" with ttl`},
 		{"a key not UTF-8", script(workload.Op{Method: "get", Key: "\xff"}), "not UTF-8"},
 		{"byte faults", Config{Run: spec.Run{Plan: &faultinject.Plan{Bytes: []faultinject.ByteFault{{Kind: faultinject.ByteShort}}}}}, "byte faults"},
+		{"a node target", Config{Run: spec.Run{Target: spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: "a.js"}}}}, "the simulator runs the reference only"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := MarshalScenario(tt.cfg)
