@@ -46,6 +46,7 @@ type ctlMsg struct {
 	Out    *linearizability.Output `json:"out,omitempty"`
 	// start (to every process), final (a request and its answer)
 	At     string             `json:"at,omitempty"`
+	End    string             `json:"end,omitempty"`
 	Keys   []string           `json:"keys,omitempty"`
 	Values map[string]*string `json:"values,omitempty"`
 	Error  string             `json:"error,omitempty"`

@@ -452,11 +452,12 @@ func (t nodeTargets) Poison(target string) (linearizability.Event, error) {
 	select {
 	case msg := <-p.poisoned:
 		at, err := strconv.ParseInt(msg.At, 10, 64)
-		if err != nil {
-			return linearizability.Event{}, fmt.Errorf("%w: poisoned at %q: %w", ErrNodeTarget, msg.At, err)
+		end, err2 := strconv.ParseInt(msg.End, 10, 64)
+		if err != nil || err2 != nil {
+			return linearizability.Event{}, fmt.Errorf("%w: poisoned at %q to %q", ErrNodeTarget, msg.At, msg.End)
 		}
-		return linearizability.Event{Kind: linearizability.EventFault, Time: at, Worker: target, Link: target + ">master",
-			Fault: "poison", Text: faultinject.PoisonText()}, nil
+		return linearizability.Event{Kind: linearizability.EventPoison, Time: at, End: max(at, end), Worker: target,
+			Text: faultinject.PoisonText()}, nil
 	case <-p.ctlGone:
 		return linearizability.Event{}, faultinject.ErrNotRunning
 	case <-time.After(nodeStartWait):

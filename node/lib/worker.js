@@ -65,10 +65,13 @@ async function main() {
           ctl.sendRaw(`{"t":"done","n":${msg.n},"status":"${status}","out":${out}}`);
         });
         break;
-      case 'poison':
+      case 'poison': {
+        const { now } = require('./journal');
+        const t0 = now();
         for (const m of require('./poison').messages()) rawSend.call(process, m);
-        ctl.sendRaw(`{"t":"poisoned","at":"${require('./journal').now()}"}`);
+        ctl.sendRaw(`{"t":"poisoned","at":"${t0}","end":"${now()}"}`);
         break;
+      }
       case 'end':
         journal.close();
         ctl.end(() => process.exit(0));
