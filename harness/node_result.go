@@ -159,6 +159,7 @@ func (r *nodeRun) masterResults(res *Result) {
 		if m.cmd != nil {
 			mr.Killed = m.exit.Signal == sigKill && !m.stopping
 			mr.Alive = m.stopping && m.exit.Code == 0 && m.exit.Signal == ""
+			mr.Crashed = !m.exit.Planned
 			if !mr.Alive && !mr.Killed {
 				mr.Logs = append(mr.Logs, m.exit.String())
 			}
@@ -189,7 +190,7 @@ func (r *nodeRun) workerResultsNode(res *Result, counts map[procKey]*linearizabi
 		killed := e.Signal == sigKill || withMaster
 		e.Planned = e.Planned || killed
 		res.Exits = append(res.Exits, e)
-		w := WorkerResult{Name: p.name, Gen: p.gen, Inc: p.inc, Pid: e.Pid, Killed: killed}
+		w := WorkerResult{Name: p.name, Gen: p.gen, Inc: p.inc, Pid: e.Pid, Killed: killed, Crashed: !e.Planned}
 		switch {
 		case withMaster && e.Signal != sigKill:
 			w.Exit = "died with its master"
