@@ -131,12 +131,12 @@ type MasterResult struct {
 	Pid int `json:"pid"`
 	// Alive says the master answered Stats at the end of its run;
 	// Killed that it was killed first.
-	Alive  bool            `json:"alive"`
-	Killed bool            `json:"killed"`
+	Alive  bool `json:"alive"`
+	Killed bool `json:"killed"`
 	// Crashed says it exited with no fault to explain it (a Node
 	// target's primary): a crash event in the history.
-	Crashed bool `json:"crashed,omitempty"`
-	Stats  shm.MasterStats `json:"stats"`
+	Crashed bool            `json:"crashed,omitempty"`
+	Stats   shm.MasterStats `json:"stats"`
 	// Logs are its log lines.
 	Logs []string `json:"logs,omitempty"`
 }
