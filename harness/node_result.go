@@ -64,7 +64,7 @@ func (r *nodeRun) spawnReference(name string, old *shm.Worker) (*nodeProc, error
 	var w *shm.Worker
 	var err error
 	if old == nil {
-		tw := &tailWriter{emit: func(s string) { r.log("worker %s: %s", name, s) }}
+		tw := newTailWriter(func(s string) { r.log("worker %s: %s", name, s) })
 		w, err = r.ref.Spawn(shm.WorkerSpec{Command: func() *exec.Cmd {
 			cmd := exec.Command(r.node, filepath.Join(r.pkg, "lib", "worker.js"))
 			cmd.Env = append(cmd.Environ(), r.env(1)...)

@@ -202,7 +202,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	gen := r.gen
 	r.nextInc = 0
 	m := &nodeMaster{gen: gen, done: make(chan struct{}), hello: make(chan struct{}), final: make(chan *ctlMsg, 1),
-		stderr: &tailWriter{emit: func(s string) { r.log("master %d: %s", gen, s) }}}
+		stderr: newTailWriter(func(s string) { r.log("master %d: %s", gen, s) })}
 	r.masters = append(r.masters, m)
 	r.mu.Unlock()
 	if r.t.MasterOrDefault() == spec.ReferenceMaster {
@@ -492,45 +492,33 @@ func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	}
 }
 
-// tailWriter passes what a process writes to emit a line at a time and
-// keeps the last lines.
+// tailWriter passes what a process writes to emit a line at a time (a
+// lineWriter) and keeps the last lines.
 type tailWriter struct {
 	mu    sync.Mutex
-	emit  func(string)
-	part  []byte
+	lw    lineWriter
 	lines []string
 }
 
 // tailLines is how many lines of a process's output an exit keeps.
 const tailLines = 20
 
+func newTailWriter(emit func(string)) *tailWriter {
+	w := &tailWriter{}
+	w.lw.emit = func(s string) {
+		emit(s)
+		w.lines = append(w.lines, s)
+		if len(w.lines) > tailLines {
+			w.lines = w.lines[1:]
+		}
+	}
+	return w
+}
+
 func (w *tailWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.part = append(w.part, p...)
-	for {
-		i := slices.Index(w.part, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.part[:i]))
-		w.part = w.part[i+1:]
-	}
-	if len(w.part) > 4096 {
-		w.line(string(w.part))
-		w.part = w.part[:0]
-	}
-	return len(p), nil
-}
-
-func (w *tailWriter) line(s string) {
-	if w.emit != nil {
-		w.emit(s)
-	}
-	w.lines = append(w.lines, s)
-	if len(w.lines) > tailLines {
-		w.lines = w.lines[1:]
-	}
+	return w.lw.Write(p)
 }
 
 func (w *tailWriter) tail() []string {
