@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -220,7 +221,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	select {
 	case <-m.hello:
 	case <-m.done:
-		return m, fmt.Errorf("%w: the primary exited before its hello: %v", ErrNodeTarget, m.exit)
+		return m, fmt.Errorf("%w: the primary exited before its hello: %v%s", ErrNodeTarget, m.exit, stderrText(m.exit.Stderr))
 	case <-time.After(nodeStartWait):
 		return m, fmt.Errorf("%w: the primary said no hello within %v", ErrNodeTarget, nodeStartWait)
 	case <-ctx.Done():
@@ -239,6 +240,14 @@ func (r *nodeRun) waitMaster(m *nodeMaster) {
 	m.exit.Stderr = m.stderr.tail()
 	r.mu.Unlock()
 	close(m.done)
+}
+
+// stderrText shows the last lines of a process's stderr in an error.
+func stderrText(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return "; its stderr ends:\n  " + strings.Join(lines, "\n  ")
 }
 
 // exitOf describes an exited process.
@@ -267,7 +276,8 @@ func (r *nodeRun) awaitHellos(ctx context.Context) error {
 		select {
 		case <-p.hello:
 		case <-p.done:
-			return fmt.Errorf("%w: worker %s exited before its hello: %v", ErrNodeTarget, p.name, p.exitInfo())
+			e := p.exitInfo()
+			return fmt.Errorf("%w: worker %s exited before its hello: %v%s", ErrNodeTarget, p.name, e, stderrText(e.Stderr))
 		case <-deadline:
 			return fmt.Errorf("%w: worker %s said no hello within %v", ErrNodeTarget, p.name, nodeStartWait)
 		case <-ctx.Done():
