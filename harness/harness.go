@@ -110,6 +110,10 @@ type WorkerResult struct {
 	Exit string `json:"exit"`
 	// Killed says it died by SIGKILL (a kill, a restart, its master's death).
 	Killed bool `json:"killed"`
+	// Crashed says it exited with no fault to explain it (a Node
+	// target's process): a crash event in the history, which the
+	// liveness check reports, not a problem of the run.
+	Crashed bool `json:"crashed,omitempty"`
 	// Cut names the planned byte faults (joined by "+") that ended its
 	// connection, when it exited for that: with status 3, its master
 	// lost.
@@ -127,9 +131,12 @@ type MasterResult struct {
 	Pid int `json:"pid"`
 	// Alive says the master answered Stats at the end of its run;
 	// Killed that it was killed first.
-	Alive  bool            `json:"alive"`
-	Killed bool            `json:"killed"`
-	Stats  shm.MasterStats `json:"stats"`
+	Alive  bool `json:"alive"`
+	Killed bool `json:"killed"`
+	// Crashed says it exited with no fault to explain it (a Node
+	// target's primary): a crash event in the history.
+	Crashed bool            `json:"crashed,omitempty"`
+	Stats   shm.MasterStats `json:"stats"`
 	// Logs are its log lines.
 	Logs []string `json:"logs,omitempty"`
 }
@@ -335,7 +342,7 @@ func (r *Result) Problems() error {
 	var errs []error
 	for _, w := range r.Workers {
 		switch {
-		case w.Killed, w.Cut != "":
+		case w.Killed, w.Cut != "", w.Crashed:
 		case w.Exit != "":
 			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d) exited: %s", w.Name, w.Gen, w.Inc, w.Pid, w.Exit))
 		case w.Unreturned > 0 || w.Ops > r.ops || (!r.duration && w.Ops != r.ops):
@@ -343,13 +350,8 @@ func (r *Result) Problems() error {
 		}
 	}
 	for _, m := range r.Masters {
-		if !m.Killed && !m.Alive {
+		if !m.Killed && !m.Alive && !m.Crashed {
 			errs = append(errs, fmt.Errorf("master %d (pid %d) did not answer at the end of its run", m.Gen, m.Pid))
-		}
-	}
-	for _, e := range r.Exits {
-		if !e.Planned {
-			errs = append(errs, errors.New(e.String()))
 		}
 	}
 	if r.Faults != nil {

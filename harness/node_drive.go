@@ -209,31 +209,14 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 	}
 	sp := r.sp
 	w := workload.NewShaped(sp.Seed, p.name, p.gen, p.inc, sp.Keys, r.mix, sp.Shape)
-	var then *workload.Op
-	for i := range sp.Ops {
-		if i > 0 && sp.Think > 0 {
-			time.Sleep(sp.Think)
+	runOps(w, sp, r.start, func(n int, o *workload.Op) (linearizability.Status, linearizability.Output, bool) {
+		r.runner.Received(p.name, n)
+		st, out, err := r.call(ctx, p, n, o, true, r.aimedAt(p.name, n))
+		if err != nil && !errors.Is(err, errGone) && !errors.Is(err, context.Canceled) {
+			r.log("worker %s: %v", p.name, err)
 		}
-		if sp.Duration > 0 && linearizability.Now()-r.start >= int64(sp.Duration) {
-			return
-		}
-		o := w.Next()
-		if then != nil {
-			o, then = *then, nil
-		}
-		r.runner.Received(p.name, i+1)
-		st, out, err := r.call(ctx, p, i+1, &o, true, r.aimedAt(p.name, i+1))
-		if err != nil {
-			if !errors.Is(err, errGone) && !errors.Is(err, context.Canceled) {
-				r.log("worker %s: %v", p.name, err)
-			}
-			return
-		}
-		w.Observe(&o, st, out)
-		if next, ok := o.Then(out); ok && st == linearizability.StatusOK {
-			then = &next
-		}
-	}
+		return st, out, err == nil
+	})
 }
 
 // aimedAt returns the process faults aimed at worker name's nth

@@ -64,7 +64,7 @@ func (r *nodeRun) spawnReference(name string, old *shm.Worker) (*nodeProc, error
 	var w *shm.Worker
 	var err error
 	if old == nil {
-		tw := &tailWriter{emit: func(s string) { r.log("worker %s: %s", name, s) }}
+		tw := newTailWriter(func(s string) { r.log("worker %s: %s", name, s) })
 		w, err = r.ref.Spawn(shm.WorkerSpec{Command: func() *exec.Cmd {
 			cmd := exec.Command(r.node, filepath.Join(r.pkg, "lib", "worker.js"))
 			cmd.Env = append(cmd.Environ(), r.env(1)...)
@@ -159,6 +159,7 @@ func (r *nodeRun) masterResults(res *Result) {
 		if m.cmd != nil {
 			mr.Killed = m.exit.Signal == sigKill && !m.stopping
 			mr.Alive = m.stopping && m.exit.Code == 0 && m.exit.Signal == ""
+			mr.Crashed = !m.exit.Planned
 			if !mr.Alive && !mr.Killed {
 				mr.Logs = append(mr.Logs, m.exit.String())
 			}
@@ -189,7 +190,7 @@ func (r *nodeRun) workerResultsNode(res *Result, counts map[procKey]*linearizabi
 		killed := e.Signal == sigKill || withMaster
 		e.Planned = e.Planned || killed
 		res.Exits = append(res.Exits, e)
-		w := WorkerResult{Name: p.name, Gen: p.gen, Inc: p.inc, Pid: e.Pid, Killed: killed}
+		w := WorkerResult{Name: p.name, Gen: p.gen, Inc: p.inc, Pid: e.Pid, Killed: killed, Crashed: !e.Planned}
 		switch {
 		case withMaster && e.Signal != sigKill:
 			w.Exit = "died with its master"

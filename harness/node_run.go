@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -202,7 +203,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	gen := r.gen
 	r.nextInc = 0
 	m := &nodeMaster{gen: gen, done: make(chan struct{}), hello: make(chan struct{}), final: make(chan *ctlMsg, 1),
-		stderr: &tailWriter{emit: func(s string) { r.log("master %d: %s", gen, s) }}}
+		stderr: newTailWriter(func(s string) { r.log("master %d: %s", gen, s) })}
 	r.masters = append(r.masters, m)
 	r.mu.Unlock()
 	if r.t.MasterOrDefault() == spec.ReferenceMaster {
@@ -220,7 +221,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	select {
 	case <-m.hello:
 	case <-m.done:
-		return m, fmt.Errorf("%w: the primary exited before its hello: %v", ErrNodeTarget, m.exit)
+		return m, fmt.Errorf("%w: the primary exited before its hello: %v%s", ErrNodeTarget, m.exit, stderrText(m.exit.Stderr))
 	case <-time.After(nodeStartWait):
 		return m, fmt.Errorf("%w: the primary said no hello within %v", ErrNodeTarget, nodeStartWait)
 	case <-ctx.Done():
@@ -239,6 +240,14 @@ func (r *nodeRun) waitMaster(m *nodeMaster) {
 	m.exit.Stderr = m.stderr.tail()
 	r.mu.Unlock()
 	close(m.done)
+}
+
+// stderrText shows the last lines of a process's stderr in an error.
+func stderrText(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return "; its stderr ends:\n  " + strings.Join(lines, "\n  ")
 }
 
 // exitOf describes an exited process.
@@ -267,7 +276,8 @@ func (r *nodeRun) awaitHellos(ctx context.Context) error {
 		select {
 		case <-p.hello:
 		case <-p.done:
-			return fmt.Errorf("%w: worker %s exited before its hello: %v", ErrNodeTarget, p.name, p.exitInfo())
+			e := p.exitInfo()
+			return fmt.Errorf("%w: worker %s exited before its hello: %v%s", ErrNodeTarget, p.name, e, stderrText(e.Stderr))
 		case <-deadline:
 			return fmt.Errorf("%w: worker %s said no hello within %v", ErrNodeTarget, p.name, nodeStartWait)
 		case <-ctx.Done():
@@ -492,45 +502,33 @@ func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	}
 }
 
-// tailWriter passes what a process writes to emit a line at a time and
-// keeps the last lines.
+// tailWriter passes what a process writes to emit a line at a time (a
+// lineWriter) and keeps the last lines.
 type tailWriter struct {
 	mu    sync.Mutex
-	emit  func(string)
-	part  []byte
+	lw    lineWriter
 	lines []string
 }
 
 // tailLines is how many lines of a process's output an exit keeps.
 const tailLines = 20
 
+func newTailWriter(emit func(string)) *tailWriter {
+	w := &tailWriter{}
+	w.lw.emit = func(s string) {
+		emit(s)
+		w.lines = append(w.lines, s)
+		if len(w.lines) > tailLines {
+			w.lines = w.lines[1:]
+		}
+	}
+	return w
+}
+
 func (w *tailWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.part = append(w.part, p...)
-	for {
-		i := slices.Index(w.part, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.part[:i]))
-		w.part = w.part[i+1:]
-	}
-	if len(w.part) > 4096 {
-		w.line(string(w.part))
-		w.part = w.part[:0]
-	}
-	return len(p), nil
-}
-
-func (w *tailWriter) line(s string) {
-	if w.emit != nil {
-		w.emit(s)
-	}
-	w.lines = append(w.lines, s)
-	if len(w.lines) > tailLines {
-		w.lines = w.lines[1:]
-	}
+	return w.lw.Write(p)
 }
 
 func (w *tailWriter) tail() []string {

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,5 +175,23 @@ func TestNodeLivenessCaught(t *testing.T) {
 				t.Fatalf("liveness %+v: want a %s violation saying %q", r.Liveness, tc.check, tc.want)
 			}
 		})
+	}
+}
+
+// TestNodeBadAdapter: an adapter whose worker hook throws, or that is
+// missing, makes the run fail with a clear error (the thrown message, the
+// missing file), not a hang or a verdict.
+func TestNodeBadAdapter(t *testing.T) {
+	nodetest.Node(t)
+	for _, tc := range []struct{ adapter, want string }{
+		{fixture("throws-adapter.js"), "no client here: the adapter is broken"},
+		{fixture("no-such-adapter.js"), "no-such-adapter.js: no such file"},
+	} {
+		cfg := harness.Config{Run: spec.Run{Workers: 2, Ops: 5, Target: spec.Target{Kind: spec.Node,
+			Node: spec.NodeTarget{Adapter: tc.adapter, Path: tc.adapter}}}, Dir: t.TempDir()}
+		_, err := harness.Run(t.Context(), cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, harness.ErrNodeTarget) {
+			t.Errorf("adapter %s: error %v, want ErrNodeTarget saying %q", tc.adapter, err, tc.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // TestPoison: a worker sends the poison frames at its planned time (or
@@ -32,8 +33,8 @@ func TestPoison(t *testing.T) {
 			if tc.master {
 				plan.Processes = append(plan.Processes, pauseMaster)
 			}
-			res := run(t, harness.Config{Scenario: "poison-" + tc.name, Workers: 3, Ops: 40, Seed: 7, Think: time.Millisecond,
-				CallTimeout: patience.Bound(time.Second), Plan: plan})
+			res := run(t, harness.Config{Run: spec.Run{Scenario: "poison-" + tc.name, Workers: 3, Ops: 40, Seed: 7, Think: time.Millisecond,
+				CallTimeout: patience.Bound(time.Second), Plan: plan}})
 			requireSound(t, res)
 			if n := len(plan.Processes); res.FaultsPlanned != n || res.FaultsHappened != n {
 				t.Fatalf("%d faults planned, %d happened; want %d and %d", res.FaultsPlanned, res.FaultsHappened, n, n)

@@ -44,4 +44,15 @@ class Control {
   }
 }
 
-module.exports = { Control };
+// env returns environment variable name, or fallback if it is unset or
+// empty; with no fallback, an unset one is an error.
+function env(name, fallback) {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    if (fallback !== undefined) return fallback;
+    throw new Error(`shmlab: $${name} is not set`);
+  }
+  return v;
+}
+
+module.exports = { Control, env };

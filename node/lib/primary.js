@@ -7,19 +7,11 @@
 
 const cluster = require('cluster');
 const path = require('path');
-const { Control } = require('./control');
+const { Control, env } = require('./control');
 const { Journal, now } = require('./journal');
 
 const TAIL = 20; // stderr lines kept per worker for its exit report
 
-function env(name, fallback) {
-  const v = process.env[name];
-  if (v === undefined || v === '') {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`shmlab primary: $${name} is not set`);
-  }
-  return v;
-}
 
 async function main() {
   const cfg = {

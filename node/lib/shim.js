@@ -11,7 +11,10 @@
 // as the primary receives them (worker.process's 'message' events, which
 // worker 'message' and cluster 'message' listeners hear) and its replies
 // as the primary sends them (worker.send), as Go's faultinject.Messages
-// does on the master's side of a connection. wrapWorker: in a worker
+// does on the master's side of a connection; a request held (delayed,
+// reordered) when its worker dies still reaches the primary's listeners,
+// as one already in the primary's pipe would, while a reply held then is
+// thrown away (logged as discarded). wrapWorker: in a worker
 // whose master is not ours (shmlab's Go master), requests are decided at
 // process.send and replies at process's 'message' events.
 
@@ -64,7 +67,11 @@ function recordJSON(link, info, dec, t) {
 
 // Link carries one direction of one worker's messages under a plan.
 class Link {
-  constructor(shim, worker, dir, deliver) {
+  // late: deliver what is held (delayed, reordered) after the link
+  // closed, instead of throwing it away: a request the primary has
+  // received already still reaches its listeners after its worker died.
+  constructor(shim, worker, dir, deliver, late = false) {
+    this.late = late;
     this.shim = shim;
     this.link = { worker, dir };
     this.ld = shim.decider.on(this.link);
@@ -91,7 +98,7 @@ class Link {
     if (dec.delay) {
       const h = { info, dec, go: null };
       h.go = go;
-      setTimeout(() => { if (!this.closed) go(); else this.discard(h); }, Number(dec.delay) / 1e6);
+      setTimeout(() => { if (!this.closed || this.late) go(); else this.discard(h); }, Number(dec.delay) / 1e6);
       return;
     }
     if (dec.reorder) {
@@ -105,7 +112,7 @@ class Link {
 
   // send delivers msg, then any messages held for a reorder.
   send(msg, rest) {
-    if (this.closed) return;
+    if (this.closed && !this.late) return;
     this.deliver(msg, ...rest);
     const held = this.held;
     this.held = [];
@@ -119,17 +126,19 @@ class Link {
     const i = this.held.indexOf(h);
     if (i < 0) return;
     this.held.splice(i, 1);
-    if (!this.closed) h.go();
+    if (!this.closed || this.late) h.go();
   }
 
   // close throws away what is held, logged as discarded.
   close() {
     this.closed = true;
-    for (const h of this.held) {
-      clearTimeout(h.timer);
-      this.discard(h);
-    }
+    const held = this.held;
     this.held = [];
+    for (const h of held) {
+      clearTimeout(h.timer);
+      if (this.late) h.go();
+      else this.discard(h);
+    }
   }
 
   discard(h) {
@@ -183,7 +192,7 @@ function wrapPrimary(plan, journal) {
     onFork(worker, name) {
       const proc = worker.process;
       const emit = proc.emit;
-      const reqs = new Link(shim, name, 'requests', (msg, ...rest) => emit.call(proc, 'message', msg, ...rest));
+      const reqs = new Link(shim, name, 'requests', (msg, ...rest) => emit.call(proc, 'message', msg, ...rest), true);
       proc.emit = function (event, msg, ...rest) {
         if (event !== 'message') return emit.call(this, event, msg, ...rest);
         const info = requestInfo(msg);

@@ -7,18 +7,10 @@
 
 const path = require('path');
 const { Journal } = require('./journal');
-const { Control } = require('./control');
+const { Control, env } = require('./control');
 const { invoke, argsOf, outcome } = require('./call');
 const { METHODS } = require('./methods');
 
-function env(name, fallback) {
-  const v = process.env[name];
-  if (v === undefined || v === '') {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`shmlab worker: $${name} is not set`);
-  }
-  return v;
-}
 
 function config() {
   const id = process.env.SHMLAB_WORKER_ID;
