@@ -61,6 +61,8 @@ async function main() {
         const { now } = require('./journal');
         const t0 = now();
         for (const m of require('./poison').messages()) rawSend.call(process, m);
+        // Then the adapter's own, in its library's message format (adapter.poison).
+        for (const m of Array.isArray(adapter.poison) ? adapter.poison : []) rawSend.call(process, m);
         ctl.sendRaw(`{"t":"poisoned","at":"${t0}","end":"${now()}"}`);
         break;
       }

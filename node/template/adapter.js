@@ -41,6 +41,12 @@ module.exports = {
     };
   },
 
+  // Optional: messages in your library's own format that a poison fault
+  // sends into the master's channel after shmlab's known crashers (null,
+  // unknown methods, __proto__ keys: faultinject.PoisonFrames), each as
+  // process.send takes it. A master that dies of one is "crashed".
+  // poison: [{ myLib: true, op: 'get' }],
+
   // Optional, in the primary once the workers are done: the final value
   // of each key, read from the library's own store: {key: value}, or a
   // Map. Without it, shmlab reads the keys through a worker.

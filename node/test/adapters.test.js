@@ -80,6 +80,10 @@ test('cluster-shared-memory', async (t) => {
     assertRun(r, [[...roundTripWant(undefined, undefined), ok(undefined), ok(undefined), ok(undefined)]]);
     assert.deepStrictEqual(r.primary.final, { k2: 3 }); // k1 absent: JSON leaves it out
   });
+  await t.test('get and set alone (cluster-shared-memory-getset)', () => {
+    const r = probe(adapterPath('cluster-shared-memory-getset'), { workers: [[call('set', 'k', 4), call('get', 'k'), call('delete', 'k')]] }, modules);
+    assertRun(r, [[ok(undefined), ok(4), { missing: 'delete' }]]);
+  });
   await t.test('the finding: falsy values read back absent', () => {
     const r = probe(file, { workers: [[call('set', 'k', 0), call('get', 'k'), call('set', 'k', ''), call('get', 'k')]] }, modules);
     assertRun(r, [[ok(undefined), ok(undefined), ok(undefined), ok(undefined)]]);
@@ -87,6 +91,11 @@ test('cluster-shared-memory', async (t) => {
   await t.test('the finding: a lock whose holder died is never released', () => {
     const r = probe(file, { serial: true, workers: [[call('lock', 'k'), { die: true }], [quick('lock', 'k')]] }, modules);
     assertRun(r, [[ok(undefined)], [{ timeout: true }]]);
+  });
+  await t.test('the finding: the primary dies on a set of the key ""', () => {
+    const r = probe(file, { workers: [[quick('set', '', 1)]] }, modules);
+    assert.notStrictEqual(r.status, 0, 'the primary survived');
+    assert.match(r.stderr, /reading 'then'/);
   });
   await t.test('the finding: the primary dies on a null message', () => {
     const r = probe(file, { workers: [[{ send: null }, quick('get', 'k')]] }, modules);
@@ -106,6 +115,13 @@ test('memored', async (t) => {
   await t.test('the finding: a multiStore of one entry never calls back', () => {
     const r = probe(adapterPath('memored-multistore'), { workers: [[quick('set', 'k', 1), call('get', 'k')]] }, modules);
     assertRun(r, [[{ timeout: true }, ok(1)]]);
+  });
+  await t.test('the finding: the primary dies on the adapter\'s poison', () => {
+    const poison = require(file).poison;
+    assert.ok(Array.isArray(poison) && poison.length > 0, 'the adapter lists no poison');
+    const r = probe(file, { workers: [[{ send: poison[0] }, quick('get', 'k')]] }, modules);
+    assert.notStrictEqual(r.status, 0, 'the primary survived');
+    assert.match(r.stderr, /reading 'send'/);
   });
   await t.test('the finding: the primary dies reading __proto__', () => {
     const r = probe(file, { workers: [[quick('get', '__proto__')]] }, modules);

@@ -8,7 +8,8 @@
 //
 // Flaws shmlab finds with it (README.md, "Findings in real libraries"): get-then-set
 // increments lose updates; the primary dies reading a key named like an Object.prototype
-// member (`__proto__`, `constructor`), and when it answers a worker that has exited.
+// member (`__proto__`, `constructor`), and on a request that names a worker pid no worker
+// has, or lacks its parameters (the poison below).
 'use strict';
 
 const LIB = 'memored';
@@ -18,6 +19,12 @@ module.exports = {
   master() {
     require(LIB); // listens to every worker forked after this
   },
+  // Poison in memored's own format: a read claiming a worker pid that no worker has (the
+  // primary answers by that pid), and one without its requestParams.
+  poison: [
+    { channel: 'memored', type: 'read', id: 'poison-1', workerPid: -1, requestParams: { key: 'k0' } },
+    { channel: 'memored', type: 'read', id: 'poison-2', workerPid: -1 },
+  ],
   worker() {
     const memored = require(LIB);
     return {
