@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -101,7 +100,7 @@ func (p *nodeProc) watchPid(pid int) {
 			return
 		case <-time.After(50 * time.Millisecond):
 		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if gone(pid) {
 			p.mu.Lock()
 			reaped := p.shm != nil // the Go master's: its watcher says how it ended
 			p.mu.Unlock()

@@ -368,11 +368,10 @@ func (r *nodeRun) shutdown() {
 			p.ctl.send(&ctlMsg{T: "end"})
 		}
 	}
-	wait := time.After(nodeStartWait)
+	wait := time.After(aliveWait)
 	for _, p := range ps {
 		select {
-		case <-p.done:
-		case <-p.ctlGone:
+		case <-p.done: // its exit reported, before the primary stops
 		case <-wait:
 		}
 	}
@@ -396,10 +395,11 @@ func (r *nodeRun) shutdown() {
 	if r.ref != nil {
 		r.ref.Close()
 	}
+	wait = time.After(aliveWait)
 	for _, p := range ps {
 		select {
 		case <-p.done:
-		case <-time.After(aliveWait):
+		case <-wait:
 			p.exited(ProcessExit{Why: "no exit seen at the end of the run"})
 		}
 	}
