@@ -369,7 +369,7 @@ func (r *nodeRun) procLocked(gen int, inc uint64, name string) *nodeProc {
 		p.name = name
 	}
 	if name != "" && gen == r.gen {
-		if cur := r.current[name]; cur == nil || cur.inc <= inc {
+		if cur := r.current[name]; cur == nil || cur.gen < gen || (cur.gen == gen && cur.inc <= inc) {
 			r.current[name] = p
 		}
 	}
