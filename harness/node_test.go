@@ -11,6 +11,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/internal/nodetest"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -28,7 +29,7 @@ func runNode(t *testing.T, cfg harness.Config, target spec.NodeTarget) *harness.
 	target.Path = filepath.Join(".", target.Adapter)
 	cfg.Target = spec.Target{Kind: spec.Node, Node: target}
 	if cfg.CallTimeout == 0 {
-		cfg.CallTimeout = 2 * time.Second // node processes on a busy machine
+		cfg.CallTimeout = patience.Bound(time.Second) // node processes on a busy machine
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -84,9 +85,9 @@ func TestNodeMessageFaults(t *testing.T) {
 	plan := &faultinject.Plan{Seed: 11, Messages: []faultinject.MessageFault{
 		{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
 		{Kind: faultinject.Reorder, P: 0.05},
-		{Kind: faultinject.Drop, P: 0.02},
+		{Kind: faultinject.Drop, P: 0.01},
 	}}
-	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: time.Second}},
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: patience.Bound(200 * time.Millisecond)}},
 		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
 	requireSound(t, res)
 	n := events(res.History)[linearizability.EventFault]
@@ -135,13 +136,13 @@ func TestNodeReferenceRow(t *testing.T) {
 		{Kind: faultinject.Delay, P: 0.05, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 5 * time.Millisecond}},
 		{Kind: faultinject.Duplicate, P: 0.05, Copies: 1},
 		{Kind: faultinject.Reorder, P: 0.05},
-		{Kind: faultinject.Drop, P: 0.02},
+		{Kind: faultinject.Drop, P: 0.01},
 	}, Processes: []faultinject.ProcessFault{
 		{Kind: faultinject.Kill, Target: "w1", At: 150 * time.Millisecond},
 		{Kind: faultinject.Restart, Target: "w2", At: 100 * time.Millisecond},
 		{Kind: faultinject.Pause, Target: "w3", At: 50 * time.Millisecond, For: 100 * time.Millisecond},
 	}}
-	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: time.Second}},
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: patience.Bound(200 * time.Millisecond)}},
 		spec.NodeTarget{Master: spec.ReferenceMaster})
 	requireSound(t, res)
 	if res.FaultsHappened != 3 || len(res.Records) == 0 {
