@@ -83,6 +83,13 @@ type Result struct {
 	// FaultsHappened how many of them happened (their first action took
 	// effect: the kill, the pause, a restart's kill).
 	FaultsPlanned, FaultsHappened int
+	// Exits are the exits of a Node target's processes, planned or not,
+	// with their status and last lines of standard error (a reference
+	// run's are in Workers and Masters).
+	Exits []ProcessExit
+	// LeftOut names the methods a Node target's adapter lacks: they were
+	// left out of the workload's mix.
+	LeftOut []string
 
 	ops      int // per worker process, as configured
 	duration bool

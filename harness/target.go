@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/shmlab/shmlab/spec"
 )
@@ -23,12 +24,22 @@ func runTarget(ctx context.Context, c Config) (*Result, error) {
 }
 
 // runNode runs c on its Node target (c.Target.Node): the adapter's
-// master and Node workers, driven by shmlab, their journals merged into
-// one history. It has Run's contract.
-//
-// This is the seam of the Node target: until it is built in, it returns
-// an error wrapping ErrNotBuiltIn ("target node not built in"), which a scenario run reports as
-// its ERROR verdict.
-func runNode(_ context.Context, c Config) (*Result, error) {
-	return nil, fmt.Errorf("harness: target node %w (%v)", ErrNotBuiltIn, c.Target)
+// master (or the Go reference master) and Node workers, driven by shmlab
+// over a control socket, their journals merged into one history
+// (node_run.go). It has Run's contract.
+func runNode(ctx context.Context, c Config) (*Result, error) {
+	sp, err := newSpec(&c)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Replay) > 0 {
+		return nil, fmt.Errorf("%w: a replay of a fault log needs the reference's Go links", ErrNodeTarget)
+	}
+	if sp.Dir == "" {
+		if sp.Dir, err = os.MkdirTemp("", "shmlab-harness-"); err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		defer os.RemoveAll(sp.Dir)
+	}
+	return runNodeTarget(ctx, sp, &c)
 }

@@ -61,31 +61,47 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	late.start(rec)
 	s := rec.Session(cfg.Name)
 	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
-	var then *workload.Op // the second half of an increment
-	for i := range cfg.Ops {
-		if i > 0 && cfg.Think > 0 {
-			time.Sleep(cfg.Think)
+	runOps(w, &cfg.runSpec, cfg.Start, func(_ int, o *workload.Op) (linearizability.Status, linearizability.Output, bool) {
+		p := s.Call(o.Method, o.Key, o.Input())
+		st, out, seq := do(ctx, c, o, cfg.CallTimeout)
+		p.Return(st, out)
+		if st == linearizability.StatusUnknown && out.Error != nil && out.Error.Code == linearizability.ErrorTimeout {
+			late.gaveUp(seq, p)
 		}
-		if cfg.Duration > 0 && linearizability.Now()-cfg.Start >= int64(cfg.Duration) {
-			break
+		return st, out, true
+	})
+	late.wait(lateWait(cfg.CallTimeout))
+	return j.Close()
+}
+
+// runOps makes one worker process's operations, drawn by w, with do
+// (which runs the nth, from 1, and says how it ended, or false to stop):
+// at most sp.Ops, sp.Think apart, until sp.Duration has passed since
+// start; the second half of an increment follows its first when that
+// returned ok, and every outcome is shown to w, which may draw by it.
+func runOps(w *workload.Generator, sp *runSpec, start int64,
+	do func(n int, o *workload.Op) (linearizability.Status, linearizability.Output, bool)) {
+	var then *workload.Op // the second half of an increment
+	for i := range sp.Ops {
+		if i > 0 && sp.Think > 0 {
+			time.Sleep(sp.Think)
+		}
+		if sp.Duration > 0 && linearizability.Now()-start >= int64(sp.Duration) {
+			return
 		}
 		o := w.Next()
 		if then != nil {
 			o, then = *then, nil
 		}
-		p := s.Call(o.Method, o.Key, o.Input())
-		st, out, seq := do(ctx, c, &o, cfg.CallTimeout)
-		p.Return(st, out)
-		if st == linearizability.StatusUnknown && out.Error != nil && out.Error.Code == linearizability.ErrorTimeout {
-			late.gaveUp(seq, p)
+		st, out, ok := do(i+1, &o)
+		if !ok {
+			return
 		}
 		w.Observe(&o, st, out)
 		if next, ok := o.Then(out); ok && st == linearizability.StatusOK {
 			then = &next
 		}
 	}
-	late.wait(lateWait(cfg.CallTimeout))
-	return j.Close()
 }
 
 // do runs o on c within timeout, and says how it ended and the id its

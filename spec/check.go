@@ -71,6 +71,9 @@ func (sc *Scenario) check() []problem {
 	if v := sc.Values; v.Min < 0 || v.Max < v.Min || v.Max > 1<<20 {
 		add("$.values", "values from %d to %d bytes: want 0 <= min <= max <= 1048576", v.Min, v.Max)
 	}
+	if f := sc.Values.Falsy; f < 0 || f > 1 {
+		add("$.values.falsy", "falsy share %v: want more than 0, at most 1", f)
+	}
 	sc.checkStore(add)
 	if _, err := sc.Bugs(); err != nil {
 		add("$.variant", "variant %q: %v", sc.Variant, err)

@@ -17,14 +17,15 @@ import (
 func (sc *Scenario) Spec(seed uint64) Run {
 	bugs, _ := sc.Bugs()
 	return Run{
-		Scenario:    sc.Name,
-		Seed:        seed,
-		Workers:     sc.NumWorkers(),
-		Ops:         sc.ops(),
-		Duration:    sc.Duration,
-		Keys:        sc.keys(),
-		Mix:         sc.Mix,
-		Shape:       workload.Shape{Hot: sc.Keys.Hot, ValueMin: sc.Values.Min, ValueMax: sc.Values.Max, TTL: sc.Store.TTL},
+		Scenario: sc.Name,
+		Seed:     seed,
+		Workers:  sc.NumWorkers(),
+		Ops:      sc.ops(),
+		Duration: sc.Duration,
+		Keys:     sc.keys(),
+		Mix:      sc.Mix,
+		Shape: workload.Shape{Hot: sc.Keys.Hot, ValueMin: sc.Values.Min, ValueMax: sc.Values.Max, TTL: sc.Store.TTL,
+			Falsy: sc.Values.Falsy},
 		Store:       shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, DedupWindow: sc.Store.DedupWindow, Bugs: bugs & storeBugs},
 		Bugs:        bugs,
 		Plan:        sc.plan(),

@@ -198,6 +198,8 @@ func TestParseErrors(t *testing.T) {
 		{"no latency", "latency: 0s\n", []string{"f.yaml:1:10:", "latency 0s"}},
 		{"values of no bytes", "values: {min: 0, max: 0}\n", []string{"f.yaml:1:23:", "values.max 0: no value has 0 bytes"}},
 		{"values empty", "values: {}\n", []string{"f.yaml:1:9:", "values is empty ({})"}},
+		{"falsy share 0", "values: {falsy: 0}\n", []string{"f.yaml:1:17:", "values.falsy 0: no write would be falsy"}},
+		{"falsy share over 1", "values: {falsy: 1.5}\n", []string{"f.yaml:1:17:", "falsy share 1.5: want more than 0, at most 1"}},
 		{"keys empty", "keys: {}\n", []string{"f.yaml:1:7:", "keys is empty ({}): say something in it, or leave keys out for its default"}},
 		{"hot share 0", "keys: {distribution: hot, hot: 0}\n", []string{"f.yaml:1:32:", "keys.hot 0"}},
 		{"store of no entries", "store: {entries: 0}\n", []string{"f.yaml:1:18:", "store.entries 0: a store of no entries: want 1 or more, or leave entries out for no bound on entries"}},

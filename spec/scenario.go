@@ -110,9 +110,12 @@ type Keys struct {
 
 // Values sizes the values written, in bytes: each is drawn from Min to
 // Max (a JSON string that begins with its writer's unique number).
+// Falsy, if set, is the share of writes that write 0, "" or false
+// instead (workload.Shape.Falsy).
 type Values struct {
-	Min int `yaml:"min"`
-	Max int `yaml:"max"`
+	Min   int     `yaml:"min"`
+	Max   int     `yaml:"max"`
+	Falsy float64 `yaml:"falsy"`
 }
 
 // Store limits the master's store: at most Entries entries and Bytes

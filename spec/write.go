@@ -173,7 +173,8 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	m := sc.Mix
 	add(&d, "mix", flow{nonZero(fields{{Key: "get", Value: m.Get}, {Key: "set", Value: m.Set}, {Key: "add", Value: m.Add},
 		{Key: "cas", Value: m.CAS}, {Key: "delete", Value: m.Delete}, {Key: "incr", Value: m.Incr}})})
-	add(&d, "values", flow{nonZero(fields{{Key: "min", Value: sc.Values.Min}, {Key: "max", Value: sc.Values.Max}})})
+	add(&d, "values", flow{nonZero(fields{{Key: "min", Value: sc.Values.Min}, {Key: "max", Value: sc.Values.Max},
+		{Key: "falsy", Value: sc.Values.Falsy}})})
 	st := sc.Store
 	add(&d, "store", flow{nonZero(fields{{Key: "entries", Value: st.Entries}, {Key: "bytes", Value: st.Bytes}, {Key: "ttl", Value: st.TTL},
 		{Key: "dedup_window", Value: st.DedupWindow}})})

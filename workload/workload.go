@@ -125,7 +125,16 @@ type Shape struct {
 	// TTL, if positive, is given to every set and cas (whole
 	// milliseconds): keys then expire, and are checked as evicting.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// Falsy, if positive, is the share of writes (set, cas) that write
+	// one of JavaScript's falsy JSON values instead of a unique one: 0,
+	// "" or false, drawn in equal shares. Libraries that test a value
+	// with `if (value)` lose them; null is left out, since a Node
+	// target reads null as absent.
+	Falsy float64 `json:"falsy,omitempty"`
 }
+
+// falsy are the values a Falsy share writes.
+var falsy = [...]shm.Value{shm.Value("0"), shm.Value(`""`), shm.Value("false")}
 
 // Validate reports a shape out of range.
 func (s Shape) Validate() error {
@@ -134,6 +143,8 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("workload: hot share %v is not within 0 and 1", s.Hot)
 	case s.ValueMin < 0 || s.ValueMax < s.ValueMin:
 		return fmt.Errorf("workload: value sizes %d to %d are not 0 <= min <= max", s.ValueMin, s.ValueMax)
+	case s.Falsy < 0 || s.Falsy > 1:
+		return fmt.Errorf("workload: falsy share %v is not within 0 and 1", s.Falsy)
 	case s.ValueMax > MaxValueBytes:
 		return fmt.Errorf("workload: value size %d is over %d", s.ValueMax, MaxValueBytes)
 	case s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Millisecond):
@@ -323,8 +334,12 @@ func (g *Generator) NextInto(o *Op) {
 }
 
 // fresh returns a value no other write of the run writes: an integer, or
-// with a value size, a string that begins with that integer.
+// with a value size, a string that begins with that integer; or, in the
+// shape's Falsy share, one of the falsy values.
 func (g *Generator) fresh() shm.Value {
+	if g.shape.Falsy > 0 && g.rng.Float64() < g.shape.Falsy {
+		return falsy[g.rng.IntN(len(falsy))]
+	}
 	g.n++
 	size := g.shape.ValueMin
 	if g.shape.ValueMax > size {

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,9 +115,32 @@ func TestShape(t *testing.T) {
 	if hot < 1500 || hot > 1700 {
 		t.Errorf("hot key drawn %d times of 2000, want about 1600", hot)
 	}
-	for _, bad := range []Shape{{Hot: 1.5}, {ValueMin: 5, ValueMax: 2}, {ValueMax: MaxValueBytes + 1}, {TTL: time.Microsecond}} {
+	for _, bad := range []Shape{{Hot: 1.5}, {ValueMin: 5, ValueMax: 2}, {ValueMax: MaxValueBytes + 1}, {TTL: time.Microsecond}, {Falsy: -0.1}, {Falsy: 1.1}} {
 		if bad.Validate() == nil {
 			t.Errorf("%+v validated", bad)
+		}
+	}
+}
+
+// TestFalsy: a Falsy share writes 0, "" and false, each about a third of
+// that share, and unique values otherwise.
+func TestFalsy(t *testing.T) {
+	g := NewShaped(5, "w1", 1, 1, []string{"k"}, Mix{Set: 1, CAS: 1}, Shape{Falsy: 0.3})
+	got := map[string]int{}
+	for range 3000 {
+		o := g.Next()
+		switch v := string(o.Value); v {
+		case "0", `""`, "false":
+			got[v]++
+		default:
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				t.Fatalf("value %s is neither falsy nor a unique integer", v)
+			}
+		}
+	}
+	for _, v := range []string{"0", `""`, "false"} {
+		if got[v] < 200 || got[v] > 400 {
+			t.Errorf("%s written %d times of 3000 at a share of 0.3, want about 300", v, got[v])
 		}
 	}
 }

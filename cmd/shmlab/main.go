@@ -12,6 +12,7 @@
 //	shmlab zoo [flags]            catch every bug-zoo variant in both modes
 //	shmlab sim [flags] [FILE]     run the deterministic simulator over seeds
 //	shmlab merge [flags] FILE...  merge shards' JSON rows into one verdict
+//	shmlab init-adapter [FILE]    write a Node.js adapter template
 //	shmlab version                print the version (also shmlab --version)
 //
 // Exit codes, the same in every command, as Jepsen's: 0 valid, 1 invalid
@@ -71,6 +72,7 @@ var commands = []command{
 	{"zoo", "show that every broken variant of the reference is caught, in both modes", runZoo},
 	{"sim", "run the deterministic simulator over seeds, shrink and save failures", runSim},
 	{"merge", "merge the JSON rows of shards (run --shard) into one table, JUnit file and exit code", runMerge},
+	{"init-adapter", "write a commented adapter template for a Node.js library", runInitAdapter},
 	{"version", "print the shmlab version, VCS revision and Go version (also: shmlab --version)", runVersion},
 }
 
@@ -119,7 +121,7 @@ func runVersion(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: shmlab <command> [flags]\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'shmlab <command> --help' for a command's flags.")
 	fmt.Fprint(w, "\n"+exitCodesHelp)
