@@ -91,6 +91,10 @@ func (p *nodeProc) setPid(pid int) {
 	}
 }
 
+// exitReportWait bounds the wait for a primary's report of a worker's
+// exit once the worker is gone.
+const exitReportWait = 2 * time.Second
+
 // watchPid closes done once pid is gone, in case no exit is reported
 // (its primary died first).
 func (p *nodeProc) watchPid(pid int) {
@@ -107,7 +111,14 @@ func (p *nodeProc) watchPid(pid int) {
 			if reaped {
 				return
 			}
-			p.exited(ProcessExit{Why: "gone (its exit was not reported: its master died first)"})
+			// Its primary reports how it ended, once it has reaped it;
+			// past a while (the primary died first), its status is not
+			// known, and it is not taken for a crash.
+			select {
+			case <-p.done:
+			case <-time.After(exitReportWait):
+				p.exited(ProcessExit{Code: -1, Planned: true, Why: "gone; its exit was not reported (its master died first?)"})
+			}
 			return
 		}
 	}
