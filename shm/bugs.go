@@ -195,7 +195,7 @@ func (m *Master) handleByClaim(c Conn, id Identity, in []Message) error {
 	m.registerClaim(id, c)
 	now := m.Now()
 	for i := range in {
-		rep, ok := m.reply(now, id, &in[i])
+		rep, ok := m.reply(now, nil, id, &in[i]) // no locks under this bug
 		if to, known := m.claims[in[i].Worker]; ok && known {
 			out = append(out, routed{to, rep})
 		}

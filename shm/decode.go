@@ -365,7 +365,7 @@ func (d *frameDecoder) setMethod() {
 	meth, ok := wireMethod(d.method)
 	d.m.Method = meth
 	if !ok && d.m.Err == nil {
-		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len, keys, or plusOne or remove)", d.method)
+		d.m.Err = errorf(ErrUnknownMethod, "unknown method %.40q (want get, set, delete, cas, add, len, keys, getLock, releaseLock, or plusOne or remove)", d.method)
 	}
 }
 

@@ -62,8 +62,9 @@ type Master struct {
 	opts  MasterOptions
 	start time.Time
 
-	mu     sync.Mutex // guards store and claims
+	mu     sync.Mutex // guards store, locks and claims
 	store  *Store
+	locks  lockTable
 	claims map[int64]Conn // BugRouteByClaim: each worker's connection, by its id
 
 	requests, badFrames, ignored, disconnected atomic.Uint64
@@ -122,7 +123,9 @@ func (m *Master) Apply(req *Message) Message {
 // and the reason when the master ended it (a broken stream, a stalled
 // reader). Any number of Serve calls may run at once.
 func (m *Master) Serve(c Conn, id Identity) error {
+	lc := &lockOwner{c: c}
 	defer m.forget(id)
+	defer m.releaseConn(lc)
 	if sc, ok := c.(*streamConn); ok {
 		sc.spinOnRead() // before the first Recv, on Recv's goroutine
 		sc.queueSends()
@@ -134,7 +137,7 @@ func (m *Master) Serve(c Conn, id Identity) error {
 		if err != nil {
 			return m.ended(c, err)
 		}
-		if err := m.handle(c, id, in[:n], out); err != nil {
+		if err := m.handle(c, lc, id, in[:n], out); err != nil {
 			return m.ended(c, err)
 		}
 	}
@@ -168,7 +171,7 @@ const LockSlice = 512
 // handle applies a batch under the lock, yielding it after each
 // LockSlice of work, and sends the replies, flushing early when the reply
 // values grow past ReplyBytes.
-func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error {
+func (m *Master) handle(c Conn, lc *lockOwner, id Identity, in []Message, out []Message) error {
 	if m.opts.Store.Bugs.Has(BugRouteByClaim) {
 		return m.handleByClaim(c, id, in)
 	}
@@ -183,7 +186,7 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 			m.mu.Lock()
 			now, slice = m.Now(), m.store.work+LockSlice
 		}
-		rep, ok := m.reply(now, id, &in[i])
+		rep, ok := m.reply(now, lc, id, &in[i])
 		if !ok {
 			continue
 		}
@@ -198,7 +201,9 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 			now, slice = m.Now(), m.store.work+LockSlice
 		}
 	}
+	grants := m.locks.take()
 	m.mu.Unlock()
+	defer sendGrants(grants)
 	m.notify(id, in)
 	if len(out) == 0 {
 		return nil
@@ -209,9 +214,11 @@ func (m *Master) handle(c Conn, id Identity, in []Message, out []Message) error 
 // reply answers one message (Store.Answer), counting bad frames and
 // keeping replies within the frame limit; ok is false when it gets no
 // reply.
-func (m *Master) reply(now int64, id Identity, msg *Message) (Message, bool) {
+func (m *Master) reply(now int64, c *lockOwner, id Identity, msg *Message) (Message, bool) {
 	var rep Message
 	switch {
+	case msg.Kind == KindRequest && (msg.Method == MethodGetLock || msg.Method == MethodReleaseLock):
+		return m.answerLock(c, msg)
 	case !m.store.Answer(now, id, msg, &rep):
 		if msg.Kind == KindInternal {
 			return nodeClusterReply(msg)

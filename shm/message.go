@@ -25,9 +25,13 @@ const (
 	MethodAdd
 	MethodLen
 	MethodKeys
+	// The locks of cluster-shared-memory, served by a Master (not by a
+	// Store alone, nor by the Go client): see locks.go.
+	MethodGetLock
+	MethodReleaseLock
 )
 
-var methodNames = [...]string{"", "get", "set", "delete", "cas", "add", "len", "keys"}
+var methodNames = [...]string{"", "get", "set", "delete", "cas", "add", "len", "keys", "getLock", "releaseLock"}
 
 func (m Method) String() string {
 	if int(m) < len(methodNames) {

@@ -77,8 +77,9 @@ func checkArticleUUIDs(t *testing.T, results []nodeResult) {
 
 // TestNodeClusterSharedMemory runs the worker side of the npm package
 // cluster-shared-memory@1.1.5 (testdata/node/csm.js) against the Go
-// master: its uuid v4 strings come back, get, set and remove work, and
-// the methods the master does not serve (its locks, its LRU store) get
+// master: its uuid v4 strings come back, get, set and remove work, its
+// locks work (twenty get-then-set increments under mutex() at once lose
+// none), and the methods the master does not serve (its LRU store) get
 // unknown_method, which the package ignores: it resolves them with
 // undefined.
 func TestNodeClusterSharedMemory(t *testing.T) {
@@ -94,9 +95,11 @@ func TestNodeClusterSharedMemory(t *testing.T) {
 		nodeOK(`get key="zero"`, `0`),
 		{Op: `remove key="a"`}, // nothing either; the master answered true
 		{Op: `get key="a"`},
-		unknown(`getLock key="l"`, "getLock"),
-		unknown(`releaseLock key="l"`, "releaseLock"),
+		nodeOK(`getLock key="l"`, `"shmlab-lock-1"`),
+		nodeFail(`releaseLock key="l" wrong id`, shm.CodeBadRequest, "does not hold the lock"), // resolved undefined
+		nodeOK(`releaseLock key="l"`, `"OK"`),
 		unknown(`getLRU key="a"`, "getLRU"),
+		nodeOK(`mutex key="ctr" x20`, `20`),
 	}
 	for _, r := range run.report.Results {
 		if !uuidV4.Match(r.UUID) {

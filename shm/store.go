@@ -271,6 +271,8 @@ func (s *Store) run(now int64, req *Message, rep *Message) {
 		*rep = valueReply(req, Int(int64(len(s.entries))))
 	case MethodKeys:
 		s.keys(now, req, rep)
+	case MethodGetLock, MethodReleaseLock:
+		*rep = errorReply(req, errorf(ErrUnknownMethod, "%s is served by a master to its connections, not by a store", req.Method))
 	default:
 		*rep = errorReply(req, errorf(ErrUnknownMethod, "unknown method %d", req.Method))
 	}

@@ -13,6 +13,7 @@ const path = require('path');
 const cluster = require('cluster');
 
 const OP_TIMEOUT_MS = 5000; // one call; the Go side bounds the whole run
+const MUTEX = 20;
 
 const wire = []; // the shared-memory messages the master sent, in order
 process.on('message', (msg) => {
@@ -41,7 +42,7 @@ async function call(op, f) {
   const before = wire.length;
   const resolved = await Promise.race([f(), timeout]);
   clearTimeout(timer);
-  const reply = wire[before] || {};
+  const reply = wire[before] || {}; // for mutex: the first of many
   const r = { op, uuid: reply.uuid, has: resolved !== undefined };
   if (r.has) {
     r.value = resolved;
@@ -59,9 +60,24 @@ async function run() {
   await call('get key="zero"', () => shm.get('zero'));
   await call('remove key="a"', () => shm.remove('a'));
   await call('get key="a"', () => shm.get('a'));
-  await call('getLock key="l"', () => shm.getLock('l'));
-  await call('releaseLock key="l"', () => shm.releaseLock('l', 'some-lock-id'));
+  let lockId;
+  await call('getLock key="l"', async () => {
+    lockId = await shm.getLock('l');
+    return lockId;
+  });
+  await call('releaseLock key="l" wrong id', () => shm.releaseLock('l', 'some-lock-id'));
+  await call('releaseLock key="l"', () => shm.releaseLock('l', lockId));
   await call('getLRU key="a"', () => shm.getLRU('a'));
+  // MUTEX increments at once, each a get then a set under mutex(): with
+  // the lock served, none is lost.
+  await call(`mutex key="ctr" x${MUTEX}`, async () => {
+    const inc = () => shm.mutex('ctr', async () => {
+      const v = await shm.get('ctr');
+      await shm.set('ctr', (v || 0) + 1);
+    });
+    await Promise.all(Array.from({ length: MUTEX }, inc));
+    return shm.get('ctr');
+  });
 }
 
 function finish(err) {
