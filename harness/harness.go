@@ -110,14 +110,13 @@ type WorkerResult struct {
 	Exit string `json:"exit"`
 	// Killed says it died by SIGKILL (a kill, a restart, its master's death).
 	Killed bool `json:"killed"`
-	// Crashed says it exited with no fault to explain it (a Node
-	// target's process): a crash event in the history, which the
-	// liveness check reports, not a problem of the run.
-	Crashed bool `json:"crashed,omitempty"`
 	// Cut names the planned byte faults (joined by "+") that ended its
 	// connection, when it exited for that: with status 3, its master
 	// lost.
 	Cut string `json:"cut,omitempty"`
+	// Crashed says its exit was recorded in the history as a crash: no
+	// planned fault explains it (the liveness check reports it).
+	Crashed bool `json:"crashed,omitempty"`
 	// Ops is how many calls its journal holds, Unreturned how many of
 	// them have no return (pending when it died).
 	Ops        int `json:"ops"`
@@ -130,11 +129,10 @@ type MasterResult struct {
 	// Pid is the master process's (0: the harness's own process).
 	Pid int `json:"pid"`
 	// Alive says the master answered Stats at the end of its run;
-	// Killed that it was killed first.
-	Alive  bool `json:"alive"`
-	Killed bool `json:"killed"`
-	// Crashed says it exited with no fault to explain it (a Node
-	// target's primary): a crash event in the history.
+	// Killed that it was killed first; Crashed that it exited with no
+	// planned fault to explain it, which the history records as a crash.
+	Alive   bool            `json:"alive"`
+	Killed  bool            `json:"killed"`
 	Crashed bool            `json:"crashed,omitempty"`
 	Stats   shm.MasterStats `json:"stats"`
 	// Logs are its log lines.
@@ -203,6 +201,13 @@ func (sp *runSpec) faults() []faultinject.ProcessFault {
 	return sp.Plan.Processes
 }
 
+// masterProcess reports whether the master runs in a process of its
+// own: when the plan has faults on it, or when a bug may make it exit
+// (shm.MasterExitBugs), which would end the harness's own process.
+func (sp *runSpec) masterProcess() bool {
+	return len(sp.masterFaults()) > 0 || sp.Store.Bugs&shm.MasterExitBugs != 0
+}
+
 // masterFaults are the plan's process faults on the master.
 func (sp *runSpec) masterFaults() []faultinject.ProcessFault { return sp.processFaults(true) }
 
@@ -259,7 +264,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	var reports []masterReport
 	var faults error
 	missed := map[int]string{}
-	if len(sp.masterFaults()) > 0 {
+	if sp.masterProcess() {
 		reports, missed, faults, err = runMasterProcesses(ctx, sp, c.Logf)
 	} else {
 		var rep masterReport
@@ -337,12 +342,18 @@ func (sp *runSpec) writeReplay(recs []faultinject.Record) error {
 // planned byte fault cut: see WorkerResult.Cut), or whose calls did not
 // all return, or that made fewer calls than asked; a master that was
 // not killed but did not answer at the end; a process fault that could
-// not be applied.
+// not be applied. A process that crashed (its exit is a crash event in
+// the history, which the liveness check reports) is the verdict's, not
+// a problem, and so are the calls it left.
 func (r *Result) Problems() error {
 	var errs []error
+	crashed := false
+	for _, m := range r.Masters {
+		crashed = crashed || m.Crashed
+	}
 	for _, w := range r.Workers {
 		switch {
-		case w.Killed, w.Cut != "", w.Crashed:
+		case w.Killed, w.Cut != "", w.Crashed, crashed:
 		case w.Exit != "":
 			errs = append(errs, fmt.Errorf("worker %s (master %d, incarnation %d, pid %d) exited: %s", w.Name, w.Gen, w.Inc, w.Pid, w.Exit))
 		case w.Unreturned > 0 || w.Ops > r.ops || (!r.duration && w.Ops != r.ops):

@@ -49,6 +49,7 @@ type masterRun struct {
 	logFile *os.File
 	logErr  error
 	closed  bool // the journal and log file are closed: events are dropped
+	exits   exitJudge
 }
 
 // masterReport is what a master generation says of its run.
@@ -77,7 +78,7 @@ type connKey struct {
 
 func newMasterRun(sp *runSpec, gen int, logf func(string, ...any)) *masterRun {
 	return &masterRun{sp: sp, gen: gen, logf: logf, began: linearizability.Now(), current: make(map[string]*shm.Worker),
-		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string)}
+		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string), exits: newExitJudge()}
 }
 
 // eventCapacity is the room of an event journal: a quarter of a million
@@ -115,7 +116,7 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 		return rep, err
 	}
 	r.m = shm.NewMaster(opts)
-	defer r.m.Close()
+	defer r.close()
 	var ws []*shm.Worker
 	for i := 1; i <= r.sp.Workers; i++ {
 		w, err := r.startWorker(fmt.Sprintf("w%d", i), nil)
@@ -133,9 +134,10 @@ func (r *masterRun) run(ctx context.Context) (masterReport, error) {
 	werr := r.wait(ctx)
 	if werr == nil {
 		r.finalReads()
+		r.judgeKills()
 	}
 	rep.Stats, rep.Alive = r.stats()
-	r.m.Close()
+	r.close()
 	rep.Workers = r.workerResults()
 	rep.Logs = r.logLines()
 	rep.Missed = missed
@@ -254,6 +256,7 @@ func (r *masterRun) onRecord(rec faultinject.Record) {
 	line, err := json.Marshal(&rec)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.exits.faulted[rec.Link.Worker] = true
 	if b := rec.Bytes; b != nil && !b.Kind.Harmless() {
 		k := connKey{rec.Link.Worker, b.Conn}
 		if !slices.Contains(r.cut[k], string(b.Kind)) {
@@ -276,6 +279,7 @@ func (r *masterRun) onRecord(rec faultinject.Record) {
 func (r *masterRun) event(e linearizability.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.exits.planned(&e)
 	if !r.closed {
 		r.events.Event(e)
 	}
@@ -290,7 +294,7 @@ func (r *masterRun) closeFiles() {
 }
 
 func (r *masterRun) options() (shm.MasterOptions, error) {
-	opts := shm.MasterOptions{Store: r.sp.Store, Logf: r.log}
+	opts := shm.MasterOptions{Store: r.sp.Store, Logf: r.log, OnExit: r.exited}
 	d, err := r.decisions()
 	if err != nil {
 		return opts, err
@@ -397,7 +401,14 @@ func (r *masterRun) workerSpec(name string) shm.WorkerSpec {
 	if err != nil {
 		panic(err) // a spec is plain data
 	}
-	out := &lineWriter{emit: func(line string) { r.log("worker %s: %s", name, line) }}
+	tail := NewTail(TailLines)
+	r.mu.Lock()
+	r.exits.tails[name] = tail
+	r.mu.Unlock()
+	out := &lineWriter{emit: func(line string) {
+		r.log("worker %s: %s", name, line)
+		tail.Write([]byte(line + "\n"))
+	}}
 	return shm.WorkerSpec{Name: WorkerName, Env: []string{envWorker + "=" + string(cfg)}, Stdout: out, Stderr: out}
 }
 
@@ -494,6 +505,9 @@ func (r *masterRun) workerResults() []WorkerResult {
 		err := w.Wait()
 		ps := w.ProcessState()
 		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(ps)}
+		r.mu.Lock()
+		out[i].Crashed = r.exits.crashed[w.Pid()]
+		r.mu.Unlock()
 		if err != nil {
 			out[i].Exit = err.Error()
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -76,10 +77,11 @@ func publish(ctx context.Context, c *shm.Client, key string, v any) error {
 // masterProcs are the master processes of a run, as the target of
 // process faults ("master").
 type masterProcs struct {
-	ctl  *shm.Master
-	dir  string // the run's directory
-	mu   sync.Mutex
-	gens []*masterProc // by generation - 1
+	ctl   *shm.Master
+	dir   string // the run's directory
+	mu    sync.Mutex
+	gens  []*masterProc // by generation - 1
+	kills int           // the master's kills recorded
 }
 
 func (mp *masterProcs) latest() *masterProc {
@@ -187,7 +189,8 @@ func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...a
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("harness: %w", err)
 	}
-	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}})
+	tail := NewTail(TailLines)
+	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}, Stderr: io.MultiWriter(os.Stderr, tail)})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("harness: start the master: %w", err)
 	}
@@ -198,7 +201,7 @@ func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...a
 		faults = err
 	} else {
 		all := sp.faults()
-		r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: all, Start: asTime(start), Targets: mp, Record: events.Event,
+		r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: all, Start: asTime(start), Targets: mp, Record: mp.record(events),
 			Skip:     func(i int) bool { return all[i].Target != faultinject.MasterTarget },
 			Happened: func(i int) { markHappened(sp.Dir, i) },
 			Over:     func() <-chan struct{} { return mp.latest().Done() }})
@@ -209,15 +212,35 @@ func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...a
 	case <-ctx.Done():
 		return nil, nil, nil, fmt.Errorf("harness: waiting for the master: %w", ctx.Err())
 	}
-	reports, ferrs := mp.reports()
+	reports, ferrs := mp.reports(tail, events)
 	return reports, missed, errors.Join(append([]error{faults}, ferrs...)...), nil
 }
 
+// record returns the runner's Record: it writes the master's process
+// events into events, and counts the master's kills (a restart's first
+// step records one too), each of which explains one master
+// generation's SIGKILL.
+func (mp *masterProcs) record(events *linearizability.Recorder) func(linearizability.Event) {
+	return func(e linearizability.Event) {
+		if e.Kind == linearizability.EventMasterKill {
+			mp.mu.Lock()
+			mp.kills++
+			mp.mu.Unlock()
+		}
+		events.Event(e)
+	}
+}
+
 // reports reads each master generation's report, or makes one for a
-// generation that died before it could send it.
-func (mp *masterProcs) reports() ([]masterReport, []error) {
+// generation that died before it could send it. A generation that
+// exited with an error that no planned kill or restart explains is
+// recorded in events as a crash, with the last lines of stderr.
+func (mp *masterProcs) reports(stderr *Tail, events *linearizability.Recorder) ([]masterReport, []error) {
 	var out []masterReport
 	var errs []error
+	mp.mu.Lock()
+	kills := mp.kills
+	mp.mu.Unlock()
 	for _, p := range mp.gens {
 		gen, w := int(p.Inc), p.Worker
 		rep := masterReport{MasterResult: MasterResult{Gen: gen, Pid: w.Pid()}}
@@ -231,6 +254,15 @@ func (mp *masterProcs) reports() ([]masterReport, []error) {
 		rep.Killed = killed(w.ProcessState())
 		if err != nil && !rep.Killed {
 			rep.Logs = append(rep.Logs, "exited: "+err.Error())
+		}
+		switch {
+		case err == nil:
+		case rep.Killed && kills > 0:
+			kills--
+		default:
+			e := ExitOf(faultinject.MasterTarget, w.Pid(), w.ProcessState(), stderr.Lines())
+			rep.Crashed, rep.Killed = true, false
+			events.Event(e.Crash())
 		}
 		if f := rep.faultErr(); f != nil {
 			errs = append(errs, fmt.Errorf("master %d: %w", gen, f))

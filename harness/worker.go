@@ -43,7 +43,8 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	if err := json.Unmarshal([]byte(os.Getenv(envWorker)), &cfg); err != nil {
 		return fmt.Errorf("harness worker: $%s: %w", envWorker, err)
 	}
-	c := dial(nc, &cfg)
+	late := newLateWatch(cfg.Name)
+	c := dial(nc, &cfg, late)
 	defer c.Close()
 	if cfg.poisoned() {
 		defer listenPoison(cfg.Dir, c)()
@@ -56,14 +57,20 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 	if cfg.Start, err = awaitStart(&cfg); err != nil {
 		return fmt.Errorf("harness worker %s: waiting for the workload to begin: %w", cfg.Name, err)
 	}
-	s := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}).Session(cfg.Name)
+	rec := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
+	late.start(rec)
+	s := rec.Session(cfg.Name)
 	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
 	runOps(w, &cfg.runSpec, cfg.Start, func(_ int, o *workload.Op) (linearizability.Status, linearizability.Output, bool) {
 		p := s.Call(o.Method, o.Key, o.Input())
-		st, out := do(ctx, c, o, cfg.CallTimeout)
+		st, out, seq := do(ctx, c, o, cfg.CallTimeout)
 		p.Return(st, out)
+		if st == linearizability.StatusUnknown && out.Error != nil && out.Error.Code == linearizability.ErrorTimeout {
+			late.gaveUp(seq, p)
+		}
 		return st, out, true
 	})
+	late.wait(lateWait(cfg.CallTimeout))
 	return j.Close()
 }
 
@@ -97,26 +104,29 @@ func runOps(w *workload.Generator, sp *runSpec, start int64,
 	}
 }
 
-// do runs o on c within timeout, and says how it ended.
-func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duration) (linearizability.Status, linearizability.Output) {
+// do runs o on c within timeout, and says how it ended and the id its
+// request had.
+func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duration) (linearizability.Status, linearizability.Output, uint64) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req := o.Request()
 	rep, err := c.Do(ctx, &req)
-	return workload.Outcome(&rep, err)
+	st, out := workload.Outcome(&rep, err)
+	return st, out, req.Seq
 }
 
 // dial makes the worker's client on its channel to the master, with the
 // codec the master offers (as shm.Dial does). A worker whose master is
 // gone exits at once with status 3, as shm.Main's workers do: its
 // journal holds its calls.
-func dial(nc net.Conn, cfg *workerConfig) *shm.Client {
+func dial(nc net.Conn, cfg *workerConfig, late *lateWatch) *shm.Client {
 	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json" && !cfg.poisoned()
 	return shm.NewClient(shm.NewStreamConn(nc, shm.StreamOptions{Compact: compact}), shm.ClientOptions{
-		Identity:   shm.WorkerIdentity(),
-		Timeout:    cfg.CallTimeout,
-		RetryAfter: cfg.RetryAfter,
-		Bugs:       cfg.Bugs,
+		Identity:    shm.WorkerIdentity(),
+		Timeout:     cfg.CallTimeout,
+		RetryAfter:  cfg.RetryAfter,
+		Bugs:        cfg.Bugs,
+		OnUnmatched: late.unmatched,
 		OnLost: func(err error) {
 			fmt.Fprintf(os.Stderr, "harness worker %s: master connection lost: %v\n", cfg.Name, err)
 			os.Exit(lostExit)

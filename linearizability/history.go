@@ -195,7 +195,7 @@ type Event struct {
 	// epoch boundary.
 	Reset bool `json:"reset,omitempty"`
 	// Exit, on a crash only, is how the process ended: "exit status 2",
-	// or "signal SIGSEGV" (see ExitText).
+	// or "signal SIGSEGV".
 	Exit string `json:"exit,omitempty"`
 	// Stderr, on a crash only, holds the last lines the process wrote
 	// to its standard error, joined by newlines.

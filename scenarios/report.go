@@ -26,8 +26,12 @@ type Row struct {
 	Met        bool        `json:"met"`
 	Seeds      int         `json:"seeds"`
 	Violations int         `json:"violations"`
-	Undecided  int         `json:"undecided"`
-	Ops        int         `json:"ops"`
+	// NeverAnswered and Crashed count the liveness violations found in
+	// all the runs: calls never answered, processes that crashed.
+	NeverAnswered int `json:"never_answered,omitempty"`
+	Crashed       int `json:"crashed,omitempty"`
+	Undecided     int `json:"undecided"`
+	Ops           int `json:"ops"`
 	// The process faults planned in all the runs, and how many happened.
 	FaultsPlanned  int      `json:"faults_planned"`
 	FaultsHappened int      `json:"faults_happened"`
@@ -102,6 +106,10 @@ func RowOf(r *Result) Row {
 		if o.Err == nil && o.Verdict() == linearizability.Unknown {
 			row.Undecided++
 		}
+		if o.Check != nil {
+			row.NeverAnswered += o.Check.NeverAnswered()
+			row.Crashed += o.Check.Crashes()
+		}
 		if o.Err != nil {
 			row.Errors = append(row.Errors, fmt.Sprintf("seed %d: %v", o.Seed, o.Err))
 		}
@@ -171,6 +179,8 @@ func (r Row) Validate() error {
 		return fmt.Errorf("seeds %d, but %d in seed_list", r.Seeds, len(r.SeedList))
 	case r.Cells < r.Seeds:
 		return fmt.Errorf("cells %d, fewer than its %d seeds", r.Cells, r.Seeds)
+	case r.NeverAnswered < 0 || r.Crashed < 0:
+		return fmt.Errorf("%d calls never answered, %d crashes", r.NeverAnswered, r.Crashed)
 	case r.Violations < 0 || r.Undecided < 0 || r.Violations+r.Undecided+len(r.Errors) > r.Seeds:
 		return fmt.Errorf("%d violations, %d undecided and %d errors in %d seeds", r.Violations, r.Undecided, len(r.Errors), r.Seeds)
 	case (r.Verdict == "skipped") != (r.Skipped != ""):
@@ -249,6 +259,8 @@ func MergeRows(rows []Row) ([]Row, error) {
 		m.Seeds += r.Seeds
 		m.Cells += r.Cells
 		m.Violations += r.Violations
+		m.NeverAnswered += r.NeverAnswered
+		m.Crashed += r.Crashed
 		m.Undecided += r.Undecided
 		m.Ops += r.Ops
 		m.FaultsPlanned += r.FaultsPlanned
@@ -330,6 +342,9 @@ func (r Row) summary() string {
 	if r.Verdict == "MISSED" {
 		fmt.Fprintf(&b, "no violation in %d seeds: the violation expected went uncaught\n", r.Seeds)
 	}
+	if l := r.Liveness(); l != "-" {
+		fmt.Fprintf(&b, "liveness: %s\n", l)
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "seed %d: %s\n", f.Seed, strings.TrimRight(f.Message, "\n"))
 		if f.Folder != "" {
@@ -340,6 +355,22 @@ func (r Row) summary() string {
 		}
 	}
 	return b.String()
+}
+
+// Liveness says what the liveness check found in the row's runs: "-"
+// for nothing, else "2 never answered, 1 crashed".
+func (r Row) Liveness() string {
+	var parts []string
+	if r.NeverAnswered > 0 {
+		parts = append(parts, fmt.Sprintf("%d never answered", r.NeverAnswered))
+	}
+	if r.Crashed > 0 {
+		parts = append(parts, fmt.Sprintf("%d crashed", r.Crashed))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // WriteJSON writes rows as JSON lines.

@@ -182,3 +182,42 @@ func writeRunFolder(dir string, o *Outcome) error {
 	}
 	return writeFolder(dir, o, (&RunStore{}).info(o))
 }
+
+// TestLiveRows: the liveness violations of a row's runs are counted in
+// its JSON row and its JUnit failure text, summed by MergeRows, and a
+// row with negative counts is refused.
+func TestLiveRows(t *testing.T) {
+	rs := RunSuite(context.Background(), []*Scenario{
+		mustParse(t, "name: mute\nmode: sim\nvariant: no-reply\nkeys: {count: 1}\nmix: {get: 1, delete: 1}\nops: 20\ntimeout: 50ms\nseeds: [1, 2]\n"),
+		mustParse(t, "name: crash\nmode: sim\nvariant: crash-key\nkeys: {names: [a, crash]}\nmix: {get: 1}\nops: 20\nseeds: [1]\n"),
+	}, Options{}, nil)
+	mute, crash := RowOf(rs[0]), RowOf(rs[1])
+	if mute.NeverAnswered == 0 || mute.Crashed != 0 || mute.Verdict != "FAILED" {
+		t.Errorf("mute: %d never answered, %d crashed, verdict %s; want some, none, FAILED", mute.NeverAnswered, mute.Crashed, mute.Verdict)
+	}
+	if crash.Crashed != 1 || crash.Liveness() != "1 crashed" {
+		t.Errorf("crash: %d crashed (%q), want 1", crash.Crashed, crash.Liveness())
+	}
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, []Row{mute}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "liveness: " + mute.Liveness(); !strings.Contains(buf.String(), want) || !strings.Contains(buf.String(), "never-answered") {
+		t.Errorf("junit lacks %q and the violations:\n%s", want, buf.String())
+	}
+	a, b := mute, mute
+	a.Seeds, a.SeedList, a.Cells, a.Failures, a.Violations = 1, a.SeedList[:1], 1, a.Failures[:1], 1
+	b.Seeds, b.SeedList, b.Cells, b.Failures, b.Violations = 1, b.SeedList[1:], 1, b.Failures[1:], 1
+	a.NeverAnswered, b.NeverAnswered = 3, 4
+	merged, err := MergeRows([]Row{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged[0].NeverAnswered != 7 {
+		t.Errorf("merged: %d never answered, want 7", merged[0].NeverAnswered)
+	}
+	a.Crashed = -1
+	if err := a.Validate(); err == nil {
+		t.Error("a row with -1 crashes is valid")
+	}
+}

@@ -3,6 +3,8 @@ package shm
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 )
 
@@ -12,11 +14,11 @@ import (
 // Never set them outside such tests.
 type Bugs uint32
 
-// The bugs. BugNoDedup, BugAddGetSet and BugEvictInFlight are the
-// store's (StoreOptions.Bugs); BugWrapIDs, BugReadCache and
+// The bugs. BugNoDedup, BugAddGetSet, BugEvictInFlight and BugNoReply
+// are the store's (StoreOptions.Bugs); BugWrapIDs, BugReadCache and
 // BugAckBeforeApply the client's (ClientOptions.Bugs, CallsOptions.Bugs);
-// BugRouteByClaim is the master's (MasterOptions.Store.Bugs) and the
-// client's.
+// BugCrashKey is the master's (MasterOptions.Store.Bugs), and
+// BugRouteByClaim the master's and the client's.
 const (
 	// BugNoDedup makes the store apply a duplicated or retried request
 	// again instead of replaying its reply: at-most-once is gone.
@@ -50,13 +52,38 @@ const (
 	// on its way and the write had landed on the evicted copy: the write
 	// is acknowledged, and the old value stays.
 	BugEvictInFlight
+	// BugNoReply makes the store neither apply nor answer a delete, as
+	// a master whose handler for a method never calls back: the call
+	// never returns (the liveness check's "never answered").
+	BugNoReply
+	// BugCrashKey makes the master crash on a request for the key
+	// CrashKey, as a master that throws on an input it did not expect:
+	// its process exits with status 2 and a stack on stderr, as a panic
+	// does (the liveness check's "crashed").
+	// The harness runs a master with it in a process of its own; the
+	// simulator stops its master there and records the crash.
+	BugCrashKey
 )
+
+// CrashKey is the key on which BugCrashKey makes the master panic.
+const CrashKey = "crash"
+
+// crash ends the process as an unrecovered panic does, status 2 and the
+// stack on stderr, without running deferred calls: a real panic here,
+// under the master's lock, would hang in the deferred calls that take it.
+func crash(msg string) {
+	fmt.Fprintf(os.Stderr, "panic: %s\n\n%s", msg, debug.Stack())
+	os.Exit(2)
+}
 
 // StoreBugs, ClientBugs and MasterBugs are the bugs each part acts on.
 const (
-	StoreBugs  = BugNoDedup | BugAddGetSet | BugEvictInFlight
+	StoreBugs  = BugNoDedup | BugAddGetSet | BugEvictInFlight | BugNoReply
 	ClientBugs = BugWrapIDs | BugReadCache | BugAckBeforeApply | BugRouteByClaim
-	MasterBugs = BugRouteByClaim
+	MasterBugs = BugRouteByClaim | BugCrashKey
+	// MasterExitBugs are the bugs that may make the master's process
+	// exit.
+	MasterExitBugs = BugCrashKey
 )
 
 // wrapIDsAt is where BugWrapIDs wraps request ids: small, so that a short
@@ -64,7 +91,7 @@ const (
 const wrapIDsAt = 4
 
 // bugNames names the bugs, in the order of their bits.
-var bugNames = []string{"no-dedup", "add-get-set", "wrap-ids", "read-cache", "route-by-claim", "ack-before-apply", "evict-in-flight"}
+var bugNames = []string{"no-dedup", "add-get-set", "wrap-ids", "read-cache", "route-by-claim", "ack-before-apply", "evict-in-flight", "no-reply", "crash-key"}
 
 // Has reports whether b includes bug.
 func (b Bugs) Has(bug Bugs) bool { return b&bug != 0 }

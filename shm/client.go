@@ -28,6 +28,12 @@ type ClientOptions struct {
 	OnLost func(err error)
 	// Logf, if set, receives replies that cannot be matched to a call.
 	Logf func(format string, args ...any)
+	// OnUnmatched, if set, is called with the id of each reply that
+	// answers no pending call: a late reply to a call that gave up (a
+	// timeout), or a duplicate. It runs on the reader goroutine with the
+	// client's lock held, so it must be quick and must not call the
+	// client.
+	OnUnmatched func(seq uint64)
 	// Bugs are deliberately broken behaviours (BugWrapIDs, BugReadCache),
 	// for testing the testers only.
 	Bugs Bugs

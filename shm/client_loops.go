@@ -73,6 +73,9 @@ func (c *Client) match(ms []Message, ready []*call) []*call {
 		}
 		cl, ok := c.core.answer(m)
 		if !ok {
+			if c.opts.OnUnmatched != nil {
+				c.opts.OnUnmatched(m.Seq)
+			}
 			continue // a duplicate or late reply
 		}
 		if cl.want && m.Value != nil {

@@ -2,6 +2,7 @@ package shm
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -216,6 +217,9 @@ func (m *Master) handle(c Conn, lc *lockOwner, id Identity, in []Message, out []
 // reply.
 func (m *Master) reply(now int64, c *lockOwner, id Identity, msg *Message) (Message, bool) {
 	var rep Message
+	if m.opts.Store.Bugs.Has(BugCrashKey) && msg.Kind == KindRequest && string(msg.Key) == CrashKey {
+		crash(fmt.Sprintf("shm: master: BugCrashKey: a %s of key %q from worker %d", msg.Method, CrashKey, id.Worker))
+	}
 	switch {
 	case msg.Kind == KindRequest && (msg.Method == MethodGetLock || msg.Method == MethodReleaseLock):
 		return m.answerLock(c, msg)

@@ -184,6 +184,9 @@ func (s *Store) apply(now int64, from Identity, req *Message, rep *Message) {
 func (s *Store) Answer(now int64, from Identity, msg *Message, rep *Message) bool {
 	switch msg.Kind {
 	case KindRequest:
+		if s.opts.Bugs.Has(BugNoReply) && msg.Method == MethodDelete {
+			return false // the bug: never answered, never applied
+		}
 		s.apply(now, from, msg, rep)
 	case KindInvalid:
 		*rep = errorReply(msg, msg.Err)

@@ -48,6 +48,10 @@ func (m *master) request(w *world, e *event) {
 	if wk.counts != nil {
 		w.progress(wk, e.conn, req)
 	}
+	if w.cfg.Bugs.Has(shm.BugCrashKey) && string(req.Key) == shm.CrashKey {
+		w.crashMaster(req)
+		return
+	}
 	i := w.slab.alloc() // the reply is made in its slot
 	req, rep := w.slab.at(e.msg), w.slab.at(i)
 	if !m.store.Answer(w.now, shm.Identity{Worker: wk.id(), Inc: uint64(e.conn)}, req, rep) {

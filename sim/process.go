@@ -231,6 +231,21 @@ func (w *world) processMaster(again bool, fault int, kind faultinject.ProcessKin
 }
 
 func (w *world) killMaster() {
+	w.stopMaster()
+	w.event(linearizability.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", w.master.gen))
+}
+
+// crashMaster stops the master as a crash would (shm.BugCrashKey, on
+// request req): its workers die with it, and the history records a crash,
+// as the harness does of a master process that panicked.
+func (w *world) crashMaster(req *shm.Message) {
+	w.stopMaster()
+	w.rec.event(linearizability.Event{Kind: linearizability.EventCrash, Worker: faultinject.MasterTarget, Exit: "exit status 2",
+		Text: fmt.Sprintf("master (generation %d) panicked on a %s of key %q (shm.BugCrashKey)", w.master.gen, req.Method, req.Key)}, w.now)
+}
+
+// stopMaster stops the master and its workers.
+func (w *world) stopMaster() {
 	m := &w.master
 	m.up, m.paused = false, false
 	m.backlog = w.freeAll(m.backlog)
@@ -240,7 +255,6 @@ func (w *world) killMaster() {
 		wk.backlog = w.freeAll(wk.backlog)
 		delete(w.pausedBy, wk.name)
 	}
-	w.event(linearizability.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", m.gen))
 }
 
 func (w *world) restartMaster() {

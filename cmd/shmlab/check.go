@@ -135,6 +135,7 @@ type checkJSON struct {
 	Keys       []linearizability.KeyResult `json:"keys,omitempty"`
 	Sessions   []linearizability.Violation `json:"sessions,omitempty"`
 	Invariants []linearizability.Violation `json:"invariants,omitempty"`
+	Liveness   []linearizability.Violation `json:"liveness,omitempty"`
 	Report     string                      `json:"report,omitempty"`
 }
 
@@ -266,7 +267,7 @@ func (c *checker) print(name string, r *linearizability.Result, report string) {
 	if c.asJSON {
 		writeJSON(c.stdout, checkJSON{File: name, Verdict: r.Verdict.String(), Ops: r.Ops, Checked: r.Checked,
 			Seconds: r.Duration.Seconds(), SearchSecs: r.Search.Seconds(), Keys: r.Keys,
-			Sessions: r.Sessions, Invariants: r.Invariants, Report: report})
+			Sessions: r.Sessions, Invariants: r.Invariants, Liveness: r.Liveness, Report: report})
 		return
 	}
 	fmt.Fprintf(c.stdout, "%s: %v (search %v)\n", name, r, r.Search.Round(10*time.Microsecond))
@@ -292,10 +293,11 @@ func checkedLine(r *linearizability.Result) string {
 	}
 	s := fmt.Sprintf("  linearizability: %s, %s checked in %v (search %v); ", r.Linearizable, ops,
 		r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))
-	if len(r.Sessions) == 0 && len(r.Invariants) == 0 {
-		return s + "session guarantees and counter invariant: no violation"
+	if len(r.Sessions) == 0 && len(r.Invariants) == 0 && len(r.Liveness) == 0 {
+		return s + "session guarantees, counter invariant and liveness: no violation"
 	}
-	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants))
+	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants)) +
+		"; liveness: " + violations(r.NeverAnswered()+r.Crashes())
 }
 
 // violations says how many violations n is.

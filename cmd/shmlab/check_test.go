@@ -213,7 +213,7 @@ func TestCheckVerbose(t *testing.T) {
 		t.Fatalf("exit %d, want %d, and two lines, got:\n%s%s", r.code, exitOK, r.stdout, r.stderr)
 	}
 	want := "  linearizability: ok, 2 operations checked in "
-	if !strings.HasPrefix(lines[1], want) || !strings.HasSuffix(lines[1], "; session guarantees and counter invariant: no violation") {
+	if !strings.HasPrefix(lines[1], want) || !strings.HasSuffix(lines[1], "; session guarantees, counter invariant and liveness: no violation") {
 		t.Errorf("second line %q, want it to start with %q and end with the other checks", lines[1], want)
 	}
 	if r := runArgs(t, "check", filepath.Join(dir, "ok.jsonl")); strings.Count(r.stdout, "\n") != 1 {
@@ -228,15 +228,18 @@ func TestCheckedLine(t *testing.T) {
 		want string
 	}{
 		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 3, Checked: 3, Duration: 2 * ms, Search: ms},
-			"  linearizability: ok, 3 operations checked in 2ms (search 1ms); session guarantees and counter invariant: no violation"},
+			"  linearizability: ok, 3 operations checked in 2ms (search 1ms); session guarantees, counter invariant and liveness: no violation"},
 		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 1, Checked: 1, Duration: 2 * ms, Search: ms},
-			"  linearizability: ok, 1 operation checked in 2ms (search 1ms); session guarantees and counter invariant: no violation"},
+			"  linearizability: ok, 1 operation checked in 2ms (search 1ms); session guarantees, counter invariant and liveness: no violation"},
 		{linearizability.Result{Linearizable: linearizability.Unknown, Ops: 5, Checked: 4, Duration: 2 * ms, Search: ms,
 			Sessions: make([]linearizability.Violation, 2)},
-			"  linearizability: unknown, 4 of 5 operations checked in 2ms (search 1ms); session guarantees: 2 violations; counter invariant: no violation"},
+			"  linearizability: unknown, 4 of 5 operations checked in 2ms (search 1ms); session guarantees: 2 violations; counter invariant: no violation; liveness: no violation"},
 		{linearizability.Result{Linearizable: linearizability.Illegal, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
 			Invariants: make([]linearizability.Violation, 1)},
-			"  linearizability: illegal, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: 1 violation"},
+			"  linearizability: illegal, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: 1 violation; liveness: no violation"},
+		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
+			Liveness: []linearizability.Violation{{Check: linearizability.LivenessNeverAnswered, More: 2}, {Check: linearizability.LivenessCrashed}}},
+			"  linearizability: ok, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: no violation; liveness: 4 violations"},
 	} {
 		if diff := cmp.Diff(tt.want, checkedLine(&tt.r)); diff != "" {
 			t.Errorf("checkedLine (-want +got):\n%s", diff)

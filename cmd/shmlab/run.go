@@ -404,10 +404,10 @@ func verboseNotes(r *scenarios.Result, notes *strings.Builder) {
 
 func printRunTable(w io.Writer, rows []scenarios.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time\tfaults")
+	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time\tfaults\tliveness")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
-			dur(r.WallMs), dur(r.CheckMs), faults(r))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
+			dur(r.WallMs), dur(r.CheckMs), faults(r), r.Liveness())
 	}
 	tw.Flush()
 }
