@@ -61,6 +61,8 @@ type nodeProc struct {
 	shm      *shm.Worker   // its process, under the Go master
 	poisoned chan *ctlMsg  // it sent the poison messages
 	called   chan *ctlMsg  // it called the library (an operation with Notify)
+
+	masterDone <-chan struct{} // closed once its primary has exited (nil: none known)
 }
 
 func newNodeProc(name string, gen int, inc uint64) *nodeProc {
@@ -91,8 +93,9 @@ func (p *nodeProc) setPid(pid int) {
 	}
 }
 
-// exitReportWait bounds the wait for a primary's report of a worker's
-// exit once the worker is gone.
+// exitReportWait is how long a worker's pid may be gone before its
+// primary's report of the exit: past it, the primary is taken to have
+// died first.
 const exitReportWait = 2 * time.Second
 
 // watchPid closes done once pid is gone, in case no exit is reported
@@ -111,14 +114,21 @@ func (p *nodeProc) watchPid(pid int) {
 			if reaped {
 				return
 			}
-			// Its primary reports how it ended, once it has reaped it;
-			// past a while (the primary died first), its status is not
-			// known, and it is not taken for a crash.
+			// Its primary reports the exit (with the signal a planned kill
+			// shows by) a little after the pid is gone: wait for that,
+			// unless the primary is gone too, before saying it was not
+			// reported.
+			p.mu.Lock()
+			masterDone := p.masterDone
+			p.mu.Unlock()
 			select {
 			case <-p.done:
+				return
+			case <-masterDone:
 			case <-time.After(exitReportWait):
-				p.exited(ProcessExit{Code: -1, Planned: true, Why: "gone; its exit was not reported (its master died first?)"})
 			}
+			// Its status is not known: not taken for a crash.
+			p.exited(ProcessExit{Code: -1, Planned: true, Why: "gone (its exit was not reported: its master died first)"})
 			return
 		}
 	}

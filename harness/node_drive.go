@@ -217,6 +217,12 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 		}
 		return st, out, err == nil
 	})
+	if r.locking && p.ctl != nil {
+		// Its operations may have ended between an increment's read and
+		// write (ops or duration spent): the lock the read took must go,
+		// or the other workers' increments of the key wait forever.
+		p.ctl.send(&ctlMsg{T: "release"})
+	}
 }
 
 // aimedAt returns the process faults aimed at worker name's nth

@@ -357,6 +357,11 @@ func (r *nodeRun) procLocked(gen int, inc uint64, name string) *nodeProc {
 	p := r.procs[k]
 	if p == nil {
 		p = newNodeProc(name, gen, inc)
+		for _, m := range r.masters {
+			if m.gen == gen && m.cmd != nil {
+				p.masterDone = m.done
+			}
+		}
 		r.procs[k] = p
 		r.all = append(r.all, p)
 	}

@@ -66,6 +66,15 @@ async function main() {
         ctl.sendRaw(`{"t":"poisoned","at":"${t0}","end":"${now()}"}`);
         break;
       }
+      case 'release':
+        // shmlab has no more operations for this worker: let go of a lock
+        // an increment's read took, whose write will not come.
+        if (held !== null) {
+          const key = held;
+          held = null;
+          step('unlock', [key], () => {});
+        }
+        break;
       case 'end':
         journal.close();
         ctl.end(() => process.exit(0));
