@@ -151,11 +151,9 @@ func (r *nodeRun) listen() error {
 // every worker said hello, applies the process faults, and ends with
 // the final reads.
 func (r *nodeRun) run(ctx context.Context) error {
-	m, err := r.startMaster(ctx)
-	if err != nil {
+	if _, err := r.startMaster(ctx); err != nil {
 		return err
 	}
-	_ = m
 	if err := r.awaitHellos(ctx); err != nil {
 		return err
 	}
