@@ -17,7 +17,7 @@ import (
 )
 
 // fixture is the path of a Node test fixture.
-func fixture(name string) string { return filepath.Join("..", "node", "test", "fixtures", name) }
+func fixture(name string) string { return filepath.Join("..", "node", "testdata", "fixtures", name) }
 
 // runNode runs cfg on a Node target, failing t if the run could not be made.
 func runNode(t *testing.T, cfg harness.Config, target spec.NodeTarget) *harness.Result {

@@ -7,7 +7,7 @@ const { fork } = require('node:child_process');
 const path = require('node:path');
 
 test('a forked worker duplicates its request and drops the reply', async () => {
-  const child = fork(path.join(__dirname, 'fixtures', 'shim-child.js'), { serialization: 'json' });
+  const child = fork(path.join(__dirname, '..', 'testdata', 'fixtures', 'shim-child.js'), { serialization: 'json' });
   const got = [];
   const report = await new Promise((resolve, reject) => {
     child.on('message', (m) => {
