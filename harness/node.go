@@ -127,7 +127,8 @@ func (p *nodeProc) watchPid(pid int) {
 			case <-masterDone:
 			case <-time.After(exitReportWait):
 			}
-			p.exited(ProcessExit{Why: "gone (its exit was not reported: its master died first)"})
+			// Its status is not known: not taken for a crash.
+			p.exited(ProcessExit{Code: -1, Planned: true, Why: "gone (its exit was not reported: its master died first)"})
 			return
 		}
 	}

@@ -42,6 +42,7 @@ type ctlMsg struct {
 	Lock   bool                    `json:"lock,omitempty"`   // lock the key first (an increment's read)
 	Unlock bool                    `json:"unlock,omitempty"` // unlock it after (the increment's write)
 	Notify bool                    `json:"notify,omitempty"` // say "called" once the library is called
+	Wait   int64                   `json:"wait,omitempty"`   // end: ms to wait for late answers
 	Status linearizability.Status  `json:"status,omitempty"`
 	Out    *linearizability.Output `json:"out,omitempty"`
 	// start (to every process), final (a request and its answer)

@@ -371,10 +371,10 @@ func (r *nodeRun) shutdown() {
 		p.ended = true
 		p.mu.Unlock()
 		if p.ctl != nil {
-			p.ctl.send(&ctlMsg{T: "end"})
+			p.ctl.send(&ctlMsg{T: "end", Wait: lateWait(r.sp.CallTimeout).Milliseconds()})
 		}
 	}
-	wait := time.After(aliveWait)
+	wait := time.After(aliveWait + lateWait(r.sp.CallTimeout))
 	for _, p := range ps {
 		select {
 		case <-p.done: // its exit reported, before the primary stops

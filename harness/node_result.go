@@ -152,9 +152,11 @@ func (r *nodeRun) result() (*Result, error) {
 	return res, nil
 }
 
-// masterResults fills in the masters and their exits.
+// masterResults fills in the masters and their exits. The run's log
+// (shmlab's lines and every node process's output, which all go through
+// one log) is the first master's, once.
 func (r *nodeRun) masterResults(res *Result) {
-	for _, m := range r.masters {
+	for i, m := range r.masters {
 		mr := MasterResult{Gen: m.gen, Pid: m.Pid(), Alive: true}
 		if m.cmd != nil {
 			mr.Killed = m.exit.Signal == sigKill && !m.stopping
@@ -165,7 +167,9 @@ func (r *nodeRun) masterResults(res *Result) {
 			}
 			res.Exits = append(res.Exits, m.exit)
 		}
-		mr.Logs = append(slices.Clone(r.logs), mr.Logs...)
+		if i == 0 {
+			mr.Logs = append(slices.Clone(r.logs), mr.Logs...)
+		}
 		res.Masters = append(res.Masters, mr)
 	}
 }

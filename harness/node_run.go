@@ -151,11 +151,9 @@ func (r *nodeRun) listen() error {
 // every worker said hello, applies the process faults, and ends with
 // the final reads.
 func (r *nodeRun) run(ctx context.Context) error {
-	m, err := r.startMaster(ctx)
-	if err != nil {
+	if _, err := r.startMaster(ctx); err != nil {
 		return err
 	}
-	_ = m
 	if err := r.awaitHellos(ctx); err != nil {
 		return err
 	}
@@ -204,16 +202,19 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	r.nextInc = 0
 	m := &nodeMaster{gen: gen, done: make(chan struct{}), hello: make(chan struct{}), final: make(chan *ctlMsg, 1),
 		stderr: newTailWriter(func(s string) { r.log("master %d: %s", gen, s) })}
+	if r.t.MasterOrDefault() != spec.ReferenceMaster {
+		// Made under the lock: procLocked reads m.cmd.
+		m.cmd = exec.Command(r.node, r.pkg+"/lib/primary.js")
+		m.cmd.Env = append(os.Environ(), r.env(gen)...)
+		m.cmd.Stdout, m.cmd.Stderr = m.stderr, m.stderr
+		m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	}
 	r.masters = append(r.masters, m)
 	r.mu.Unlock()
-	if r.t.MasterOrDefault() == spec.ReferenceMaster {
+	if m.cmd == nil {
 		close(m.hello)
 		return m, r.startReference(m)
 	}
-	m.cmd = exec.Command(r.node, r.pkg+"/lib/primary.js")
-	m.cmd.Env = append(os.Environ(), r.env(gen)...)
-	m.cmd.Stdout, m.cmd.Stderr = m.stderr, m.stderr
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: start node: %w", ErrNodeTarget, err)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // fixture is the path of a Node test fixture.
-func fixture(name string) string { return filepath.Join("..", "node", "test", "fixtures", name) }
+func fixture(name string) string { return filepath.Join("..", "node", "testdata", "fixtures", name) }
 
 // runNode runs cfg on a Node target, failing t if the run could not be made.
 func runNode(t *testing.T, cfg harness.Config, target spec.NodeTarget) *harness.Result {
@@ -87,7 +87,7 @@ func TestNodeMessageFaults(t *testing.T) {
 		{Kind: faultinject.Reorder, P: 0.05},
 		{Kind: faultinject.Drop, P: 0.01},
 	}}
-	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: patience.Bound(200 * time.Millisecond)}},
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: 300 * time.Millisecond}},
 		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
 	requireSound(t, res)
 	n := events(res.History)[linearizability.EventFault]
@@ -142,7 +142,7 @@ func TestNodeReferenceRow(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "w2", At: 100 * time.Millisecond},
 		{Kind: faultinject.Pause, Target: "w3", At: 50 * time.Millisecond, For: 100 * time.Millisecond},
 	}}
-	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: patience.Bound(200 * time.Millisecond)}},
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 300, Seed: 2, Plan: plan, Think: time.Millisecond, CallTimeout: 300 * time.Millisecond}},
 		spec.NodeTarget{Master: spec.ReferenceMaster})
 	requireSound(t, res)
 	if res.FaultsHappened != 3 || len(res.Records) == 0 {

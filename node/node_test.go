@@ -11,29 +11,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/internal/nodetest"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/node"
 )
-
-// nodeBin finds node, skipping the test without it, except under CI.
-func nodeBin(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("node")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("node not found on PATH, and CI=true: %v", err)
-	}
-	t.Skipf("node not found on PATH: %v", err)
-	return ""
-}
 
 // TestSameClock reads linearizability.Now, has node read
 // process.hrtime.bigint(), and reads Now again: node's reading lies
 // between, so Node's journals and Go's share one clock.
 func TestSameClock(t *testing.T) {
-	bin := nodeBin(t)
+	bin := nodetest.Node(t)
 	for i := range 5 {
 		before := linearizability.Now()
 		out, err := exec.Command(bin, "-e", "process.stdout.write(process.hrtime.bigint().toString())").Output()
@@ -78,7 +65,7 @@ func TestInstall(t *testing.T) {
 // return, then a line torn by a "kill") and reads it back with
 // ReadJournal.
 func TestJournalWrittenByNode(t *testing.T) {
-	bin := nodeBin(t)
+	bin := nodetest.Node(t)
 	pkg, err := node.Install(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

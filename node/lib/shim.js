@@ -170,16 +170,14 @@ class Shim {
     if (m.size > 100000) m.delete(m.keys().next().value);
   }
 
-  // replyInfo is the info of the request a reply answers.
+  // replyInfo is the info of the request a reply answers (remember keeps
+  // the last 100,000 requests' of each worker).
   replyInfo(worker, msg) {
     const id = idOf(msg);
     const m = this.pending.get(worker);
     const info = m && id !== undefined ? m.get(id) : undefined;
-    if (info) {
-      m.delete(id);
-      return info;
-    }
-    return requestInfo(msg);
+    // Kept after its reply: a duplicated request is answered twice.
+    return info || requestInfo(msg);
   }
 }
 

@@ -76,8 +76,12 @@ async function main() {
         }
         break;
       case 'end':
-        journal.close();
-        ctl.end(() => process.exit(0));
+        // Listen for the answers to the calls given up on, up to
+        // msg.wait ms after each was (as Go's workers do), then go.
+        awaitLate(Number(msg.wait) || 0, () => {
+          journal.close();
+          ctl.end(() => process.exit(0));
+        });
         break;
     }
   }, () => {
@@ -86,6 +90,14 @@ async function main() {
     process.exit(0);
   });
   ctl.send({ t: 'hello', role: 'worker', worker: cfg.name, gen: cfg.gen, inc: cfg.inc, pid: process.pid, methods, name: adapter.name || '' });
+
+  const gaveUp = new Map(); // call id -> when it timed out (ms), until answered late
+
+  function awaitLate(waitMs, done) {
+    const until = Math.max(0, ...[...gaveUp.values()].map((t) => t + waitMs));
+    const poll = () => (gaveUp.size === 0 || Date.now() >= until ? done() : setTimeout(poll, 20));
+    poll();
+  }
 
   let held = null; // the key whose lock this worker holds, between an increment's halves
 
@@ -110,12 +122,15 @@ async function main() {
       if (over) return;
       over = true;
       const out = JSON.stringify({ error: { code: 'timeout', message: `no answer within ${cfg.timeoutMs}ms` } });
-      if (id) journal.ret(id, 'unknown', out);
+      if (id) {
+        journal.ret(id, 'unknown', out);
+        gaveUp.set(id, Date.now());
+      }
       answer('unknown', out);
     }, cfg.timeoutMs);
     const finish = (err, value) => {
       if (over) {
-        if (id) journal.late(id); // a reply after the worker gave up
+        if (id && gaveUp.delete(id)) journal.late(id); // a reply after the worker gave up
         return;
       }
       over = true;
