@@ -21,19 +21,19 @@ import (
 type Exit struct {
 	// Process is "master" (faultinject.MasterTarget) or the worker's
 	// name ("w1").
-	Process string
+	Process string `json:"process"`
 	// Pid is the process's id (0 if unknown).
-	Pid int
+	Pid int `json:"pid"`
 	// Time is when the exit was seen, on linearizability.Now's clock (0:
 	// now, when Crash is called).
-	Time int64
+	Time int64 `json:"time"`
 	// Code is the exit status, or -1 when a signal ended the process;
 	// Signal names that signal ("SIGSEGV"), empty otherwise.
-	Code   int
-	Signal string
+	Code   int    `json:"code"`
+	Signal string `json:"signal,omitempty"`
 	// Stderr holds the last lines the process wrote to its standard
 	// error (a Tail's), oldest first.
-	Stderr []string
+	Stderr []string `json:"stderr,omitempty"`
 }
 
 // ExitOf returns the Exit of process (its pid, its state once reaped,
@@ -103,6 +103,7 @@ type Tail struct {
 	n       int
 	lines   []string
 	partial []byte
+	emit    func(line string) // each line as it ends (nil: none)
 }
 
 // NewTail returns a Tail that keeps n lines (TailLines if n <= 0).
@@ -111,6 +112,14 @@ func NewTail(n int) *Tail {
 		n = TailLines
 	}
 	return &Tail{n: n}
+}
+
+// newTailEmit returns a Tail that keeps n lines (TailLines if n <= 0)
+// and passes each line, as it ends, to emit.
+func newTailEmit(n int, emit func(line string)) *Tail {
+	t := NewTail(n)
+	t.emit = emit
+	return t
 }
 
 // maxTailLine is the longest line a Tail keeps whole.
@@ -140,6 +149,9 @@ func (t *Tail) add(line []byte) {
 		line = append(line[:maxTailLine:maxTailLine], "…"...)
 	}
 	t.lines = append(t.lines, string(line))
+	if t.emit != nil {
+		t.emit(t.lines[len(t.lines)-1])
+	}
 	if len(t.lines) > t.n {
 		t.lines = append(t.lines[:0], t.lines[len(t.lines)-t.n:]...)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -189,8 +188,15 @@ func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...a
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("harness: %w", err)
 	}
-	tail := NewTail(TailLines)
-	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}, Stderr: io.MultiWriter(os.Stderr, tail)})
+	// Its stderr goes to logf, if set, as it comes; its last lines go
+	// into a crash's event, or its report's logs when it exited with an
+	// error (never to the terminal of the run).
+	tail := newTailEmit(TailLines, func(line string) {
+		if logf != nil {
+			logf("master process: %s", line)
+		}
+	})
+	w, err := ctl.Spawn(shm.WorkerSpec{Name: MasterName, Env: []string{envMaster + "=" + string(env)}, Stderr: tail})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("harness: start the master: %w", err)
 	}
@@ -254,6 +260,9 @@ func (mp *masterProcs) reports(stderr *Tail, events *linearizability.Recorder) (
 		rep.Killed = killed(w.ProcessState())
 		if err != nil && !rep.Killed {
 			rep.Logs = append(rep.Logs, "exited: "+err.Error())
+			for _, l := range stderr.Lines() {
+				rep.Logs = append(rep.Logs, "stderr: "+l)
+			}
 		}
 		switch {
 		case err == nil:

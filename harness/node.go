@@ -128,7 +128,7 @@ func (p *nodeProc) watchPid(pid int) {
 			case <-time.After(exitReportWait):
 			}
 			// Its status is not known: not taken for a crash.
-			p.exited(ProcessExit{Code: -1, Planned: true, Why: "gone (its exit was not reported: its master died first)"})
+			p.exited(ProcessExit{Exit: Exit{Code: -1}, Planned: true, Why: "gone (its exit was not reported: its master died first)"})
 			return
 		}
 	}
@@ -143,7 +143,7 @@ func (p *nodeProc) exited(e ProcessExit) {
 		return
 	default:
 	}
-	e.Who, e.Gen, e.Inc, e.Pid, e.Time = p.name, p.gen, p.inc, p.pid, linearizability.Now()
+	e.Process, e.Gen, e.Inc, e.Pid, e.Time = p.name, p.gen, p.inc, p.pid, linearizability.Now()
 	e.Planned = e.Planned || p.ended
 	p.exit = e
 	close(p.done)
@@ -156,58 +156,34 @@ func (p *nodeProc) exitInfo() ProcessExit {
 	return p.exit
 }
 
-// ProcessExit is how a process of a run ended: a worker or a master of a
-// Node target. (The liveness checker reports the unplanned ones as
-// "crashed".)
+// ProcessExit is how a process of a Node target's run ended: its Exit,
+// which master and incarnation it was, and whether a fault or the end of
+// the run explains it. (The liveness checker reports the unplanned ones
+// as "crashed".)
 type ProcessExit struct {
-	// Who is the worker's name or "master"; Gen its master generation,
-	// Inc its incarnation (0 for a master), Pid its process id.
-	Who string `json:"who"`
+	Exit
+	// Gen is its master generation, Inc its incarnation (0 for a master).
 	Gen int    `json:"gen"`
 	Inc uint64 `json:"inc,omitempty"`
-	Pid int    `json:"pid"`
-	// Time is when its exit was seen, on linearizability.Now's clock.
-	Time int64 `json:"time"`
-	// Code is its exit status, Signal the signal that ended it as Node
-	// names it ("SIGKILL"; "" if none), Why what else is known.
-	Code   int    `json:"code"`
-	Signal string `json:"signal,omitempty"`
-	Why    string `json:"why,omitempty"`
+	// Why is what else is known of its end.
+	Why string `json:"why,omitempty"`
 	// Planned says a fault or the end of the run explains it.
 	Planned bool `json:"planned"`
-	// Stderr holds the last lines it wrote to its standard error.
-	Stderr []string `json:"stderr,omitempty"`
-}
-
-// status says how it ended as a crash event's Exit does: "exit status
-// 2" or "signal SIGSEGV".
-func (e ProcessExit) status() string {
-	if e.Signal != "" {
-		return "signal " + e.Signal
-	}
-	return fmt.Sprintf("exit status %d", e.Code)
 }
 
 // crash is the history event of an exit no fault planned.
 func (e ProcessExit) crash() linearizability.Event {
-	who := e.Who
-	if who == faultinject.MasterTarget {
-		who = linearizability.MasterName
-	}
-	return linearizability.Event{Kind: linearizability.EventCrash, Time: e.Time, Worker: who, Exit: e.status(),
-		Stderr: strings.Join(e.Stderr, "\n"), Text: fmt.Sprintf("%s (master %d, pid %d)", e.Who, e.Gen, e.Pid)}
+	ev := e.Exit.Crash()
+	ev.Text = fmt.Sprintf("%s (master %d, pid %d)", e.Process, e.Gen, e.Pid)
+	return ev
 }
 
 func (e ProcessExit) String() string {
-	s := fmt.Sprintf("%s (master %d", e.Who, e.Gen)
+	s := fmt.Sprintf("%s (master %d", e.Process, e.Gen)
 	if e.Inc > 0 {
 		s += fmt.Sprintf(", incarnation %d", e.Inc)
 	}
-	s += fmt.Sprintf(", pid %d) exited", e.Pid)
-	switch {
-	default:
-		s += " with " + e.status()
-	}
+	s += fmt.Sprintf(", pid %d) exited with %s", e.Pid, e.Status())
 	if e.Why != "" {
 		s += ": " + e.Why
 	}

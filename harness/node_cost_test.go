@@ -64,7 +64,7 @@ func TestNodePackageCost(t *testing.T) {
 // runNodeQuiet is runNode without the log lines.
 func runNodeQuiet(t *testing.T, cfg harness.Config) *harness.Result {
 	t.Helper()
-	cfg.Target = spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: "memstore-adapter.js", Path: fixture("memstore-adapter.js")}}
+	cfg.Target = spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: "tinystore-control.js", Path: fixture("tinystore-control.js")}}
 	cfg.Dir, cfg.CallTimeout = t.TempDir(), 5*time.Second
 	res, err := harness.Run(t.Context(), cfg)
 	if err != nil {

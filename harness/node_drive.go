@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/shmlab/shmlab/linearizability"
@@ -74,7 +73,7 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 		case "exit":
 			p := r.proc(m.gen, msg.Inc, msg.Worker)
 			p.setPid(msg.Pid)
-			e := ProcessExit{Stderr: msg.Stderr}
+			e := ProcessExit{Exit: Exit{Stderr: msg.Stderr}}
 			if msg.Code != nil {
 				e.Code = *msg.Code
 			}
@@ -89,21 +88,6 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 			}
 		}
 	}
-}
-
-// sigNames are the names of the signals a process may die of, as Node
-// writes them (SIGKILL); ProcessExit.Signal uses them.
-var sigNames = map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM", syscall.SIGSEGV: "SIGSEGV",
-	syscall.SIGABRT: "SIGABRT", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP", syscall.SIGBUS: "SIGBUS",
-	syscall.SIGILL: "SIGILL", syscall.SIGFPE: "SIGFPE", syscall.SIGPIPE: "SIGPIPE", syscall.SIGQUIT: "SIGQUIT",
-	syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGTRAP: "SIGTRAP"}
-
-// sigName names signal s as Node does.
-func sigName(s syscall.Signal) string {
-	if n, ok := sigNames[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("signal %d", int(s))
 }
 
 // sigKill is SIGKILL's name: a process fault's kill, or the end of a run.

@@ -64,7 +64,7 @@ func (r *nodeRun) spawnReference(name string, old *shm.Worker) (*nodeProc, error
 	var w *shm.Worker
 	var err error
 	if old == nil {
-		tw := newTailWriter(func(s string) { r.log("worker %s: %s", name, s) })
+		tw := newTailEmit(0, func(s string) { r.log("worker %s: %s", name, s) })
 		w, err = r.ref.Spawn(shm.WorkerSpec{Command: func() *exec.Cmd {
 			cmd := exec.Command(r.node, filepath.Join(r.pkg, "lib", "worker.js"))
 			cmd.Env = append(cmd.Environ(), r.env(1)...)
@@ -84,8 +84,8 @@ func (r *nodeRun) spawnReference(name string, old *shm.Worker) (*nodeProc, error
 	go func() {
 		werr := w.Wait()
 		e := exitOf(name, 1, w.Inc, w.Pid(), w.ProcessState(), werr)
-		if tw, ok := w.Spec.Stderr.(*tailWriter); ok {
-			e.Stderr = tw.tail()
+		if tw, ok := w.Spec.Stderr.(*Tail); ok {
+			e.Stderr = tw.Lines()
 		}
 		p.exited(e)
 	}()

@@ -78,7 +78,7 @@ type nodeMaster struct {
 	ctl       *ctlConn
 	finalRead bool
 	final     chan *ctlMsg
-	stderr    *tailWriter
+	stderr    *Tail
 	stopping  bool
 	exit      ProcessExit
 }
@@ -201,7 +201,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 	gen := r.gen
 	r.nextInc = 0
 	m := &nodeMaster{gen: gen, done: make(chan struct{}), hello: make(chan struct{}), final: make(chan *ctlMsg, 1),
-		stderr: newTailWriter(func(s string) { r.log("master %d: %s", gen, s) })}
+		stderr: newTailEmit(0, func(s string) { r.log("master %d: %s", gen, s) })}
 	if r.t.MasterOrDefault() != spec.ReferenceMaster {
 		// Made under the lock: procLocked reads m.cmd.
 		m.cmd = exec.Command(r.node, r.pkg+"/lib/primary.js")
@@ -238,7 +238,7 @@ func (r *nodeRun) waitMaster(m *nodeMaster) {
 	m.exit = exitOf(faultinject.MasterTarget, m.gen, 0, m.cmd.Process.Pid, m.cmd.ProcessState, err)
 	m.exit.Time = linearizability.Now()
 	m.exit.Planned = m.stopping || m.exit.Signal == sigKill
-	m.exit.Stderr = m.stderr.tail()
+	m.exit.Stderr = m.stderr.Lines()
 	r.mu.Unlock()
 	close(m.done)
 }
@@ -253,14 +253,9 @@ func stderrText(lines []string) string {
 
 // exitOf describes an exited process.
 func exitOf(who string, gen int, inc uint64, pid int, ps *os.ProcessState, err error) ProcessExit {
-	e := ProcessExit{Who: who, Gen: gen, Inc: inc, Pid: pid}
+	e := ProcessExit{Exit: ExitOf(who, pid, ps, nil), Gen: gen, Inc: inc}
 	if ps == nil {
-		e.Code, e.Why = -1, fmt.Sprint(err)
-		return e
-	}
-	e.Code = ps.ExitCode()
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		e.Signal = sigName(ws.Signal())
+		e.Why = fmt.Sprint(err)
 	}
 	return e
 }
@@ -506,39 +501,4 @@ func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	case <-time.After(nodeStartWait):
 		return nil, fmt.Errorf("%w: the primary did not fork %s within %v", ErrNodeTarget, name, nodeStartWait)
 	}
-}
-
-// tailWriter passes what a process writes to emit a line at a time (a
-// lineWriter) and keeps the last lines.
-type tailWriter struct {
-	mu    sync.Mutex
-	lw    lineWriter
-	lines []string
-}
-
-// tailLines is how many lines of a process's output an exit keeps.
-const tailLines = 20
-
-func newTailWriter(emit func(string)) *tailWriter {
-	w := &tailWriter{}
-	w.lw.emit = func(s string) {
-		emit(s)
-		w.lines = append(w.lines, s)
-		if len(w.lines) > tailLines {
-			w.lines = w.lines[1:]
-		}
-	}
-	return w
-}
-
-func (w *tailWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.lw.Write(p)
-}
-
-func (w *tailWriter) tail() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.lines)
 }

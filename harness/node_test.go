@@ -48,7 +48,7 @@ func runNode(t *testing.T, cfg harness.Config, target spec.NodeTarget) *harness.
 // workload drew is in the history, with the final reads, and it checks.
 func TestNodeAdapterPasses(t *testing.T) {
 	const workers, ops = 3, 150
-	res := runNode(t, harness.Config{Run: spec.Run{Workers: workers, Ops: ops, Seed: 7}}, spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
+	res := runNode(t, harness.Config{Run: spec.Run{Workers: workers, Ops: ops, Seed: 7}}, spec.NodeTarget{Adapter: fixture("tinystore-control.js")})
 	requireSound(t, res)
 	final := len(res.History.WorkerOps(harness.FinalReader))
 	if got := len(res.History.Ops) - final; got != workers*ops || final != 3 {
@@ -64,7 +64,7 @@ func TestNodeAdapterPasses(t *testing.T) {
 // updates.
 func TestNodeIncrementBugCaught(t *testing.T) {
 	res := runNode(t, harness.Config{Run: spec.Run{Workers: 4, Ops: 150, Seed: 3, Keys: []string{"n"}}},
-		spec.NodeTarget{Adapter: fixture("memstore-incr-bug.js")})
+		spec.NodeTarget{Adapter: fixture("tinystore-add-get-set.js")})
 	if err := res.Problems(); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestNodeMessageFaults(t *testing.T) {
 		{Kind: faultinject.Drop, P: 0.01},
 	}}
 	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: 300 * time.Millisecond}},
-		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
+		spec.NodeTarget{Adapter: fixture("tinystore-control.js")})
 	requireSound(t, res)
 	n := events(res.History)[linearizability.EventFault]
 	if n == 0 || n != len(res.Records) {
@@ -114,7 +114,7 @@ func TestNodeProcessFaults(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "master", At: 500 * time.Millisecond},
 	}}
 	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 400, Seed: 9, Plan: plan, Think: time.Millisecond}},
-		spec.NodeTarget{Adapter: fixture("memstore-adapter.js")})
+		spec.NodeTarget{Adapter: fixture("tinystore-control.js")})
 	requireSound(t, res)
 	if res.FaultsHappened != 4 {
 		t.Errorf("%d of 4 faults happened: %v", res.FaultsHappened, res.Missed)
@@ -162,9 +162,9 @@ func TestNodeLivenessCaught(t *testing.T) {
 		{"crash", linearizability.LivenessCrashed, "crashed on purpose at message 40"},
 	} {
 		t.Run(tc.flaw, func(t *testing.T) {
-			t.Setenv("MEMSTORE_FLAW", tc.flaw)
+			t.Setenv("TINYSTORE_FLAW", tc.flaw)
 			res := runNode(t, harness.Config{Run: spec.Run{Workers: 2, Ops: 60, Seed: 1, CallTimeout: 500 * time.Millisecond}},
-				spec.NodeTarget{Adapter: fixture("memstore-flaw.js")})
+				spec.NodeTarget{Adapter: fixture("tinystore-flaw.js")})
 			r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second})
 			var texts []string
 			for _, v := range r.Liveness {
