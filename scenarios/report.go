@@ -33,13 +33,16 @@ type Row struct {
 	Undecided     int `json:"undecided"`
 	Ops           int `json:"ops"`
 	// The process faults planned in all the runs, and how many happened.
-	FaultsPlanned  int      `json:"faults_planned"`
-	FaultsHappened int      `json:"faults_happened"`
-	WallMs         float64  `json:"wall_ms"`
-	CheckMs        float64  `json:"check_ms"`
-	Skipped        string   `json:"skipped,omitempty"`
-	Errors         []string `json:"errors,omitempty"`
-	Folders        []string `json:"failure_folders,omitempty"`
+	FaultsPlanned  int     `json:"faults_planned"`
+	FaultsHappened int     `json:"faults_happened"`
+	WallMs         float64 `json:"wall_ms"`
+	CheckMs        float64 `json:"check_ms"`
+	Skipped        string  `json:"skipped,omitempty"`
+	// LeftOut names the methods a Node target's adapter lacks, which
+	// its runs' workloads left out.
+	LeftOut []string `json:"left_out,omitempty"`
+	Errors  []string `json:"errors,omitempty"`
+	Folders []string `json:"failure_folders,omitempty"`
 	// Failures are the runs worth a look (Outcome.Failed), with their
 	// folders and repro lines.
 	Failures []RunRow `json:"failures,omitempty"`
@@ -103,6 +106,7 @@ func RowOf(r *Result) Row {
 		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped, Cells: max(r.Cells, len(r.Outcomes))}
 	for _, o := range r.Outcomes {
 		row.SeedList = append(row.SeedList, o.Seed)
+		row.LeftOut = union(row.LeftOut, o.LeftOut)
 		if o.Err == nil && o.Verdict() == linearizability.Unknown {
 			row.Undecided++
 		}
@@ -128,6 +132,17 @@ func RowOf(r *Result) Row {
 		}
 	}
 	return row
+}
+
+// union returns the names of a and b, each once, in order of first
+// appearance.
+func union(a, b []string) []string {
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			a = append(a, s)
+		}
+	}
+	return a
 }
 
 func ms(s float64) float64 { return float64(int64(s*1e6)) / 1e3 }
@@ -271,6 +286,7 @@ func MergeRows(rows []Row) ([]Row, error) {
 		m.Folders = append(m.Folders, r.Folders...)
 		m.Failures = append(m.Failures, r.Failures...)
 		m.SeedList = append(m.SeedList, r.SeedList...)
+		m.LeftOut = union(m.LeftOut, r.LeftOut)
 	}
 	for i := range out {
 		r := &out[i]

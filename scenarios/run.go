@@ -45,6 +45,9 @@ type Outcome struct {
 	// FaultsHappened how many of them happened in the run. One that did
 	// not is an Err naming it: the run did not test what the file says.
 	FaultsPlanned, FaultsHappened int
+	// LeftOut names the methods a Node target's adapter lacks: the
+	// workload made none of them.
+	LeftOut []string
 }
 
 // Failed reports whether o goes against its scenario's expectation, or
@@ -151,6 +154,7 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		o.Err = err
 		if r != nil { // cut short: what happened until then, to look at
 			o.History, o.Ops, o.Records, o.FaultsHappened = r.History, len(r.History.Ops), r.Records, r.FaultsHappened
+			o.LeftOut = r.LeftOut
 			for _, m := range r.Masters {
 				o.Logs = append(o.Logs, m.Logs...)
 			}
@@ -160,7 +164,7 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		}
 		return
 	}
-	o.FaultsHappened = r.FaultsHappened
+	o.FaultsHappened, o.LeftOut = r.FaultsHappened, r.LeftOut
 	for _, m := range r.Masters {
 		o.Logs = append(o.Logs, m.Logs...)
 	}

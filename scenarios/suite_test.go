@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -219,5 +220,28 @@ func TestLiveRows(t *testing.T) {
 	a.Crashed = -1
 	if err := a.Validate(); err == nil {
 		t.Error("a row with -1 crashes is valid")
+	}
+}
+
+// TestLeftOutRows: the methods a Node adapter lacks are named in its
+// row, once each, and merged rows name those of every shard.
+func TestLeftOutRows(t *testing.T) {
+	sc := mustParse(t, "name: lo\nmode: sim\nseeds: [1, 2]\n")
+	row := RowOf(&Result{Scenario: sc, Mode: Process, Met: true, Outcomes: []*Outcome{
+		{Scenario: sc, Seed: 1, LeftOut: []string{"cas", "add"}, Check: &linearizability.Result{Verdict: linearizability.Ok}},
+		{Scenario: sc, Seed: 2, LeftOut: []string{"add", "lock"}, Check: &linearizability.Result{Verdict: linearizability.Ok}},
+	}})
+	if diff := cmp.Diff([]string{"cas", "add", "lock"}, row.LeftOut); diff != "" {
+		t.Errorf("row's left out: mismatch (-want +got)\n%s", diff)
+	}
+	a, b := row, row
+	a.SeedList, a.Seeds, a.Cells, a.LeftOut = []uint64{1}, 1, 1, []string{"cas"}
+	b.SeedList, b.Seeds, b.Cells, b.LeftOut = []uint64{2}, 1, 1, []string{"delete", "cas"}
+	merged, err := MergeRows([]Row{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"cas", "delete"}, merged[0].LeftOut); diff != "" {
+		t.Errorf("merged left out: mismatch (-want +got)\n%s", diff)
 	}
 }

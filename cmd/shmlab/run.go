@@ -303,6 +303,9 @@ func (rf *runFlags) report(results []*scenarios.Result, end scenarios.RunEnd, st
 	for _, r := range results {
 		failureNotes(r, &notes)
 		rows = append(rows, scenarios.RowOf(r))
+		if lo := rows[len(rows)-1].LeftOut; len(lo) > 0 {
+			fmt.Fprintf(&notes, "\n%s (%s): left out of the workload: %s (the adapter lacks them)\n", r.Scenario.Name, r.Mode, strings.Join(lo, ", "))
+		}
 		switch v := r.Verdict(); {
 		case v == "skipped":
 			fmt.Fprintf(&notes, "\n%s (%s): skipped: %s\n", r.Scenario.Name, r.Mode, r.Skipped)
