@@ -96,8 +96,8 @@ faults:
 			if o.Err != nil {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
-			if got := processEvents(o.History); !cmp.Equal([]string{"kill w2"}, got) || o.FaultsHappened != 1 {
-				t.Fatalf("%s seed %d: process events %q, %d faults happened; want the kill of w2", mode, seed, got, o.FaultsHappened)
+			if got := processEvents(o.History); !cmp.Equal([]string{"kill w2"}, got) || o.FaultsHappened != 2 || o.FaultsPlanned != 2 {
+				t.Fatalf("%s seed %d: process events %q, %d of %d faults happened; want the kill of w2, and both faults", mode, seed, got, o.FaultsHappened, o.FaultsPlanned)
 			}
 			if o.Verdict() != linearizability.Ok {
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Check)
@@ -159,6 +159,8 @@ func TestMissedFaultIsError(t *testing.T) {
 			"processes[1] (poison w2 after request 10 of w1) did not happen: w2 was not running: killed by processes[0] and not restarted"},
 		{"requests lost", "  messages: [{kind: drop, p: 0.2, dir: requests}]\n  processes: [{kind: kill, target: w2, after: {worker: w2, ops: 50}}]",
 			"processes[0] (kill w2 after request 50 of w2) did not happen: the master received only"},
+		{"message fault never fired", "  messages: [{kind: drop, p: 0.05}, {kind: delay, p: 0.000001, delay: {kind: fixed, min: 1ms}}]",
+			"messages[1] (delay p 1e-06) never fired: no message it aims at came, or none drew a hit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := mustParse(t, fmt.Sprintf("workers: 2\nops: 50\nthink: 1ms\ntimeout: 20ms\nseeds: 1\nfaults:\n%s\n", tc.faults))

@@ -101,13 +101,25 @@ func (o *Outcome) runSim(cfg sim.Config) {
 		return
 	}
 	o.FaultsHappened = r.FaultsHappened
-	if err := MissedError(r.Missed); err != nil {
+	if err := MissedError(append(r.Missed, o.TallyMessages(cfg.Plan, r.Records)...)); err != nil {
 		o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records // to look at
 		o.Err = err
 		return
 	}
 	o.Sim, o.History, o.Check, o.Ops, o.Records = r, r.History, r.Check, len(r.History.Ops), r.Records
 	o.CheckTime = r.Check.Duration
+}
+
+// TallyMessages adds the message faults of p to o's planned faults, and
+// those that fired (by recs) to its happened ones, and says why each of
+// the others did not happen.
+func (o *Outcome) TallyMessages(p *faultinject.Plan, recs []faultinject.Record) []string {
+	missed := faultinject.MissedMessages(p, recs)
+	if p != nil {
+		o.FaultsPlanned += len(p.Messages)
+		o.FaultsHappened += len(p.Messages) - len(missed)
+	}
+	return missed
 }
 
 // MissedError is the error of a run whose planned faults named in missed
@@ -155,6 +167,7 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		if r != nil { // cut short: what happened until then, to look at
 			o.History, o.Ops, o.Records, o.FaultsHappened = r.History, len(r.History.Ops), r.Records, r.FaultsHappened
 			o.LeftOut = r.LeftOut
+			o.TallyMessages(cfg.Plan, r.Records)
 			for _, m := range r.Masters {
 				o.Logs = append(o.Logs, m.Logs...)
 			}
@@ -178,6 +191,9 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 		return
 	}
 	o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records
+	if o.Err = MissedError(o.TallyMessages(cfg.Plan, r.Records)); o.Err != nil {
+		return // the history is kept, to look at
+	}
 	o.Check = linearizability.Check(r.History, linearizability.Options{Timeout: checkTimeout(ctx)})
 	o.CheckTime = o.Check.Duration
 }
