@@ -2,7 +2,9 @@
 // cluster primary and in every worker it forks (cluster.isPrimary tells
 // which); your library runs exactly as in your application.
 //
-// Run it:   shmlab run --adapter ./shmlab-adapter.js   (see node/README.md)
+// Run it from a scenario file that names it (see node/README.md):
+//   target: {node: {adapter: shmlab-adapter.js, packages: [your-library@1.2.3]}}
+// then:     shmlab run your-scenario.yaml
 'use strict';
 
 module.exports = {
