@@ -16,6 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // Keep says which runs a RunStore keeps.
@@ -94,6 +97,13 @@ type RunInfo struct {
 	WallMs         float64   `json:"wall_ms"`
 	Command        []string  `json:"command,omitempty"`
 	Host           string    `json:"host,omitempty"`
+	// Target is the system under test ("reference", "node:ADAPTER");
+	// for a Node target, Packages are the npm packages it pinned (each
+	// installed at exactly that version) and NodeVersion what the node
+	// binary says of itself.
+	Target      string   `json:"target"`
+	Packages    []string `json:"packages,omitempty"`
+	NodeVersion string   `json:"node_version,omitempty"`
 	Build
 }
 
@@ -255,6 +265,10 @@ func (s *RunStore) info(o *Outcome) RunInfo {
 		Failed: o.Failed(), Ops: o.Ops, FaultsPlanned: o.FaultsPlanned, FaultsHappened: o.FaultsHappened, Start: o.Start.UTC(), WallMs: ms(o.Wall.Seconds()), Command: s.Command, Host: host, Build: BuildInfo()}
 	if o.Err != nil {
 		ri.Verdict, ri.Error = "error", o.Err.Error()
+	}
+	ri.Target = o.Scenario.Target.String()
+	if o.Scenario.Target.Kind == spec.Node {
+		ri.Packages, ri.NodeVersion = o.Scenario.Target.Node.Packages, harness.NodeVersion()
 	}
 	return ri
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -179,4 +180,22 @@ func ExampleParseShard() {
 	// Output:
 	// shard 2/3 runs cells [1 4]
 	// --shard "0/3": want I/N with 1 ≤ I ≤ N ≤ 100000, as 1/4
+}
+
+// TestRunInfoTarget: a run's run.json names its target, and for a Node
+// target the npm packages it pinned and the node binary's version.
+func TestRunInfoTarget(t *testing.T) {
+	ref := &Outcome{Scenario: mustParse(t, "name: r\n"), Mode: Sim, Seed: 1}
+	if got := (&RunStore{}).info(ref); got.Target != "reference" || got.Packages != nil || got.NodeVersion != "" {
+		t.Errorf("reference run: target %q, packages %q, node %q; want reference and nothing else", got.Target, got.Packages, got.NodeVersion)
+	}
+	sc := mustParse(t, "name: n\nmode: process\n")
+	sc.Target = spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: "a.js", Packages: []string{"memored@1.1.1"}}}
+	got := (&RunStore{}).info(&Outcome{Scenario: sc, Mode: Process, Seed: 1})
+	if diff := cmp.Diff([]string{"memored@1.1.1"}, got.Packages); got.Target != "node:a.js" || diff != "" {
+		t.Errorf("node run: target %q, packages mismatch (-want +got)\n%s", got.Target, diff)
+	}
+	if got.NodeVersion != harness.NodeVersion() {
+		t.Errorf("node run: node version %q, want %q", got.NodeVersion, harness.NodeVersion())
+	}
 }
