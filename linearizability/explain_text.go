@@ -3,6 +3,7 @@ package linearizability
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,25 +13,47 @@ func (r *Result) String() string {
 		return "not checked: " + r.Invalid.Error()
 	}
 	s := fmt.Sprintf("%s: %s (%d checked)", r.Verdict, plural(r.Ops, "operation"), r.Checked)
-	if n := r.illegalKeys(); n > 0 {
-		s += fmt.Sprintf(", %s not linearizable", plural(n, "key"))
+	if f := r.Findings(); f != "" {
+		s += ", " + f
 	}
 	if n := len(r.Keys) - r.illegalKeys(); n > 0 {
 		s += fmt.Sprintf(", %s undecided", plural(n, "key"))
 	}
+	return s + fmt.Sprintf(", in %v", r.Duration.Round(10_000))
+}
+
+// Findings counts what the checks found wrong, in a few words ("1 key
+// not linearizable, 1 invariant violation (counter)"); empty when they
+// found nothing.
+func (r *Result) Findings() string {
+	var parts []string
+	if n := r.illegalKeys(); n > 0 {
+		parts = append(parts, plural(n, "key")+" not linearizable")
+	}
 	if n := count(r.Sessions); n > 0 {
-		s += ", " + plural(n, "session guarantee violation")
+		parts = append(parts, plural(n, "session guarantee violation"))
 	}
 	if n := count(r.Invariants); n > 0 {
-		s += ", " + plural(n, "invariant violation")
+		parts = append(parts, plural(n, "invariant violation")+" ("+checks(r.Invariants)+")")
 	}
 	if n := r.Crashes(); n > 0 {
-		s += ", " + strings.Replace(plural(n, "crash"), "crashs", "crashes", 1)
+		parts = append(parts, strings.Replace(plural(n, "crash"), "crashs", "crashes", 1))
 	}
 	if n := r.NeverAnswered(); n > 0 {
-		s += ", " + plural(n, "call") + " never answered"
+		parts = append(parts, plural(n, "call")+" never answered")
 	}
-	return s + fmt.Sprintf(", in %v", r.Duration.Round(10_000))
+	return strings.Join(parts, ", ")
+}
+
+// checks names the checks of vs, each once.
+func checks(vs []Violation) string {
+	var names []string
+	for _, v := range vs {
+		if !slices.Contains(names, v.Check) {
+			names = append(names, v.Check)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func (r *Result) illegalKeys() int {

@@ -38,6 +38,11 @@ type Row struct {
 	WallMs         float64 `json:"wall_ms"`
 	CheckMs        float64 `json:"check_ms"`
 	Skipped        string  `json:"skipped,omitempty"`
+	// Target is the system under test ("reference", "node:ADAPTER").
+	Target string `json:"target"`
+	// Found says what the checks found in the first run with a
+	// violation ("1 crash", "1 invariant violation (counter)").
+	Found string `json:"found,omitempty"`
 	// LeftOut names the methods a Node target's adapter lacks, which
 	// its runs' workloads left out.
 	LeftOut []string `json:"left_out,omitempty"`
@@ -100,13 +105,16 @@ type RunRow struct {
 // RowOf returns r as a Row; its failures' folders and repro lines are
 // the outcomes' (Outcome.Folder, Outcome.Repro).
 func RowOf(r *Result) Row {
-	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(),
+	row := Row{Scenario: r.Scenario.Name, File: r.Scenario.File, Mode: r.Mode, Expect: r.expect(), Target: r.Scenario.Target.String(),
 		Verdict: r.Verdict(), Met: r.Met, Seeds: len(r.Outcomes), Violations: r.Violations, Ops: r.Ops,
 		FaultsPlanned: r.FaultsPlanned, FaultsHappened: r.FaultsHappened,
 		WallMs: ms(r.Wall.Seconds()), CheckMs: ms(r.CheckTime.Seconds()), Skipped: r.Skipped, Cells: max(r.Cells, len(r.Outcomes))}
 	for _, o := range r.Outcomes {
 		row.SeedList = append(row.SeedList, o.Seed)
 		row.LeftOut = union(row.LeftOut, o.LeftOut)
+		if row.Found == "" && o.Err == nil && o.Verdict() == linearizability.Illegal {
+			row.Found = o.Check.Findings()
+		}
 		if o.Err == nil && o.Verdict() == linearizability.Unknown {
 			row.Undecided++
 		}
@@ -287,6 +295,9 @@ func MergeRows(rows []Row) ([]Row, error) {
 		m.Failures = append(m.Failures, r.Failures...)
 		m.SeedList = append(m.SeedList, r.SeedList...)
 		m.LeftOut = union(m.LeftOut, r.LeftOut)
+		if m.Found == "" {
+			m.Found = r.Found
+		}
 	}
 	for i := range out {
 		r := &out[i]

@@ -407,12 +407,20 @@ func verboseNotes(r *scenarios.Result, notes *strings.Builder) {
 
 func printRunTable(w io.Writer, rows []scenarios.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time\tfaults\tliveness")
+	fmt.Fprintln(tw, "scenario\tmode\tseeds\tops\tverdict\ttime\tcheck time\tfaults\tliveness\tfound")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
-			dur(r.WallMs), dur(r.CheckMs), faults(r), r.Liveness())
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Mode, r.Seeds, r.Ops, r.Verdict,
+			dur(r.WallMs), dur(r.CheckMs), faults(r), r.Liveness(), orDash(r.Found))
 	}
 	tw.Flush()
+}
+
+// orDash is s, or - when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // faults says how many of the process faults planned happened: 3/4, or
