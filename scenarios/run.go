@@ -11,6 +11,7 @@ import (
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/spec"
 )
 
 // Outcome is one run of a scenario: one seed in one mode.
@@ -48,6 +49,10 @@ type Outcome struct {
 	// LeftOut names the methods a Node target's adapter lacks: the
 	// workload made none of them.
 	LeftOut []string
+	// Threw counts the calls of a Node target's adapter that threw or
+	// rejected with no code of their own, naming the first ("" if none);
+	// when every call of a method did, the run is an ErrAdapterBroken.
+	Threw string
 }
 
 // Failed reports whether o goes against its scenario's expectation, or
@@ -193,6 +198,11 @@ func (o *Outcome) runProcess(ctx context.Context, cfg harness.Config) {
 	o.History, o.Ops, o.Records = r.History, len(r.History.Ops), r.Records
 	if o.Err = MissedError(o.TallyMessages(cfg.Plan, r.Records)); o.Err != nil {
 		return // the history is kept, to look at
+	}
+	if cfg.Target.Kind == spec.Node {
+		if o.Threw, o.Err = threw(r.History); o.Err != nil {
+			return
+		}
 	}
 	o.Check = linearizability.Check(r.History, linearizability.Options{Timeout: checkTimeout(ctx)})
 	o.CheckTime = o.Check.Duration

@@ -303,6 +303,11 @@ func (rf *runFlags) report(results []*scenarios.Result, end scenarios.RunEnd, st
 	for _, r := range results {
 		failureNotes(r, &notes)
 		rows = append(rows, scenarios.RowOf(r))
+		for _, o := range r.Outcomes {
+			if o.Threw != "" {
+				fmt.Fprintf(&notes, "\n%s (%s) seed %d: %s\n", r.Scenario.Name, o.Mode, o.Seed, o.Threw)
+			}
+		}
 		if lo := rows[len(rows)-1].LeftOut; len(lo) > 0 {
 			fmt.Fprintf(&notes, "\n%s (%s): left out of the workload: %s (the adapter lacks them)\n", r.Scenario.Name, r.Mode, strings.Join(lo, ", "))
 		}
