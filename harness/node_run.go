@@ -110,6 +110,9 @@ func runNodeTarget(ctx context.Context, sp *runSpec, c *Config) (*Result, error)
 	if r.adapter, err = adapterPath(t, sp.Dir); err != nil {
 		return nil, err
 	}
+	if err := checkPins(r.adapter, t.Packages); err != nil {
+		return nil, err
+	}
 	if r.nodePath, err = modulePath(ctx, r.pkg, t.Packages); err != nil {
 		return nil, err
 	}
