@@ -249,8 +249,10 @@ func mixFor(mix workload.Mix, methods []string) (workload.Mix, []string, error) 
 			out = append(out, name)
 		}
 	}
-	if !has["get"] || !has["set"] {
-		return mix, nil, fmt.Errorf("%w: the adapter's client has no get or set (it has %v)", ErrNodeTarget, methods)
+	for _, m := range []string{"get", "set"} {
+		if !has[m] {
+			return mix, nil, fmt.Errorf("%w: the adapter's client has no %s, which every workload needs (it has %s)", ErrNodeTarget, m, strings.Join(methods, ", "))
+		}
 	}
 	drop(&mix.Delete, "delete")
 	drop(&mix.CAS, "cas")
