@@ -157,7 +157,8 @@ func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, 
 	if r.locking && o.Incr != 0 {
 		msg.Lock, msg.Unlock = o.Method == linearizability.Get, o.Method == linearizability.Set
 	}
-	p.expect(fmt.Sprintf("its answer to operation %d (%s %q)", n, o.Method, o.Key), stallWait(r.sp.CallTimeout))
+	what := fmt.Sprintf("its answer to operation %d (%s %q)", n, o.Method, o.Key)
+	p.expect(what, stallWait(r.sp.CallTimeout))
 	defer p.progressed()
 	if err := p.ctl.send(msg); err != nil {
 		return "", linearizability.Output{}, errGone
@@ -170,9 +171,11 @@ func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, 
 	}
 	trigger := func() {
 		called = nil
+		p.progressed() // the faults' actions take their time, not the worker's
 		for _, i := range faults {
 			<-r.runner.Trigger(i)
 		}
+		p.expect(what, stallWait(r.sp.CallTimeout))
 	}
 	for {
 		select {

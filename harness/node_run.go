@@ -366,6 +366,7 @@ func (r *nodeRun) procLocked(gen int, inc uint64, name string) *nodeProc {
 	p := r.procs[k]
 	if p == nil {
 		p = newNodeProc(name, gen, inc)
+		p.expectLocked(fmt.Sprintf("its fork by master %d (its pid)", gen), nodeStartWait)
 		for _, m := range r.masters {
 			if m.gen == gen && m.cmd != nil {
 				p.masterDone = m.done

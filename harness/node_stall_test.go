@@ -18,17 +18,18 @@ import (
 	"github.com/shmlab/shmlab/workload"
 )
 
-// TestNodeStuckWorkerEndsRun runs an adapter whose client, in worker w2,
-// spins forever at its 20th call: w2 answers nothing more (its event
-// loop is stuck, so not even its call timeout fires) and never exits.
-// The run must not wait for it forever: it ends with ErrNodeTarget
-// naming w2 and the operation it was waiting for, and w2's process is
-// gone afterwards.
+// TestNodeStuckWorkerEndsRun runs an adapter whose client spins forever
+// at its 20th call in w1 (25th in w2 and w3): each worker then answers nothing
+// (its event loop is stuck, so not even its call timeout fires), reads
+// nothing on its control socket, and never exits. The run must not wait
+// for them forever (nor its shutdown, for the processes that ignore
+// "end"): it ends with ErrNodeTarget naming w1, the first stuck, and the
+// operation it was waiting for, and its process is gone afterwards.
 func TestNodeStuckWorkerEndsRun(t *testing.T) {
 	nodetest.Node(t)
 	t.Setenv("TINYSTORE_FLAW", "stuck")
 	adapter := fixture("tinystore-flaw.js")
-	cfg := harness.Config{Run: spec.Run{Workers: 2, Ops: 100, Seed: 1, CallTimeout: 300 * time.Millisecond,
+	cfg := harness.Config{Run: spec.Run{Workers: 3, Ops: 100, Seed: 1, CallTimeout: 300 * time.Millisecond,
 		Target: spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: adapter, Path: adapter}}}, Dir: t.TempDir(), Logf: t.Logf}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -39,10 +40,10 @@ func TestNodeStuckWorkerEndsRun(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the run ended by the test's deadline, not by the bound on a stuck worker: %v", err)
 	}
-	m := regexp.MustCompile(`worker w2 \(master 1, incarnation \d+, pid (\d+)\) made no progress for .*: shmlab was waiting for its answer to operation 20 `).
+	m := regexp.MustCompile(`worker w1 \(master 1, incarnation 1, pid (\d+)\) made no progress for .*: shmlab was waiting for its answer to operation 20 `).
 		FindStringSubmatch(err.Error())
 	if m == nil {
-		t.Fatalf("error %q: want it to name w2 and its 20th operation", err)
+		t.Fatalf("error %q: want it to name w1 and its 20th operation", err)
 	}
 	pid, _ := strconv.Atoi(m[1])
 	deadline := time.Now().Add(patience.Bound(2 * time.Second))
