@@ -62,6 +62,7 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 		c.send(&ctlMsg{T: "start", At: strconv.FormatInt(start, 10)})
 	}
 	close(m.hello)
+	defer r.unforked(m)
 	for {
 		msg, err := c.recv()
 		if err != nil {
@@ -87,6 +88,24 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 			default:
 			}
 		}
+	}
+}
+
+// unforked ends the workers primary m was to fork and did not, once its
+// control connection ended (it reported every fork it made before it
+// went): they will never run, and must not be waited for as current
+// workers.
+func (r *nodeRun) unforked(m *nodeMaster) {
+	r.mu.Lock()
+	var ps []*nodeProc
+	for _, p := range r.all {
+		if p.gen == m.gen && p.Pid() == 0 {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.exited(ProcessExit{Planned: true, Why: "never forked: its primary's control connection ended first"})
 	}
 }
 

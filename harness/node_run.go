@@ -501,17 +501,26 @@ func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	r.nextInc = inc
 	p := r.procLocked(m.gen, inc, name)
 	r.mu.Unlock()
+	never := func(err error) (*nodeProc, error) {
+		p.exited(ProcessExit{Planned: true, Why: "never forked: " + err.Error()})
+		return nil, err
+	}
 	if m.ctl == nil {
-		return nil, fmt.Errorf("%w: no primary to fork %s", ErrNodeTarget, name)
+		return never(fmt.Errorf("%w: no primary to fork %s", ErrNodeTarget, name))
 	}
 	if err := m.ctl.send(&ctlMsg{T: "fork", Worker: name, Inc: inc}); err != nil {
-		return nil, fmt.Errorf("%w: fork %s: %w", ErrNodeTarget, name, err)
+		return never(fmt.Errorf("%w: fork %s: %w", ErrNodeTarget, name, err))
 	}
 	select {
 	case <-p.pidSet:
 		return p, nil
 	case <-m.done:
-		return nil, fmt.Errorf("%w: the primary exited before it forked %s", ErrNodeTarget, name)
+		select {
+		case <-p.pidSet: // reported just before it went
+			return p, nil
+		default:
+		}
+		return never(fmt.Errorf("%w: the primary exited before it forked %s", ErrNodeTarget, name))
 	case <-time.After(nodeStartWait):
 		return nil, fmt.Errorf("%w: the primary did not fork %s within %v", ErrNodeTarget, name, nodeStartWait)
 	}

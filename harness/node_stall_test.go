@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
 	"github.com/shmlab/shmlab/internal/nodetest"
 	"github.com/shmlab/shmlab/internal/patience"
@@ -88,4 +89,41 @@ func TestNodeLostUnlockAnswered(t *testing.T) {
 		t.Fatalf("no operation ended unknown for a lock let go that did not answer; want some (%d operations)", len(res.History.Ops))
 	}
 	t.Logf("%d operations waited for an unlock that never answered", n)
+}
+
+// TestNodeRestartAfterMasterDied restarts worker w1 after its master was
+// killed (w1 is paused, so it outlives its master until the restart's
+// kill): the fork asked of the dead primary never comes. The worker
+// made for it must not be waited for as w1's current process, which
+// kept the run waiting until its deadline; the run must end on its own,
+// the failed restart said, and the worker recorded as never forked.
+func TestNodeRestartAfterMasterDied(t *testing.T) {
+	nodetest.Node(t)
+	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
+		{Kind: faultinject.Pause, Target: "w1", At: 50 * time.Millisecond, For: time.Second},
+		{Kind: faultinject.Kill, Target: "master", At: 100 * time.Millisecond},
+		{Kind: faultinject.Restart, Target: "w1", At: 150 * time.Millisecond},
+	}}
+	adapter := fixture("tinystore-control.js")
+	cfg := harness.Config{Run: spec.Run{Workers: 2, Ops: 100000, Seed: 1, Plan: plan, Think: time.Millisecond,
+		CallTimeout: patience.Bound(100 * time.Millisecond),
+		Target:      spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: adapter, Path: adapter}}}, Dir: t.TempDir(), Logf: t.Logf}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	res, err := harness.Run(ctx, cfg)
+	if ctx.Err() != nil || res == nil {
+		t.Fatalf("the run ended by its deadline (%v): it waited for a worker never forked", err)
+	}
+	if res.Faults == nil || !strings.Contains(res.Faults.Error(), "restart w1") {
+		t.Errorf("fault errors %v, want the failed restart of w1", res.Faults)
+	}
+	var never []string
+	for _, e := range res.Exits {
+		if strings.Contains(e.Why, "never forked") {
+			never = append(never, e.String())
+		}
+	}
+	if len(never) != 1 || !strings.Contains(never[0], "w1 (master 1, incarnation 3") {
+		t.Errorf("exits never forked %q, want w1's incarnation 3", never)
+	}
 }
