@@ -63,6 +63,14 @@ type nodeProc struct {
 	called   chan *ctlMsg  // it called the library (an operation with Notify)
 
 	masterDone <-chan struct{} // closed once its primary has exited (nil: none known)
+
+	// What shmlab waits for it to do (its hello, an answer), since when
+	// and for how long at most (stallWait); paused while a planned pause
+	// stops it. Under mu.
+	waitFor   string
+	waitSince time.Time
+	waitBound time.Duration
+	paused    bool
 }
 
 func newNodeProc(name string, gen int, inc uint64) *nodeProc {
@@ -87,6 +95,11 @@ func (p *nodeProc) setPid(pid int) {
 	if p.pid == 0 && pid > 0 {
 		p.pid = pid
 		close(p.pidSet)
+		select {
+		case <-p.hello:
+		default:
+			p.expectLocked("its hello", nodeStartWait)
+		}
 		if p.shm == nil {
 			go p.watchPid(pid)
 		}

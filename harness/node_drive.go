@@ -62,6 +62,7 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 		c.send(&ctlMsg{T: "start", At: strconv.FormatInt(start, 10)})
 	}
 	close(m.hello)
+	defer r.unforked(m)
 	for {
 		msg, err := c.recv()
 		if err != nil {
@@ -90,6 +91,24 @@ func (r *nodeRun) servePrimary(c *ctlConn, hello *ctlMsg) {
 	}
 }
 
+// unforked ends the workers primary m was to fork and did not, once its
+// control connection ended (it reported every fork it made before it
+// went): they will never run, and must not be waited for as current
+// workers.
+func (r *nodeRun) unforked(m *nodeMaster) {
+	r.mu.Lock()
+	var ps []*nodeProc
+	for _, p := range r.all {
+		if p.gen == m.gen && p.Pid() == 0 {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.exited(ProcessExit{Planned: true, Why: "never forked: its primary's control connection ended first"})
+	}
+}
+
 // sigKill is SIGKILL's name: a process fault's kill, or the end of a run.
 const sigKill = "SIGKILL"
 
@@ -112,6 +131,7 @@ func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 		c.send(&ctlMsg{T: "start", At: strconv.FormatInt(start, 10)})
 	}
 	close(p.hello)
+	p.progressed()
 	go r.drive(ctx, p)
 	defer close(p.ctlGone)
 	for {
@@ -121,7 +141,11 @@ func (r *nodeRun) serveWorker(ctx context.Context, c *ctlConn, hello *ctlMsg) {
 		}
 		switch msg.T {
 		case "done":
-			p.replies <- msg
+			select {
+			case p.replies <- msg:
+			default: // one answer per operation: call has not read the last
+				r.log("worker %s: an answer no operation waits for: %+v", p.name, msg)
+			}
 		case "called":
 			select {
 			case p.called <- msg:
@@ -152,29 +176,45 @@ func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, 
 	if r.locking && o.Incr != 0 {
 		msg.Lock, msg.Unlock = o.Method == linearizability.Get, o.Method == linearizability.Set
 	}
+	what := fmt.Sprintf("its answer to operation %d (%s %q)", n, o.Method, o.Key)
+	p.expect(what, stallWait(r.sp.CallTimeout))
+	defer p.progressed()
 	if err := p.ctl.send(msg); err != nil {
 		return "", linearizability.Output{}, errGone
 	}
-	if len(faults) > 0 {
-		select {
-		case <-p.called:
-			for _, i := range faults {
-				<-r.runner.Trigger(i)
-			}
-		case <-p.ctlGone:
-		case <-ctx.Done():
-		}
+	// The worker says "called" before its answer if it called its library
+	// (not if the call timed out before: the faults' point was not reached).
+	called := p.called
+	if len(faults) == 0 {
+		called = nil
 	}
-	select {
-	case rep := <-p.replies:
-		if rep.N != n || rep.Out == nil {
-			return "", linearizability.Output{}, fmt.Errorf("worker %s answered %+v to operation %d", p.name, rep, n)
+	trigger := func() {
+		called = nil
+		p.progressed() // the faults' actions take their time, not the worker's
+		for _, i := range faults {
+			<-r.runner.Trigger(i)
 		}
-		return rep.Status, *rep.Out, nil
-	case <-p.ctlGone:
-		return "", linearizability.Output{}, errGone
-	case <-ctx.Done():
-		return "", linearizability.Output{}, ctx.Err()
+		p.expect(what, stallWait(r.sp.CallTimeout))
+	}
+	for {
+		select {
+		case <-called:
+			trigger()
+		case rep := <-p.replies:
+			select {
+			case <-called:
+				trigger()
+			default:
+			}
+			if rep.N != n || rep.Out == nil {
+				return "", linearizability.Output{}, fmt.Errorf("worker %s answered %+v to operation %d", p.name, rep, n)
+			}
+			return rep.Status, *rep.Out, nil
+		case <-p.ctlGone:
+			return "", linearizability.Output{}, errGone
+		case <-ctx.Done():
+			return "", linearizability.Output{}, ctx.Err()
+		}
 	}
 }
 
@@ -349,7 +389,14 @@ func (r *nodeRun) shutdown() {
 	r.mu.Lock()
 	ps := append([]*nodeProc(nil), r.all...)
 	ms := append([]*nodeMaster(nil), r.masters...)
+	stuck := r.stuckProc
 	r.mu.Unlock()
+	if stuck != nil {
+		stuck.mu.Lock()
+		stuck.ended = true
+		stuck.mu.Unlock()
+		r.killLeft(stuck, "was stuck") // it reads no "end"
+	}
 	for _, p := range ps {
 		p.mu.Lock()
 		p.ended = true
@@ -358,7 +405,8 @@ func (r *nodeRun) shutdown() {
 			p.ctl.send(&ctlMsg{T: "end", Wait: lateWait(r.sp.CallTimeout).Milliseconds()})
 		}
 	}
-	wait := time.After(aliveWait + lateWait(r.sp.CallTimeout))
+	close(r.stop)
+	wait := closedAfter(aliveWait + lateWait(r.sp.CallTimeout))
 	for _, p := range ps {
 		select {
 		case <-p.done: // its exit reported, before the primary stops
@@ -385,11 +433,12 @@ func (r *nodeRun) shutdown() {
 	if r.ref != nil {
 		r.ref.Close()
 	}
-	wait = time.After(aliveWait)
+	wait = closedAfter(aliveWait)
 	for _, p := range ps {
 		select {
 		case <-p.done:
 		case <-wait:
+			r.killLeft(p, "still ran at the end of the run")
 			p.exited(ProcessExit{Why: "no exit seen at the end of the run"})
 		}
 	}

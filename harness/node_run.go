@@ -39,25 +39,29 @@ type nodeRun struct {
 	journal *linearizability.Journal
 	events  *linearizability.Recorder
 
-	mu       sync.Mutex
-	gen      int
-	masters  []*nodeMaster
-	procs    map[procKey]*nodeProc
-	current  map[string]*nodeProc
-	all      []*nodeProc
-	nextInc  uint64 // the last incarnation given under the current primary
-	methods  []string
-	locking  bool // the adapter has lock and unlock: increments are made under the lock
-	leftOut  []string
-	mix      workload.Mix
-	start    int64
-	started  chan struct{} // closed when the workload begins
-	runner   *faultinject.Runner
-	logs     []string
-	closed   bool
-	finals   []linearizability.Op // the final reads
-	missed   map[int]string
-	faultErr error
+	mu        sync.Mutex
+	gen       int
+	masters   []*nodeMaster
+	procs     map[procKey]*nodeProc
+	current   map[string]*nodeProc
+	all       []*nodeProc
+	nextInc   uint64 // the last incarnation given under the current primary
+	methods   []string
+	locking   bool // the adapter has lock and unlock: increments are made under the lock
+	leftOut   []string
+	mix       workload.Mix
+	start     int64
+	started   chan struct{} // closed when the workload begins
+	runner    *faultinject.Runner
+	logs      []string
+	closed    bool
+	finals    []linearizability.Op // the final reads
+	missed    map[int]string
+	faultErr  error
+	stuck     error              // a stuck worker ended the run (fail)
+	stuckProc *nodeProc          // that worker
+	cancel    context.CancelFunc // cancels the run's context
+	stop      chan struct{}      // closed at shutdown: the watchdog stops
 
 	ref        *shm.Master          // MasterReference: the Go master
 	refRecords []faultinject.Record // its message faults' decisions
@@ -80,6 +84,7 @@ type nodeMaster struct {
 	final     chan *ctlMsg
 	stderr    *Tail
 	stopping  bool
+	paused    bool // a planned pause stops it (under nodeRun.mu)
 	exit      ProcessExit
 }
 
@@ -99,7 +104,7 @@ func runNodeTarget(ctx context.Context, sp *runSpec, c *Config) (*Result, error)
 		return nil, err
 	}
 	r := &nodeRun{sp: sp, t: t, logf: c.Logf, procs: make(map[procKey]*nodeProc), current: make(map[string]*nodeProc),
-		started: make(chan struct{})}
+		started: make(chan struct{}), stop: make(chan struct{})}
 	var err error
 	if r.node, err = nodeCommand(); err != nil {
 		return nil, err
@@ -124,6 +129,8 @@ func runNodeTarget(ctx context.Context, sp *runSpec, c *Config) (*Result, error)
 	if r.journal, r.events, err = openEvents(sp.Dir, 0); err != nil {
 		return nil, err
 	}
+	ctx, r.cancel = context.WithCancel(ctx)
+	defer r.cancel()
 	go r.accept(ctx)
 	rerr := r.run(ctx)
 	r.shutdown()
@@ -153,6 +160,9 @@ func (r *nodeRun) listen() error {
 // run starts the first master and its workers, begins the workload once
 // every worker said hello, applies the process faults, and ends with
 // the final reads.
+//
+// A current worker that makes no progress (stuckWorker) ends the run
+// with an error naming it.
 func (r *nodeRun) run(ctx context.Context) error {
 	if _, err := r.startMaster(ctx); err != nil {
 		return err
@@ -168,10 +178,10 @@ func (r *nodeRun) run(ctx context.Context) error {
 	select {
 	case <-r.over():
 	case <-ctx.Done():
-		return fmt.Errorf("harness: waiting for the workers: %w", ctx.Err())
+		return r.cause(fmt.Errorf("harness: waiting for the workers: %w", ctx.Err()))
 	}
 	r.finalReads(ctx)
-	return nil
+	return r.cause(nil)
 }
 
 // workerEnv is the environment every worker process is given.
@@ -211,6 +221,7 @@ func (r *nodeRun) startMaster(ctx context.Context) (*nodeMaster, error) {
 		m.cmd.Env = append(os.Environ(), r.env(gen)...)
 		m.cmd.Stdout, m.cmd.Stderr = m.stderr, m.stderr
 		m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		m.cmd.WaitDelay = aliveWait // its stderr's readers end even if a child kept it open
 	}
 	r.masters = append(r.masters, m)
 	r.mu.Unlock()
@@ -318,12 +329,14 @@ func (r *nodeRun) begin() {
 		c.send(&ctlMsg{T: "start", At: at})
 	}
 	close(r.started)
+	go r.watch(r.stop)
 }
 
 // event records a process event.
 func (r *nodeRun) event(e linearizability.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.notePause(e, time.Now())
 	if !r.closed {
 		r.events.Event(e)
 	}
@@ -356,6 +369,7 @@ func (r *nodeRun) procLocked(gen int, inc uint64, name string) *nodeProc {
 	p := r.procs[k]
 	if p == nil {
 		p = newNodeProc(name, gen, inc)
+		p.expectLocked(fmt.Sprintf("its fork by master %d (its pid)", gen), nodeStartWait)
 		for _, m := range r.masters {
 			if m.gen == gen && m.cmd != nil {
 				p.masterDone = m.done
@@ -490,17 +504,26 @@ func (r *nodeRun) restartWorker(name string) (*nodeProc, error) {
 	r.nextInc = inc
 	p := r.procLocked(m.gen, inc, name)
 	r.mu.Unlock()
+	never := func(err error) (*nodeProc, error) {
+		p.exited(ProcessExit{Planned: true, Why: "never forked: " + err.Error()})
+		return nil, err
+	}
 	if m.ctl == nil {
-		return nil, fmt.Errorf("%w: no primary to fork %s", ErrNodeTarget, name)
+		return never(fmt.Errorf("%w: no primary to fork %s", ErrNodeTarget, name))
 	}
 	if err := m.ctl.send(&ctlMsg{T: "fork", Worker: name, Inc: inc}); err != nil {
-		return nil, fmt.Errorf("%w: fork %s: %w", ErrNodeTarget, name, err)
+		return never(fmt.Errorf("%w: fork %s: %w", ErrNodeTarget, name, err))
 	}
 	select {
 	case <-p.pidSet:
 		return p, nil
 	case <-m.done:
-		return nil, fmt.Errorf("%w: the primary exited before it forked %s", ErrNodeTarget, name)
+		select {
+		case <-p.pidSet: // reported just before it went
+			return p, nil
+		default:
+		}
+		return never(fmt.Errorf("%w: the primary exited before it forked %s", ErrNodeTarget, name))
 	case <-time.After(nodeStartWait):
 		return nil, fmt.Errorf("%w: the primary did not fork %s within %v", ErrNodeTarget, name, nodeStartWait)
 	}

@@ -106,26 +106,36 @@ async function main() {
     invoke(client[m].bind(client), args, cb);
   }
 
+  // run runs operation msg under its call timeout and answers it once:
+  // with its outcome, or "unknown" when the timeout comes first. Every
+  // library call it makes (a lock left held, the lock, the method, the
+  // unlock) is under that timeout, so that a call the library never
+  // answers costs this operation an "unknown", never the worker's
+  // answer. With msg.notify it says "called" once it has called the
+  // library for the operation, before its answer.
   function run(msg, answer) {
-    if (held !== null && !(msg.unlock && msg.op.key === held)) {
-      // The increment's second half will not come (its read failed, or
-      // read no integer): let the lock go first.
-      const key = held;
-      held = null;
-      step('unlock', [key], () => run(msg, answer));
-      return;
-    }
     const op = msg.op;
     const id = msg.record === false ? 0 : journal.call(op.method, op.key, JSON.stringify(msg.input || {}));
     let over = false;
+    let releasing = null; // the key of a lock left held, while it is let go first
+    let calledLib = false;
+    const notify = () => {
+      if (msg.notify && calledLib) {
+        msg.notify = false;
+        ctl.sendRaw(`{"t":"called","n":${msg.n}}`);
+      }
+    };
     const timer = setTimeout(() => {
       if (over) return;
       over = true;
-      const out = JSON.stringify({ error: { code: 'timeout', message: `no answer within ${cfg.timeoutMs}ms` } });
+      let message = `no answer within ${cfg.timeoutMs}ms`;
+      if (releasing !== null) message += ` (the unlock of ${JSON.stringify(releasing)}, held from an increment's read, did not answer)`;
+      const out = JSON.stringify({ error: { code: 'timeout', message } });
       if (id) {
         journal.ret(id, 'unknown', out);
         gaveUp.set(id, Date.now());
       }
+      notify();
       answer('unknown', out);
     }, cfg.timeoutMs);
     const finish = (err, value) => {
@@ -137,45 +147,62 @@ async function main() {
       clearTimeout(timer);
       const [status, out] = outcome(op.method, err, value);
       if (id) journal.ret(id, status, out);
+      notify();
       answer(status, out);
     };
     const main = (cb) => step(op.method, argsOf(op), cb);
-    if (msg.lock) {
-      // The first half of a lock-protected increment: lock, then read.
-      step('lock', [op.key], (err) => {
-        if (err) return finish(err);
-        if (over) { // it came too late: let it go at once
-          step('unlock', [op.key], () => {});
-          return finish(null);
-        }
-        main((err2, v) => {
-          if (err2) step('unlock', [op.key], () => finish(err2, v));
-          else {
-            held = op.key;
-            finish(null, v);
+    const call = () => {
+      calledLib = true;
+      if (msg.lock) {
+        // The first half of a lock-protected increment: lock, then read.
+        step('lock', [op.key], (err) => {
+          if (err) return finish(err);
+          if (over) { // it came too late: let it go at once
+            step('unlock', [op.key], () => {});
+            return finish(null);
           }
+          main((err2, v) => {
+            if (err2) step('unlock', [op.key], () => finish(err2, v));
+            else {
+              held = op.key;
+              finish(null, v);
+            }
+          });
         });
-      });
-    } else if (msg.unlock) {
-      // The second half: write, then unlock. The write took effect
-      // whatever unlock answers, so an unlock error is not definite.
-      main((err, v) => {
-        held = null;
-        if (err) {
-          step('unlock', [op.key], () => finish(err, v));
-          return;
-        }
-        step('unlock', [op.key], (err2) => {
-          if (!err2) return finish(null, v);
-          const e = new Error('unlock: ' + (err2.message || err2));
-          e.code = 'unlock';
-          finish(e);
+      } else if (msg.unlock) {
+        // The second half: write, then unlock. The write took effect
+        // whatever unlock answers, so an unlock error is not definite.
+        main((err, v) => {
+          held = null;
+          if (err) {
+            step('unlock', [op.key], () => finish(err, v));
+            return;
+          }
+          step('unlock', [op.key], (err2) => {
+            if (!err2) return finish(null, v);
+            const e = new Error('unlock: ' + (err2.message || err2));
+            e.code = 'unlock';
+            finish(e);
+          });
         });
+      } else {
+        main(finish);
+      }
+      notify();
+    };
+    if (held !== null && !(msg.unlock && op.key === held)) {
+      // The increment's second half will not come (its read failed, or
+      // read no integer): let the lock go first; the operation is not
+      // made if its timeout came meanwhile.
+      releasing = held;
+      held = null;
+      step('unlock', [releasing], () => {
+        releasing = null;
+        if (!over) call();
       });
-    } else {
-      main(finish);
+      return;
     }
-    if (msg.notify) ctl.sendRaw(`{"t":"called","n":${msg.n}}`);
+    call();
   }
 }
 
