@@ -307,6 +307,7 @@ func drawMessageFault(t *rapid.T, i int) faultinject.MessageFault {
 // TestMessageFaultMixes: under any mix of message faults, a run of the
 // reference is linearizable, every call returns, and the master lives.
 func TestMessageFaultMixes(t *testing.T) {
+	t.Parallel()
 	fewChecks(t, 10)
 	rapid.Check(t, func(rt *rapid.T) {
 		plan := &faultinject.Plan{Seed: rapid.Uint64().Draw(rt, "plan seed")}
@@ -371,6 +372,7 @@ func drawProcessFault(t *rapid.T, i int) faultinject.ProcessFault {
 // happens; of two, the second may find its target gone (killed, paused,
 // or down with its master) and be reported as missed, nothing else.
 func TestProcessAndMessageFaults(t *testing.T) {
+	t.Parallel()
 	fewChecks(t, 8)
 	rapid.Check(t, func(rt *rapid.T) {
 		plan := &faultinject.Plan{Seed: rapid.Uint64().Draw(rt, "plan seed")}

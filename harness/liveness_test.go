@@ -31,6 +31,7 @@ func liveness(t *testing.T, res *harness.Result) *linearizability.Result {
 // (shm.BugNoReply) is caught "never answered", each violation naming a
 // delete, and nothing else is.
 func TestLiveNeverAnswered(t *testing.T) {
+	t.Parallel()
 	res := run(t, harness.Config{Run: spec.Run{Scenario: "no-reply", Workers: 2, Ops: 30, Seed: 1, CallTimeout: 50 * time.Millisecond,
 		Mix: workload.Mix{Get: 2, Set: 2, Delete: 1}, Store: shm.StoreOptions{Bugs: shm.BugNoReply}}})
 	r := liveness(t, res)

@@ -27,9 +27,9 @@ import (
 // "end"): it ends with ErrNodeTarget naming w1, the first stuck, and the
 // operation it was waiting for, and its process is gone afterwards.
 func TestNodeStuckWorkerEndsRun(t *testing.T) {
+	t.Parallel()
 	nodetest.Node(t)
-	t.Setenv("TINYSTORE_FLAW", "stuck")
-	adapter := fixture("tinystore-flaw.js")
+	adapter := fixture("tinystore-stuck.js")
 	cfg := harness.Config{Run: spec.Run{Workers: 3, Ops: 100, Seed: 1, CallTimeout: 300 * time.Millisecond,
 		Target: spec.Target{Kind: spec.Node, Node: spec.NodeTarget{Adapter: adapter, Path: adapter}}}, Dir: t.TempDir(), Logf: t.Logf}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -75,10 +75,10 @@ func alive(pid int) bool {
 // unknown at its call timeout, saying which unlock did not answer, and
 // the run must end without error.
 func TestNodeLostUnlockAnswered(t *testing.T) {
-	t.Setenv("TINYSTORE_FLAW", "unlock-lost")
+	t.Parallel()
 	res := runNode(t, harness.Config{Run: spec.Run{Workers: 2, Ops: 80, Seed: 3, Keys: []string{"k"},
 		Mix: workload.Mix{Incr: 2, Set: 1}, Shape: workload.Shape{ValueMin: 4, ValueMax: 8}, CallTimeout: 300 * time.Millisecond}},
-		spec.NodeTarget{Adapter: fixture("tinystore-flaw.js")})
+		spec.NodeTarget{Adapter: fixture("tinystore-unlock-lost.js")})
 	n := 0
 	for _, o := range res.History.Ops {
 		if o.Status == linearizability.StatusUnknown && o.Output.Error != nil && strings.Contains(o.Output.Error.Message, "did not answer") {

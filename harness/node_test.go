@@ -157,14 +157,14 @@ func TestNodeReferenceRow(t *testing.T) {
 // fires is a call never answered, a primary that throws is a crash,
 // each by the liveness check, naming the call or the exit.
 func TestNodeLivenessCaught(t *testing.T) {
-	for _, tc := range []struct{ flaw, check, want string }{
-		{"never-fires", linearizability.LivenessNeverAnswered, "was never answered"},
-		{"crash", linearizability.LivenessCrashed, "crashed on purpose at message 40"},
+	for _, tc := range []struct{ flaw, adapter, check, want string }{
+		{"never-fires", "tinystore-drop-gets.js", linearizability.LivenessNeverAnswered, "was never answered"},
+		{"crash", "tinystore-crash-at-40.js", linearizability.LivenessCrashed, "crashed on purpose at message 40"},
 	} {
 		t.Run(tc.flaw, func(t *testing.T) {
-			t.Setenv("TINYSTORE_FLAW", tc.flaw)
+			t.Parallel()
 			res := runNode(t, harness.Config{Run: spec.Run{Workers: 2, Ops: 60, Seed: 1, CallTimeout: 500 * time.Millisecond}},
-				spec.NodeTarget{Adapter: fixture("tinystore-flaw.js")})
+				spec.NodeTarget{Adapter: fixture(tc.adapter)})
 			r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second})
 			var texts []string
 			for _, v := range r.Liveness {

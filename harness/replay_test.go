@@ -40,6 +40,7 @@ func decisions(res *harness.Result) []decided {
 // its plan's seed differs and its timing does; byte faults still come
 // from the plan.
 func TestReplay(t *testing.T) {
+	t.Parallel()
 	messages := []faultinject.MessageFault{
 		{Kind: faultinject.Drop, P: 0.05},
 		{Kind: faultinject.Duplicate, Dir: faultinject.Requests, P: 0.1},
