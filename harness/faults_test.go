@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -146,7 +147,10 @@ func TestFaultsAcrossMasterGenerations(t *testing.T) {
 	plan := &faultinject.Plan{Processes: []faultinject.ProcessFault{
 		{Kind: faultinject.Restart, Target: faultinject.MasterTarget, At: 30 * time.Millisecond, For: 10 * time.Millisecond},
 		{Kind: faultinject.Kill, Target: "w2", After: &faultinject.Progress{Worker: "w2", Ops: 20}},
-		{Kind: faultinject.Pause, Target: "w1", At: 80 * time.Millisecond, For: 10 * time.Millisecond},
+		// Late enough for the new master to be up on a busy machine (a
+		// restart re-executes the test binary); w1's 60 calls, 20ms
+		// apart, last past it.
+		{Kind: faultinject.Pause, Target: "w1", At: patience.Bound(60 * time.Millisecond), For: 10 * time.Millisecond},
 	}}
 	res := run(t, harness.Config{
 		Run: spec.Run{
@@ -154,7 +158,7 @@ func TestFaultsAcrossMasterGenerations(t *testing.T) {
 			Workers:     2,
 			Ops:         60,
 			Seed:        5,
-			Think:       2 * time.Millisecond,
+			Think:       20 * time.Millisecond,
 			CallTimeout: time.Second,
 			Plan:        plan,
 		},
