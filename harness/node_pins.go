@@ -1,13 +1,12 @@
 package harness
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/shmlab/shmlab/internal/npmcache"
 )
 
 // checkPins reports a pinned npm package (name@version) that the adapter
@@ -17,12 +16,16 @@ import (
 // of the pinned version is fine.
 func checkPins(adapter string, packages []string) error {
 	for _, p := range packages {
-		name, version := splitPin(p)
+		pin, err := npmcache.ParseSpec(p)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrNodeTarget, err)
+		}
 		for dir := filepath.Dir(adapter); ; dir = filepath.Dir(dir) {
-			got, err := installedVersion(filepath.Join(dir, "node_modules", name))
-			if err == nil && got != version {
+			copyDir := filepath.Join(dir, "node_modules", filepath.FromSlash(pin.Name))
+			got, err := npmcache.ReadPackage(copyDir)
+			if err == nil && got.Version != pin.Version {
 				return fmt.Errorf("%w: %s is pinned, but the adapter would load %s@%s from %s (node_modules beside or above the adapter comes before the pinned copy): remove it, or pin that version",
-					ErrNodeTarget, p, name, got, filepath.Join(dir, "node_modules", name))
+					ErrNodeTarget, p, pin.Name, got.Version, copyDir)
 			}
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%w: %s: %w", ErrNodeTarget, p, err)
@@ -33,28 +36,4 @@ func checkPins(adapter string, packages []string) error {
 		}
 	}
 	return nil
-}
-
-// splitPin splits name@version ("@scope/name@1.2.3" too).
-func splitPin(p string) (name, version string) {
-	i := strings.LastIndex(p, "@")
-	if i <= 0 {
-		return p, ""
-	}
-	return p[:i], p[i+1:]
-}
-
-// installedVersion is the version in dir/package.json.
-func installedVersion(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
-	if err != nil {
-		return "", err
-	}
-	var pj struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(b, &pj); err != nil {
-		return "", fmt.Errorf("%s: %w", filepath.Join(dir, "package.json"), err)
-	}
-	return pj.Version, nil
 }

@@ -8,9 +8,9 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/shmlab/shmlab/internal/npmcache"
 )
 
 // Kind is the kind of a target.
@@ -143,24 +143,11 @@ func (t *Target) Validate() error {
 }
 
 // CheckPackage checks an npm package spec: "name@version", the name
-// possibly scoped ("@scope/name"), the version not empty.
+// possibly scoped ("@scope/name"), as npmcache.ParseSpec (its one
+// parser) reads it.
 func CheckPackage(p string) error {
-	at := strings.LastIndexByte(p, '@')
-	if at <= 0 {
-		return fmt.Errorf("package %q: want name@version (memored@1.1.1)", p)
-	}
-	name, version := p[:at], p[at+1:]
-	switch {
-	case version == "":
-		return fmt.Errorf("package %q: no version after @ (memored@1.1.1)", p)
-	case strings.ContainsAny(p, " \t\n\"'`$\\"):
-		return fmt.Errorf("package %q: spaces, quotes and backslashes are not part of a package spec", p)
-	case strings.HasPrefix(name, "@") && !strings.Contains(name[1:], "/"):
-		return fmt.Errorf("package %q: a scoped name is @scope/name", p)
-	case strings.HasPrefix(name, "-") || strings.HasPrefix(name, "."):
-		return fmt.Errorf("package %q: a name cannot begin with %q", p, name[:1])
-	}
-	return nil
+	_, err := npmcache.ParseSpec(p)
+	return err
 }
 
 // UnmarshalYAML reads a target, strictly: "reference", or a mapping

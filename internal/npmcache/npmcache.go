@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,13 +64,38 @@ type Spec struct {
 	Version string // "1.1.5"
 }
 
-// ParseSpec parses name@version, as npm writes it.
+// ParseSpec parses name@version, as npm writes it; its errors wrap
+// ErrSpec and say what is wrong with s.
 func ParseSpec(s string) (Spec, error) {
+	if err := checkSpec(s); err != nil {
+		return Spec{}, fmt.Errorf("package %q: %s: %w", s, err, ErrSpec)
+	}
 	m := specRE.FindStringSubmatch(s)
 	if m == nil {
 		return Spec{}, fmt.Errorf("%w, got %q", ErrSpec, s)
 	}
 	return Spec{Name: m[1], Version: m[2]}, nil
+}
+
+// checkSpec says in words what makes s no name@version, for the common
+// mistakes; specRE decides the rest.
+func checkSpec(s string) error {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 {
+		return errors.New("want name@version (memored@1.1.1)")
+	}
+	name, version := s[:at], s[at+1:]
+	switch {
+	case version == "":
+		return errors.New("no version after @ (memored@1.1.1)")
+	case strings.ContainsAny(s, " \t\n\"'`$\\"):
+		return errors.New("spaces, quotes and backslashes are not part of a package spec")
+	case strings.HasPrefix(name, "@") && !strings.Contains(name[1:], "/"):
+		return errors.New("a scoped name is @scope/name")
+	case strings.HasPrefix(name, "-") || strings.HasPrefix(name, "."):
+		return fmt.Errorf("a name cannot begin with %q", name[:1])
+	}
+	return nil
 }
 
 func (s Spec) String() string { return s.Name + "@" + s.Version }
@@ -158,20 +184,35 @@ func (c *Cache) install(ctx context.Context, s Spec, dir string) error {
 // checkInstalled reads node_modules/<name>/package.json and checks its
 // name, and its version when spec names an exact one.
 func checkInstalled(dir string, s Spec) error {
-	path := filepath.Join(dir, "node_modules", filepath.FromSlash(s.Name), "package.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
+	pkgDir := filepath.Join(dir, "node_modules", filepath.FromSlash(s.Name))
+	path := filepath.Join(pkgDir, "package.json")
+	pkg, err := ReadPackage(pkgDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("npm install %s: npm succeeded but %w", s, err)
-	}
-	var pkg struct{ Name, Version string }
-	if err := json.Unmarshal(b, &pkg); err != nil {
-		return fmt.Errorf("npm install %s: %s: %w", s, path, err)
+	case err != nil:
+		return fmt.Errorf("npm install %s: %w", s, err)
 	}
 	exact := exactRE.MatchString(s.Version)
 	if pkg.Name != s.Name || (exact && pkg.Version != s.Version) {
 		return fmt.Errorf("npm install %s: %s is %s@%s", s, path, pkg.Name, pkg.Version)
 	}
 	return nil
+}
+
+// ReadPackage reads the name and version of the npm package in dir (its
+// package.json).
+func ReadPackage(dir string) (Spec, error) {
+	path := filepath.Join(dir, "package.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, err
+	}
+	var pkg Spec
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return pkg, nil
 }
 
 // lock takes an exclusive flock on path, creating it, and returns the
