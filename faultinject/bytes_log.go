@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // ByteRecord is what a byte fault of a plan did, in a Record: Plan.Streams
@@ -35,9 +35,9 @@ type ByteRecord struct {
 const MaxFlipRecords = 32
 
 // event is the history event of r, a record of a byte fault.
-func (b *ByteRecord) event(r *Record) linearizability.Event {
-	return linearizability.Event{
-		Kind:   linearizability.EventFault,
+func (b *ByteRecord) event(r *Record) history.Event {
+	return history.Event{
+		Kind:   history.EventFault,
 		Time:   r.Time,
 		End:    r.Time + int64(b.For),
 		Worker: r.Link.Worker,
@@ -53,16 +53,16 @@ func (b *ByteRecord) event(r *Record) linearizability.Event {
 // one) not applied; a reply lost to a writer that fails belongs to a
 // request the master applied; a stall or a full pipe delays; the rest
 // do nothing to any one request that is known.
-func byteTruth(kind ByteKind) linearizability.Truth {
+func byteTruth(kind ByteKind) history.Truth {
 	switch kind {
 	case ByteEOF:
-		return linearizability.TruthNotApplied
+		return history.TruthNotApplied
 	case ByteTorn, ByteEPIPE, ByteHalfClose:
-		return linearizability.TruthApplied
+		return history.TruthApplied
 	case ByteStall, ByteFullPipe:
-		return linearizability.TruthDelayed
+		return history.TruthDelayed
 	}
-	return linearizability.TruthNone
+	return history.TruthNone
 }
 
 // firer logs one firing of a byte fault: where, how many bits (a
@@ -74,7 +74,7 @@ func newFirer(log *Log, l Link, conn int, a armed) firer {
 		return func(int64, int, string) {}
 	}
 	return func(at int64, flips int, text string) {
-		log.Add(Record{Time: linearizability.Now(), Link: l, Truth: byteTruth(a.f.Kind), Bytes: &ByteRecord{
+		log.Add(Record{Time: history.Now(), Link: l, Truth: byteTruth(a.f.Kind), Bytes: &ByteRecord{
 			Kind: a.f.Kind, Fault: a.index, Conn: conn, At: at, For: a.f.For, Flips: flips, Text: text}})
 	}
 }

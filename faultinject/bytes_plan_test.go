@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	fi "github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // memConn is the master's end of a connection in memory: its reads come
@@ -168,7 +168,7 @@ func TestBytePlanValidate(t *testing.T) {
 
 // byteRec is the record a byte fault of plan index i logs on connection
 // 1 of w1.
-func byteRec(dir fi.Direction, i int, kind fi.ByteKind, at int64, truth linearizability.Truth, text string) fi.Record {
+func byteRec(dir fi.Direction, i int, kind fi.ByteKind, at int64, truth history.Truth, text string) fi.Record {
 	return fi.Record{Link: fi.Link{Worker: "w1", Dir: dir}, Truth: truth,
 		Bytes: &fi.ByteRecord{Kind: kind, Fault: i, Conn: 1, At: at, Text: text}}
 }
@@ -220,7 +220,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("read %d bytes in %v, want all, after %v", len(r.read), r.took, stall)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Requests, 0, fi.ByteStall, 10, linearizability.TruthDelayed,
+		want: []fi.Record{byteRec(fi.Requests, 0, fi.ByteStall, 10, history.TruthDelayed,
 			"the master stops reading for 30ms at most: the requests wait in the pipe")},
 	}, {
 		f: fi.ByteFault{Kind: fi.ByteEOF, At: 50},
@@ -229,7 +229,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("read %d bytes, then %v: want 50, then EOF", len(r.read), r.readErr)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Requests, 0, fi.ByteEOF, 50, linearizability.TruthNotApplied,
+		want: []fi.Record{byteRec(fi.Requests, 0, fi.ByteEOF, 50, history.TruthNotApplied,
 			"the stream the master reads ends: the request it cuts, if any, and every later one are not applied")},
 	}, {
 		f: fi.ByteFault{Kind: fi.ByteTorn, At: 60},
@@ -238,7 +238,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("wrote %d bytes (%d arrived), errors %v, closed %v: want 60, ErrWriterDied, closed", r.wrote, len(r.written), r.errs, r.closed)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteTorn, 60, linearizability.TruthApplied,
+		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteTorn, 60, history.TruthApplied,
 			"the master's writer dies and closes the connection: the reply it cuts, if any, is torn")},
 	}, {
 		f: fi.ByteFault{Kind: fi.ByteFullPipe, At: 60, For: pipe},
@@ -247,7 +247,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("wrote %d bytes in %v, want 150 after %v", r.wrote, r.took, pipe)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteFullPipe, 60, linearizability.TruthDelayed,
+		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteFullPipe, 60, history.TruthDelayed,
 			"the pipe to the worker is full: the master's writes block for 30ms at most")},
 	}, {
 		f: fi.ByteFault{Kind: fi.ByteHalfClose, At: 60},
@@ -256,7 +256,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("wrote %d bytes, errors %v: want 60, then ErrHalfClosed", r.wrote, r.errs)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteHalfClose, 60, linearizability.TruthApplied,
+		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteHalfClose, 60, history.TruthApplied,
 			"the master shuts its writing side: the worker reads the end of the stream")},
 	}, {
 		f: fi.ByteFault{Kind: fi.ByteEPIPE, At: 60},
@@ -265,7 +265,7 @@ func TestByteFaultsFire(t *testing.T) {
 				t.Errorf("wrote %d bytes, errors %v: want 60, then EPIPE", r.wrote, r.errs)
 			}
 		},
-		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteEPIPE, 60, linearizability.TruthApplied,
+		want: []fi.Record{byteRec(fi.Replies, 0, fi.ByteEPIPE, 60, history.TruthApplied,
 			"the master's writes fail with EPIPE: the reply it cuts, if any, is torn")},
 	}} {
 		t.Run(string(tc.f.Kind), func(t *testing.T) {
@@ -287,7 +287,7 @@ func TestByteFaultsFire(t *testing.T) {
 			for _, rec := range r.recs {
 				ev := rec.Event()
 				if ev.Fault != string(tc.f.Kind) || ev.Link != rec.Link.String() || ev.Truth != rec.Truth ||
-					ev.End-ev.Time != int64(tc.f.For) || ev.Kind != linearizability.EventFault {
+					ev.End-ev.Time != int64(tc.f.For) || ev.Kind != history.EventFault {
 					t.Errorf("event %+v of record %+v", ev, rec)
 				}
 			}
@@ -441,9 +441,9 @@ func TestByteStreamsDeadlinesAndClose(t *testing.T) {
 // skips them.
 func TestByteRecordsInLog(t *testing.T) {
 	recs := []fi.Record{
-		{Time: 1, Link: msgReqLink, Truth: linearizability.TruthNotApplied, Gen: 2,
+		{Time: 1, Link: msgReqLink, Truth: history.TruthNotApplied, Gen: 2,
 			Bytes: &fi.ByteRecord{Kind: fi.ByteEOF, Fault: 3, Conn: 2, At: 40, Text: "cut"}},
-		{Time: 2, Link: msgReqLink, N: 1, Decision: fi.Decision{Drop: true, Fired: []int{0}}, Truth: linearizability.TruthNotApplied},
+		{Time: 2, Link: msgReqLink, N: 1, Decision: fi.Decision{Drop: true, Fired: []int{0}}, Truth: history.TruthNotApplied},
 	}
 	var buf strings.Builder
 	if err := fi.WriteLog(&buf, recs); err != nil {
@@ -465,7 +465,7 @@ func TestByteRecordsInLog(t *testing.T) {
 	}
 	var log fi.Log
 	log.Add(recs[0])
-	if got := log.Records()[0].Truth; got != linearizability.TruthNotApplied {
+	if got := log.Records()[0].Truth; got != history.TruthNotApplied {
 		t.Errorf("Log.Add changed a byte record's truth to %q", got)
 	}
 }

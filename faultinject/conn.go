@@ -3,7 +3,7 @@ package faultinject
 import (
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -17,7 +17,7 @@ type ConnOptions struct {
 	// for a run whose start is known only after its connections are
 	// made (the harness's workload begins once every worker is ready).
 	Since func() time.Duration
-	// Now is the clock of the log's records (linearizability.Now if nil),
+	// Now is the clock of the log's records (history.Now if nil),
 	// the clock of the run's history.
 	Now func() int64
 	// HoldLimit is the longest a reordered message waits for the next
@@ -48,7 +48,7 @@ func (o ConnOptions) withDefaults() ConnOptions {
 		o.Since = func() time.Duration { return time.Since(start) }
 	}
 	if o.Now == nil {
-		o.Now = linearizability.Now
+		o.Now = history.Now
 	}
 	if o.HoldLimit <= 0 {
 		o.HoldLimit = 50 * time.Millisecond

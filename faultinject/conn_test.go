@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	fi "github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/pipe"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -201,7 +201,7 @@ func TestDropRequest(t *testing.T) {
 		t.Fatalf("the next set: %v", err)
 	}
 	want := []fi.Record{{Link: msgReqLink, N: 1, Msg: fi.Message{Method: "set", Key: "k", Seq: 1},
-		Decision: fi.Decision{Drop: true, Fired: []int{0}, N: 1}, Truth: linearizability.TruthNotApplied}}
+		Decision: fi.Decision{Drop: true, Fired: []int{0}, N: 1}, Truth: history.TruthNotApplied}}
 	if diff := cmp.Diff(want, r.log.Records(), msgIgnoreTime); diff != "" {
 		t.Errorf("log mismatch (-want +got):\n%s", diff)
 	}
@@ -216,7 +216,7 @@ func TestDropReply(t *testing.T) {
 		t.Errorf("the store holds %q, want the 1 the dropped reply's request set", v)
 	}
 	want := []fi.Record{{Link: msgRepLink, N: 1, Msg: fi.Message{Method: "set", Key: "k", Seq: 1},
-		Decision: fi.Decision{Drop: true, Fired: []int{0}, N: 1}, Truth: linearizability.TruthApplied}}
+		Decision: fi.Decision{Drop: true, Fired: []int{0}, N: 1}, Truth: history.TruthApplied}}
 	if diff := cmp.Diff(want, r.log.Records(), msgIgnoreTime); diff != "" {
 		t.Errorf("log mismatch (-want +got):\n%s", diff)
 	}
@@ -239,7 +239,7 @@ func TestDuplicateRequest(t *testing.T) {
 			if v := r.stored("n"); v != tc.want {
 				t.Errorf("the store holds %s, want %s", v, tc.want)
 			}
-			if recs := r.log.Records(); len(recs) != 1 || recs[0].Truth != linearizability.TruthDuplicated {
+			if recs := r.log.Records(); len(recs) != 1 || recs[0].Truth != history.TruthDuplicated {
 				t.Errorf("records %+v, want one with truth duplicated", recs)
 			}
 		})
@@ -357,7 +357,7 @@ func TestCorruptFrame(t *testing.T) {
 		if v := r.stored("k"); v != "" {
 			t.Errorf("the store holds %s: the corrupted request was applied", v)
 		}
-		msgWantTruth(t, r.log, linearizability.TruthNotApplied)
+		msgWantTruth(t, r.log, history.TruthNotApplied)
 	})
 	t.Run("replies", func(t *testing.T) {
 		plan := msgFault(fi.MessageFault{Kind: fi.Corrupt, Dir: fi.Replies, Target: fi.Target{Nth: 1}})
@@ -369,11 +369,11 @@ func TestCorruptFrame(t *testing.T) {
 		if !strings.Contains(r.logs.String(), "unroutable") {
 			t.Errorf("the client's log %q does not mention the unroutable reply", r.logs)
 		}
-		msgWantTruth(t, r.log, linearizability.TruthApplied)
+		msgWantTruth(t, r.log, history.TruthApplied)
 	})
 }
 
-func msgWantTruth(t *testing.T, log *fi.Log, want linearizability.Truth) {
+func msgWantTruth(t *testing.T, log *fi.Log, want history.Truth) {
 	t.Helper()
 	if recs := log.Records(); len(recs) != 1 || recs[0].Truth != want {
 		t.Errorf("records %+v, want one with truth %q", recs, want)
@@ -394,7 +394,7 @@ func TestCorruptID(t *testing.T) {
 			if v := r.stored("k"); v != "1" {
 				t.Errorf("the store holds %q, want 1", v)
 			}
-			msgWantTruth(t, r.log, linearizability.TruthApplied)
+			msgWantTruth(t, r.log, history.TruthApplied)
 		})
 	}
 	t.Run("client", func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	fi "github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // decideAll decides n messages on link l (method set, key k, ids from 1)
@@ -252,19 +252,19 @@ func TestLogTruth(t *testing.T) {
 	for _, tc := range []struct {
 		dir  fi.Direction
 		dec  fi.Decision
-		want linearizability.Truth
+		want history.Truth
 	}{
-		{fi.Requests, fi.Decision{Drop: true}, linearizability.TruthNotApplied},
-		{fi.Requests, fi.Decision{Corruption: fi.CorruptFrame}, linearizability.TruthNotApplied},
-		{fi.Requests, fi.Decision{Copies: 1}, linearizability.TruthDuplicated},
-		{fi.Requests, fi.Decision{Corruption: fi.CorruptID}, linearizability.TruthApplied},
-		{fi.Requests, fi.Decision{Corruption: fi.CorruptValue}, linearizability.TruthApplied},
-		{fi.Requests, fi.Decision{Delay: time.Second}, linearizability.TruthDelayed},
-		{fi.Requests, fi.Decision{Reorder: true}, linearizability.TruthDelayed},
-		{fi.Replies, fi.Decision{Drop: true}, linearizability.TruthApplied},
-		{fi.Replies, fi.Decision{Corruption: fi.CorruptFrame}, linearizability.TruthApplied},
-		{fi.Replies, fi.Decision{Copies: 2}, linearizability.TruthNone},
-		{fi.Replies, fi.Decision{Delay: time.Second}, linearizability.TruthDelayed},
+		{fi.Requests, fi.Decision{Drop: true}, history.TruthNotApplied},
+		{fi.Requests, fi.Decision{Corruption: fi.CorruptFrame}, history.TruthNotApplied},
+		{fi.Requests, fi.Decision{Copies: 1}, history.TruthDuplicated},
+		{fi.Requests, fi.Decision{Corruption: fi.CorruptID}, history.TruthApplied},
+		{fi.Requests, fi.Decision{Corruption: fi.CorruptValue}, history.TruthApplied},
+		{fi.Requests, fi.Decision{Delay: time.Second}, history.TruthDelayed},
+		{fi.Requests, fi.Decision{Reorder: true}, history.TruthDelayed},
+		{fi.Replies, fi.Decision{Drop: true}, history.TruthApplied},
+		{fi.Replies, fi.Decision{Corruption: fi.CorruptFrame}, history.TruthApplied},
+		{fi.Replies, fi.Decision{Copies: 2}, history.TruthNone},
+		{fi.Replies, fi.Decision{Delay: time.Second}, history.TruthDelayed},
 	} {
 		var log fi.Log
 		var seen []fi.Record
@@ -285,8 +285,8 @@ func TestRecordEvent(t *testing.T) {
 	var log fi.Log
 	log.Add(fi.Record{Time: 1000, Link: msgRepLink, N: 4, Msg: fi.Message{Method: "cas", Key: "lock", Seq: 12},
 		Decision: fi.Decision{Delay: 50, Copies: 1, Corruption: fi.CorruptValue}})
-	want := linearizability.Event{Kind: linearizability.EventFault, Time: 1000, End: 1050, Worker: "w1",
-		Link: "master>w1", Fault: "delay+duplicate+corrupt-value", Truth: linearizability.TruthApplied,
+	want := history.Event{Kind: history.EventFault, Time: 1000, End: 1050, Worker: "w1",
+		Link: "master>w1", Fault: "delay+duplicate+corrupt-value", Truth: history.TruthApplied,
 		Text: `message 4 on master>w1: cas "lock", id 12`}
 	got := log.Records()[0]
 	if diff := cmp.Diff(want, got.Event()); diff != "" {
@@ -302,8 +302,8 @@ func TestRecordEvent(t *testing.T) {
 // is reported by its place.
 func TestLogFile(t *testing.T) {
 	recs := []fi.Record{
-		{Time: 1, Link: msgReqLink, N: 1, Msg: fi.Message{Method: "set", Key: "k", Seq: 1}, Decision: fi.Decision{Drop: true, Fired: []int{0}}, Truth: linearizability.TruthNotApplied},
-		{Time: 2, Link: msgRepLink, N: 3, Msg: fi.Message{Seq: 7}, Decision: fi.Decision{Delay: time.Millisecond, Fired: []int{1}}, Truth: linearizability.TruthDelayed},
+		{Time: 1, Link: msgReqLink, N: 1, Msg: fi.Message{Method: "set", Key: "k", Seq: 1}, Decision: fi.Decision{Drop: true, Fired: []int{0}}, Truth: history.TruthNotApplied},
+		{Time: 2, Link: msgRepLink, N: 3, Msg: fi.Message{Seq: 7}, Decision: fi.Decision{Delay: time.Millisecond, Fired: []int{1}}, Truth: history.TruthDelayed},
 	}
 	var buf strings.Builder
 	if err := fi.WriteLog(&buf, recs); err != nil {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // Decisions decides what happens to messages: a Decider from a plan's
@@ -21,7 +21,7 @@ type Decisions interface {
 
 // Record is one decision that changed something, with its ground truth.
 type Record struct {
-	// Time is when it was made, on the run's clock (linearizability.Now).
+	// Time is when it was made, on the run's clock (history.Now).
 	Time int64 `json:"time"`
 	Link Link  `json:"link"`
 	// N is the message's number on its link, from 1.
@@ -30,7 +30,7 @@ type Record struct {
 	Decision Decision `json:"decision"`
 	// Truth is what the fault did to the operation, which the worker
 	// cannot know.
-	Truth linearizability.Truth `json:"truth,omitempty"`
+	Truth history.Truth `json:"truth,omitempty"`
 	// Bytes, if set, makes this the record of a byte fault (Plan.Streams):
 	// N, Msg and Decision are zero, and a Replay skips it.
 	Bytes *ByteRecord `json:"bytes,omitempty"`
@@ -72,34 +72,34 @@ func (l *Log) Records() []Record {
 }
 
 // truth says what a decision did to the request it concerns.
-func truth(dir Direction, d *Decision) linearizability.Truth {
+func truth(dir Direction, d *Decision) history.Truth {
 	if dir == Requests {
 		switch {
 		case d.Drop, d.Discarded, d.Corruption == CorruptFrame:
-			return linearizability.TruthNotApplied
+			return history.TruthNotApplied
 		case d.Copies > 0:
-			return linearizability.TruthDuplicated
+			return history.TruthDuplicated
 		case d.Corruption != "":
-			return linearizability.TruthApplied
+			return history.TruthApplied
 		}
-		return linearizability.TruthDelayed
+		return history.TruthDelayed
 	}
 	switch {
 	case d.Drop, d.Discarded, d.Corruption != "":
-		return linearizability.TruthApplied
+		return history.TruthApplied
 	case d.Copies > 0:
-		return linearizability.TruthNone
+		return history.TruthNone
 	}
-	return linearizability.TruthDelayed
+	return history.TruthDelayed
 }
 
 // Event turns r into a history event.
-func (r *Record) Event() linearizability.Event {
+func (r *Record) Event() history.Event {
 	if r.Bytes != nil {
 		return r.Bytes.event(r)
 	}
-	return linearizability.Event{
-		Kind:   linearizability.EventFault,
+	return history.Event{
+		Kind:   history.EventFault,
 		Time:   r.Time,
 		End:    r.Time + int64(r.Decision.Delay),
 		Worker: r.Link.Worker,

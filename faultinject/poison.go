@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // poisonFrames are the messages a Poison fault has its worker send into
@@ -40,17 +40,17 @@ func PoisonFrames() []string { return slices.Clone(poisonFrames) }
 // time they were sent). It returns ErrNotRunning if the worker has
 // exited, or exits, before sending them.
 type Poisoner interface {
-	Poison(target string) (linearizability.Event, error)
+	Poison(target string) (history.Event, error)
 }
 
 // ErrNoPoison is returned when a poison fault's targets cannot send one.
 var ErrNoPoison = errors.New("faultinject: these targets cannot send poison messages")
 
 // poison applies a Poison fault to ts.
-func poison(target string, ts Targets) (linearizability.Event, error) {
+func poison(target string, ts Targets) (history.Event, error) {
 	p, ok := ts.(Poisoner)
 	if !ok {
-		return linearizability.Event{}, ErrNoPoison
+		return history.Event{}, ErrNoPoison
 	}
 	return p.Poison(target)
 }

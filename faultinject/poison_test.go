@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // poisoners are sleepers whose workers can be asked to send poison; a
@@ -22,14 +22,14 @@ type poisoners struct {
 	sent []string
 }
 
-func (p *poisoners) Poison(target string) (linearizability.Event, error) {
+func (p *poisoners) Poison(target string) (history.Event, error) {
 	if proc := p.Process(target); proc == nil || !isRunning(proc) {
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = append(p.sent, target)
-	return linearizability.Event{Kind: linearizability.EventPoison, Worker: target, Text: faultinject.PoisonText()}, nil
+	return history.Event{Kind: history.EventPoison, Worker: target, Text: faultinject.PoisonText()}, nil
 }
 
 // TestRunnerPoison: a poison is one action, at its time or its point,
@@ -55,7 +55,7 @@ func TestRunnerPoison(t *testing.T) {
 	ps := &poisoners{sleepers: ss}
 	var events []string
 	r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: faults, Start: time.Now(), Targets: ps,
-		Record: func(e linearizability.Event) { events = append(events, fmt.Sprintf("%s %s", e.Kind, e.Worker)) }})
+		Record: func(e history.Event) { events = append(events, fmt.Sprintf("%s %s", e.Kind, e.Worker)) }})
 	missed, err := r.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestRunnerPoison(t *testing.T) {
 	}
 
 	r = faultinject.NewRunner(faultinject.RunnerOptions{Faults: faults[:1], Start: time.Now(), Targets: ss,
-		Record: func(linearizability.Event) {}})
+		Record: func(history.Event) {}})
 	missed, err = r.Run(context.Background())
 	if !errors.Is(err, faultinject.ErrNoPoison) || missed[0] == "" {
 		t.Errorf("targets that cannot poison: missed %v, error %v; want it missed, and %v", missed, err, faultinject.ErrNoPoison)

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // ProcessKind is what a process fault does.
@@ -200,14 +200,14 @@ func Schedule(faults []ProcessFault) []Step {
 // ApplyProcesses applies the faults aimed by time to the processes of
 // ts at their times since start, one action at a time in time order,
 // and passes every change it makes to record as a history event (on the
-// clock of linearizability.Now). An action on a process that is not
+// clock of history.Now). An action on a process that is not
 // running is skipped and records nothing (a fault whose first action is
 // skipped has no second). It returns when the last action is done, or
 // when ctx ends; either way no process it paused is left stopped. Errors
 // of single actions are joined into the one it returns; the schedule
 // goes on after them. A Runner says, besides, which faults did not
 // happen, and takes faults aimed by progress.
-func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time, ts Targets, record func(linearizability.Event)) error {
+func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time, ts Targets, record func(history.Event)) error {
 	r := NewRunner(RunnerOptions{Faults: faults, Skip: func(i int) bool { return faults[i].After != nil },
 		Start: start, Targets: ts, Record: record})
 	_, err := r.Run(ctx)
@@ -219,8 +219,8 @@ func ApplyProcesses(ctx context.Context, faults []ProcessFault, start time.Time,
 func (f *ProcessFault) HasSecond() bool { return f.Kind == Pause || f.Kind == Restart }
 
 // apply does one step.
-func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record func(linearizability.Event)) error {
-	var e linearizability.Event
+func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record func(history.Event)) error {
+	var e history.Event
 	var err error
 	switch {
 	case f.Kind == Pause && !s.Second:
@@ -240,7 +240,7 @@ func apply(f *ProcessFault, s Step, ts Targets, paused map[int]Process, record f
 	case !s.Second: // Kill, and the kill of a Restart
 		e, err = KillProcess(f.Target, ts.Process(f.Target))
 	default:
-		var es []linearizability.Event
+		var es []history.Event
 		_, es, err = RestartProcess(f.Target, ts)
 		for _, e := range es {
 			record(e)

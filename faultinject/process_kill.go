@@ -6,29 +6,29 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // KillProcess kills p, the process of target, with SIGKILL and waits for
 // it to be reaped (at most 10 s). It returns the history event: kill, or
 // master_kill for MasterTarget, at the time of the signal, ending when
 // the process was gone. It returns ErrNotRunning if p has exited.
-func KillProcess(target string, p Process) (linearizability.Event, error) {
+func KillProcess(target string, p Process) (history.Event, error) {
 	if !running(p) {
-		return linearizability.Event{}, ErrNotRunning
+		return history.Event{}, ErrNotRunning
 	}
-	t := linearizability.Now()
+	t := history.Now()
 	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
 		if errors.Is(err, syscall.ESRCH) && waitExit(p) == nil {
-			return linearizability.Event{}, ErrNotRunning // it died meanwhile
+			return history.Event{}, ErrNotRunning // it died meanwhile
 		}
-		return linearizability.Event{}, fmt.Errorf("kill %s (pid %d): %w", target, p.Pid(), err)
+		return history.Event{}, fmt.Errorf("kill %s (pid %d): %w", target, p.Pid(), err)
 	}
 	if err := waitExit(p); err != nil {
-		return linearizability.Event{}, fmt.Errorf("kill %s (pid %d): %w", target, p.Pid(), err)
+		return history.Event{}, fmt.Errorf("kill %s (pid %d): %w", target, p.Pid(), err)
 	}
-	e := processEvent(linearizability.EventKill, target, t)
-	e.End = linearizability.Now()
+	e := processEvent(history.EventKill, target, t)
+	e.End = history.Now()
 	e.Text = fmt.Sprintf("SIGKILL to %s (pid %d)", target, p.Pid())
 	return e, nil
 }
@@ -47,14 +47,14 @@ func waitExit(p Process) error {
 
 // processEvent is an event of kind k on target at time t; the master's
 // kill and restart have kinds of their own.
-func processEvent(k linearizability.EventKind, target string, t int64) linearizability.Event {
+func processEvent(k history.EventKind, target string, t int64) history.Event {
 	if target == MasterTarget {
 		switch k {
-		case linearizability.EventKill:
-			k = linearizability.EventMasterKill
-		case linearizability.EventRestart:
-			k = linearizability.EventMasterRestart
+		case history.EventKill:
+			k = history.EventMasterKill
+		case history.EventRestart:
+			k = history.EventMasterRestart
 		}
 	}
-	return linearizability.Event{Kind: k, Time: t, Worker: target}
+	return history.Event{Kind: k, Time: t, Worker: target}
 }

@@ -3,7 +3,7 @@ package faultinject
 import (
 	"fmt"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // RestartProcess starts target's process again through ts, killing its
@@ -14,8 +14,8 @@ import (
 // memory. The restart event's time is taken after the old process was
 // reaped and before the new one starts, so that it separates the two
 // epochs of a master.
-func RestartProcess(target string, ts Targets) (Process, []linearizability.Event, error) {
-	var events []linearizability.Event
+func RestartProcess(target string, ts Targets) (Process, []history.Event, error) {
+	var events []history.Event
 	if old := ts.Process(target); running(old) {
 		e, err := KillProcess(target, old)
 		if err != nil {
@@ -23,7 +23,7 @@ func RestartProcess(target string, ts Targets) (Process, []linearizability.Event
 		}
 		events = append(events, e)
 	}
-	e := processEvent(linearizability.EventRestart, target, linearizability.Now())
+	e := processEvent(history.EventRestart, target, history.Now())
 	e.Reset = target == MasterTarget
 	p, err := ts.Start(target)
 	if err != nil {

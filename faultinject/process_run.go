@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // RunnerOptions configure a Runner.
@@ -23,7 +23,7 @@ type RunnerOptions struct {
 	// Targets are the processes.
 	Targets Targets
 	// Record receives every change made, as a history event.
-	Record func(linearizability.Event)
+	Record func(history.Event)
 	// Happened, if set, is told of each fault whose first action took
 	// effect, as soon as it did.
 	Happened func(i int)

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 func TestProcessFaultValidate(t *testing.T) {
@@ -131,8 +131,8 @@ func TestApplyProcesses(t *testing.T) {
 		{Kind: faultinject.Restart, Target: "master", At: 50 * time.Millisecond},
 	}
 	var mu sync.Mutex
-	var events []linearizability.Event
-	record := func(e linearizability.Event) {
+	var events []history.Event
+	record := func(e history.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, e)
@@ -147,7 +147,7 @@ func TestApplyProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	type ev struct {
-		Kind   linearizability.EventKind
+		Kind   history.EventKind
 		Worker string
 		Reset  bool
 	}
@@ -159,13 +159,13 @@ func TestApplyProcesses(t *testing.T) {
 		}
 	}
 	want := []ev{
-		{linearizability.EventPause, "w1", false},
-		{linearizability.EventKill, "w2", false},
-		{linearizability.EventKill, "w3", false},
-		{linearizability.EventRestart, "w3", false},
-		{linearizability.EventMasterKill, "master", false},
-		{linearizability.EventMasterRestart, "master", true},
-		{linearizability.EventResume, "w1", false},
+		{history.EventPause, "w1", false},
+		{history.EventKill, "w2", false},
+		{history.EventKill, "w3", false},
+		{history.EventRestart, "w3", false},
+		{history.EventMasterKill, "master", false},
+		{history.EventMasterRestart, "master", true},
+		{history.EventResume, "w1", false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
@@ -194,13 +194,13 @@ func TestApplyProcessesResumesOnCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	var kinds []linearizability.EventKind
+	var kinds []history.EventKind
 	err := faultinject.ApplyProcesses(ctx, []faultinject.ProcessFault{{Kind: faultinject.Pause, Target: "w1", For: time.Hour}},
-		time.Now(), ss, func(e linearizability.Event) { kinds = append(kinds, e.Kind) })
+		time.Now(), ss, func(e history.Event) { kinds = append(kinds, e.Kind) })
 	if err == nil {
 		t.Fatal("no error from a cancelled schedule")
 	}
-	if want := []linearizability.EventKind{linearizability.EventPause, linearizability.EventResume}; !cmp.Equal(want, kinds) {
+	if want := []history.EventKind{history.EventPause, history.EventResume}; !cmp.Equal(want, kinds) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
 	if stopped(ss.ps["w1"].Pid()) {
@@ -232,7 +232,7 @@ func TestRunner(t *testing.T) {
 	var happened []int
 	over := make(chan struct{})
 	r := faultinject.NewRunner(faultinject.RunnerOptions{Faults: faults, Start: time.Now(), Targets: ss,
-		Record: func(e linearizability.Event) {
+		Record: func(e history.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			kinds = append(kinds, string(e.Kind)+" "+e.Worker)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -35,11 +35,11 @@ func TestByteFaultsHarmless(t *testing.T) {
 	if diff := gocmp.Diff(want, fired(res)); diff != "" {
 		t.Errorf("fired mismatch (-want +got):\n%s", diff)
 	}
-	if n := events(res.History)[linearizability.EventFault]; n != 10 {
+	if n := events(res.History)[history.EventFault]; n != 10 {
 		t.Errorf("%d fault events in the history, want 10", n)
 	}
 	for _, op := range res.History.Ops {
-		if op.Status != linearizability.StatusOK && op.Status != linearizability.StatusFail {
+		if op.Status != history.StatusOK && op.Status != history.StatusFail {
 			t.Fatalf("under harmless byte faults: %v", &op)
 		}
 	}
@@ -55,9 +55,9 @@ func cutWorker(t *testing.T, res *harness.Result, kind faultinject.ByteKind, ops
 	if got := fired(res); got[string(kind)] != 1 {
 		t.Errorf("fired %v, want one %s", got, kind)
 	}
-	var ev []linearizability.Event
+	var ev []history.Event
 	for _, e := range res.History.Events {
-		if e.Kind == linearizability.EventFault && e.Fault == string(kind) && e.Worker == "w1" {
+		if e.Kind == history.EventFault && e.Fault == string(kind) && e.Worker == "w1" {
 			ev = append(ev, e)
 		}
 	}
@@ -68,9 +68,9 @@ func cutWorker(t *testing.T, res *harness.Result, kind faultinject.ByteKind, ops
 	for _, op := range res.History.Ops {
 		switch {
 		case op.Worker != "w1":
-		case op.Status == linearizability.StatusUnknown:
+		case op.Status == history.StatusUnknown:
 			unknown++
-		case op.Status == linearizability.StatusFail && op.Output.Error != nil && op.Output.Error.Code == shm.CodeClosed:
+		case op.Status == history.StatusFail && op.Output.Error != nil && op.Output.Error.Code == shm.CodeClosed:
 			closed++
 		}
 	}
@@ -85,13 +85,13 @@ func cutWorker(t *testing.T, res *harness.Result, kind faultinject.ByteKind, ops
 			t.Errorf("%s: %+v, want all %d calls made", w.Name, w, ops)
 		}
 	}
-	var last *linearizability.Op
+	var last *history.Op
 	for i := range res.History.Ops {
 		if op := &res.History.Ops[i]; op.Worker == "w1" && (last == nil || op.Call > last.Call) {
 			last = op
 		}
 	}
-	if w1Unreturned(res) == 1 && (last == nil || last.Status != linearizability.StatusUnknown || last.Return != 0) {
+	if w1Unreturned(res) == 1 && (last == nil || last.Status != history.StatusUnknown || last.Return != 0) {
 		t.Errorf("w1's last call %v, pending when it exited: want it unknown, with no return", last)
 	}
 	t.Logf("%s: %+v", kind, ev)

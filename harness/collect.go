@@ -13,7 +13,7 @@ import (
 	"strconv"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 var workerJournalRE = regexp.MustCompile(`^g([0-9]+)-i([0-9]+)-(.+)\.journal$`)
@@ -32,10 +32,10 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
-	cs := make([]*linearizability.JournalContents, 0, len(paths))
+	cs := make([]*history.JournalContents, 0, len(paths))
 	counts := make(map[incKey]WorkerResult)
 	for _, p := range paths {
-		c, err := linearizability.ReadJournal(p)
+		c, err := history.ReadJournal(p)
 		if err != nil {
 			return nil, fmt.Errorf("harness: %w", err)
 		}
@@ -46,7 +46,7 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 			counts[incKey{gen, inc}] = journalCounts(c, m[3], gen, inc)
 		}
 	}
-	h, err := linearizability.MergeJournalContents(sp.header(), cs...)
+	h, err := history.MergeJournalContents(sp.header(), cs...)
 	if err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
@@ -64,7 +64,7 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 }
 
 // journalCounts describes a worker process from its journal alone.
-func journalCounts(c *linearizability.JournalContents, name string, gen int, inc uint64) WorkerResult {
+func journalCounts(c *history.JournalContents, name string, gen int, inc uint64) WorkerResult {
 	w := WorkerResult{Name: name, Gen: gen, Inc: inc, Pid: c.PID, Ops: len(c.Ops)}
 	for i := range c.Ops {
 		if c.Ops[i].Return == 0 {
@@ -117,8 +117,8 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 }
 
 // header is the history's header, with the run's description as meta.
-func (sp *runSpec) header() linearizability.Header {
-	h := linearizability.NewHeader(sp.model(), sp.Scenario, sp.Seed)
+func (sp *runSpec) header() history.Header {
+	h := history.NewHeader(sp.model(), sp.Scenario, sp.Seed)
 	meta := *sp
 	meta.Dir, meta.Start = "", 0
 	h.Meta, _ = json.Marshal(&meta)

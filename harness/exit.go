@@ -8,7 +8,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // Exit is how a process of a run ended: what a target's driver reports
@@ -24,7 +24,7 @@ type Exit struct {
 	Process string `json:"process"`
 	// Pid is the process's id (0 if unknown).
 	Pid int `json:"pid"`
-	// Time is when the exit was seen, on linearizability.Now's clock (0:
+	// Time is when the exit was seen, on history.Now's clock (0:
 	// now, when Crash is called).
 	Time int64 `json:"time"`
 	// Code is the exit status, or -1 when a signal ended the process;
@@ -39,7 +39,7 @@ type Exit struct {
 // ExitOf returns the Exit of process (its pid, its state once reaped,
 // the last lines of its stderr).
 func ExitOf(process string, pid int, ps *os.ProcessState, stderr []string) Exit {
-	e := Exit{Process: process, Pid: pid, Time: linearizability.Now(), Code: -1, Stderr: stderr}
+	e := Exit{Process: process, Pid: pid, Time: history.Now(), Code: -1, Stderr: stderr}
 	if ps == nil {
 		return e
 	}
@@ -61,12 +61,12 @@ func (e *Exit) Status() string {
 
 // Crash returns the history event that records e as a crash: an exit
 // that no planned fault explains.
-func (e *Exit) Crash() linearizability.Event {
+func (e *Exit) Crash() history.Event {
 	t := e.Time
 	if t == 0 {
-		t = linearizability.Now()
+		t = history.Now()
 	}
-	ev := linearizability.Event{Kind: linearizability.EventCrash, Time: t, Worker: e.Process, Exit: e.Status(),
+	ev := history.Event{Kind: history.EventCrash, Time: t, Worker: e.Process, Exit: e.Status(),
 		Stderr: strings.Join(e.Stderr, "\n")}
 	if e.Pid != 0 {
 		ev.Text = fmt.Sprintf("pid %d", e.Pid)

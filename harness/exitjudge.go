@@ -3,7 +3,7 @@ package harness
 import (
 	"fmt"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -30,8 +30,8 @@ func newExitJudge() exitJudge {
 
 // planned notes a process event that explains a SIGKILL exit: the kill
 // of a worker (a restart's first step records one too).
-func (j *exitJudge) planned(e *linearizability.Event) {
-	if e.Kind != linearizability.EventKill {
+func (j *exitJudge) planned(e *history.Event) {
+	if e.Kind != history.EventKill {
 		return
 	}
 	for i, x := range j.killed {

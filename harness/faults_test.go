@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -25,8 +25,8 @@ func TestKillAfterProgress(t *testing.T) {
 		res := run(t, harness.Config{Run: spec.Run{Scenario: "kill-after", Workers: 3, Ops: 80, Seed: seed, Plan: plan}})
 		requireSound(t, res)
 		ops := res.History.WorkerOps("w2")
-		if len(ops) != 50 || ops[49].Status != linearizability.StatusUnknown {
-			var last linearizability.Status
+		if len(ops) != 50 || ops[49].Status != history.StatusUnknown {
+			var last history.Status
 			if len(ops) > 0 {
 				last = ops[len(ops)-1].Status
 			}
@@ -37,7 +37,7 @@ func TestKillAfterProgress(t *testing.T) {
 				t.Errorf("seed %d: %s made %d calls, want 80", seed, w, n)
 			}
 		}
-		if ev := events(res.History); ev[linearizability.EventKill] != 1 || res.FaultsPlanned != 1 || res.FaultsHappened != 1 {
+		if ev := events(res.History); ev[history.EventKill] != 1 || res.FaultsPlanned != 1 || res.FaultsHappened != 1 {
 			t.Fatalf("seed %d: events %v, %d faults planned, %d happened; want a kill, 1 and 1", seed, ev, res.FaultsPlanned, res.FaultsHappened)
 		}
 	}
@@ -53,8 +53,8 @@ func TestPauseAndRestartAfterProgress(t *testing.T) {
 	}}
 	res := run(t, harness.Config{Run: spec.Run{Scenario: "after", Workers: 2, Ops: 40, Seed: 4, Think: time.Millisecond, CallTimeout: time.Second, Plan: plan}})
 	requireSound(t, res)
-	want := map[linearizability.EventKind]int{linearizability.EventPause: 1, linearizability.EventResume: 1,
-		linearizability.EventKill: 1, linearizability.EventRestart: 1}
+	want := map[history.EventKind]int{history.EventPause: 1, history.EventResume: 1,
+		history.EventKill: 1, history.EventRestart: 1}
 	if diff := cmp.Diff(want, events(res.History)); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
 	}
@@ -84,7 +84,7 @@ func TestFaultsFromTheWorkloadStart(t *testing.T) {
 			},
 		})
 		requireSound(t, res)
-		if ev := events(res.History); ev[linearizability.EventKill] != 1 || res.FaultsHappened != 1 {
+		if ev := events(res.History); ev[history.EventKill] != 1 || res.FaultsHappened != 1 {
 			t.Fatalf("seed %d: events %v, %d faults happened; want the kill", seed, ev, res.FaultsHappened)
 		}
 		if n := len(res.History.WorkerOps("w2")); n >= 50 {
@@ -164,8 +164,8 @@ func TestFaultsAcrossMasterGenerations(t *testing.T) {
 		},
 	})
 	requireSound(t, res)
-	want := map[linearizability.EventKind]int{linearizability.EventMasterKill: 1, linearizability.EventMasterRestart: 1,
-		linearizability.EventKill: 1, linearizability.EventPause: 1, linearizability.EventResume: 1}
+	want := map[history.EventKind]int{history.EventMasterKill: 1, history.EventMasterRestart: 1,
+		history.EventKill: 1, history.EventPause: 1, history.EventResume: 1}
 	if diff := cmp.Diff(want, events(res.History)); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
 	}

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -65,7 +65,7 @@ type Result struct {
 	// History is the merged history: every worker's journal, the fault
 	// log as fault events with their ground truth, and the process
 	// events (kill, pause, resume, restart, master_kill, master_restart).
-	History *linearizability.History
+	History *history.History
 	// Records are the fault log's records, every master generation's.
 	Records []faultinject.Record
 	// Workers has one entry per worker process, in start order.
@@ -146,7 +146,7 @@ type runSpec struct {
 	// Replay names the file in Dir holding the records to replay (the
 	// records themselves, Run.Replay, are not sent).
 	Replay string `json:"replay,omitempty"`
-	// Start is when the workload began, on linearizability.Now's clock
+	// Start is when the workload began, on history.Now's clock
 	// (a worker's, once it is let go).
 	Start int64 `json:"start,omitempty"`
 }
@@ -225,11 +225,11 @@ func (sp *runSpec) processFaults(master bool) []faultinject.ProcessFault {
 }
 
 // model is the history's model: evicting if the store may evict.
-func (sp *runSpec) model() linearizability.Model {
+func (sp *runSpec) model() history.Model {
 	if sp.Store.MaxEntries > 0 || sp.Store.MaxBytes > 0 {
-		return linearizability.ModelKVEvict
+		return history.ModelKVEvict
 	}
-	return linearizability.ModelKV
+	return history.ModelKV
 }
 
 // Run runs the workload of c with its faults, waits for every worker,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
@@ -54,7 +55,7 @@ func run(t *testing.T, cfg harness.Config) *harness.Result {
 // saveHistory writes h for shmlab check and for people: into
 // $SHMLAB_REPORT_DIR if set, else the test's temporary directory (with
 // $SHMLAB_KEEP_HISTORIES set, run saves every history).
-func saveHistory(t *testing.T, h *linearizability.History) {
+func saveHistory(t *testing.T, h *history.History) {
 	dir := os.Getenv(linearizability.ReportDirEnv)
 	if dir == "" {
 		dir = t.TempDir()
@@ -66,7 +67,7 @@ func saveHistory(t *testing.T, h *linearizability.History) {
 		return
 	}
 	defer f.Close()
-	w := linearizability.NewWriter(f, h.Header)
+	w := history.NewWriter(f, h.Header)
 	for i := range h.Ops {
 		w.Op(&h.Ops[i])
 	}
@@ -95,8 +96,8 @@ func requireSound(t *testing.T, res *harness.Result) {
 }
 
 // events counts the history's events by kind.
-func events(h *linearizability.History) map[linearizability.EventKind]int {
-	n := make(map[linearizability.EventKind]int)
+func events(h *history.History) map[history.EventKind]int {
+	n := make(map[history.EventKind]int)
 	for _, e := range h.Events {
 		n[e.Kind]++
 	}
@@ -122,7 +123,7 @@ func TestNoFaults(t *testing.T) {
 		t.Fatalf("%d final reads, want 3", finals)
 	}
 	for _, op := range res.History.Ops {
-		if op.Status != linearizability.StatusOK && op.Status != linearizability.StatusFail {
+		if op.Status != history.StatusOK && op.Status != history.StatusFail {
 			t.Fatalf("without faults: %v", &op)
 		}
 	}
@@ -148,7 +149,7 @@ func TestWorkerKillAndRestart(t *testing.T) {
 	})
 	requireSound(t, res)
 	ev := events(res.History)
-	if ev[linearizability.EventKill] != 2 || ev[linearizability.EventRestart] != 1 {
+	if ev[history.EventKill] != 2 || ev[history.EventRestart] != 1 {
 		t.Fatalf("events %v, want 2 kills and a restart", ev)
 	}
 	var w1, w2 []harness.WorkerResult
@@ -184,7 +185,7 @@ func TestWorkerPause(t *testing.T) {
 		},
 	})
 	requireSound(t, res)
-	if ev := events(res.History); ev[linearizability.EventPause] != 1 || ev[linearizability.EventResume] != 1 {
+	if ev := events(res.History); ev[history.EventPause] != 1 || ev[history.EventResume] != 1 {
 		t.Fatalf("events %v, want a pause and a resume", ev)
 	}
 }
@@ -207,7 +208,7 @@ func TestMasterRestart(t *testing.T) {
 	})
 	requireSound(t, res)
 	ev := events(res.History)
-	if ev[linearizability.EventMasterKill] != 1 || ev[linearizability.EventMasterRestart] != 1 {
+	if ev[history.EventMasterKill] != 1 || ev[history.EventMasterRestart] != 1 {
 		t.Fatalf("events %v, want a master kill and restart", ev)
 	}
 	if len(res.Masters) != 2 || !res.Masters[0].Killed || !res.Masters[1].Alive {

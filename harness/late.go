@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // LateReplyWait is the least a worker keeps listening, once its workload
@@ -30,7 +30,7 @@ type lateWatch struct {
 	name string
 
 	mu      sync.Mutex
-	rec     *linearizability.Recorder
+	rec     *history.Recorder
 	waiting map[uint64]watched // the calls that gave up with no reply yet, by request id
 	seen    map[uint64]int64   // the ids of unmatched replies, with when they came
 	changed chan struct{}      // closed and replaced when a reply comes for a call waiting
@@ -39,7 +39,7 @@ type lateWatch struct {
 // watched is a call that gave up, waiting for its reply.
 type watched struct {
 	op     int64 // its Pending ID
-	gaveUp int64 // when, on linearizability.Now's clock
+	gaveUp int64 // when, on history.Now's clock
 }
 
 func newLateWatch(name string) *lateWatch {
@@ -47,7 +47,7 @@ func newLateWatch(name string) *lateWatch {
 }
 
 // start records into rec from now on.
-func (lw *lateWatch) start(rec *linearizability.Recorder) {
+func (lw *lateWatch) start(rec *history.Recorder) {
 	lw.mu.Lock()
 	lw.rec = rec
 	lw.mu.Unlock()
@@ -56,7 +56,7 @@ func (lw *lateWatch) start(rec *linearizability.Recorder) {
 // unmatched notes a reply that answers no pending call (the client's
 // OnUnmatched): the late reply of a call that gave up, or a duplicate.
 func (lw *lateWatch) unmatched(seq uint64) {
-	now := linearizability.Now()
+	now := history.Now()
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if w, ok := lw.waiting[seq]; ok {
@@ -71,10 +71,10 @@ func (lw *lateWatch) unmatched(seq uint64) {
 // gaveUp notes that p, whose request had id seq, got no reply within the
 // call timeout. A reply that came between the timeout and this call
 // counts.
-func (lw *lateWatch) gaveUp(seq uint64, p *linearizability.Pending) {
+func (lw *lateWatch) gaveUp(seq uint64, p *history.Pending) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	w := watched{op: p.ID(), gaveUp: linearizability.Now()}
+	w := watched{op: p.ID(), gaveUp: history.Now()}
 	if t, ok := lw.seen[seq]; ok {
 		lw.answered(seq, w, t)
 		return
@@ -87,7 +87,7 @@ func (lw *lateWatch) answered(seq uint64, w watched, t int64) {
 	delete(lw.waiting, seq)
 	delete(lw.seen, seq)
 	if lw.rec != nil {
-		lw.rec.Event(linearizability.Event{Kind: linearizability.EventLateReply, Time: t, Worker: lw.name, Op: w.op})
+		lw.rec.Event(history.Event{Kind: history.EventLateReply, Time: t, Worker: lw.name, Op: w.op})
 	}
 	close(lw.changed)
 	lw.changed = make(chan struct{})
@@ -107,7 +107,7 @@ func (lw *lateWatch) wait(d time.Duration) {
 		if last == 0 {
 			return
 		}
-		left := time.Duration(last + int64(d) - linearizability.Now())
+		left := time.Duration(last + int64(d) - history.Now())
 		if left <= 0 {
 			return
 		}

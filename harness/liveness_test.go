@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
@@ -39,7 +40,7 @@ func TestLiveNeverAnswered(t *testing.T) {
 		t.Fatalf("%d never answered, %d crashes; want some never answered, no crash\n%s", r.NeverAnswered(), r.Crashes(), r.Details())
 	}
 	for _, v := range r.Liveness {
-		if v.Check != linearizability.LivenessNeverAnswered || v.Ops[0].Method != linearizability.Delete {
+		if v.Check != linearizability.LivenessNeverAnswered || v.Ops[0].Method != history.Delete {
 			t.Errorf("%s: %s, want only deletes never answered", v.Check, v.Text)
 		}
 	}
@@ -107,12 +108,12 @@ func TestLivePause(t *testing.T) {
 		CallTimeout: 50 * time.Millisecond, Plan: plan}})
 	timedOut := 0
 	for _, op := range res.History.Ops {
-		if op.Status == linearizability.StatusUnknown && op.Output.Error != nil && op.Output.Error.Code == linearizability.ErrorTimeout {
+		if op.Status == history.StatusUnknown && op.Output.Error != nil && op.Output.Error.Code == linearizability.ErrorTimeout {
 			timedOut++
 		}
 	}
-	if timedOut == 0 || events(res.History)[linearizability.EventLateReply] == 0 {
-		t.Fatalf("%d calls timed out, %d late replies; want some of each (a pause of 300ms, calls of 50ms)", timedOut, events(res.History)[linearizability.EventLateReply])
+	if timedOut == 0 || events(res.History)[history.EventLateReply] == 0 {
+		t.Fatalf("%d calls timed out, %d late replies; want some of each (a pause of 300ms, calls of 50ms)", timedOut, events(res.History)[history.EventLateReply])
 	}
 	requireSound(t, res)
 }
@@ -149,7 +150,7 @@ func TestLiveExitOf(t *testing.T) {
 				t.Errorf("status %q, want %q", got, tc.want)
 			}
 			ev := e.Crash()
-			want := linearizability.Event{Kind: linearizability.EventCrash, Time: e.Time, Worker: "w1", Exit: tc.want, Stderr: "two",
+			want := history.Event{Kind: history.EventCrash, Time: e.Time, Worker: "w1", Exit: tc.want, Stderr: "two",
 				Text: fmt.Sprintf("pid %d", cmd.Process.Pid)}
 			if diff := cmp.Diff(want, ev); diff != "" {
 				t.Errorf("crash event mismatch (-want +got):\n%s", diff)
@@ -178,7 +179,7 @@ func TestLiveTail(t *testing.T) {
 func ExampleExit_Crash() {
 	e := harness.Exit{Process: "master", Pid: 4242, Time: 9100, Code: 2, Stderr: []string{"panic: boom", "goroutine 7 [running]:"}}
 	ev := e.Crash()
-	h := &linearizability.History{Header: linearizability.NewHeader(linearizability.ModelKV, "crash", 1), Events: []linearizability.Event{ev}}
+	h := &history.History{Header: history.NewHeader(history.ModelKV, "crash", 1), Events: []history.Event{ev}}
 	fmt.Print(linearizability.Check(h, linearizability.Options{}).Details())
 	// Output:
 	// crashed:

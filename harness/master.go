@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -33,10 +33,10 @@ type masterRun struct {
 
 	m       *shm.Master
 	runner  *faultinject.Runner
-	began   int64 // when the generation began, on linearizability.Now's clock
+	began   int64 // when the generation began, on history.Now's clock
 	start   int64 // when the workload began (0 until then)
-	events  *linearizability.Recorder
-	journal *linearizability.Journal
+	events  *history.Recorder
+	journal *history.Journal
 	flog    *faultinject.Log
 
 	mu      sync.Mutex
@@ -77,7 +77,7 @@ type connKey struct {
 }
 
 func newMasterRun(sp *runSpec, gen int, logf func(string, ...any)) *masterRun {
-	return &masterRun{sp: sp, gen: gen, logf: logf, began: linearizability.Now(), current: make(map[string]*shm.Worker),
+	return &masterRun{sp: sp, gen: gen, logf: logf, began: history.Now(), current: make(map[string]*shm.Worker),
 		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string), exits: newExitJudge()}
 }
 
@@ -152,7 +152,7 @@ func (r *masterRun) begin(ctx context.Context, b *barrier, ws []*shm.Worker) err
 	if err := b.await(ctx, ws); err != nil {
 		return err
 	}
-	t := linearizability.Now()
+	t := history.Now()
 	if err := writeStart(r.sp.Dir, t); err != nil {
 		return err
 	}
@@ -222,9 +222,9 @@ func (r *masterRun) finalReads() {
 	}
 	s := r.events.Session(FinalReader)
 	for _, k := range r.sp.Keys {
-		p := s.Call(linearizability.Get, k, linearizability.Input{})
+		p := s.Call(history.Get, k, history.Input{})
 		v, _ := r.m.Get(k)
-		p.Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(v)})
+		p.Return(history.StatusOK, history.Output{Value: json.RawMessage(v)})
 	}
 }
 
@@ -276,7 +276,7 @@ func (r *masterRun) onRecord(rec faultinject.Record) {
 }
 
 // event records a process event into the event journal.
-func (r *masterRun) event(e linearizability.Event) {
+func (r *masterRun) event(e history.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.exits.planned(&e)
@@ -351,7 +351,7 @@ func (r *masterRun) since() time.Duration {
 	if start == 0 {
 		return 0
 	}
-	return time.Duration(linearizability.Now() - start)
+	return time.Duration(history.Now() - start)
 }
 
 func workerName(w *shm.Worker) string { return fmt.Sprintf("w%d", w.ID) }
@@ -522,12 +522,12 @@ func (r *masterRun) workerResults() []WorkerResult {
 
 // openEvents makes the event journal of master generation gen in dir, and
 // a recorder writing into it.
-func openEvents(dir string, gen int) (*linearizability.Journal, *linearizability.Recorder, error) {
-	j, err := linearizability.CreateJournal(eventJournal(dir, gen), eventCapacity)
+func openEvents(dir string, gen int) (*history.Journal, *history.Recorder, error) {
+	j, err := history.CreateJournal(eventJournal(dir, gen), eventCapacity)
 	if err != nil {
 		return nil, nil, fmt.Errorf("harness: %w", err)
 	}
-	return j, linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j}), nil
+	return j, history.NewRecorder(history.RecorderOptions{Journal: j}), nil
 }
 
 // killed reports whether a process died by SIGKILL.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -103,7 +103,7 @@ func (mp *masterProcs) Start(name string) (faultinject.Process, error) {
 	mp.mu.Lock()
 	gen := len(mp.gens) + 1
 	mp.mu.Unlock()
-	if err := writeTime(genBegan(mp.dir, gen), linearizability.Now()); err != nil {
+	if err := writeTime(genBegan(mp.dir, gen), history.Now()); err != nil {
 		return nil, err
 	}
 	w, err := mp.ctl.Restart(mp.latest().Worker)
@@ -226,9 +226,9 @@ func runMasterProcesses(ctx context.Context, sp *runSpec, logf func(string, ...a
 // events into events, and counts the master's kills (a restart's first
 // step records one too), each of which explains one master
 // generation's SIGKILL.
-func (mp *masterProcs) record(events *linearizability.Recorder) func(linearizability.Event) {
-	return func(e linearizability.Event) {
-		if e.Kind == linearizability.EventMasterKill {
+func (mp *masterProcs) record(events *history.Recorder) func(history.Event) {
+	return func(e history.Event) {
+		if e.Kind == history.EventMasterKill {
 			mp.mu.Lock()
 			mp.kills++
 			mp.mu.Unlock()
@@ -241,7 +241,7 @@ func (mp *masterProcs) record(events *linearizability.Recorder) func(linearizabi
 // generation that died before it could send it. A generation that
 // exited with an error that no planned kill or restart explains is
 // recorded in events as a crash, with the last lines of stderr.
-func (mp *masterProcs) reports(stderr *Tail, events *linearizability.Recorder) ([]masterReport, []error) {
+func (mp *masterProcs) reports(stderr *Tail, events *history.Recorder) ([]masterReport, []error) {
 	var out []masterReport
 	var errs []error
 	mp.mu.Lock()

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/npmcache"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/node"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
@@ -156,7 +156,7 @@ func (p *nodeProc) exited(e ProcessExit) {
 		return
 	default:
 	}
-	e.Process, e.Gen, e.Inc, e.Pid, e.Time = p.name, p.gen, p.inc, p.pid, linearizability.Now()
+	e.Process, e.Gen, e.Inc, e.Pid, e.Time = p.name, p.gen, p.inc, p.pid, history.Now()
 	e.Planned = e.Planned || p.ended
 	p.exit = e
 	close(p.done)
@@ -185,7 +185,7 @@ type ProcessExit struct {
 }
 
 // crash is the history event of an exit no fault planned.
-func (e ProcessExit) crash() linearizability.Event {
+func (e ProcessExit) crash() history.Event {
 	ev := e.Exit.Crash()
 	ev.Text = fmt.Sprintf("%s (master %d, pid %d)", e.Process, e.Gen, e.Pid)
 	return ev
@@ -283,7 +283,7 @@ const nodeStartWait = 60 * time.Second
 // Is it aimed at a master?
 func isMaster(name string) bool { return name == faultinject.MasterTarget }
 
-var _ = linearizability.Now
+var _ = history.Now
 
 // modulePath returns the NODE_PATH of a Node target's processes:
 // shmlab's package (require('shmlab')), then each npm package the

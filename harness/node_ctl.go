@@ -7,7 +7,7 @@ import (
 	"net"
 	"sync"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -35,16 +35,16 @@ type ctlMsg struct {
 	Signal    *string  `json:"signal,omitempty"`
 	Stderr    []string `json:"stderr,omitempty"`
 	// op (to a worker) and done (its answer)
-	N      int                     `json:"n,omitempty"`
-	Op     *workload.Op            `json:"op,omitempty"`
-	Input  *linearizability.Input  `json:"input,omitempty"`
-	Record *bool                   `json:"record,omitempty"`
-	Lock   bool                    `json:"lock,omitempty"`   // lock the key first (an increment's read)
-	Unlock bool                    `json:"unlock,omitempty"` // unlock it after (the increment's write)
-	Notify bool                    `json:"notify,omitempty"` // say "called" once the library is called
-	Wait   int64                   `json:"wait,omitempty"`   // end: ms to wait for late answers
-	Status linearizability.Status  `json:"status,omitempty"`
-	Out    *linearizability.Output `json:"out,omitempty"`
+	N      int             `json:"n,omitempty"`
+	Op     *workload.Op    `json:"op,omitempty"`
+	Input  *history.Input  `json:"input,omitempty"`
+	Record *bool           `json:"record,omitempty"`
+	Lock   bool            `json:"lock,omitempty"`   // lock the key first (an increment's read)
+	Unlock bool            `json:"unlock,omitempty"` // unlock it after (the increment's write)
+	Notify bool            `json:"notify,omitempty"` // say "called" once the library is called
+	Wait   int64           `json:"wait,omitempty"`   // end: ms to wait for late answers
+	Status history.Status  `json:"status,omitempty"`
+	Out    *history.Output `json:"out,omitempty"`
 	// start (to every process), final (a request and its answer)
 	At     string             `json:"at,omitempty"`
 	End    string             `json:"end,omitempty"`

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -167,20 +167,20 @@ var errGone = errors.New("the worker process went away")
 // false keeps it out of its journal) and returns how it ended. The
 // process faults aimed at this point of p's progress (faults, by index)
 // happen once the worker has called its library, before the answer.
-func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, record bool, faults []int) (linearizability.Status, linearizability.Output, error) {
+func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, record bool, faults []int) (history.Status, history.Output, error) {
 	in := o.Input()
 	msg := &ctlMsg{T: "op", N: n, Op: o, Input: &in, Notify: len(faults) > 0}
 	if !record {
 		msg.Record = &record
 	}
 	if r.locking && o.Incr != 0 {
-		msg.Lock, msg.Unlock = o.Method == linearizability.Get, o.Method == linearizability.Set
+		msg.Lock, msg.Unlock = o.Method == history.Get, o.Method == history.Set
 	}
 	what := fmt.Sprintf("its answer to operation %d (%s %q)", n, o.Method, o.Key)
 	p.expect(what, stallWait(r.sp.CallTimeout))
 	defer p.progressed()
 	if err := p.ctl.send(msg); err != nil {
-		return "", linearizability.Output{}, errGone
+		return "", history.Output{}, errGone
 	}
 	// The worker says "called" before its answer if it called its library
 	// (not if the call timed out before: the faults' point was not reached).
@@ -207,13 +207,13 @@ func (r *nodeRun) call(ctx context.Context, p *nodeProc, n int, o *workload.Op, 
 			default:
 			}
 			if rep.N != n || rep.Out == nil {
-				return "", linearizability.Output{}, fmt.Errorf("worker %s answered %+v to operation %d", p.name, rep, n)
+				return "", history.Output{}, fmt.Errorf("worker %s answered %+v to operation %d", p.name, rep, n)
 			}
 			return rep.Status, *rep.Out, nil
 		case <-p.ctlGone:
-			return "", linearizability.Output{}, errGone
+			return "", history.Output{}, errGone
 		case <-ctx.Done():
-			return "", linearizability.Output{}, ctx.Err()
+			return "", history.Output{}, ctx.Err()
 		}
 	}
 }
@@ -233,7 +233,7 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 	}
 	sp := r.sp
 	w := workload.NewShaped(sp.Seed, p.name, p.gen, p.inc, sp.Keys, r.mix, sp.Shape)
-	runOps(w, sp, r.start, func(n int, o *workload.Op) (linearizability.Status, linearizability.Output, bool) {
+	runOps(w, sp, r.start, func(n int, o *workload.Op) (history.Status, history.Output, bool) {
 		r.runner.Received(p.name, n)
 		st, out, err := r.call(ctx, p, n, o, true, r.aimedAt(p.name, n))
 		if err != nil && !errors.Is(err, errGone) && !errors.Is(err, context.Canceled) {
@@ -275,9 +275,9 @@ func (r *nodeRun) finalReads(ctx context.Context) {
 		r.mu.Lock()
 		s := r.events.Session(FinalReader)
 		for _, k := range r.sp.Keys {
-			p := s.Call(linearizability.Get, k, linearizability.Input{})
+			p := s.Call(history.Get, k, history.Input{})
 			v, _ := r.ref.Get(k)
-			p.Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(v)})
+			p.Return(history.StatusOK, history.Output{Value: json.RawMessage(v)})
 		}
 		r.mu.Unlock()
 		return
@@ -300,7 +300,7 @@ func alive(m *nodeMaster) bool {
 }
 
 func (r *nodeRun) finalByPrimary(ctx context.Context, m *nodeMaster) {
-	t0 := linearizability.Now()
+	t0 := history.Now()
 	if m.ctl.send(&ctlMsg{T: "final", Keys: r.sp.Keys}) != nil {
 		return
 	}
@@ -311,7 +311,7 @@ func (r *nodeRun) finalByPrimary(ctx context.Context, m *nodeMaster) {
 	case <-time.After(nodeStartWait):
 	case <-ctx.Done():
 	}
-	t1 := linearizability.Now()
+	t1 := history.Now()
 	if msg == nil || msg.Error != "" || msg.Values == nil {
 		why := "no answer"
 		if msg != nil {
@@ -324,7 +324,7 @@ func (r *nodeRun) finalByPrimary(ctx context.Context, m *nodeMaster) {
 		return
 	}
 	for _, k := range r.sp.Keys {
-		var out linearizability.Output
+		var out history.Output
 		if v := msg.Values[k]; v != nil {
 			out.Value = json.RawMessage(*v)
 		}
@@ -354,11 +354,11 @@ func (r *nodeRun) finalByWorker(ctx context.Context) {
 		return
 	}
 	for i, k := range r.sp.Keys {
-		o := workload.Op{Method: linearizability.Get, Key: k}
-		t0 := linearizability.Now()
+		o := workload.Op{Method: history.Get, Key: k}
+		t0 := history.Now()
 		st, out, err := r.call(ctx, p, -1-i, &o, false, nil)
-		t1 := linearizability.Now()
-		if err != nil || st != linearizability.StatusOK {
+		t1 := history.Now()
+		if err != nil || st != history.StatusOK {
 			r.log("final read of %q through %s: %v %v", k, p.name, st, err)
 			return
 		}
@@ -367,11 +367,11 @@ func (r *nodeRun) finalByWorker(ctx context.Context) {
 }
 
 // recordFinal records a final read of key between t0 and t1.
-func (r *nodeRun) recordFinal(key string, t0, t1 int64, out linearizability.Output) {
+func (r *nodeRun) recordFinal(key string, t0, t1 int64, out history.Output) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.finals = append(r.finals, linearizability.Op{Worker: FinalReader, Method: linearizability.Get, Key: key,
-		Call: t0, Return: t1, Status: linearizability.StatusOK, Output: out})
+	r.finals = append(r.finals, history.Op{Worker: FinalReader, Method: history.Get, Key: key,
+		Call: t0, Return: t1, Status: history.StatusOK, Output: out})
 }
 
 func workerNames(n int) []string {

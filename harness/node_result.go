@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/node"
 	"github.com/shmlab/shmlab/shm"
 )
@@ -55,7 +55,7 @@ func (r *nodeRun) since() time.Duration {
 	if r.start == 0 {
 		return 0
 	}
-	return time.Duration(linearizability.Now() - r.start)
+	return time.Duration(history.Now() - r.start)
 }
 
 // spawnReference starts worker name under the Go master: the first
@@ -109,8 +109,8 @@ func (r *nodeRun) result() (*Result, error) {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	res := &Result{ops: sp.Ops, duration: sp.Duration > 0}
-	var cs []*linearizability.JournalContents
-	counts := make(map[procKey]*linearizability.JournalContents)
+	var cs []*history.JournalContents
+	counts := make(map[procKey]*history.JournalContents)
 	for _, p := range paths {
 		j, err := node.ReadJournal(p)
 		if err != nil {
@@ -122,14 +122,14 @@ func (r *nodeRun) result() (*Result, error) {
 			counts[procKey{j.Gen, j.Inc}] = j.Contents
 		}
 	}
-	ev, err := linearizability.ReadJournal(eventJournal(sp.Dir, 0))
+	ev, err := history.ReadJournal(eventJournal(sp.Dir, 0))
 	if err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	cs = append(cs, ev)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	finals := &linearizability.JournalContents{Path: "final reads"}
+	finals := &history.JournalContents{Path: "final reads"}
 	for i, o := range r.finals {
 		o.ID, o.Stream = int64(i+1), i // final reads by the primary share one interval
 		finals.Ops = append(finals.Ops, o)
@@ -144,7 +144,7 @@ func (r *nodeRun) result() (*Result, error) {
 		}
 	}
 	cs = append(cs, finals)
-	if res.History, err = linearizability.MergeJournalContents(sp.header(), cs...); err != nil {
+	if res.History, err = history.MergeJournalContents(sp.header(), cs...); err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	res.Records = append(res.Records, r.refRecords...)
@@ -187,7 +187,7 @@ func (r *nodeRun) masterGone(gen int, t int64) bool {
 }
 
 // workerResultsNode fills in the worker processes and their exits.
-func (r *nodeRun) workerResultsNode(res *Result, counts map[procKey]*linearizability.JournalContents) {
+func (r *nodeRun) workerResultsNode(res *Result, counts map[procKey]*history.JournalContents) {
 	for _, p := range r.all {
 		e := p.exitInfo()
 		withMaster := r.masterGone(p.gen, e.Time)

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/node"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
@@ -36,8 +36,8 @@ type nodeRun struct {
 	sockDir, sock      string
 	ln                 net.Listener
 
-	journal *linearizability.Journal
-	events  *linearizability.Recorder
+	journal *history.Journal
+	events  *history.Recorder
 
 	mu        sync.Mutex
 	gen       int
@@ -55,7 +55,7 @@ type nodeRun struct {
 	runner    *faultinject.Runner
 	logs      []string
 	closed    bool
-	finals    []linearizability.Op // the final reads
+	finals    []history.Op // the final reads
 	missed    map[int]string
 	faultErr  error
 	stuck     error              // a stuck worker ended the run (fail)
@@ -250,7 +250,7 @@ func (r *nodeRun) waitMaster(m *nodeMaster) {
 	err := m.cmd.Wait()
 	r.mu.Lock()
 	m.exit = exitOf(faultinject.MasterTarget, m.gen, 0, m.cmd.Process.Pid, m.cmd.ProcessState, err)
-	m.exit.Time = linearizability.Now()
+	m.exit.Time = history.Now()
 	m.exit.Planned = m.stopping || m.exit.Signal == sigKill
 	m.exit.Stderr = m.stderr.Lines()
 	r.mu.Unlock()
@@ -309,7 +309,7 @@ func (r *nodeRun) awaitHellos(ctx context.Context) error {
 // the process faults' runner.
 func (r *nodeRun) begin() {
 	r.mu.Lock()
-	r.start = linearizability.Now()
+	r.start = history.Now()
 	at := strconv.FormatInt(r.start, 10)
 	var ctls []*ctlConn
 	for _, m := range r.masters {
@@ -333,7 +333,7 @@ func (r *nodeRun) begin() {
 }
 
 // event records a process event.
-func (r *nodeRun) event(e linearizability.Event) {
+func (r *nodeRun) event(e history.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notePause(e, time.Now())
@@ -468,28 +468,28 @@ func (t nodeTargets) Start(name string) (faultinject.Process, error) {
 // Poison has worker target send the poison messages
 // (faultinject.PoisonFrames) into its master's channel, around the
 // fault shim, and returns the event saying so: a faultinject.Poisoner.
-func (t nodeTargets) Poison(target string) (linearizability.Event, error) {
+func (t nodeTargets) Poison(target string) (history.Event, error) {
 	r := t.r
 	p := r.currentProc(target)
 	if p == nil || p.ctl == nil {
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	}
 	if err := p.ctl.send(&ctlMsg{T: "poison"}); err != nil {
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	}
 	select {
 	case msg := <-p.poisoned:
 		at, err := strconv.ParseInt(msg.At, 10, 64)
 		end, err2 := strconv.ParseInt(msg.End, 10, 64)
 		if err != nil || err2 != nil {
-			return linearizability.Event{}, fmt.Errorf("%w: poisoned at %q to %q", ErrNodeTarget, msg.At, msg.End)
+			return history.Event{}, fmt.Errorf("%w: poisoned at %q to %q", ErrNodeTarget, msg.At, msg.End)
 		}
-		return linearizability.Event{Kind: linearizability.EventPoison, Time: at, End: max(at, end), Worker: target,
+		return history.Event{Kind: history.EventPoison, Time: at, End: max(at, end), Worker: target,
 			Text: faultinject.PoisonText()}, nil
 	case <-p.ctlGone:
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	case <-time.After(nodeStartWait):
-		return linearizability.Event{}, fmt.Errorf("%w: %s did not send the poison within %v", ErrNodeTarget, target, nodeStartWait)
+		return history.Event{}, fmt.Errorf("%w: %s did not send the poison within %v", ErrNodeTarget, target, nodeStartWait)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // A Node target's run never waits without a bound for a worker process:
@@ -83,11 +83,11 @@ func (p *nodeProc) stalled(now time.Time) (string, time.Duration) {
 // notePause follows the planned pauses, from the events of the process
 // faults: a paused worker, or the master of a worker, stops the worker's
 // clock. Called under r.mu.
-func (r *nodeRun) notePause(e linearizability.Event, now time.Time) {
-	if e.Kind != linearizability.EventPause && e.Kind != linearizability.EventResume {
+func (r *nodeRun) notePause(e history.Event, now time.Time) {
+	if e.Kind != history.EventPause && e.Kind != history.EventResume {
 		return
 	}
-	paused := e.Kind == linearizability.EventPause
+	paused := e.Kind == history.EventPause
 	if isMaster(e.Worker) {
 		if len(r.masters) > 0 {
 			r.masters[len(r.masters)-1].paused = paused

@@ -12,9 +12,9 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/nodetest"
 	"github.com/shmlab/shmlab/internal/patience"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -81,7 +81,7 @@ func TestNodeLostUnlockAnswered(t *testing.T) {
 		spec.NodeTarget{Adapter: fixture("tinystore-unlock-lost.js")})
 	n := 0
 	for _, o := range res.History.Ops {
-		if o.Status == linearizability.StatusUnknown && o.Output.Error != nil && strings.Contains(o.Output.Error.Message, "did not answer") {
+		if o.Status == history.StatusUnknown && o.Output.Error != nil && strings.Contains(o.Output.Error.Message, "did not answer") {
 			n++
 		}
 	}

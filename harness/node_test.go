@@ -10,6 +10,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/nodetest"
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
@@ -90,15 +91,15 @@ func TestNodeMessageFaults(t *testing.T) {
 	res := runNode(t, harness.Config{Run: spec.Run{Workers: 3, Ops: 150, Seed: 5, Plan: plan, CallTimeout: 300 * time.Millisecond}},
 		spec.NodeTarget{Adapter: fixture("tinystore-control.js")})
 	requireSound(t, res)
-	n := events(res.History)[linearizability.EventFault]
+	n := events(res.History)[history.EventFault]
 	if n == 0 || n != len(res.Records) {
 		t.Errorf("%d fault events, %d fault records; want as many, and some", n, len(res.Records))
 	}
-	truths := map[linearizability.Truth]int{}
+	truths := map[history.Truth]int{}
 	for _, rec := range res.Records {
 		truths[rec.Truth]++
 	}
-	if truths[linearizability.TruthDelayed] == 0 || truths[linearizability.TruthNotApplied]+truths[linearizability.TruthApplied] == 0 {
+	if truths[history.TruthDelayed] == 0 || truths[history.TruthNotApplied]+truths[history.TruthApplied] == 0 {
 		t.Errorf("truths %v: want delays and drops", truths)
 	}
 }
@@ -120,7 +121,7 @@ func TestNodeProcessFaults(t *testing.T) {
 		t.Errorf("%d of 4 faults happened: %v", res.FaultsHappened, res.Missed)
 	}
 	ev := events(res.History)
-	if ev[linearizability.EventMasterRestart] != 1 || ev[linearizability.EventKill] < 2 || ev[linearizability.EventPause] != 1 {
+	if ev[history.EventMasterRestart] != 1 || ev[history.EventKill] < 2 || ev[history.EventPause] != 1 {
 		t.Errorf("events %v: want a master restart, two kills or more, a pause", ev)
 	}
 	if len(res.Masters) != 2 {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -44,26 +44,26 @@ func poisonFile(dir string, pid int, ext string) string {
 // Poison has worker target send the poison frames now
 // (faultinject.Poisoner), and returns the poison event, at the time they
 // were sent.
-func (r *masterRun) Poison(target string) (linearizability.Event, error) {
+func (r *masterRun) Poison(target string) (history.Event, error) {
 	p := r.Process(target)
 	if p == nil {
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	}
 	return sendPoison(r.sp.Dir, target, p)
 }
 
 // sendPoison asks process p of worker target to send the poison frames
 // and waits until it has.
-func sendPoison(dir, target string, p faultinject.Process) (linearizability.Event, error) {
+func sendPoison(dir, target string, p faultinject.Process) (history.Event, error) {
 	select {
 	case <-p.Done():
-		return linearizability.Event{}, faultinject.ErrNotRunning
+		return history.Event{}, faultinject.ErrNotRunning
 	default:
 	}
 	req, done := poisonFile(dir, p.Pid(), "req"), poisonFile(dir, p.Pid(), "done")
 	f, err := os.OpenFile(req, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return linearizability.Event{}, fmt.Errorf("poison %s: %w", target, err)
+		return history.Event{}, fmt.Errorf("poison %s: %w", target, err)
 	}
 	f.Close()
 	deadline := time.Now().Add(poisonWait)
@@ -72,7 +72,7 @@ func sendPoison(dir, target string, p faultinject.Process) (linearizability.Even
 			return e, nil
 		}
 		if err := syscall.Kill(p.Pid(), poisonSignal); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return linearizability.Event{}, fmt.Errorf("poison %s (pid %d): %w", target, p.Pid(), err)
+			return history.Event{}, fmt.Errorf("poison %s (pid %d): %w", target, p.Pid(), err)
 		}
 		select {
 		case <-p.Done():
@@ -80,22 +80,22 @@ func sendPoison(dir, target string, p faultinject.Process) (linearizability.Even
 				return e, nil
 			}
 			os.Remove(req)
-			return linearizability.Event{}, faultinject.ErrNotRunning
+			return history.Event{}, faultinject.ErrNotRunning
 		case <-time.After(poisonPoll):
 		}
 		if time.Now().After(deadline) {
 			os.Remove(req)
-			return linearizability.Event{}, fmt.Errorf("poison %s (pid %d): not sent within %v", target, p.Pid(), poisonWait)
+			return history.Event{}, fmt.Errorf("poison %s (pid %d): not sent within %v", target, p.Pid(), poisonWait)
 		}
 	}
 }
 
 // poisonSent reads the worker's answer, if it has come: the poison
 // event.
-func poisonSent(done, target string) (linearizability.Event, bool) {
+func poisonSent(done, target string) (history.Event, bool) {
 	b, err := os.ReadFile(done)
 	if err != nil {
-		return linearizability.Event{}, false
+		return history.Event{}, false
 	}
 	os.Remove(done)
 	var t0, t1 int64
@@ -103,7 +103,7 @@ func poisonSent(done, target string) (linearizability.Event, bool) {
 		t0, _ = strconv.ParseInt(f[0], 10, 64)
 		t1, _ = strconv.ParseInt(f[1], 10, 64)
 	}
-	return linearizability.Event{Kind: linearizability.EventPoison, Time: t0, End: max(t0, t1), Worker: target,
+	return history.Event{Kind: history.EventPoison, Time: t0, End: max(t0, t1), Worker: target,
 		Text: faultinject.PoisonText()}, true
 }
 
@@ -162,12 +162,12 @@ func (p *poisoner) answer() {
 	for i, f := range frames {
 		ms[i] = shm.Message{Kind: shm.KindOther, Raw: []byte(f)}
 	}
-	t0 := linearizability.Now()
+	t0 := history.Now()
 	if err := p.conn.Send(ms); err != nil {
 		fmt.Fprintf(os.Stderr, "harness worker: sending poison: %v\n", err)
 		return
 	}
-	t1 := linearizability.Now()
+	t1 := history.Now()
 	tmp := poisonFile(p.dir, os.Getpid(), "tmp")
 	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", t0, t1), 0o644); err == nil {
 		os.Rename(tmp, poisonFile(p.dir, os.Getpid(), "done"))

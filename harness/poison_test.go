@@ -7,8 +7,8 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -39,9 +39,9 @@ func TestPoison(t *testing.T) {
 			if n := len(plan.Processes); res.FaultsPlanned != n || res.FaultsHappened != n {
 				t.Fatalf("%d faults planned, %d happened; want %d and %d", res.FaultsPlanned, res.FaultsHappened, n, n)
 			}
-			var poison []linearizability.Event
+			var poison []history.Event
 			for _, e := range res.History.Events {
-				if e.Kind == linearizability.EventPoison {
+				if e.Kind == history.EventPoison {
 					poison = append(poison, e)
 				}
 			}
@@ -54,7 +54,7 @@ func TestPoison(t *testing.T) {
 					t.Errorf("%s made %d calls, want 40", w, len(ops))
 				}
 				for _, o := range ops {
-					if o.Status != linearizability.StatusOK {
+					if o.Status != history.StatusOK {
 						t.Errorf("%s: call %d (%s %q) ended %s: the poison hurt a call", w, o.ID, o.Method, o.Key, o.Status)
 					}
 				}

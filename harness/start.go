@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -28,7 +28,7 @@ import (
 // restarted worker, the workers of a restarted master) find startFile
 // and start at once.
 
-// startFile holds the workload's start, on linearizability.Now's clock.
+// startFile holds the workload's start, on history.Now's clock.
 const startFile = "start"
 
 func readyFIFO(dir string, gen int) string {
@@ -58,7 +58,7 @@ func readTime(path string) (int64, bool) {
 	return t, err == nil
 }
 
-// writeTime writes a time on linearizability.Now's clock to path: whole
+// writeTime writes a time on history.Now's clock to path: whole
 // or not at all (a file written aside, then renamed).
 func writeTime(path string, t int64) error {
 	tmp := path + ".tmp"
@@ -71,10 +71,10 @@ func writeTime(path string, t int64) error {
 	return nil
 }
 
-// asTime turns a time on linearizability.Now's clock into one on this
+// asTime turns a time on history.Now's clock into one on this
 // process's time.Now clock.
 func asTime(t int64) time.Time {
-	return time.Now().Add(-time.Duration(linearizability.Now() - t))
+	return time.Now().Add(-time.Duration(history.Now() - t))
 }
 
 // barrier is the master's side of the start of the workload.

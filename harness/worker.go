@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
@@ -50,22 +51,22 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 		defer listenPoison(cfg.Dir, c)()
 	}
 	inc := shm.WorkerIdentity().Inc
-	j, err := linearizability.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops, cfg.Shape.ValueMax))
+	j, err := history.CreateJournal(workerJournal(cfg.Dir, cfg.Gen, cfg.Name, inc), journalCapacity(cfg.Ops, cfg.Shape.ValueMax))
 	if err != nil {
 		return fmt.Errorf("harness worker %s: %w", cfg.Name, err)
 	}
 	if cfg.Start, err = awaitStart(&cfg); err != nil {
 		return fmt.Errorf("harness worker %s: waiting for the workload to begin: %w", cfg.Name, err)
 	}
-	rec := linearizability.NewRecorder(linearizability.RecorderOptions{Journal: j})
+	rec := history.NewRecorder(history.RecorderOptions{Journal: j})
 	late.start(rec)
 	s := rec.Session(cfg.Name)
 	w := workload.NewShaped(cfg.Seed, cfg.Name, cfg.Gen, inc, cfg.Keys, cfg.Mix, cfg.Shape)
-	runOps(w, &cfg.runSpec, cfg.Start, func(_ int, o *workload.Op) (linearizability.Status, linearizability.Output, bool) {
+	runOps(w, &cfg.runSpec, cfg.Start, func(_ int, o *workload.Op) (history.Status, history.Output, bool) {
 		p := s.Call(o.Method, o.Key, o.Input())
 		st, out, seq := do(ctx, c, o, cfg.CallTimeout)
 		p.Return(st, out)
-		if st == linearizability.StatusUnknown && out.Error != nil && out.Error.Code == linearizability.ErrorTimeout {
+		if st == history.StatusUnknown && out.Error != nil && out.Error.Code == linearizability.ErrorTimeout {
 			late.gaveUp(seq, p)
 		}
 		return st, out, true
@@ -80,13 +81,13 @@ func runWorker(ctx context.Context, nc net.Conn, _ []string) error {
 // start; the second half of an increment follows its first when that
 // returned ok, and every outcome is shown to w, which may draw by it.
 func runOps(w *workload.Generator, sp *runSpec, start int64,
-	do func(n int, o *workload.Op) (linearizability.Status, linearizability.Output, bool)) {
+	do func(n int, o *workload.Op) (history.Status, history.Output, bool)) {
 	var then *workload.Op // the second half of an increment
 	for i := range sp.Ops {
 		if i > 0 && sp.Think > 0 {
 			time.Sleep(sp.Think)
 		}
-		if sp.Duration > 0 && linearizability.Now()-start >= int64(sp.Duration) {
+		if sp.Duration > 0 && history.Now()-start >= int64(sp.Duration) {
 			return
 		}
 		o := w.Next()
@@ -98,7 +99,7 @@ func runOps(w *workload.Generator, sp *runSpec, start int64,
 			return
 		}
 		w.Observe(&o, st, out)
-		if next, ok := o.Then(out); ok && st == linearizability.StatusOK {
+		if next, ok := o.Then(out); ok && st == history.StatusOK {
 			then = &next
 		}
 	}
@@ -106,7 +107,7 @@ func runOps(w *workload.Generator, sp *runSpec, start int64,
 
 // do runs o on c within timeout, and says how it ended and the id its
 // request had.
-func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duration) (linearizability.Status, linearizability.Output, uint64) {
+func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duration) (history.Status, history.Output, uint64) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req := o.Request()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
 )
 
 // Verdict is a checker's answer.
@@ -33,9 +34,9 @@ func (v Verdict) String() string {
 }
 
 // validateBuilt validates h unless Read made it, and checks model.
-func (h *History) validateBuilt(model Model) error {
-	if !model.valid() {
-		return fmt.Errorf("%w: unknown model %q (want %q or %q)", ErrInvalid, model, ModelKV, ModelKVEvict)
+func validateBuilt(h *history.History, model history.Model) error {
+	if !model.Valid() {
+		return fmt.Errorf("%w: unknown model %q (want %q or %q)", ErrInvalid, model, history.ModelKV, history.ModelKVEvict)
 	}
 	for i := range h.Ops {
 		if h.Ops[i].Line == 0 {
@@ -65,7 +66,7 @@ func worse(a, b Verdict) Verdict {
 // Options tune Check. The zero value checks everything with no time limit.
 type Options struct {
 	// Model overrides the history header's model.
-	Model Model
+	Model history.Model
 	// Timeout bounds the linearizability search (0: none). Keys not
 	// decided in time are Unknown.
 	Timeout time.Duration
@@ -109,7 +110,7 @@ type KeyResult struct {
 	Verdict Verdict `json:"verdict"`
 	// Ops are the operations at fault: first the one that could not be
 	// linearized, then the one that wrote the value it contradicts.
-	Ops []Op `json:"ops,omitempty"`
+	Ops []history.Op `json:"ops,omitempty"`
 	// Explanation says why, with a diff of the value returned against
 	// the only one allowed where there is one.
 	Explanation string `json:"explanation"`
@@ -124,10 +125,10 @@ type Violation struct {
 	Key   string `json:"key"`
 	// Ops is the offending pair, in order, then any witnesses (the call
 	// never answered, for liveness; none for a crash).
-	Ops []Op `json:"ops"`
+	Ops []history.Op `json:"ops"`
 	// Event is the crash, for LivenessCrashed.
-	Event *Event `json:"event,omitempty"`
-	Text  string `json:"text"`
+	Event *history.Event `json:"event,omitempty"`
+	Text  string         `json:"text"`
 	// More counts the further violations of the same check that were
 	// found but not listed (on the last one listed).
 	More int `json:"more,omitempty"`
@@ -138,14 +139,14 @@ type Violation struct {
 // answered). A history built in memory (its
 // operations have no Line) is first validated as Read validates a file;
 // an invalid one is not checked (Result.Invalid).
-func Check(h *History, opts Options) *Result {
+func Check(h *history.History, opts Options) *Result {
 	start := time.Now()
 	model := h.Header.Model
 	if opts.Model != "" {
 		model = opts.Model
 	}
 	r := &Result{Ops: len(h.Ops)}
-	if err := h.validateBuilt(model); err != nil {
+	if err := validateBuilt(h, model); err != nil {
 		r.Verdict, r.Linearizable, r.Invalid = Unknown, Unknown, err
 		r.Duration = time.Since(start)
 		return r
@@ -259,7 +260,7 @@ func checkKey(kh *keyHistory, deadline time.Time) KeyResult {
 // explain says why a key's history is not linearizable: where the
 // longest linearizable prefixes get stuck, what the key could hold there,
 // and what the stuck operation should have returned.
-func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
+func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]history.Op, string) {
 	var prefixes [][]int
 	if parts := info.PartialLinearizations(); len(parts) > 0 {
 		prefixes = parts[0]
@@ -276,7 +277,7 @@ func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
 	if stuck == nil {
 		return nil, fmt.Sprintf("the longest linearizable prefix has %d of %d operations", longest, len(kh.ops))
 	}
-	ops := []Op{*stuck.op}
+	ops := []history.Op{*stuck.op}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s cannot be linearized: no order of the operations before and beside it allows that answer.\n", stuck.op)
 	if longest == 0 {
@@ -297,9 +298,9 @@ func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]Op, string) {
 		return ops, b.String()
 	}
 	if kh.nowhere(stuck) {
-		fmt.Fprintf(&b, "  No operation wrote %s to this key: a value from nowhere.\n", outputText(stuck.op))
+		fmt.Fprintf(&b, "  No operation wrote %s to this key: a value from nowhere.\n", history.OutputText(stuck.op))
 	}
-	if stuck.method == Get {
+	if stuck.method == history.Get {
 		kh.readable(&b, stuck)
 	} else {
 		kh.allowed(&b, ends, in, stuck)
@@ -336,7 +337,7 @@ func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
 		}
 		add(kh.model.written(o))
 	}
-	got := outputText(stuck.op)
+	got := history.OutputText(stuck.op)
 	switch {
 	case !seen[got] && len(vals) == 1 && compound(vals[0]) && compound(got) && valueDiff(vals[0], got) != "":
 		fmt.Fprintf(b, "  The only value it could have read (-want +got):\n%s", valueDiff(vals[0], got))
@@ -353,9 +354,9 @@ func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
 // writes reports whether o may change the key's value.
 func (o *kvOp) writes() bool {
 	switch o.method {
-	case Set, Delete, Add:
+	case history.Set, history.Delete, history.Add:
 		return !o.reset
-	case CAS:
+	case history.CAS:
 		return o.unknown || o.flag
 	}
 	return o.reset
@@ -365,9 +366,9 @@ func (o *kvOp) writes() bool {
 // integer" for an add of unknown outcome).
 func (m *kvModel) written(o *kvOp) string {
 	switch {
-	case o.reset, o.method == Delete:
+	case o.reset, o.method == history.Delete:
 		return "absent"
-	case o.method == Add && o.unknown:
+	case o.method == history.Add && o.unknown:
 		return "an integer"
 	}
 	return m.in.vals[o.value]
@@ -396,7 +397,7 @@ func (kh *keyHistory) allowed(b *strings.Builder, ends []prefixEnd, in map[int]b
 			}
 		}
 	}
-	got := outputText(stuck.op)
+	got := history.OutputText(stuck.op)
 	switch {
 	case len(wants) > 1:
 		fmt.Fprintf(b, "  It answered %s; answers an order would allow there: %s.", got, strings.Join(wants, ", "))
@@ -416,15 +417,15 @@ func compound(v string) bool { return strings.HasPrefix(v, "{") || strings.HasPr
 // nowhere reports whether o is a get that returned a value no operation
 // on its key could have written.
 func (kh *keyHistory) nowhere(o *kvOp) bool {
-	if o.method != Get || !o.present {
+	if o.method != history.Get || !o.present {
 		return false
 	}
 	for i := range kh.ops {
 		w := kh.ops[i].Input.(*kvOp)
 		switch {
-		case (w.method == Set || w.method == CAS) && w.value == o.value:
+		case (w.method == history.Set || w.method == history.CAS) && w.value == o.value:
 			return false
-		case w.method == Add && (w.unknown || w.value == o.value):
+		case w.method == history.Add && (w.unknown || w.value == o.value):
 			return false
 		}
 	}
@@ -435,7 +436,7 @@ func (kh *keyHistory) nowhere(o *kvOp) bool {
 // operation that last wrote it (nil for the initial state or a restart).
 type prefixEnd struct {
 	state   kvState
-	writer  *Op
+	writer  *history.Op
 	restart bool // a restart came after the writer
 }
 
@@ -445,7 +446,7 @@ func (e prefixEnd) why() string {
 		return ", since the master's restart (the last write before it: " + e.writer.String() + ")"
 	case e.restart:
 		return ", since the master's restart"
-	case e.writer != nil && !e.state.present() && e.writer.Method != Delete:
+	case e.writer != nil && !e.state.present() && e.writer.Method != history.Delete:
 		return ", having vanished after " + e.writer.String()
 	case e.writer != nil:
 		return ", written by " + e.writer.String()
@@ -537,19 +538,19 @@ func (m *kvModel) follow(s kvState, o *kvOp) kvState {
 // ("absent" for no value).
 func (m *kvModel) expect(s kvState, o *kvOp) string {
 	switch o.method {
-	case Get:
+	case history.Get:
 		return m.held(s)
-	case Set:
+	case history.Set:
 		return `"OK"`
-	case Delete:
+	case history.Delete:
 		return fmt.Sprint(s.present())
-	case CAS:
+	case history.CAS:
 		match := !s.present()
 		if o.hasOld {
 			match = s.present() && s.value() == o.old
 		}
 		return fmt.Sprint(match)
-	case Add:
+	case history.Add:
 		cur := int64(0)
 		if s.present() {
 			if !m.in.isInt[s.value()] {
@@ -563,11 +564,4 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 		return "error overflow"
 	}
 	return "?"
-}
-
-// describe is op in one line, without its line number.
-func (op *Op) describe() string {
-	c := *op
-	c.Line = 0
-	return c.String()
 }

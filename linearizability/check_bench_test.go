@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/history/historytest"
 )
 
 // BenchmarkCheck100k checks a linearizable history of 100,000
@@ -25,7 +27,7 @@ func BenchmarkCheck100k(b *testing.B) {
 	ops := bareOps(h)
 	b.Run("file-to-verdict", func(b *testing.B) {
 		for b.Loop() {
-			h, err := ReadFile(path)
+			h, err := history.ReadFile(path)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -44,13 +46,13 @@ func BenchmarkCheck100k(b *testing.B) {
 }
 
 // benchHistory is the benchmark's history, the same every time.
-func benchHistory() *History {
+func benchHistory() *history.History {
 	keys := make([]string, 10)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("k%d", i)
 	}
-	methods := []Method{Get, Get, Get, Get, Get, Get, Get, Get, Get, Get, Set, Set, Set, Set, CAS, CAS, Delete, Add, Add, Add}
-	return simulate(newSeededChooser(1), simConfig{model: ModelKV, workers: 4, keys: keys, ops: 100_000, methods: methods, gap: 1000})
+	methods := []history.Method{history.Get, history.Get, history.Get, history.Get, history.Get, history.Get, history.Get, history.Get, history.Get, history.Get, history.Set, history.Set, history.Set, history.Set, history.CAS, history.CAS, history.Delete, history.Add, history.Add, history.Add}
+	return historytest.Simulate(historytest.NewSeededChooser(1), historytest.Config{Model: history.ModelKV, Workers: 4, Keys: keys, Ops: 100_000, Methods: methods, Gap: 1000})
 }
 
 // The bare model: a key's state is its value's text, inputs and outputs
@@ -62,7 +64,7 @@ type (
 	}
 	bareInput struct {
 		key, value, old string
-		method          Method
+		method          history.Method
 		hasOld          bool
 		delta           int64
 	}
@@ -74,12 +76,12 @@ type (
 
 // bareOps turns h's operations into porcupine's, outputs and all,
 // leaving out the failed ones (adds on strings), as Check does.
-func bareOps(h *History) []porcupine.Operation {
+func bareOps(h *history.History) []porcupine.Operation {
 	clients := map[string]int{}
 	ops := make([]porcupine.Operation, 0, len(h.Ops))
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Status == StatusFail {
+		if op.Status == history.StatusFail {
 			continue
 		}
 		c, ok := clients[op.Worker]
@@ -116,13 +118,13 @@ var bareModel = porcupine.Model{
 	Step: func(state, input, output any) (bool, any) {
 		s, in, out := state.(bareState), input.(bareInput), output.(bareOutput)
 		switch in.method {
-		case Get:
+		case history.Get:
 			return out.present == s.present && out.value == s.value, s
-		case Set:
+		case history.Set:
 			return true, bareState{true, in.value}
-		case Delete:
+		case history.Delete:
 			return out.value == strconv.FormatBool(s.present), bareState{}
-		case CAS:
+		case history.CAS:
 			match := !s.present
 			if in.hasOld {
 				match = s.present && s.value == in.old
@@ -134,7 +136,7 @@ var bareModel = porcupine.Model{
 				return true, bareState{true, in.value}
 			}
 			return true, s
-		case Add:
+		case history.Add:
 			var cur int64
 			if s.present {
 				n, err := strconv.ParseInt(s.value, 10, 64)

@@ -4,42 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/history/historytest"
 	"pgregory.net/rapid"
 )
 
-// drawConfig draws a small simulated run: a few workers, a few keys
-// (odd ones among them), every method, and sometimes workers that give
-// up, definite failures, master restarts that lose the state, eviction
-// and TTLs.
-func drawConfig(t *rapid.T) simConfig {
-	return simConfig{
-		model:    rapid.SampledFrom([]Model{ModelKV, ModelKVEvict}).Draw(t, "model"),
-		workers:  rapid.IntRange(1, 4).Draw(t, "workers"),
-		keys:     []string{"a", "", "0", "__proto__"}[:rapid.IntRange(1, 3).Draw(t, "keys")],
-		ops:      rapid.IntRange(2, 40).Draw(t, "ops"),
-		unknown:  rapid.Bool().Draw(t, "unknown"),
-		fail:     rapid.Bool().Draw(t, "fail"),
-		restarts: rapid.IntRange(0, 2).Draw(t, "restarts"),
-		ttl:      rapid.Bool().Draw(t, "ttl"),
-		gap:      rapid.IntRange(1, 3).Draw(t, "gap"),
-	}
-}
-
 // roundTrip writes h and reads it back, so that every history a property
 // checks is one the reader accepts.
-func roundTrip(t *rapid.T, h *History) *History {
+func roundTrip(t *rapid.T, h *history.History) *history.History {
 	var b bytes.Buffer
 	if err := h.Write(&b); err != nil {
 		t.Fatal(err)
 	}
-	h2, err := Read(bytes.NewReader(b.Bytes()), "sim.jsonl")
+	h2, err := history.Read(bytes.NewReader(b.Bytes()), "sim.jsonl")
 	if err != nil {
 		t.Fatalf("the reader rejects a simulated history: %v\n%s", err, b.String())
 	}
@@ -47,7 +28,7 @@ func roundTrip(t *rapid.T, h *History) *History {
 }
 
 // text is h as a file holds it, for messages.
-func text(h *History) string {
+func text(h *history.History) string {
 	var b strings.Builder
 	h.Write(&b)
 	return b.String()
@@ -59,7 +40,7 @@ func text(h *History) string {
 // evictions.
 func TestCheckAcceptsSimulated(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		h := roundTrip(t, simulate(rapidChooser{t}, drawConfig(t)))
+		h := roundTrip(t, historytest.Simulate(historytest.RapidChooser{T: t}, historytest.DrawConfig(t)))
 		if r := Check(h, Options{}); r.Linearizable != Ok {
 			t.Fatalf("a simulated history is %s:\n%s\n%s", r.Linearizable, explanations(r), text(h))
 		}
@@ -71,13 +52,13 @@ func TestCheckAcceptsSimulated(t *testing.T) {
 // always rejected, and named as the operation at fault.
 func TestCheckRejectsStaleRead(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := rapidChooser{t}
+		c := historytest.RapidChooser{T: t}
 		h := drawSequential(c)
 		cands := staleReads(h)
-		pick := cands[c.intn(len(cands))]
+		pick := cands[c.Intn(len(cands))]
 		op := &h.Ops[pick.op]
 		op.Output.Value = nil
-		if old := pick.older[c.intn(len(pick.older))]; old != "" {
+		if old := pick.older[c.Intn(len(pick.older))]; old != "" {
 			op.Output.Value = json.RawMessage(old)
 		}
 		r := Check(roundTrip(t, h), Options{})
@@ -95,10 +76,10 @@ func TestCheckRejectsStaleRead(t *testing.T) {
 // always rejected.
 func TestCheckRejectsDroppedWrite(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := rapidChooser{t}
+		c := historytest.RapidChooser{T: t}
 		h := drawSequential(c)
 		cands := observedWrites(h)
-		i := cands[c.intn(len(cands))]
+		i := cands[c.Intn(len(cands))]
 		dropped := h.Ops[i]
 		h.Ops = slices.Delete(h.Ops, i, i+1)
 		if r := Check(roundTrip(t, h), Options{}); r.Linearizable != Illegal {
@@ -110,10 +91,10 @@ func TestCheckRejectsDroppedWrite(t *testing.T) {
 // drawSequential draws a history with no concurrency on one or two keys,
 // ending with a write of a value nobody else wrote and a get of it, so
 // that it has a read to make stale and a write to drop.
-func drawSequential(c chooser) *History {
-	keys := []string{"a", "b"}[:1+c.intn(2)]
-	h := sequential(c, keys, c.intn(16))
-	appendWriteRead(h, keys[c.intn(len(keys))])
+func drawSequential(c historytest.Chooser) *history.History {
+	keys := []string{"a", "b"}[:1+c.Intn(2)]
+	h := historytest.Sequential(c, keys, c.Intn(16))
+	appendWriteRead(h, keys[c.Intn(len(keys))])
 	return h
 }
 
@@ -126,10 +107,10 @@ type stale struct {
 
 // staleReads returns the gets of h, a history with no concurrency, that
 // could return an older value.
-func staleReads(h *History) []stale {
+func staleReads(h *history.History) []stale {
 	var cands []stale
 	replay(h, func(i int, cur string, seen []string) {
-		if h.Ops[i].Method != Get {
+		if h.Ops[i].Method != history.Get {
 			return
 		}
 		var older []string
@@ -147,7 +128,7 @@ func staleReads(h *History) []stale {
 
 // observedWrites returns the sets and successful cas of h whose value no
 // other operation could have written and a later get returned.
-func observedWrites(h *History) []int {
+func observedWrites(h *history.History) []int {
 	writers := map[string]int{} // value -> how many operations could write it
 	for i := range h.Ops {
 		for _, v := range written(&h.Ops[i]) {
@@ -157,12 +138,12 @@ func observedWrites(h *History) []int {
 	var cands []int
 	for i := range h.Ops {
 		w := &h.Ops[i]
-		wrote := w.Status == StatusOK && (w.Method == Set || (w.Method == CAS && string(w.Output.Value) == "true"))
+		wrote := w.Status == history.StatusOK && (w.Method == history.Set || (w.Method == history.CAS && string(w.Output.Value) == "true"))
 		if !wrote || writers[string(w.Input.Value)] != 1 {
 			continue
 		}
-		if slices.ContainsFunc(h.Ops[i+1:], func(g Op) bool {
-			return g.Method == Get && g.Key == w.Key && g.Status == StatusOK && string(g.Output.Value) == string(w.Input.Value)
+		if slices.ContainsFunc(h.Ops[i+1:], func(g history.Op) bool {
+			return g.Method == history.Get && g.Key == w.Key && g.Status == history.StatusOK && string(g.Output.Value) == string(w.Input.Value)
 		}) {
 			cands = append(cands, i)
 		}
@@ -178,12 +159,12 @@ func observedWrites(h *History) []int {
 // rejected.
 func TestCheckEvictRejectsFromTheDead(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := rapidChooser{t}
-		cfg := simConfig{model: ModelKVEvict, workers: 1 + c.intn(3), keys: []string{"a", "b"}[:1+c.intn(2)], ops: 1 + c.intn(16), oneAtATime: true}
-		if c.intn(2) == 0 {
-			cfg.model, cfg.ttl = ModelKV, true
+		c := historytest.RapidChooser{T: t}
+		cfg := historytest.Config{Model: history.ModelKVEvict, Workers: 1 + c.Intn(3), Keys: []string{"a", "b"}[:1+c.Intn(2)], Ops: 1 + c.Intn(16), OneAtATime: true}
+		if c.Intn(2) == 0 {
+			cfg.Model, cfg.TTL = history.ModelKV, true
 		}
-		h := simulate(c, cfg)
+		h := historytest.Simulate(c, cfg)
 		var cands []stale
 		replayEvict(h, func(i int, live string, written []string) {
 			op := &h.Ops[i]
@@ -201,9 +182,9 @@ func TestCheckEvictRejectsFromTheDead(t *testing.T) {
 		if len(cands) == 0 {
 			return
 		}
-		pick := cands[c.intn(len(cands))]
+		pick := cands[c.Intn(len(cands))]
 		op := &h.Ops[pick.op]
-		op.Output.Value = json.RawMessage(pick.older[c.intn(len(pick.older))])
+		op.Output.Value = json.RawMessage(pick.older[c.Intn(len(pick.older))])
 		if r := Check(roundTrip(t, h), Options{}); r.Linearizable != Illegal {
 			t.Fatalf("%s is not rejected:\n%s", op, text(h))
 		}
@@ -214,28 +195,28 @@ func TestCheckEvictRejectsFromTheDead(t *testing.T) {
 // where keys may vanish, in the order of their calls, and calls f at each
 // get with the value its key may still hold ("" if it has surely gone)
 // and the values written to it before.
-func replayEvict(h *History, f func(i int, live string, written []string)) {
+func replayEvict(h *history.History, f func(i int, live string, written []string)) {
 	live := map[string]string{}
 	wrote := map[string][]string{}
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Status != StatusOK {
+		if op.Status != history.StatusOK {
 			continue
 		}
 		k, out := op.Key, string(op.Output.Value)
 		switch {
-		case op.Method == Get:
+		case op.Method == history.Get:
 			f(i, live[k], wrote[k])
 			if op.Output.Value == nil {
 				live[k] = "" // seen absent: it vanished
 			}
-		case op.Method == Delete:
+		case op.Method == history.Delete:
 			live[k] = ""
-		case op.Method == CAS && out == "false" && op.Input.Old != nil && string(op.Input.Old) == live[k]:
+		case op.Method == history.CAS && out == "false" && op.Input.Old != nil && string(op.Input.Old) == live[k]:
 			live[k] = "" // it did not hold the value it may have held
 		}
 		for _, v := range written(op) {
-			if op.Method != CAS || out == "true" {
+			if op.Method != history.CAS || out == "true" {
 				live[k] = v
 				wrote[k] = append(wrote[k], v)
 			}
@@ -248,27 +229,27 @@ func replayEvict(h *History, f func(i int, live string, written []string)) {
 // that never took effect, never makes it rejected.
 func TestCheckUnknownNeverRejects(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := rapidChooser{t}
-		h := simulate(c, drawConfig(t))
+		c := historytest.RapidChooser{T: t}
+		h := historytest.Simulate(c, historytest.DrawConfig(t))
 		for i := range h.Ops {
-			if op := &h.Ops[i]; op.Status == StatusOK && c.intn(2) == 0 {
-				op.Status, op.Output = StatusUnknown, Output{}
+			if op := &h.Ops[i]; op.Status == history.StatusOK && c.Intn(2) == 0 {
+				op.Status, op.Output = history.StatusUnknown, history.Output{}
 			}
 		}
 		end := infinity(h)
-		for n := c.intn(3); n > 0; n-- {
-			op := Op{ID: int64(len(h.Ops) + 1), Worker: fmt.Sprintf("u%d", n), Call: int64(c.intn(int(end))), Status: StatusUnknown}
-			op.Method = []Method{Get, Set, Delete, CAS, Add}[c.intn(5)]
-			op.Key = []string{"a", "", "0"}[c.intn(3)]
+		for n := c.Intn(3); n > 0; n-- {
+			op := history.Op{ID: int64(len(h.Ops) + 1), Worker: fmt.Sprintf("u%d", n), Call: int64(c.Intn(int(end))), Status: history.StatusUnknown}
+			op.Method = []history.Method{history.Get, history.Set, history.Delete, history.CAS, history.Add}[c.Intn(5)]
+			op.Key = []string{"a", "", "0"}[c.Intn(3)]
 			switch op.Method {
-			case Set, CAS:
-				op.Input.Value = json.RawMessage(fmt.Sprint(c.intn(3)))
-			case Add:
+			case history.Set, history.CAS:
+				op.Input.Value = json.RawMessage(fmt.Sprint(c.Intn(3)))
+			case history.Add:
 				op.Input.Delta = 1
 			}
 			h.Ops = append(h.Ops, op)
 		}
-		restream(h)
+		historytest.Restream(h)
 		h = roundTrip(t, h)
 		if r := Check(h, Options{}); r.Linearizable != Ok {
 			t.Fatalf("made unknown, a linearizable history is %s:\n%s\n%s", r.Linearizable, explanations(r), text(h))
@@ -278,21 +259,21 @@ func TestCheckUnknownNeverRejects(t *testing.T) {
 
 // appendWriteRead appends to h a set of key to a value nobody wrote and
 // a get that returns it, one after the other after everything else.
-func appendWriteRead(h *History, key string) {
+func appendWriteRead(h *history.History, key string) {
 	t := infinity(h)
 	n := int64(len(h.Ops))
 	h.Ops = append(h.Ops,
-		Op{ID: n + 1, Worker: "w1", Method: Set, Key: key, Input: Input{Value: json.RawMessage(`"last"`)}, Output: Output{Value: json.RawMessage(`"OK"`)}, Call: t, Return: t + 1, Status: StatusOK},
-		Op{ID: n + 2, Worker: "w1", Method: Get, Key: key, Output: Output{Value: json.RawMessage(`"last"`)}, Call: t + 2, Return: t + 3, Status: StatusOK})
+		history.Op{ID: n + 1, Worker: "w1", Method: history.Set, Key: key, Input: history.Input{Value: json.RawMessage(`"last"`)}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: t, Return: t + 1, Status: history.StatusOK},
+		history.Op{ID: n + 2, Worker: "w1", Method: history.Get, Key: key, Output: history.Output{Value: json.RawMessage(`"last"`)}, Call: t + 2, Return: t + 3, Status: history.StatusOK})
 }
 
 // written returns the values op could have stored.
-func written(op *Op) []string {
+func written(op *history.Op) []string {
 	switch op.Method {
-	case Set, CAS:
+	case history.Set, history.CAS:
 		return []string{string(op.Input.Value)}
-	case Add:
-		if op.Status == StatusOK {
+	case history.Add:
+		if op.Status == history.StatusOK {
 			return []string{string(op.Output.Value)}
 		}
 	}
@@ -303,364 +284,21 @@ func written(op *Op) []string {
 // a sequential store in the order of their calls, and calls f before
 // each with the value its key holds and the values the key held before
 // ("" for absent, first).
-func replay(h *History, f func(i int, cur string, seen []string)) {
+func replay(h *history.History, f func(i int, cur string, seen []string)) {
 	store := map[string]string{}
 	seen := map[string][]string{}
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Status != StatusOK {
+		if op.Status != history.StatusOK {
 			continue
 		}
 		if seen[op.Key] == nil {
 			seen[op.Key] = []string{""}
 		}
 		f(i, store[op.Key], seen[op.Key])
-		applyTo(store, op)
+		historytest.Apply(store, op)
 		if v := store[op.Key]; !slices.Contains(seen[op.Key], v) {
 			seen[op.Key] = append(seen[op.Key], v)
-		}
-	}
-}
-
-// A simulated run: workers call operations on a sequential store, each
-// taking effect at one moment between its call and its return. What it
-// records is linearizable by construction, so the checker must accept
-// it. The properties (check_rapid_test.go), the reader's round trip
-// (read_test.go) and the benchmark (check_bench_test.go) use it.
-
-// chooser makes the run's random choices.
-type chooser interface {
-	// intn returns a number in [0, n), n > 0.
-	intn(n int) int
-}
-
-// rapidChooser draws choices from rapid, which can then shrink them.
-type rapidChooser struct{ t *rapid.T }
-
-func (c rapidChooser) intn(n int) int { return rapid.IntRange(0, n-1).Draw(c.t, "choice") }
-
-// seededChooser draws choices from a seeded generator.
-type seededChooser struct{ r *rand.Rand }
-
-func newSeededChooser(seed uint64) seededChooser {
-	return seededChooser{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-}
-
-func (c seededChooser) intn(n int) int { return c.r.IntN(n) }
-
-// simConfig says what a simulated run does.
-type simConfig struct {
-	model   Model
-	workers int
-	keys    []string
-	ops     int
-	// methods are the methods drawn from, a method as often as it is
-	// listed.
-	methods []Method
-	// unknown lets a worker give up waiting (status unknown): its
-	// operation may take effect later, or never. fail lets an operation
-	// fail with a definite error, before taking effect.
-	unknown, fail bool
-	// restarts is how many master restarts that lose the state may
-	// happen.
-	restarts int
-	// ttl makes sets of the first key carry a TTL, so that it may vanish.
-	ttl bool
-	// oneAtATime has no operation called before the last one returned.
-	oneAtATime bool
-	// gap is how many nanoseconds pass between steps at most (at least 1).
-	gap int
-}
-
-// defaultMethods is an even mix.
-var defaultMethods = []Method{Get, Get, Set, Set, CAS, Delete, Add, Add}
-
-// simWorker is a worker and its operation in flight.
-type simWorker struct {
-	name    string
-	stream  int
-	op      int // index in the history of the operation in flight; -1: none
-	applied bool
-	err     *ErrorInfo // the definite error the operation met, if any
-}
-
-// sim runs one simulation.
-type sim struct {
-	c        chooser
-	cfg      simConfig
-	h        *History
-	now      int64
-	store    map[string]string
-	fresh    int
-	ttlKeys  map[string]bool // keys a set with a TTL took effect on
-	workers  []simWorker
-	orphans  []int // unknown operations not applied yet
-	restarts int
-}
-
-// simulate runs cfg with choices from c and returns the history.
-func simulate(c chooser, cfg simConfig) *History {
-	s := &sim{c: c, cfg: cfg, store: map[string]string{}, ttlKeys: map[string]bool{}, h: &History{Header: NewHeader(cfg.model, "sim", 0)}}
-	if len(s.cfg.methods) == 0 {
-		s.cfg.methods = defaultMethods
-	}
-	for i := range cfg.workers {
-		s.workers = append(s.workers, simWorker{name: fmt.Sprintf("w%d", i+1), op: -1})
-	}
-	s.h.Ops = make([]Op, 0, cfg.ops)
-	for s.step() {
-		s.now += 1 + int64(s.c.intn(max(s.cfg.gap, 1)))
-	}
-	return s.h
-}
-
-// action is one thing that may happen next.
-type action func()
-
-// step does one thing, and reports whether there was anything to do.
-// Progress comes first in the choices, so that rapid shrinks towards
-// plain histories.
-func (s *sim) step() bool {
-	acts := s.progress()
-	if len(acts) == 0 {
-		return false
-	}
-	acts = append(acts, s.mishaps()...)
-	acts[s.c.intn(len(acts))]()
-	return true
-}
-
-// progress returns what moves the run on: operations taking effect,
-// returning and being called.
-func (s *sim) progress() []action {
-	var acts []action
-	for i := range s.workers {
-		w := &s.workers[i]
-		switch {
-		case w.op >= 0 && !w.applied:
-			acts = append(acts, func() { s.applyInFlight(w) })
-		case w.op >= 0:
-			acts = append(acts, func() { s.finish(w) })
-		case len(s.h.Ops) < s.cfg.ops && !(s.cfg.oneAtATime && s.busy()):
-			acts = append(acts, func() { s.call(w) })
-		}
-	}
-	return acts
-}
-
-// mishaps returns what else may happen: workers giving up, definite
-// failures, unknown operations landing late, restarts, evictions.
-func (s *sim) mishaps() []action {
-	var acts []action
-	for i := range s.workers {
-		w := &s.workers[i]
-		if w.op >= 0 && s.cfg.unknown {
-			acts = append(acts, func() { s.giveUp(w) })
-		}
-		if w.op >= 0 && !w.applied && s.cfg.fail {
-			acts = append(acts, func() { w.err = &ErrorInfo{Code: "overloaded"}; s.finish(w) })
-		}
-	}
-	for i, o := range s.orphans {
-		acts = append(acts, func() { s.applyOrphan(i, o) })
-	}
-	if s.restarts < s.cfg.restarts {
-		acts = append(acts, s.restart)
-	}
-	for _, k := range s.cfg.keys {
-		if _, ok := s.store[k]; ok && (s.cfg.model == ModelKVEvict || s.ttlKeys[k]) {
-			acts = append(acts, func() { delete(s.store, k) })
-		}
-	}
-	return acts
-}
-
-// busy reports whether an operation is in flight.
-func (s *sim) busy() bool {
-	for i := range s.workers {
-		if s.workers[i].op >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// call starts an operation on worker w.
-func (s *sim) call(w *simWorker) {
-	op := Op{ID: int64(len(s.h.Ops) + 1), Worker: w.name, Stream: w.stream, Call: s.now}
-	op.Method = s.cfg.methods[s.c.intn(len(s.cfg.methods))]
-	op.Key = s.cfg.keys[s.c.intn(len(s.cfg.keys))]
-	switch op.Method {
-	case Set:
-		op.Input.Value = s.value()
-		if s.cfg.ttl && op.Key == s.cfg.keys[0] {
-			op.Input.TTL = 1000
-		}
-	case CAS:
-		op.Input.Value = s.value()
-		switch s.c.intn(3) {
-		case 0:
-			if v, ok := s.store[op.Key]; ok {
-				op.Input.Old = json.RawMessage(v)
-			}
-		case 1:
-			op.Input.Old = s.value()
-		}
-	case Add:
-		op.Input.Delta = []int64{1, 2, -1}[s.c.intn(3)]
-	}
-	s.h.Ops = append(s.h.Ops, op)
-	w.op, w.applied, w.err = len(s.h.Ops)-1, false, nil
-}
-
-// value returns a value to store: a small integer, often written again,
-// or a fresh one (a string, or an integer beyond 2^53).
-func (s *sim) value() json.RawMessage {
-	switch s.c.intn(4) {
-	case 0, 1:
-		return json.RawMessage(strconv.Itoa(s.c.intn(3)))
-	case 2:
-		s.fresh++
-		return json.RawMessage(strconv.Quote(fmt.Sprintf("v%d", s.fresh)))
-	}
-	s.fresh++
-	return json.RawMessage(strconv.FormatInt(1<<53+int64(s.fresh), 10))
-}
-
-// applyInFlight makes w's operation take effect now.
-func (s *sim) applyInFlight(w *simWorker) {
-	op := &s.h.Ops[w.op]
-	op.Output, w.err = applyTo(s.store, op)
-	w.applied = true
-	s.took(op)
-}
-
-// took notes that op took effect: a set with a TTL makes its key one
-// that may vanish. (Only then: the checker leaves failed sets out.)
-func (s *sim) took(op *Op) {
-	if op.Input.TTL > 0 {
-		s.ttlKeys[op.Key] = true
-	}
-}
-
-// finish returns w's operation: ok, or failed with w.err.
-func (s *sim) finish(w *simWorker) {
-	op := &s.h.Ops[w.op]
-	op.Return, op.Status = s.now, StatusOK
-	if w.err != nil {
-		op.Status, op.Output = StatusFail, Output{Error: w.err}
-	}
-	w.op = -1
-}
-
-// giveUp ends w's wait for its operation: its outcome is unknown, and w
-// goes on as a new stream.
-func (s *sim) giveUp(w *simWorker) {
-	op := &s.h.Ops[w.op]
-	op.Status, op.Output = StatusUnknown, Output{}
-	if s.c.intn(2) == 0 {
-		op.Return = s.now // when the worker gave up
-	}
-	if !w.applied {
-		s.orphans = append(s.orphans, w.op)
-	}
-	w.op = -1
-	w.stream++
-}
-
-// applyOrphan makes the i'th unknown operation take effect now.
-func (s *sim) applyOrphan(i, o int) {
-	applyTo(s.store, &s.h.Ops[o])
-	s.took(&s.h.Ops[o])
-	s.orphans = append(s.orphans[:i:i], s.orphans[i+1:]...)
-}
-
-// restart restarts the master, losing the state. As HISTORY.md has it,
-// an operation takes effect in the epoch its call falls in or never: those
-// in flight that have not taken effect end now, unknown (or failed, when
-// workers do not give up), and the unknown ones pending never land.
-func (s *sim) restart() {
-	s.restarts++
-	clear(s.store)
-	s.h.Events = append(s.h.Events, Event{Kind: EventMasterRestart, Time: s.now, Reset: true})
-	for i := range s.workers {
-		w := &s.workers[i]
-		switch {
-		case w.op < 0 || w.applied:
-		case s.cfg.unknown:
-			s.h.Ops[w.op].Return = s.now
-			s.h.Ops[w.op].Status = StatusUnknown
-			w.op = -1
-			w.stream++
-		default:
-			w.err = &ErrorInfo{Code: "connection_lost"}
-			s.finish(w)
-		}
-	}
-	s.orphans = nil
-}
-
-// applyTo applies op to store, a sequential key-value store, and returns
-// its output, or the definite error it met, changing nothing.
-func applyTo(store map[string]string, op *Op) (Output, *ErrorInfo) {
-	cur, present := store[op.Key]
-	switch op.Method {
-	case Get:
-		if !present {
-			return Output{}, nil
-		}
-		return Output{Value: json.RawMessage(cur)}, nil
-	case Set:
-		store[op.Key] = string(op.Input.Value)
-		return Output{Value: json.RawMessage(`"OK"`)}, nil
-	case Delete:
-		delete(store, op.Key)
-		return Output{Value: json.RawMessage(strconv.FormatBool(present))}, nil
-	case CAS:
-		match := !present
-		if op.Input.Old != nil {
-			match = present && cur == string(op.Input.Old)
-		}
-		if match {
-			store[op.Key] = string(op.Input.Value)
-		}
-		return Output{Value: json.RawMessage(strconv.FormatBool(match))}, nil
-	case Add:
-		var n int64
-		if present {
-			var ok bool
-			if n, ok = parseInt(json.RawMessage(cur)); !ok {
-				return Output{}, &ErrorInfo{Code: "not_integer"}
-			}
-		}
-		v := strconv.FormatInt(n+op.Input.Delta, 10)
-		store[op.Key] = v
-		return Output{Value: json.RawMessage(v)}, nil
-	}
-	panic("applyTo: " + op.Method)
-}
-
-// sequential returns a history of n operations one after another, each
-// returning before the next is called, all ok, by random workers.
-func sequential(c chooser, keys []string, n int) *History {
-	return simulate(c, simConfig{model: ModelKV, workers: 1 + c.intn(3), keys: keys, ops: n, oneAtATime: true})
-}
-
-// restream renumbers each worker's streams so that an unknown operation
-// ends its stream, as the format requires.
-func restream(h *History) {
-	byWorker := map[string][]int{}
-	for i := range h.Ops {
-		byWorker[h.Ops[i].Worker] = append(byWorker[h.Ops[i].Worker], i)
-	}
-	for _, idx := range byWorker {
-		sort.Slice(idx, func(a, b int) bool { return h.Ops[idx[a]].Call < h.Ops[idx[b]].Call })
-		stream := 0
-		for _, i := range idx {
-			h.Ops[i].Stream = stream
-			if h.Ops[i].Status == StatusUnknown {
-				stream++
-			}
 		}
 	}
 }

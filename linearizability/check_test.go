@@ -7,20 +7,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shmlab/shmlab/history"
 )
 
 // hardHistory has n writes of one key, all at once, then a read of a
 // value none wrote: to reject it the search must try every order of
 // the writes, which takes far longer than any test waits.
-func hardHistory(n int) *History {
-	h := &History{Header: NewHeader(ModelKV, "hard", 0)}
+func hardHistory(n int) *history.History {
+	h := &history.History{Header: history.NewHeader(history.ModelKV, "hard", 0)}
 	for i := range n {
-		h.Ops = append(h.Ops, Op{ID: int64(i + 1), Worker: fmt.Sprintf("w%d", i), Method: Set, Key: "k",
-			Input: Input{Value: json.RawMessage(fmt.Sprint(i))}, Output: Output{Value: json.RawMessage(`"OK"`)},
-			Call: 0, Return: 100, Status: StatusOK})
+		h.Ops = append(h.Ops, history.Op{ID: int64(i + 1), Worker: fmt.Sprintf("w%d", i), Method: history.Set, Key: "k",
+			Input: history.Input{Value: json.RawMessage(fmt.Sprint(i))}, Output: history.Output{Value: json.RawMessage(`"OK"`)},
+			Call: 0, Return: 100, Status: history.StatusOK})
 	}
-	h.Ops = append(h.Ops, Op{ID: int64(n + 1), Worker: "reader", Method: Get, Key: "k",
-		Output: Output{Value: json.RawMessage(`"nowhere"`)}, Call: 200, Return: 300, Status: StatusOK})
+	h.Ops = append(h.Ops, history.Op{ID: int64(n + 1), Worker: "reader", Method: history.Get, Key: "k",
+		Output: history.Output{Value: json.RawMessage(`"nowhere"`)}, Call: 200, Return: 300, Status: history.StatusOK})
 	return h
 }
 
@@ -77,23 +79,23 @@ func TestResultErr(t *testing.T) {
 }
 
 func TestCheckRefusesInvalidHistories(t *testing.T) {
-	good := func() *History {
-		return &History{Header: NewHeader(ModelKV, "", 0), Ops: []Op{{ID: 1, Worker: "w1", Method: Set, Key: "k",
-			Input: Input{Value: json.RawMessage(`1`)}, Output: Output{Value: json.RawMessage(`"OK"`)}, Call: 1, Return: 2, Status: StatusOK}}}
+	good := func() *history.History {
+		return &history.History{Header: history.NewHeader(history.ModelKV, "", 0), Ops: []history.Op{{ID: 1, Worker: "w1", Method: history.Set, Key: "k",
+			Input: history.Input{Value: json.RawMessage(`1`)}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 1, Return: 2, Status: history.StatusOK}}}
 	}
 	for _, tt := range []struct {
 		name  string
-		spoil func(h *History)
+		spoil func(h *history.History)
 		opts  Options
 		want  string
 	}{
-		{"unquoted output", func(h *History) { h.Ops[0].Output.Value = json.RawMessage(`OK`) }, Options{}, `"OK" is not a JSON text`},
-		{"input not JSON", func(h *History) { h.Ops[0].Input.Value = json.RawMessage(`hello`) }, Options{}, `"hello" is not a JSON text`},
-		{"unknown method", func(h *History) { h.Ops[0].Method = "incr" }, Options{}, `unknown method "incr"`},
-		{"set without value", func(h *History) { h.Ops[0].Input.Value = nil }, Options{}, `input.value: missing (set stores a value)`},
-		{"key not UTF-8", func(h *History) { h.Ops[0].Key = "k\xff" }, Options{}, `the key is not UTF-8`},
-		{"zero header", func(h *History) { h.Header = Header{} }, Options{}, `unknown model ""`},
-		{"unknown model option", func(*History) {}, Options{Model: "redis"}, `unknown model "redis"`},
+		{"unquoted output", func(h *history.History) { h.Ops[0].Output.Value = json.RawMessage(`OK`) }, Options{}, `"OK" is not a JSON text`},
+		{"input not JSON", func(h *history.History) { h.Ops[0].Input.Value = json.RawMessage(`hello`) }, Options{}, `"hello" is not a JSON text`},
+		{"unknown method", func(h *history.History) { h.Ops[0].Method = "incr" }, Options{}, `unknown method "incr"`},
+		{"set without value", func(h *history.History) { h.Ops[0].Input.Value = nil }, Options{}, `input.value: missing (set stores a value)`},
+		{"key not UTF-8", func(h *history.History) { h.Ops[0].Key = "k\xff" }, Options{}, `the key is not UTF-8`},
+		{"zero header", func(h *history.History) { h.Header = history.Header{} }, Options{}, `unknown model ""`},
+		{"unknown model option", func(*history.History) {}, Options{Model: "redis"}, `unknown model "redis"`},
 	} {
 		h := good()
 		tt.spoil(h)
@@ -117,11 +119,11 @@ func TestStreamTies(t *testing.T) {
 		h    *handHistory
 		want Verdict
 	}{
-		{"one stream, back to back", newHand(ModelKV).set("a", "k", `1`, 1, 2).cas("a", "k", `1`, `5`, false, 2, 3).get("a", "k", `1`, 3, 4), Illegal},
-		{"one stream, a stale read right after a write", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 3), Illegal},
-		{"two streams at one instant", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("b", "k", "", 2, 3), Ok},
-		{"one stream, answered on the spot", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 2), Ok},
-		{"one stream, a gap", newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", `1`, 3, 4), Ok},
+		{"one stream, back to back", newHand(history.ModelKV).set("a", "k", `1`, 1, 2).cas("a", "k", `1`, `5`, false, 2, 3).get("a", "k", `1`, 3, 4), Illegal},
+		{"one stream, a stale read right after a write", newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 3), Illegal},
+		{"two streams at one instant", newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("b", "k", "", 2, 3), Ok},
+		{"one stream, answered on the spot", newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 2, 2), Ok},
+		{"one stream, a gap", newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", `1`, 3, 4), Ok},
 	} {
 		h := tc.h.history(t)
 		if r := Check(h, Options{NoSessions: true, NoCounters: true}); r.Linearizable != tc.want {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shmlab/shmlab/history"
 )
 
 // The counter invariant: a key changed only by increments must end up
@@ -33,8 +35,8 @@ const maxWitnesses = 3
 
 // checkCounters checks the counter invariant on every key of h that is
 // a counter.
-func checkCounters(h *History, model Model) []Violation {
-	if model == ModelKVEvict {
+func checkCounters(h *history.History, model history.Model) []Violation {
+	if model == history.ModelKVEvict {
 		return nil
 	}
 	keys := counterKeys(h)
@@ -64,11 +66,11 @@ type counterKey struct {
 }
 
 // counterKeys finds out about every key of h in one pass.
-func counterKeys(h *History) map[string]*counterKey {
+func counterKeys(h *history.History) map[string]*counterKey {
 	keys := make(map[string]*counterKey)
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if !op.Method.keyed() {
+		if !op.Method.Keyed() {
 			continue
 		}
 		k := keys[op.Key]
@@ -79,11 +81,11 @@ func counterKeys(h *History) map[string]*counterKey {
 		k.ops = append(k.ops, int32(i))
 		k.ttl = k.ttl || op.Input.TTL > 0
 		switch {
-		case op.Method == Get && op.Status == StatusOK:
+		case op.Method == history.Get && op.Status == history.StatusOK:
 			if k.final < 0 || op.Call >= h.Ops[k.final].Call {
 				k.final = int32(i)
 			}
-		case op.Method != Get && op.Status != StatusUnknown:
+		case op.Method != history.Get && op.Status != history.StatusUnknown:
 			k.lastWrite = max(k.lastWrite, op.Return)
 		}
 	}
@@ -110,7 +112,7 @@ func (c *counter) holds() bool {
 // tallyCounter tallies key k; ok is false if it is not a counter: if it
 // has no final read called after every ok or failed write returned, if
 // it may vanish, or if the final read is not of an integer.
-func tallyCounter(h *History, bounds []int64, k *counterKey) (c counter, ok bool) {
+func tallyCounter(h *history.History, bounds []int64, k *counterKey) (c counter, ok bool) {
 	if k.final < 0 || k.ttl || k.lastWrite >= h.Ops[k.final].Call {
 		return c, false
 	}
@@ -122,7 +124,7 @@ func tallyCounter(h *History, bounds []int64, k *counterKey) (c counter, ok bool
 	epoch := epochOf(bounds, f.Call)
 	for _, i := range k.ops {
 		op := &h.Ops[i]
-		if op.Method == Get || op.Status == StatusFail || op.Call > f.Return || epochOf(bounds, op.Call) != epoch {
+		if op.Method == history.Get || op.Status == history.StatusFail || op.Call > f.Return || epochOf(bounds, op.Call) != epoch {
 			continue
 		}
 		d, incr := increment(op)
@@ -135,10 +137,10 @@ func tallyCounter(h *History, bounds []int64, k *counterKey) (c counter, ok bool
 }
 
 // count adds increment d of operation i; it is false on an overflow.
-func (c *counter) count(i int32, status Status, d int64) bool {
+func (c *counter) count(i int32, status history.Status, d int64) bool {
 	sum := &c.up
 	switch {
-	case status == StatusOK:
+	case status == history.StatusOK:
 		sum, c.ok = &c.acked, append(c.ok, i)
 	case d < 0:
 		sum, c.unknown = &c.down, append(c.unknown, i)
@@ -160,22 +162,22 @@ func (c *counter) bounds() (lo, hi int64, ok bool) {
 
 // increment returns what op meant to add to its key, if it is an
 // increment.
-func increment(op *Op) (int64, bool) {
+func increment(op *history.Op) (int64, bool) {
 	switch {
-	case op.Method == Add:
+	case op.Method == history.Add:
 		return op.Input.Delta, true
-	case op.Method == Set && op.Input.Incr != 0:
+	case op.Method == history.Set && op.Input.Incr != 0:
 		return op.Input.Incr, true
 	}
 	return 0, false
 }
 
 // intValue returns the integer an ok get read; absence counts as 0.
-func intValue(op *Op) (int64, bool) {
+func intValue(op *history.Op) (int64, bool) {
 	if op.Output.Value == nil {
 		return 0, true
 	}
-	return parseInt(op.Output.Value)
+	return history.Int(op.Output.Value)
 }
 
 // addInt returns a+b, and false if that overflows.
@@ -185,9 +187,9 @@ func addInt(a, b int64) (int64, bool) {
 }
 
 // violation explains a counter that does not hold.
-func (c *counter) violation(h *History) Violation {
+func (c *counter) violation(h *history.History) Violation {
 	f := &h.Ops[c.final]
-	v := Violation{Check: invariantCounter, Key: f.Key, Ops: []Op{*f}}
+	v := Violation{Check: invariantCounter, Key: f.Key, Ops: []history.Op{*f}}
 	lo, hi, _ := c.bounds()
 	var b strings.Builder
 	fmt.Fprintf(&b, "counter %q: final value %d (%s), but the increments acknowledged add up to %d", f.Key, c.value, f, c.acked)
@@ -214,13 +216,13 @@ func (c *counter) violation(h *History) Violation {
 // witnesses picks a few increments to show: two ok get-then-sets that
 // wrote the same value (same is true), else the first few ok ones, by
 // call.
-func (c *counter) witnesses(h *History) (ops []int32, same bool) {
+func (c *counter) witnesses(h *history.History) (ops []int32, same bool) {
 	byCall := slices.Clone(c.ok)
 	slices.SortStableFunc(byCall, func(a, b int32) int { return cmp.Compare(h.Ops[a].Call, h.Ops[b].Call) })
 	byValue := make(map[string]int32)
 	for _, i := range byCall {
 		op := &h.Ops[i]
-		if op.Method != Set {
+		if op.Method != history.Set {
 			continue
 		}
 		if j, dup := byValue[string(op.Input.Value)]; dup {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 	"pgregory.net/rapid"
 )
 
@@ -13,11 +14,11 @@ func TestCounter(t *testing.T) {
 	counter := func(ids ...int64) []foundViolation {
 		return []foundViolation{{Check: "counter", Key: "c", IDs: ids}}
 	}
-	adds := func(model Model) *handHistory {
+	adds := func(model history.Model) *handHistory {
 		return newHand(model).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).add("c", "c", 1, 3, 5, 6)
 	}
 	someUnknown := func() *handHistory {
-		return newHand(ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).
+		return newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).
 			add("c", "c", 1, 0, 2, 0).unknown().add("d", "c", -1, 0, 2, 0).unknown()
 	}
 	for _, tc := range []struct {
@@ -26,14 +27,14 @@ func TestCounter(t *testing.T) {
 		want []foundViolation
 	}{{
 		name: "adds",
-		h:    adds(ModelKV).get("d", "c", `3`, 7, 8),
+		h:    adds(history.ModelKV).get("d", "c", `3`, 7, 8),
 	}, {
 		name: "an add lost",
-		h:    adds(ModelKV).get("d", "c", `2`, 7, 8),
+		h:    adds(history.ModelKV).get("d", "c", `2`, 7, 8),
 		want: counter(4, 1, 2, 3),
 	}, {
 		name: "an add too many",
-		h:    adds(ModelKV).get("d", "c", `4`, 7, 8),
+		h:    adds(history.ModelKV).get("d", "c", `4`, 7, 8),
 		want: counter(4, 1, 2, 3),
 	}, {
 		name: "the least the unknown adds allow",
@@ -51,73 +52,73 @@ func TestCounter(t *testing.T) {
 		want: counter(5, 1, 2),
 	}, {
 		name: "get-then-set in turn",
-		h: newHand(ModelKV).get("a", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).get("b", "c", `1`, 5, 6).
+		h: newHand(history.ModelKV).get("a", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).get("b", "c", `1`, 5, 6).
 			incr("b", "c", 3, 2, 7, 8).get("c", "c", `3`, 9, 10),
 	}, {
 		name: "get-then-set, a lost update",
-		h: newHand(ModelKV).get("a", "c", "", 1, 2).get("b", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).
+		h: newHand(history.ModelKV).get("a", "c", "", 1, 2).get("b", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).
 			incr("b", "c", 1, 1, 3, 5).get("c", "c", `1`, 6, 7),
 		want: counter(5, 3, 4),
 	}, {
 		name: "absent counts as 0",
-		h:    newHand(ModelKV).add("a", "c", 1, 0, 1, 0).unknown().get("b", "c", "", 2, 3),
+		h:    newHand(history.ModelKV).add("a", "c", 1, 0, 1, 0).unknown().get("b", "c", "", 2, 3),
 	}, {
 		name: "failed adds do not count",
-		h:    newHand(ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 5, 0, 3, 4).failed().get("b", "c", `1`, 5, 6),
+		h:    newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 5, 0, 3, 4).failed().get("b", "c", `1`, 5, 6),
 	}, {
 		name: "an unknown add called after the final read returned does not count",
-		h:    adds(ModelKV).get("d", "c", `8`, 7, 8).add("e", "c", 5, 0, 9, 0).unknown(),
+		h:    adds(history.ModelKV).get("d", "c", `8`, 7, 8).add("e", "c", 5, 0, 9, 0).unknown(),
 		want: counter(4, 1, 2, 3),
 	}, {
 		name: "a set is not an increment",
-		h:    adds(ModelKV).set("d", "c", `7`, 7, 8).get("d", "c", `7`, 9, 10),
+		h:    adds(history.ModelKV).set("d", "c", `7`, 7, 8).get("d", "c", `7`, 9, 10),
 	}, {
 		name: "a delete is not an increment",
-		h:    adds(ModelKV).del("d", "c", true, 7, 8).get("d", "c", "", 9, 10),
+		h:    adds(history.ModelKV).del("d", "c", true, 7, 8).get("d", "c", "", 9, 10),
 	}, {
 		name: "an unknown cas is not an increment",
-		h:    adds(ModelKV).cas("d", "c", `3`, `9`, false, 7, 0).unknown().get("e", "c", `9`, 9, 10),
+		h:    adds(history.ModelKV).cas("d", "c", `3`, `9`, false, 7, 0).unknown().get("e", "c", `9`, 9, 10),
 	}, {
 		name: "no read after the adds",
-		h:    adds(ModelKV).get("d", "c", `1`, 3, 4),
+		h:    adds(history.ModelKV).get("d", "c", `1`, 3, 4),
 	}, {
 		name: "no read after a failed add",
-		h:    adds(ModelKV).add("d", "c", 1, 0, 7, 10).failed().get("e", "c", `1`, 8, 9),
+		h:    adds(history.ModelKV).add("d", "c", 1, 0, 7, 10).failed().get("e", "c", `1`, 8, 9),
 	}, {
 		name: "the last read is the final one",
-		h:    adds(ModelKV).get("d", "c", `3`, 7, 8).get("d", "c", `1`, 9, 10),
+		h:    adds(history.ModelKV).get("d", "c", `3`, 7, 8).get("d", "c", `1`, 9, 10),
 		want: counter(5, 1, 2, 3),
 	}, {
 		name: "a final value that is not an integer",
-		h:    adds(ModelKV).get("d", "c", `"3"`, 7, 8),
+		h:    adds(history.ModelKV).get("d", "c", `"3"`, 7, 8),
 	}, {
 		name: "evicted",
-		h:    adds(ModelKVEvict).get("d", "c", "", 7, 8),
+		h:    adds(history.ModelKVEvict).get("d", "c", "", 7, 8),
 	}, {
 		name: "expired",
-		h:    adds(ModelKV).set("d", "c", `3`, 7, 8).ttl(10).get("d", "c", "", 9, 10),
+		h:    adds(history.ModelKV).set("d", "c", `3`, 7, 8).ttl(10).get("d", "c", "", 9, 10),
 	}, {
 		name: "a master restart starts afresh",
-		h:    adds(ModelKV).restart(7, true).add("d", "c", 1, 1, 8, 9).get("d", "c", `1`, 10, 11),
+		h:    adds(history.ModelKV).restart(7, true).add("d", "c", 1, 1, 8, 9).get("d", "c", `1`, 10, 11),
 	}, {
 		name: "a master restart that lost no state",
-		h:    adds(ModelKV).restart(7, false).add("d", "c", 1, 4, 8, 9).get("d", "c", `1`, 10, 11),
+		h:    adds(history.ModelKV).restart(7, false).add("d", "c", 1, 4, 8, 9).get("d", "c", `1`, 10, 11),
 		want: counter(5, 1, 2, 3),
 	}, {
 		name: "the final read before the master restart",
-		h:    adds(ModelKV).get("d", "c", `3`, 7, 8).restart(9, true),
+		h:    adds(history.ModelKV).get("d", "c", `3`, 7, 8).restart(9, true),
 	}, {
 		name: "an unknown add before the restart does not count after it",
-		h: adds(ModelKV).add("d", "c", 5, 0, 6, 0).unknown().restart(7, true).add("e", "c", 1, 1, 8, 9).
+		h: adds(history.ModelKV).add("d", "c", 5, 0, 6, 0).unknown().restart(7, true).add("e", "c", 1, 1, 8, 9).
 			get("e", "c", `6`, 10, 11),
 		want: counter(6, 5),
 	}, {
 		name: "overflow",
-		h: newHand(ModelKV).add("a", "c", math.MaxInt64, math.MaxInt64, 1, 2).add("a", "c", 1, 0, 3, 0).unknown().
+		h: newHand(history.ModelKV).add("a", "c", math.MaxInt64, math.MaxInt64, 1, 2).add("a", "c", 1, 0, 3, 0).unknown().
 			get("b", "c", `1`, 4, 5),
 	}, {
 		name: "two counters",
-		h:    adds(ModelKV).add("d", "b", 2, 2, 1, 2).get("d", "b", `1`, 3, 4).get("d", "c", `2`, 7, 8),
+		h:    adds(history.ModelKV).add("d", "b", 2, 2, 1, 2).get("d", "b", `1`, 3, 4).get("d", "c", `2`, 7, 8),
 		want: []foundViolation{{Check: "counter", Key: "b", IDs: []int64{5, 4}}, {Check: "counter", Key: "c", IDs: []int64{6, 1, 2, 3}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,23 +138,23 @@ func TestCounterText(t *testing.T) {
 		want string
 	}{{
 		name: "lost update",
-		h: newHand(ModelKV).get("a", "c", "", 1, 2).get("b", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).
+		h: newHand(history.ModelKV).get("a", "c", "", 1, 2).get("b", "c", "", 1, 2).incr("a", "c", 1, 1, 3, 4).
 			incr("b", "c", 1, 1, 3, 5).add("d", "c", 1, 0, 3, 0).unknown().get("c", "c", `1`, 6, 7),
 		want: `counter "c": final value 1 (#6 c/0 get("c") -> 1), but the increments acknowledged add up to 2, ` +
 			`or 2 to 3 with the unknown ones: 1 short, updates were lost; ` +
 			`#3 a/0 set("c", 1) -> "OK" and #4 b/0 set("c", 1) -> "OK" both wrote 1.`,
 	}, {
 		name: "over",
-		h:    newHand(ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).get("c", "c", `3`, 5, 6),
+		h:    newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).get("c", "c", `3`, 5, 6),
 		want: `counter "c": final value 3 (#3 c/0 get("c") -> 3), but the increments acknowledged add up to 2: ` +
 			`1 over, an increment took effect twice or a write came from elsewhere.`,
 	}, {
 		name: "short",
-		h:    newHand(ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).get("c", "c", `1`, 5, 6),
+		h:    newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4).get("c", "c", `1`, 5, 6),
 		want: `counter "c": final value 1 (#3 c/0 get("c") -> 1), but the increments acknowledged add up to 2: 1 short, updates were lost.`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			vs := checkCounters(tc.h.history(t), ModelKV)
+			vs := checkCounters(tc.h.history(t), history.ModelKV)
 			if len(vs) != 1 {
 				t.Fatalf("got %d violations, want 1", len(vs))
 			}
@@ -176,7 +177,7 @@ func TestCounterCatchesLostUpdates(t *testing.T) {
 			left[w] = rapid.IntRange(0, 4).Draw(t, "increments")
 			read[w] = -1
 		}
-		b := newHand(ModelKV)
+		b := newHand(history.ModelKV)
 		var value, incrs, now int64
 		for {
 			var ready []int

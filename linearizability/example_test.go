@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
@@ -16,7 +17,7 @@ const staleRead = `{"type":"header","format":"shmlab-history","version":1,"model
 `
 
 func ExampleCheck() {
-	h, err := linearizability.Read(strings.NewReader(staleRead), "stale.jsonl")
+	h, err := history.Read(strings.NewReader(staleRead), "stale.jsonl")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -32,18 +33,18 @@ func ExampleCheck() {
 }
 
 func ExampleRead() {
-	_, err := linearizability.Read(strings.NewReader(strings.Replace(staleRead, `"return":60`, `"return":5`, 1)), "h.jsonl")
+	_, err := history.Read(strings.NewReader(strings.Replace(staleRead, `"return":60`, `"return":5`, 1)), "h.jsonl")
 	fmt.Println(err)
 	// Output:
 	// h.jsonl:4: field "return": return time 5 before call time 50
 }
 
 func ExampleWriter() {
-	w := linearizability.NewWriter(os.Stdout, linearizability.NewHeader(linearizability.ModelKV, "demo", 7))
-	w.Op(&linearizability.Op{ID: 1, Worker: "w1", Method: linearizability.Add, Key: "hits",
-		Input: linearizability.Input{Delta: 1}, Output: linearizability.Output{Value: []byte("1")},
-		Call: 100, Return: 180, Status: linearizability.StatusOK})
-	w.Event(&linearizability.Event{Kind: linearizability.EventMasterRestart, Time: 200, Reset: true})
+	w := history.NewWriter(os.Stdout, history.NewHeader(history.ModelKV, "demo", 7))
+	w.Op(&history.Op{ID: 1, Worker: "w1", Method: history.Add, Key: "hits",
+		Input: history.Input{Delta: 1}, Output: history.Output{Value: []byte("1")},
+		Call: 100, Return: 180, Status: history.StatusOK})
+	w.Event(&history.Event{Kind: history.EventMasterRestart, Time: 200, Reset: true})
 	if err := w.Flush(); err != nil {
 		fmt.Println(err)
 	}
@@ -54,7 +55,7 @@ func ExampleWriter() {
 }
 
 func ExampleHistory_WorkerOps() {
-	h, err := linearizability.Read(strings.NewReader(staleRead), "stale.jsonl")
+	h, err := history.Read(strings.NewReader(staleRead), "stale.jsonl")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 )
 
 // FuzzRead feeds the reader damaged histories: it must never panic, and
@@ -23,7 +24,7 @@ func FuzzRead(f *testing.F) {
 {"type":"event","kind":"fault","time":1,"end":2,"worker":"w","link":"l","fault":"drop","truth":"not_applied","op":9}
 `))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := Read(bytes.NewReader(data), "fuzz.jsonl")
+		h, err := history.Read(bytes.NewReader(data), "fuzz.jsonl")
 		if err != nil {
 			return
 		}
@@ -31,11 +32,11 @@ func FuzzRead(f *testing.F) {
 		if err := h.Write(&b); err != nil {
 			t.Fatal(err)
 		}
-		h2, err := Read(bytes.NewReader(b.Bytes()), "fuzz.jsonl")
+		h2, err := history.Read(bytes.NewReader(b.Bytes()), "fuzz.jsonl")
 		if err != nil {
 			t.Fatalf("re-reading what was written: %v\n%s", err, b.Bytes())
 		}
-		if diff := cmp.Diff(h.Ops, h2.Ops, cmp.Comparer(func(a, b Op) bool { a.Line, b.Line = 0, 0; return cmp.Equal(a, b) })); diff != "" {
+		if diff := cmp.Diff(h.Ops, h2.Ops, cmp.Comparer(func(a, b history.Op) bool { a.Line, b.Line = 0, 0; return cmp.Equal(a, b) })); diff != "" {
 			t.Fatalf("round trip changed the operations (-first +second):\n%s", diff)
 		}
 		Check(h, Options{Timeout: time.Second})

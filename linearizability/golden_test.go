@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/history/historytest"
 )
 
 // goldenMeta is what a golden history's header says of it.
@@ -35,7 +38,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".jsonl"), func(t *testing.T) {
-			h, err := ReadFile(path)
+			h, err := history.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +122,7 @@ func TestGoldenRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range paths {
-		h, err := ReadFile(path)
+		h, err := history.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,11 +130,11 @@ func TestGoldenRoundTrip(t *testing.T) {
 		if err := h.Write(&b); err != nil {
 			t.Fatal(err)
 		}
-		h2, err := Read(strings.NewReader(b.String()), path)
+		h2, err := history.Read(strings.NewReader(b.String()), path)
 		if err != nil {
 			t.Fatalf("%s written and read back: %v\n%s", path, err, b.String())
 		}
-		if diff := diffHistories(h, h2); diff != "" {
+		if diff := historytest.Diff(h, h2); diff != "" {
 			t.Errorf("%s written and read back: mismatch (-want +got):\n%s", path, diff)
 		}
 	}

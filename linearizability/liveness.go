@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shmlab/shmlab/history"
 )
 
 // The liveness checks: a process that exited with no planned fault to
@@ -53,15 +55,15 @@ var messageFaults = []string{"drop", "delay", "duplicate", "reorder", "corrupt-f
 // checkLiveness reports every crash, then every call that was never
 // answered though no planned fault touched it (the first few, the last
 // listed counting the rest).
-func checkLiveness(h *History) []Violation {
+func checkLiveness(h *history.History) []Violation {
 	var vs []Violation
 	late := map[int64]bool{}
 	for i := range h.Events {
 		e := &h.Events[i]
 		switch e.Kind {
-		case EventCrash:
+		case history.EventCrash:
 			vs = append(vs, crashViolation(e))
-		case EventLateReply:
+		case history.EventLateReply:
 			late[e.Op] = true
 		}
 	}
@@ -71,7 +73,7 @@ func checkLiveness(h *History) []Violation {
 		if !timedOut(op) || late[op.ID] || touched(h, op) {
 			continue
 		}
-		never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []Op{*op},
+		never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []history.Op{*op},
 			Text: fmt.Sprintf("%s was never answered: its worker gave up at the call timeout, no reply came by the end of the run, and no planned fault touched its worker, its link or the master after it was called", op)})
 	}
 	if len(never) > maxShownPerCheck {
@@ -86,12 +88,12 @@ func checkLiveness(h *History) []Violation {
 
 // timedOut reports whether op is a call its worker gave up on at the call
 // timeout.
-func timedOut(op *Op) bool {
-	return op.Status == StatusUnknown && op.Output.Error != nil && op.Output.Error.Code == ErrorTimeout
+func timedOut(op *history.Op) bool {
+	return op.Status == history.StatusUnknown && op.Output.Error != nil && op.Output.Error.Code == ErrorTimeout
 }
 
 // crashViolation reports a crash event.
-func crashViolation(e *Event) Violation {
+func crashViolation(e *history.Event) Violation {
 	who := e.Worker
 	if who == "" {
 		who = "a process"
@@ -118,7 +120,7 @@ func indentLines(s string) string {
 
 // touched reports whether a planned fault (or a crash) touched op after
 // it was called.
-func touched(h *History, op *Op) bool {
+func touched(h *history.History, op *history.Op) bool {
 	for i := range h.Events {
 		if touches(&h.Events[i], op) {
 			return true
@@ -128,13 +130,13 @@ func touched(h *History, op *Op) bool {
 }
 
 // touches reports whether event e touches op (see checkLiveness).
-func touches(e *Event, op *Op) bool {
+func touches(e *history.Event, op *history.Op) bool {
 	if e.Op != 0 {
 		return e.Op == op.ID
 	}
 	after := max(e.Time, e.End) >= op.Call
 	switch e.Kind {
-	case EventFault:
+	case history.EventFault:
 		switch {
 		case e.Worker == "" && e.Link == "":
 			return true
@@ -144,9 +146,9 @@ func touches(e *Event, op *Op) bool {
 			return true
 		}
 		return after
-	case EventMasterKill, EventMasterRestart:
+	case history.EventMasterKill, history.EventMasterRestart:
 		return after
-	case EventKill, EventRestart, EventPause, EventResume, EventCrash:
+	case history.EventKill, history.EventRestart, history.EventPause, history.EventResume, history.EventCrash:
 		return after && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
 	}
 	return false

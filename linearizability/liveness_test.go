@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 	"pgregory.net/rapid"
 )
 
@@ -14,12 +15,12 @@ import (
 // timeout, at time gaveUp.
 func (b *handHistory) timeout(gaveUp int64) *handHistory {
 	o := b.last()
-	o.Status, o.Return = StatusUnknown, gaveUp
-	o.Output = Output{Error: &ErrorInfo{Code: ErrorTimeout, Message: "no reply"}}
+	o.Status, o.Return = history.StatusUnknown, gaveUp
+	o.Output = history.Output{Error: &history.ErrorInfo{Code: ErrorTimeout, Message: "no reply"}}
 	return b
 }
 
-func (b *handHistory) event(e Event) *handHistory {
+func (b *handHistory) event(e history.Event) *handHistory {
 	b.h.Events = append(b.h.Events, e)
 	return b
 }
@@ -34,33 +35,33 @@ func TestLiveLiveness(t *testing.T) {
 	}
 	// w1's get at 10 gives up at 20; w2's set is answered.
 	base := func() *handHistory {
-		return newHand(ModelKV).get("w1", "a", "", 10, 0).timeout(20).set("w2", "a", "1", 12, 14)
+		return newHand(history.ModelKV).get("w1", "a", "", 10, 0).timeout(20).set("w2", "a", "1", 12, 14)
 	}
-	crash := Event{Kind: EventCrash, Time: 30, Worker: "master", Exit: "exit status 2", Stderr: "panic: boom\ngoroutine 1"}
+	crash := history.Event{Kind: history.EventCrash, Time: 30, Worker: "master", Exit: "exit status 2", Stderr: "panic: boom\ngoroutine 1"}
 	for _, tc := range []struct {
 		name string
 		h    *handHistory
 		want []foundViolation
 	}{
 		{name: "a timeout with no late reply and no fault", h: base(), want: never(1)},
-		{name: "answered late", h: base().event(Event{Kind: EventLateReply, Time: 25, Worker: "w1", Op: 1})},
-		{name: "a fault names it", h: base().event(Event{Kind: EventFault, Time: 11, Worker: "w1", Fault: "drop", Truth: TruthNotApplied, Op: 1})},
-		{name: "a fault names another call", h: base().event(Event{Kind: EventFault, Time: 11, Worker: "w1", Fault: "drop", Op: 2}), want: never(1)},
-		{name: "a message fault on its link after the call", h: base().event(Event{Kind: EventFault, Time: 11, Link: "w1>master", Fault: "drop"})},
-		{name: "a delay on its link that ends after the call", h: base().event(Event{Kind: EventFault, Time: 5, End: 11, Worker: "w1", Fault: "delay"})},
-		{name: "a message fault on its link before the call", h: base().event(Event{Kind: EventFault, Time: 5, Worker: "w1", Fault: "drop"}), want: never(1)},
-		{name: "a message fault on another link", h: base().event(Event{Kind: EventFault, Time: 11, Worker: "w2", Link: "master>w2", Fault: "drop"}), want: never(1)},
-		{name: "a byte fault on its connection before the call", h: base().event(Event{Kind: EventFault, Time: 1, Worker: "w1", Fault: "bitflip"})},
-		{name: "a fault that names no place", h: base().event(Event{Kind: EventFault, Time: 1, Fault: "drop"})},
-		{name: "its worker killed later", h: base().event(Event{Kind: EventKill, Time: 500, Worker: "w1"})},
-		{name: "its worker killed before the call", h: base().event(Event{Kind: EventKill, Time: 5, End: 6, Worker: "w1"}), want: never(1)},
-		{name: "another worker killed", h: base().event(Event{Kind: EventKill, Time: 15, Worker: "w2"}), want: never(1)},
-		{name: "the master paused across the call", h: base().event(Event{Kind: EventPause, Time: 5, End: 15, Worker: "master"})},
-		{name: "the master paused before the call", h: base().event(Event{Kind: EventPause, Time: 5, End: 9, Worker: "master"}), want: never(1)},
-		{name: "the master restarted later", h: base().event(Event{Kind: EventMasterRestart, Time: 40, Reset: true})},
-		{name: "the master killed before the call", h: base().event(Event{Kind: EventMasterKill, Time: 2, End: 3}), want: never(1)},
-		{name: "a note touches nothing", h: base().event(Event{Kind: EventNote, Time: 15, Worker: "w1"}), want: never(1)},
-		{name: "a pipelined sequence of its worker", h: newHand(ModelKV).get("w1.3", "a", "", 10, 0).timeout(20).event(Event{Kind: EventPause, Time: 12, End: 14, Worker: "w1"})},
+		{name: "answered late", h: base().event(history.Event{Kind: history.EventLateReply, Time: 25, Worker: "w1", Op: 1})},
+		{name: "a fault names it", h: base().event(history.Event{Kind: history.EventFault, Time: 11, Worker: "w1", Fault: "drop", Truth: history.TruthNotApplied, Op: 1})},
+		{name: "a fault names another call", h: base().event(history.Event{Kind: history.EventFault, Time: 11, Worker: "w1", Fault: "drop", Op: 2}), want: never(1)},
+		{name: "a message fault on its link after the call", h: base().event(history.Event{Kind: history.EventFault, Time: 11, Link: "w1>master", Fault: "drop"})},
+		{name: "a delay on its link that ends after the call", h: base().event(history.Event{Kind: history.EventFault, Time: 5, End: 11, Worker: "w1", Fault: "delay"})},
+		{name: "a message fault on its link before the call", h: base().event(history.Event{Kind: history.EventFault, Time: 5, Worker: "w1", Fault: "drop"}), want: never(1)},
+		{name: "a message fault on another link", h: base().event(history.Event{Kind: history.EventFault, Time: 11, Worker: "w2", Link: "master>w2", Fault: "drop"}), want: never(1)},
+		{name: "a byte fault on its connection before the call", h: base().event(history.Event{Kind: history.EventFault, Time: 1, Worker: "w1", Fault: "bitflip"})},
+		{name: "a fault that names no place", h: base().event(history.Event{Kind: history.EventFault, Time: 1, Fault: "drop"})},
+		{name: "its worker killed later", h: base().event(history.Event{Kind: history.EventKill, Time: 500, Worker: "w1"})},
+		{name: "its worker killed before the call", h: base().event(history.Event{Kind: history.EventKill, Time: 5, End: 6, Worker: "w1"}), want: never(1)},
+		{name: "another worker killed", h: base().event(history.Event{Kind: history.EventKill, Time: 15, Worker: "w2"}), want: never(1)},
+		{name: "the master paused across the call", h: base().event(history.Event{Kind: history.EventPause, Time: 5, End: 15, Worker: "master"})},
+		{name: "the master paused before the call", h: base().event(history.Event{Kind: history.EventPause, Time: 5, End: 9, Worker: "master"}), want: never(1)},
+		{name: "the master restarted later", h: base().event(history.Event{Kind: history.EventMasterRestart, Time: 40, Reset: true})},
+		{name: "the master killed before the call", h: base().event(history.Event{Kind: history.EventMasterKill, Time: 2, End: 3}), want: never(1)},
+		{name: "a note touches nothing", h: base().event(history.Event{Kind: history.EventNote, Time: 15, Worker: "w1"}), want: never(1)},
+		{name: "a pipelined sequence of its worker", h: newHand(history.ModelKV).get("w1.3", "a", "", 10, 0).timeout(20).event(history.Event{Kind: history.EventPause, Time: 12, End: 14, Worker: "w1"})},
 		{name: "another error is no timeout", h: func() *handHistory {
 			b := base()
 			b.h.Ops[0].Output.Error.Code = "conn_lost"
@@ -68,7 +69,7 @@ func TestLiveLiveness(t *testing.T) {
 		}()},
 		{name: "a crash is reported, and explains the calls it left", h: base().event(crash),
 			want: []foundViolation{{Check: LivenessCrashed}}},
-		{name: "a crash of a worker", h: newHand(ModelKV).set("w1", "a", "1", 1, 2).event(Event{Kind: EventCrash, Time: 3, Worker: "w1", Exit: "signal SIGSEGV"}),
+		{name: "a crash of a worker", h: newHand(history.ModelKV).set("w1", "a", "1", 1, 2).event(history.Event{Kind: history.EventCrash, Time: 3, Worker: "w1", Exit: "signal SIGSEGV"}),
 			want: []foundViolation{{Check: LivenessCrashed}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +97,7 @@ func TestLiveLiveness(t *testing.T) {
 }
 
 func TestLiveCrashDetails(t *testing.T) {
-	h := newHand(ModelKV).set("w1", "a", "1", 1, 2).event(Event{Kind: EventCrash, Time: 3, Worker: "master",
+	h := newHand(history.ModelKV).set("w1", "a", "1", 1, 2).event(history.Event{Kind: history.EventCrash, Time: 3, Worker: "master",
 		Exit: "exit status 2", Stderr: "panic: crash on key\n\ngoroutine 7 [running]:", Text: "pid 42"}).h
 	r := Check(&h, Options{})
 	d := r.Details()
@@ -114,7 +115,7 @@ func TestLiveCrashDetails(t *testing.T) {
 }
 
 func TestLiveNeverAnsweredCapped(t *testing.T) {
-	b := newHand(ModelKV)
+	b := newHand(history.ModelKV)
 	for i := range int64(maxShownPerCheck + 5) {
 		b.get("w1", "a", "", 10*i+1, 0).timeout(10*i + 5)
 		b.last().Stream = int(i)
@@ -131,14 +132,14 @@ func TestLiveNeverAnsweredCapped(t *testing.T) {
 // TestLiveEventsRoundTrip writes crash and late_reply events and reads
 // them back.
 func TestLiveEventsRoundTrip(t *testing.T) {
-	h := newHand(ModelKV).get("w1", "a", "", 10, 0).timeout(20).
-		event(Event{Kind: EventLateReply, Time: 25, Worker: "w1", Op: 1}).
-		event(Event{Kind: EventCrash, Time: 30, Worker: "master", Exit: "signal SIGSEGV", Stderr: "line \"1\"\nline 2", Text: "pid 7"}).h
+	h := newHand(history.ModelKV).get("w1", "a", "", 10, 0).timeout(20).
+		event(history.Event{Kind: history.EventLateReply, Time: 25, Worker: "w1", Op: 1}).
+		event(history.Event{Kind: history.EventCrash, Time: 30, Worker: "master", Exit: "signal SIGSEGV", Stderr: "line \"1\"\nline 2", Text: "pid 7"}).h
 	var buf bytes.Buffer
 	if err := h.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Read(&buf, "rt.jsonl")
+	got, err := history.Read(&buf, "rt.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestLiveReadRejects(t *testing.T) {
 		{`{"type":"op","id":2,"worker":"w2","method":"get","key":"a","input":{},"output":{},"call":1,"return":2,"status":"ok","exit":"x"}`, `x.jsonl:3: field "exit": not a member of an op line`},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
-			_, err := Read(strings.NewReader(head+tc.line+"\n"), "x.jsonl")
+			_, err := history.Read(strings.NewReader(head+tc.line+"\n"), "x.jsonl")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -177,7 +178,7 @@ func TestLiveReadRejects(t *testing.T) {
 // them, and that Read agrees with the history in memory.
 func TestLiveProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		b := newHand(ModelKV)
+		b := newHand(history.ModelKV)
 		var want []int64
 		now := int64(0)
 		workers := rapid.IntRange(1, 3).Draw(t, "workers")
@@ -192,16 +193,16 @@ func TestLiveProperty(t *testing.T) {
 			switch rapid.IntRange(0, 5).Draw(t, "end") {
 			case 0, 1: // ok
 			case 2:
-				b.last().Status, b.last().Output = StatusFail, Output{Error: &ErrorInfo{Code: "overloaded"}}
+				b.last().Status, b.last().Output = history.StatusFail, history.Output{Error: &history.ErrorInfo{Code: "overloaded"}}
 			case 3:
 				b.timeout(now + 3)
 				streams[w]++
-				b.event(Event{Kind: EventLateReply, Time: now + 4 + int64(rapid.IntRange(0, 100).Draw(t, "late")), Worker: name, Op: id})
+				b.event(history.Event{Kind: history.EventLateReply, Time: now + 4 + int64(rapid.IntRange(0, 100).Draw(t, "late")), Worker: name, Op: id})
 			case 4:
 				b.timeout(now + 3)
 				streams[w]++
 				if rapid.Bool().Draw(t, "aimed") {
-					b.event(Event{Kind: EventFault, Time: now + 1, Worker: name, Fault: "drop", Truth: TruthNotApplied, Op: id})
+					b.event(history.Event{Kind: history.EventFault, Time: now + 1, Worker: name, Fault: "drop", Truth: history.TruthNotApplied, Op: id})
 				} else {
 					want = append(want, id)
 				}
@@ -223,7 +224,7 @@ func TestLiveProperty(t *testing.T) {
 		if err := b.h.Write(&buf); err != nil {
 			t.Fatal(err)
 		}
-		read, err := Read(&buf, "p.jsonl")
+		read, err := history.Read(&buf, "p.jsonl")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
 )
 
 // A key's operations are checked against a register that holds a JSON
@@ -16,8 +17,8 @@ import (
 
 // kvOp is one operation as the model sees it.
 type kvOp struct {
-	op      *Op // nil for an epoch boundary
-	method  Method
+	op      *history.Op // nil for an epoch boundary
+	method  history.Method
 	epoch   uint32
 	reset   bool
 	unknown bool
@@ -69,7 +70,7 @@ func (in *interner) id(v string) uint32 {
 	id := uint32(len(in.vals))
 	in.ids[v] = id
 	in.vals = append(in.vals, v)
-	n, ok := parseInt(json.RawMessage(v))
+	n, ok := history.Int(json.RawMessage(v))
 	in.intOf = append(in.intOf, n)
 	in.isInt = append(in.isInt, ok)
 	if ok && v == strconv.FormatInt(n, 10) {
@@ -94,23 +95,6 @@ func (in *interner) intID(n int64) uint32 {
 	return in.id(strconv.FormatInt(n, 10))
 }
 
-// parseInt reads v as an integer in the int64 range: a JSON number
-// without fraction or exponent, which is what add works on ("-0" is 0,
-// as in the reference store).
-func parseInt(v json.RawMessage) (int64, bool) {
-	if len(v) == 0 || len(v) > 20 {
-		return 0, false
-	}
-	if string(v) == "-0" {
-		return 0, true
-	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != string(v) {
-		return 0, false
-	}
-	return n, true
-}
-
 // kvModel is the porcupine model of one key.
 type kvModel struct {
 	in    *interner
@@ -128,7 +112,7 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 		return o.unknown && o.epoch < s.epoch(), s
 	}
 	switch o.method {
-	case Get:
+	case history.Get:
 		if o.unknown {
 			return true, s
 		}
@@ -136,11 +120,11 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 			return s.present() && s.value() == o.value, s
 		}
 		return !s.present(), s
-	case Set:
+	case history.Set:
 		return true, mkState(s.epoch(), true, o.value)
-	case Delete:
+	case history.Delete:
 		return o.unknown || o.flag == s.present(), s.absent()
-	case CAS:
+	case history.CAS:
 		match := !s.present()
 		if o.hasOld {
 			match = s.present() && s.value() == o.old
@@ -152,7 +136,7 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 			return true, mkState(s.epoch(), true, o.value)
 		}
 		return true, s
-	case Add:
+	case history.Add:
 		var cur int64
 		if s.present() {
 			if !m.in.isInt[s.value()] {
@@ -203,7 +187,7 @@ func (m *kvModel) porcupine() porcupine.Model {
 		if o.reset {
 			return fmt.Sprintf("master restart: epoch %d begins, the state is lost", o.epoch)
 		}
-		return o.op.describe()
+		return o.op.Describe()
 	}
 	if !m.evict {
 		return porcupine.Model{
@@ -237,7 +221,7 @@ func (m *kvModel) porcupine() porcupine.Model {
 
 // infinity stands for the return time of an unknown operation: later
 // than every time in the history.
-func infinity(h *History) int64 {
+func infinity(h *history.History) int64 {
 	t := int64(math.MinInt64)
 	for i := range h.Ops {
 		t = max(t, h.Ops[i].Call, h.Ops[i].Return)

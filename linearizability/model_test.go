@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 )
 
 // A state as tests write it: the epoch, and the value held as JSON text,
@@ -38,38 +39,38 @@ func (m *kvModel) unpack(s kvState) st {
 }
 
 // The operations of the tables, built as a history holds them.
-func okGet(v string) Op {
-	op := Op{Method: Get, Status: StatusOK}
+func okGet(v string) history.Op {
+	op := history.Op{Method: history.Get, Status: history.StatusOK}
 	if v != "" {
 		op.Output.Value = json.RawMessage(v)
 	}
 	return op
 }
 
-func okSet(v string) Op {
-	return Op{Method: Set, Input: Input{Value: json.RawMessage(v)}, Output: Output{Value: json.RawMessage(`"OK"`)}, Status: StatusOK}
+func okSet(v string) history.Op {
+	return history.Op{Method: history.Set, Input: history.Input{Value: json.RawMessage(v)}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Status: history.StatusOK}
 }
 
-func okDelete(answer bool) Op {
-	return Op{Method: Delete, Output: Output{Value: json.RawMessage(fmt.Sprint(answer))}, Status: StatusOK}
+func okDelete(answer bool) history.Op {
+	return history.Op{Method: history.Delete, Output: history.Output{Value: json.RawMessage(fmt.Sprint(answer))}, Status: history.StatusOK}
 }
 
 // okCAS expects old ("" for absent) and stores v.
-func okCAS(old, v string, answer bool) Op {
-	op := Op{Method: CAS, Input: Input{Value: json.RawMessage(v)}, Output: Output{Value: json.RawMessage(fmt.Sprint(answer))}, Status: StatusOK}
+func okCAS(old, v string, answer bool) history.Op {
+	op := history.Op{Method: history.CAS, Input: history.Input{Value: json.RawMessage(v)}, Output: history.Output{Value: json.RawMessage(fmt.Sprint(answer))}, Status: history.StatusOK}
 	if old != "" {
 		op.Input.Old = json.RawMessage(old)
 	}
 	return op
 }
 
-func okAdd(delta int64, answer string) Op {
-	return Op{Method: Add, Input: Input{Delta: delta}, Output: Output{Value: json.RawMessage(answer)}, Status: StatusOK}
+func okAdd(delta int64, answer string) history.Op {
+	return history.Op{Method: history.Add, Input: history.Input{Delta: delta}, Output: history.Output{Value: json.RawMessage(answer)}, Status: history.StatusOK}
 }
 
 // unknown turns op into one whose outcome is unknown.
-func unknown(op Op) Op {
-	op.Status, op.Output = StatusUnknown, Output{}
+func unknown(op history.Op) history.Op {
+	op.Status, op.Output = history.StatusUnknown, history.Output{}
 	return op
 }
 
@@ -79,7 +80,7 @@ func unknown(op Op) Op {
 type stepCase struct {
 	name    string
 	from    st
-	op      Op
+	op      history.Op
 	opEpoch uint32
 	want    []st
 }
@@ -184,7 +185,7 @@ func TestModelStep(t *testing.T) {
 			op := tc.op
 			o := m.convert(&op, tc.opEpoch)
 			if diff := cmp.Diff(tc.want, stepStates(m, tc.from, o), cmp.Comparer(stEqual)); diff != "" {
-				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.describe(), tc.from, diff)
+				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.Describe(), tc.from, diff)
 			}
 		})
 	}
@@ -246,7 +247,7 @@ func TestModelStepEvict(t *testing.T) {
 			op := tc.op
 			o := m.convert(&op, tc.opEpoch)
 			if diff := cmp.Diff(tc.want, evictStates(m, tc.from, o), cmp.Comparer(stEqual)); diff != "" {
-				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.describe(), tc.from, diff)
+				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.Describe(), tc.from, diff)
 			}
 		})
 	}
@@ -264,7 +265,7 @@ func TestModelStepEvictAbsent(t *testing.T) {
 			op := tc.op
 			o := m.convert(&op, tc.opEpoch)
 			if diff := cmp.Diff(tc.want, evictStates(m, tc.from, o), cmp.Comparer(stEqual)); diff != "" {
-				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.describe(), tc.from, diff)
+				t.Errorf("%s from %s: mismatch (-want +got):\n%s", op.Describe(), tc.from, diff)
 			}
 		})
 	}
@@ -287,7 +288,7 @@ func TestModelStepEvictAllowsMore(t *testing.T) {
 					return
 				}
 			}
-			t.Errorf("%s from %s: evicting model gives %v, without %v", op.describe(), tc.from, got, tc.want[0])
+			t.Errorf("%s from %s: evicting model gives %v, without %v", op.Describe(), tc.from, got, tc.want[0])
 		})
 	}
 }
@@ -316,9 +317,9 @@ func TestParseInt(t *testing.T) {
 		{"null", 0, false},
 	}
 	for _, tc := range tests {
-		n, ok := parseInt(json.RawMessage(tc.in))
+		n, ok := history.Int(json.RawMessage(tc.in))
 		if n != tc.want || ok != tc.ok {
-			t.Errorf("parseInt(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.want, tc.ok)
+			t.Errorf("history.Int(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.want, tc.ok)
 		}
 	}
 }
@@ -346,19 +347,19 @@ func TestEpochOf(t *testing.T) {
 // infinity, and one restart per key at each epoch boundary (only the
 // restarts that lost the state).
 func TestPartition(t *testing.T) {
-	h := &History{
-		Header: NewHeader(ModelKV, "", 0),
-		Ops: []Op{
-			{ID: 1, Worker: "w1", Method: Set, Key: "b", Input: Input{Value: json.RawMessage("1")}, Output: Output{Value: json.RawMessage(`"OK"`)}, Call: 0, Return: 10, Status: StatusOK},
-			{ID: 2, Worker: "w2", Method: Set, Key: "a", Input: Input{Value: json.RawMessage("2")}, Output: Output{Error: &ErrorInfo{Code: "too_large"}}, Call: 5, Return: 15, Status: StatusFail},
-			{ID: 3, Worker: "w2", Method: Len, Output: Output{Value: json.RawMessage("1")}, Call: 20, Return: 30, Status: StatusOK},
-			{ID: 4, Worker: "w1", Method: Add, Key: "a", Input: Input{Delta: 1}, Call: 25, Return: 26, Status: StatusUnknown},
-			{ID: 5, Worker: "w1", Stream: 1, Method: Get, Key: "b", Call: 50, Return: 60, Status: StatusOK},
+	h := &history.History{
+		Header: history.NewHeader(history.ModelKV, "", 0),
+		Ops: []history.Op{
+			{ID: 1, Worker: "w1", Method: history.Set, Key: "b", Input: history.Input{Value: json.RawMessage("1")}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 0, Return: 10, Status: history.StatusOK},
+			{ID: 2, Worker: "w2", Method: history.Set, Key: "a", Input: history.Input{Value: json.RawMessage("2")}, Output: history.Output{Error: &history.ErrorInfo{Code: "too_large"}}, Call: 5, Return: 15, Status: history.StatusFail},
+			{ID: 3, Worker: "w2", Method: history.Len, Output: history.Output{Value: json.RawMessage("1")}, Call: 20, Return: 30, Status: history.StatusOK},
+			{ID: 4, Worker: "w1", Method: history.Add, Key: "a", Input: history.Input{Delta: 1}, Call: 25, Return: 26, Status: history.StatusUnknown},
+			{ID: 5, Worker: "w1", Stream: 1, Method: history.Get, Key: "b", Call: 50, Return: 60, Status: history.StatusOK},
 		},
-		Events: []Event{
-			{Kind: EventMasterRestart, Time: 40, Reset: true},
-			{Kind: EventMasterRestart, Time: 35},
-			{Kind: EventMasterKill, Time: 33},
+		Events: []history.Event{
+			{Kind: history.EventMasterRestart, Time: 40, Reset: true},
+			{Kind: history.EventMasterRestart, Time: 35},
+			{Kind: history.EventMasterKill, Time: 33},
 		},
 	}
 	type row struct {
@@ -369,7 +370,7 @@ func TestPartition(t *testing.T) {
 		Return int64
 	}
 	var got []row
-	for _, kh := range partition(h, ModelKV, &streams{}) {
+	for _, kh := range partition(h, history.ModelKV, &streams{}) {
 		for _, p := range kh.ops {
 			o := p.Input.(*kvOp)
 			r := row{Key: kh.key, Epoch: o.epoch, Call: p.Call, Return: p.Return}
@@ -394,24 +395,24 @@ func TestPartition(t *testing.T) {
 // TestPartitionTTL checks that a key is checked by the evicting model
 // when any of its operations sets a TTL, and only that key.
 func TestPartitionTTL(t *testing.T) {
-	ok := Output{Value: json.RawMessage(`"OK"`)}
-	h := &History{Ops: []Op{
-		{ID: 1, Worker: "w", Method: Set, Key: "t", Input: Input{Value: json.RawMessage("1")}, Output: ok, Call: 0, Return: 1, Status: StatusOK},
-		{ID: 2, Worker: "w", Method: Set, Key: "t", Input: Input{Value: json.RawMessage("1"), TTL: 1000}, Output: ok, Call: 2, Return: 3, Status: StatusOK},
-		{ID: 3, Worker: "w", Method: Set, Key: "u", Input: Input{Value: json.RawMessage("1")}, Output: ok, Call: 4, Return: 5, Status: StatusOK},
+	ok := history.Output{Value: json.RawMessage(`"OK"`)}
+	h := &history.History{Ops: []history.Op{
+		{ID: 1, Worker: "w", Method: history.Set, Key: "t", Input: history.Input{Value: json.RawMessage("1")}, Output: ok, Call: 0, Return: 1, Status: history.StatusOK},
+		{ID: 2, Worker: "w", Method: history.Set, Key: "t", Input: history.Input{Value: json.RawMessage("1"), TTL: 1000}, Output: ok, Call: 2, Return: 3, Status: history.StatusOK},
+		{ID: 3, Worker: "w", Method: history.Set, Key: "u", Input: history.Input{Value: json.RawMessage("1")}, Output: ok, Call: 4, Return: 5, Status: history.StatusOK},
 	}}
 	got := map[string]bool{}
-	for _, kh := range partition(h, ModelKV, &streams{}) {
+	for _, kh := range partition(h, history.ModelKV, &streams{}) {
 		got[kh.key] = kh.model.evict
 	}
 	if diff := cmp.Diff(map[string]bool{"t": true, "u": false}, got); diff != "" {
 		t.Errorf("evicting keys: mismatch (-want +got):\n%s", diff)
 	}
 	got = map[string]bool{}
-	for _, kh := range partition(h, ModelKVEvict, &streams{}) {
+	for _, kh := range partition(h, history.ModelKVEvict, &streams{}) {
 		got[kh.key] = kh.model.evict
 	}
 	if diff := cmp.Diff(map[string]bool{"t": true, "u": true}, got); diff != "" {
-		t.Errorf("evicting keys under %s: mismatch (-want +got):\n%s", ModelKVEvict, diff)
+		t.Errorf("evicting keys under %s: mismatch (-want +got):\n%s", history.ModelKVEvict, diff)
 	}
 }

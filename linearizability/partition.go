@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
 )
 
 // keyHistory is one key's operations, ready for porcupine.
@@ -24,7 +25,7 @@ type streamKey struct {
 	stream int
 }
 
-func (s *streams) id(op *Op) int {
+func (s *streams) id(op *history.Op) int {
 	k := streamKey{op.Worker, op.Stream}
 	if id, ok := s.ids[k]; ok {
 		return id
@@ -39,10 +40,10 @@ func (s *streams) id(op *Op) int {
 }
 
 // epochs returns the times at which epochs begin, in order.
-func epochs(h *History) []int64 {
+func epochs(h *history.History) []int64 {
 	var ts []int64
 	for i := range h.Events {
-		if h.Events[i].epochBoundary() {
+		if h.Events[i].EpochBoundary() {
 			ts = append(ts, h.Events[i].Time)
 		}
 	}
@@ -57,10 +58,10 @@ func epochOf(bounds []int64, t int64) uint32 {
 
 // checkedOps counts the operations the search takes: those on one key
 // that did not fail.
-func checkedOps(h *History) int {
+func checkedOps(h *history.History) int {
 	n := 0
 	for i := range h.Ops {
-		if h.Ops[i].Method.keyed() && h.Ops[i].Status != StatusFail {
+		if h.Ops[i].Method.Keyed() && h.Ops[i].Status != history.StatusFail {
 			n++
 		}
 	}
@@ -69,7 +70,7 @@ func checkedOps(h *History) int {
 
 // partition splits h into one history per key. Failed operations are
 // left out (they surely did nothing), and so are len and keys.
-func partition(h *History, model Model, ss *streams) []*keyHistory {
+func partition(h *history.History, model history.Model, ss *streams) []*keyHistory {
 	inf := infinity(h)
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
@@ -78,12 +79,12 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		call := afterStream(op, ss.id(op), lastReturn)
-		if !op.Method.keyed() || op.Status == StatusFail {
+		if !op.Method.Keyed() || op.Status == history.StatusFail {
 			continue
 		}
 		kh := byKey[op.Key]
 		if kh == nil {
-			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == ModelKVEvict}}
+			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict}}
 			byKey[op.Key] = kh
 			keys = append(keys, kh)
 		}
@@ -98,7 +99,7 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: call, Return: ret})
 	}
 	if len(bounds) > 0 {
-		reset := ss.id(&Op{Worker: "master"})
+		reset := ss.id(&history.Op{Worker: "master"})
 		for _, kh := range keys {
 			for e, t := range bounds {
 				o := &kvOp{reset: true, epoch: uint32(e + 1)}
@@ -118,38 +119,38 @@ func partition(h *History, model Model, ss *streams) []*keyHistory {
 // returned). Only a tie within a stream is broken: across streams,
 // whose clocks may be coarse, the same time stays concurrent. An
 // operation that returned at its call (answered on the spot) keeps it.
-func afterStream(op *Op, stream int, lastReturn map[int]int64) int64 {
+func afterStream(op *history.Op, stream int, lastReturn map[int]int64) int64 {
 	call := op.Call
-	if last, ok := lastReturn[stream]; ok && last == call && (op.Status == StatusUnknown || call < op.Return) {
+	if last, ok := lastReturn[stream]; ok && last == call && (op.Status == history.StatusUnknown || call < op.Return) {
 		call++
 	}
-	if op.Status != StatusUnknown {
+	if op.Status != history.StatusUnknown {
 		lastReturn[stream] = op.Return
 	}
 	return call
 }
 
 // convert turns op into what the model steps on.
-func (m *kvModel) convert(op *Op, epoch uint32) *kvOp {
-	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == StatusUnknown}
+func (m *kvModel) convert(op *history.Op, epoch uint32) *kvOp {
+	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown}
 	in, out := &op.Input, &op.Output
 	switch op.Method {
-	case Set:
+	case history.Set:
 		o.value = m.in.idOf(in.Value)
-	case CAS:
+	case history.CAS:
 		o.value = m.in.idOf(in.Value)
 		if in.Old != nil {
 			o.hasOld, o.old = true, m.in.idOf(in.Old)
 		}
 		o.flag = string(out.Value) == "true"
-	case Delete:
+	case history.Delete:
 		o.flag = string(out.Value) == "true"
-	case Add:
+	case history.Add:
 		o.delta = in.Delta
 		if !o.unknown {
 			o.value = m.in.idOf(out.Value)
 		}
-	case Get:
+	case history.Get:
 		if !o.unknown && out.Value != nil {
 			o.present, o.value = true, m.in.idOf(out.Value)
 		}

@@ -9,12 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
 )
 
 // ReportOptions tune WriteReport.
 type ReportOptions struct {
 	// Model overrides the history header's model, as in Options.
-	Model Model
+	Model history.Model
 	// Timeout bounds the search the report redoes to find the
 	// linearizations it shows (0: none).
 	Timeout time.Duration
@@ -28,7 +29,7 @@ type ReportOptions struct {
 // found (or the longest partial ones, and where they get stuck), and the
 // events (faults with their ground truth, kills, restarts) on tracks of
 // their own. It uses porcupine's visualization.
-func WriteReport(w io.Writer, h *History, opts ReportOptions) error {
+func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 	model := h.Header.Model
 	if opts.Model != "" {
 		model = opts.Model
@@ -42,7 +43,7 @@ func WriteReport(w io.Writer, h *History, opts ReportOptions) error {
 }
 
 // WriteReportFile writes the report to the file at path.
-func WriteReportFile(path string, h *History, opts ReportOptions) error {
+func WriteReportFile(path string, h *history.History, opts ReportOptions) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
 			return "absent"
 		},
 		DescribeOperationMetadata: func(meta any) string {
-			if op, ok := meta.(*Op); ok && op.Line > 0 {
+			if op, ok := meta.(*history.Op); ok && op.Line > 0 {
 				return fmt.Sprintf("history line %d", op.Line)
 			}
 			return ""
@@ -150,7 +151,7 @@ func shorten(s string) string {
 
 // annotations turns events into tracks of their own, marks failed
 // operations on their stream, and marks the operations of violations.
-func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
+func annotations(h *history.History, ss *streams, r *Result) []porcupine.Annotation {
 	var as []porcupine.Annotation
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -202,40 +203,40 @@ func annotations(h *History, ss *streams, r *Result) []porcupine.Annotation {
 // uncheckedOp marks, on its stream's track, an operation the search does
 // not take: a failed one (surely not applied) or a len or keys (not
 // checked).
-func uncheckedOp(op *Op, ss *streams) (porcupine.Annotation, bool) {
+func uncheckedOp(op *history.Op, ss *streams) (porcupine.Annotation, bool) {
 	a := porcupine.Annotation{ClientId: ss.id(op), Start: op.Call, End: op.Return, BackgroundColor: "#dddddd"}
 	switch {
-	case op.Status == StatusFail:
+	case op.Status == history.StatusFail:
 		a.Description = "failed: " + string(op.Method)
 		a.Details = op.String() + " (surely not applied; not checked)"
-	case !op.Method.keyed():
-		a.Description = op.describe()
+	case !op.Method.Keyed():
+		a.Description = op.Describe()
 		a.Details = op.String() + " (spans every key; not checked)"
 	default:
 		return a, false
 	}
-	if op.Status == StatusUnknown {
+	if op.Status == history.StatusUnknown {
 		a.End = op.Call
 	}
 	return a, true
 }
 
-func eventTrack(e *Event) string {
+func eventTrack(e *history.Event) string {
 	switch e.Kind {
-	case EventFault:
+	case history.EventFault:
 		if e.Link != "" {
 			return "faults " + e.Link
 		}
 		return "faults"
-	case EventNote:
+	case history.EventNote:
 		return "notes"
-	case EventLateReply:
+	case history.EventLateReply:
 		return "late replies"
 	}
 	return "processes"
 }
 
-func eventTitle(e *Event) string {
+func eventTitle(e *history.Event) string {
 	s := string(e.Kind)
 	if e.Fault != "" {
 		s = e.Fault
@@ -243,7 +244,7 @@ func eventTitle(e *Event) string {
 	if e.Worker != "" {
 		s += " " + e.Worker
 	}
-	if e.Truth != TruthNone {
+	if e.Truth != history.TruthNone {
 		s += ": " + strings.ReplaceAll(string(e.Truth), "_", " ")
 	}
 	if e.Reset {
@@ -252,7 +253,7 @@ func eventTitle(e *Event) string {
 	return s
 }
 
-func eventDetails(e *Event) string {
+func eventDetails(e *history.Event) string {
 	var parts []string
 	if e.Op != 0 {
 		parts = append(parts, fmt.Sprintf("operation #%d", e.Op))
@@ -272,15 +273,15 @@ func eventDetails(e *Event) string {
 	return strings.Join(parts, "; ")
 }
 
-func eventColor(e *Event) string {
+func eventColor(e *history.Event) string {
 	switch {
-	case e.Kind == EventFault && e.Truth == TruthApplied:
+	case e.Kind == history.EventFault && e.Truth == history.TruthApplied:
 		return "#ffd59c"
-	case e.Kind == EventFault:
+	case e.Kind == history.EventFault:
 		return "#fff3a8"
-	case e.Kind == EventNote:
+	case e.Kind == history.EventNote:
 		return "#e0e0ff"
-	case e.Kind == EventCrash:
+	case e.Kind == history.EventCrash:
 		return "#ff9c9c"
 	}
 	return "#c8e6ff"

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 )
 
 // reportData extracts the data porcupine's page renders.
@@ -32,7 +33,7 @@ type reportData struct {
 
 func renderReport(t *testing.T, text string, opts ReportOptions) reportData {
 	t.Helper()
-	h, err := Read(strings.NewReader(text), "h.jsonl")
+	h, err := history.Read(strings.NewReader(text), "h.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestReportMarksViolations(t *testing.T) {
 {"type":"op","id":1,"worker":"w1","method":"set","key":"x","input":{"value":1},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
 {"type":"op","id":2,"worker":"w1","method":"get","key":"x","output":{},"call":30,"return":40,"status":"ok"}
 `
-	h, err := Read(strings.NewReader(text), "h.jsonl")
+	h, err := history.Read(strings.NewReader(text), "h.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestReportMarksViolations(t *testing.T) {
 func TestReportOfAConcurrentHistory(t *testing.T) {
 	// Enough concurrency for the search to meet states it has seen,
 	// which compares them; the evicting model's states are sets.
-	for _, model := range []Model{ModelKV, ModelKVEvict} {
+	for _, model := range []history.Model{history.ModelKV, history.ModelKVEvict} {
 		h := hardHistory(6)
 		h.Header.Model = model
 		var b bytes.Buffer

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/shmlab/shmlab/history"
 )
 
 // The session guarantees are checked per session: the operations of one
@@ -66,7 +68,7 @@ const (
 )
 
 // checkSessions checks the session guarantees of every session in h.
-func checkSessions(h *History, model Model) []Violation {
+func checkSessions(h *history.History, model history.Model) []Violation {
 	c := newSessionCheck(h, model)
 	var f sessionFindings
 	for _, obs := range c.sessions {
@@ -85,7 +87,7 @@ type sessionName struct {
 
 // sessionCheck is what the checks precompute from a history.
 type sessionCheck struct {
-	h      *History
+	h      *history.History
 	bounds []int64
 	keyIDs map[string]int32
 	evict  []bool // per key: absence may come at any time
@@ -135,7 +137,7 @@ type sessionLists struct {
 }
 
 // newSessionCheck sorts out what h's operations wrote and saw.
-func newSessionCheck(h *History, model Model) *sessionCheck {
+func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 	c := &sessionCheck{
 		h: h, bounds: epochs(h), keyIDs: make(map[string]int32), vals: newValueTable(),
 		slots: make(map[uint64]int32), srcs: make(map[uint64]int32),
@@ -145,14 +147,14 @@ func newSessionCheck(h *History, model Model) *sessionCheck {
 	for i := range h.Ops {
 		c.session[i] = -1
 		op := &h.Ops[i]
-		if !op.Method.keyed() {
+		if !op.Method.Keyed() {
 			continue
 		}
 		key := c.keyID(op.Key, model)
 		if op.Input.TTL > 0 {
 			c.evict[key] = true
 		}
-		if op.Status != StatusFail {
+		if op.Status != history.StatusFail {
 			c.session[i] = c.sessionID(op)
 			c.classify(int32(i), c.slot(key, epochOf(c.bounds, op.Call)))
 		}
@@ -170,12 +172,12 @@ func newSessionCheck(h *History, model Model) *sessionCheck {
 }
 
 // keyID returns key's number.
-func (c *sessionCheck) keyID(key string, model Model) int32 {
+func (c *sessionCheck) keyID(key string, model history.Model) int32 {
 	id, ok := c.keyIDs[key]
 	if !ok {
 		id = int32(len(c.evict))
 		c.keyIDs[key] = id
-		c.evict = append(c.evict, model == ModelKVEvict)
+		c.evict = append(c.evict, model == history.ModelKVEvict)
 		c.lastSlot = append(c.lastSlot, -1)
 	}
 	return id
@@ -199,7 +201,7 @@ func (c *sessionCheck) slot(key int32, epoch uint32) int32 {
 }
 
 // sessionID returns the number of op's session.
-func (c *sessionCheck) sessionID(op *Op) int32 {
+func (c *sessionCheck) sessionID(op *history.Op) int32 {
 	name := sessionName{op.Worker, op.Stream}
 	s, ok := c.names[name]
 	if !ok {
@@ -216,7 +218,7 @@ func (c *sessionCheck) classify(i int32, slot int32) {
 	if val, ok := mayWrite(op); ok {
 		s := c.sources(slot, c.vals.id(val))
 		c.writers.add(s, writeSource{call: op.Call, ret: returned(op), op: i})
-	} else if op.Method == Add && op.Status == StatusUnknown {
+	} else if op.Method == history.Add && op.Status == history.StatusUnknown {
 		c.unknownAdd[slot] = min(c.unknownAdd[slot], op.Call)
 	}
 	if wrote(op) {
@@ -294,16 +296,16 @@ func sortNearly[E any](s []E, cmp func(a, b E) int) {
 // mayWrite returns the value op may have left its key holding (nil for
 // absence), if it may have written one value; an unknown add may have
 // written any integer.
-func mayWrite(op *Op) (json.RawMessage, bool) {
-	ok, unknown := op.Status == StatusOK, op.Status == StatusUnknown
+func mayWrite(op *history.Op) (json.RawMessage, bool) {
+	ok, unknown := op.Status == history.StatusOK, op.Status == history.StatusUnknown
 	switch {
-	case op.Method == Set && (ok || unknown):
+	case op.Method == history.Set && (ok || unknown):
 		return op.Input.Value, true
-	case op.Method == CAS && (unknown || ok && string(op.Output.Value) == "true"):
+	case op.Method == history.CAS && (unknown || ok && string(op.Output.Value) == "true"):
 		return op.Input.Value, true
-	case op.Method == Add && ok:
+	case op.Method == history.Add && ok:
 		return op.Output.Value, true
-	case op.Method == Delete && (ok || unknown):
+	case op.Method == history.Delete && (ok || unknown):
 		return nil, true
 	}
 	return nil, false
@@ -311,29 +313,29 @@ func mayWrite(op *Op) (json.RawMessage, bool) {
 
 // wrote reports whether op surely wrote its key: an ok set, delete, add,
 // or cas that answered true.
-func wrote(op *Op) bool {
+func wrote(op *history.Op) bool {
 	_, ok := mayWrite(op)
-	return ok && op.Status == StatusOK
+	return ok && op.Status == history.StatusOK
 }
 
 // saw returns the value op saw its key hold (nil for absence), if it
 // saw one: an ok get, or an ok cas that answered true.
-func saw(op *Op) (json.RawMessage, bool) {
-	if op.Status != StatusOK {
+func saw(op *history.Op) (json.RawMessage, bool) {
+	if op.Status != history.StatusOK {
 		return nil, false
 	}
 	switch {
-	case op.Method == Get:
+	case op.Method == history.Get:
 		return op.Output.Value, true
-	case op.Method == CAS && string(op.Output.Value) == "true":
+	case op.Method == history.CAS && string(op.Output.Value) == "true":
 		return op.Input.Old, true
 	}
 	return nil, false
 }
 
 // returned is op's return time, or timeMax if it has none.
-func returned(op *Op) int64 {
-	if op.Status == StatusUnknown {
+func returned(op *history.Op) int64 {
+	if op.Status == history.StatusUnknown {
 		return timeMax
 	}
 	return op.Return
@@ -358,7 +360,7 @@ func (t *valueTable) id(v json.RawMessage) int32 {
 	}
 	id := int32(len(t.isInt))
 	t.ids[string(v)] = id
-	_, isInt := parseInt(v)
+	_, isInt := history.Int(v)
 	t.isInt = append(t.isInt, isInt)
 	return id
 }
@@ -648,7 +650,7 @@ func (f *sessionFindings) add(check int, ops ...int32) {
 // violations returns the earliest violations of each check, explained.
 func (f *sessionFindings) violations(c *sessionCheck) []Violation {
 	var vs []Violation
-	last := func(ops []int32) *Op { return &c.h.Ops[ops[len(ops)-1]] }
+	last := func(ops []int32) *history.Op { return &c.h.Ops[ops[len(ops)-1]] }
 	for check, found := range f.found {
 		slices.SortStableFunc(found, func(a, b []int32) int {
 			return cmp.Or(cmp.Compare(last(a).Call, last(b).Call), cmp.Compare(last(a).ID, last(b).ID))
@@ -696,7 +698,7 @@ func (c *sessionCheck) explain(check int, ops []int32) Violation {
 }
 
 // valueText is what observation op saw, as JSON text or "absent".
-func valueText(op *Op) string {
+func valueText(op *history.Op) string {
 	v, _ := saw(op)
 	if v == nil {
 		return "absent"
@@ -705,7 +707,7 @@ func valueText(op *Op) string {
 }
 
 // mayHaveRead describes the writes observation op may have read from.
-func (c *sessionCheck) mayHaveRead(op *Op) string {
+func (c *sessionCheck) mayHaveRead(op *history.Op) string {
 	slot := c.slots[pair(c.keyIDs[op.Key], epochOf(c.bounds, op.Call))]
 	v, _ := saw(op)
 	val := c.vals.id(v)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/history"
 	"pgregory.net/rapid"
 )
 
@@ -17,16 +18,16 @@ import (
 // count from 1 in the order operations are added. The modifiers
 // (unknown, failed, stream, ttl) change the last one.
 type handHistory struct {
-	h History
+	h history.History
 }
 
-func newHand(model Model) *handHistory {
-	return &handHistory{h: History{Header: NewHeader(model, "hand", 0)}}
+func newHand(model history.Model) *handHistory {
+	return &handHistory{h: history.History{Header: history.NewHeader(model, "hand", 0)}}
 }
 
-func (b *handHistory) op(o Op) *handHistory {
+func (b *handHistory) op(o history.Op) *handHistory {
 	o.ID = int64(len(b.h.Ops) + 1)
-	o.Status = StatusOK
+	o.Status = history.StatusOK
 	b.h.Ops = append(b.h.Ops, o)
 	return b
 }
@@ -40,29 +41,29 @@ func handValue(v string) json.RawMessage {
 }
 
 func (b *handHistory) set(w, k, v string, call, ret int64) *handHistory {
-	return b.op(Op{Worker: w, Method: Set, Key: k, Input: Input{Value: json.RawMessage(v)},
-		Output: Output{Value: json.RawMessage(`"OK"`)}, Call: call, Return: ret})
+	return b.op(history.Op{Worker: w, Method: history.Set, Key: k, Input: history.Input{Value: json.RawMessage(v)},
+		Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: call, Return: ret})
 }
 
 // get reads v ("" for absent).
 func (b *handHistory) get(w, k, v string, call, ret int64) *handHistory {
-	return b.op(Op{Worker: w, Method: Get, Key: k, Output: Output{Value: handValue(v)}, Call: call, Return: ret})
+	return b.op(history.Op{Worker: w, Method: history.Get, Key: k, Output: history.Output{Value: handValue(v)}, Call: call, Return: ret})
 }
 
 func (b *handHistory) del(w, k string, present bool, call, ret int64) *handHistory {
-	return b.op(Op{Worker: w, Method: Delete, Key: k,
-		Output: Output{Value: json.RawMessage(strconv.FormatBool(present))}, Call: call, Return: ret})
+	return b.op(history.Op{Worker: w, Method: history.Delete, Key: k,
+		Output: history.Output{Value: json.RawMessage(strconv.FormatBool(present))}, Call: call, Return: ret})
 }
 
 // cas expects old ("" for absent).
 func (b *handHistory) cas(w, k, old, v string, swapped bool, call, ret int64) *handHistory {
-	return b.op(Op{Worker: w, Method: CAS, Key: k, Input: Input{Old: handValue(old), Value: json.RawMessage(v)},
-		Output: Output{Value: json.RawMessage(strconv.FormatBool(swapped))}, Call: call, Return: ret})
+	return b.op(history.Op{Worker: w, Method: history.CAS, Key: k, Input: history.Input{Old: handValue(old), Value: json.RawMessage(v)},
+		Output: history.Output{Value: json.RawMessage(strconv.FormatBool(swapped))}, Call: call, Return: ret})
 }
 
 func (b *handHistory) add(w, k string, delta, result int64, call, ret int64) *handHistory {
-	return b.op(Op{Worker: w, Method: Add, Key: k, Input: Input{Delta: delta},
-		Output: Output{Value: json.RawMessage(strconv.FormatInt(result, 10))}, Call: call, Return: ret})
+	return b.op(history.Op{Worker: w, Method: history.Add, Key: k, Input: history.Input{Delta: delta},
+		Output: history.Output{Value: json.RawMessage(strconv.FormatInt(result, 10))}, Call: call, Return: ret})
 }
 
 // incr is the set of a get-then-set that meant to add by.
@@ -72,17 +73,17 @@ func (b *handHistory) incr(w, k string, v, by int64, call, ret int64) *handHisto
 	return b
 }
 
-func (b *handHistory) last() *Op { return &b.h.Ops[len(b.h.Ops)-1] }
+func (b *handHistory) last() *history.Op { return &b.h.Ops[len(b.h.Ops)-1] }
 
 func (b *handHistory) unknown() *handHistory {
 	o := b.last()
-	o.Status, o.Return, o.Output = StatusUnknown, 0, Output{}
+	o.Status, o.Return, o.Output = history.StatusUnknown, 0, history.Output{}
 	return b
 }
 
 func (b *handHistory) failed() *handHistory {
 	o := b.last()
-	o.Status, o.Output = StatusFail, Output{Error: &ErrorInfo{Code: "overloaded"}}
+	o.Status, o.Output = history.StatusFail, history.Output{Error: &history.ErrorInfo{Code: "overloaded"}}
 	return b
 }
 
@@ -97,7 +98,7 @@ func (b *handHistory) ttl(ms int64) *handHistory {
 }
 
 func (b *handHistory) restart(t int64, reset bool) *handHistory {
-	b.h.Events = append(b.h.Events, Event{Kind: EventMasterRestart, Time: t, Reset: reset})
+	b.h.Events = append(b.h.Events, history.Event{Kind: history.EventMasterRestart, Time: t, Reset: reset})
 	return b
 }
 
@@ -106,7 +107,7 @@ func (b *handHistory) restart(t int64, reset bool) *handHistory {
 func (b *handHistory) history(t interface {
 	Helper()
 	Fatalf(format string, args ...any)
-}) *History {
+}) *history.History {
 	t.Helper()
 	h := b.h
 	h.Ops = slices.Clone(b.h.Ops)
@@ -117,9 +118,9 @@ func (b *handHistory) history(t interface {
 }
 
 // sgReread writes h and reads it back, as the reader checks it.
-func sgReread(h *History) (*History, error) {
+func sgReread(h *history.History) (*history.History, error) {
 	var buf bytes.Buffer
-	w := NewWriter(&buf, h.Header)
+	w := history.NewWriter(&buf, h.Header)
 	for i := range h.Ops {
 		w.Op(&h.Ops[i])
 	}
@@ -129,7 +130,7 @@ func sgReread(h *History) (*History, error) {
 	if err := w.Flush(); err != nil {
 		return nil, err
 	}
-	return Read(&buf, h.Name)
+	return history.Read(&buf, h.Name)
 }
 
 // foundViolation is a Violation without its text, for comparing.
@@ -182,54 +183,54 @@ func TestSessionReadYourWrites(t *testing.T) {
 	}
 	runSessionCases(t, []sessionCase{{
 		name: "older value",
-		h:    newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
+		h:    newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
 		want: ryw("k", 2, 3),
 	}, {
 		name: "absent after own write",
-		h:    newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 3, 4),
+		h:    newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("a", "k", "", 3, 4),
 		want: ryw("k", 1, 2),
 	}, {
 		name: "the same value written again later is no excuse",
-		h:    newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6).set("c", "k", `1`, 7, 8),
+		h:    newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6).set("c", "k", `1`, 7, 8),
 		want: ryw("k", 2, 3),
 	}, {
 		name: "only the latest own write is reported",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).set("a", "k", `3`, 5, 6).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).set("a", "k", `3`, 5, 6).
 			get("a", "k", `1`, 7, 8),
 		want: ryw("k", 3, 4),
 	}, {
 		name: "a cas that expected an older value",
-		h:    newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).cas("a", "k", `1`, `3`, true, 5, 6),
+		h:    newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).cas("a", "k", `1`, `3`, true, 5, 6),
 		want: ryw("k", 2, 3),
 	}, {
 		name: "after an add",
-		h:    newHand(ModelKV).set("a", "k", `5`, 1, 2).add("a", "k", 1, 6, 3, 4).get("a", "k", `5`, 5, 6),
+		h:    newHand(history.ModelKV).set("a", "k", `5`, 1, 2).add("a", "k", 1, 6, 3, 4).get("a", "k", `5`, 5, 6),
 		want: ryw("k", 2, 3),
 	}, {
 		name:         "a concurrent write of the older value",
-		h:            newHand(ModelKV).set("b", "k", `1`, 1, 5).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 6, 7),
+		h:            newHand(history.ModelKV).set("b", "k", `1`, 1, 5).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 6, 7),
 		linearizable: true,
 	}, {
 		name: "the same value written by another, concurrent write",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).set("c", "k", `1`, 4, 8).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).set("c", "k", `1`, 4, 8).
 			get("a", "k", `1`, 5, 6),
 		linearizable: true,
 	}, {
 		name:         "an unknown write of the older value",
-		h:            newHand(ModelKV).set("b", "k", `1`, 1, 2).unknown().set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
+		h:            newHand(history.ModelKV).set("b", "k", `1`, 1, 2).unknown().set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
 		linearizable: true,
 	}, {
 		name:         "an unknown add may have made any integer",
-		h:            newHand(ModelKV).set("a", "k", `5`, 1, 2).add("b", "k", -2, 0, 1, 0).unknown().set("a", "k", `7`, 3, 4).get("a", "k", `5`, 5, 6),
+		h:            newHand(history.ModelKV).set("a", "k", `5`, 1, 2).add("b", "k", -2, 0, 1, 0).unknown().set("a", "k", `7`, 3, 4).get("a", "k", `5`, 5, 6),
 		linearizable: true,
 	}, {
 		name:         "a failed write is not an excuse, nor a write",
-		h:            newHand(ModelKV).set("b", "k", `1`, 4, 5).failed().set("a", "k", `2`, 3, 4).get("a", "k", "", 6, 7).set("a", "k", `3`, 8, 9).failed().get("a", "k", `2`, 10, 11),
+		h:            newHand(history.ModelKV).set("b", "k", `1`, 4, 5).failed().set("a", "k", `2`, 3, 4).get("a", "k", "", 6, 7).set("a", "k", `3`, 8, 9).failed().get("a", "k", `2`, 10, 11),
 		want:         ryw("k", 2, 3),
 		linearizable: false,
 	}, {
 		name:         "a concurrent delete",
-		h:            newHand(ModelKV).set("a", "k", `1`, 1, 2).del("b", "k", true, 2, 5).get("a", "k", "", 3, 4),
+		h:            newHand(history.ModelKV).set("a", "k", `1`, 1, 2).del("b", "k", true, 2, 5).get("a", "k", "", 3, 4),
 		linearizable: true,
 	}, {
 		// A stream is sequential: a's read follows a's write even at the
@@ -237,41 +238,41 @@ func TestSessionReadYourWrites(t *testing.T) {
 		// check, which reads ties as concurrent, lets it be (it may accept
 		// what the search rejects, never the other way round).
 		name:         "the read begins as the write returns",
-		h:            newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 5).get("a", "k", `1`, 5, 6),
+		h:            newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 5).get("a", "k", `1`, 5, 6),
 		linearizable: false,
 	}, {
 		name:         "the older write returns as the newer begins",
-		h:            newHand(ModelKV).set("b", "k", `1`, 1, 3).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
+		h:            newHand(history.ModelKV).set("b", "k", `1`, 1, 3).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
 		linearizable: true,
 	}, {
 		name:         "another key",
-		h:            newHand(ModelKV).set("a", "k", `1`, 1, 2).get("a", "j", "", 3, 4),
+		h:            newHand(history.ModelKV).set("a", "k", `1`, 1, 2).get("a", "j", "", 3, 4),
 		linearizable: true,
 	}, {
 		name:         "evicted",
-		h:            newHand(ModelKVEvict).set("a", "k", `1`, 1, 2).get("a", "k", "", 3, 4),
+		h:            newHand(history.ModelKVEvict).set("a", "k", `1`, 1, 2).get("a", "k", "", 3, 4),
 		linearizable: true,
 	}, {
 		name:         "expired",
-		h:            newHand(ModelKV).set("a", "k", `1`, 1, 2).ttl(10).get("a", "k", "", 3, 4),
+		h:            newHand(history.ModelKV).set("a", "k", `1`, 1, 2).ttl(10).get("a", "k", "", 3, 4),
 		linearizable: true,
 	}, {
 		name:         "evicted but not absent",
-		h:            newHand(ModelKVEvict).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
+		h:            newHand(history.ModelKVEvict).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6),
 		want:         ryw("k", 2, 3),
 		linearizable: false,
 	}, {
 		name:         "a master restart lost the write",
-		h:            newHand(ModelKV).set("a", "k", `1`, 1, 2).restart(3, true).get("a", "k", "", 4, 5),
+		h:            newHand(history.ModelKV).set("a", "k", `1`, 1, 2).restart(3, true).get("a", "k", "", 4, 5),
 		linearizable: true,
 	}, {
 		name:         "a master restart that kept the state",
-		h:            newHand(ModelKV).set("a", "k", `1`, 1, 2).restart(3, false).get("a", "k", "", 4, 5),
+		h:            newHand(history.ModelKV).set("a", "k", `1`, 1, 2).restart(3, false).get("a", "k", "", 4, 5),
 		want:         ryw("k", 1, 2),
 		linearizable: false,
 	}, {
 		name: "another stream of the same worker is another session",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "j", "", 5, 0).unknown().
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "j", "", 5, 0).unknown().
 			get("a", "k", `1`, 6, 7).stream(1),
 		linearizable: false,
 	}})
@@ -283,15 +284,15 @@ func TestSessionMonotonicReads(t *testing.T) {
 	}
 	runSessionCases(t, []sessionCase{{
 		name: "older value",
-		h:    newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", `1`, 7, 8),
+		h:    newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", `1`, 7, 8),
 		want: mr("k", 3, 4),
 	}, {
 		name: "absent again",
-		h:    newHand(ModelKV).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", "", 7, 8),
+		h:    newHand(history.ModelKV).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", "", 7, 8),
 		want: mr("k", 2, 3),
 	}, {
 		name: "the strongest earlier read is reported",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
 			get("a", "k", "", 7, 8).get("a", "k", `1`, 9, 10),
 		want: []foundViolation{
 			{Check: "monotonic-reads", Key: "k", IDs: []int64{3, 4}},
@@ -299,39 +300,39 @@ func TestSessionMonotonicReads(t *testing.T) {
 		},
 	}, {
 		name: "a cas saw the newer value",
-		h:    newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).cas("a", "k", `2`, `2`, true, 5, 6).get("a", "k", `1`, 7, 8),
+		h:    newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).cas("a", "k", `2`, `2`, true, 5, 6).get("a", "k", `1`, 7, 8),
 		want: append([]foundViolation{{Check: "read-your-writes", Key: "k", IDs: []int64{3, 4}}}, mr("k", 3, 4)...),
 	}, {
 		name: "the older value written again",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
 			set("d", "k", `1`, 6, 9).get("a", "k", `1`, 7, 8),
 		linearizable: true,
 	}, {
 		name: "writes that overlap",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 6).set("c", "k", `2`, 2, 3).get("a", "k", `2`, 4, 5).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 6).set("c", "k", `2`, 2, 3).get("a", "k", `2`, 4, 5).
 			get("a", "k", `1`, 7, 8),
 		linearizable: true,
 	}, {
 		name: "a concurrent delete",
-		h: newHand(ModelKV).set("c", "k", `2`, 3, 4).del("d", "k", true, 5, 10).get("a", "k", `2`, 6, 7).
+		h: newHand(history.ModelKV).set("c", "k", `2`, 3, 4).del("d", "k", true, 5, 10).get("a", "k", `2`, 6, 7).
 			get("a", "k", "", 8, 9),
 		linearizable: true,
 	}, {
 		name:         "an unknown delete",
-		h:            newHand(ModelKV).set("c", "k", `2`, 3, 4).del("d", "k", true, 1, 0).unknown().get("a", "k", `2`, 6, 7).get("a", "k", "", 8, 9),
+		h:            newHand(history.ModelKV).set("c", "k", `2`, 3, 4).del("d", "k", true, 1, 0).unknown().get("a", "k", `2`, 6, 7).get("a", "k", "", 8, 9),
 		linearizable: true,
 	}, {
 		name:         "evicted",
-		h:            newHand(ModelKVEvict).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", "", 7, 8),
+		h:            newHand(history.ModelKVEvict).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).get("a", "k", "", 7, 8),
 		linearizable: true,
 	}, {
 		name: "first absent, evicted",
-		h: newHand(ModelKVEvict).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", "", 5, 6).
+		h: newHand(history.ModelKVEvict).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", "", 5, 6).
 			get("a", "k", `1`, 7, 8),
 		linearizable: false,
 	}, {
 		name: "a restart between the reads",
-		h: newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
+		h: newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6).
 			restart(7, true).set("b", "k", `1`, 8, 9).get("a", "k", `1`, 10, 11),
 		linearizable: true,
 	}})
@@ -340,17 +341,17 @@ func TestSessionMonotonicReads(t *testing.T) {
 func TestSessionMonotonicWrites(t *testing.T) {
 	runSessionCases(t, []sessionCase{{
 		name: "the first write lost",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
 			get("b", "y", `1`, 5, 6).get("b", "x", "", 7, 8),
 		want: []foundViolation{{Check: "monotonic-writes", Key: "x", IDs: []int64{1, 2, 3, 4}}},
 	}, {
 		name: "overwritten by an older write",
-		h: newHand(ModelKV).set("c", "x", `0`, 0, 1).set("a", "x", `1`, 2, 3).set("a", "y", `1`, 4, 5).
+		h: newHand(history.ModelKV).set("c", "x", `0`, 0, 1).set("a", "x", `1`, 2, 3).set("a", "y", `1`, 4, 5).
 			get("b", "y", `1`, 7, 8).get("b", "x", `0`, 9, 10),
 		want: []foundViolation{{Check: "monotonic-writes", Key: "x", IDs: []int64{2, 3, 4, 5}}},
 	}, {
 		name: "one key",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "x", `2`, 3, 4).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "x", `2`, 3, 4).
 			get("b", "x", `2`, 5, 6).get("b", "x", "", 7, 8),
 		want: []foundViolation{
 			{Check: "monotonic-reads", Key: "x", IDs: []int64{3, 4}},
@@ -358,47 +359,47 @@ func TestSessionMonotonicWrites(t *testing.T) {
 		},
 	}, {
 		name: "by an add and a cas",
-		h: newHand(ModelKV).add("a", "x", 1, 1, 1, 2).cas("a", "y", "", `"go"`, true, 3, 4).
+		h: newHand(history.ModelKV).add("a", "x", 1, 1, 1, 2).cas("a", "y", "", `"go"`, true, 3, 4).
 			get("b", "y", `"go"`, 5, 6).get("b", "x", "", 7, 8),
 		want: []foundViolation{{Check: "monotonic-writes", Key: "x", IDs: []int64{1, 2, 3, 4}}},
 	}, {
 		name: "the second write unknown",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 0).unknown().
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 0).unknown().
 			get("b", "y", `1`, 5, 6).get("b", "x", "", 7, 8),
 		want: []foundViolation{{Check: "monotonic-writes", Key: "x", IDs: []int64{1, 2, 3, 4}}},
 	}, {
 		name: "within one session it is read-your-writes",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
 			get("a", "y", `1`, 5, 6).get("a", "x", "", 7, 8),
 		want: []foundViolation{{Check: "read-your-writes", Key: "x", IDs: []int64{1, 4}}},
 	}, {
 		name: "a concurrent overwrite",
-		h: newHand(ModelKV).set("c", "x", `0`, 1, 6).set("a", "x", `1`, 2, 3).set("a", "y", `1`, 4, 5).
+		h: newHand(history.ModelKV).set("c", "x", `0`, 1, 6).set("a", "x", `1`, 2, 3).set("a", "y", `1`, 4, 5).
 			get("b", "y", `1`, 7, 8).get("b", "x", `0`, 9, 10),
 		linearizable: true,
 	}, {
 		name: "the second write may not be the one seen",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).set("c", "y", `1`, 0, 0).unknown().
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).set("c", "y", `1`, 0, 0).unknown().
 			get("b", "y", `1`, 5, 6).get("b", "x", "", 7, 8),
 		linearizable: false,
 	}, {
 		name: "the writes overlap",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 3).stream(0).set("a", "y", `1`, 2, 4).stream(1).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 3).stream(0).set("a", "y", `1`, 2, 4).stream(1).
 			get("b", "y", `1`, 5, 6).get("b", "x", "", 7, 8),
 		linearizable: false,
 	}, {
 		name: "a concurrent delete",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).del("c", "x", true, 4, 9).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).del("c", "x", true, 4, 9).
 			get("b", "y", `1`, 5, 7).get("b", "x", "", 7, 8),
 		linearizable: true,
 	}, {
 		name: "evicted",
-		h: newHand(ModelKVEvict).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
+		h: newHand(history.ModelKVEvict).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
 			get("b", "y", `1`, 5, 6).get("b", "x", "", 7, 8),
 		linearizable: true,
 	}, {
 		name: "a restart between the reads",
-		h: newHand(ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
+		h: newHand(history.ModelKV).set("a", "x", `1`, 1, 2).set("a", "y", `1`, 3, 4).
 			get("b", "y", `1`, 5, 6).restart(7, true).get("b", "x", "", 8, 9),
 		linearizable: true,
 	}})
@@ -407,34 +408,34 @@ func TestSessionMonotonicWrites(t *testing.T) {
 func TestSessionWritesFollowReads(t *testing.T) {
 	runSessionCases(t, []sessionCase{{
 		name: "the read's write lost",
-		h: newHand(ModelKV).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
+		h: newHand(history.ModelKV).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
 			get("b", "y", `1`, 7, 8).get("b", "x", "", 9, 10),
 		want: []foundViolation{{Check: "writes-follow-reads", Key: "x", IDs: []int64{2, 3, 4, 5}}},
 	}, {
 		name: "a concurrent delete",
-		h: newHand(ModelKV).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
+		h: newHand(history.ModelKV).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
 			del("d", "x", true, 8, 12).get("b", "y", `1`, 7, 8).get("b", "x", "", 9, 10),
 		linearizable: true,
 	}, {
 		name: "the read may have read a later write",
-		h: newHand(ModelKV).set("c", "x", `1`, 1, 2).set("d", "x", `2`, 2, 3).set("e", "x", `1`, 3, 9).
+		h: newHand(history.ModelKV).set("c", "x", `1`, 1, 2).set("d", "x", `2`, 2, 3).set("e", "x", `1`, 3, 9).
 			get("a", "x", `1`, 4, 5).set("a", "y", `1`, 6, 7).get("b", "y", `1`, 8, 9).get("b", "x", `2`, 10, 11),
 		linearizable: false,
 	}, {
 		name: "evicted",
-		h: newHand(ModelKVEvict).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
+		h: newHand(history.ModelKVEvict).set("c", "x", `1`, 1, 2).get("a", "x", `1`, 3, 4).set("a", "y", `1`, 5, 6).
 			get("b", "y", `1`, 7, 8).get("b", "x", "", 9, 10),
 		linearizable: true,
 	}})
 }
 
 func TestSessionText(t *testing.T) {
-	h := newHand(ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6).history(t)
-	got := checkSessions(h, ModelKV)
+	h := newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("a", "k", `2`, 3, 4).get("a", "k", `1`, 5, 6).history(t)
+	got := checkSessions(h, history.ModelKV)
 	want := []Violation{{
 		Check: "read-your-writes",
 		Key:   "k",
-		Ops:   []Op{h.Ops[1], h.Ops[2]},
+		Ops:   []history.Op{h.Ops[1], h.Ops[2]},
 		Text: `#3 a/0 get("k") -> 1, after #2 a/0 set("k", 2) -> "OK" in the same session, read 1, which is older: ` +
 			`every write it may have read (#1 b/0 set("k", 1) -> "OK") returned before that write was called.`,
 	}}
@@ -444,11 +445,11 @@ func TestSessionText(t *testing.T) {
 }
 
 func TestSessionManyViolations(t *testing.T) {
-	b := newHand(ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6)
+	b := newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6)
 	for i := range int64(maxShownPerCheck + 5) {
 		b.get("a", "k", `1`, 10+2*i, 11+2*i)
 	}
-	vs := checkSessions(b.history(t), ModelKV)
+	vs := checkSessions(b.history(t), history.ModelKV)
 	if len(vs) != maxShownPerCheck {
 		t.Fatalf("got %d violations, want %d", len(vs), maxShownPerCheck)
 	}
@@ -477,7 +478,7 @@ func TestSessionsAcceptLinearizable(t *testing.T) {
 			pctUnknown: rapid.IntRange(0, 20).Draw(t, "pctUnknown"),
 			pctFail:    rapid.IntRange(0, 10).Draw(t, "pctFail"),
 			pctTTL:     rapid.SampledFrom([]int{0, 0, 30}).Draw(t, "pctTTL"),
-			model:      rapid.SampledFrom([]Model{ModelKV, ModelKV, ModelKVEvict}).Draw(t, "model"),
+			model:      rapid.SampledFrom([]history.Model{history.ModelKV, history.ModelKV, history.ModelKVEvict}).Draw(t, "model"),
 		}
 		h := sgGenerate(sgRapid{t}, cfg)
 		if _, err := sgReread(h); err != nil {
@@ -506,7 +507,7 @@ func TestSessionsRejectOnlyNonLinearizable(t *testing.T) {
 			ops:        rapid.IntRange(1, 30).Draw(t, "ops"),
 			restarts:   rapid.IntRange(0, 1).Draw(t, "restarts"),
 			pctUnknown: rapid.IntRange(0, 20).Draw(t, "pctUnknown"),
-			model:      rapid.SampledFrom([]Model{ModelKV, ModelKVEvict}).Draw(t, "model"),
+			model:      rapid.SampledFrom([]history.Model{history.ModelKV, history.ModelKVEvict}).Draw(t, "model"),
 		}
 		p := sgRapid{t}
 		h := sgGenerate(p, cfg)
@@ -525,14 +526,14 @@ func TestSessionsRejectOnlyNonLinearizable(t *testing.T) {
 
 // sgStale makes an ok get read a value its key held at some time, or
 // absence.
-func sgStale(p sgPicker, h *History) {
+func sgStale(p sgPicker, h *history.History) {
 	op := &h.Ops[p.pick(len(h.Ops))]
-	if op.Method != Get || op.Status != StatusOK {
+	if op.Method != history.Get || op.Status != history.StatusOK {
 		return
 	}
 	vals := []json.RawMessage{nil}
 	for i := range h.Ops {
-		if o := &h.Ops[i]; o.Key == op.Key && o.Status == StatusOK {
+		if o := &h.Ops[i]; o.Key == op.Key && o.Status == history.StatusOK {
 			if v, ok := mayWrite(o); ok {
 				vals = append(vals, v)
 			}
@@ -541,7 +542,7 @@ func sgStale(p sgPicker, h *History) {
 	op.Output.Value = vals[p.pick(len(vals))]
 }
 
-func sgText(h *History) string {
+func sgText(h *history.History) string {
 	var b strings.Builder
 	for i := range h.Ops {
 		b.WriteString(h.Ops[i].String())
@@ -557,7 +558,7 @@ func sgText(h *History) string {
 // by 4 workers on 10 keys (3 of them counters) with the session and
 // counter checks, together and apart.
 func BenchmarkSessions(b *testing.B) {
-	cfg := sgConfig{workers: 4, keys: 10, counters: 3, ops: 100_000, restarts: 2, pctUnknown: 1, pctFail: 1, model: ModelKV}
+	cfg := sgConfig{workers: 4, keys: 10, counters: 3, ops: 100_000, restarts: 2, pctUnknown: 1, pctFail: 1, model: history.ModelKV}
 	h := sgGenerate(sgSeeded{rand.New(rand.NewPCG(1, 2))}, cfg)
 	sessions := func(b *testing.B) {
 		if vs := checkSessions(h, cfg.model); len(vs) > 0 {
@@ -600,14 +601,14 @@ type sgConfig struct {
 	workers, keys, counters, ops int
 	restarts                     int
 	pctUnknown, pctFail, pctTTL  int
-	model                        Model
+	model                        history.Model
 }
 
 // sgOp is a generated operation and where it takes effect, in eighths of
 // the clock: within its interval, or anywhere after its call if it is
 // unknown; -1 if it never does.
 type sgOp struct {
-	op         Op
+	op         history.Op
 	point, tie int64
 	reset      bool   // a master restart, not an operation
 	evict      string // an eviction of this key, not an operation
@@ -617,7 +618,7 @@ type sgOp struct {
 // random, possibly touching intervals, each takes effect at a random
 // point of its interval, and outputs come from applying them in that
 // order to a store. Each key holds its values' JSON text.
-func sgGenerate(p sgPicker, cfg sgConfig) *History {
+func sgGenerate(p sgPicker, cfg sgConfig) *history.History {
 	all := sgIntervals(p, cfg)
 	bounds := sgRestarts(p, cfg, all)
 	sgPoints(p, all, bounds)
@@ -626,9 +627,9 @@ func sgGenerate(p sgPicker, cfg sgConfig) *History {
 		all = append(all, &sgOp{point: 8 * t, tie: -1, reset: true})
 	}
 	sgApply(p, cfg, all)
-	h := &History{Header: NewHeader(cfg.model, "generated", 0)}
+	h := &history.History{Header: history.NewHeader(cfg.model, "generated", 0)}
 	for _, t := range bounds {
-		h.Events = append(h.Events, Event{Kind: EventMasterRestart, Time: t, Reset: true})
+		h.Events = append(h.Events, history.Event{Kind: history.EventMasterRestart, Time: t, Reset: true})
 	}
 	for _, o := range all {
 		if o.op.Worker != "" {
@@ -636,7 +637,7 @@ func sgGenerate(p sgPicker, cfg sgConfig) *History {
 		}
 	}
 	if p.pick(2) == 0 { // as a recorder writes them
-		slices.SortStableFunc(h.Ops, func(a, b Op) int { return sgCompare(returned(&a), returned(&b)) })
+		slices.SortStableFunc(h.Ops, func(a, b history.Op) int { return sgCompare(returned(&a), returned(&b)) })
 	}
 	for i := range h.Ops {
 		h.Ops[i].ID = int64(i + 1)
@@ -656,14 +657,14 @@ func sgIntervals(p sgPicker, cfg sgConfig) []*sgOp {
 			o.op.Worker, o.op.Stream = "w"+strconv.Itoa(w), stream
 			o.op.Call = t + int64(p.pick(3))
 			o.op.Return = o.op.Call + int64(p.pick(5))
-			o.op.Status = StatusOK
+			o.op.Status = history.StatusOK
 			switch n := p.pick(100); {
 			case n < cfg.pctUnknown:
-				o.op.Status, o.op.Return = StatusUnknown, 0
+				o.op.Status, o.op.Return = history.StatusUnknown, 0
 				stream++
 				t = o.op.Call + int64(p.pick(6))
 			case n < cfg.pctUnknown+cfg.pctFail:
-				o.op.Status = StatusFail
+				o.op.Status = history.StatusFail
 				t = o.op.Return
 			default:
 				t = o.op.Return
@@ -673,8 +674,8 @@ func sgIntervals(p sgPicker, cfg sgConfig) []*sgOp {
 		}
 	}
 	for k := range cfg.keys {
-		all = append(all, &sgOp{op: Op{Worker: "final", Stream: k, Method: Get, Key: sgKey(k),
-			Call: end + 2, Return: end + 3, Status: StatusOK}})
+		all = append(all, &sgOp{op: history.Op{Worker: "final", Stream: k, Method: history.Get, Key: sgKey(k),
+			Call: end + 2, Return: end + 3, Status: history.StatusOK}})
 	}
 	return all
 }
@@ -684,38 +685,38 @@ func sgKey(k int) string { return "k" + strconv.Itoa(k) }
 var sgValues = []string{`0`, `1`, `2`, `3`, `"a"`, `"b"`, `{"x":1}`, `[1,2]`}
 
 // sgContent draws an operation's method, key and input.
-func sgContent(p sgPicker, cfg sgConfig) Op {
+func sgContent(p sgPicker, cfg sgConfig) history.Op {
 	k := p.pick(cfg.keys)
-	op := Op{Key: sgKey(k)}
+	op := history.Op{Key: sgKey(k)}
 	value := func() json.RawMessage { return json.RawMessage(sgValues[p.pick(len(sgValues))]) }
 	if k < cfg.counters {
 		switch p.pick(3) {
 		case 0:
-			op.Method = Get
+			op.Method = history.Get
 		case 1:
-			op.Method, op.Input.Delta = Add, int64(p.pick(5)-2)
+			op.Method, op.Input.Delta = history.Add, int64(p.pick(5)-2)
 		default:
-			op.Method, op.Input.Incr = Set, int64(p.pick(3)+1)
+			op.Method, op.Input.Incr = history.Set, int64(p.pick(3)+1)
 		}
 		return op
 	}
 	switch p.pick(5) {
 	case 0:
-		op.Method = Get
+		op.Method = history.Get
 	case 1:
-		op.Method, op.Input.Value = Set, value()
+		op.Method, op.Input.Value = history.Set, value()
 		if p.pick(100) < cfg.pctTTL {
 			op.Input.TTL = 1000
 		}
 	case 2:
-		op.Method = Delete
+		op.Method = history.Delete
 	case 3:
-		op.Method, op.Input.Value = CAS, value()
+		op.Method, op.Input.Value = history.CAS, value()
 		if p.pick(3) > 0 {
 			op.Input.Old = value()
 		}
 	default:
-		op.Method, op.Input.Delta = Add, int64(p.pick(5)-2)
+		op.Method, op.Input.Delta = history.Add, int64(p.pick(5)-2)
 	}
 	return op
 }
@@ -734,8 +735,8 @@ func sgRestarts(p sgPicker, cfg sgConfig, all []*sgOp) []int64 {
 		op := &o.op
 		op.Stream += streams[op.Worker]
 		e := epochOf(bounds, op.Call)
-		if op.Status != StatusUnknown && int(e) < len(bounds) && op.Return >= bounds[e] {
-			op.Status, op.Return = StatusUnknown, 0
+		if op.Status != history.StatusUnknown && int(e) < len(bounds) && op.Return >= bounds[e] {
+			op.Status, op.Return = history.StatusUnknown, 0
 			streams[op.Worker]++
 		}
 	}
@@ -757,18 +758,18 @@ func sgPoints(p sgPicker, all []*sgOp, bounds []int64) {
 		// once.
 		first := 8 * op.Call
 		s := stream{op.Worker, op.Stream}
-		if r, ok := lastReturn[s]; ok && r == op.Call && (op.Status == StatusUnknown || op.Call < op.Return) {
+		if r, ok := lastReturn[s]; ok && r == op.Call && (op.Status == history.StatusUnknown || op.Call < op.Return) {
 			first++
 		}
-		if op.Status != StatusUnknown {
+		if op.Status != history.StatusUnknown {
 			lastReturn[s] = op.Return
 		}
 		switch op.Status {
-		case StatusOK:
+		case history.StatusOK:
 			o.point = first + int64(p.pick(int(8*op.Return-first)+1))
-		case StatusFail:
+		case history.StatusFail:
 			o.point = -1
-		case StatusUnknown:
+		case history.StatusUnknown:
 			o.point = -1
 			if p.pick(2) == 0 {
 				o.point = first + int64(p.pick(64))
@@ -785,7 +786,7 @@ func sgEvictions(p sgPicker, cfg sgConfig, all []*sgOp) []*sgOp {
 	may := map[string]bool{}
 	end := int64(1)
 	for _, o := range all {
-		if cfg.model == ModelKVEvict || o.op.Input.TTL > 0 && o.op.Status != StatusFail {
+		if cfg.model == history.ModelKVEvict || o.op.Input.TTL > 0 && o.op.Status != history.StatusFail {
 			may[o.op.Key] = true
 		}
 		end = max(end, o.point)
@@ -838,49 +839,49 @@ func sgCompare(a, b int64) int {
 }
 
 // sgNever completes an operation that did nothing.
-func sgNever(p sgPicker, op *Op) {
+func sgNever(p sgPicker, op *history.Op) {
 	if op.Input.Incr != 0 {
 		op.Input.Value = json.RawMessage(strconv.Itoa(p.pick(9)))
 	}
-	if op.Status == StatusFail {
-		op.Output.Error = &ErrorInfo{Code: "overloaded"}
+	if op.Status == history.StatusFail {
+		op.Output.Error = &history.ErrorInfo{Code: "overloaded"}
 	}
 }
 
 // sgStep applies op to store and sets its output.
-func sgStep(store map[string]string, op *Op) {
+func sgStep(store map[string]string, op *history.Op) {
 	cur, present := store[op.Key]
 	var out string
 	switch op.Method {
-	case Get:
+	case history.Get:
 		out = cur
-	case Set:
+	case history.Set:
 		if op.Input.Incr != 0 {
 			n, _ := strconv.ParseInt(cur, 10, 64) // absent is 0
 			op.Input.Value = json.RawMessage(strconv.FormatInt(n+op.Input.Incr, 10))
 		}
 		store[op.Key], out = string(op.Input.Value), `"OK"`
-	case Delete:
+	case history.Delete:
 		delete(store, op.Key)
 		out = strconv.FormatBool(present)
-	case CAS:
+	case history.CAS:
 		match := !present && op.Input.Old == nil || present && op.Input.Old != nil && cur == string(op.Input.Old)
 		if match {
 			store[op.Key] = string(op.Input.Value)
 		}
 		out = strconv.FormatBool(match)
-	case Add:
+	case history.Add:
 		n, err := strconv.ParseInt(cur, 10, 64)
 		if present && (err != nil || strconv.FormatInt(n, 10) != cur) {
-			if op.Status == StatusOK { // it failed; an unknown one did nothing
-				op.Status, op.Output.Error = StatusFail, &ErrorInfo{Code: "not_integer"}
+			if op.Status == history.StatusOK { // it failed; an unknown one did nothing
+				op.Status, op.Output.Error = history.StatusFail, &history.ErrorInfo{Code: "not_integer"}
 			}
 			return
 		}
 		out = strconv.FormatInt(n+op.Input.Delta, 10)
 		store[op.Key] = out
 	}
-	if op.Status == StatusOK {
+	if op.Status == history.StatusOK {
 		op.Output.Value = handValue(out)
 	}
 }

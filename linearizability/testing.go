@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shmlab/shmlab/history"
 )
 
 // ReportDirEnv names the environment variable that, when set, is where
@@ -19,7 +21,7 @@ const ReportDirEnv = "SHMLAB_REPORT_DIR"
 // logging its path: in $SHMLAB_REPORT_DIR if set, else in the test's
 // temporary directory, which goes when the test ends. It returns the
 // result for further assertions.
-func Require(t testing.TB, h *History, opts Options) *Result {
+func Require(t testing.TB, h *history.History, opts Options) *Result {
 	t.Helper()
 	r := Check(h, opts)
 	if r.Verdict == Ok {

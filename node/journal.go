@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // JournalVersion is the version of the journal format lib/journal.js
@@ -29,9 +29,9 @@ type Journal struct {
 	Inc    uint64
 	// Contents are its calls (a call without a return is unknown) and
 	// its events (fault decisions as fault events, notes), as
-	// linearizability.MergeJournalContents takes them. A last line torn
+	// history.MergeJournalContents takes them. A last line torn
 	// by a kill counts in Contents.Torn.
-	Contents *linearizability.JournalContents
+	Contents *history.JournalContents
 	// Records are the fault decisions it logged, as Go's fault log
 	// holds them.
 	Records []faultinject.Record
@@ -52,20 +52,20 @@ type journalHead struct {
 }
 
 type journalCall struct {
-	T      string                 `json:"t"`
-	ID     int64                  `json:"id"`
-	Method linearizability.Method `json:"method"`
-	Key    *string                `json:"key"`
-	Input  *linearizability.Input `json:"input"`
-	Call   int64                  `json:"call"`
+	T      string         `json:"t"`
+	ID     int64          `json:"id"`
+	Method history.Method `json:"method"`
+	Key    *string        `json:"key"`
+	Input  *history.Input `json:"input"`
+	Call   int64          `json:"call"`
 }
 
 type journalReturn struct {
-	T      string                  `json:"t"`
-	ID     int64                   `json:"id"`
-	Status linearizability.Status  `json:"status"`
-	Output *linearizability.Output `json:"output"`
-	Return int64                   `json:"return"`
+	T      string          `json:"t"`
+	ID     int64           `json:"id"`
+	Status history.Status  `json:"status"`
+	Output *history.Output `json:"output"`
+	Return int64           `json:"return"`
 }
 
 type journalFault struct {
@@ -101,7 +101,7 @@ func ReadJournal(path string) (*Journal, error) {
 
 func readJournal(r io.Reader, path string) (*Journal, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	j := &Journal{Contents: &linearizability.JournalContents{Path: path}}
+	j := &Journal{Contents: &history.JournalContents{Path: path}}
 	jr := journalReader{j: j, calls: make(map[int64]int)}
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -162,7 +162,7 @@ func (r *journalReader) line(n int, b []byte) error {
 		if !r.seen[l.ID] {
 			return fmt.Errorf("a late answer to call %d, which the journal does not hold", l.ID)
 		}
-		r.j.Contents.Events = append(r.j.Contents.Events, linearizability.Event{Kind: linearizability.EventLateReply, Time: l.Time,
+		r.j.Contents.Events = append(r.j.Contents.Events, history.Event{Kind: history.EventLateReply, Time: l.Time,
 			Worker: r.j.Worker, Op: l.ID, Text: "answered after its worker gave up on it"})
 		return nil
 	case "note":
@@ -170,7 +170,7 @@ func (r *journalReader) line(n int, b []byte) error {
 		if err := strict(b, &l); err != nil {
 			return err
 		}
-		r.j.Contents.Events = append(r.j.Contents.Events, linearizability.Event{Kind: linearizability.EventNote, Time: l.Time,
+		r.j.Contents.Events = append(r.j.Contents.Events, history.Event{Kind: history.EventNote, Time: l.Time,
 			Worker: r.j.Worker, Text: l.Text})
 		return nil
 	}
@@ -230,7 +230,7 @@ func (r *journalReader) call(b []byte) error {
 		return errors.New("a call in the primary's journal")
 	}
 	switch c.Method {
-	case linearizability.Get, linearizability.Set, linearizability.Delete, linearizability.CAS, linearizability.Add:
+	case history.Get, history.Set, history.Delete, history.CAS, history.Add:
 	default:
 		return fmt.Errorf("method %q: want get, set, delete, cas or add", c.Method)
 	}
@@ -250,8 +250,8 @@ func (r *journalReader) call(b []byte) error {
 	}
 	r.seen[c.ID] = true
 	r.calls[c.ID] = len(r.j.Contents.Ops)
-	r.j.Contents.Ops = append(r.j.Contents.Ops, linearizability.Op{ID: c.ID, Worker: r.j.Worker, Method: c.Method,
-		Key: *c.Key, Input: *c.Input, Call: c.Call, Status: linearizability.StatusUnknown})
+	r.j.Contents.Ops = append(r.j.Contents.Ops, history.Op{ID: c.ID, Worker: r.j.Worker, Method: c.Method,
+		Key: *c.Key, Input: *c.Input, Call: c.Call, Status: history.StatusUnknown})
 	return nil
 }
 
@@ -270,11 +270,11 @@ func (r *journalReader) ret(b []byte) error {
 		return errors.New("a return needs its output")
 	}
 	switch c.Status {
-	case linearizability.StatusOK, linearizability.StatusFail, linearizability.StatusUnknown:
+	case history.StatusOK, history.StatusFail, history.StatusUnknown:
 	default:
 		return fmt.Errorf("status %q: want ok, fail or unknown", c.Status)
 	}
-	if c.Status == linearizability.StatusUnknown && c.Output.Value != nil {
+	if c.Status == history.StatusUnknown && c.Output.Value != nil {
 		return errors.New("an unknown return with a value")
 	}
 	if err := r.tick("return", c.Return); err != nil {

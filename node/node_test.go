@@ -11,20 +11,20 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/nodetest"
-	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/node"
 )
 
-// TestSameClock reads linearizability.Now, has node read
+// TestSameClock reads history.Now, has node read
 // process.hrtime.bigint(), and reads Now again: node's reading lies
 // between, so Node's journals and Go's share one clock.
 func TestSameClock(t *testing.T) {
 	bin := nodetest.Node(t)
 	for i := range 5 {
-		before := linearizability.Now()
+		before := history.Now()
 		out, err := exec.Command(bin, "-e", "process.stdout.write(process.hrtime.bigint().toString())").Output()
-		after := linearizability.Now()
+		after := history.Now()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ require('fs').writeSync(j.fd, '{"t":"return","id":3,"sta');
 	c := j.Contents
 	type op struct {
 		Method, Key, Input, Output string
-		Status                     linearizability.Status
+		Status                     history.Status
 		Returned                   bool
 	}
 	var got []op
@@ -106,9 +106,9 @@ require('fs').writeSync(j.fd, '{"t":"return","id":3,"sta');
 		got = append(got, op{string(o.Method), o.Key, string(in), out, o.Status, o.Return != 0})
 	}
 	want := []op{
-		{"set", "k", `"é"`, `"OK"`, linearizability.StatusOK, true},
-		{"get", "__proto__", "null", "timeout", linearizability.StatusUnknown, true},
-		{"add", "n", "null", "", linearizability.StatusUnknown, false},
+		{"set", "k", `"é"`, `"OK"`, history.StatusOK, true},
+		{"get", "__proto__", "null", "timeout", history.StatusUnknown, true},
+		{"add", "n", "null", "", history.StatusUnknown, false},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ops mismatch (-want +got):\n%s", d)
@@ -117,7 +117,7 @@ require('fs').writeSync(j.fd, '{"t":"return","id":3,"sta');
 		t.Errorf("worker %q inc %d gen %d, %d torn, %d events, %d records; want w1 3 1, 1 torn, 2 events, 1 record",
 			j.Worker, j.Inc, j.Gen, c.Torn, len(c.Events), len(j.Records))
 	}
-	if r := j.Records; len(r) == 1 && (!r[0].Decision.Drop || r[0].Truth != linearizability.TruthNotApplied || r[0].Link.Dir != faultinject.Requests) {
+	if r := j.Records; len(r) == 1 && (!r[0].Decision.Drop || r[0].Truth != history.TruthNotApplied || r[0].Link.Dir != faultinject.Requests) {
 		t.Errorf("record %+v: want a dropped request, not applied", r[0])
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
@@ -33,10 +34,10 @@ func runCtx(t *testing.T) context.Context {
 }
 
 // processEvents returns the history's process events, as "kind worker".
-func processEvents(h *linearizability.History) []string {
+func processEvents(h *history.History) []string {
 	var out []string
 	for _, e := range h.Events {
-		if e.Kind != linearizability.EventFault {
+		if e.Kind != history.EventFault {
 			out = append(out, string(e.Kind)+" "+e.Worker)
 		}
 	}
@@ -67,7 +68,7 @@ func TestWorkerRestartHappens(t *testing.T) {
 				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
 			}
 			w1 := o.History.WorkerOps("w1")
-			if len(w1) != 190 || w1[39].Status != linearizability.StatusUnknown {
+			if len(w1) != 190 || w1[39].Status != history.StatusUnknown {
 				t.Errorf("%s seed %d: w1 made %d calls; want 40, the last unknown, then 150", mode, seed, len(w1))
 			}
 			if o.FaultsPlanned != 2 || o.FaultsHappened != 2 {
@@ -122,7 +123,7 @@ faults:
 				t.Fatalf("%s seed %d: %v", mode, seed, o.Err)
 			}
 			w2 := o.History.WorkerOps("w2")
-			if len(w2) != 50 || w2[49].Status != linearizability.StatusUnknown {
+			if len(w2) != 50 || w2[49].Status != history.StatusUnknown {
 				t.Fatalf("%s seed %d: w2 made %d calls; want 50, the last unknown", mode, seed, len(w2))
 			}
 			if o.Verdict() != linearizability.Ok || o.FaultsHappened != 1 {
@@ -224,7 +225,7 @@ faults:
 				t.Errorf("%s seed %d: process events mismatch (-want +got):\n%s", mode, seed, diff)
 			}
 			w1 := o.History.WorkerOps("w1")
-			if len(w1) != 25 || w1[9].Status != linearizability.StatusUnknown || w1[24].Status != linearizability.StatusUnknown {
+			if len(w1) != 25 || w1[9].Status != history.StatusUnknown || w1[24].Status != history.StatusUnknown {
 				t.Errorf("%s seed %d: w1 made %d calls; want 10 then 15, the last of each unknown", mode, seed, len(w1))
 			}
 			if o.FaultsHappened != 2 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
@@ -122,14 +122,14 @@ func drawOp(t *rapid.T, o *workload.Op, keys []string) {
 			shm.Value(`123456789012345678901234567890`), shm.Value(`"\u00e9<"`), shm.Value(` {"a": [1, "b"]} `)}),
 	)
 	switch o.Method {
-	case linearizability.Set, linearizability.CAS:
+	case history.Set, history.CAS:
 		o.Value = values.Draw(t, "value")
 		o.TTLms = rapid.SampledFrom([]int64{0, 1, 1500}).Draw(t, "ttl_ms")
 	}
-	if o.Method == linearizability.CAS && rapid.Bool().Draw(t, "old") {
+	if o.Method == history.CAS && rapid.Bool().Draw(t, "old") {
 		o.Old = values.Draw(t, "old")
 	}
-	if o.Method == linearizability.Set {
+	if o.Method == history.Set {
 		o.Incr = rapid.Int64Range(0, 2).Draw(t, "incr")
 	}
 }

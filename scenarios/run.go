@@ -9,6 +9,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/harness"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/spec"
@@ -24,7 +25,7 @@ type Outcome struct {
 	// Check is the checkers' verdict (nil if Err).
 	Check *linearizability.Result
 	// History is what the run recorded (nil if Err).
-	History *linearizability.History
+	History *history.History
 	// Wall is how long the run took, checking included; CheckTime the
 	// check's part.
 	Wall, CheckTime time.Duration
@@ -140,7 +141,7 @@ func MissedError(missed []string) error {
 // unfinished describes the process faults of h still in progress when
 // it ends (a pause or a restart whose end lies past everything else the
 // history holds): why a run that ran out of time did.
-func unfinished(h *linearizability.History) []string {
+func unfinished(h *history.History) []string {
 	var last int64
 	for _, op := range h.Ops {
 		last = max(last, op.Call, op.Return)
@@ -150,8 +151,8 @@ func unfinished(h *linearizability.History) []string {
 	}
 	var going []string
 	for _, e := range h.Events {
-		if e.End > last && (e.Kind == linearizability.EventPause || e.Kind == linearizability.EventRestart ||
-			e.Kind == linearizability.EventMasterRestart) {
+		if e.End > last && (e.Kind == history.EventPause || e.Kind == history.EventRestart ||
+			e.Kind == history.EventMasterRestart) {
 			going = append(going, fmt.Sprintf("%s: %s", e.Kind, e.Text))
 		}
 	}

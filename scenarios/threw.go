@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/shmlab/shmlab/harness"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // threwCode is the error code a Node target's worker records for a call
@@ -22,11 +22,11 @@ var ErrAdapterBroken = errors.New("the adapter's calls did not reach the library
 // rejected: it returns ErrAdapterBroken, naming the method and the first
 // message, if every call of some method did, and otherwise a note
 // counting them ("" if none did).
-func threw(h *linearizability.History) (note string, err error) {
-	calls := map[linearizability.Method]int{}
-	failed := map[linearizability.Method]int{}
-	first := map[linearizability.Method]string{}
-	var order []linearizability.Method
+func threw(h *history.History) (note string, err error) {
+	calls := map[history.Method]int{}
+	failed := map[history.Method]int{}
+	first := map[history.Method]string{}
+	var order []history.Method
 	for _, op := range h.Ops {
 		if op.Worker == "" || op.Worker == harness.FinalReader {
 			continue

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
@@ -76,12 +76,12 @@ func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 	})
 }
 
-var methods = []linearizability.Method{linearizability.Get, linearizability.Set, linearizability.Add, linearizability.CAS, linearizability.Delete}
+var methods = []history.Method{history.Get, history.Set, history.Add, history.CAS, history.Delete}
 
 // shape is what a drawn scenario's operations look like: which methods
 // they use (the mix), and the size of the values written (0: integers).
 type shape struct {
-	methods   []linearizability.Method
+	methods   []history.Method
 	valueSize int
 }
 
@@ -106,11 +106,11 @@ func drawScript(t *rapid.T, w int, keys []string, maxOps int, sh shape) []worklo
 		o := workload.Op{Method: rapid.SampledFrom(sh.methods).Draw(t, "method"), Key: rapid.SampledFrom(keys).Draw(t, "key")}
 		v := workload.Value(int64(w+1)*1_000_000+int64(i)+1, sh.valueSize)
 		switch o.Method {
-		case linearizability.Set:
+		case history.Set:
 			o.Value, last[o.Key] = v, v
-		case linearizability.CAS:
+		case history.CAS:
 			o.Old, o.Value, last[o.Key] = last[o.Key], v, v
-		case linearizability.Add:
+		case history.Add:
 			o.Delta = rapid.Int64Range(1, 5).Draw(t, "delta")
 		}
 		ops[i] = o

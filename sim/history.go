@@ -3,14 +3,14 @@ package sim
 import (
 	"sync"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // recorder records a run's history as it happens. The simulator calls
 // from one goroutine in time order, so operations are appended in the
 // order of their call times and events in the order of their times: the
 // history needs no sorting, and an operation's id is its place plus one.
-// It numbers streams as linearizability.Recorder does: each worker's from
+// It numbers streams as history.Recorder does: each worker's from
 // 0 in the order of their first calls, a new one for each incarnation and
 // after each operation that returned unknown.
 //
@@ -23,10 +23,10 @@ import (
 // no write barriers).
 type recorder struct {
 	*records
-	events  []linearizability.Event
-	out     []linearizability.Op // the history's Ops, made at the start
-	streams []int                // the next stream number of each worker
-	names   []string             // the workers' names, by index
+	events  []history.Event
+	out     []history.Op // the history's Ops, made at the start
+	streams []int        // the next stream number of each worker
+	names   []string     // the workers' names, by index
 	// last is the last call or return: when the run's work ended (timers
 	// of dead incarnations may tick on after it).
 	last int64
@@ -53,35 +53,35 @@ type opRecord struct {
 
 // opMethods and opStatuses are what the records' codes stand for.
 var (
-	opMethods  = []linearizability.Method{linearizability.Get, linearizability.Set, linearizability.Add, linearizability.CAS, linearizability.Delete}
-	opStatuses = []linearizability.Status{linearizability.StatusUnknown, linearizability.StatusOK, linearizability.StatusFail}
+	opMethods  = []history.Method{history.Get, history.Set, history.Add, history.CAS, history.Delete}
+	opStatuses = []history.Status{history.StatusUnknown, history.StatusOK, history.StatusFail}
 )
 
 // methodCode and statusCode return the index of m in opMethods and of st
 // in opStatuses.
-func methodCode(m linearizability.Method) uint8 {
+func methodCode(m history.Method) uint8 {
 	switch m {
-	case linearizability.Get:
+	case history.Get:
 		return 0
-	case linearizability.Set:
+	case history.Set:
 		return 1
-	case linearizability.Add:
+	case history.Add:
 		return 2
-	case linearizability.CAS:
+	case history.CAS:
 		return 3
-	case linearizability.Delete:
+	case history.Delete:
 		return 4
 	}
 	panic("sim: no code for method " + string(m))
 }
 
-func statusCode(st linearizability.Status) uint8 {
+func statusCode(st history.Status) uint8 {
 	switch st {
-	case linearizability.StatusUnknown:
+	case history.StatusUnknown:
 		return 0
-	case linearizability.StatusOK:
+	case history.StatusOK:
 		return 1
-	case linearizability.StatusFail:
+	case history.StatusFail:
 		return 2
 	}
 	panic("sim: no code for status " + string(st))
@@ -96,7 +96,7 @@ type span struct {
 // opError is the error an operation returned.
 type opError struct {
 	op  int
-	err *linearizability.ErrorInfo
+	err *history.ErrorInfo
 }
 
 // noStream marks a worker whose next call begins a new stream.
@@ -117,7 +117,7 @@ func (r *recorder) call(wk *worker, now int64) int {
 	o := &wk.op
 	rec := opRecord{call: now, key: o.Key, in: r.keep(o.Value), old: r.keep(o.Old), out: span{n: -1},
 		delta: o.Delta, ttl: o.TTLms, worker: wk.idx, stream: int32(wk.stream), method: methodCode(o.Method)}
-	if o.Method == linearizability.Set {
+	if o.Method == history.Set {
 		rec.incr = o.Incr
 	}
 	r.ops = append(r.ops, rec)
@@ -136,20 +136,20 @@ func (r *recorder) keep(v []byte) span {
 }
 
 // ret records that operation i of worker wk returned at now.
-func (r *recorder) ret(wk *worker, i int, now int64, st linearizability.Status, out linearizability.Output) {
+func (r *recorder) ret(wk *worker, i int, now int64, st history.Status, out history.Output) {
 	op := &r.ops[i]
 	op.ret, op.status, op.out = now, statusCode(st), r.keep(out.Value)
 	r.last = now
 	if out.Error != nil {
 		r.errs = append(r.errs, opError{op: i, err: out.Error})
 	}
-	if st == linearizability.StatusUnknown {
+	if st == history.StatusUnknown {
 		wk.stream = noStream
 	}
 }
 
 // event records e at now, unless it has a time.
-func (r *recorder) event(e linearizability.Event, now int64) {
+func (r *recorder) event(e history.Event, now int64) {
 	if e.Time == 0 {
 		e.Time = now
 	}
@@ -158,7 +158,7 @@ func (r *recorder) event(e linearizability.Event, now int64) {
 
 // history returns the history recorded, under the header h, and gives
 // the records back for another run to reuse.
-func (r *recorder) history(h linearizability.Header) *linearizability.History {
+func (r *recorder) history(h history.Header) *history.History {
 	vals := make([]byte, len(r.vals)) // not nil: an empty value stays one
 	copy(vals, r.vals)
 	value := func(s span) []byte {
@@ -169,7 +169,7 @@ func (r *recorder) history(h linearizability.Header) *linearizability.History {
 	}
 	ops := r.out[:0]
 	if cap(ops) < len(r.ops) {
-		ops = make([]linearizability.Op, len(r.ops))
+		ops = make([]history.Op, len(r.ops))
 	}
 	ops = ops[:len(r.ops)]
 	for i := range r.ops {
@@ -188,5 +188,5 @@ func (r *recorder) history(h linearizability.Header) *linearizability.History {
 	clear(r.errs)
 	recordsPool.Put(r.records)
 	r.records = nil
-	return &linearizability.History{Header: h, Ops: ops, Events: r.events}
+	return &history.History{Header: h, Ops: ops, Events: r.events}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/shmlab/shmlab/shm"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // process does one step. A first step on a process that is not running
@@ -50,12 +50,12 @@ func (w *world) process(s faultinject.Step) {
 		op := wk.pendingOp()
 		wk.kill()
 		w.downBy[wk.name] = &faultinject.Down{Fault: s.Fault, Kind: f.Kind}
-		w.rec.event(linearizability.Event{Kind: linearizability.EventKill, Worker: wk.name, Op: op, Text: wk.name + " killed"}, w.now)
+		w.rec.event(history.Event{Kind: history.EventKill, Worker: wk.name, Op: op, Text: wk.name + " killed"}, w.now)
 	case s.Second && !wk.up && w.master.up:
 		delete(w.downBy, wk.name)
 		wk.connect()
 		wk.next(false)
-		w.event(linearizability.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
+		w.event(history.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
 	}
 }
 
@@ -194,7 +194,7 @@ func (w *world) pause(s faultinject.Step) {
 	switch {
 	case !s.Second && *up && !*paused:
 		*paused, w.pausedBy[f.Target] = true, s.Fault
-		w.event(linearizability.EventPause, workerOf(wk), fmt.Sprintf("%s paused for %v", name, f.For))
+		w.event(history.EventPause, workerOf(wk), fmt.Sprintf("%s paused for %v", name, f.For))
 	case s.Second && *up && *paused && w.pausedBy[f.Target] == s.Fault:
 		delete(w.pausedBy, f.Target)
 		if wk != nil {
@@ -202,7 +202,7 @@ func (w *world) pause(s faultinject.Step) {
 		} else {
 			w.master.resume(w)
 		}
-		w.event(linearizability.EventResume, workerOf(wk), name+" resumed")
+		w.event(history.EventResume, workerOf(wk), name+" resumed")
 	}
 }
 
@@ -232,7 +232,7 @@ func (w *world) processMaster(again bool, fault int, kind faultinject.ProcessKin
 
 func (w *world) killMaster() {
 	w.stopMaster()
-	w.event(linearizability.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", w.master.gen))
+	w.event(history.EventMasterKill, "", fmt.Sprintf("master (generation %d) killed with its workers", w.master.gen))
 }
 
 // crashMaster stops the master as a crash would (shm.BugCrashKey, on
@@ -240,7 +240,7 @@ func (w *world) killMaster() {
 // as the harness does of a master process that panicked.
 func (w *world) crashMaster(req *shm.Message) {
 	w.stopMaster()
-	w.rec.event(linearizability.Event{Kind: linearizability.EventCrash, Worker: faultinject.MasterTarget, Exit: "exit status 2",
+	w.rec.event(history.Event{Kind: history.EventCrash, Worker: faultinject.MasterTarget, Exit: "exit status 2",
 		Text: fmt.Sprintf("master (generation %d) panicked on a %s of key %q (shm.BugCrashKey)", w.master.gen, req.Method, req.Key)}, w.now)
 }
 
@@ -261,7 +261,7 @@ func (w *world) restartMaster() {
 	m := &w.master
 	m.up, m.gen = true, m.gen+1
 	m.store = newStore(w.cfg)
-	w.rec.event(linearizability.Event{Kind: linearizability.EventMasterRestart, Reset: true,
+	w.rec.event(history.Event{Kind: history.EventMasterRestart, Reset: true,
 		Text: fmt.Sprintf("master restarted as generation %d, with an empty store and its workers", m.gen)}, w.now)
 	for _, wk := range w.workers {
 		wk.connect()
@@ -280,6 +280,6 @@ func (w *world) freeAll(es []event) []event {
 }
 
 // event records a process event.
-func (w *world) event(k linearizability.EventKind, worker, text string) {
-	w.rec.event(linearizability.Event{Kind: k, Worker: worker, Text: text}, w.now)
+func (w *world) event(k history.EventKind, worker, text string) {
+	w.rec.event(history.Event{Kind: k, Worker: worker, Text: text}, w.now)
 }

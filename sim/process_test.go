@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -26,12 +26,12 @@ func TestKillAfterProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		ops := r.History.WorkerOps("w2")
-		if len(ops) != 50 || ops[49].Status != linearizability.StatusUnknown {
+		if len(ops) != 50 || ops[49].Status != history.StatusUnknown {
 			t.Fatalf("seed %d: w2 made %d operations, want 50 with the last unknown", seed, len(ops))
 		}
 		var kills []int64
 		for _, e := range r.History.Events {
-			if e.Kind == linearizability.EventKill {
+			if e.Kind == history.EventKill {
 				kills = append(kills, e.Op)
 			}
 		}
@@ -59,11 +59,11 @@ func TestRestartAfterProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []linearizability.EventKind
+	var kinds []history.EventKind
 	for _, e := range r.History.Events {
 		kinds = append(kinds, e.Kind)
 	}
-	want := []linearizability.EventKind{linearizability.EventPause, linearizability.EventResume, linearizability.EventKill, linearizability.EventRestart}
+	want := []history.EventKind{history.EventPause, history.EventResume, history.EventKill, history.EventRestart}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Fatalf("events mismatch (-want +got):\n%s", diff)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
@@ -17,7 +18,7 @@ type Result struct {
 	// Config is the run's configuration, with its defaults filled in.
 	Config Config
 	// History is the recorded history, faults and process events included.
-	History *linearizability.History
+	History *history.History
 	// Check is the checkers' verdict (nil with Config.NoCheck).
 	Check *linearizability.Result
 	// Records are the fault decisions that changed something, with their
@@ -73,7 +74,7 @@ func (w *world) finalReads() {
 	fr := &worker{name: FinalReader, idx: int32(len(w.workers)), stream: noStream}
 	for _, k := range w.cfg.Keys {
 		w.now++
-		fr.op = workload.Op{Method: linearizability.Get, Key: k}
+		fr.op = workload.Op{Method: history.Get, Key: k}
 		i := w.rec.call(fr, w.now)
 		rep := w.master.store.Apply(w.now, shm.Identity{}, &shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte(k), Has: shm.HasKey})
 		st, out := workload.Outcome(&rep, nil)
@@ -86,12 +87,12 @@ func (w *world) finalReads() {
 const FinalReader = "final"
 
 // history returns what the recorder holds, under the run's header.
-func (w *world) history() *linearizability.History {
-	model := linearizability.ModelKV
+func (w *world) history() *history.History {
+	model := history.ModelKV
 	if w.cfg.Store.MaxEntries > 0 || w.cfg.Store.MaxBytes > 0 {
-		model = linearizability.ModelKVEvict
+		model = history.ModelKVEvict
 	}
-	return w.rec.history(linearizability.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+	return w.rec.history(history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }

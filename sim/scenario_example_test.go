@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/spec"
@@ -20,9 +20,9 @@ func ExampleMarshalScenario() {
 			{Kind: faultinject.Drop, Dir: faultinject.Replies, Target: faultinject.Target{Worker: "w1", Nth: 1}},
 		}}},
 		Script: [][]workload.Op{{
-			{Method: linearizability.Set, Key: "k0", Value: shm.Int(1)},
-			{Method: linearizability.CAS, Key: "k0", Old: shm.Int(1), Value: shm.Value(`"two"`)},
-			{Method: linearizability.Get, Key: "k0"},
+			{Method: history.Set, Key: "k0", Value: shm.Int(1)},
+			{Method: history.CAS, Key: "k0", Old: shm.Int(1), Value: shm.Value(`"two"`)},
+			{Method: history.Get, Key: "k0"},
 		}},
 	}
 	text, err := sim.MarshalScenario(cfg)

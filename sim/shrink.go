@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -29,7 +29,7 @@ func Explicit(cfg Config, r *Result) Config {
 }
 
 // scriptOf returns the operations of each of n workers in h, in call order.
-func scriptOf(h *linearizability.History, n int) [][]workload.Op {
+func scriptOf(h *history.History, n int) [][]workload.Op {
 	script := make([][]workload.Op, n)
 	for _, op := range h.Ops {
 		i, ok := workerIndex(op.Worker)
@@ -166,7 +166,7 @@ func (s *shrinker) dropKeys() {
 
 // Ops counts a history's operations that workers made: not the final
 // reads.
-func Ops(h *linearizability.History) int {
+func Ops(h *history.History) int {
 	n := 0
 	for i := range h.Ops {
 		if h.Ops[i].Worker != FinalReader {

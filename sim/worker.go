@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -195,7 +195,7 @@ func (wk *worker) end(rep *shm.Message) {
 	st, out := workload.Outcome(rep, nil)
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
-	if st == linearizability.StatusOK && wk.op.Incr != 0 {
+	if st == history.StatusOK && wk.op.Incr != 0 {
 		wk.then, wk.hasThen = wk.op.Then(out)
 	}
 	wk.busy = false

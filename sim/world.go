@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -63,7 +63,7 @@ func newWorld(cfg Config) *world {
 	w.rec = newRecorder(names)
 	// The history's Ops are made now, so that the collection their size
 	// sets off is over before they are filled in at the end.
-	w.rec.out = make([]linearizability.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys))
+	w.rec.out = make([]history.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys))
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 )
@@ -41,7 +42,7 @@ type Failure struct {
 	ReproArgs []string
 	// History is what the run recorded (nil: nothing, and no report is
 	// written); Check is the checkers' verdict of it (nil: not checked).
-	History *linearizability.History
+	History *history.History
 	Check   *linearizability.Result
 	// CheckTimeout is the check's bound the report states (0: none).
 	CheckTimeout time.Duration

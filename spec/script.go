@@ -10,7 +10,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -76,12 +76,12 @@ func decodeOps(node ast.Node) ([]workload.Op, error) {
 }
 
 // opFields says which methods use each field of an operation.
-var opFields = map[string][]linearizability.Method{
-	"value": {linearizability.Set, linearizability.CAS},
-	"old":   {linearizability.CAS},
-	"delta": {linearizability.Add},
-	"ttl":   {linearizability.Set, linearizability.CAS},
-	"incr":  {linearizability.Set},
+var opFields = map[string][]history.Method{
+	"value": {history.Set, history.CAS},
+	"old":   {history.CAS},
+	"delta": {history.Add},
+	"ttl":   {history.Set, history.CAS},
+	"incr":  {history.Set},
 }
 
 // decodeOp reads one operation: {METHOD: KEY} and the fields its method
@@ -119,7 +119,7 @@ func checkOp(o *workload.Op, node ast.Node, pairs []*ast.MappingValueNode) error
 			return errAt(p.Key, "%s: a %s has no %s (%s)", name, o.Method, name, fieldUse[name])
 		}
 	}
-	if (o.Method == linearizability.Set || o.Method == linearizability.CAS) && o.Value == nil {
+	if (o.Method == history.Set || o.Method == history.CAS) && o.Value == nil {
 		return errAt(node, "a %s needs its value", o.Method)
 	}
 	if err := o.Validate(); err != nil {
@@ -138,8 +138,8 @@ var fieldUse = map[string]string{
 }
 
 func isMethod(name string) bool {
-	switch linearizability.Method(name) {
-	case linearizability.Get, linearizability.Set, linearizability.Add, linearizability.CAS, linearizability.Delete:
+	switch history.Method(name) {
+	case history.Get, history.Set, history.Add, history.CAS, history.Delete:
 		return true
 	}
 	return false
@@ -164,7 +164,7 @@ func decodeField(o *workload.Op, name string, p *ast.MappingValueNode) error {
 		if !isMethod(name) {
 			return errAt(p.Key, "unknown field %q of an operation (want get, set, add, cas or delete, with value, old, delta, ttl or incr)", name)
 		}
-		o.Method = linearizability.Method(name)
+		o.Method = history.Method(name)
 		o.Key, err = keyOf(name, p)
 	}
 	return err

@@ -12,7 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/shmlab/shmlab/faultinject"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -268,7 +268,7 @@ func (w *writer) op(o *workload.Op) (flow, error) {
 	}
 	add(&f, "delta", o.Delta)
 	add(&f, "ttl", time.Duration(o.TTLms)*time.Millisecond)
-	if o.Method == linearizability.Set {
+	if o.Method == history.Set {
 		add(&f, "incr", o.Incr)
 	}
 	return flow{f}, unused(o)
@@ -278,13 +278,13 @@ func (w *writer) op(o *workload.Op) (flow, error) {
 func unused(o *workload.Op) error {
 	var f string
 	switch m := o.Method; {
-	case o.Old != nil && m != linearizability.CAS:
+	case o.Old != nil && m != history.CAS:
 		f = "old"
-	case o.Value != nil && m != linearizability.Set && m != linearizability.CAS:
+	case o.Value != nil && m != history.Set && m != history.CAS:
 		f = "value"
-	case o.Delta != 0 && m != linearizability.Add:
+	case o.Delta != 0 && m != history.Add:
 		f = "delta"
-	case o.TTLms != 0 && m != linearizability.Set && m != linearizability.CAS:
+	case o.TTLms != 0 && m != history.Set && m != history.CAS:
 		f = "ttl"
 	default:
 		return nil

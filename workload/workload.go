@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -52,12 +52,12 @@ func (m Mix) Validate() error {
 
 // Op is one operation of a workload.
 type Op struct {
-	Method linearizability.Method `json:"method"`
-	Key    string                 `json:"key"`
-	Value  shm.Value              `json:"value,omitempty"`  // set, cas
-	Old    shm.Value              `json:"old,omitempty"`    // cas; nil expects the key absent
-	Delta  int64                  `json:"delta,omitempty"`  // add
-	TTLms  int64                  `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
+	Method history.Method `json:"method"`
+	Key    string         `json:"key"`
+	Value  shm.Value      `json:"value,omitempty"`  // set, cas
+	Old    shm.Value      `json:"old,omitempty"`    // cas; nil expects the key absent
+	Delta  int64          `json:"delta,omitempty"`  // add
+	TTLms  int64          `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
 	// Incr, on a get, makes it the first half of an increment by Incr
 	// (Then returns the second); on a set, marks it as that second half.
 	Incr int64 `json:"incr,omitempty"`
@@ -68,8 +68,8 @@ type Op struct {
 // without a value, a value that is not one JSON value.
 func (o *Op) Validate() error {
 	switch o.Method {
-	case linearizability.Get, linearizability.Add, linearizability.Delete:
-	case linearizability.Set, linearizability.CAS:
+	case history.Get, history.Add, history.Delete:
+	case history.Set, history.CAS:
 		if o.Value == nil {
 			return fmt.Errorf("%s of %q has no value", o.Method, o.Key)
 		}
@@ -95,8 +95,8 @@ func (o *Op) Validate() error {
 // Then returns the second half of an increment (a get with Incr) that
 // returned out: a set of the value read plus Incr, marked. ok is false
 // when o is not the first half of an increment, or it read no integer.
-func (o *Op) Then(out linearizability.Output) (Op, bool) {
-	if o.Method != linearizability.Get || o.Incr == 0 {
+func (o *Op) Then(out history.Output) (Op, bool) {
+	if o.Method != history.Get || o.Incr == 0 {
 		return Op{}, false
 	}
 	var n int64
@@ -107,7 +107,7 @@ func (o *Op) Then(out linearizability.Output) (Op, bool) {
 		}
 		n = v
 	}
-	return Op{Method: linearizability.Set, Key: o.Key, Value: shm.Int(n + o.Incr), Incr: o.Incr, TTLms: o.TTLms}, true
+	return Op{Method: history.Set, Key: o.Key, Value: shm.Int(n + o.Incr), Incr: o.Incr, TTLms: o.TTLms}, true
 }
 
 // Shape is what a workload's operations look like beyond their keys and
@@ -157,9 +157,9 @@ func (s Shape) Validate() error {
 const MaxValueBytes = 1 << 20
 
 // Input is the op's input as a history records it.
-func (o *Op) Input() linearizability.Input {
-	in := linearizability.Input{Delta: o.Delta, TTL: o.TTLms}
-	if o.Method == linearizability.Set {
+func (o *Op) Input() history.Input {
+	in := history.Input{Delta: o.Delta, TTL: o.TTLms}
+	if o.Method == history.Set {
 		in.Incr = o.Incr
 	}
 	if o.Value != nil {
@@ -185,14 +185,14 @@ func (o *Op) RequestInto(m *shm.Message) {
 	key := unsafe.Slice(unsafe.StringData(o.Key), len(o.Key))
 	*m = shm.Message{Kind: shm.KindRequest, Key: key, Has: shm.HasKey}
 	switch o.Method {
-	case linearizability.Get:
+	case history.Get:
 		m.Method = shm.MethodGet
-	case linearizability.Set:
+	case history.Set:
 		m.Method, m.Value, m.Has = shm.MethodSet, o.Value, m.Has|shm.HasValue
 		withTTL(m, o.TTLms)
-	case linearizability.Add:
+	case history.Add:
 		m.Method, m.Delta, m.Has = shm.MethodAdd, o.Delta, m.Has|shm.HasDelta
-	case linearizability.CAS:
+	case history.CAS:
 		m.Method, m.Value, m.Has = shm.MethodCAS, o.Value, m.Has|shm.HasValue
 		if o.Old != nil {
 			m.Old, m.Has = o.Old, m.Has|shm.HasOld
@@ -215,26 +215,26 @@ func withTTL(m *shm.Message, ms int64) {
 // shares rep's value, which must stay unchanged: shm.Client.Do's replies
 // are the caller's own, and the values of shm.Store's replies are never
 // changed in place.
-func Outcome(rep *shm.Message, err error) (linearizability.Status, linearizability.Output) {
+func Outcome(rep *shm.Message, err error) (history.Status, history.Output) {
 	if err == nil && rep.Err != nil {
 		err = rep.Err
 	}
 	if err == nil {
-		var out linearizability.Output
+		var out history.Output
 		if rep.Has&shm.HasValue != 0 {
 			out.Value = json.RawMessage(rep.Value)
 		}
-		return linearizability.StatusOK, out
+		return history.StatusOK, out
 	}
-	info := &linearizability.ErrorInfo{Code: "error", Message: err.Error()}
+	info := &history.ErrorInfo{Code: "error", Message: err.Error()}
 	var e *shm.Error
 	if errors.As(err, &e) {
 		info.Code, info.Message = e.Code, e.Message
 	}
 	if shm.IsDefinite(err) {
-		return linearizability.StatusFail, linearizability.Output{Error: info}
+		return history.StatusFail, history.Output{Error: info}
 	}
-	return linearizability.StatusUnknown, linearizability.Output{Error: info}
+	return history.StatusUnknown, history.Output{Error: info}
 }
 
 // Generator draws one worker incarnation's operations. Every value it
@@ -316,17 +316,17 @@ func (g *Generator) NextInto(o *Op) {
 	r := g.rng.IntN(g.mix.Sum())
 	switch m := g.mix; {
 	case r < m.Get:
-		o.Method = linearizability.Get
+		o.Method = history.Get
 	case r < m.Get+m.Set:
-		o.Method, o.Value = linearizability.Set, g.fresh()
+		o.Method, o.Value = history.Set, g.fresh()
 	case r < m.Get+m.Set+m.Add:
-		o.Method, o.Delta = linearizability.Add, 1+g.rng.Int64N(5)
+		o.Method, o.Delta = history.Add, 1+g.rng.Int64N(5)
 	case r < m.Get+m.Set+m.Add+m.CAS:
-		o.Method, o.Old, o.Value = linearizability.CAS, g.seen[g.last], g.fresh()
+		o.Method, o.Old, o.Value = history.CAS, g.seen[g.last], g.fresh()
 	case r < m.Get+m.Set+m.Add+m.CAS+m.Delete:
-		o.Method = linearizability.Delete
+		o.Method = history.Delete
 	default:
-		o.Method, o.Incr = linearizability.Get, 1
+		o.Method, o.Incr = history.Get, 1
 	}
 	if o.Value != nil && g.shape.TTL > 0 {
 		o.TTLms = g.shape.TTL.Milliseconds()
@@ -376,8 +376,8 @@ func pad(b []byte, start, size int) []byte {
 }
 
 // Observe remembers what an operation that returned says its key holds.
-func (g *Generator) Observe(o *Op, st linearizability.Status, out linearizability.Output) {
-	if st != linearizability.StatusOK {
+func (g *Generator) Observe(o *Op, st history.Status, out history.Output) {
+	if st != history.StatusOK {
 		return
 	}
 	k, ok := g.index(o.Key)
@@ -385,15 +385,15 @@ func (g *Generator) Observe(o *Op, st linearizability.Status, out linearizabilit
 		return // not a key the generator draws
 	}
 	switch o.Method {
-	case linearizability.Get, linearizability.Add:
+	case history.Get, history.Add:
 		g.seen[k] = shm.Value(out.Value)
-	case linearizability.Set:
+	case history.Set:
 		g.seen[k] = o.Value
-	case linearizability.CAS:
+	case history.CAS:
 		if string(out.Value) == "true" {
 			g.seen[k] = o.Value
 		}
-	case linearizability.Delete:
+	case history.Delete:
 		g.seen[k] = nil
 	}
 }

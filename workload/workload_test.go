@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -20,7 +20,7 @@ func TestGeneratorRepeats(t *testing.T) {
 		ops := make([]Op, 50)
 		for i := range ops {
 			ops[i] = g.Next()
-			g.Observe(&ops[i], linearizability.StatusOK, linearizability.Output{Value: []byte("1")})
+			g.Observe(&ops[i], history.StatusOK, history.Output{Value: []byte("1")})
 		}
 		return ops
 	}
@@ -31,7 +31,7 @@ func TestGeneratorRepeats(t *testing.T) {
 	seen := map[string]bool{}
 	for _, ops := range [][]Op{a, draw(2)} {
 		for _, o := range ops {
-			if o.Value != nil && o.Method == linearizability.Set {
+			if o.Value != nil && o.Method == history.Set {
 				if seen[string(o.Value)] {
 					t.Fatalf("value %s written twice", o.Value)
 				}
@@ -46,12 +46,12 @@ func TestRequest(t *testing.T) {
 		op   Op
 		want shm.Message
 	}{
-		{Op{Method: linearizability.Get, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte("k"), Has: shm.HasKey}},
-		{Op{Method: linearizability.Set, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodSet, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
-		{Op{Method: linearizability.Add, Key: "k", Delta: 2}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodAdd, Key: []byte("k"), Delta: 2, Has: shm.HasKey | shm.HasDelta}},
-		{Op{Method: linearizability.CAS, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
-		{Op{Method: linearizability.CAS, Key: "k", Old: shm.Int(1), Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Old: shm.Int(1), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue | shm.HasOld}},
-		{Op{Method: linearizability.Delete, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodDelete, Key: []byte("k"), Has: shm.HasKey}},
+		{Op{Method: history.Get, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodGet, Key: []byte("k"), Has: shm.HasKey}},
+		{Op{Method: history.Set, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodSet, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
+		{Op{Method: history.Add, Key: "k", Delta: 2}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodAdd, Key: []byte("k"), Delta: 2, Has: shm.HasKey | shm.HasDelta}},
+		{Op{Method: history.CAS, Key: "k", Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue}},
+		{Op{Method: history.CAS, Key: "k", Old: shm.Int(1), Value: shm.Int(3)}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodCAS, Key: []byte("k"), Old: shm.Int(1), Value: shm.Int(3), Has: shm.HasKey | shm.HasValue | shm.HasOld}},
+		{Op{Method: history.Delete, Key: "k"}, shm.Message{Kind: shm.KindRequest, Method: shm.MethodDelete, Key: []byte("k"), Has: shm.HasKey}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.op.Request()); diff != "" {
@@ -66,14 +66,14 @@ func TestOutcome(t *testing.T) {
 		name string
 		rep  shm.Message
 		err  error
-		st   linearizability.Status
+		st   history.Status
 		code string
 	}{
-		{"value", shm.Message{Value: shm.Int(5), Has: shm.HasValue}, nil, linearizability.StatusOK, ""},
-		{"absent", shm.Message{}, nil, linearizability.StatusOK, ""},
-		{"definite", shm.Message{Err: &shm.Error{Code: shm.CodeBadRequest, Definite: true}}, nil, linearizability.StatusFail, shm.CodeBadRequest},
-		{"indefinite", shm.Message{}, timeout, linearizability.StatusUnknown, shm.CodeTimeout},
-		{"other error", shm.Message{}, errors.New("boom"), linearizability.StatusUnknown, "error"},
+		{"value", shm.Message{Value: shm.Int(5), Has: shm.HasValue}, nil, history.StatusOK, ""},
+		{"absent", shm.Message{}, nil, history.StatusOK, ""},
+		{"definite", shm.Message{Err: &shm.Error{Code: shm.CodeBadRequest, Definite: true}}, nil, history.StatusFail, shm.CodeBadRequest},
+		{"indefinite", shm.Message{}, timeout, history.StatusUnknown, shm.CodeTimeout},
+		{"other error", shm.Message{}, errors.New("boom"), history.StatusUnknown, "error"},
 	}
 	for _, tt := range tests {
 		st, out := Outcome(&tt.rep, tt.err)
@@ -81,7 +81,7 @@ func TestOutcome(t *testing.T) {
 		if out.Error != nil {
 			code = out.Error.Code
 		}
-		if st != tt.st || code != tt.code || (st == linearizability.StatusOK && string(out.Value) != string(tt.rep.Value)) {
+		if st != tt.st || code != tt.code || (st == history.StatusOK && string(out.Value) != string(tt.rep.Value)) {
 			t.Errorf("%s: got %s %s %s, want %s %s", tt.name, st, code, out.Value, tt.st, tt.code)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
@@ -27,7 +28,7 @@ const minReportTimeout = time.Second
 
 const checkUsage = `usage: shmlab check [flags] FILE...
 
-Checks history files (linearizability/HISTORY.md describes the format):
+Checks history files (history/HISTORY.md describes the format):
 linearizability per key with porcupine, the session guarantees per
 worker, and the counter invariant. Prints the verdict and timing per file
 and writes an HTML report next to each failing history (or in --out).
@@ -104,7 +105,7 @@ func (cf *checkFlags) validate(files []string) error {
 		return fmt.Errorf("standard input (%s) given %d times", stdinName, count(files, stdinName))
 	case cf.timeout < 0:
 		return fmt.Errorf("--timeout must not be negative, got %v", cf.timeout)
-	case cf.model != "" && cf.model != string(linearizability.ModelKV) && cf.model != string(linearizability.ModelKVEvict):
+	case cf.model != "" && cf.model != string(history.ModelKV) && cf.model != string(history.ModelKVEvict):
 		return fmt.Errorf("--model must be kv or kv-evict, got %q", cf.model)
 	case cf.out != "":
 		return outputDir("--out", cf.out)
@@ -151,7 +152,7 @@ func (c *checker) checkFile(path string) int {
 		fmt.Fprintf(c.stderr, "shmlab check: %v\n", err)
 		return exitBadInput
 	}
-	opts := linearizability.Options{Model: linearizability.Model(c.model), Timeout: c.timeout}
+	opts := linearizability.Options{Model: history.Model(c.model), Timeout: c.timeout}
 	r := linearizability.Check(h, opts)
 	if r.Invalid != nil { // not reached from a file Read accepted; kept for safety
 		fmt.Fprintf(c.stderr, "shmlab check: %s: %v\n", name, r.Invalid)
@@ -170,11 +171,11 @@ func (c *checker) checkFile(path string) int {
 }
 
 // read reads the history at path, or standard input for "-".
-func (c *checker) read(path string) (*linearizability.History, error) {
+func (c *checker) read(path string) (*history.History, error) {
 	if path == stdinName {
-		return linearizability.Read(c.stdin, stdinDisplay)
+		return history.Read(c.stdin, stdinDisplay)
 	}
-	return linearizability.ReadFile(path)
+	return history.ReadFile(path)
 }
 
 // displayName is how messages name the history at path.
@@ -198,12 +199,12 @@ func verdictExit(v linearizability.Verdict) int {
 
 // writeReport writes the report of h, whose check found r, and returns
 // its path.
-func (c *checker) writeReport(path string, h *linearizability.History, r *linearizability.Result) (string, error) {
+func (c *checker) writeReport(path string, h *history.History, r *linearizability.Result) (string, error) {
 	report, err := c.reportPath(path)
 	if err != nil {
 		return "", err
 	}
-	ropts := linearizability.ReportOptions{Model: linearizability.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
+	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
 	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}

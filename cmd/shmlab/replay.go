@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/spec"
@@ -99,7 +100,7 @@ func savedVerdict(dir string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h, err := linearizability.Read(f, filepath.Join(dir, spec.HistoryFile))
+	h, err := history.Read(f, filepath.Join(dir, spec.HistoryFile))
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package linearizability_test
+package history_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/history"
 )
 
 // exampleClock is a virtual clock, as the simulator's: 10, 20, 30, …
@@ -17,23 +17,23 @@ func exampleClock() func() int64 {
 }
 
 func ExampleRecorder() {
-	r := linearizability.NewRecorder(linearizability.RecorderOptions{Clock: exampleClock()})
+	r := history.NewRecorder(history.RecorderOptions{Clock: exampleClock()})
 	w1 := r.Session("w1")
 
 	// Call before the request is sent, Return when the reply is in.
-	p := w1.Call(linearizability.Set, "x", linearizability.Input{Value: json.RawMessage(`1`)})
-	p.Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(`"OK"`)})
+	p := w1.Call(history.Set, "x", history.Input{Value: json.RawMessage(`1`)})
+	p.Return(history.StatusOK, history.Output{Value: json.RawMessage(`"OK"`)})
 
 	// No reply in time: the outcome is unknown, and w1 goes on as a new
 	// stream.
-	p = w1.Call(linearizability.Set, "x", linearizability.Input{Value: json.RawMessage(`2`)})
-	r.Event(linearizability.Event{Kind: linearizability.EventFault, Fault: "drop", Truth: linearizability.TruthNotApplied, Op: p.ID()})
-	p.Return(linearizability.StatusUnknown, linearizability.Output{Error: &linearizability.ErrorInfo{Code: "timeout"}})
+	p = w1.Call(history.Set, "x", history.Input{Value: json.RawMessage(`2`)})
+	r.Event(history.Event{Kind: history.EventFault, Fault: "drop", Truth: history.TruthNotApplied, Op: p.ID()})
+	p.Return(history.StatusUnknown, history.Output{Error: &history.ErrorInfo{Code: "timeout"}})
 
 	// Still pending when the snapshot is taken: unknown too.
-	w1.Call(linearizability.Get, "x", linearizability.Input{})
+	w1.Call(history.Get, "x", history.Input{})
 
-	h := r.History(linearizability.NewHeader(linearizability.ModelKV, "example", 1))
+	h := r.History(history.NewHeader(history.ModelKV, "example", 1))
 	if err := h.Write(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
@@ -59,17 +59,17 @@ func ExampleMergeJournals() {
 	var paths []string
 	for run := range 2 {
 		path := filepath.Join(dir, fmt.Sprintf("w1.%d.journal", run))
-		j, err := linearizability.CreateJournal(path, 1<<20)
+		j, err := history.CreateJournal(path, 1<<20)
 		if err != nil {
 			log.Fatal(err)
 		}
-		r := linearizability.NewRecorder(linearizability.RecorderOptions{Clock: clock, Journal: j})
+		r := history.NewRecorder(history.RecorderOptions{Clock: clock, Journal: j})
 		s := r.Session("w1")
-		s.Call(linearizability.Add, "n", linearizability.Input{Delta: 1}).
-			Return(linearizability.StatusOK, linearizability.Output{Value: json.RawMessage(fmt.Sprint(run + 1))})
+		s.Call(history.Add, "n", history.Input{Delta: 1}).
+			Return(history.StatusOK, history.Output{Value: json.RawMessage(fmt.Sprint(run + 1))})
 		// The first process dies here, with a call in flight; the
 		// journal keeps it (a real worker would not Close).
-		s.Call(linearizability.Add, "n", linearizability.Input{Delta: 1})
+		s.Call(history.Add, "n", history.Input{Delta: 1})
 		if err := j.Close(); err != nil {
 			log.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func ExampleMergeJournals() {
 	}
 
 	// After the run, the harness merges them.
-	h, err := linearizability.MergeJournals(linearizability.NewHeader(linearizability.ModelKV, "restart", 1), paths...)
+	h, err := history.MergeJournals(history.NewHeader(history.ModelKV, "restart", 1), paths...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package linearizability
+package history
 
 import (
 	"bufio"
@@ -84,7 +84,7 @@ func AppendOp(b []byte, op *Op) []byte {
 	b = strconv.AppendInt(b, int64(op.Stream), 10)
 	b = append(b, `,"method":`...)
 	b = appendString(b, string(op.Method))
-	if op.Method.keyed() || op.Key != "" {
+	if op.Method.Keyed() || op.Key != "" {
 		b = append(b, `,"key":`...)
 		b = appendString(b, op.Key)
 	}

@@ -1,4 +1,4 @@
-package linearizability
+package history
 
 import (
 	"bytes"
@@ -283,7 +283,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 		return perr("version", "version %d is not supported (this shmlab reads version %d)", l.Version, FormatVersion)
 	case l.has&fModel == 0:
 		return perr("model", "missing")
-	case !l.Model.valid():
+	case !l.Model.Valid():
 		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
 	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
@@ -304,7 +304,7 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 		return perr("method", "missing")
 	case !validMethod(l.Method):
 		return perr("method", "unknown method %q", l.Method)
-	case l.has&fKey == 0 && l.Method.keyed():
+	case l.has&fKey == 0 && l.Method.Keyed():
 		return perr("key", "missing (%s acts on a key)", l.Method)
 	case l.has&fCall == 0:
 		return perr("call", "missing")
@@ -343,7 +343,7 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 }
 
 func validMethod(m Method) bool {
-	return m.keyed() || m == Len || m == Keys
+	return m.Keyed() || m == Len || m == Keys
 }
 
 // checkOpValues checks op's input, whose members are has, and its output
@@ -391,7 +391,7 @@ func checkOpValues(op *Op, has uint8) (field string, err error) {
 			return "output.value", fmt.Errorf("%s answers true or false, not %s", op.Method, orAbsent(out.Value))
 		}
 	case Add, Len:
-		if _, ok := parseInt(out.Value); !ok {
+		if _, ok := Int(out.Value); !ok {
 			return "output.value", fmt.Errorf("%s answers an integer, not %s", op.Method, orAbsent(out.Value))
 		}
 	}
@@ -537,7 +537,7 @@ func (hd *Header) validate() error {
 		return fmt.Errorf("format %q is not %q", hd.Format, FormatName)
 	case hd.Version != FormatVersion && hd.Version != 0:
 		return fmt.Errorf("version %d is not supported", hd.Version)
-	case !hd.Model.valid():
+	case !hd.Model.Valid():
 		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
 	}
 	return nil

@@ -3,12 +3,13 @@
 // that survives the death of the process it runs in, and checkers
 // (linearizability with porcupine, session guarantees, a counter
 // invariant) whose verdicts name the operations at fault.
-package linearizability
+package history
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // FormatName and FormatVersion identify the history format in a file's
@@ -44,11 +45,11 @@ const (
 	Keys   Method = "keys"
 )
 
-// valid reports whether m is a model the checker knows.
-func (m Model) valid() bool { return m == ModelKV || m == ModelKVEvict }
+// Valid reports whether m is a model the checker knows.
+func (m Model) Valid() bool { return m == ModelKV || m == ModelKVEvict }
 
-// keyed reports whether m acts on one key, and so is checked.
-func (m Method) keyed() bool {
+// Keyed reports whether m acts on one key, and so is checked.
+func (m Method) Keyed() bool {
 	switch m {
 	case Get, Set, Delete, CAS, Add:
 		return true
@@ -206,8 +207,9 @@ type Event struct {
 	Line int `json:"-"`
 }
 
-// epochBoundary reports whether e starts a new epoch.
-func (e *Event) epochBoundary() bool { return e.Kind == EventMasterRestart && e.Reset }
+// EpochBoundary reports whether e starts a new epoch: a master restart
+// that lost the state.
+func (e *Event) EpochBoundary() bool { return e.Kind == EventMasterRestart && e.Reset }
 
 // History is a whole run: its header, its operations in the order they
 // were written, and its events.
@@ -234,7 +236,7 @@ func (h *History) WorkerOps(name string) []Op {
 // String describes op in one line, for messages and reports.
 func (op *Op) String() string {
 	s := fmt.Sprintf("#%d %s/%d %s(%q", op.ID, op.Worker, op.Stream, op.Method, op.Key)
-	if !op.Method.keyed() {
+	if !op.Method.Keyed() {
 		s = fmt.Sprintf("#%d %s/%d %s(", op.ID, op.Worker, op.Stream, op.Method)
 	}
 	switch op.Method {
@@ -252,7 +254,7 @@ func (op *Op) String() string {
 	s += ")"
 	switch op.Status {
 	case StatusOK:
-		s += " -> " + outputText(op)
+		s += " -> " + OutputText(op)
 	case StatusFail:
 		code := "error"
 		if op.Output.Error != nil {
@@ -277,15 +279,39 @@ func Value(v any) json.RawMessage {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("linearizability.Value(%#v): %v", v, err))
+		panic(fmt.Sprintf("history.Value(%#v): %v", v, err))
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// outputText is what op returned, as JSON text ("absent" for no value).
-func outputText(op *Op) string {
+// OutputText is what op returned, as JSON text ("absent" for no value).
+func OutputText(op *Op) string {
 	if op.Output.Value == nil {
 		return "absent"
 	}
 	return string(op.Output.Value)
+}
+
+// Int reads v as an integer in the int64 range: a JSON number
+// without fraction or exponent, which is what add works on ("-0" is 0,
+// as in the reference store).
+func Int(v json.RawMessage) (int64, bool) {
+	if len(v) == 0 || len(v) > 20 {
+		return 0, false
+	}
+	if string(v) == "-0" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != string(v) {
+		return 0, false
+	}
+	return n, true
+}
+
+// Describe is op in one line, as String, without its line number.
+func (op *Op) Describe() string {
+	c := *op
+	c.Line = 0
+	return c.String()
 }
