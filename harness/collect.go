@@ -119,6 +119,10 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 // header is the history's header, with the run's description as meta.
 func (sp *runSpec) header() history.Header {
 	h := history.NewHeader(sp.model(), sp.Scenario, sp.Seed)
+	if sp.Replay == "" { // a replay's records are in a file, not counted: leave Faults unknown
+		n := sp.PlannedFaults()
+		h.Faults = &n
+	}
 	meta := *sp
 	meta.Dir, meta.Start = "", 0
 	h.Meta, _ = json.Marshal(&meta)

@@ -72,13 +72,21 @@ const (
 
 // Header is a history's first line.
 type Header struct {
-	Format   string          `json:"format"`
-	Version  int             `json:"version"`
-	Model    Model           `json:"model"`
-	Scenario string          `json:"scenario,omitempty"`
-	Seed     uint64          `json:"seed"`
-	Meta     json.RawMessage `json:"meta,omitempty"`
+	Format   string `json:"format"`
+	Version  int    `json:"version"`
+	Model    Model  `json:"model"`
+	Scenario string `json:"scenario,omitempty"`
+	Seed     uint64 `json:"seed"`
+	// Faults is how many faults the run's plan injects; nil if not known,
+	// which the checker takes as some. With none planned, an operation of
+	// unknown outcome or an "expired" answer is a violation (unavailable).
+	Faults *int            `json:"faults,omitempty"`
+	Meta   json.RawMessage `json:"meta,omitempty"`
 }
+
+// NoFaults reports whether the header says the run's plan injects no
+// fault.
+func (h *Header) NoFaults() bool { return h.Faults != nil && *h.Faults == 0 }
 
 // NewHeader returns a header of the current format for model.
 func NewHeader(model Model, scenario string, seed uint64) Header {

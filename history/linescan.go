@@ -28,6 +28,7 @@ const (
 	fModel
 	fScenario
 	fSeed
+	fFaults
 	fMeta
 	fID
 	fWorker
@@ -53,7 +54,7 @@ const (
 )
 
 // fieldOrder lists the member names in the order of their bits.
-var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "meta", "id", "worker",
+var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "faults", "meta", "id", "worker",
 	"stream", "method", "key", "input", "output", "call", "return", "status", "kind", "time", "end",
 	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr"}
 
@@ -73,6 +74,8 @@ func fieldOf(name []byte) field {
 		return fScenario
 	case "seed":
 		return fSeed
+	case "faults":
+		return fFaults
 	case "meta":
 		return fMeta
 	case "id":
@@ -123,7 +126,7 @@ func fieldOf(name []byte) field {
 
 // The members each type of line may have.
 const (
-	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fMeta
+	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fFaults | fMeta
 	opFields     = fType | fID | fWorker | fStream | fMethod | fKey | fInput | fOutput | fCall | fReturn | fStatus
 	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText | fExit | fStderr
 )
@@ -147,7 +150,7 @@ type line struct {
 	Status                                    Status
 	Kind                                      EventKind
 	Truth                                     Truth
-	Version, Stream                           int
+	Version, Stream, Faults                   int
 	Seed                                      uint64
 	ID, Call, Return, Time, End, Op           int64
 	Reset                                     bool
@@ -359,6 +362,10 @@ func (s *lineScanner) member(l *line, f field) error {
 		}
 	case fSeed:
 		l.Seed, err = s.uinteger(name)
+	case fFaults:
+		var n int64
+		n, err = s.integer(name, 0, math.MaxInt32)
+		l.Faults = int(n)
 	case fID, fCall, fReturn, fTime, fEnd, fOp:
 		var n int64
 		n, err = s.integer(name, math.MinInt64, math.MaxInt64)

@@ -287,6 +287,10 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
 	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
+	if l.has&fFaults != 0 {
+		n := l.Faults
+		h.Header.Faults = &n
+	}
 	return nil
 }
 
@@ -539,6 +543,8 @@ func (hd *Header) validate() error {
 		return fmt.Errorf("version %d is not supported", hd.Version)
 	case !hd.Model.Valid():
 		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
+	case hd.Faults != nil && *hd.Faults < 0:
+		return fmt.Errorf("faults %d is negative", *hd.Faults)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,6 +70,8 @@ var damaged = []struct {
 	{"header without model", file(`{"type":"header","format":"shmlab-history","version":1}`), `h.jsonl:1: field "model": missing`},
 	{"header of an unknown model", file(`{"type":"header","format":"shmlab-history","version":1,"model":"queue"}`), `h.jsonl:1: field "model": unknown model "queue" (want "kv" or "kv-evict")`},
 	{"negative seed", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","seed":-1}`), `h.jsonl:1: field "seed": -1 is not an integer from 0 to 2^64-1`},
+	{"negative faults", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":-1}`), `h.jsonl:1: field "faults": -1 is out of range`},
+	{"faults not an integer", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":"none"}`), `h.jsonl:1: field "faults": a JSON string cannot be an integer`},
 	{"line without type", file(hdrLine, `{"id":1}`), `h.jsonl:2: field "type": missing`},
 	{"line of an unknown type", file(hdrLine, `{"type":"comment"}`), `h.jsonl:2: field "type": unknown line type "comment" (want header, op or event)`},
 	// Members.
@@ -303,6 +306,10 @@ func drawHistory(t *rapid.T) *history.History {
 		Scenario: rapid.String().Draw(t, "scenario"), Seed: rapid.Uint64().Draw(t, "seed")}
 	if rapid.Bool().Draw(t, "meta") {
 		h.Header.Meta = drawValue(t, 2)
+	}
+	if rapid.Bool().Draw(t, "faults known") {
+		n := rapid.IntRange(0, math.MaxInt32).Draw(t, "faults")
+		h.Header.Faults = &n
 	}
 	names := map[string]string{}
 	keys := map[string]string{}

@@ -37,6 +37,10 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	}
 	b = append(b, `,"seed":`...)
 	b = strconv.AppendUint(b, h.Seed, 10)
+	if h.Faults != nil {
+		b = append(b, `,"faults":`...)
+		b = strconv.AppendInt(b, int64(*h.Faults), 10)
+	}
 	if len(h.Meta) > 0 {
 		b = append(b, `,"meta":`...)
 		b = appendValue(b, h.Meta)

@@ -90,9 +90,16 @@ type Result struct {
 	Sessions []Violation
 	// Invariants holds the violated invariants (the counter check).
 	Invariants []Violation
-	// Liveness holds the crashes (LivenessCrashed) and the calls never
-	// answered (LivenessNeverAnswered).
+	// Liveness holds the crashes (LivenessCrashed), the calls never
+	// answered (LivenessNeverAnswered) and, in a run with no fault
+	// planned, the operations left without an answer (LivenessUnavailable).
 	Liveness []Violation
+	// Outcomes counts the operations of unknown outcome, the expired
+	// answers among them and the late replies.
+	Outcomes Outcomes
+	// Counters says which keys the counter check counted, and which it
+	// could not.
+	Counters CounterKeys
 	// Ops is how many operations the history holds; Checked how many of
 	// them the linearizability checker looked at.
 	Ops, Checked int
@@ -145,7 +152,7 @@ func Check(h *history.History, opts Options) *Result {
 	if opts.Model != "" {
 		model = opts.Model
 	}
-	r := &Result{Ops: len(h.Ops)}
+	r := &Result{Ops: len(h.Ops), Outcomes: countOutcomes(h)}
 	if err := validateBuilt(h, model); err != nil {
 		r.Verdict, r.Linearizable, r.Invalid = Unknown, Unknown, err
 		r.Duration = time.Since(start)
@@ -163,7 +170,7 @@ func Check(h *history.History, opts Options) *Result {
 			r.Sessions = checkSessions(h, model)
 		}
 		if !opts.NoCounters {
-			r.Invariants = checkCounters(h, model)
+			r.Invariants, r.Counters = checkCounters(h, model)
 		}
 		if !opts.NoLiveness {
 			r.Liveness = checkLiveness(h)

@@ -33,11 +33,49 @@ const invariantCounter = "counter"
 // maxWitnesses is how many increments a counter violation lists.
 const maxWitnesses = 3
 
+// CounterKeys says what the counter check did with the keys that look
+// like counters: keys written only by increments, at least one.
+type CounterKeys struct {
+	// Checked are the keys counted against their final read.
+	Checked []string `json:"checked,omitempty"`
+	// NoFinalRead are the keys not checked because no ok get of theirs was
+	// called after every write had returned.
+	NoFinalRead []string `json:"no_final_read,omitempty"`
+}
+
+// Summary says, in a few words, what the counter check could count: "not
+// checked: no final read" when no counter had one, "no counters" when no
+// key looks like one.
+func (ck CounterKeys) Summary() string {
+	switch {
+	case len(ck.Checked) == 0 && len(ck.NoFinalRead) == 0:
+		return "no counters"
+	case len(ck.Checked) == 0:
+		return "not checked: no final read (" + quoteKeys(ck.NoFinalRead) + ")"
+	case len(ck.NoFinalRead) == 0:
+		return plural(len(ck.Checked), "counter") + " checked"
+	}
+	return fmt.Sprintf("%s checked; not checked, no final read: %s", plural(len(ck.Checked), "counter"), quoteKeys(ck.NoFinalRead))
+}
+
+// quoteKeys names a few keys, quoted.
+func quoteKeys(keys []string) string {
+	var q []string
+	for _, k := range keys[:min(len(keys), 3)] {
+		q = append(q, fmt.Sprintf("%q", k))
+	}
+	if len(keys) > 3 {
+		q = append(q, fmt.Sprintf("%d more", len(keys)-3))
+	}
+	return "key " + strings.Join(q, ", ")
+}
+
 // checkCounters checks the counter invariant on every key of h that is
-// a counter.
-func checkCounters(h *history.History, model history.Model) []Violation {
+// a counter, and says which keys it counted.
+func checkCounters(h *history.History, model history.Model) ([]Violation, CounterKeys) {
+	var ck CounterKeys
 	if model == history.ModelKVEvict {
-		return nil
+		return nil, ck
 	}
 	keys := counterKeys(h)
 	names := make([]string, 0, len(keys))
@@ -48,11 +86,28 @@ func checkCounters(h *history.History, model history.Model) []Violation {
 	bounds := epochs(h)
 	var vs []Violation
 	for _, k := range names {
-		if c, ok := tallyCounter(h, bounds, keys[k]); ok && !c.holds() {
-			vs = append(vs, c.violation(h))
+		ckey := keys[k]
+		if ckey.incrs == 0 || ckey.others > 0 || ckey.ttl {
+			continue
+		}
+		c, ok := tallyCounter(h, bounds, ckey)
+		switch {
+		case ok:
+			ck.Checked = append(ck.Checked, k)
+			if !c.holds() {
+				vs = append(vs, c.violation(h))
+			}
+		case !ckey.hasFinal(h):
+			ck.NoFinalRead = append(ck.NoFinalRead, k)
 		}
 	}
-	return vs
+	return vs, ck
+}
+
+// hasFinal reports whether k has a final read: an ok get called after
+// every ok or failed write had returned.
+func (k *counterKey) hasFinal(h *history.History) bool {
+	return k.final >= 0 && k.lastWrite < h.Ops[k.final].Call
 }
 
 // counterKey is what one pass over a history finds out about a key.
@@ -63,6 +118,9 @@ type counterKey struct {
 	// lastWrite is the latest return of an ok or failed write.
 	lastWrite int64
 	ttl       bool
+	// incrs and others count the writes that are increments and those
+	// that are not, failed ones left out.
+	incrs, others int
 }
 
 // counterKeys finds out about every key of h in one pass.
@@ -80,6 +138,11 @@ func counterKeys(h *history.History) map[string]*counterKey {
 		}
 		k.ops = append(k.ops, int32(i))
 		k.ttl = k.ttl || op.Input.TTL > 0
+		if _, incr := increment(op); incr && op.Status != history.StatusFail {
+			k.incrs++
+		} else if op.Method != history.Get && op.Status != history.StatusFail {
+			k.others++
+		}
 		switch {
 		case op.Method == history.Get && op.Status == history.StatusOK:
 			if k.final < 0 || op.Call >= h.Ops[k.final].Call {
@@ -113,7 +176,7 @@ func (c *counter) holds() bool {
 // has no final read called after every ok or failed write returned, if
 // it may vanish, or if the final read is not of an integer.
 func tallyCounter(h *history.History, bounds []int64, k *counterKey) (c counter, ok bool) {
-	if k.final < 0 || k.ttl || k.lastWrite >= h.Ops[k.final].Call {
+	if k.ttl || !k.hasFinal(h) {
 		return c, false
 	}
 	c.final = k.final

@@ -123,7 +123,8 @@ func TestCounter(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := tc.h.history(t)
-			got := summarizeViolations(checkCounters(h, h.Header.Model))
+			vs, _ := checkCounters(h, h.Header.Model)
+			got := summarizeViolations(vs)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("checkCounters mismatch (-want +got):\n%s", diff)
 			}
@@ -154,7 +155,7 @@ func TestCounterText(t *testing.T) {
 		want: `counter "c": final value 1 (#3 c/0 get("c") -> 1), but the increments acknowledged add up to 2: 1 short, updates were lost.`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			vs := checkCounters(tc.h.history(t), history.ModelKV)
+			vs, _ := checkCounters(tc.h.history(t), history.ModelKV)
 			if len(vs) != 1 {
 				t.Fatalf("got %d violations, want 1", len(vs))
 			}
@@ -221,4 +222,54 @@ func TestCounterCatchesLostUpdates(t *testing.T) {
 			t.Fatalf("session violations in a linearizable history: %v", r.Sessions)
 		}
 	})
+}
+
+// TestCounterKeys: the check says which counters it counted and which it
+// could not, for want of a final read, and sums that up in words.
+func TestCounterKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		h       *handHistory
+		want    CounterKeys
+		summary string
+	}{{
+		name:    "no key is a counter",
+		h:       newHand(history.ModelKV).set("a", "x", `1`, 1, 2).get("b", "x", `1`, 3, 4),
+		summary: "no counters",
+	}, {
+		name:    "a counter with its final read",
+		h:       newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).get("b", "c", `1`, 3, 4),
+		want:    CounterKeys{Checked: []string{"c"}},
+		summary: "1 counter checked",
+	}, {
+		name:    "no read at all",
+		h:       newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).add("b", "c", 1, 2, 3, 4),
+		want:    CounterKeys{NoFinalRead: []string{"c"}},
+		summary: `not checked: no final read (key "c")`,
+	}, {
+		name:    "the last read overlaps an add",
+		h:       newHand(history.ModelKV).add("a", "c", 1, 1, 1, 5).get("b", "c", `1`, 3, 4),
+		want:    CounterKeys{NoFinalRead: []string{"c"}},
+		summary: `not checked: no final read (key "c")`,
+	}, {
+		name: "one of each",
+		h: newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).get("b", "c", `1`, 3, 4).
+			add("a", "d", 1, 1, 5, 6),
+		want:    CounterKeys{Checked: []string{"c"}, NoFinalRead: []string{"d"}},
+		summary: `1 counter checked; not checked, no final read: key "d"`,
+	}, {
+		name:    "a key also set is no counter",
+		h:       newHand(history.ModelKV).add("a", "c", 1, 1, 1, 2).set("b", "c", `5`, 3, 4),
+		summary: "no counters",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := checkCounters(tc.h.history(t), history.ModelKV)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("CounterKeys mismatch (-want +got):\n%s", diff)
+			}
+			if s := got.Summary(); s != tc.summary {
+				t.Errorf("Summary() = %q, want %q", s, tc.summary)
+			}
+		})
+	}
 }

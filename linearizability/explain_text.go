@@ -42,6 +42,9 @@ func (r *Result) Findings() string {
 	if n := r.NeverAnswered(); n > 0 {
 		parts = append(parts, plural(n, "call")+" never answered")
 	}
+	if n := r.Unavailable(); n > 0 {
+		parts = append(parts, plural(n, "operation")+" unavailable")
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -93,6 +96,10 @@ func (r *Result) Crashes() int { return countCheck(r.Liveness, LivenessCrashed) 
 // included.
 func (r *Result) NeverAnswered() int { return countCheck(r.Liveness, LivenessNeverAnswered) }
 
+// Unavailable counts the operations left without an answer in a run
+// with no fault planned, those not listed included.
+func (r *Result) Unavailable() int { return countCheck(r.Liveness, LivenessUnavailable) }
+
 func countCheck(vs []Violation, check string) int {
 	n := 0
 	for _, v := range vs {
@@ -102,6 +109,9 @@ func countCheck(vs []Violation, check string) int {
 	}
 	return n
 }
+
+// CountViolations counts violations, those not listed (More) included.
+func CountViolations(vs []Violation) int { return count(vs) }
 
 // count counts violations, those not listed included.
 func count(vs []Violation) int {

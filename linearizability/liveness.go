@@ -34,12 +34,25 @@ import (
 // Message faults that name another call touch this one not: their ground
 // truth says what they hit. A worker's operations are matched by its name
 // and by the names of its pipelined sequences ("w1.0" belongs to "w1").
+//
+// In a run whose header says its plan injects no fault (Header.Faults is
+// 0), the system owes an answer to every call: an operation of unknown
+// outcome is unavailable, and so is an "expired" answer, unless
+//   - a late_reply event names it: the reply came, late (a slow machine
+//     is no fault of the system under test);
+//   - it is a timeout already reported as never answered;
+//   - an event touches it (above): a crash, which is reported itself.
 
 // The liveness checks' names, as in Violation.Check.
 const (
 	LivenessNeverAnswered = "never-answered"
 	LivenessCrashed       = "crashed"
+	LivenessUnavailable   = "unavailable"
 )
+
+// ErrorExpired is the error code of the reference's indefinite answer to
+// a retry older than its duplicate window (shm.CodeExpired).
+const ErrorExpired = "expired"
 
 // ErrorTimeout is the error code of an unknown operation whose worker got
 // no reply within the call timeout and gave up.
@@ -67,23 +80,84 @@ func checkLiveness(h *history.History) []Violation {
 			late[e.Op] = true
 		}
 	}
-	var never []Violation
+	var never, unavailable []Violation
+	noFaults := h.Header.NoFaults()
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if !timedOut(op) || late[op.ID] || touched(h, op) {
+		if op.Status != history.StatusUnknown || late[op.ID] || touched(h, op) {
 			continue
 		}
-		never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []history.Op{*op},
-			Text: fmt.Sprintf("%s was never answered: its worker gave up at the call timeout, no reply came by the end of the run, and no planned fault touched its worker, its link or the master after it was called", op)})
+		switch {
+		case timedOut(op):
+			never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []history.Op{*op},
+				Text: fmt.Sprintf("%s was never answered: its worker gave up at the call timeout, no reply came by the end of the run, and no planned fault touched its worker, its link or the master after it was called", op)})
+		case noFaults:
+			unavailable = append(unavailable, Violation{Check: LivenessUnavailable, Key: op.Key, Ops: []history.Op{*op},
+				Text: fmt.Sprintf("%s %s in a run whose plan injects no fault", op, unavailableWhy(op))})
+		}
 	}
-	if len(never) > maxShownPerCheck {
-		more := len(never) - maxShownPerCheck
-		never = never[:maxShownPerCheck]
-		last := &never[len(never)-1]
-		last.More = more
-		last.Text += fmt.Sprintf(" (%d more calls never answered not shown)", more)
+	vs = append(vs, capShown(never, "calls never answered")...)
+	return append(vs, capShown(unavailable, "operations unavailable")...)
+}
+
+// unavailableWhy says how an operation of unknown outcome failed to get
+// an answer.
+func unavailableWhy(op *history.Op) string {
+	switch {
+	case op.Output.Error == nil:
+		return "has an unknown outcome"
+	case op.Output.Error.Code == ErrorExpired:
+		return "was answered expired (a retry the master no longer remembered, so it may or may not have been applied)"
 	}
-	return append(vs, never...)
+	return fmt.Sprintf("has an unknown outcome (error %s)", op.Output.Error.Code)
+}
+
+// capShown keeps the first maxShownPerCheck of vs, the last kept counting
+// the rest, which are what.
+func capShown(vs []Violation, what string) []Violation {
+	if len(vs) <= maxShownPerCheck {
+		return vs
+	}
+	more := len(vs) - maxShownPerCheck
+	vs = vs[:maxShownPerCheck]
+	last := &vs[len(vs)-1]
+	last.More = more
+	last.Text += fmt.Sprintf(" (%d more %s not shown)", more, what)
+	return vs
+}
+
+// Outcomes counts what the operations of h that got no definite answer
+// came to.
+type Outcomes struct {
+	// Unknown is how many operations have an unknown outcome; Expired
+	// how many of them were answered "expired"; Late how many of them
+	// got their reply after their worker gave up (a late_reply event).
+	Unknown, Expired, Late int
+}
+
+// countOutcomes counts h's unknown operations.
+func countOutcomes(h *history.History) Outcomes {
+	var o Outcomes
+	late := map[int64]bool{}
+	for i := range h.Events {
+		if e := &h.Events[i]; e.Kind == history.EventLateReply && e.Op != 0 {
+			late[e.Op] = true
+		}
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Status != history.StatusUnknown {
+			continue
+		}
+		o.Unknown++
+		if op.Output.Error != nil && op.Output.Error.Code == ErrorExpired {
+			o.Expired++
+		}
+		if late[op.ID] {
+			o.Late++
+		}
+	}
+	return o
 }
 
 // timedOut reports whether op is a call its worker gave up on at the call

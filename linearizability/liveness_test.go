@@ -233,3 +233,64 @@ func TestLiveProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveUnavailable: in a run with no fault planned, an unknown outcome
+// or an expired answer is a violation unless its reply came late; with
+// faults planned, or none said, it is not.
+func TestLiveUnavailable(t *testing.T) {
+	zero, two := 0, 2
+	expired := func(b *handHistory) *handHistory {
+		b.last().Output = history.Output{Error: &history.ErrorInfo{Code: ErrorExpired, Message: "request 3 is older"}}
+		return b
+	}
+	closed := func(b *handHistory) *handHistory {
+		b.last().Output = history.Output{Error: &history.ErrorInfo{Code: "closed"}}
+		return b
+	}
+	// w1's set has an unknown outcome; w2's get is answered.
+	base := func(faults *int, outcome func(*handHistory) *handHistory) *handHistory {
+		b := outcome(newHand(history.ModelKV).set("w1", "a", "1", 10, 0).unknown()).get("w2", "a", "1", 12, 14)
+		b.h.Header.Faults = faults
+		return b
+	}
+	unavailable := []foundViolation{{Check: LivenessUnavailable, Key: "a", IDs: []int64{1}}}
+	for _, tc := range []struct {
+		name     string
+		h        *handHistory
+		want     []foundViolation
+		outcomes Outcomes
+	}{
+		{name: "expired, no fault planned", h: base(&zero, expired), want: unavailable, outcomes: Outcomes{Unknown: 1, Expired: 1}},
+		{name: "connection closed, no fault planned", h: base(&zero, closed), want: unavailable, outcomes: Outcomes{Unknown: 1}},
+		{name: "expired, faults planned", h: base(&two, expired), outcomes: Outcomes{Unknown: 1, Expired: 1}},
+		{name: "expired, faults not said", h: base(nil, expired), outcomes: Outcomes{Unknown: 1, Expired: 1}},
+		{name: "a timeout answered late is slow, not unavailable", h: base(&zero, func(b *handHistory) *handHistory { return b.timeout(20) }).
+			event(history.Event{Kind: history.EventLateReply, Time: 30, Worker: "w1", Op: 1}), outcomes: Outcomes{Unknown: 1, Late: 1}},
+		{name: "a timeout never answered is reported once", h: base(&zero, func(b *handHistory) *handHistory { return b.timeout(20) }),
+			want: []foundViolation{{Check: LivenessNeverAnswered, Key: "a", IDs: []int64{1}}}, outcomes: Outcomes{Unknown: 1}},
+		{name: "a crash explains the calls it left", h: base(&zero, closed).event(history.Event{Kind: history.EventCrash, Time: 11, Worker: "master"}),
+			want: []foundViolation{{Check: LivenessCrashed}}, outcomes: Outcomes{Unknown: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(&tc.h.h, Options{})
+			if r.Invalid != nil {
+				t.Fatal(r.Invalid)
+			}
+			if diff := cmp.Diff(tc.want, summarizeViolations(r.Liveness)); diff != "" {
+				t.Errorf("liveness violations mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.outcomes, r.Outcomes); diff != "" {
+				t.Errorf("outcomes mismatch (-want +got):\n%s", diff)
+			}
+			n := 0
+			for _, v := range tc.want {
+				if v.Check == LivenessUnavailable {
+					n++
+				}
+			}
+			if r.Unavailable() != n || (n > 0) != strings.Contains(r.String(), "unavailable") {
+				t.Errorf("Unavailable() = %d, want %d; summary %q", r.Unavailable(), n, r.String())
+			}
+		})
+	}
+}

@@ -490,7 +490,7 @@ func TestSessionsAcceptLinearizable(t *testing.T) {
 		if vs := checkSessions(h, cfg.model); len(vs) > 0 {
 			t.Fatalf("checkSessions rejects a linearizable history: %s: %s\n%s", vs[0].Check, vs[0].Text, sgText(h))
 		}
-		if vs := checkCounters(h, cfg.model); len(vs) > 0 {
+		if vs, _ := checkCounters(h, cfg.model); len(vs) > 0 {
 			t.Fatalf("checkCounters rejects a linearizable history: %s\n%s", vs[0].Text, sgText(h))
 		}
 	})
@@ -566,7 +566,7 @@ func BenchmarkSessions(b *testing.B) {
 		}
 	}
 	counters := func(b *testing.B) {
-		if vs := checkCounters(h, cfg.model); len(vs) > 0 {
+		if vs, _ := checkCounters(h, cfg.model); len(vs) > 0 {
 			b.Fatalf("checkCounters: %s", vs[0].Text)
 		}
 	}

@@ -92,7 +92,10 @@ func (w *world) history() *history.History {
 	if w.cfg.Store.MaxEntries > 0 || w.cfg.Store.MaxBytes > 0 {
 		model = history.ModelKVEvict
 	}
-	return w.rec.history(history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+	hd := history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed)
+	n := w.cfg.PlannedFaults()
+	hd.Faults = &n
+	return w.rec.history(hd)
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }

@@ -85,6 +85,18 @@ type Run struct {
 	Target Target `json:"target,omitzero"`
 }
 
+// PlannedFaults returns how many faults r injects, for the history's
+// header (history.Header.Faults): its plan's message, process and byte
+// faults, and the records of a replay. Zero means the run is fault-free,
+// and the checker then holds every unknown outcome against the system.
+func (r *Run) PlannedFaults() int {
+	n := len(r.Replay)
+	if p := r.Plan; p != nil {
+		n += len(p.Messages) + len(p.Processes) + len(p.Bytes)
+	}
+	return n
+}
+
 // DurationOps caps each worker's operations in a run with a Duration and
 // no Ops.
 const DurationOps = 100_000

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/shmlab/shmlab/history"
@@ -137,7 +138,12 @@ type checkJSON struct {
 	Sessions   []linearizability.Violation `json:"sessions,omitempty"`
 	Invariants []linearizability.Violation `json:"invariants,omitempty"`
 	Liveness   []linearizability.Violation `json:"liveness,omitempty"`
-	Report     string                      `json:"report,omitempty"`
+	// The counts of unknown outcomes are always written.
+	Unknown  int                         `json:"unknown_ops"`
+	Expired  int                         `json:"expired"`
+	Late     int                         `json:"late_replies"`
+	Counters linearizability.CounterKeys `json:"counters"`
+	Report   string                      `json:"report,omitempty"`
 }
 
 // checkFile checks the history at path (- for standard input), writes its
@@ -268,12 +274,13 @@ func (c *checker) print(name string, r *linearizability.Result, report string) {
 	if c.asJSON {
 		writeJSON(c.stdout, checkJSON{File: name, Verdict: r.Verdict.String(), Ops: r.Ops, Checked: r.Checked,
 			Seconds: r.Duration.Seconds(), SearchSecs: r.Search.Seconds(), Keys: r.Keys,
-			Sessions: r.Sessions, Invariants: r.Invariants, Liveness: r.Liveness, Report: report})
+			Sessions: r.Sessions, Invariants: r.Invariants, Liveness: r.Liveness, Report: report,
+			Unknown: r.Outcomes.Unknown, Expired: r.Outcomes.Expired, Late: r.Outcomes.Late, Counters: r.Counters})
 		return
 	}
 	fmt.Fprintf(c.stdout, "%s: %v (search %v)\n", name, r, r.Search.Round(10*time.Microsecond))
 	if c.verbose {
-		fmt.Fprintln(c.stdout, checkedLine(r))
+		fmt.Fprint(c.stdout, checkedTable(r))
 	}
 	if r.Verdict != linearizability.Ok || c.verbose {
 		fmt.Fprint(c.stdout, r.Details())
@@ -283,8 +290,10 @@ func (c *checker) print(name string, r *linearizability.Result, report string) {
 	}
 }
 
-// checkedLine says, indented, what the check behind r looked at and found.
-func checkedLine(r *linearizability.Result) string {
+// checkedTable says, as an indented table, what the check behind r
+// looked at and found: a row per check, then the outcomes that were not
+// answers.
+func checkedTable(r *linearizability.Result) string {
 	ops := fmt.Sprintf("%d operations", r.Checked)
 	if r.Checked == 1 {
 		ops = "1 operation"
@@ -292,13 +301,43 @@ func checkedLine(r *linearizability.Result) string {
 	if r.Checked != r.Ops {
 		ops = fmt.Sprintf("%d of %d operations", r.Checked, r.Ops)
 	}
-	s := fmt.Sprintf("  linearizability: %s, %s checked in %v (search %v); ", r.Linearizable, ops,
-		r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))
-	if len(r.Sessions) == 0 && len(r.Invariants) == 0 && len(r.Liveness) == 0 {
-		return s + "session guarantees, counter invariant and liveness: no violation"
+	counter := violations(linearizability.CountViolations(r.Invariants))
+	if len(r.Invariants) == 0 {
+		counter = r.Counters.Summary()
 	}
-	return s + "session guarantees: " + violations(len(r.Sessions)) + "; counter invariant: " + violations(len(r.Invariants)) +
-		"; liveness: " + violations(r.NeverAnswered()+r.Crashes())
+	rows := [][2]string{
+		{"linearizability", fmt.Sprintf("%s: %s checked in %v (search %v)", r.Linearizable, ops,
+			r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))},
+		{"session guarantees", violations(linearizability.CountViolations(r.Sessions)) + causes(r.Sessions)},
+		{"counter invariant", counter},
+		{"liveness", violations(r.NeverAnswered() + r.Crashes() + r.Unavailable())},
+		{"unknown outcomes", outcomes(r.Outcomes)},
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// causes says, for session violations grouped by cause, how many causes
+// they have.
+func causes(vs []linearizability.Violation) string {
+	if len(vs) == 0 || len(vs) == linearizability.CountViolations(vs) {
+		return ""
+	}
+	return fmt.Sprintf(" (%d causes)", len(vs))
+}
+
+// outcomes says how many operations had an unknown outcome, and of what
+// kind.
+func outcomes(o linearizability.Outcomes) string {
+	if o.Unknown == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d (%d expired, %d answered late)", o.Unknown, o.Expired, o.Late)
 }
 
 // violations says how many violations n is.

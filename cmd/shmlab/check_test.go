@@ -125,6 +125,13 @@ func TestCheckJSONAndOut(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("--json rows (-want +got):\n%s", diff)
 	}
+	for line := range strings.Lines(r.stdout) {
+		for _, member := range []string{`"unknown_ops":0`, `"expired":0`, `"late_replies":0`, `"counters":{}`} {
+			if !strings.Contains(line, member) {
+				t.Errorf("--json row lacks %s: %s", member, line)
+			}
+		}
+	}
 	for _, w := range want {
 		if _, err := os.Stat(w.Report); err != nil {
 			t.Errorf("report missing: %v", err)
@@ -209,41 +216,66 @@ func TestCheckVerbose(t *testing.T) {
 	dir := writeHistories(t, map[string]string{"ok.jsonl": okHistory})
 	r := runArgs(t, "check", "-v", filepath.Join(dir, "ok.jsonl"))
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if r.code != exitOK || len(lines) != 2 {
-		t.Fatalf("exit %d, want %d, and two lines, got:\n%s%s", r.code, exitOK, r.stdout, r.stderr)
+	if r.code != exitOK || len(lines) != 6 {
+		t.Fatalf("exit %d, want %d, and six lines, got:\n%s%s", r.code, exitOK, r.stdout, r.stderr)
 	}
-	want := "  linearizability: ok, 2 operations checked in "
-	if !strings.HasPrefix(lines[1], want) || !strings.HasSuffix(lines[1], "; session guarantees, counter invariant and liveness: no violation") {
-		t.Errorf("second line %q, want it to start with %q and end with the other checks", lines[1], want)
+	for i, want := range []string{"linearizability", "session guarantees", "counter invariant", "liveness", "unknown outcomes"} {
+		if f := strings.Fields(lines[i+1]); len(f) == 0 || !strings.HasPrefix(strings.TrimSpace(lines[i+1]), want) {
+			t.Errorf("line %d %q, want the row of %s", i+2, lines[i+1], want)
+		}
 	}
 	if r := runArgs(t, "check", filepath.Join(dir, "ok.jsonl")); strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("without -v: %q, want one line", r.stdout)
 	}
 }
 
-func TestCheckedLine(t *testing.T) {
+func TestCheckedTable(t *testing.T) {
 	ms := time.Millisecond
 	for _, tt := range []struct {
+		name string
 		r    linearizability.Result
 		want string
 	}{
-		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 3, Checked: 3, Duration: 2 * ms, Search: ms},
-			"  linearizability: ok, 3 operations checked in 2ms (search 1ms); session guarantees, counter invariant and liveness: no violation"},
-		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 1, Checked: 1, Duration: 2 * ms, Search: ms},
-			"  linearizability: ok, 1 operation checked in 2ms (search 1ms); session guarantees, counter invariant and liveness: no violation"},
-		{linearizability.Result{Linearizable: linearizability.Unknown, Ops: 5, Checked: 4, Duration: 2 * ms, Search: ms,
-			Sessions: make([]linearizability.Violation, 2)},
-			"  linearizability: unknown, 4 of 5 operations checked in 2ms (search 1ms); session guarantees: 2 violations; counter invariant: no violation; liveness: no violation"},
-		{linearizability.Result{Linearizable: linearizability.Illegal, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
-			Invariants: make([]linearizability.Violation, 1)},
-			"  linearizability: illegal, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: 1 violation; liveness: no violation"},
-		{linearizability.Result{Linearizable: linearizability.Ok, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
-			Liveness: []linearizability.Violation{{Check: linearizability.LivenessNeverAnswered, More: 2}, {Check: linearizability.LivenessCrashed}}},
-			"  linearizability: ok, 2 operations checked in 2ms (search 1ms); session guarantees: no violation; counter invariant: no violation; liveness: 4 violations"},
+		{"all well", linearizability.Result{Linearizable: linearizability.Ok, Ops: 3, Checked: 3, Duration: 2 * ms, Search: ms,
+			Counters: linearizability.CounterKeys{Checked: []string{"c"}}}, `
+  linearizability     ok: 3 operations checked in 2ms (search 1ms)
+  session guarantees  no violation
+  counter invariant   1 counter checked
+  liveness            no violation
+  unknown outcomes    none
+`},
+		{"no final read, unknowns", linearizability.Result{Linearizable: linearizability.Ok, Ops: 1, Checked: 1, Duration: 2 * ms, Search: ms,
+			Counters: linearizability.CounterKeys{NoFinalRead: []string{"n"}}, Outcomes: linearizability.Outcomes{Unknown: 3, Expired: 1, Late: 2}}, `
+  linearizability     ok: 1 operation checked in 2ms (search 1ms)
+  session guarantees  no violation
+  counter invariant   not checked: no final read (key "n")
+  liveness            no violation
+  unknown outcomes    3 (1 expired, 2 answered late)
+`},
+		{"undecided, sessions by cause", linearizability.Result{Linearizable: linearizability.Unknown, Ops: 5, Checked: 4, Duration: 2 * ms, Search: ms,
+			Sessions: []linearizability.Violation{{More: 70}, {}}}, `
+  linearizability     unknown: 4 of 5 operations checked in 2ms (search 1ms)
+  session guarantees  72 violations (2 causes)
+  counter invariant   no counters
+  liveness            no violation
+  unknown outcomes    none
+`},
+		{"counter and liveness", linearizability.Result{Linearizable: linearizability.Illegal, Ops: 2, Checked: 2, Duration: 2 * ms, Search: ms,
+			Invariants: make([]linearizability.Violation, 1),
+			Liveness: []linearizability.Violation{{Check: linearizability.LivenessNeverAnswered, More: 2}, {Check: linearizability.LivenessCrashed},
+				{Check: linearizability.LivenessUnavailable}}}, `
+  linearizability     illegal: 2 operations checked in 2ms (search 1ms)
+  session guarantees  no violation
+  counter invariant   1 violation
+  liveness            5 violations
+  unknown outcomes    none
+`},
 	} {
-		if diff := cmp.Diff(tt.want, checkedLine(&tt.r)); diff != "" {
-			t.Errorf("checkedLine (-want +got):\n%s", diff)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(strings.TrimPrefix(tt.want, "\n"), checkedTable(&tt.r)); diff != "" {
+				t.Errorf("checkedTable mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
