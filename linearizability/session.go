@@ -51,8 +51,11 @@ import (
 //     Reported: r1, w2, then T's two observations.
 //
 // The last two leave out T = S, where the first two say the same more
-// simply. All violations are counted; the earliest few of each check (by
-// the call of their last operation) are reported.
+// simply. All violations are counted, and grouped by cause: the stale
+// value the last observation read (a key, in an epoch, and its value).
+// One line per cause is reported, its earliest violation, counting the
+// others of any check; the earliest causes (by the call of the last
+// operation) are listed (sessionFindings.violations).
 
 // sessionChecks are the names of the session checks, as in
 // Violation.Check, in the order they are reported.
@@ -67,14 +70,22 @@ const (
 	timeMax = math.MaxInt64
 )
 
-// checkSessions checks the session guarantees of every session in h.
+// checkSessions checks the session guarantees of every session in h, and
+// returns their violations grouped by cause (sessionFindings.violations).
 func checkSessions(h *history.History, model history.Model) []Violation {
-	c := newSessionCheck(h, model)
-	var f sessionFindings
-	for _, obs := range c.sessions {
-		c.walk(obs, &f)
-	}
+	c, f := findSessions(h, model)
 	return f.violations(c)
+}
+
+// findSessions finds every violation of a session guarantee in h, not
+// yet grouped.
+func findSessions(h *history.History, model history.Model) (*sessionCheck, *sessionFindings) {
+	c := newSessionCheck(h, model)
+	f := &sessionFindings{}
+	for _, obs := range c.sessions {
+		c.walk(obs, f)
+	}
+	return c, f
 }
 
 // pair packs two 32-bit numbers into a map key.
@@ -623,48 +634,102 @@ func (c *sessionCheck) judge(r *sessionObs, t *sessionLearnt, f *sessionFindings
 		return
 	}
 	if w, op := r.list.writes.before(r.call); op >= 0 && hi < w {
-		f.add(0, op, r.op)
+		f.add(0, r, op, r.op)
 	}
 	if lo, op := r.list.reads.before(r.call); op >= 0 && hi < lo {
-		f.add(1, op, r.op)
+		f.add(1, r, op, r.op)
 	}
 	c.catchUp(r.slot, t)
 	if s, ok := t.mw[r.slot]; ok && hi < s.weight {
-		f.add(2, s.op, s.w2, s.rb, r.op)
+		f.add(2, r, s.op, s.w2, s.rb, r.op)
 	}
 	if s, ok := t.wfr[r.slot]; ok && hi < s.weight {
-		f.add(3, s.op, s.w2, s.rb, r.op)
+		f.add(3, r, s.op, s.w2, s.rb, r.op)
 	}
 }
 
-// sessionFindings collects the violations of each check, as the indexes
-// of their operations.
+// sessionFindings collects the violations found, as the indexes of
+// their operations.
 type sessionFindings struct {
-	found [4][][]int32
+	found []sessionFinding
 }
 
-func (f *sessionFindings) add(check int, ops ...int32) {
-	f.found[check] = append(f.found[check], ops)
+// sessionFinding is one violation of check; cause is pair(slot, value)
+// of the value its last observation read, which was older than it may be.
+type sessionFinding struct {
+	check int
+	cause uint64
+	ops   []int32
 }
 
-// violations returns the earliest violations of each check, explained.
+func (f *sessionFindings) add(check int, r *sessionObs, ops ...int32) {
+	f.found = append(f.found, sessionFinding{check: check, cause: pair(r.slot, r.val), ops: ops})
+}
+
+// violations returns the violations grouped by cause, one per cause:
+// its earliest finding, explained, counting the others (More). A cause
+// is a stale value: a value of a key (in an epoch) read where it was
+// older than the reader had to see. One root cause, such as a write
+// lost or applied twice, makes every later read of the value it left
+// behind a violation, of one check or several: they are one line.
+// The earliest causes are listed (by the call of their earliest
+// finding's last operation), at most maxShownPerCheck; the last listed
+// counts the findings of those left out.
 func (f *sessionFindings) violations(c *sessionCheck) []Violation {
-	var vs []Violation
 	last := func(ops []int32) *history.Op { return &c.h.Ops[ops[len(ops)-1]] }
-	for check, found := range f.found {
-		slices.SortStableFunc(found, func(a, b []int32) int {
-			return cmp.Or(cmp.Compare(last(a).Call, last(b).Call), cmp.Compare(last(a).ID, last(b).ID))
-		})
-		for i, ops := range found[:min(len(found), maxShownPerCheck)] {
-			v := c.explain(check, ops)
-			if i == maxShownPerCheck-1 && len(found) > maxShownPerCheck {
-				v.More = len(found) - maxShownPerCheck
-				v.Text += fmt.Sprintf(" (%d more %s violations not shown)", v.More, sessionChecks[check])
-			}
-			vs = append(vs, v)
+	slices.SortStableFunc(f.found, func(a, b sessionFinding) int {
+		return cmp.Or(cmp.Compare(last(a.ops).Call, last(b.ops).Call), cmp.Compare(last(a.ops).ID, last(b.ops).ID), cmp.Compare(a.check, b.check))
+	})
+	var causes [][]int // indexes into f.found, by cause, in order of the earliest
+	byCause := map[uint64]int{}
+	for i, fd := range f.found {
+		g, ok := byCause[fd.cause]
+		if !ok {
+			g = len(causes)
+			byCause[fd.cause] = g
+			causes = append(causes, nil)
 		}
+		causes[g] = append(causes[g], i)
+	}
+	var vs []Violation
+	for _, g := range causes[:min(len(causes), maxShownPerCheck)] {
+		first := f.found[g[0]]
+		v := c.explain(first.check, first.ops)
+		if len(g) > 1 {
+			v.More = len(g) - 1
+			v.Text += c.consequences(f, g)
+		}
+		vs = append(vs, v)
+	}
+	if len(causes) > maxShownPerCheck {
+		n := 0
+		for _, g := range causes[maxShownPerCheck:] {
+			n += len(g)
+		}
+		v := &vs[len(vs)-1]
+		v.More += n
+		v.Text += fmt.Sprintf(" (%d more causes, with %s, not shown)", len(causes)-maxShownPerCheck, plural(n, "violation"))
 	}
 	return vs
+}
+
+// consequences says how many more findings than its first the cause g
+// has, of which checks, and in how many sessions.
+func (c *sessionCheck) consequences(f *sessionFindings, g []int) string {
+	per := make([]int, len(sessionChecks))
+	sessions := map[int32]bool{}
+	for _, i := range g[1:] {
+		fd := f.found[i]
+		per[fd.check]++
+		sessions[c.session[fd.ops[len(fd.ops)-1]]] = true
+	}
+	var parts []string
+	for check, n := range per {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, sessionChecks[check]))
+		}
+	}
+	return fmt.Sprintf(" The same stale value caused %d more: %s, in %s.", len(g)-1, strings.Join(parts, ", "), plural(len(sessions), "session"))
 }
 
 // explain makes a violation of check out of its operations.

@@ -2,7 +2,9 @@ package linearizability
 
 import (
 	"bytes"
+	stdcmp "cmp"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -151,6 +153,22 @@ func summarizeViolations(vs []Violation) []foundViolation {
 	return out
 }
 
+// sessionFound returns every session violation in h, not grouped by
+// cause: by check, then by the call of the last operation.
+func sessionFound(h *history.History, model history.Model) []foundViolation {
+	c, f := findSessions(h, model)
+	last := func(ops []int32) *history.Op { return &h.Ops[ops[len(ops)-1]] }
+	slices.SortStableFunc(f.found, func(a, b sessionFinding) int {
+		return stdcmp.Or(stdcmp.Compare(a.check, b.check), stdcmp.Compare(last(a.ops).Call, last(b.ops).Call), stdcmp.Compare(last(a.ops).ID, last(b.ops).ID))
+	})
+	var out []foundViolation
+	for _, fd := range f.found {
+		v := c.explain(fd.check, fd.ops)
+		out = append(out, summarizeViolations([]Violation{v})...)
+	}
+	return out
+}
+
 // sessionCase is a hand-made history and the violations it holds. Each
 // says whether it is linearizable, which the test checks too: the
 // session checks may reject only histories that are not.
@@ -165,7 +183,7 @@ func runSessionCases(t *testing.T, cases []sessionCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := tc.h.history(t)
-			got := summarizeViolations(checkSessions(h, h.Header.Model))
+			got := sessionFound(h, h.Header.Model)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("checkSessions mismatch (-want +got):\n%s", diff)
 			}
@@ -444,24 +462,51 @@ func TestSessionText(t *testing.T) {
 	}
 }
 
+// TestSessionManyViolations: one stale value read 25 times is one cause,
+// one line that counts the other 24.
 func TestSessionManyViolations(t *testing.T) {
 	b := newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("c", "k", `2`, 3, 4).get("a", "k", `2`, 5, 6)
 	for i := range int64(maxShownPerCheck + 5) {
 		b.get("a", "k", `1`, 10+2*i, 11+2*i)
 	}
 	vs := checkSessions(b.history(t), history.ModelKV)
-	if len(vs) != maxShownPerCheck {
-		t.Fatalf("got %d violations, want %d", len(vs), maxShownPerCheck)
+	if len(vs) != 1 {
+		t.Fatalf("got %d violations, want 1 (one cause)", len(vs))
 	}
-	if want := "(5 more monotonic-reads violations not shown)"; !strings.HasSuffix(vs[len(vs)-1].Text, want) || vs[len(vs)-1].More != 5 {
-		t.Errorf("the last violation says %q (More %d), want it to end with %q and More 5", vs[len(vs)-1].Text, vs[len(vs)-1].More, want)
+	if want := "The same stale value caused 24 more: 24 monotonic-reads, in 1 session."; !strings.HasSuffix(vs[0].Text, want) || vs[0].More != 24 {
+		t.Errorf("the violation says %q (More %d), want it to end with %q and More 24", vs[0].Text, vs[0].More, want)
 	}
 	r := &Result{Verdict: Illegal, Sessions: vs}
 	if want := "25 session guarantee violations"; !strings.Contains(r.String(), want) {
-		t.Errorf("summary %q does not count the violations not shown (%s)", r.String(), want)
+		t.Errorf("summary %q does not count the violations not listed (%s)", r.String(), want)
 	}
 	if got, want := vs[0].Ops[1].ID, int64(4); got != want {
-		t.Errorf("the first violation shown is op #%d's, want the earliest, #%d's", got, want)
+		t.Errorf("the violation shown is op #%d's, want the earliest, #%d's", got, want)
+	}
+}
+
+// TestSessionManyCauses: 25 stale values are 25 causes, of which the
+// first maxShownPerCheck are listed, the last counting the rest.
+func TestSessionManyCauses(t *testing.T) {
+	b := newHand(history.ModelKV)
+	n := int64(maxShownPerCheck + 5)
+	for i := range n {
+		b.set("b", "k", fmt.Sprint(i+1), 1+2*i, 2+2*i)
+	}
+	b.set("c", "k", `100`, 2*n+1, 2*n+2).get("a", "k", `100`, 2*n+3, 2*n+4)
+	for i := range n {
+		b.get("a", "k", fmt.Sprint(i+1), 2*n+10+2*i, 2*n+11+2*i)
+	}
+	vs := checkSessions(b.history(t), history.ModelKV)
+	if len(vs) != maxShownPerCheck {
+		t.Fatalf("got %d violations, want %d", len(vs), maxShownPerCheck)
+	}
+	last := vs[len(vs)-1]
+	if want := "(5 more causes, with 5 violations, not shown)"; !strings.HasSuffix(last.Text, want) || last.More != 5 {
+		t.Errorf("the last violation says %q (More %d), want it to end with %q and More 5", last.Text, last.More, want)
+	}
+	if got := count(vs); got != int(n) {
+		t.Errorf("count = %d, want %d", got, n)
 	}
 }
 
