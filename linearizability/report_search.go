@@ -1,0 +1,55 @@
+package linearizability
+
+import (
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// searched is what Check's search found, kept so that explanations and
+// the report reuse it (the seam of contracts14: h-speed's Check fills it;
+// until then the report fills it itself, with searchForReport).
+type searched struct {
+	// keys are the keys checked, in key order.
+	keys []*keyHistory
+	// lin is, per key: for a linearizable key one linearization (indices
+	// into keys[i].ops, in order); for a key that is not, the longest
+	// linearizable prefixes found; nil if undecided.
+	lin [][][]int
+}
+
+// searchForReport searches each key once with porcupine's verbose check,
+// keys one after another, until deadline (zero: none); the keys it could
+// not decide in time have no linearization.
+func searchForReport(keys []*keyHistory, deadline time.Time) *searched {
+	s := &searched{keys: keys, lin: make([][][]int, len(keys))}
+	for i, kh := range keys {
+		left, ok := remaining(deadline)
+		if !ok {
+			break
+		}
+		res, info := porcupine.CheckOperationsVerbose(kh.model.porcupine(), kh.ops, left)
+		if res == porcupine.Unknown {
+			continue
+		}
+		parts := info.PartialLinearizations()
+		if len(parts) == 0 {
+			s.lin[i] = [][]int{}
+			continue
+		}
+		if res == porcupine.Ok {
+			for _, p := range parts[0] {
+				if len(p) == len(kh.ops) {
+					s.lin[i] = [][]int{p}
+					break
+				}
+			}
+			continue
+		}
+		s.lin[i] = parts[0]
+		if s.lin[i] == nil {
+			s.lin[i] = [][]int{}
+		}
+	}
+	return s
+}
