@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"flag"
+	"html"
 	"math"
 	"os"
 	"path/filepath"
@@ -146,13 +147,17 @@ func TestBugsFoundAndShrunk(t *testing.T) {
 func checkFailureFile(t *testing.T, cfg Config, r *Result) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "failure")
-	if _, err := WriteFailure(dir, cfg, r); err != nil {
+	repro, err := WriteFailure(dir, cfg, r)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{spec.HistoryFile, spec.ReportFile, spec.ReproFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+	if page, err := os.ReadFile(filepath.Join(dir, spec.ReportFile)); err != nil || !bytes.Contains(page, []byte(html.EscapeString(repro))) {
+		t.Errorf("the report does not give the repro line %q (%v)", repro, err)
 	}
 	got, err := os.ReadFile(filepath.Join(dir, spec.ScenarioFile))
 	if err != nil {

@@ -52,20 +52,21 @@ type Failure struct {
 }
 
 // WriteFailure writes f into the folder dir, which must exist: the
-// scenario file (ScenarioFile), the history (HistoryFile) and an HTML
-// report with the faults on their own tracks and the violations marked
-// (ReportFile), and the repro line (ReproFile), which it returns. A file
-// of the same name is replaced.
+// scenario file (ScenarioFile), the history (HistoryFile), an HTML
+// report with the faults on their own tracks, the violations marked and
+// the repro line in its header (ReportFile), and the repro line
+// (ReproFile), which it returns. A file of the same name is replaced.
 func WriteFailure(dir string, f *Failure) (repro string, err error) {
 	scenario := filepath.Join(dir, ScenarioFile)
 	if err := writeFile(scenario, bytesTo(f.Scenario)); err != nil {
 		return "", err
 	}
+	repro = Repro(f.Mode, f.Seed, scenario, f.ReproArgs...)
 	if f.History != nil {
 		if err := writeFile(filepath.Join(dir, HistoryFile), f.History.Write); err != nil {
 			return "", err
 		}
-		opts := linearizability.ReportOptions{Result: f.Check, Timeout: f.CheckTimeout}
+		opts := linearizability.ReportOptions{Result: f.Check, Timeout: f.CheckTimeout, Repro: repro}
 		report := func(w io.Writer) error { return linearizability.WriteReport(w, f.History, opts) }
 		if err := writeFile(filepath.Join(dir, ReportFile), report); err != nil {
 			return "", err
@@ -74,7 +75,6 @@ func WriteFailure(dir string, f *Failure) (repro string, err error) {
 	if err := copyAdapter(dir, &f.Target); err != nil {
 		return "", err
 	}
-	repro = Repro(f.Mode, f.Seed, scenario, f.ReproArgs...)
 	return repro, writeFile(filepath.Join(dir, ReproFile), bytesTo([]byte(repro+"\n")))
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/internal/shquote"
 	"github.com/shmlab/shmlab/linearizability"
 )
 
@@ -210,11 +211,28 @@ func (c *checker) writeReport(path string, h *history.History, r *linearizabilit
 	if err != nil {
 		return "", err
 	}
-	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
+	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r,
+		Repro: c.repro(path)}
 	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}
 	return report, nil
+}
+
+// repro is the command line that checks the history at path again, with
+// the flags that change the verdict; none for standard input.
+func (c *checker) repro(path string) string {
+	if path == stdinName {
+		return ""
+	}
+	words := []string{"shmlab", "check"}
+	if c.model != "" {
+		words = append(words, "--model", c.model)
+	}
+	if c.timeout != time.Minute {
+		words = append(words, "--timeout", c.timeout.String())
+	}
+	return shquote.Join(append(words, "--", path)...)
 }
 
 // reportTimeout is the limit of the search a report redoes, after a check

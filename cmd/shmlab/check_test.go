@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -74,8 +75,15 @@ func TestCheckExitCodes(t *testing.T) {
 			}
 		})
 	}
-	if _, err := os.Stat(p("stale.html")); err != nil {
+	if page, err := os.ReadFile(p("stale.html")); err != nil {
 		t.Errorf("no report next to the failing history: %v", err)
+	} else {
+		text := html.UnescapeString(string(page))
+		for _, want := range []string{"shmlab check -- " + p("stale.jsonl"), `class="verdict illegal"`, `#2 w2/0 get("x") -> absent (line 3) cannot be linearized`, `<a class="focus" href="#op-2">`} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the report lacks %q", want)
+			}
+		}
 	}
 	if _, err := os.Stat(p("ok.html")); err == nil {
 		t.Errorf("a report for a passing history without --report")
