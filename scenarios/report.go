@@ -26,10 +26,13 @@ type Row struct {
 	Met        bool        `json:"met"`
 	Seeds      int         `json:"seeds"`
 	Violations int         `json:"violations"`
-	// NeverAnswered and Crashed count the liveness violations found in
-	// all the runs: calls never answered, processes that crashed.
+	// NeverAnswered, Crashed and Unavailable count the liveness
+	// violations found in all the runs: calls never answered, processes
+	// that crashed, operations left without an answer in a run with no
+	// fault planned.
 	NeverAnswered int `json:"never_answered,omitempty"`
 	Crashed       int `json:"crashed,omitempty"`
+	Unavailable   int `json:"unavailable,omitempty"`
 	Undecided     int `json:"undecided"`
 	Ops           int `json:"ops"`
 	// The process faults planned in all the runs, and how many happened.
@@ -121,6 +124,7 @@ func RowOf(r *Result) Row {
 		if o.Check != nil {
 			row.NeverAnswered += o.Check.NeverAnswered()
 			row.Crashed += o.Check.Crashes()
+			row.Unavailable += o.Check.Unavailable()
 		}
 		if o.Err != nil {
 			row.Errors = append(row.Errors, fmt.Sprintf("seed %d: %v", o.Seed, o.Err))
@@ -202,7 +206,7 @@ func (r Row) Validate() error {
 		return fmt.Errorf("seeds %d, but %d in seed_list", r.Seeds, len(r.SeedList))
 	case r.Cells < r.Seeds:
 		return fmt.Errorf("cells %d, fewer than its %d seeds", r.Cells, r.Seeds)
-	case r.NeverAnswered < 0 || r.Crashed < 0:
+	case r.NeverAnswered < 0 || r.Crashed < 0 || r.Unavailable < 0:
 		return fmt.Errorf("%d calls never answered, %d crashes", r.NeverAnswered, r.Crashed)
 	case r.Violations < 0 || r.Undecided < 0 || r.Violations+r.Undecided+len(r.Errors) > r.Seeds:
 		return fmt.Errorf("%d violations, %d undecided and %d errors in %d seeds", r.Violations, r.Undecided, len(r.Errors), r.Seeds)
@@ -284,6 +288,7 @@ func MergeRows(rows []Row) ([]Row, error) {
 		m.Violations += r.Violations
 		m.NeverAnswered += r.NeverAnswered
 		m.Crashed += r.Crashed
+		m.Unavailable += r.Unavailable
 		m.Undecided += r.Undecided
 		m.Ops += r.Ops
 		m.FaultsPlanned += r.FaultsPlanned
@@ -393,6 +398,9 @@ func (r Row) Liveness() string {
 	}
 	if r.Crashed > 0 {
 		parts = append(parts, fmt.Sprintf("%d crashed", r.Crashed))
+	}
+	if r.Unavailable > 0 {
+		parts = append(parts, fmt.Sprintf("%d unavailable", r.Unavailable))
 	}
 	if len(parts) == 0 {
 		return "-"
