@@ -51,11 +51,11 @@ import (
 //     Reported: r1, w2, then T's two observations.
 //
 // The last two leave out T = S, where the first two say the same more
-// simply. All violations are counted, and grouped by cause: the stale
-// value the last observation read (a key, in an epoch, and its value).
-// One line per cause is reported, its earliest violation, counting the
-// others of any check; the earliest causes (by the call of the last
-// operation) are listed (sessionFindings.violations).
+// simply. All violations are counted, and grouped by cause: those that
+// read the same stale value, or whose worker read the same key stale
+// (sessionFindings.causes). One line per cause is reported, its earliest
+// violation, counting the others of any check; the earliest causes (by
+// the call of the last operation) are listed.
 
 // sessionChecks are the names of the session checks, as in
 // Violation.Check, in the order they are reported.
@@ -654,24 +654,78 @@ type sessionFindings struct {
 	found []sessionFinding
 }
 
-// sessionFinding is one violation of check; cause is pair(slot, value)
-// of the value its last observation read, which was older than it may be.
+// sessionFinding is one violation of check. Its last observation read a
+// value older than it may have: stale is pair(slot, value) of what it
+// read, and slot the key (in an epoch).
 type sessionFinding struct {
-	check int
-	cause uint64
-	ops   []int32
+	check       int
+	slot        int32
+	stale       uint64
+	ops         []int32
+	worker, val int32
 }
 
 func (f *sessionFindings) add(check int, r *sessionObs, ops ...int32) {
-	f.found = append(f.found, sessionFinding{check: check, cause: pair(r.slot, r.val), ops: ops})
+	f.found = append(f.found, sessionFinding{check: check, slot: r.slot, stale: pair(r.slot, r.val), val: r.val, ops: ops})
 }
 
-// violations returns the violations grouped by cause, one per cause:
-// its earliest finding, explained, counting the others (More). A cause
-// is a stale value: a value of a key (in an epoch) read where it was
-// older than the reader had to see. One root cause, such as a write
-// lost or applied twice, makes every later read of the value it left
-// behind a violation, of one check or several: they are one line.
+// causes groups the findings by cause, each group in the findings'
+// order. Two findings have one cause when they read the same stale
+// value (one write lost, or applied twice, leaves one value behind that
+// every later read meets), or when the same worker read the same key
+// stale (a stale cache in a client serves stale values, one after
+// another); the links are followed through (union-find).
+func (f *sessionFindings) causes(c *sessionCheck) [][]int {
+	parent := make([]int, len(f.found))
+	var find func(i int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	workers := map[string]int32{}
+	firstByStale, firstByReader := map[uint64]int{}, map[uint64]int{}
+	link := func(m map[uint64]int, k uint64, i int) {
+		if j, ok := m[k]; ok {
+			if a, b := find(i), find(j); a != b {
+				parent[max(a, b)] = min(a, b)
+			}
+			return
+		}
+		m[k] = i
+	}
+	for i := range f.found {
+		parent[i] = i
+		fd := &f.found[i]
+		name := c.h.Ops[fd.ops[len(fd.ops)-1]].Worker
+		w, ok := workers[name]
+		if !ok {
+			w = int32(len(workers))
+			workers[name] = w
+		}
+		fd.worker = w
+		link(firstByStale, fd.stale, i)
+		link(firstByReader, pair(w, fd.slot), i)
+	}
+	var groups [][]int
+	at := map[int]int{}
+	for i := range f.found {
+		root := find(i)
+		g, ok := at[root]
+		if !ok {
+			g = len(groups)
+			at[root] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
+// violations returns the violations grouped by cause (causes), one per
+// cause: its earliest finding, explained, counting the others (More).
 // The earliest causes are listed (by the call of their earliest
 // finding's last operation), at most maxShownPerCheck; the last listed
 // counts the findings of those left out.
@@ -680,17 +734,7 @@ func (f *sessionFindings) violations(c *sessionCheck) []Violation {
 	slices.SortStableFunc(f.found, func(a, b sessionFinding) int {
 		return cmp.Or(cmp.Compare(last(a.ops).Call, last(b.ops).Call), cmp.Compare(last(a.ops).ID, last(b.ops).ID), cmp.Compare(a.check, b.check))
 	})
-	var causes [][]int // indexes into f.found, by cause, in order of the earliest
-	byCause := map[uint64]int{}
-	for i, fd := range f.found {
-		g, ok := byCause[fd.cause]
-		if !ok {
-			g = len(causes)
-			byCause[fd.cause] = g
-			causes = append(causes, nil)
-		}
-		causes[g] = append(causes[g], i)
-	}
+	causes := f.causes(c)
 	var vs []Violation
 	for _, g := range causes[:min(len(causes), maxShownPerCheck)] {
 		first := f.found[g[0]]
@@ -714,14 +758,16 @@ func (f *sessionFindings) violations(c *sessionCheck) []Violation {
 }
 
 // consequences says how many more findings than its first the cause g
-// has, of which checks, and in how many sessions.
+// has, of which checks, by how many readers, of how many stale values.
 func (c *sessionCheck) consequences(f *sessionFindings, g []int) string {
 	per := make([]int, len(sessionChecks))
-	sessions := map[int32]bool{}
-	for _, i := range g[1:] {
-		fd := f.found[i]
-		per[fd.check]++
-		sessions[c.session[fd.ops[len(fd.ops)-1]]] = true
+	readers, values := map[int32]bool{}, map[uint64]bool{}
+	for _, i := range g {
+		fd := &f.found[i]
+		readers[fd.worker], values[fd.stale] = true, true
+		if i != g[0] {
+			per[fd.check]++
+		}
 	}
 	var parts []string
 	for check, n := range per {
@@ -729,7 +775,8 @@ func (c *sessionCheck) consequences(f *sessionFindings, g []int) string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, sessionChecks[check]))
 		}
 	}
-	return fmt.Sprintf(" The same stale value caused %d more: %s, in %s.", len(g)-1, strings.Join(parts, ", "), plural(len(sessions), "session"))
+	return fmt.Sprintf(" The same cause (%s read stale by %s) made %d more: %s.",
+		plural(len(values), "value"), plural(len(readers), "worker"), len(g)-1, strings.Join(parts, ", "))
 }
 
 // explain makes a violation of check out of its operations.

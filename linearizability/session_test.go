@@ -473,7 +473,7 @@ func TestSessionManyViolations(t *testing.T) {
 	if len(vs) != 1 {
 		t.Fatalf("got %d violations, want 1 (one cause)", len(vs))
 	}
-	if want := "The same stale value caused 24 more: 24 monotonic-reads, in 1 session."; !strings.HasSuffix(vs[0].Text, want) || vs[0].More != 24 {
+	if want := "The same cause (1 value read stale by 1 worker) made 24 more: 24 monotonic-reads."; !strings.HasSuffix(vs[0].Text, want) || vs[0].More != 24 {
 		t.Errorf("the violation says %q (More %d), want it to end with %q and More 24", vs[0].Text, vs[0].More, want)
 	}
 	r := &Result{Verdict: Illegal, Sessions: vs}
@@ -485,17 +485,19 @@ func TestSessionManyViolations(t *testing.T) {
 	}
 }
 
-// TestSessionManyCauses: 25 stale values are 25 causes, of which the
-// first maxShownPerCheck are listed, the last counting the rest.
+// TestSessionManyCauses: 25 workers, each reading its own stale value,
+// are 25 causes, of which the first maxShownPerCheck are listed, the last
+// counting the rest.
 func TestSessionManyCauses(t *testing.T) {
 	b := newHand(history.ModelKV)
 	n := int64(maxShownPerCheck + 5)
 	for i := range n {
 		b.set("b", "k", fmt.Sprint(i+1), 1+2*i, 2+2*i)
 	}
-	b.set("c", "k", `100`, 2*n+1, 2*n+2).get("a", "k", `100`, 2*n+3, 2*n+4)
+	b.set("c", "k", `100`, 2*n+1, 2*n+2)
 	for i := range n {
-		b.get("a", "k", fmt.Sprint(i+1), 2*n+10+2*i, 2*n+11+2*i)
+		r := fmt.Sprintf("r%d", i)
+		b.get(r, "k", `100`, 2*n+3+4*i, 2*n+4+4*i).get(r, "k", fmt.Sprint(i+1), 2*n+5+4*i, 2*n+6+4*i)
 	}
 	vs := checkSessions(b.history(t), history.ModelKV)
 	if len(vs) != maxShownPerCheck {
@@ -507,6 +509,41 @@ func TestSessionManyCauses(t *testing.T) {
 	}
 	if got := count(vs); got != int(n) {
 		t.Errorf("count = %d, want %d", got, n)
+	}
+}
+
+// TestSessionCauses: findings that share a stale value, or a reader and
+// a key, are one cause, and the links are followed through.
+func TestSessionCauses(t *testing.T) {
+	// b writes 1, 2, 3; c writes 100; then readers read 100, then stale.
+	base := func() *handHistory {
+		return newHand(history.ModelKV).set("b", "k", `1`, 1, 2).set("b", "k", `2`, 3, 4).set("b", "k", `3`, 5, 6).
+			set("c", "k", `100`, 7, 8)
+	}
+	for _, tc := range []struct {
+		name   string
+		h      *handHistory
+		causes int
+	}{
+		{"one worker, three stale values", base().get("r", "k", `100`, 10, 11).get("r", "k", `1`, 12, 13).
+			get("r", "k", `2`, 14, 15).get("r", "k", `3`, 16, 17), 1},
+		{"three workers, one stale value", base().get("r", "k", `100`, 10, 11).get("r", "k", `1`, 12, 13).
+			get("s", "k", `100`, 10, 11).get("s", "k", `1`, 12, 13).get("u", "k", `100`, 10, 11).get("u", "k", `1`, 12, 13), 1},
+		{"linked through", base().get("r", "k", `100`, 10, 11).get("r", "k", `1`, 12, 13).get("r", "k", `2`, 14, 15).
+			get("s", "k", `100`, 10, 11).get("s", "k", `2`, 12, 13).get("s", "k", `3`, 14, 15), 1},
+		{"two workers, two values", base().get("r", "k", `100`, 10, 11).get("r", "k", `1`, 12, 13).
+			get("s", "k", `100`, 10, 11).get("s", "k", `2`, 12, 13), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.h.history(t)
+			vs := checkSessions(h, history.ModelKV)
+			if len(vs) != tc.causes {
+				t.Errorf("%d causes, want %d: %v", len(vs), tc.causes, summarizeViolations(vs))
+			}
+			if got, want := count(vs), len(sessionFound(h, history.ModelKV)); got != want {
+				t.Errorf("the causes count %d violations, want all %d", got, want)
+			}
+		})
 	}
 }
 
