@@ -755,7 +755,7 @@ p.window{background:#fff3a8;padding:4px 8px}
 nav{position:sticky;top:0;z-index:3;background:#fff;padding:6px 16px;border-bottom:1px solid #ddd}
 .key{margin-left:12px;color:#555}
 .swatch{display:inline-block;width:12px;height:10px;border:1px solid #888;vertical-align:middle}
-main{overflow:auto;position:relative;padding-bottom:8px}
+main{overflow:auto;position:relative;padding-bottom:8px;max-height:75vh}
 .row{display:flex;min-width:calc(var(--width) + 90px);border-bottom:1px solid #eee}
 .row-name{position:sticky;left:0;z-index:2;flex:0 0 80px;padding:3px 6px;background:#f4f4f4;font-weight:600;border-right:1px solid #ccc}
 .lane{position:relative;flex:1;height:24px}
