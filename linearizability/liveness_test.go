@@ -20,6 +20,20 @@ func (b *handHistory) timeout(gaveUp int64) *handHistory {
 	return b
 }
 
+// checkLivenessCase checks b and compares its liveness violations with
+// want.
+func checkLivenessCase(t *testing.T, b *handHistory, want []foundViolation) *Result {
+	t.Helper()
+	r := Check(&b.h, Options{})
+	if r.Invalid != nil {
+		t.Fatal(r.Invalid)
+	}
+	if diff := cmp.Diff(want, summarizeViolations(r.Liveness)); diff != "" {
+		t.Errorf("liveness violations mismatch (-want +got):\n%s", diff)
+	}
+	return r
+}
+
 func (b *handHistory) event(e history.Event) *handHistory {
 	b.h.Events = append(b.h.Events, e)
 	return b
@@ -73,13 +87,7 @@ func TestLiveLiveness(t *testing.T) {
 			want: []foundViolation{{Check: LivenessCrashed}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Check(&tc.h.h, Options{})
-			if r.Invalid != nil {
-				t.Fatal(r.Invalid)
-			}
-			if diff := cmp.Diff(tc.want, summarizeViolations(r.Liveness)); diff != "" {
-				t.Errorf("liveness violations mismatch (-want +got):\n%s", diff)
-			}
+			r := checkLivenessCase(t, tc.h, tc.want)
 			if want := len(tc.want) > 0; (r.Verdict == Illegal) != want {
 				t.Errorf("verdict %v, want illegal: %v", r.Verdict, want)
 			}
@@ -272,13 +280,7 @@ func TestLiveUnavailable(t *testing.T) {
 			want: []foundViolation{{Check: LivenessCrashed}}, outcomes: Outcomes{Unknown: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Check(&tc.h.h, Options{})
-			if r.Invalid != nil {
-				t.Fatal(r.Invalid)
-			}
-			if diff := cmp.Diff(tc.want, summarizeViolations(r.Liveness)); diff != "" {
-				t.Errorf("liveness violations mismatch (-want +got):\n%s", diff)
-			}
+			r := checkLivenessCase(t, tc.h, tc.want)
 			if diff := cmp.Diff(tc.outcomes, r.Outcomes); diff != "" {
 				t.Errorf("outcomes mismatch (-want +got):\n%s", diff)
 			}

@@ -677,8 +677,7 @@ func (f *sessionFindings) add(check int, r *sessionObs, ops ...int32) {
 // another); the links are followed through (union-find).
 func (f *sessionFindings) causes(c *sessionCheck) [][]int {
 	parent := make([]int, len(f.found))
-	var find func(i int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
