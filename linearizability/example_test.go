@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
@@ -66,4 +67,46 @@ func ExampleHistory_WorkerOps() {
 	// Output:
 	// 1 set x
 	// 2 set x
+}
+
+// In a run whose header says no fault was planned, an operation left
+// without an answer is a violation: here an "expired" answer.
+func ExampleResult_Outcomes() {
+	text := `{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":0}
+{"type":"op","id":1,"worker":"w1","method":"add","key":"n","input":{"delta":1},"output":{"error":{"code":"expired"}},"call":10,"return":20,"status":"unknown"}
+{"type":"op","id":2,"worker":"w2","method":"add","key":"n","input":{"delta":1},"output":{"value":1},"call":30,"return":40,"status":"ok"}
+`
+	h, err := history.Read(strings.NewReader(text), "h.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := linearizability.Check(h, linearizability.Options{})
+	fmt.Printf("%+v\n", r.Outcomes)
+	fmt.Println(r.Findings())
+	fmt.Println(r.Counters.Summary())
+	// Output:
+	// {Unknown:1 Expired:1 Late:0}
+	// 1 operation unavailable
+	// not checked: no final read (key "n")
+}
+
+// A report with the verdict, the repro line and a window of at most 500
+// operations around the violations.
+func ExampleWriteReport() {
+	h, err := history.Read(strings.NewReader(staleRead), "stale.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := linearizability.Check(h, linearizability.Options{})
+	var b strings.Builder
+	opts := linearizability.ReportOptions{Result: r, Repro: "shmlab check stale.jsonl", MaxOps: 500, Timeout: time.Minute}
+	if err := linearizability.WriteReport(&b, h, opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(strings.Contains(b.String(), `<a class="focus" href="#op-3">`))
+	// Output:
+	// true
 }

@@ -368,7 +368,7 @@ func (p *reportPage) writeHeader(w *bufio.Writer) {
 		if len(p.bad) == 0 {
 			what = "from the start (there is no violation to centre on)"
 		}
-		fmt.Fprintf(w, "<p class=\"window\">This history holds %d operations; the report shows a window of %d of them, %s: the %d-th to the %d-th by call time. Times outside it are left out, and so are the events outside them.</p>\n",
+		fmt.Fprintf(w, "<p class=\"window\">This history holds %d operations; the report shows a window of %d of them, %s: operations %d to %d in call order, and the events of their time. The rest is left out.</p>\n",
 			p.total, len(p.shown), what, p.first+1, p.first+len(p.shown))
 	}
 	if p.timedOut {

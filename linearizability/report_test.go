@@ -204,7 +204,7 @@ func TestReportWindow(t *testing.T) {
 	if !ids["2500"] || ids["1"] || ids["3000"] {
 		t.Errorf("the window holds #2500: %v, #1: %v, #3000: %v; want only #2500", ids["2500"], ids["1"], ids["3000"])
 	}
-	if want := "This history holds 3000 operations; the report shows a window of 500 of them, around the violations: the 2250-th to the 2749-th by call time."; !strings.Contains(page, want) {
+	if want := "This history holds 3000 operations; the report shows a window of 500 of them, around the violations: operations 2250 to 2749 in call order, and the events of their time."; !strings.Contains(page, want) {
 		t.Errorf("the page does not say what it shows; want %q", want)
 	}
 	if full := writeReport(t, h, ReportOptions{Result: r, MaxOps: 3000}); strings.Contains(full, `class="window"`) || len(opDivs(full)) != 3000 {

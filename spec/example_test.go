@@ -88,3 +88,13 @@ target:
 	// module.exports = {name: 'lib'};
 	// <nil>
 }
+
+// A run's planned faults go into its history's header: none makes every
+// call owed an answer.
+func ExampleRun_PlannedFaults() {
+	quiet := spec.Run{Seed: 1}
+	faulty := spec.Run{Seed: 1, Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, P: 0.1}}}}
+	fmt.Println(quiet.PlannedFaults(), faulty.PlannedFaults())
+	// Output:
+	// 0 1
+}
