@@ -119,8 +119,9 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 // header is the history's header, with the run's description as meta.
 func (sp *runSpec) header() history.Header {
 	h := history.NewHeader(sp.model(), sp.Scenario, sp.Seed)
-	if sp.Replay == "" { // a replay's records are in a file, not counted: leave Faults unknown
-		n := sp.PlannedFaults()
+	// A replay's records are in a file (sp.Replay), not counted: with no
+	// plan beside them, the faults are left unknown.
+	if n := sp.PlannedFaults(); n > 0 || sp.Replay == "" {
 		h.Faults = &n
 	}
 	meta := *sp

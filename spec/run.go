@@ -87,12 +87,17 @@ type Run struct {
 
 // PlannedFaults returns how many faults r injects, for the history's
 // header (history.Header.Faults): its plan's message, process and byte
-// faults, and the records of a replay. Zero means the run is fault-free,
-// and the checker then holds every unknown outcome against the system.
+// faults; with none, the records of a replay (a replay decides the
+// plan's faults, so it adds none of its own to a plan). Zero means the
+// run is fault-free, and the checker then holds every unknown outcome
+// against the system.
 func (r *Run) PlannedFaults() int {
-	n := len(r.Replay)
+	n := 0
 	if p := r.Plan; p != nil {
-		n += len(p.Messages) + len(p.Processes) + len(p.Bytes)
+		n = len(p.Messages) + len(p.Processes) + len(p.Bytes)
+	}
+	if n == 0 {
+		n = len(r.Replay)
 	}
 	return n
 }
