@@ -396,7 +396,7 @@ func (p *reportPage) opLink(id int64, class string) string {
 // read alike, and only their order shows.
 type timeScale struct{ ts []int64 }
 
-const stepPx = 14
+const stepPx = 24
 
 func (s *timeScale) add(t int64) { s.ts = append(s.ts, t) }
 
@@ -575,10 +575,10 @@ func (p *reportPage) writeOp(w *bufio.Writer, op *history.Op, ts *timeScale, las
 		classes = append(classes, "writer")
 		note += "; the write it should have seen"
 	}
-	label := op.Describe()
+	label := barLabel(op)
 	if n, ok := p.lin.place[op.ID]; ok {
 		label = fmt.Sprintf("[%d] %s", n, label)
-		note += fmt.Sprintf("; %d-th in its key's linearization", n)
+		note += fmt.Sprintf("; number %d in its key's linearization", n)
 	}
 	switch {
 	case op.Status == history.StatusFail:
@@ -594,6 +594,12 @@ func (p *reportPage) writeOp(w *bufio.Writer, op *history.Op, ts *timeScale, las
 	fmt.Fprintf(w, "<div id=\"op-%d\" class=\"%s\"%s style=\"left:%dpx;width:%dpx\" title=\"%s\">%s</div>\n",
 		op.ID, strings.Join(classes, " "), key, x0, max(x1-x0, stepPx-2),
 		esc(shorten(op.String())+fmt.Sprintf(" [call %d, return %d]", op.Call, op.Return)+note), esc(cut(label, maxLabel)))
+}
+
+// barLabel is op's text on its bar: as Describe, without the worker and
+// stream that its row gives.
+func barLabel(op *history.Op) string {
+	return strings.Replace(op.Describe(), " "+op.Worker+"/"+strconv.Itoa(op.Stream)+" ", " ", 1)
 }
 
 // eventTracks sorts events into their tracks, in a fixed order of kinds.

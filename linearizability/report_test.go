@@ -139,11 +139,11 @@ func TestReportShowsEventsAndFailures(t *testing.T) {
 `
 	_, page := reportOf(t, text, false, ReportOptions{})
 	want := []opDiv{
-		{ID: "1", Class: "op", Text: `[1] #1 w1/0 set("a", 1) -> "OK"`},
-		{ID: "5", Class: "op", Text: `[2] #5 w1/0 get("a") -> 1`},
-		{ID: "2", Class: "op", Text: `[1] #2 w2/0 get("b") -> absent`},
-		{ID: "3", Class: "op failed", Text: `#3 w2/0 add("a", +1) -> fail: not_integer`},
-		{ID: "4", Class: "op failed", Text: `#4 w2/0 len() -> 1`},
+		{ID: "1", Class: "op", Text: `[1] #1 set("a", 1) -> "OK"`},
+		{ID: "5", Class: "op", Text: `[2] #5 get("a") -> 1`},
+		{ID: "2", Class: "op", Text: `[1] #2 get("b") -> absent`},
+		{ID: "3", Class: "op failed", Text: `#3 add("a", +1) -> fail: not_integer`},
+		{ID: "4", Class: "op failed", Text: `#4 len() -> 1`},
 	}
 	if diff := cmp.Diff(want, opDivs(page)); diff != "" {
 		t.Errorf("operations mismatch (-want +got):\n%s", diff)
