@@ -69,9 +69,7 @@ func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 	p := &reportPage{h: h, opts: opts, opRows: map[int64]*history.Op{}}
 	p.focus, p.writer = focusOf(opts.Result)
 	p.window(opts.MaxOps)
-	var ss streams
-	keys := p.keysShown(partition(h, model, &ss))
-	p.lin = linPlaces(searchForReport(keys, deadline))
+	p.lin = linPlaces(p.search(model, deadline))
 	p.timedOut = !deadline.IsZero() && time.Now().After(deadline)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p.write(bw)

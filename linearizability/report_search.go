@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
 )
 
 // searched is what Check's search found, kept so that explanations and
@@ -16,6 +17,15 @@ type searched struct {
 	// into keys[i].ops, in order); for a key that is not, the longest
 	// linearizable prefixes found; nil if undecided.
 	lin [][][]int
+}
+
+// search returns what the report shows of the search: the keys with an
+// operation shown, searched until deadline. (Once Check keeps what its
+// search found, Result.search, this takes it from p.opts.Result and
+// searches only where that is nil.)
+func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
+	var ss streams
+	return searchForReport(p.keysShown(partition(p.h, model, &ss)), deadline)
 }
 
 // searchForReport searches each key once with porcupine's verbose check,
