@@ -110,6 +110,9 @@ func TestNoFaults(t *testing.T) {
 	// the CPU far longer than the default 200ms.
 	res := run(t, harness.Config{Run: spec.Run{Scenario: "no-faults", Workers: 3, Ops: 60, Seed: 1, CallTimeout: patience.Bound(200 * time.Millisecond)}})
 	requireSound(t, res)
+	if f := res.History.Header.Faults; f == nil || *f != 0 {
+		t.Errorf("header's faults %v, want 0: the check then holds every unknown outcome against the system", f)
+	}
 	if got := len(res.History.Ops); got != 180+3 {
 		t.Fatalf("%d operations, want 180 and a final read of each of the 3 keys", got)
 	}
@@ -148,6 +151,9 @@ func TestWorkerKillAndRestart(t *testing.T) {
 		},
 	})
 	requireSound(t, res)
+	if f := res.History.Header.Faults; f == nil || *f != 2 {
+		t.Errorf("header's faults %v, want the 2 planned", f)
+	}
 	ev := events(res.History)
 	if ev[history.EventKill] != 2 || ev[history.EventRestart] != 1 {
 		t.Fatalf("events %v, want 2 kills and a restart", ev)
