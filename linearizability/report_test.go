@@ -283,3 +283,11 @@ func TestNaturalCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestReportOfNothing: a history with no operations still makes a page.
+func TestReportOfNothing(t *testing.T) {
+	_, page := reportOf(t, `{"type":"header","format":"shmlab-history","version":1,"model":"kv"}`+"\n", true, ReportOptions{})
+	if !strings.Contains(page, `<span class="verdict ok">ok</span>`) || len(opDivs(page)) != 0 || !strings.HasSuffix(page, "</html>\n") {
+		t.Errorf("page of an empty history:\n%s", page)
+	}
+}
