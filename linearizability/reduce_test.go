@@ -1,0 +1,148 @@
+package linearizability
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/history/historytest"
+	"pgregory.net/rapid"
+)
+
+// A reduction under test: applied alone to a key's history as partition
+// made it, it says how many operations it took out or bounded.
+type reduction struct {
+	name string
+	run  func(kh *keyHistory) int
+}
+
+var reductions = []reduction{
+	{"gets", func(kh *keyHistory) int {
+		return kh.filter(func(_ *porcupine.Operation, o *kvOp) bool { return o.unknown && o.method == history.Get })
+	}},
+	{"late", (*keyHistory).dropLate},
+	{"unobserved", (*keyHistory).dropUnobserved},
+	{"bounded", (*keyHistory).bound},
+	{"all", func(kh *keyHistory) int { return reduce(kh).Total() }},
+}
+
+// drawUnknownHistory draws a small simulated history full of operations
+// with unknown outcome, values often unique, and, half of the time,
+// damages it (a get made to return another value, a cas or delete made
+// to give the other answer), so that it is often not linearizable.
+func drawUnknownHistory(t *rapid.T) *history.History {
+	c := historytest.RapidChooser{T: t}
+	methods := []history.Method{history.Get, history.Get, history.Set, history.Set}
+	if rapid.Bool().Draw(t, "more methods") {
+		methods = historytest.DefaultMethods
+	}
+	cfg := historytest.Config{
+		Model:    rapid.SampledFrom([]history.Model{history.ModelKV, history.ModelKVEvict}).Draw(t, "model"),
+		Workers:  rapid.IntRange(1, 4).Draw(t, "workers"),
+		Keys:     []string{"a", "b"}[:rapid.IntRange(1, 2).Draw(t, "keys")],
+		Ops:      rapid.IntRange(8, 20).Draw(t, "ops"),
+		Methods:  methods,
+		Unknown:  true,
+		Fail:     rapid.Bool().Draw(t, "fail"),
+		Restarts: rapid.IntRange(0, 1).Draw(t, "restarts"),
+		TTL:      rapid.Bool().Draw(t, "ttl"),
+		Gap:      rapid.IntRange(1, 3).Draw(t, "gap"),
+	}
+	h := historytest.Simulate(c, cfg)
+	for _, k := range cfg.Keys {
+		if c.Intn(3) != 2 { // rapid leans to 0: two thirds damaged, or more
+			damage(c, h, k)
+			damage(c, h, k)
+		}
+	}
+	return h
+}
+
+// damage changes one answer on key k of h: a get's value (to another
+// written to k, to absent, or to one nobody wrote), or a cas's or
+// delete's boolean.
+func damage(c historytest.Chooser, h *history.History, k string) {
+	var cands []int
+	var values []string
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Key != k {
+			continue
+		}
+		values = append(values, written(op)...)
+		if op.Status == history.StatusOK && (op.Method == history.Get || op.Method == history.CAS || op.Method == history.Delete) {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	op := &h.Ops[cands[c.Intn(len(cands))]]
+	switch op.Method {
+	case history.Get:
+		vals := append(values, "", `"nowhere"`)
+		if v := vals[c.Intn(len(vals))]; v == "" {
+			op.Output.Value = nil
+		} else {
+			op.Output.Value = json.RawMessage(v)
+		}
+	default:
+		op.Output.Value = json.RawMessage(fmt.Sprint(string(op.Output.Value) != "true"))
+	}
+}
+
+// searchKey decides one key's history with porcupine.
+func searchKey(kh *keyHistory) porcupine.CheckResult {
+	return porcupine.CheckOperationsTimeout(kh.model.porcupine(), kh.ops, 20*time.Second)
+}
+
+// tally counts, over a property's runs, the verdicts and the runs where
+// the reduction did something.
+type tally struct {
+	keys, ok, illegal, fired int
+}
+
+// TestReductionsKeepVerdict: each reduction, alone and all together,
+// gives every key of a random history full of unknown operations the
+// verdict porcupine gives it unreduced, linearizable or not. Both
+// verdicts must be common, and the reduction must often do something,
+// or the property proves little.
+func TestReductionsKeepVerdict(t *testing.T) {
+	for _, red := range reductions {
+		t.Run(red.name, func(t *testing.T) {
+			var n tally
+			rapid.Check(t, func(t *rapid.T) {
+				h := roundTrip(t, drawUnknownHistory(t))
+				for _, kh := range partition(h, h.Header.Model, &streams{}) {
+					want := searchKey(kh)
+					reduced := &keyHistory{key: kh.key, model: kh.model, ops: slices.Clone(kh.ops)}
+					did := red.run(reduced)
+					got := searchKey(reduced)
+					if want == porcupine.Unknown || got == porcupine.Unknown {
+						t.Fatalf("key %q undecided (unreduced %v, reduced %v):\n%s", kh.key, want, got, text(h))
+					}
+					if got != want {
+						t.Fatalf("key %q: reduced by %s (%d operations) it is %v, unreduced %v:\n%s", kh.key, red.name, did, got, want, text(h))
+					}
+					n.keys++
+					if want == porcupine.Ok {
+						n.ok++
+					} else {
+						n.illegal++
+					}
+					if did > 0 {
+						n.fired++
+					}
+				}
+			})
+			t.Logf("%d keys: %d linearizable, %d not; reduced %d", n.keys, n.ok, n.illegal, n.fired)
+			if n.ok*8 < n.keys || n.illegal*8 < n.keys || n.fired*10 < n.keys {
+				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on an eighth of them at least, and a tenth reduced", n.keys, n.ok, n.illegal, n.fired)
+			}
+		})
+	}
+}
