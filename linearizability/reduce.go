@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/anishathalye/porcupine"
@@ -48,6 +49,25 @@ type Reduced struct {
 
 // Total is how many operations the reductions left out or bounded.
 func (r Reduced) Total() int { return r.NotApplied + r.Gets + r.Late + r.Unobserved + r.Bounded }
+
+// String says what was reduced, for people: "1000 unknown operations
+// reduced: 520 unobserved, 480 bounded by their first observer".
+func (r Reduced) String() string {
+	parts := []struct {
+		n    int
+		what string
+	}{{r.NotApplied, "not applied (fault log)"}, {r.Gets, "unknown gets"}, {r.Late, "called after every return"},
+		{r.Unobserved, "unobserved"}, {r.Bounded, "bounded by their first observer"}}
+	s := fmt.Sprintf("%d unknown operations reduced", r.Total())
+	sep := ": "
+	for _, p := range parts {
+		if p.n > 0 {
+			s += fmt.Sprintf("%s%d %s", sep, p.n, p.what)
+			sep = ", "
+		}
+	}
+	return s
+}
 
 func (r *Reduced) add(o Reduced) {
 	r.NotApplied += o.NotApplied

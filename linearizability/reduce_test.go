@@ -146,3 +146,63 @@ func TestReductionsKeepVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestNotAppliedNeverRejects: a simulated history whose unknown
+// operations that never took effect are named by not_applied fault
+// events is still accepted when the checker leaves them out.
+func TestNotAppliedNeverRejects(t *testing.T) {
+	var used, runs int
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := historytest.DrawConfig(t)
+		cfg.Unknown, cfg.NotApplied = true, true
+		h := roundTrip(t, historytest.Simulate(historytest.RapidChooser{T: t}, cfg))
+		r := Check(h, Options{})
+		if r.Linearizable != Ok {
+			t.Fatalf("with the operations never applied left out, a simulated history is %s:\n%s\n%s", r.Linearizable, explanations(r), text(h))
+		}
+		runs++
+		if r.Reduced.NotApplied > 0 {
+			used++
+		}
+	})
+	if used*5 < runs {
+		t.Errorf("operations not applied left out in %d of %d runs: want a fifth at least", used, runs)
+	}
+}
+
+// TestNotApplied: an unknown set that a fault event says never reached
+// the master cannot explain a later get of its value, unless another
+// event says something else of it.
+func TestNotApplied(t *testing.T) {
+	ops := []history.Op{
+		{ID: 1, Worker: "w1", Method: history.Set, Key: "k", Input: history.Input{Value: json.RawMessage("1")}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 10, Return: 20, Status: history.StatusOK},
+		{ID: 2, Worker: "w2", Method: history.Set, Key: "k", Input: history.Input{Value: json.RawMessage("2")}, Call: 30, Status: history.StatusUnknown},
+		{ID: 3, Worker: "w1", Method: history.Get, Key: "k", Output: history.Output{Value: json.RawMessage("2")}, Call: 40, Return: 50, Status: history.StatusOK},
+	}
+	dropped := history.Event{Kind: history.EventFault, Time: 31, Fault: "drop", Truth: history.TruthNotApplied, Op: 2}
+	for _, tc := range []struct {
+		name       string
+		events     []history.Event
+		want       Verdict
+		notApplied int
+	}{
+		{"no event", nil, Ok, 0},
+		{"not applied", []history.Event{dropped}, Illegal, 1},
+		{"dropped twice", []history.Event{dropped, dropped}, Illegal, 1},
+		{"dropped, then applied", []history.Event{dropped, {Kind: history.EventFault, Time: 35, Fault: "delay", Truth: history.TruthDelayed, Op: 2}}, Ok, 0},
+		{"dropped, then a late reply", []history.Event{dropped, {Kind: history.EventLateReply, Time: 60, Worker: "w2", Op: 2}}, Ok, 0},
+		{"dropped, then killed", []history.Event{dropped, {Kind: history.EventKill, Time: 36, Worker: "w2", Op: 2}}, Ok, 0},
+		{"another operation", []history.Event{{Kind: history.EventFault, Time: 31, Fault: "drop", Truth: history.TruthNotApplied, Op: 3}}, Ok, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &history.History{Header: history.NewHeader(history.ModelKV, "", 0), Ops: slices.Clone(ops), Events: tc.events}
+			r := Check(h, Options{NoSessions: true})
+			if r.Linearizable != tc.want || r.Reduced.NotApplied != tc.notApplied {
+				t.Fatalf("verdict %s, %d not applied; want %s, %d\n%s", r.Linearizable, r.Reduced.NotApplied, tc.want, tc.notApplied, explanations(r))
+			}
+			if tc.want == Illegal && r.Keys[0].Ops[0].ID != 3 {
+				t.Errorf("the operation at fault is %s; want #3", &r.Keys[0].Ops[0])
+			}
+		})
+	}
+}
