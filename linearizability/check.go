@@ -313,6 +313,7 @@ func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]history.Op, s
 	}
 	if kh.nowhere(stuck) {
 		fmt.Fprintf(&b, "  No operation wrote %s to this key: a value from nowhere.\n", history.OutputText(stuck.op))
+		kh.notAppliedWriters(&b, stuck)
 	}
 	if stuck.method == history.Get {
 		kh.readable(&b, stuck)

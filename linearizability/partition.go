@@ -12,6 +12,9 @@ type keyHistory struct {
 	key   string
 	model *kvModel
 	ops   []porcupine.Operation
+	// notApplied are the unknown operations left out as a fault event
+	// says they never reached the master, for explanations.
+	notApplied []*history.Op
 }
 
 // streams numbers each (worker, stream) pair, for porcupine's ClientId.
@@ -118,7 +121,7 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		call := afterStream(op, ss.id(op), lastReturn)
-		if !op.Method.Keyed() || op.Status == history.StatusFail || skip[op.ID] {
+		if !op.Method.Keyed() || op.Status == history.StatusFail {
 			continue
 		}
 		kh := byKey[op.Key]
@@ -126,6 +129,10 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict}}
 			byKey[op.Key] = kh
 			keys = append(keys, kh)
+		}
+		if skip[op.ID] {
+			kh.notApplied = append(kh.notApplied, op)
+			continue
 		}
 		if op.Input.TTL > 0 {
 			kh.model.evict = true

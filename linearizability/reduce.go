@@ -3,6 +3,7 @@ package linearizability
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/shmlab/shmlab/history"
@@ -348,4 +349,15 @@ func (kh *keyHistory) bound() int {
 		}
 	}
 	return n
+}
+
+// notAppliedWriters says, of a get that read a value from nowhere, which
+// operations left out as not applied (notApplied) would have written it.
+func (kh *keyHistory) notAppliedWriters(b *strings.Builder, stuck *kvOp) {
+	got := history.OutputText(stuck.op)
+	for _, op := range kh.notApplied {
+		if (op.Method == history.Set || op.Method == history.CAS) && string(op.Input.Value) == got {
+			fmt.Fprintf(b, "  %s would have, but a fault event says its request never reached the master (truth not_applied).\n", op)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,8 +201,14 @@ func TestNotApplied(t *testing.T) {
 			if r.Linearizable != tc.want || r.Reduced.NotApplied != tc.notApplied {
 				t.Fatalf("verdict %s, %d not applied; want %s, %d\n%s", r.Linearizable, r.Reduced.NotApplied, tc.want, tc.notApplied, explanations(r))
 			}
-			if tc.want == Illegal && r.Keys[0].Ops[0].ID != 3 {
+			if tc.want != Illegal {
+				return
+			}
+			if r.Keys[0].Ops[0].ID != 3 {
 				t.Errorf("the operation at fault is %s; want #3", &r.Keys[0].Ops[0])
+			}
+			if e := r.Keys[0].Explanation; !strings.Contains(e, "#2 w2/0 set") || !strings.Contains(e, "not_applied") {
+				t.Errorf("the explanation does not say that #2 was not applied:\n%s", e)
 			}
 		})
 	}
