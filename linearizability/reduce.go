@@ -24,6 +24,11 @@ import (
 // properties in reduce_test.go check them against porcupine on random
 // histories, linearizable and not.
 //
+// They rely on two properties of the model (model.go), which a new
+// method must keep: an unknown operation steps in every state of its
+// epoch and does nothing after it, and a returned operation steps only
+// in its epoch. What a method observes and writes is in observers.
+//
 // The reductions run in phases, each on what the last left: a condition
 // is always evaluated on the history it reduces.
 
@@ -158,13 +163,22 @@ type observers struct {
 	adds      []int64          // every add's return, any outcome
 	writes    map[uint32]int   // how many sets and cas may write each value
 	hasAdd    bool
+	// other is the latest return of an operation of a method the
+	// reductions do not know (a new one, such as append, before its case
+	// is written): it may observe anything, and write any value. To add a
+	// method, say what it observes and writes here, in observe, and what
+	// its unknown operations leave in unobserved (append: as add, with
+	// strings: it observes the value it extends, writes values no set
+	// writes, and a key with appends has no unique values to bound).
+	other    int64
+	hasOther bool
 }
 
 // observe gathers kh's observers.
 func (kh *keyHistory) observe() *observers {
 	never := int64(math.MinInt64)
 	ob := &observers{never: never, getValue: map[uint32]int64{}, casOld: map[uint32]int64{}, writes: map[uint32]int{},
-		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never}
+		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never, other: never}
 	isInt := kh.model.in.isInt
 	for i := range kh.ops {
 		o := kh.ops[i].Input.(*kvOp)
@@ -173,6 +187,9 @@ func (kh *keyHistory) observe() *observers {
 			ob.writes[o.value]++
 		case history.Add:
 			ob.hasAdd = true
+		case history.Get, history.Delete:
+		default:
+			ob.hasOther = ob.hasOther || !o.reset
 		}
 	}
 	late := func(t *int64, ret int64) { *t = max(*t, ret) }
@@ -211,7 +228,7 @@ func (kh *keyHistory) observe() *observers {
 			// one it expects. In the state before an unknown write, it
 			// may not: if it expects absence, or a value some operation
 			// writes. A value nobody writes the key never holds.
-			if !o.unknown && !o.flag && (!o.hasOld || ob.writes[o.old] > 0 || (ob.hasAdd && isInt[o.old])) {
+			if !o.unknown && !o.flag && (!o.hasOld || ob.writes[o.old] > 0 || (ob.hasAdd && isInt[o.old]) || ob.hasOther) {
 				late(&ob.casFalse, ret)
 			}
 		case history.Delete:
@@ -224,6 +241,9 @@ func (kh *keyHistory) observe() *observers {
 			}
 		case history.Add:
 			ob.adds = append(ob.adds, ret)
+		case history.Set: // observes nothing
+		default:
+			late(&ob.other, ret)
 		}
 	}
 	return ob
@@ -277,7 +297,7 @@ func (ob *observers) unobserved(o *kvOp, call int64, isInt []bool) bool {
 		t, ok := m[id]
 		return ok && after(t)
 	}
-	common := after(ob.casFalse)
+	common := after(ob.casFalse) || after(ob.other)
 	switch o.method {
 	case history.Set, history.CAS:
 		if o.method == history.CAS && o.hasOld && o.old == o.value {
@@ -340,7 +360,7 @@ func (kh *keyHistory) bound() int {
 	for i := range kh.ops {
 		op := &kh.ops[i]
 		o := op.Input.(*kvOp)
-		if !o.unknown || (o.method != history.Set && o.method != history.CAS) || ob.writes[o.value] != 1 || (ob.hasAdd && isInt[o.value]) {
+		if !o.unknown || (o.method != history.Set && o.method != history.CAS) || ob.writes[o.value] != 1 || (ob.hasAdd && isInt[o.value]) || ob.hasOther {
 			continue
 		}
 		if t, ok := first[o.value]; ok && t < op.Return {

@@ -36,6 +36,7 @@ func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 	}
 	var ss streams
 	keys := partition(h, model, &ss)
+	reduceKeys(keys) // as Check searches them
 	pm, ops := reportModel(keys)
 	_, info := porcupine.CheckOperationsVerbose(pm, ops, opts.Timeout)
 	info.AddAnnotations(annotations(h, &ss, opts.Result))
