@@ -228,7 +228,7 @@ func (kh *keyHistory) observe() *observers {
 			// one it expects. In the state before an unknown write, it
 			// may not: if it expects absence, or a value some operation
 			// writes. A value nobody writes the key never holds.
-			if !o.unknown && !o.flag && (!o.hasOld || ob.writes[o.old] > 0 || (ob.hasAdd && isInt[o.old]) || ob.hasOther) {
+			if !o.unknown && !o.flag && (!o.hasOld || ob.written(o.old, isInt)) {
 				late(&ob.casFalse, ret)
 			}
 		case history.Delete:
@@ -247,6 +247,13 @@ func (kh *keyHistory) observe() *observers {
 		}
 	}
 	return ob
+}
+
+// written reports whether the key may ever hold the value id: a set or
+// cas writes it, or an add may make it, or an operation of a method the
+// reductions do not know.
+func (ob *observers) written(id uint32, isInt []bool) bool {
+	return ob.writes[id] > 0 || (ob.hasAdd && isInt[id]) || ob.hasOther
 }
 
 // addsAfter counts the adds that returned at or after t.
@@ -289,6 +296,9 @@ func (ob *observers) addsAfter(t int64) int {
 //   - some integer (add): as a value v for every integer v, and no other
 //     add.
 //
+// An unknown cas expecting a value the key never holds (observers.written)
+// never changes it either.
+//
 // The return times of unknown operations are infinite here: dropUnobserved
 // runs before bound.
 func (ob *observers) unobserved(o *kvOp, call int64, isInt []bool) bool {
@@ -300,8 +310,8 @@ func (ob *observers) unobserved(o *kvOp, call int64, isInt []bool) bool {
 	common := after(ob.casFalse) || after(ob.other)
 	switch o.method {
 	case history.Set, history.CAS:
-		if o.method == history.CAS && o.hasOld && o.old == o.value {
-			return true // it never changes the state
+		if o.method == history.CAS && o.hasOld && (o.old == o.value || !ob.written(o.old, isInt)) {
+			return true // it never changes the state, or never finds it as it expects
 		}
 		return !common && !after(ob.delTrue) && !afterIn(ob.getValue, o.value) && !afterIn(ob.casOld, o.value) &&
 			!(isInt[o.value] && ob.addsAfter(call) > 0)
