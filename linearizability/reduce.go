@@ -17,8 +17,9 @@ import (
 // Every reduction below keeps the verdict: the reduced history is
 // linearizable if and only if the recorded one is. One direction holds
 // for every unknown operation: the model lets an unknown operation step
-// in any state (an earlier epoch's does nothing), so a linearization of
-// the history without it extends by putting it last. So leaving one out
+// in any state of its epoch, and do nothing in a later one, so a
+// linearization of the history without it extends by putting it last
+// (where every restart of the key's history has happened). So leaving one out
 // can only lose a linearization that needed it: each reduction shows
 // that none does. The proofs are in the comments of each; the rapid
 // properties in reduce_test.go check them against porcupine on random
@@ -97,7 +98,7 @@ func reduceKeys(keys []*keyHistory) Reduced {
 // keeps, so that explanations name what the history holds.
 func reduce(kh *keyHistory) Reduced {
 	var r Reduced
-	r.Gets = kh.filter(func(op *porcupine.Operation, o *kvOp) bool { return o.unknown && o.method == history.Get })
+	r.Gets = kh.dropGets()
 	r.Late = kh.dropLate()
 	r.Unobserved = kh.dropUnobserved()
 	r.Bounded = kh.bound()
@@ -116,6 +117,13 @@ func (kh *keyHistory) filter(drop func(*porcupine.Operation, *kvOp) bool) int {
 	clear(kh.ops[len(kept):])
 	kh.ops = kept
 	return n
+}
+
+// dropGets removes the unknown gets. Proof: an unknown get steps in
+// every state of its epoch and changes none, so a linearization without
+// it is one with it.
+func (kh *keyHistory) dropGets() int {
+	return kh.filter(func(_ *porcupine.Operation, o *kvOp) bool { return o.unknown && o.method == history.Get })
 }
 
 // dropLate removes the unknown operations called after every operation

@@ -22,9 +22,7 @@ type reduction struct {
 }
 
 var reductions = []reduction{
-	{"gets", func(kh *keyHistory) int {
-		return kh.filter(func(_ *porcupine.Operation, o *kvOp) bool { return o.unknown && o.method == history.Get })
-	}},
+	{"gets", (*keyHistory).dropGets},
 	{"late", (*keyHistory).dropLate},
 	{"unobserved", (*keyHistory).dropUnobserved},
 	{"bounded", (*keyHistory).bound},
