@@ -156,9 +156,8 @@ func (kh *keyHistory) dropLate() int {
 // unknown write's effect from its absence: for each kind, the latest
 // return among them (an operation that returned before a write was
 // called comes before it in every linearization, and cannot).
+// A kind with no operation has math.MinInt64.
 type observers struct {
-	never int64 // a return time earlier than every call: "none"
-
 	getValue  map[uint32]int64 // ok gets, by the value they returned
 	getAbsent int64            // ok gets that found the key absent
 	getInt    int64            // ok gets that returned an integer
@@ -185,7 +184,7 @@ type observers struct {
 // observe gathers kh's observers.
 func (kh *keyHistory) observe() *observers {
 	never := int64(math.MinInt64)
-	ob := &observers{never: never, getValue: map[uint32]int64{}, casOld: map[uint32]int64{}, writes: map[uint32]int{},
+	ob := &observers{getValue: map[uint32]int64{}, casOld: map[uint32]int64{}, writes: map[uint32]int{},
 		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never, other: never}
 	isInt := kh.model.in.isInt
 	for i := range kh.ops {
