@@ -74,6 +74,10 @@ type Options struct {
 	Parallel int
 	// NoSessions, NoCounters and NoLiveness turn those checks off.
 	NoSessions, NoCounters, NoLiveness bool
+	// NoReduce searches every unknown operation as recorded, without the
+	// reductions (reduce.go) that take out those that cannot change the
+	// verdict: for comparing, and measuring.
+	NoReduce bool
 }
 
 // Result is what Check found.
@@ -103,6 +107,12 @@ type Result struct {
 	// Ops is how many operations the history holds; Checked how many of
 	// them the linearizability checker looked at.
 	Ops, Checked int
+	// Reduced counts, by reduction, the unknown operations the search
+	// left out or bounded, knowing that they could not change the verdict
+	// (reduce.go). Those the fault log says never reached the master
+	// (Reduced.NotApplied) are checked as failed, not counted in Checked;
+	// the others are.
+	Reduced Reduced
 	// Duration is how long the check took; Search the part of it spent in
 	// porcupine.
 	Duration, Search time.Duration
@@ -161,6 +171,10 @@ func Check(h *history.History, opts Options) *Result {
 	var ss streams
 	keys := partition(h, model, &ss)
 	r.Checked = checkedOps(h)
+	r.Reduced.NotApplied = len(notApplied(h))
+	if !opts.NoReduce {
+		r.Reduced.add(reduceKeys(keys))
+	}
 	// The session and counter checks run beside the search: they fill
 	// the processors that keys with short histories leave idle.
 	done := make(chan struct{})
@@ -306,6 +320,7 @@ func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]history.Op, s
 	}
 	if kh.nowhere(stuck) {
 		fmt.Fprintf(&b, "  No operation wrote %s to this key: a value from nowhere.\n", history.OutputText(stuck.op))
+		kh.notAppliedWriters(&b, stuck)
 	}
 	if stuck.method == history.Get {
 		kh.readable(&b, stuck)

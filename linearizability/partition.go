@@ -12,6 +12,9 @@ type keyHistory struct {
 	key   string
 	model *kvModel
 	ops   []porcupine.Operation
+	// notApplied are the unknown operations left out as a fault event
+	// says they never reached the master, for explanations.
+	notApplied []*history.Op
 }
 
 // streams numbers each (worker, stream) pair, for porcupine's ClientId.
@@ -57,20 +60,59 @@ func epochOf(bounds []int64, t int64) uint32 {
 }
 
 // checkedOps counts the operations the search takes: those on one key
-// that did not fail.
+// that did not fail, nor were not applied (notApplied).
 func checkedOps(h *history.History) int {
+	skip := notApplied(h)
 	n := 0
 	for i := range h.Ops {
-		if h.Ops[i].Method.Keyed() && h.Ops[i].Status != history.StatusFail {
+		if h.Ops[i].Method.Keyed() && h.Ops[i].Status != history.StatusFail && !skip[h.Ops[i].ID] {
 			n++
 		}
 	}
 	return n
 }
 
+// notApplied returns the ids of the unknown operations that surely did
+// nothing: a fault event says their request never reached the master
+// (truth not_applied), and no event says anything else of them (another
+// truth, a late reply, a kill). The fault injectors name an operation
+// with not_applied only when no copy of its request can reach the master
+// (HISTORY.md, "Ground truth"): a request dropped once may be resent.
+func notApplied(h *history.History) map[int64]bool {
+	named := map[int64]history.Truth{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Op == 0 {
+			continue
+		}
+		if t, ok := named[e.Op]; ok && t != e.Truth {
+			named[e.Op] = "" // said more than once, differently: not sure
+			continue
+		}
+		if e.Kind == history.EventFault && e.Truth == history.TruthNotApplied {
+			named[e.Op] = history.TruthNotApplied
+		} else {
+			named[e.Op] = ""
+		}
+	}
+	var skip map[int64]bool
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Status == history.StatusUnknown && op.Method.Keyed() && named[op.ID] == history.TruthNotApplied {
+			if skip == nil {
+				skip = map[int64]bool{}
+			}
+			skip[op.ID] = true
+		}
+	}
+	return skip
+}
+
 // partition splits h into one history per key. Failed operations are
-// left out (they surely did nothing), and so are len and keys.
+// left out (they surely did nothing), and so are the unknown ones that
+// did nothing (notApplied), len and keys.
 func partition(h *history.History, model history.Model, ss *streams) []*keyHistory {
+	skip := notApplied(h)
 	inf := infinity(h)
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
@@ -87,6 +129,10 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict}}
 			byKey[op.Key] = kh
 			keys = append(keys, kh)
+		}
+		if skip[op.ID] {
+			kh.notApplied = append(kh.notApplied, op)
+			continue
 		}
 		if op.Input.TTL > 0 {
 			kh.model.evict = true

@@ -25,7 +25,9 @@ type searched struct {
 // searches only where that is nil.)
 func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
 	var ss streams
-	return searchForReport(p.keysShown(partition(p.h, model, &ss)), deadline)
+	keys := partition(p.h, model, &ss)
+	reduceKeys(keys) // as Check searches them
+	return searchForReport(p.keysShown(keys), deadline)
 }
 
 // searchForReport searches each key once with porcupine's verbose check,

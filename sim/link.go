@@ -47,12 +47,16 @@ type held struct {
 func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 	at := w.now + w.latency()
 	if l.dec == nil {
+		l.left(w, conn, &info)
 		l.deliver(w, conn, i, max(at, l.last), true)
 		return
 	}
 	w.sending.worker, w.sending.conn = l.worker, conn
 	m := w.slab.at(i)
 	dec := l.decide(w, &info, m)
+	if !dec.Drop {
+		l.left(w, conn, &info)
+	}
 	switch {
 	case dec.Drop:
 		w.slab.free(i)
@@ -75,6 +79,13 @@ func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 			continue
 		}
 		l.deliver(w, conn, j, at, inOrder)
+	}
+}
+
+// left notes that a request went undropped (worker.left).
+func (l *link) left(w *world, conn uint32, info *faultinject.Message) {
+	if l.dir == toMaster {
+		w.workers[l.worker].left(conn, info.Seq)
 	}
 }
 

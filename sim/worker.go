@@ -47,6 +47,11 @@ type worker struct {
 	rec  int    // its index in the history
 	call uint64 // its call's id
 	wire uint64 // its request's id on the wire
+	// deadline is when the call times out; reached counts the copies of
+	// its request (the first, resends) that left the link undropped and
+	// were not discarded since: they may reach the master.
+	deadline int64
+	reached  int
 }
 
 func newWorker(w *world, i int) *worker {
@@ -163,6 +168,7 @@ func (wk *worker) begin() {
 		return
 	}
 	wk.call, wk.wire = id, req.Seq
+	wk.deadline, wk.reached = w.now+int64(w.cfg.CallTimeout), 0
 	wk.links[toMaster].send(w, uint32(wk.inc), i, infoOf(req))
 	wk.arm()
 }
@@ -239,6 +245,31 @@ func (wk *worker) opFor(conn uint32, seq uint64) int64 {
 		return 0
 	}
 	return wk.pendingOp()
+}
+
+// left notes that a copy of a request went on connection conn with the
+// wire id seq, undropped: if it is the current call's, it may reach the
+// master.
+func (wk *worker) left(conn uint32, seq uint64) {
+	if wk.opFor(conn, seq) != 0 {
+		wk.reached++
+	}
+}
+
+// surelyLost reports, when a fault has just kept a copy of the current
+// call's request from the master (record r, truth not_applied), whether
+// no copy of it ever reaches the master: none before it did (a
+// discarded copy left the link first, and is counted out here), and the
+// client sends none after it, as a resend comes RetryAfter after the
+// last copy, unless the call's deadline comes first (shm's tracker). Only
+// then is not_applied the truth about the operation, not just about one
+// copy of its request (HISTORY.md, "Ground truth").
+func (wk *worker) surelyLost(r *faultinject.Record) bool {
+	if r.Decision.Discarded && wk.reached > 0 {
+		wk.reached--
+	}
+	retry := int64(wk.w.cfg.RetryAfter)
+	return wk.reached == 0 && (retry == 0 || wk.w.now+retry >= wk.deadline)
 }
 
 // pendingOp returns the id of the operation the worker waits for, 0 if

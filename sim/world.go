@@ -157,11 +157,18 @@ func (w *world) latency() int64 {
 func (w *world) elapsed() time.Duration { return time.Duration(w.now - w.t0) }
 
 // faultEvent records a fault decision as a history event, naming the
-// operation it hit when that is the worker's current one.
+// operation it hit when that is the worker's current one. A copy of a
+// request that never reached the master says not_applied of the
+// operation only if no copy of it does (worker.surelyLost); else what
+// the fault did to the operation is not known (no truth).
 func (w *world) faultEvent(r faultinject.Record) {
 	e := r.Event()
 	if i, ok := workerIndex(r.Link.Worker); ok && int32(i) == w.sending.worker {
-		e.Op = w.workers[i].opFor(w.sending.conn, r.Msg.Seq)
+		wk := w.workers[i]
+		e.Op = wk.opFor(w.sending.conn, r.Msg.Seq)
+		if e.Op != 0 && e.Truth == history.TruthNotApplied && !wk.surelyLost(&r) {
+			e.Truth = history.TruthNone
+		}
 	}
 	w.rec.event(e, w.now)
 }

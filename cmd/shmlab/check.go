@@ -299,6 +299,9 @@ func (c *checker) print(name string, r *linearizability.Result, report string) {
 	fmt.Fprintf(c.stdout, "%s: %v (search %v)\n", name, r, r.Search.Round(10*time.Microsecond))
 	if c.verbose {
 		fmt.Fprint(c.stdout, checkedTable(r))
+		if r.Reduced.Total() > 0 {
+			fmt.Fprintf(c.stdout, "  %v\n", r.Reduced)
+		}
 	}
 	if r.Verdict != linearizability.Ok || c.verbose {
 		fmt.Fprint(c.stdout, r.Details())

@@ -95,6 +95,10 @@ type Config struct {
 	OneAtATime bool
 	// Gap is how many nanoseconds pass between steps at most (at least 1).
 	Gap int
+	// NotApplied names each unknown operation that never took effect in
+	// a fault event with truth not_applied, as a fault injector names a
+	// request that never reached the master.
+	NotApplied bool
 }
 
 // DefaultMethods is an even mix.
@@ -136,7 +140,19 @@ func Simulate(c Chooser, cfg Config) *history.History {
 	for s.step() {
 		s.now += 1 + int64(s.c.Intn(max(s.cfg.Gap, 1)))
 	}
+	s.neverApplied()
 	return s.h
+}
+
+// neverApplied names the unknown operations that will not take effect
+// now, if the config says to, and forgets them.
+func (s *sim) neverApplied() {
+	if s.cfg.NotApplied {
+		for _, o := range s.orphans {
+			s.h.Events = append(s.h.Events, history.Event{Kind: history.EventFault, Time: s.now, Fault: "drop", Truth: history.TruthNotApplied, Op: s.h.Ops[o].ID})
+		}
+	}
+	s.orphans = nil
 }
 
 // action is one thing that may happen next.
@@ -315,6 +331,7 @@ func (s *sim) restart() {
 		case s.cfg.Unknown:
 			s.h.Ops[w.op].Return = s.now
 			s.h.Ops[w.op].Status = history.StatusUnknown
+			s.orphans = append(s.orphans, w.op) // it never lands
 			w.op = -1
 			w.stream++
 		default:
@@ -322,7 +339,7 @@ func (s *sim) restart() {
 			s.finish(w)
 		}
 	}
-	s.orphans = nil
+	s.neverApplied()
 }
 
 // Apply applies op to store, a Sequential key-value store, and returns

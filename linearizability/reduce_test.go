@@ -1,0 +1,240 @@
+package linearizability
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/history/historytest"
+	"pgregory.net/rapid"
+)
+
+// A reduction under test: applied alone to a key's history as partition
+// made it, it says how many operations it took out or bounded.
+type reduction struct {
+	name string
+	run  func(kh *keyHistory) int
+}
+
+var reductions = []reduction{
+	{"gets", (*keyHistory).dropGets},
+	{"late", (*keyHistory).dropLate},
+	{"unobserved", (*keyHistory).dropUnobserved},
+	{"bounded", (*keyHistory).bound},
+	{"all", func(kh *keyHistory) int { return reduce(kh).Total() }},
+}
+
+// drawUnknownHistory draws a small simulated history full of operations
+// with unknown outcome, values often unique, and, half of the time,
+// damages it (a get made to return another value, a cas or delete made
+// to give the other answer), so that it is often not linearizable.
+func drawUnknownHistory(t *rapid.T) *history.History {
+	c := historytest.RapidChooser{T: t}
+	methods := []history.Method{history.Get, history.Get, history.Set, history.Set}
+	if rapid.Bool().Draw(t, "more methods") {
+		methods = historytest.DefaultMethods
+	}
+	cfg := historytest.Config{
+		Model:    rapid.SampledFrom([]history.Model{history.ModelKV, history.ModelKVEvict}).Draw(t, "model"),
+		Workers:  rapid.IntRange(1, 4).Draw(t, "workers"),
+		Keys:     []string{"a", "b"}[:rapid.IntRange(1, 2).Draw(t, "keys")],
+		Ops:      rapid.IntRange(8, 20).Draw(t, "ops"),
+		Methods:  methods,
+		Unknown:  true,
+		Fail:     rapid.Bool().Draw(t, "fail"),
+		Restarts: rapid.IntRange(0, 1).Draw(t, "restarts"),
+		TTL:      rapid.Bool().Draw(t, "ttl"),
+		Gap:      rapid.IntRange(1, 3).Draw(t, "gap"),
+	}
+	h := historytest.Simulate(c, cfg)
+	for _, k := range cfg.Keys {
+		if c.Intn(3) != 2 { // rapid leans to 0: two thirds damaged, or more
+			damage(c, h, k)
+			damage(c, h, k)
+		}
+	}
+	return h
+}
+
+// damage changes one answer on key k of h: a get's value (to another
+// written to k, to absent, or to one nobody wrote), or a cas's or
+// delete's boolean.
+func damage(c historytest.Chooser, h *history.History, k string) {
+	var cands []int
+	var values []string
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Key != k {
+			continue
+		}
+		values = append(values, written(op)...)
+		if op.Status == history.StatusOK && (op.Method == history.Get || op.Method == history.CAS || op.Method == history.Delete) {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	op := &h.Ops[cands[c.Intn(len(cands))]]
+	switch op.Method {
+	case history.Get:
+		vals := append(values, "", `"nowhere"`)
+		if v := vals[c.Intn(len(vals))]; v == "" {
+			op.Output.Value = nil
+		} else {
+			op.Output.Value = json.RawMessage(v)
+		}
+	default:
+		op.Output.Value = json.RawMessage(fmt.Sprint(string(op.Output.Value) != "true"))
+	}
+}
+
+// searchKey decides one key's history with porcupine.
+func searchKey(kh *keyHistory) porcupine.CheckResult {
+	return porcupine.CheckOperationsTimeout(kh.model.porcupine(), kh.ops, 20*time.Second)
+}
+
+// tally counts, over a property's runs, the verdicts and the runs where
+// the reduction did something.
+type tally struct {
+	keys, ok, illegal, fired int
+}
+
+// TestReductionsKeepVerdict: each reduction, alone and all together,
+// gives every key of a random history full of unknown operations the
+// verdict porcupine gives it unreduced, linearizable or not. Both
+// verdicts must be common, and the reduction must often do something,
+// or the property proves little.
+func TestReductionsKeepVerdict(t *testing.T) {
+	for _, red := range reductions {
+		t.Run(red.name, func(t *testing.T) {
+			var n tally
+			rapid.Check(t, func(t *rapid.T) {
+				h := roundTrip(t, drawUnknownHistory(t))
+				for _, kh := range partition(h, h.Header.Model, &streams{}) {
+					want := searchKey(kh)
+					reduced := &keyHistory{key: kh.key, model: kh.model, ops: slices.Clone(kh.ops)}
+					did := red.run(reduced)
+					got := searchKey(reduced)
+					if want == porcupine.Unknown || got == porcupine.Unknown {
+						t.Fatalf("key %q undecided (unreduced %v, reduced %v):\n%s", kh.key, want, got, text(h))
+					}
+					if got != want {
+						t.Fatalf("key %q: reduced by %s (%d operations) it is %v, unreduced %v:\n%s", kh.key, red.name, did, got, want, text(h))
+					}
+					n.keys++
+					if want == porcupine.Ok {
+						n.ok++
+					} else {
+						n.illegal++
+					}
+					if did > 0 {
+						n.fired++
+					}
+				}
+			})
+			t.Logf("%d keys: %d linearizable, %d not; reduced %d", n.keys, n.ok, n.illegal, n.fired)
+			if n.ok*8 < n.keys || n.illegal*8 < n.keys || n.fired*10 < n.keys {
+				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on an eighth of them at least, and a tenth reduced", n.keys, n.ok, n.illegal, n.fired)
+			}
+		})
+	}
+}
+
+// TestNotAppliedNeverRejects: a simulated history whose unknown
+// operations that never took effect are named by not_applied fault
+// events is still accepted when the checker leaves them out.
+func TestNotAppliedNeverRejects(t *testing.T) {
+	var used, runs int
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := historytest.DrawConfig(t)
+		cfg.Unknown, cfg.NotApplied = true, true
+		h := roundTrip(t, historytest.Simulate(historytest.RapidChooser{T: t}, cfg))
+		r := Check(h, Options{})
+		if r.Linearizable != Ok {
+			t.Fatalf("with the operations never applied left out, a simulated history is %s:\n%s\n%s", r.Linearizable, explanations(r), text(h))
+		}
+		runs++
+		if r.Reduced.NotApplied > 0 {
+			used++
+		}
+	})
+	if used*5 < runs {
+		t.Errorf("operations not applied left out in %d of %d runs: want a fifth at least", used, runs)
+	}
+}
+
+// TestNotApplied: an unknown set that a fault event says never reached
+// the master cannot explain a later get of its value, unless another
+// event says something else of it.
+func TestNotApplied(t *testing.T) {
+	ops := []history.Op{
+		{ID: 1, Worker: "w1", Method: history.Set, Key: "k", Input: history.Input{Value: json.RawMessage("1")}, Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 10, Return: 20, Status: history.StatusOK},
+		{ID: 2, Worker: "w2", Method: history.Set, Key: "k", Input: history.Input{Value: json.RawMessage("2")}, Call: 30, Status: history.StatusUnknown},
+		{ID: 3, Worker: "w1", Method: history.Get, Key: "k", Output: history.Output{Value: json.RawMessage("2")}, Call: 40, Return: 50, Status: history.StatusOK},
+	}
+	dropped := history.Event{Kind: history.EventFault, Time: 31, Fault: "drop", Truth: history.TruthNotApplied, Op: 2}
+	for _, tc := range []struct {
+		name       string
+		events     []history.Event
+		want       Verdict
+		notApplied int
+	}{
+		{"no event", nil, Ok, 0},
+		{"not applied", []history.Event{dropped}, Illegal, 1},
+		{"dropped twice", []history.Event{dropped, dropped}, Illegal, 1},
+		{"dropped, then applied", []history.Event{dropped, {Kind: history.EventFault, Time: 35, Fault: "delay", Truth: history.TruthDelayed, Op: 2}}, Ok, 0},
+		{"dropped, then a late reply", []history.Event{dropped, {Kind: history.EventLateReply, Time: 60, Worker: "w2", Op: 2}}, Ok, 0},
+		{"dropped, then killed", []history.Event{dropped, {Kind: history.EventKill, Time: 36, Worker: "w2", Op: 2}}, Ok, 0},
+		{"another operation", []history.Event{{Kind: history.EventFault, Time: 31, Fault: "drop", Truth: history.TruthNotApplied, Op: 3}}, Ok, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &history.History{Header: history.NewHeader(history.ModelKV, "", 0), Ops: slices.Clone(ops), Events: tc.events}
+			r := Check(h, Options{NoSessions: true})
+			if r.Linearizable != tc.want || r.Reduced.NotApplied != tc.notApplied {
+				t.Fatalf("verdict %s, %d not applied; want %s, %d\n%s", r.Linearizable, r.Reduced.NotApplied, tc.want, tc.notApplied, explanations(r))
+			}
+			if tc.want != Illegal {
+				return
+			}
+			if r.Keys[0].Ops[0].ID != 3 {
+				t.Errorf("the operation at fault is %s; want #3", &r.Keys[0].Ops[0])
+			}
+			if e := r.Keys[0].Explanation; !strings.Contains(e, "#2 w2/0 set") || !strings.Contains(e, "not_applied") {
+				t.Errorf("the explanation does not say that #2 was not applied:\n%s", e)
+			}
+		})
+	}
+}
+
+// TestReduceNewMethodObservesAll: an operation of a method the
+// reductions do not know yet (append, before its case) is taken to
+// observe and write anything: no unknown write beside it is left out or
+// bounded.
+func TestReduceNewMethodObservesAll(t *testing.T) {
+	for _, method := range []history.Method{history.Get, "append"} {
+		t.Run(string(method), func(t *testing.T) {
+			m := &kvModel{in: newInterner()}
+			one := m.in.id("1")
+			kh := &keyHistory{key: "k", model: m, ops: []porcupine.Operation{
+				{ClientId: 0, Input: &kvOp{method: history.Set, unknown: true, value: one}, Call: 1, Return: 100},
+				{ClientId: 1, Input: &kvOp{method: method, value: m.in.id(`"x"`), present: true}, Call: 2, Return: 3},
+				{ClientId: 1, Input: &kvOp{method: history.Get, value: one, present: true}, Call: 4, Return: 5},
+			}}
+			got := kh.bound()
+			if want := map[history.Method]int{history.Get: 1, "append": 0}[method]; got != want {
+				t.Errorf("bounded %d; want %d", got, want)
+			}
+			kh.ops = slices.Delete(kh.ops, 2, 3)
+			got = kh.dropUnobserved()
+			if want := map[history.Method]int{history.Get: 1, "append": 0}[method]; got != want {
+				t.Errorf("left out %d unobserved; want %d", got, want)
+			}
+		})
+	}
+}
