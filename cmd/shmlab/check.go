@@ -144,7 +144,9 @@ type checkJSON struct {
 	Expired  int                         `json:"expired"`
 	Late     int                         `json:"late_replies"`
 	Counters linearizability.CounterKeys `json:"counters"`
-	Report   string                      `json:"report,omitempty"`
+	// Reduced counts the unknown operations the reductions decided.
+	Reduced linearizability.Reduced `json:"reduced"`
+	Report  string                  `json:"report,omitempty"`
 }
 
 // checkFile checks the history at path (- for standard input), writes its
@@ -293,7 +295,7 @@ func (c *checker) print(name string, r *linearizability.Result, report string) {
 		writeJSON(c.stdout, checkJSON{File: name, Verdict: r.Verdict.String(), Ops: r.Ops, Checked: r.Checked,
 			Seconds: r.Duration.Seconds(), SearchSecs: r.Search.Seconds(), Keys: r.Keys,
 			Sessions: r.Sessions, Invariants: r.Invariants, Liveness: r.Liveness, Report: report,
-			Unknown: r.Outcomes.Unknown, Expired: r.Outcomes.Expired, Late: r.Outcomes.Late, Counters: r.Counters})
+			Unknown: r.Outcomes.Unknown, Expired: r.Outcomes.Expired, Late: r.Outcomes.Late, Counters: r.Counters, Reduced: r.Reduced})
 		return
 	}
 	fmt.Fprintf(c.stdout, "%s: %v (search %v)\n", name, r, r.Search.Round(10*time.Microsecond))
