@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/history/internal/edn"
@@ -193,6 +194,9 @@ func logRecords(data []byte, name string) ([]Record, error) {
 		if !ok {
 			continue
 		}
+		if !utf8.ValidString(rest) {
+			return nil, perr(name, n+1, "", "the line is not UTF-8")
+		}
 		fields := strings.Fields(rest)
 		if len(fields) < 3 || !strings.HasPrefix(fields[1], ":") || !strings.HasPrefix(fields[2], ":") {
 			return nil, perr(name, n+1, "", "not an operation line: want PROCESS :TYPE :F VALUE after \"jepsen.util - \"")
@@ -239,7 +243,7 @@ func Convert(recs []Record, file string, hd history.Header, conv OpFunc) (*histo
 		rec := &recs[i]
 		if rec.Process == "nemesis" {
 			h.Events = append(h.Events, history.Event{Kind: history.EventNote, Time: at(i), Worker: "nemesis",
-				Text: strings.TrimSpace(fmt.Sprintf(":%s :%s %s", rec.Type, rec.F, rec.Value.Src))})
+				Text: strings.ToValidUTF8(strings.TrimSpace(fmt.Sprintf(":%s :%s %s", rec.Type, rec.F, rec.Value.Src)), "\uFFFD")})
 			continue
 		}
 		switch rec.Type {
@@ -334,7 +338,7 @@ func registerOp(inv, done *Record, op *history.Op) error {
 	case "cas":
 		op.Method = history.CAS
 		if inv.Value.Kind != edn.Vector && inv.Value.Kind != edn.List || len(inv.Value.Items) != 2 {
-			return perr(file, inv.Line, ":value", "a cas takes [old new], not %s", orNothing(inv.Value.Src))
+			return perr(file, inv.Line, ":value", "a cas takes [old new], not %s", orNothing(string(inv.Value.Src)))
 		}
 		old, nw := &inv.Value.Items[0], &inv.Value.Items[1]
 		var err error

@@ -88,7 +88,7 @@ func kvOp(inv, done *jepsen.Record, op *history.Op) error {
 	op.Key = k.Text
 	str := func(rec *jepsen.Record) (history.Op, error) {
 		if rec.Value.Kind != edn.String {
-			return history.Op{}, &history.ParseError{Line: rec.Line, Field: ":value", Err: fmt.Errorf("%s is not a string", orNothing(rec.Value.Src))}
+			return history.Op{}, &history.ParseError{Line: rec.Line, Field: ":value", Err: fmt.Errorf("%s is not a string", orNothing(string(rec.Value.Src)))}
 		}
 		return history.Op{Input: history.Input{Value: history.Value(rec.Value.Text)}}, nil
 	}

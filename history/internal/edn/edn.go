@@ -46,9 +46,9 @@ type Value struct {
 	// Tag is the tag of a tagged value (#inst "…": "inst"), the value
 	// being the one tagged.
 	Tag string
-	// Src is the value's text as written; Line and Col where it begins
-	// (1-based, Col in bytes).
-	Src       string
+	// Src is the value's text as written (sharing the text read); Line
+	// and Col where it begins (1-based, Col in bytes).
+	Src       []byte
 	Line, Col int
 }
 
@@ -184,7 +184,7 @@ func (r *Reader) value(depth int) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	v.Src, v.Line, v.Col = string(r.b[start:r.i]), line, col
+	v.Src, v.Line, v.Col = r.b[start:r.i:r.i], line, col
 	return v, nil
 }
 
