@@ -262,8 +262,6 @@ func (op *Op) String() string {
 	}
 	s += ")"
 	switch {
-	case op.Status == StatusOK && op.Output.Value == nil && (op.Method == Set || op.Method == Append):
-		s += " -> ok"
 	case op.Status == StatusOK:
 		s += " -> " + OutputText(op)
 	case op.Status == StatusFail:
@@ -295,9 +293,13 @@ func Value(v any) json.RawMessage {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// OutputText is what op returned, as JSON text ("absent" for no value).
+// OutputText is what op returned, as JSON text: "absent" for no value,
+// or "ok" for a set or append that answered none.
 func OutputText(op *Op) string {
 	if op.Output.Value == nil {
+		if op.Method == Set || op.Method == Append {
+			return "ok"
+		}
 		return "absent"
 	}
 	return string(op.Output.Value)
