@@ -1,6 +1,8 @@
 // Package jepsen reads Jepsen histories of a register (Jepsen's register
 // and cas-register workloads: read, write and cas) into the history
-// format, model "register". It reads both forms Jepsen writes: EDN
+// format, model "register" (or, for jepsen.independent histories of many
+// registers, whose values are [key value] tuples, model "kv", a key per
+// register). It reads both forms Jepsen writes: EDN
 // operation maps (history.edn: one map per line, or a vector of them, the
 // maps tagged #jepsen.history.Op or not) and the log lines of jepsen.util
 // (`INFO  jepsen.util - 3	:invoke	:cas	[1 2]`), as porcupine's test
@@ -63,7 +65,63 @@ func Read(r io.Reader, name string) (*history.History, error) {
 	if err != nil {
 		return nil, err
 	}
+	if independent(recs) {
+		return Convert(recs, name, Header(history.ModelKV, name), independentOp)
+	}
 	return Convert(recs, name, Header(history.ModelRegister, name), registerOp)
+}
+
+// independent reports whether recs are a jepsen.independent history:
+// many registers, every value a [key value] tuple. Its reads show it:
+// they invoke with [key nil], where a single register's invoke with nil.
+func independent(recs []Record) bool {
+	for i := range recs {
+		if r := &recs[i]; r.Type == "invoke" && r.F == "read" {
+			return r.Value.Kind == edn.Vector && len(r.Value.Items) == 2
+		}
+	}
+	return false
+}
+
+// independentOp makes an operation on the register of a [key value]
+// tuple.
+func independentOp(inv, done *Record, op *history.Op) error {
+	key, v, err := tuple(inv)
+	if err != nil {
+		return err
+	}
+	in := *inv
+	in.Value = v
+	var out *Record
+	if done != nil {
+		d := *done
+		if op.Status == history.StatusOK && done.F == "read" {
+			if _, d.Value, err = tuple(done); err != nil {
+				return err
+			}
+		}
+		out = &d
+	}
+	if err := registerOp(&in, out, op); err != nil {
+		return err
+	}
+	op.Key = key
+	return nil
+}
+
+// tuple splits the [key value] of a record of an independent history.
+func tuple(rec *Record) (string, edn.Value, error) {
+	v := &rec.Value
+	if v.Kind != edn.Vector || len(v.Items) != 2 {
+		return "", edn.Value{}, perr("", rec.Line, ":value", "%s is not a [key value] tuple (the history's first read made it one of independent keys)", orNothing(string(v.Src)))
+	}
+	k := &v.Items[0]
+	key := string(k.Src)
+	switch k.Kind {
+	case edn.String, edn.Keyword, edn.Symbol, edn.Char:
+		key = k.Text
+	}
+	return key, v.Items[1], nil
 }
 
 // Header is the header of a history imported from the file name.

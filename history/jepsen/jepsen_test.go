@@ -3,6 +3,7 @@ package jepsen_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -103,6 +104,33 @@ func TestReadForms(t *testing.T) {
 				t.Errorf("written and read back: mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestReadIndependent: a jepsen.independent history (values [key
+// value]) is one register per key, model kv.
+func TestReadIndependent(t *testing.T) {
+	in := `{:type :invoke, :f :read, :value [3 nil], :process 0}
+{:type :invoke, :f :cas, :value ["k" [1 2]], :process 1}
+{:type :ok, :f :read, :value [3 7], :process 0}
+{:type :fail, :f :cas, :value ["k" [1 2]], :process 1}
+{:type :invoke, :f :write, :value [3 8], :process 0}
+{:type :info, :f :write, :value [3 8], :process 0}
+`
+	h, err := jepsen.Read(strings.NewReader(in), "i.edn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`#0 0/0 get("3") -> 7`, `#0 1/0 cas("k", 1 -> 2) -> false`, `#0 0/0 set("3", 8) -> unknown`}
+	if diff := cmp.Diff(want, brief(h)); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	if h.Header.Model != history.ModelKV {
+		t.Errorf("model %q; want kv", h.Header.Model)
+	}
+	_, err = jepsen.Read(strings.NewReader(in+"{:type :invoke, :f :write, :value 9, :process 5}\n"), "i.edn")
+	if diff := cmp.Diff(`i.edn:7: field ":value": 9 is not a [key value] tuple (the history's first read made it one of independent keys)`, fmt.Sprint(err)); diff != "" {
+		t.Errorf("a value not a tuple: mismatch (-want +got):\n%s", diff)
 	}
 }
 
