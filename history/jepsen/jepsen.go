@@ -225,7 +225,7 @@ func record(v *edn.Value, name string) (Record, error) {
 	switch {
 	case !ok:
 		return Record{}, perr(name, v.Line, ":process", "missing")
-	case p.Kind == edn.Int, p.Kind == edn.Keyword, p.Kind == edn.String:
+	case (p.Kind == edn.Int || p.Kind == edn.Keyword || p.Kind == edn.String) && p.Text != "":
 		rec.Process = p.Text
 	default:
 		return Record{}, perr(name, p.Line, ":process", "%s is not a process", p.Src)
@@ -256,7 +256,7 @@ func logRecords(data []byte, name string) ([]Record, error) {
 			return nil, perr(name, n+1, "", "the line is not UTF-8")
 		}
 		fields := strings.Fields(rest)
-		if len(fields) < 3 || !strings.HasPrefix(fields[1], ":") || !strings.HasPrefix(fields[2], ":") {
+		if len(fields) < 3 || fields[0] == ":" || !strings.HasPrefix(fields[1], ":") || !strings.HasPrefix(fields[2], ":") {
 			return nil, perr(name, n+1, "", "not an operation line: want PROCESS :TYPE :F VALUE after \"jepsen.util - \"")
 		}
 		rec := Record{Line: n + 1, Process: strings.TrimPrefix(fields[0], ":"), Type: fields[1][1:], F: fields[2][1:], Map: edn.Value{Kind: edn.Map}}
@@ -442,7 +442,10 @@ func appendJSON(b []byte, v *edn.Value) ([]byte, error) {
 	case edn.Bool:
 		return strconv.AppendBool(b, v.Bool), nil
 	case edn.Int:
-		return append(b, strings.TrimPrefix(v.Text, "+")...), nil
+		if !json.Valid([]byte(v.Text)) { // 007: Clojure reads it as octal
+			return nil, fmt.Errorf("the integer %s has no JSON form", v.Src)
+		}
+		return append(b, v.Text...), nil
 	case edn.Float:
 		f, err := strconv.ParseFloat(v.Text, 64)
 		if err != nil {
