@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
@@ -75,7 +77,8 @@ func checkVerdicts(t *testing.T, args []string, files []string) map[string]strin
 
 // TestCheckPorcupineJepsen: on every Jepsen etcd history porcupine ships
 // (102; etcd_095 is empty), shmlab check, reading the log as it is,
-// gives the verdict porcupine's own tests expect.
+// gives the verdict porcupine's own tests expect, and so does bare
+// porcupine with a model of this test's on the history imported.
 func TestCheckPorcupineJepsen(t *testing.T) {
 	dir := porcupineDir(t)
 	verdicts := porcupineVerdicts(t, dir)
@@ -101,10 +104,115 @@ func TestCheckPorcupineJepsen(t *testing.T) {
 	if diff := cmp.Diff(want, checkVerdicts(t, []string{"--timeout", "5m"}, files)); diff != "" {
 		t.Errorf("verdicts: mismatch (-porcupine +shmlab):\n%s", diff)
 	}
+	for _, f := range files {
+		if got := barePorcupine(t, f); got != want[f] {
+			t.Errorf("%s: bare porcupine on the import says %s; its tests %s", filepath.Base(f), got, want[f])
+		}
+	}
+}
+
+// bareOp is an operation as barePorcupine's models see it: a value is
+// a string, the empty one for absence (JSON texts are never empty).
+type bareOp struct {
+	method          history.Method
+	key, value, old string
+	result          string // the answer: "true" or "false" for a cas, the value read for a get
+	unknown         bool
+}
+
+// barePorcupine checks the history at f, as check reads it, with
+// porcupine alone and models of its own (porcupine's etcd model, and its
+// kv model partitioned by key, on strings), and returns its verdict: a
+// second opinion on both the import and shmlab's checker.
+func barePorcupine(t *testing.T, f string) string {
+	t.Helper()
+	h, err := readInput(f, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(v json.RawMessage) string {
+		var s string
+		if h.Header.Model == history.ModelKV && json.Unmarshal(v, &s) == nil {
+			return s // kv logs: strings, decoded
+		}
+		return string(v)
+	}
+	clients := map[string]int{}
+	inf := int64(0)
+	for _, op := range h.Ops {
+		inf = max(inf, op.Call, op.Return)
+	}
+	var ops []porcupine.Operation
+	for _, op := range h.Ops {
+		if op.Status == history.StatusFail {
+			continue
+		}
+		c, ok := clients[fmt.Sprint(op.Worker, op.Stream)]
+		if !ok {
+			c = len(clients)
+			clients[fmt.Sprint(op.Worker, op.Stream)] = c
+		}
+		o := bareOp{method: op.Method, key: op.Key, value: text(op.Input.Value), old: text(op.Input.Old),
+			result: text(op.Output.Value), unknown: op.Status == history.StatusUnknown}
+		ret := op.Return
+		if o.unknown {
+			ret = inf + 1
+		}
+		ops = append(ops, porcupine.Operation{ClientId: c, Input: o, Call: op.Call, Return: ret})
+	}
+	model := porcupine.Model{
+		Init: func() any { return "" },
+		Step: func(state, input, _ any) (bool, any) {
+			st, o := state.(string), input.(bareOp)
+			switch o.method {
+			case history.Get:
+				return o.unknown || o.result == st, st
+			case history.Set:
+				return true, o.value
+			case history.Append:
+				return true, st + o.value
+			case history.CAS:
+				if st == o.old {
+					return o.unknown || o.result == "true", o.value
+				}
+				return o.unknown || o.result == "false", st
+			}
+			return false, st
+		},
+		Hash: func(state any) uint64 {
+			h := fnv.New64a()
+			h.Write([]byte(state.(string)))
+			return h.Sum64()
+		},
+		Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
+			byKey := map[string][]porcupine.Operation{}
+			var keys []string
+			for _, op := range ops {
+				k := op.Input.(bareOp).key
+				if byKey[k] == nil {
+					keys = append(keys, k)
+				}
+				byKey[k] = append(byKey[k], op)
+			}
+			var out [][]porcupine.Operation
+			for _, k := range keys {
+				out = append(out, byKey[k])
+			}
+			return out
+		},
+	}
+	switch porcupine.CheckOperationsTimeout(model, ops, time.Minute) {
+	case porcupine.Ok:
+		return "ok"
+	case porcupine.Illegal:
+		return "illegal"
+	}
+	return "unknown"
 }
 
 // TestCheckPorcupineKV: on porcupine's get/put/append logs, shmlab check
-// gives the verdict porcupine's tests expect. c50-bad has two keys whose
+// gives the verdict porcupine's tests expect, as bare porcupine does on
+// the history imported. c50-bad has two keys whose
 // search takes minutes (porcupine stops at the first key that fails, so
 // its test never meets them): it is checked with every key searched at
 // once for 3s, the verdict illegal from the four keys that fail at once
@@ -125,6 +233,9 @@ func TestCheckPorcupineKV(t *testing.T) {
 			}
 			f := filepath.Join(dir, rel)
 			want := map[bool]string{true: "ok", false: "illegal"}[ok]
+			if got := barePorcupine(t, f); got != want {
+				t.Errorf("%s: bare porcupine on the import says %s; its tests %s", tc.name, got, want)
+			}
 			if tc.timeout == "" {
 				h, err := readInput(f, "", nil)
 				if err != nil {
