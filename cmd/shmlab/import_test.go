@@ -22,7 +22,7 @@ import (
 
 // porcupineDir returns the folder of the porcupine module shmlab builds
 // with, in the module cache (go test has downloaded it).
-func porcupineDir(t *testing.T) string {
+func porcupineDir(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/anishathalye/porcupine").Output()
 	dir := strings.TrimSpace(string(out))
@@ -35,7 +35,7 @@ func porcupineDir(t *testing.T) string {
 // porcupineVerdicts reads, from porcupine's own tests, which of its test
 // histories are linearizable: the path of each, relative to dir, and
 // porcupine's verdict.
-func porcupineVerdicts(t *testing.T, dir string) map[string]bool {
+func porcupineVerdicts(t testing.TB, dir string) map[string]bool {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(dir, "porcupine_test.go"))
 	if err != nil {
@@ -130,6 +130,11 @@ func barePorcupine(t *testing.T, f string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bareCheck(bareOps(h))
+}
+
+// bareOps are h's operations for bareCheck.
+func bareOps(h *history.History) []porcupine.Operation {
 	text := func(v json.RawMessage) string {
 		var s string
 		if h.Header.Model == history.ModelKV && json.Unmarshal(v, &s) == nil {
@@ -160,6 +165,11 @@ func barePorcupine(t *testing.T, f string) string {
 		}
 		ops = append(ops, porcupine.Operation{ClientId: c, Input: o, Call: op.Call, Return: ret})
 	}
+	return ops
+}
+
+// bareCheck checks ops with porcupine alone.
+func bareCheck(ops []porcupine.Operation) string {
 	model := porcupine.Model{
 		Init: func() any { return "" },
 		Step: func(state, input, _ any) (bool, any) {
@@ -338,5 +348,50 @@ func TestCheckFormats(t *testing.T) {
 	stderr.Reset()
 	if code := run([]string{"check", "--format", "edn", "x"}, nil, &stdout, &stderr); code != exitBadInput || !strings.Contains(stderr.String(), "--format must be") {
 		t.Errorf("an unknown --format: exit %d, stderr:\n%s", code, stderr.String())
+	}
+}
+
+// BenchmarkPorcupineData times shmlab's check (the library's, from the
+// history in memory) and bare porcupine (bareCheck) side by side on
+// porcupine's test data: the etcd histories porcupine's tests call
+// linearizable, those they do not, and the kv logs but c50-bad, whose
+// slow keys take minutes.
+func BenchmarkPorcupineData(b *testing.B) {
+	dir := porcupineDir(b)
+	verdicts := porcupineVerdicts(b, dir)
+	groups := map[string][]*history.History{}
+	for rel, ok := range verdicts {
+		if strings.HasSuffix(rel, "c50-bad.txt") {
+			continue
+		}
+		h, err := readInput(filepath.Join(dir, rel), "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := "etcd-illegal"
+		switch {
+		case strings.Contains(rel, "/kv/"):
+			g = "kv"
+		case ok:
+			g = "etcd-ok"
+		}
+		groups[g] = append(groups[g], h)
+	}
+	for _, g := range []string{"etcd-ok", "etcd-illegal", "kv"} {
+		hs := groups[g]
+		b.Run("shmlab/"+g, func(b *testing.B) {
+			for b.Loop() {
+				for _, h := range hs {
+					linearizability.Check(h, linearizability.Options{})
+				}
+			}
+		})
+		b.Run("porcupine/"+g, func(b *testing.B) {
+			for b.Loop() {
+				for _, h := range hs {
+					bareCheck(bareOps(h))
+				}
+			}
+		})
 	}
 }
