@@ -282,64 +282,31 @@ type OpFunc func(inv, done *Record, op *history.Op) error
 
 // Convert pairs each invocation of recs, read from the file named file,
 // with its process's next completion and makes a history of the
-// operations, with header hd; conv says what each operation is. Records
-// of the nemesis become note events.
+// operations, with header hd; conv says what each operation is. An
+// operation's Line is its invocation's. Records of the nemesis become
+// note events.
 func Convert(recs []Record, file string, hd history.Header, conv OpFunc) (*history.History, error) {
+	order, done, err := pair(recs, file)
+	if err != nil {
+		return nil, err
+	}
 	times := useTimes(recs)
-	h := &history.History{Header: hd, Name: file}
-	pending := map[string]int{} // process -> index in recs of its invocation
-	streams := map[string]int{} // process -> its stream
 	at := func(i int) int64 {
 		if times {
 			return recs[i].Time
 		}
 		return int64(i + 1)
 	}
-	var order []int // invocations, in order
-	done := map[int]int{}
-	for i := range recs {
-		rec := &recs[i]
-		if rec.Process == "nemesis" {
-			h.Events = append(h.Events, history.Event{Kind: history.EventNote, Time: at(i), Worker: "nemesis",
-				Text: strings.ToValidUTF8(strings.TrimSpace(fmt.Sprintf(":%s :%s %s", rec.Type, rec.F, rec.Value.Src)), "\uFFFD")})
-			continue
-		}
-		switch rec.Type {
-		case "invoke":
-			if j, ok := pending[rec.Process]; ok {
-				return nil, perr(file, rec.Line, ":type", "process %s invokes again before its invocation on line %d completed", rec.Process, recs[j].Line)
-			}
-			pending[rec.Process] = i
-			order = append(order, i)
-		case "ok", "fail", "info":
-			j, ok := pending[rec.Process]
-			if !ok {
-				return nil, perr(file, rec.Line, ":type", "a completion (:%s) of process %s, which invoked nothing", rec.Type, rec.Process)
-			}
-			if rec.F != recs[j].F {
-				return nil, perr(file, rec.Line, ":f", "completes :%s, but process %s invoked :%s on line %d", rec.F, rec.Process, recs[j].F, recs[j].Line)
-			}
-			delete(pending, rec.Process)
-			done[j] = i
-		default:
-			return nil, perr(file, rec.Line, ":type", "unknown type :%s (want :invoke, :ok, :fail or :info)", rec.Type)
-		}
-	}
-	h.Ops = make([]history.Op, 0, len(order))
+	h := &history.History{Header: hd, Name: file, Ops: make([]history.Op, 0, len(order))}
+	streams := map[string]int{} // process -> its stream
 	for _, i := range order {
 		inv := &recs[i]
 		op := history.Op{ID: int64(len(h.Ops) + 1), Worker: inv.Process, Stream: streams[inv.Process], Call: at(i),
 			Status: history.StatusUnknown, Line: inv.Line}
 		var end *Record
 		if j, ok := done[i]; ok {
-			end = &recs[j]
-			op.Return = at(j)
-			switch end.Type {
-			case "ok":
-				op.Status = history.StatusOK
-			case "fail":
-				op.Status = history.StatusFail
-			}
+			end, op.Return = &recs[j], at(j)
+			op.Status = map[string]history.Status{"ok": history.StatusOK, "fail": history.StatusFail, "info": history.StatusUnknown}[end.Type]
 		}
 		if err := conv(inv, end, &op); err != nil {
 			if pe, ok := err.(*history.ParseError); ok && pe.Name == "" {
@@ -352,10 +319,52 @@ func Convert(recs []Record, file string, hd history.Header, conv OpFunc) (*histo
 		}
 		h.Ops = append(h.Ops, op)
 	}
+	for i := range recs {
+		if rec := &recs[i]; rec.Process == "nemesis" {
+			text := strings.TrimSpace(fmt.Sprintf(":%s :%s %s", rec.Type, rec.F, rec.Value.Src))
+			h.Events = append(h.Events, history.Event{Kind: history.EventNote, Time: at(i), Worker: "nemesis",
+				Text: strings.ToValidUTF8(text, "\uFFFD")})
+		}
+	}
 	if err := h.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: the history made is not valid: %w", file, err)
 	}
 	return h, nil
+}
+
+// pair pairs each invocation of recs (but the nemesis's) with its
+// process's next completion: it returns the invocations in order, and
+// the completion of each that has one, by their indices in recs.
+func pair(recs []Record, file string) (order []int, done map[int]int, err error) {
+	pending := map[string]int{} // process -> its invocation
+	done = map[int]int{}
+	for i := range recs {
+		rec := &recs[i]
+		if rec.Process == "nemesis" {
+			continue
+		}
+		switch rec.Type {
+		case "invoke":
+			if j, ok := pending[rec.Process]; ok {
+				return nil, nil, perr(file, rec.Line, ":type", "process %s invokes again before its invocation on line %d completed", rec.Process, recs[j].Line)
+			}
+			pending[rec.Process] = i
+			order = append(order, i)
+		case "ok", "fail", "info":
+			j, ok := pending[rec.Process]
+			if !ok {
+				return nil, nil, perr(file, rec.Line, ":type", "a completion (:%s) of process %s, which invoked nothing", rec.Type, rec.Process)
+			}
+			if rec.F != recs[j].F {
+				return nil, nil, perr(file, rec.Line, ":f", "completes :%s, but process %s invoked :%s on line %d", rec.F, rec.Process, recs[j].F, recs[j].Line)
+			}
+			delete(pending, rec.Process)
+			done[j] = i
+		default:
+			return nil, nil, perr(file, rec.Line, ":type", "unknown type :%s (want :invoke, :ok, :fail or :info)", rec.Type)
+		}
+	}
+	return order, done, nil
 }
 
 // useTimes reports whether every record has a :time and they never go
