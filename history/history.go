@@ -25,9 +25,12 @@ type Model string
 // The models. ModelKV is a linearizable key-value store. ModelKVEvict is
 // one whose keys may vanish at any moment (LRU eviction, TTL expiry), but
 // whose values never come back from the dead nor appear out of nowhere.
+// ModelRegister is one linearizable register: every operation is a get,
+// set or cas of the same key (Jepsen's read, write and cas).
 const (
-	ModelKV      Model = "kv"
-	ModelKVEvict Model = "kv-evict"
+	ModelKV       Model = "kv"
+	ModelKVEvict  Model = "kv-evict"
+	ModelRegister Model = "register"
 )
 
 // Method is an operation's name, as on the wire.
@@ -41,17 +44,23 @@ const (
 	Delete Method = "delete"
 	CAS    Method = "cas"
 	Add    Method = "add"
+	// Append joins its input string to the end of the key's string
+	// (an absent key counts as "").
+	Append Method = "append"
 	Len    Method = "len"
 	Keys   Method = "keys"
 )
 
 // Valid reports whether m is a model the checker knows.
-func (m Model) Valid() bool { return m == ModelKV || m == ModelKVEvict }
+func (m Model) Valid() bool { return m == ModelKV || m == ModelKVEvict || m == ModelRegister }
+
+// Models lists the models, for messages.
+const Models = `"kv", "kv-evict" or "register"`
 
 // Keyed reports whether m acts on one key, and so is checked.
 func (m Method) Keyed() bool {
 	switch m {
-	case Get, Set, Delete, CAS, Add:
+	case Get, Set, Delete, CAS, Add, Append:
 		return true
 	}
 	return false
@@ -95,7 +104,7 @@ func NewHeader(model Model, scenario string, seed uint64) Header {
 
 // Input is what an operation asked for. Values are JSON texts.
 type Input struct {
-	// Value is what set and cas store.
+	// Value is what set and cas store, and the string append appends.
 	Value json.RawMessage `json:"value,omitempty"`
 	// Old is what cas expects; nil expects the key to be absent.
 	Old json.RawMessage `json:"old,omitempty"`
@@ -112,8 +121,8 @@ type Input struct {
 // Output is what an operation returned.
 type Output struct {
 	// Value is the reply's value; nil when there was none (a get of a
-	// missing key). For set it is "OK", for delete and cas a boolean,
-	// for add the new integer.
+	// missing key). For delete and cas it is a boolean, for add the new
+	// integer; set and append may answer anything, or nothing.
 	Value json.RawMessage `json:"value,omitempty"`
 	// Error is the error of a failed operation.
 	Error *ErrorInfo `json:"error,omitempty"`
@@ -248,7 +257,7 @@ func (op *Op) String() string {
 		s = fmt.Sprintf("#%d %s/%d %s(", op.ID, op.Worker, op.Stream, op.Method)
 	}
 	switch op.Method {
-	case Set:
+	case Set, Append:
 		s += ", " + string(op.Input.Value)
 	case CAS:
 		old := "absent"
@@ -260,16 +269,16 @@ func (op *Op) String() string {
 		s += fmt.Sprintf(", %+d", op.Input.Delta)
 	}
 	s += ")"
-	switch op.Status {
-	case StatusOK:
+	switch {
+	case op.Status == StatusOK:
 		s += " -> " + OutputText(op)
-	case StatusFail:
+	case op.Status == StatusFail:
 		code := "error"
 		if op.Output.Error != nil {
 			code = op.Output.Error.Code
 		}
 		s += " -> fail: " + code
-	case StatusUnknown:
+	case op.Status == StatusUnknown:
 		s += " -> unknown"
 	}
 	if op.Line > 0 {
@@ -292,9 +301,13 @@ func Value(v any) json.RawMessage {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// OutputText is what op returned, as JSON text ("absent" for no value).
+// OutputText is what op returned, as JSON text: "absent" for no value,
+// or "ok" for a set or append that answered none.
 func OutputText(op *Op) string {
 	if op.Output.Value == nil {
+		if op.Method == Set || op.Method == Append {
+			return "ok"
+		}
 		return "absent"
 	}
 	return string(op.Output.Value)

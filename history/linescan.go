@@ -420,6 +420,8 @@ func inputAllowed(m Method) uint8 {
 		return inValue | inOld | inTTL
 	case Add:
 		return inDelta
+	case Append:
+		return inValue
 	}
 	return 0
 }

@@ -284,7 +284,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 	case l.has&fModel == 0:
 		return perr("model", "missing")
 	case !l.Model.Valid():
-		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
+		return perr("model", "unknown model %q (want %s)", l.Model, Models)
 	}
 	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
 	if l.has&fFaults != 0 {
@@ -375,6 +375,10 @@ func checkOpValues(op *Op, has uint8) (field string, err error) {
 		if in.TTL < 0 {
 			return "input.ttl", errors.New("negative")
 		}
+	case Append:
+		if has&inValue == 0 || in.Value[0] != '"' {
+			return "input.value", fmt.Errorf("append appends a JSON string, not %s", orAbsent(in.Value))
+		}
 	}
 	if op.Status != StatusOK {
 		if out.Value != nil {
@@ -386,10 +390,6 @@ func checkOpValues(op *Op, has uint8) (field string, err error) {
 		return "output.error", errors.New("an operation with status \"ok\" has no error")
 	}
 	switch op.Method {
-	case Set:
-		if out.Value == nil {
-			return "output.value", errors.New("missing (set answers \"OK\")")
-		}
 	case Delete, CAS:
 		if s := string(out.Value); s != "true" && s != "false" {
 			return "output.value", fmt.Errorf("%s answers true or false, not %s", op.Method, orAbsent(out.Value))
@@ -542,7 +542,7 @@ func (hd *Header) validate() error {
 	case hd.Version != FormatVersion && hd.Version != 0:
 		return fmt.Errorf("version %d is not supported", hd.Version)
 	case !hd.Model.Valid():
-		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
+		return fmt.Errorf("unknown model %q (want %s)", hd.Model, Models)
 	case hd.Faults != nil && *hd.Faults < 0:
 		return fmt.Errorf("faults %d is negative", *hd.Faults)
 	}
@@ -595,7 +595,7 @@ func (in *Input) members() uint8 {
 
 // article puts "a" or "an" before a line type.
 func article(t string) string {
-	if t == "op" || t == "event" || t == "add" {
+	if t == "op" || t == "event" || t == "add" || t == "append" {
 		return "an " + t
 	}
 	return "a " + t

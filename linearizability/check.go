@@ -36,7 +36,10 @@ func (v Verdict) String() string {
 // validateBuilt validates h unless Read made it, and checks model.
 func validateBuilt(h *history.History, model history.Model) error {
 	if !model.Valid() {
-		return fmt.Errorf("%w: unknown model %q (want %q or %q)", ErrInvalid, model, history.ModelKV, history.ModelKVEvict)
+		return fmt.Errorf("%w: unknown model %q (want %s)", ErrInvalid, model, history.Models)
+	}
+	if err := registerProblem(h, model); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	for i := range h.Ops {
 		if h.Ops[i].Line == 0 {
@@ -376,7 +379,7 @@ func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
 // writes reports whether o may change the key's value.
 func (o *kvOp) writes() bool {
 	switch o.method {
-	case history.Set, history.Delete, history.Add:
+	case history.Set, history.Delete, history.Add, history.Append:
 		return !o.reset
 	case history.CAS:
 		return o.unknown || o.flag
@@ -392,6 +395,8 @@ func (m *kvModel) written(o *kvOp) string {
 		return "absent"
 	case o.method == history.Add && o.unknown:
 		return "an integer"
+	case o.method == history.Append:
+		return "… + " + m.in.vals[o.value]
 	}
 	return m.in.vals[o.value]
 }
@@ -447,7 +452,7 @@ func (kh *keyHistory) nowhere(o *kvOp) bool {
 		switch {
 		case (w.method == history.Set || w.method == history.CAS) && w.value == o.value:
 			return false
-		case w.method == history.Add && (w.unknown || w.value == o.value):
+		case w.method == history.Add && (w.unknown || w.value == o.value), w.method == history.Append:
 			return false
 		}
 	}
@@ -563,7 +568,7 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 	case history.Get:
 		return m.held(s)
 	case history.Set:
-		return `"OK"`
+		return "any answer"
 	case history.Delete:
 		return fmt.Sprint(s.present())
 	case history.CAS:
@@ -584,6 +589,11 @@ func (m *kvModel) expect(s kvState, o *kvOp) string {
 			return fmt.Sprint(sum)
 		}
 		return "error overflow"
+	case history.Append:
+		if s.present() && !m.in.isStr(s.value()) {
+			return "error not_string"
+		}
+		return "any answer"
 	}
 	return "?"
 }

@@ -22,7 +22,7 @@ type kvOp struct {
 	epoch   uint32
 	reset   bool
 	unknown bool
-	value   uint32 // set and cas: the new value; ok get, ok add: the value returned
+	value   uint32 // set and cas: the new value; append: the string appended; ok get, ok add: the value returned
 	present bool   // ok get: a value was returned
 	old     uint32 // cas
 	hasOld  bool   // cas
@@ -48,13 +48,15 @@ func (s kvState) absent() kvState { return mkState(s.epoch(), false, 0) }
 
 // interner gives each distinct value of one key a small id, and knows
 // which values are integers. It grows while a check runs (add makes new
-// integers), so each key has its own and one goroutine uses it.
+// integers, append new strings), so each key has its own and one
+// goroutine uses it.
 type interner struct {
 	ids   map[string]uint32
 	vals  []string
 	ints  map[int64]uint32
 	intOf []int64
 	isInt []bool
+	cats  map[[2]uint32]uint32 // (string, suffix) -> their concatenation
 }
 
 func newInterner() *interner {
@@ -86,6 +88,32 @@ func (in *interner) idOf(v json.RawMessage) uint32 {
 		return id
 	}
 	return in.id(string(v))
+}
+
+// isStr reports whether value id is a JSON string.
+func (in *interner) isStr(id uint32) bool {
+	v := in.vals[id]
+	return len(v) > 0 && v[0] == '"'
+}
+
+// concat returns the id of string a with string b appended (a = 0: the
+// absent key, which counts as ""). The JSON texts are joined as written:
+// "ab" and "c\n" make "abc\n".
+func (in *interner) concat(a, b uint32) uint32 {
+	if a == 0 {
+		return b
+	}
+	k := [2]uint32{a, b}
+	if id, ok := in.cats[k]; ok {
+		return id
+	}
+	x, y := in.vals[a], in.vals[b]
+	id := in.id(x[:len(x)-1] + y[1:])
+	if in.cats == nil {
+		in.cats = make(map[[2]uint32]uint32)
+	}
+	in.cats[k] = id
+	return id
 }
 
 func (in *interner) intID(n int64) uint32 {
@@ -153,6 +181,15 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 			return false, s
 		}
 		return true, mkState(s.epoch(), true, id)
+	case history.Append:
+		cur := uint32(0)
+		if s.present() {
+			if !m.in.isStr(s.value()) {
+				return o.unknown, s // append fails on a value that is not a string
+			}
+			cur = s.value()
+		}
+		return true, mkState(s.epoch(), true, m.in.concat(cur, o.value))
 	}
 	return false, s
 }
@@ -233,4 +270,28 @@ func infinity(h *history.History) int64 {
 		return 1
 	}
 	return t + 1
+}
+
+// registerProblem says why h cannot be checked as the register model
+// (ModelRegister): one key, and only get, set (without a TTL) and cas on
+// it. It is nil for the other models.
+func registerProblem(h *history.History, model history.Model) error {
+	if model != history.ModelRegister {
+		return nil
+	}
+	var key *history.Op
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		switch {
+		case op.Method != history.Get && op.Method != history.Set && op.Method != history.CAS:
+			return fmt.Errorf("%s: the register model has only get, set and cas", op)
+		case op.Input.TTL != 0:
+			return fmt.Errorf("%s: a register has no TTL", op)
+		case key == nil:
+			key = op
+		case op.Key != key.Key:
+			return fmt.Errorf("%s: the register model holds one register, and %s names another key", op, key)
+		}
+	}
+	return nil
 }

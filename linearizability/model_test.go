@@ -68,6 +68,11 @@ func okAdd(delta int64, answer string) history.Op {
 	return history.Op{Method: history.Add, Input: history.Input{Delta: delta}, Output: history.Output{Value: json.RawMessage(answer)}, Status: history.StatusOK}
 }
 
+// okAppend appends v, answering nothing.
+func okAppend(v string) history.Op {
+	return history.Op{Method: history.Append, Input: history.Input{Value: json.RawMessage(v)}, Status: history.StatusOK}
+}
+
 // unknown turns op into one whose outcome is unknown.
 func unknown(op history.Op) history.Op {
 	op.Status, op.Output = history.StatusUnknown, history.Output{}
@@ -132,6 +137,14 @@ var stepCases = []stepCase{
 	{name: "unknown add", from: e0("1"), op: unknown(okAdd(2, "")), want: []st{e0("3")}},
 	{name: "unknown add on a string does nothing", from: e0(`"x"`), op: unknown(okAdd(2, "")), want: []st{e0(`"x"`)}},
 	{name: "unknown add that would overflow does nothing", from: e0("9223372036854775807"), op: unknown(okAdd(1, "")), want: []st{e0("9223372036854775807")}},
+	{name: "append on absent counts from the empty string", from: e0(""), op: okAppend(`"x"`), want: []st{e0(`"x"`)}},
+	{name: "append joins the strings' texts", from: e0(`"a\n"`), op: okAppend(`"\u00e9"`), want: []st{e0(`"a\n\u00e9"`)}},
+	{name: "append of the empty string", from: e0(`"a"`), op: okAppend(`""`), want: []st{e0(`"a"`)}},
+	{name: "append on an integer", from: e0("1"), op: okAppend(`"x"`), want: nil},
+	{name: "append on null", from: e0("null"), op: okAppend(`"x"`), want: nil},
+	{name: "unknown append", from: e0(`"a"`), op: unknown(okAppend(`"b"`)), want: []st{e0(`"ab"`)}},
+	{name: "unknown append on an object does nothing", from: e0(`{"a":1}`), op: unknown(okAppend(`"b"`)), want: []st{e0(`{"a":1}`)}},
+	{name: "ok set answering nothing", from: e0("1"), op: history.Op{Method: history.Set, Input: history.Input{Value: json.RawMessage("2")}, Status: history.StatusOK}, want: []st{e0("2")}},
 	// Epochs.
 	{name: "op of the epoch", from: st{2, "1"}, op: okGet("1"), opEpoch: 2, want: []st{{2, "1"}}},
 	{name: "op called after a restart, placed before it", from: e0("1"), op: okGet("1"), opEpoch: 1, want: nil},

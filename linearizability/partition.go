@@ -181,7 +181,7 @@ func (m *kvModel) convert(op *history.Op, epoch uint32) *kvOp {
 	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown}
 	in, out := &op.Input, &op.Output
 	switch op.Method {
-	case history.Set:
+	case history.Set, history.Append:
 		o.value = m.in.idOf(in.Value)
 	case history.CAS:
 		o.value = m.in.idOf(in.Value)

@@ -110,8 +110,9 @@ type sessionCheck struct {
 	slotEpoch []uint32
 	// lastSlot is each key's last slot looked up, a shortcut.
 	lastSlot []int32
-	// unknownAdd is the earliest call of an unknown add per slot.
-	unknownAdd []int64
+	// unknownAdd is the earliest call of an unknown add per slot, and
+	// appendCall of an append: an append may leave any string.
+	unknownAdd, appendCall []int64
 	// srcs numbers the values of each slot by pair(slot, value), and
 	// writers holds the operations that may have written each.
 	srcs    map[uint64]int32
@@ -206,6 +207,7 @@ func (c *sessionCheck) slot(key int32, epoch uint32) int32 {
 		c.slotKey = append(c.slotKey, key)
 		c.slotEpoch = append(c.slotEpoch, epoch)
 		c.unknownAdd = append(c.unknownAdd, timeMax)
+		c.appendCall = append(c.appendCall, timeMax)
 	}
 	c.lastSlot[key] = s
 	return s
@@ -231,6 +233,8 @@ func (c *sessionCheck) classify(i int32, slot int32) {
 		c.writers.add(s, writeSource{call: op.Call, ret: returned(op), op: i})
 	} else if op.Method == history.Add && op.Status == history.StatusUnknown {
 		c.unknownAdd[slot] = min(c.unknownAdd[slot], op.Call)
+	} else if op.Method == history.Append {
+		c.appendCall[slot] = min(c.appendCall[slot], op.Call)
 	}
 	if wrote(op) {
 		l := c.list(c.session[i], slot)
@@ -469,7 +473,14 @@ func (c *sessionCheck) originOf(slot, val, src int32, t int64) readOrigin {
 		o.lo = min(o.lo, e[0].call)
 		o.hi = max(o.hi, maxRet[n-1])
 	}
-	if call := c.unknownAdd[slot]; call <= t && c.vals.isInt[val] {
+	call := int64(timeMax) // of the first unknown add or append that may have written val
+	if c.vals.isInt[val] && c.unknownAdd[slot] <= t {
+		call = c.unknownAdd[slot]
+	}
+	if val != absentID && c.appendCall[slot] <= t {
+		call = min(call, c.appendCall[slot])
+	}
+	if call != timeMax {
 		o.n, o.only = o.n+1, -1
 		o.lo, o.hi = min(o.lo, call), timeMax
 	}

@@ -30,7 +30,8 @@ const minReportTimeout = time.Second
 
 const checkUsage = `usage: shmlab check [flags] FILE...
 
-Checks history files (history/HISTORY.md describes the format):
+Checks history files (history/HISTORY.md describes the format; Jepsen
+histories and porcupine kv logs are read too, see shmlab import):
 linearizability per key with porcupine, the session guarantees per
 worker, and the counter invariant. Prints the verdict and timing per file
 and writes an HTML report next to each failing history (or in --out).
@@ -59,6 +60,7 @@ type checkFlags struct {
 	model   string
 	asJSON  bool
 	verbose bool
+	format  string
 }
 
 // flagSet returns the flag set of check, which sets cf.
@@ -67,7 +69,8 @@ func (cf *checkFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&cf.out, "out", "", "directory for the HTML reports (default: next to each history); reports whose names clash get -2, -3, ...")
 	fs.BoolVar(&cf.report, "report", false, "write the HTML report of every history, not only of failing ones")
 	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, for the check and its report together (0: none): past it the verdict is unknown; a report gets what the check left, but at least 1s")
-	fs.StringVar(&cf.model, "model", "", "check against this model instead of the header's: kv or kv-evict")
+	fs.StringVar(&cf.model, "model", "", "check against this model instead of the header's: kv, kv-evict or register")
+	fs.StringVar(&cf.format, "format", "", "read the files as this format: history, jepsen or porcupine-kv (default: told from each file's first bytes)")
 	fs.BoolVar(&cf.asJSON, "json", false, "print one JSON object per history instead of text")
 	fs.BoolVar(&cf.verbose, "v", false, "also print the details of histories that pass, and what was checked")
 	return fs
@@ -107,8 +110,10 @@ func (cf *checkFlags) validate(files []string) error {
 		return fmt.Errorf("standard input (%s) given %d times", stdinName, count(files, stdinName))
 	case cf.timeout < 0:
 		return fmt.Errorf("--timeout must not be negative, got %v", cf.timeout)
-	case cf.model != "" && cf.model != string(history.ModelKV) && cf.model != string(history.ModelKVEvict):
-		return fmt.Errorf("--model must be kv or kv-evict, got %q", cf.model)
+	case cf.model != "" && !history.Model(cf.model).Valid():
+		return fmt.Errorf("--model must be %s, got %q", history.Models, cf.model)
+	case !validFormat(cf.format):
+		return fmt.Errorf("--format must be %s, %s or %s, got %q", formatHistory, formatJepsen, formatPorcupineKV, cf.format)
 	case cf.out != "":
 		return outputDir("--out", cf.out)
 	}
@@ -179,12 +184,10 @@ func (c *checker) checkFile(path string) int {
 	return code
 }
 
-// read reads the history at path, or standard input for "-".
+// read reads the history at path, or standard input for "-", in
+// --format or the format its first bytes show (import.go).
 func (c *checker) read(path string) (*history.History, error) {
-	if path == stdinName {
-		return history.Read(c.stdin, stdinDisplay)
-	}
-	return history.ReadFile(path)
+	return readInput(path, c.format, c.stdin)
 }
 
 // displayName is how messages name the history at path.

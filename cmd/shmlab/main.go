@@ -6,6 +6,7 @@
 //
 //	shmlab bench [flags]          measure the reference against a raw floor
 //	shmlab check [flags] FILE...  check history files (- reads standard input)
+//	shmlab import FORMAT FILE     convert a Jepsen history or porcupine kv log
 //	shmlab run [flags] [FILE...]  run scenarios (the bundled suite by default)
 //	shmlab list [FILE...]         list scenarios
 //	shmlab replay DIR             run a run folder of the store again, by its fault log
@@ -66,6 +67,7 @@ type command struct {
 var commands = []command{
 	{"bench", "measure the reference get/set against a raw floor over the same pipe", runBench},
 	{"check", "check history files: linearizability, session guarantees, invariants", runCheck},
+	{"import", "convert a Jepsen history or a porcupine kv log into the history format", runImport},
 	{"run", "run scenario files (or the bundled suite) on processes and in the simulator", runRun},
 	{"list", "list the bundled scenarios (or the files given), one line each", runList},
 	{"replay", "run a run folder of the store again, its faults decided by its saved log", runReplay},

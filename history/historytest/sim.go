@@ -104,6 +104,10 @@ type Config struct {
 // DefaultMethods is an even mix.
 var DefaultMethods = []history.Method{history.Get, history.Get, history.Set, history.Set, history.CAS, history.Delete, history.Add, history.Add}
 
+// AppendMethods mixes appends (of short strings, often the same) with
+// gets, sets and deletes, as 6.824-style key-value histories do.
+var AppendMethods = []history.Method{history.Get, history.Get, history.Set, history.Append, history.Append, history.Append, history.Delete, history.CAS}
+
 // simWorker is a worker and its operation in flight.
 type simWorker struct {
 	name    string
@@ -249,6 +253,8 @@ func (s *sim) call(w *simWorker) {
 		}
 	case history.Add:
 		op.Input.Delta = []int64{1, 2, -1}[s.c.Intn(3)]
+	case history.Append:
+		op.Input.Value = json.RawMessage([]string{`"a"`, `"b"`, `""`, `"\n"`}[s.c.Intn(4)])
 	}
 	s.h.Ops = append(s.h.Ops, op)
 	w.op, w.applied, w.err = len(s.h.Ops)-1, false, nil
@@ -378,6 +384,14 @@ func Apply(store map[string]string, op *history.Op) (history.Output, *history.Er
 		v := strconv.FormatInt(n+op.Input.Delta, 10)
 		store[op.Key] = v
 		return history.Output{Value: json.RawMessage(v)}, nil
+	case history.Append:
+		if !present {
+			cur = `""`
+		} else if cur[0] != '"' {
+			return history.Output{}, &history.ErrorInfo{Code: "not_string"}
+		}
+		store[op.Key] = cur[:len(cur)-1] + string(op.Input.Value[1:])
+		return history.Output{}, nil // append answers nothing
 	}
 	panic("Apply: " + op.Method)
 }

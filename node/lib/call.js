@@ -58,7 +58,7 @@ function outcome(method, err, value) {
     case 'get':
       return ['ok', value === undefined || value === null ? '{}' : `{"value":${stringify(value)}}`];
     case 'set':
-      return ['ok', `{"value":${value === undefined ? '"OK"' : stringify(value)}}`];
+      return ['ok', value === undefined ? '{}' : `{"value":${stringify(value)}}`];
     case 'delete': case 'cas':
       if (typeof value !== 'boolean') {
         return ['unknown', JSON.stringify({ error: { code: 'unreported', message: `${method} answered ${stringify(value)}, not a boolean` } })];

@@ -22,7 +22,7 @@ module.exports = {
   // callback cb(err, value) as its last argument.
   //
   //   get(key)              -> the value; undefined or null when absent
-  //   set(key, value)       -> anything (recorded "OK" when undefined)
+  //   set(key, value)       -> anything (recorded with no value when undefined)
   //   delete(key)           -> true if the key was there, else false  (optional)
   //   cas(key, old, value)  -> true if it stored value; old undefined
   //                            means "only if absent"                  (optional)

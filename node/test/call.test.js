@@ -35,7 +35,8 @@ test('outcomes', () => {
   assert.deepStrictEqual(outcome('get', null, null), ['ok', '{}']);
   assert.deepStrictEqual(outcome('get', null, 0), ['ok', '{"value":0}']);
   assert.deepStrictEqual(outcome('get', null, ''), ['ok', '{"value":""}']);
-  assert.deepStrictEqual(outcome('set', null, undefined), ['ok', '{"value":"OK"}']);
+  assert.deepStrictEqual(outcome('set', null, undefined), ['ok', '{}']);
+  assert.deepStrictEqual(outcome('set', null, 'OK'), ['ok', '{"value":"OK"}']);
   assert.deepStrictEqual(outcome('delete', null, true), ['ok', '{"value":true}']);
   assert.strictEqual(outcome('delete', null, undefined)[0], 'unknown');
   const e = Object.assign(new Error('no'), { code: 'bad_request', definite: true });
