@@ -286,7 +286,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 	case !l.Model.Valid():
 		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
-	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
+	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed, Store: l.Store}
 	return nil
 }
 
@@ -539,6 +539,8 @@ func (hd *Header) validate() error {
 		return fmt.Errorf("version %d is not supported", hd.Version)
 	case !hd.Model.Valid():
 		return fmt.Errorf("unknown model %q (want %q or %q)", hd.Model, ModelKV, ModelKVEvict)
+	case hd.Store != nil:
+		return hd.Store.validate()
 	}
 	return nil
 }
