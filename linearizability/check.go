@@ -152,7 +152,11 @@ func Check(h *history.History, opts Options) *Result {
 		return r
 	}
 	var ss streams
-	keys := partition(h, model, &ss)
+	var keys []*keyHistory
+	limits := storeChecked(h)
+	if limits == nil {
+		keys = partition(h, model, &ss)
+	}
 	r.Checked = checkedOps(h)
 	// The session and counter checks run beside the search: they fill
 	// the processors that keys with short histories leave idle.
@@ -170,7 +174,11 @@ func Check(h *history.History, opts Options) *Result {
 		}
 	}()
 	t0 := time.Now()
-	r.Keys, r.Linearizable = checkKeys(keys, opts)
+	if limits != nil {
+		r.Keys, r.Linearizable = checkWholeStore(h, *limits, &ss, opts)
+	} else {
+		r.Keys, r.Linearizable = checkKeys(keys, opts)
+	}
 	r.Search = time.Since(t0)
 	<-done
 	r.Verdict = r.Linearizable

@@ -92,7 +92,9 @@ func (w *world) history() *history.History {
 	if w.cfg.Store.MaxEntries > 0 || w.cfg.Store.MaxBytes > 0 {
 		model = history.ModelKVEvict
 	}
-	return w.rec.history(history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+	h := w.rec.history(history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed))
+	h.Header.Store = w.cfg.StoreLimits(h.Ops, 0) // the store and the history share the virtual clock
+	return h
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }
