@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -214,4 +215,28 @@ func (m *boundedModel) limitsText() string {
 		return "no entry or byte limit, with TTLs"
 	}
 	return strings.Join(parts, " and ")
+}
+
+// writeStoreReport is WriteReport for a history checked as one bounded
+// store: one time line of the whole store, its states described whole.
+func writeStoreReport(w io.Writer, h *history.History, limits history.StoreLimits, ss *streams, opts ReportOptions) error {
+	sh := partitionStore(h, limits, ss)
+	for i := range sh.ops {
+		if o := sh.ops[i].Input.(*boundedOp); o.op != nil {
+			sh.ops[i].Metadata = o.op
+		}
+	}
+	pm := sh.model.porcupine()
+	describeOp, describeState := pm.DescribeOperation, pm.DescribeState
+	pm.DescribeOperation = func(in, out any) string { return shorten(describeOp(in, out)) }
+	pm.DescribeState = func(s any) string { return shorten(describeState(s)) }
+	pm.DescribeOperationMetadata = func(meta any) string {
+		if op, ok := meta.(*history.Op); ok && op.Line > 0 {
+			return fmt.Sprintf("history line %d", op.Line)
+		}
+		return ""
+	}
+	_, info := porcupine.CheckOperationsVerbose(pm, sh.ops, opts.Timeout)
+	info.AddAnnotations(annotations(h, ss, opts.Result))
+	return porcupine.Visualize(pm, info, w)
 }

@@ -110,3 +110,17 @@ func TestBoundedOnlyWithLimits(t *testing.T) {
 		t.Errorf("with limits: %s, want illegal naming #2:\n%s", r.Linearizable, r.Details())
 	}
 }
+
+// TestBoundedReport: the report of a bounded store shows the whole
+// store's states, as the check saw them.
+func TestBoundedReport(t *testing.T) {
+	h := boundedHistory(&history.StoreLimits{MaxEntries: 1, EntryOverhead: 64},
+		opAt("w1", history.Set, "a", "1", 0, 0, 1), opAt("w1", history.Set, "b", "2", 0, 2, 3), opAt("w1", history.Get, "a", "1", 0, 4, 5))
+	var b strings.Builder
+	if err := WriteReport(&b, h, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `\"b\"=2`; !strings.Contains(b.String(), want) {
+		t.Errorf("the report shows no state holding %s", want)
+	}
+}

@@ -35,6 +35,9 @@ func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 		model = opts.Model
 	}
 	var ss streams
+	if limits := storeChecked(h); limits != nil {
+		return writeStoreReport(w, h, *limits, &ss, opts)
+	}
 	keys := partition(h, model, &ss)
 	pm, ops := reportModel(keys)
 	_, info := porcupine.CheckOperationsVerbose(pm, ops, opts.Timeout)
