@@ -108,12 +108,14 @@ func text(h *history.History) string {
 	return b.String()
 }
 
-// variantRuns are the runs each variant is driven through: a store whose
+// variantConfig is the run each variant is driven through: a store whose
 // limits or TTLs give its departure a chance to show.
 func variantConfig(v shmtest.Variant, seed uint64) shmtest.DriveConfig {
 	cfg := shmtest.DriveConfig{Workers: 1 + int(seed%3), Ops: 12, Keys: []string{"a", "bb", "ccc"}, MaxLatency: int(seed % 2), MaxPad: 8}
 	switch v {
-	case shmtest.KeepOldTTL, shmtest.ExpireLate:
+	case shmtest.KeepOldTTL: // a TTL long enough to be read past, then a plain set
+		cfg.TTLs, cfg.Keys = []int64{0, 5}, cfg.Keys[:2]
+	case shmtest.ExpireLate:
 		cfg.TTLs = []int64{0, 1, 2, 3}
 	case shmtest.KeyBytesUncounted:
 		cfg.MaxBytes = 2*shm.EntryOverhead + 20
