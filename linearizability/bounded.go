@@ -42,26 +42,17 @@ import (
 // operations on real processes took 14 s with it and 0.24 s without,
 // and the store variants were caught as often).
 
-// boundedOp is one operation as the whole-store model sees it.
+// boundedOp is one operation as the whole-store model sees it: as the
+// per-key model does, and more.
 type boundedOp struct {
-	op      *history.Op // nil for an epoch boundary
-	method  history.Method
-	epoch   uint32
-	reset   bool
-	unknown bool
+	kvOp
 	// touch marks a phantom: another copy of a get that a fault
 	// duplicated, delayed or made the client resend, which may refresh
 	// its key's place in the LRU order at any time after the call.
-	touch   bool
-	key     uint32
-	value   uint32 // set and cas: the new value; ok get, ok add: the value returned
-	present bool   // ok get: a value was returned
-	old     uint32 // cas
-	hasOld  bool   // cas
-	delta   int64  // add
-	flag    bool   // ok delete, ok cas: the boolean answered
-	unset   bool   // a set without a value: it removes the key
-	ttl     int64  // set and cas: the TTL in nanoseconds (0: none)
+	touch bool
+	key   uint32
+	unset bool  // a set without a value: it removes the key
+	ttl   int64 // set and cas: the TTL in nanoseconds (0: none)
 	// lo and hi bound the store's clock when it applied the operation, on
 	// the history's clock: its call and return widened by the tolerance
 	// (hi is math.MaxInt64 for an unknown outcome).
@@ -458,7 +449,7 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 	}
 	reset := ss.id(&history.Op{Worker: "master"})
 	for e, t := range bounds {
-		o := &boundedOp{reset: true, epoch: uint32(e + 1)}
+		o := &boundedOp{kvOp: kvOp{reset: true, epoch: uint32(e + 1)}}
 		sh.ops = append(sh.ops, porcupine.Operation{ClientId: reset, Input: o, Call: t, Return: t})
 	}
 	return sh
@@ -479,32 +470,11 @@ func resentGets(h *history.History) map[int64]bool {
 
 // convert turns op into what the model steps on.
 func (m *boundedModel) convert(op *history.Op, epoch uint32) *boundedOp {
-	o := &boundedOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown, key: m.keyID(op.Key)}
-	in, out := &op.Input, &op.Output
-	if in.TTL > 0 {
-		o.ttl = in.TTL * 1e6
-	}
-	switch op.Method {
-	case history.Set:
-		o.unset = in.Value == nil
-		o.value = m.in.idOf(in.Value)
-	case history.CAS:
-		o.value = m.in.idOf(in.Value)
-		if in.Old != nil {
-			o.hasOld, o.old = true, m.in.idOf(in.Old)
-		}
-		o.flag = string(out.Value) == "true"
-	case history.Delete:
-		o.flag = string(out.Value) == "true"
-	case history.Add:
-		o.delta = in.Delta
-		if !o.unknown {
-			o.value = m.in.idOf(out.Value)
-		}
-	case history.Get:
-		if !o.unknown && out.Value != nil {
-			o.present, o.value = true, m.in.idOf(out.Value)
-		}
+	kv := kvModel{in: m.in}
+	o := &boundedOp{kvOp: *kv.convert(op, epoch), key: m.keyID(op.Key)}
+	o.unset = op.Method == history.Set && op.Input.Value == nil
+	if op.Input.TTL > 0 {
+		o.ttl = op.Input.TTL * 1e6
 	}
 	return o
 }
