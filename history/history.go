@@ -108,6 +108,11 @@ type StoreLimits struct {
 	// ClockTolerance is how far, in nanoseconds, the store's clock may
 	// stand from the history's, either way (0: the same clock).
 	ClockTolerance int64 `json:"clock_tolerance,omitempty"`
+	// ResendAfter is how long, in nanoseconds, a client waits for a
+	// reply before it sends the request again (0: it never does). A get
+	// is not deduplicated: each copy that reaches the store refreshes
+	// its key, maybe after the get returned.
+	ResendAfter int64 `json:"resend_after,omitempty"`
 }
 
 // Bounded reports whether the store evicts: it has an entry or byte
@@ -118,9 +123,9 @@ func (l *StoreLimits) Bounded() bool {
 
 // validate reports a negative member.
 func (l *StoreLimits) validate() error {
-	if l.MaxEntries < 0 || l.MaxBytes < 0 || l.EntryOverhead < 0 || l.Sweep < 0 || l.ClockTolerance < 0 {
-		return fmt.Errorf("store limits must not be negative (max_entries %d, max_bytes %d, entry_overhead %d, sweep %d, clock_tolerance %d)",
-			l.MaxEntries, l.MaxBytes, l.EntryOverhead, l.Sweep, l.ClockTolerance)
+	if l.MaxEntries < 0 || l.MaxBytes < 0 || l.EntryOverhead < 0 || l.Sweep < 0 || l.ClockTolerance < 0 || l.ResendAfter < 0 {
+		return fmt.Errorf("store limits must not be negative (max_entries %d, max_bytes %d, entry_overhead %d, sweep %d, clock_tolerance %d, resend_after %d)",
+			l.MaxEntries, l.MaxBytes, l.EntryOverhead, l.Sweep, l.ClockTolerance, l.ResendAfter)
 	}
 	return nil
 }

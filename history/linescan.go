@@ -413,6 +413,8 @@ func (s *lineScanner) storeLimits(st *StoreLimits) error {
 			st.EntryOverhead, err = s.integer(full, 0, math.MaxInt64)
 		case "clock_tolerance":
 			st.ClockTolerance, err = s.integer(full, 0, math.MaxInt64)
+		case "resend_after":
+			st.ResendAfter, err = s.integer(full, 0, math.MaxInt64)
 		default:
 			return s.fail(full, "unknown field")
 		}

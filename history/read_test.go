@@ -311,7 +311,8 @@ func drawHistory(t *rapid.T) *history.History {
 	if rapid.Bool().Draw(t, "store") {
 		n := rapid.Int64Range(0, 1<<40)
 		h.Header.Store = &history.StoreLimits{MaxEntries: rapid.IntRange(0, 1<<20).Draw(t, "max_entries"), MaxBytes: n.Draw(t, "max_bytes"),
-			EntryOverhead: n.Draw(t, "entry_overhead"), Sweep: rapid.IntRange(0, 4).Draw(t, "sweep"), ClockTolerance: n.Draw(t, "clock_tolerance")}
+			EntryOverhead: n.Draw(t, "entry_overhead"), Sweep: rapid.IntRange(0, 4).Draw(t, "sweep"), ClockTolerance: n.Draw(t, "clock_tolerance"),
+			ResendAfter: n.Draw(t, "resend_after")}
 	}
 	names := map[string]string{}
 	keys := map[string]string{}

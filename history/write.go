@@ -252,7 +252,7 @@ func appendStore(b []byte, l *StoreLimits) []byte {
 		name string
 		n    int64
 	}{{"max_entries", int64(l.MaxEntries)}, {"max_bytes", l.MaxBytes}, {"entry_overhead", l.EntryOverhead},
-		{"sweep", int64(l.Sweep)}, {"clock_tolerance", l.ClockTolerance}} {
+		{"sweep", int64(l.Sweep)}, {"clock_tolerance", l.ClockTolerance}, {"resend_after", l.ResendAfter}} {
 		if m.n == 0 {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"sort"
 
 	"strconv"
 	"strings"
@@ -427,7 +428,8 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 	sh := &storeHistory{model: m}
 	tol := limits.ClockTolerance
 	lastReturn := make(map[int]int64)
-	resent := resentGets(h)
+	named := namedOps(h)
+	next := nextReturns(h)
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		call := afterStream(op, ss.id(op), lastReturn)
@@ -441,10 +443,16 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 			ret, o.hi = inf, math.MaxInt64
 		}
 		sh.ops = append(sh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: call, Return: ret})
-		if resent[op.ID] && op.Method == history.Get {
-			t := *o
-			t.touch, t.unknown, t.hi = true, true, math.MaxInt64
-			sh.ops = append(sh.ops, porcupine.Operation{ClientId: ss.id(&history.Op{Worker: "copies of " + op.Worker}), Input: &t, Call: call, Return: inf})
+		if op.Method == history.Get {
+			n, until := copies(op, named[op.ID], next[i], limits.ResendAfter)
+			if until == 0 {
+				until = inf
+			}
+			for range n {
+				t := *o
+				t.touch, t.unknown, t.hi = true, true, math.MaxInt64
+				sh.ops = append(sh.ops, porcupine.Operation{ClientId: ss.id(&history.Op{Worker: "copies of " + op.Worker}), Input: &t, Call: call, Return: satAdd(until, tol)})
+			}
 		}
 	}
 	reset := ss.id(&history.Op{Worker: "master"})
@@ -455,17 +463,77 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 	return sh
 }
 
-// resentGets returns the operations a fault event names: a get among
-// them may have reached the store more than once, or later than it
-// returned.
-func resentGets(h *history.History) map[int64]bool {
-	out := map[int64]bool{}
-	for i := range h.Events {
-		if h.Events[i].Op != 0 {
-			out[h.Events[i].Op] = true
+// nextReturns returns, for each operation of h by index, when the next
+// operation of its stream returned (0: none did, or there is none).
+func nextReturns(h *history.History) []int64 {
+	byStream := map[streamKey][]int{}
+	for i := range h.Ops {
+		k := streamKey{h.Ops[i].Worker, h.Ops[i].Stream}
+		byStream[k] = append(byStream[k], i)
+	}
+	out := make([]int64, len(h.Ops))
+	for _, idx := range byStream {
+		sort.SliceStable(idx, func(a, b int) bool { return h.Ops[idx[a]].Call < h.Ops[idx[b]].Call })
+		for j := 0; j+1 < len(idx); j++ {
+			if n := &h.Ops[idx[j+1]]; n.Status != history.StatusUnknown {
+				out[idx[j]] = n.Return
+			}
 		}
 	}
 	return out
+}
+
+// requestFaults is what the fault events naming an operation did to
+// its request.
+type requestFaults struct {
+	n   int   // faults on the request's way to the master
+	end int64 // when the last of them ended (math.MaxInt64: unknown)
+}
+
+// namedOps returns, for each operation a fault event names, the faults
+// on its request's way (a reply's faults make no copy of a request; the
+// client's resends are counted apart).
+func namedOps(h *history.History) map[int64]requestFaults {
+	out := map[int64]requestFaults{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Op == 0 || e.Kind != history.EventFault || strings.HasPrefix(e.Link, MasterName+">") {
+			continue
+		}
+		f := out[e.Op]
+		f.n++
+		switch {
+		case e.Link == "":
+			f.end = math.MaxInt64
+		default:
+			f.end = max(f.end, e.Time, e.End)
+		}
+		out[e.Op] = f
+	}
+	return out
+}
+
+// copies returns how many other copies of the get op may have reached
+// the store, and by when: each at any time after its call, even after
+// it returned. There is one per fault on its request's way (a duplicate,
+// a delay) and one per resend interval the client waited for its reply
+// (one for an unknown outcome without the time it gave up). A copy
+// reaches the store before the stream's next request does (a connection
+// keeps its order: next, when that returned, 0 for never), or when the
+// fault that held it back ended, if later.
+func copies(op *history.Op, f requestFaults, next, resend int64) (int, int64) {
+	n := f.n
+	switch {
+	case resend <= 0:
+	case op.Status == history.StatusUnknown && op.Return == 0:
+		n++
+	default:
+		n += int((op.Return - op.Call) / resend)
+	}
+	if next == 0 || f.end == math.MaxInt64 {
+		return n, 0
+	}
+	return n, max(next, f.end)
 }
 
 // convert turns op into what the model steps on.

@@ -113,7 +113,7 @@ func (r *Run) StoreLimits(ops []history.Op, tolerance time.Duration) *history.St
 		return nil
 	}
 	l := &history.StoreLimits{MaxEntries: r.Store.MaxEntries, MaxBytes: r.Store.MaxBytes, EntryOverhead: shm.EntryOverhead,
-		Sweep: shm.ExpireSweep, ClockTolerance: int64(tolerance)}
+		Sweep: shm.ExpireSweep, ClockTolerance: int64(tolerance), ResendAfter: int64(r.RetryAfter)}
 	if l.Bounded() || slices.ContainsFunc(ops, func(op history.Op) bool { return op.Input.TTL > 0 }) {
 		return l
 	}

@@ -31,6 +31,11 @@ type DriveConfig struct {
 	// Unknown is the chance, in percent, that an operation's outcome is
 	// unknown (then it is applied or not, by a coin).
 	Unknown int
+	// ResendAfter, if positive, is how many milliseconds a worker waits
+	// for a reply before it sends the request again: a get then reaches
+	// the store once more per ResendAfter it waited, each copy at any
+	// time up to 3 ms after it returned.
+	ResendAfter int
 }
 
 // Drive applies random operations of concurrent workers to s and
@@ -46,6 +51,7 @@ func Drive(seed uint64, cfg DriveConfig, s Store) *history.History {
 		rec    history.Op
 		apply  int64
 		skip   bool // unknown and not applied
+		copy   bool // a resent copy: applied, not recorded
 	}
 	var all []*planned
 	id := int64(0)
@@ -68,25 +74,35 @@ func Drive(seed uint64, cfg DriveConfig, s Store) *history.History {
 				stream++
 			}
 			all = append(all, p)
+			if p.op.Method == history.Get && cfg.ResendAfter > 0 {
+				for k := int64(1); k <= (ret-call)/int64(cfg.ResendAfter); k++ {
+					at := call + k*int64(cfg.ResendAfter)
+					all = append(all, &planned{op: p.op, worker: w, copy: true, apply: at + int64(rng.IntN(int(ret-at)+4))})
+				}
+			}
 			t = ret
 		}
 		end = max(end, t)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].apply < all[j].apply })
 	for _, p := range all {
+		end = max(end, p.apply) // the final reads come after every copy
 		if p.skip {
 			continue
 		}
 		st, out := s.Apply(p.apply*1e6, p.worker, &p.op)
-		if p.rec.Status != history.StatusUnknown {
+		if !p.copy && p.rec.Status != history.StatusUnknown {
 			p.rec.Status, p.rec.Output = st, out
 		}
 	}
 	h := &history.History{Header: history.NewHeader(history.ModelKVEvict, "drive", seed)}
-	h.Header.Store = &history.StoreLimits{MaxEntries: cfg.MaxEntries, MaxBytes: cfg.MaxBytes, EntryOverhead: shm.EntryOverhead, Sweep: shm.ExpireSweep}
+	h.Header.Store = &history.StoreLimits{MaxEntries: cfg.MaxEntries, MaxBytes: cfg.MaxBytes, EntryOverhead: shm.EntryOverhead,
+		Sweep: shm.ExpireSweep, ResendAfter: int64(cfg.ResendAfter) * 1e6}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].rec.ID < all[j].rec.ID })
 	for _, p := range all {
-		h.Ops = append(h.Ops, p.rec)
+		if !p.copy {
+			h.Ops = append(h.Ops, p.rec)
+		}
 	}
 	for i, k := range cfg.Keys {
 		now := (end + 1 + int64(i)) * 1e6

@@ -27,6 +27,10 @@ func drawConfig(t *rapid.T) shmtest.DriveConfig {
 		MaxPad:     rapid.SampledFrom([]int{0, 8, 40}).Draw(t, "pad"),
 		Unknown:    rapid.SampledFrom([]int{0, 0, 5, 15}).Draw(t, "unknown"),
 	}
+	if rapid.IntRange(0, 3).Draw(t, "resend") == 0 {
+		cfg.ResendAfter = rapid.IntRange(2, 5).Draw(t, "resend_after")
+		cfg.MaxLatency = max(cfg.MaxLatency, 3)
+	}
 	if rapid.Bool().Draw(t, "entries") {
 		cfg.MaxEntries = rapid.IntRange(1, len(keys)).Draw(t, "max_entries")
 	}
