@@ -124,3 +124,28 @@ func TestBoundedReport(t *testing.T) {
 		t.Errorf("the report shows no state holding %s", want)
 	}
 }
+
+// TestBoundedResentGet: a get that waited past the clients' resend
+// interval may have reached the store again after it returned, and
+// refreshed its key then, before its stream's next operation returned.
+func TestBoundedResentGet(t *testing.T) {
+	set, get := history.Set, history.Get
+	ops := []history.Op{opAt("w1", set, "x", "1", 0, 0, 1), opAt("w1", get, "x", "1", 0, 2, 30),
+		opAt("w2", set, "y", "2", 0, 31, 32), opAt("w2", set, "z", "3", 0, 33, 34), // a copy of #2 came first: y is the victim
+		opAt("w2", get, "y", "", 0, 35, 36), opAt("w1", get, "z", "3", 0, 40, 41)}
+	for _, c := range []struct {
+		resend int64
+		want   Verdict
+	}{{0, Illegal}, {10 * ms, Ok}, {40 * ms, Illegal}} {
+		h := boundedHistory(&history.StoreLimits{MaxEntries: 2, EntryOverhead: 64, ResendAfter: c.resend}, ops...)
+		if r := Check(h, Options{NoSessions: true}); r.Linearizable != c.want {
+			t.Errorf("resend after %d ms: %s, want %s:\n%s", c.resend/ms, r.Linearizable, c.want, r.Details())
+		}
+	}
+	// The copy comes before the stream's next operation returns.
+	late := []history.Op{opAt("w1", set, "x", "1", 0, 0, 1), opAt("w1", get, "x", "1", 0, 2, 20), opAt("w1", get, "x", "1", 0, 21, 22),
+		opAt("w2", set, "y", "2", 0, 31, 32), opAt("w2", set, "z", "3", 0, 33, 34), opAt("w2", get, "y", "", 0, 35, 36)}
+	if r := Check(boundedHistory(&history.StoreLimits{MaxEntries: 2, EntryOverhead: 64, ResendAfter: 10 * ms}, late...), Options{NoSessions: true}); r.Linearizable != Illegal {
+		t.Errorf("a copy after the stream's next operation returned: %s, want illegal", r.Linearizable)
+	}
+}
