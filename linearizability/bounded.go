@@ -17,15 +17,13 @@ import (
 // is checked as one whole: an eviction takes the least recently used
 // entry of the store, whatever its key, so the keys are not independent.
 // The model's state is the whole store (its entries in LRU order, each
-// with its value and, for a TTL, the span its expiry lies in) and a
-// lower bound of the store's clock. A key vanishes only where the
-// reference store would remove it:
+// with its value and, for a TTL, the span its expiry lies in). A key
+// vanishes only where the reference store would remove it:
 //
 //   - its TTL has passed: the store applies an operation at some time in
-//     its span [call, return] (widened by the clock tolerance) and at or
-//     after the time of the operation before it, so an entry's expiry
-//     lies in the span of its write plus the TTL, and an entry is read
-//     as expired only when that may be so;
+//     its span [call, return] (widened by the clock tolerance), so an
+//     entry's expiry lies in the span of its write plus the TTL, and an
+//     entry is read as expired only when that may be so;
 //   - a write took the store past a limit: the entries beyond the limit
 //     go, least recently used first (a get that found its key, a write,
 //     a cas that matched and an add refresh it; a get that found nothing
@@ -36,6 +34,8 @@ import (
 // LRU list. Expired entries the store has not swept yet still count
 // against the limits, so an entry that may have expired counts as
 // present or not, and the eviction may stop anywhere between the two.
+// A get is not deduplicated: its copies (resent, duplicated, delayed)
+// are touches of unknown outcome that may refresh its key later.
 //
 // The state keeps no clock: that the store's clock never goes back
 // would narrow an operation's span by the one before it, but states
