@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
@@ -50,6 +51,7 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
+	h.Header.Store = sp.StoreLimits(h.Ops, ClockTolerance)
 	res := &Result{History: h}
 	for _, rep := range reports {
 		res.Masters = append(res.Masters, rep.MasterResult)
@@ -115,6 +117,14 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 	}
 	return recs, nil
 }
+
+// ClockTolerance is how far the master's clock, as its store reads it,
+// may stand from the history's: both are CLOCK_MONOTONIC, the master
+// reads it once a batch has arrived and a worker stamps a call before
+// sending it, so the store's time lies within each operation's span; the
+// margin covers the master's clock being read once per batch of
+// requests (a lock slice) rather than per request.
+const ClockTolerance = time.Millisecond
 
 // header is the history's header, with the run's description as meta.
 func (sp *runSpec) header() history.Header {

@@ -91,6 +91,56 @@ type Header struct {
 	// unknown outcome or an "expired" answer is a violation (unavailable).
 	Faults *int            `json:"faults,omitempty"`
 	Meta   json.RawMessage `json:"meta,omitempty"`
+	// Store, if set, is the store's limits: the checker then holds
+	// evictions and expiries to them (HISTORY.md, "Bounded stores").
+	// Nil: the limits are unknown, and a key may vanish at any moment
+	// where the model allows it.
+	Store *StoreLimits `json:"store,omitempty"`
+}
+
+// StoreLimits describe the store a history ran against, as the checker
+// of a bounded store needs them: its limits, how it counts an entry's
+// bytes, how many expired entries it sweeps before each request, and how
+// far its clock may stand from the history's.
+type StoreLimits struct {
+	// MaxEntries is how many entries the store keeps (0: no limit);
+	// beyond it, it evicts the least recently used.
+	MaxEntries int `json:"max_entries,omitempty"`
+	// MaxBytes is how many bytes the store keeps (0: no limit), counting
+	// each entry as its key's bytes, its value's bytes (the JSON text, as
+	// recorded) and EntryOverhead.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// EntryOverhead is the bytes each entry counts beyond its key and
+	// value.
+	EntryOverhead int64 `json:"entry_overhead,omitempty"`
+	// Sweep is how many expired entries the store removes, at least,
+	// before it applies each request, when that many have expired (0:
+	// none is assumed; expired entries then count against the limits
+	// until they are read, overwritten or evicted).
+	Sweep int `json:"sweep,omitempty"`
+	// ClockTolerance is how far, in nanoseconds, the store's clock may
+	// stand from the history's, either way (0: the same clock).
+	ClockTolerance int64 `json:"clock_tolerance,omitempty"`
+	// ResendAfter is how long, in nanoseconds, a client waits for a
+	// reply before it sends the request again (0: it never does). A get
+	// is not deduplicated: each copy that reaches the store refreshes
+	// its key, maybe after the get returned.
+	ResendAfter int64 `json:"resend_after,omitempty"`
+}
+
+// Bounded reports whether the store evicts: it has an entry or byte
+// limit.
+func (l *StoreLimits) Bounded() bool {
+	return l != nil && (l.MaxEntries > 0 || l.MaxBytes > 0)
+}
+
+// validate reports a negative member.
+func (l *StoreLimits) validate() error {
+	if l.MaxEntries < 0 || l.MaxBytes < 0 || l.EntryOverhead < 0 || l.Sweep < 0 || l.ClockTolerance < 0 || l.ResendAfter < 0 {
+		return fmt.Errorf("store limits must not be negative (max_entries %d, max_bytes %d, entry_overhead %d, sweep %d, clock_tolerance %d, resend_after %d)",
+			l.MaxEntries, l.MaxBytes, l.EntryOverhead, l.Sweep, l.ClockTolerance, l.ResendAfter)
+	}
+	return nil
 }
 
 // NoFaults reports whether the header says the run's plan injects no

@@ -68,6 +68,10 @@ var damaged = []struct {
 	{"header of another format", file(`{"type":"header","format":"jepsen","version":1,"model":"kv"}`), `h.jsonl:1: field "format": "jepsen" is not "shmlab-history"`},
 	{"header of a later version", file(`{"type":"header","format":"shmlab-history","version":2,"model":"kv"}`), `h.jsonl:1: field "version": version 2 is not supported (this shmlab reads version 1)`},
 	{"header without model", file(`{"type":"header","format":"shmlab-history","version":1}`), `h.jsonl:1: field "model": missing`},
+	{"store limit unknown", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","store":{"max_entries":2,"max_keys":3}}`), `h.jsonl:1: field "store.max_keys": unknown field`},
+	{"store limit negative", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","store":{"max_bytes":-1}}`), `h.jsonl:1: field "store.max_bytes": -1 is out of range`},
+	{"store limit twice", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","store":{"sweep":2,"sweep":2}}`), `h.jsonl:1: field "store.sweep": duplicate field`},
+	{"store not an object", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","store":3}`), `h.jsonl:1: field "store": a JSON number is not a JSON object`},
 	{"header of an unknown model", file(`{"type":"header","format":"shmlab-history","version":1,"model":"queue"}`), `h.jsonl:1: field "model": unknown model "queue" (want "kv", "kv-evict" or "register")`},
 	{"negative seed", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","seed":-1}`), `h.jsonl:1: field "seed": -1 is not an integer from 0 to 2^64-1`},
 	{"negative faults", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":-1}`), `h.jsonl:1: field "faults": -1 is out of range`},
@@ -316,6 +320,12 @@ func drawHistory(t *rapid.T) *history.History {
 	if rapid.Bool().Draw(t, "faults known") {
 		n := rapid.IntRange(0, math.MaxInt32).Draw(t, "faults")
 		h.Header.Faults = &n
+	}
+	if rapid.Bool().Draw(t, "store") {
+		n := rapid.Int64Range(0, 1<<40)
+		h.Header.Store = &history.StoreLimits{MaxEntries: rapid.IntRange(0, 1<<20).Draw(t, "max_entries"), MaxBytes: n.Draw(t, "max_bytes"),
+			EntryOverhead: n.Draw(t, "entry_overhead"), Sweep: rapid.IntRange(0, 4).Draw(t, "sweep"), ClockTolerance: n.Draw(t, "clock_tolerance"),
+			ResendAfter: n.Draw(t, "resend_after")}
 	}
 	names := map[string]string{}
 	keys := map[string]string{}

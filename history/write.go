@@ -45,6 +45,9 @@ func NewWriter(w io.Writer, h Header) *Writer {
 		b = append(b, `,"meta":`...)
 		b = appendValue(b, h.Meta)
 	}
+	if h.Store != nil {
+		b = appendStore(append(b, `,"store":`...), h.Store)
+	}
 	wr.line(append(b, '}'))
 	return wr
 }
@@ -243,4 +246,27 @@ func (h *History) WriteFile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// appendStore appends the store limits l as a JSON object, leaving out
+// the zero members.
+func appendStore(b []byte, l *StoreLimits) []byte {
+	b = append(b, '{')
+	for _, m := range []struct {
+		name string
+		n    int64
+	}{{"max_entries", int64(l.MaxEntries)}, {"max_bytes", l.MaxBytes}, {"entry_overhead", l.EntryOverhead},
+		{"sweep", int64(l.Sweep)}, {"clock_tolerance", l.ClockTolerance}, {"resend_after", l.ResendAfter}} {
+		if m.n == 0 {
+			continue
+		}
+		if len(b) > 1 && b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, m.name...)
+		b = append(b, `":`...)
+		b = strconv.AppendInt(b, m.n, 10)
+	}
+	return append(b, '}')
 }

@@ -172,7 +172,11 @@ func Check(h *history.History, opts Options) *Result {
 		return r
 	}
 	var ss streams
-	keys := partition(h, model, &ss)
+	var keys []*keyHistory
+	limits := storeChecked(h)
+	if limits == nil {
+		keys = partition(h, model, &ss)
+	}
 	r.Checked = checkedOps(h)
 	r.Reduced.NotApplied = len(notApplied(h))
 	if !opts.NoReduce {
@@ -194,7 +198,11 @@ func Check(h *history.History, opts Options) *Result {
 		}
 	}()
 	t0 := time.Now()
-	r.Keys, r.Linearizable = checkKeys(keys, opts)
+	if limits != nil {
+		r.Keys, r.Linearizable = checkWholeStore(h, *limits, &ss, opts)
+	} else {
+		r.Keys, r.Linearizable = checkKeys(keys, opts)
+	}
 	r.Search = time.Since(t0)
 	<-done
 	r.Verdict = r.Linearizable

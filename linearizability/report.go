@@ -247,16 +247,21 @@ type keyLin struct {
 	full    bool    // a linearization of every operation
 	order   []int64 // the operation ids, in order (the longest prefix if not full)
 	ops     int     // how many operations the key has
+	store   bool    // the whole of a bounded store, every key at once
 }
 
 // linPlaces turns what the search found into places by operation id.
-// Entries whose operations are not the kv model's are left out.
+// Entries of no recorded operation (epoch boundaries, a get's copies)
+// are left out.
 func linPlaces(s *searched) linearizations {
 	l := linearizations{place: map[int64]int{}}
 	for i, kh := range s.keys {
 		kl := keyLin{key: kh.key, decided: s.lin[i] != nil}
+		if len(kh.ops) > 0 {
+			_, kl.store = kh.ops[0].Input.(*boundedOp)
+		}
 		for _, op := range kh.ops {
-			if o, ok := op.Input.(*kvOp); ok && o.op != nil {
+			if recordedOp(op.Input) != nil {
 				kl.ops++
 			}
 		}
@@ -267,15 +272,30 @@ func linPlaces(s *searched) linearizations {
 			}
 		}
 		for _, j := range best {
-			if o, ok := kh.ops[j].Input.(*kvOp); ok && o.op != nil {
-				kl.order = append(kl.order, o.op.ID)
-				l.place[o.op.ID] = len(kl.order)
+			if op := recordedOp(kh.ops[j].Input); op != nil {
+				kl.order = append(kl.order, op.ID)
+				l.place[op.ID] = len(kl.order)
 			}
 		}
 		kl.full = kl.decided && len(kl.order) == kl.ops
 		l.keys = append(l.keys, kl)
 	}
 	return l
+}
+
+// recordedOp returns the recorded operation a search input stands for:
+// a key's operation (*kvOp) or a whole store's (*boundedOp, not one of a
+// get's copies); nil for anything else.
+func recordedOp(in any) *history.Op {
+	switch o := in.(type) {
+	case *kvOp:
+		return o.op
+	case *boundedOp:
+		if !o.touch {
+			return o.op
+		}
+	}
+	return nil
 }
 
 // maxLabel is how much of an operation's text its bar shows; its tooltip
@@ -643,7 +663,11 @@ func (p *reportPage) writeEvent(w *bufio.Writer, e *history.Event, ts *timeScale
 func (p *reportPage) writeLinearizations(w *bufio.Writer) {
 	fmt.Fprintf(w, "<section id=\"linearizations\">\n<h2>Linearizations</h2>\n")
 	for _, kl := range p.lin.keys {
-		fmt.Fprintf(w, "<div class=\"lin\" data-key=\"%s\"><h3>key %s: ", esc(kl.key), esc(strconv.Quote(kl.key)))
+		what := "key " + strconv.Quote(kl.key)
+		if kl.store {
+			what = "the whole store (bounded: its keys are checked together)"
+		}
+		fmt.Fprintf(w, "<div class=\"lin\" data-key=\"%s\"><h3>%s: ", esc(kl.key), esc(what))
 		switch {
 		case !kl.decided:
 			fmt.Fprintf(w, "not searched or undecided in the time given</h3>")

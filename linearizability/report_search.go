@@ -25,6 +25,9 @@ type searched struct {
 // searches only where that is nil.)
 func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
 	var ss streams
+	if limits := storeChecked(p.h); limits != nil {
+		return searchStoreForReport(partitionStore(p.h, *limits, &ss), deadline)
+	}
 	keys := partition(p.h, model, &ss)
 	reduceKeys(keys) // as Check searches them
 	return searchForReport(p.keysShown(keys), deadline)
@@ -62,6 +65,25 @@ func searchForReport(keys []*keyHistory, deadline time.Time) *searched {
 		if s.lin[i] == nil {
 			s.lin[i] = [][]int{}
 		}
+	}
+	return s
+}
+
+// searchStoreForReport searches a bounded store's whole history once,
+// as Check does, and keeps it as one entry (key "") of searched.
+func searchStoreForReport(sh *storeHistory, deadline time.Time) *searched {
+	s := &searched{keys: []*keyHistory{{ops: sh.ops}}, lin: make([][][]int, 1)}
+	left, ok := remaining(deadline)
+	if !ok {
+		return s
+	}
+	res, info := porcupine.CheckOperationsVerbose(sh.model.porcupine(), sh.ops, left)
+	if res == porcupine.Unknown {
+		return s
+	}
+	s.lin[0] = [][]int{}
+	if parts := info.PartialLinearizations(); len(parts) > 0 && parts[0] != nil {
+		s.lin[0] = parts[0]
 	}
 	return s
 }

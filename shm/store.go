@@ -256,8 +256,12 @@ func (s *Store) execute(now int64, req *Message, rep *Message) {
 	s.run(now, req, rep)
 }
 
+// ExpireSweep is how many entries past their TTL the store removes
+// before it applies each request (more are removed as they are met).
+const ExpireSweep = 2
+
 func (s *Store) run(now int64, req *Message, rep *Message) {
-	s.expire(now, 2)
+	s.expire(now, ExpireSweep)
 	switch req.Method {
 	case MethodGet:
 		s.get(now, req, rep)

@@ -70,10 +70,24 @@ func Scenarios(opts GenOptions) *rapid.Generator[Config] {
 		}
 		if o.Limits {
 			cfg.Store.MaxEntries = rapid.IntRange(0, len(keys)).Draw(t, "max_entries")
+			cfg.Store.MaxBytes = rapid.SampledFrom([]int64{0, 0, 200, 400, 1500}).Draw(t, "max_bytes")
+			withTTL(cfg.Script, rapid.SampledFrom([]int64{0, 0, 1, 2, 5}).Draw(t, "ttl_ms"))
 		}
 		cfg.Plan = drawPlan(t, o, workers)
 		return cfg
 	})
+}
+
+// withTTL gives every set and cas of the scripts a TTL of ttl
+// milliseconds (none if 0).
+func withTTL(scripts [][]workload.Op, ttl int64) {
+	for _, ops := range scripts {
+		for i := range ops {
+			if ops[i].Method == history.Set || ops[i].Method == history.CAS {
+				ops[i].TTLms = ttl
+			}
+		}
+	}
 }
 
 var methods = []history.Method{history.Get, history.Set, history.Add, history.CAS, history.Delete}

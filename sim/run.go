@@ -95,7 +95,9 @@ func (w *world) history() *history.History {
 	hd := history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed)
 	n := w.cfg.PlannedFaults()
 	hd.Faults = &n
-	return w.rec.history(hd)
+	h := w.rec.history(hd)
+	h.Header.Store = w.cfg.StoreLimits(h.Ops, 0) // the store and the history share the virtual clock
+	return h
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }

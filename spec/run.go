@@ -17,9 +17,11 @@
 package spec
 
 import (
+	"slices"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -116,3 +118,21 @@ const (
 	MaxRunOps     = 50_000_000
 	MaxWait       = time.Hour
 )
+
+// StoreLimits returns the limits the run's store holds to, for the
+// header of its history of ops (history.Header.Store), with the clock
+// tolerance given: the reference store's limits, its size rule and its
+// sweep. It returns nil when the store has no limit and no operation a
+// TTL (the per-key check is exact there), and for a target other than
+// the reference, whose limits are not known.
+func (r *Run) StoreLimits(ops []history.Op, tolerance time.Duration) *history.StoreLimits {
+	if !r.Target.IsReference() {
+		return nil
+	}
+	l := &history.StoreLimits{MaxEntries: r.Store.MaxEntries, MaxBytes: r.Store.MaxBytes, EntryOverhead: shm.EntryOverhead,
+		Sweep: shm.ExpireSweep, ClockTolerance: int64(tolerance), ResendAfter: int64(r.RetryAfter)}
+	if l.Bounded() || slices.ContainsFunc(ops, func(op history.Op) bool { return op.Input.TTL > 0 }) {
+		return l
+	}
+	return nil
+}
