@@ -77,10 +77,12 @@ func (s *scanner) value() error {
 // its contents and whether it holds escapes. It checks that the string has
 // no control characters, valid escapes and valid UTF-8.
 func (s *scanner) str() (content []byte, escaped bool, err error) {
-	content, escaped, c := s.String()
+	end, escaped, c := jsonlex.String(s.B, s.I)
 	if c != jsonlex.OK {
+		s.I = end
 		return nil, false, s.problem(c)
 	}
+	content, s.I = s.B[s.I+1:end-1], end
 	return content, escaped, nil
 }
 

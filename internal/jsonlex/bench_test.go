@@ -17,21 +17,28 @@ var benchTexts = []struct{ name, text string }{
 }
 
 // BenchmarkValid validates each text whole, as the codec and the reader
-// do with a value: the lexer (with duplicate names refused, as the wire
-// does) against encoding/json's Valid, which does less (it neither checks
-// UTF-8 nor refuses duplicates).
+// do with a value: the lexer as the history reader uses it, and with
+// duplicate names refused as the wire does ("unique"), against
+// encoding/json's Valid, which does less (it checks neither UTF-8 nor
+// duplicates).
 func BenchmarkValid(b *testing.B) {
 	for _, bt := range benchTexts {
 		text := []byte(bt.text)
-		b.Run(bt.name+"/jsonlex", func(b *testing.B) {
-			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				l := Lexer{B: text, MaxDepth: 256, Unique: true}
-				if l.Value() != OK || l.I != len(text) {
-					b.Fatal("refused")
-				}
+		for _, unique := range []bool{false, true} {
+			name := bt.name + "/jsonlex"
+			if unique {
+				name += "-unique"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					l := Lexer{B: text, MaxDepth: 256, Unique: unique}
+					if l.Value() != OK || l.I != len(text) {
+						b.Fatal("refused")
+					}
+				}
+			})
+		}
 		b.Run(bt.name+"/encoding-json", func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			for b.Loop() {

@@ -114,7 +114,8 @@ func (l *Lexer) value(depth int) Code {
 	}
 	switch c := l.B[l.I]; {
 	case c == '"':
-		_, _, code := l.String()
+		end, _, code := String(l.B, l.I)
+		l.I = end
 		return code
 	case c == '{':
 		return l.object(depth + 1)
@@ -203,10 +204,13 @@ func (l *Lexer) members(depth int, seen *memberSet) Code {
 		if l.I >= len(l.B) || l.B[l.I] != '"' {
 			return NoName
 		}
-		name, esc, c := l.String()
+		end, esc, c := String(l.B, l.I)
 		if c != OK {
+			l.I = end
 			return c
 		}
+		name := l.B[l.I+1 : end-1]
+		l.I = end
 		if c := l.Colon(); c != OK {
 			return c
 		}
