@@ -34,7 +34,14 @@ func (s *scanner) problem(c jsonlex.Code) error {
 	case jsonlex.NotValue:
 		return s.fail("invalid character %q looking for a value", s.Peek())
 	case jsonlex.BadLiteral:
-		return s.fail("invalid literal, want %s", map[byte]string{'t': "true", 'f': "false", 'n': "null"}[s.Peek()])
+		want := "null"
+		switch s.Peek() {
+		case 't':
+			want = "true"
+		case 'f':
+			want = "false"
+		}
+		return s.fail("invalid literal, want %s", want)
 	case jsonlex.BadNumber:
 		return s.fail("invalid number")
 	case jsonlex.NoFraction:
