@@ -160,15 +160,25 @@ func Literal(b []byte, i int) (end int, c Code) {
 	return i + len(lit), OK
 }
 
-func (l *Lexer) array(depth int) Code {
+// open moves past the bracket at I of an array or object at depth, and
+// the white space after it, and reports whether the closer follows (and
+// was consumed too).
+func (l *Lexer) open(depth int, closer byte) (empty bool, c Code) {
 	if depth > l.MaxDepth {
-		return TooDeep
+		return false, TooDeep
 	}
 	l.I++
 	l.WS()
-	if l.I < len(l.B) && l.B[l.I] == ']' {
+	if l.I < len(l.B) && l.B[l.I] == closer {
 		l.I++
-		return OK
+		return true, OK
+	}
+	return false, OK
+}
+
+func (l *Lexer) array(depth int) Code {
+	if empty, c := l.open(depth, ']'); empty || c != OK {
+		return c
 	}
 	for {
 		if c := l.value(depth); c != OK {
@@ -181,14 +191,8 @@ func (l *Lexer) array(depth int) Code {
 }
 
 func (l *Lexer) object(depth int) Code {
-	if depth > l.MaxDepth {
-		return TooDeep
-	}
-	l.I++
-	l.WS()
-	if l.I < len(l.B) && l.B[l.I] == '}' {
-		l.I++
-		return OK
+	if empty, c := l.open(depth, '}'); empty || c != OK {
+		return c
 	}
 	if !l.Unique {
 		return l.members(depth, nil)
