@@ -109,10 +109,13 @@ func (s *scanner) members(f func(name []byte, escaped bool) error) error {
 		if s.Peek() != '"' {
 			return s.problem(jsonlex.NoName)
 		}
-		name, esc, err := s.str()
-		if err != nil {
-			return err
+		end, esc, c := jsonlex.String(s.B, s.I) // not s.str(): a call fewer per member
+		if c != jsonlex.OK {
+			s.I = end
+			return s.problem(c)
 		}
+		name := s.B[s.I+1 : end-1]
+		s.I = end
 		if c := s.Colon(); c != jsonlex.OK {
 			return s.problem(c)
 		}
