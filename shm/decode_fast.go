@@ -1,6 +1,10 @@
 package shm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/shmlab/shmlab/internal/jsonlex"
+)
 
 // The fast path decodes frames in the canonical form that AppendFrame
 // writes (and that Node's JSON.stringify writes for the article's
@@ -107,10 +111,12 @@ func (f *fastDecoder) key() bool {
 		return true
 	}
 	f.s.I-- // back to the opening quote
-	content, esc, err := f.s.str()
-	if err != nil || esc {
+	end, esc, c := jsonlex.String(f.s.B, f.s.I)
+	if c != jsonlex.OK || esc {
 		return false
 	}
+	content := f.s.B[f.s.I+1 : end-1]
+	f.s.I = end
 	f.m.Key, f.m.Has = content[:len(content):len(content)], f.m.Has|HasKey
 	return true
 }
@@ -121,7 +127,7 @@ func (f *fastDecoder) valueField(lit []byte, bit uint16, dst *Value) bool {
 	}
 	start := f.s.I
 	f.s.Spaced = false
-	if f.s.value() != nil || f.s.Spaced {
+	if f.s.Value() != jsonlex.OK || f.s.Spaced {
 		return false
 	}
 	*dst, f.m.Has = Value(f.s.B[start:f.s.I:f.s.I]), f.m.Has|bit

@@ -61,7 +61,8 @@ func (s *scanner) problem(c jsonlex.Code) error {
 	case jsonlex.TooDeep:
 		return s.fail("nesting deeper than %d", maxDepth)
 	case jsonlex.Duplicate:
-		return s.fail("duplicate member %q", jsonlex.MemberName(s.Dup, s.DupEscaped))
+		end, esc, _ := jsonlex.String(s.B, s.Dup)
+		return s.fail("duplicate member %q", jsonlex.MemberName(s.B[s.Dup+1:end-1], esc))
 	case jsonlex.NoName:
 		return s.fail("want a member name")
 	case jsonlex.NoColon:

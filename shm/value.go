@@ -35,10 +35,15 @@ func ParseValue(text []byte) (Value, error) {
 // checkJSON validates that text is one JSON value, white space around it
 // allowed, and reports whether it has white space to compact away.
 func checkJSON(text []byte) (hasWS bool, err error) {
+	if len(text) > 0 && text[0] == '"' { // a string alone, the commonest value, needs no lexer state
+		if end, _, c := jsonlex.String(text, 0); c == jsonlex.OK && end == len(text) {
+			return false, nil
+		}
+	}
 	s := newScanner(text, 0)
 	s.WS()
-	if err := s.value(); err != nil {
-		return false, err
+	if c := s.Value(); c != jsonlex.OK {
+		return false, s.problem(c)
 	}
 	s.WS()
 	if s.I != len(text) {

@@ -69,10 +69,8 @@ type Lexer struct {
 	Spaced bool
 	// Closer is the bracket a NoComma wanted, ']' or '}'.
 	Closer byte
-	// Dup and DupEscaped are the raw name of a Duplicate member (as String
-	// returns it).
-	Dup        []byte
-	DupEscaped bool
+	// Dup is the offset of the opening quote of a Duplicate member's name.
+	Dup int
 }
 
 // WS skips white space.
@@ -213,13 +211,13 @@ func (l *Lexer) members(depth int, seen *memberSet) Code {
 			l.I = end
 			return c
 		}
-		name := l.B[l.I+1 : end-1]
+		name0, name := l.I, l.B[l.I+1:end-1]
 		l.I = end
 		if c := l.Colon(); c != OK {
 			return c
 		}
 		if seen != nil && seen.add(name, esc) {
-			l.Dup, l.DupEscaped = name, esc
+			l.Dup = name0
 			return Duplicate
 		}
 		if c := l.value(depth); c != OK {

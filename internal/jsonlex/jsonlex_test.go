@@ -54,6 +54,9 @@ func TestValue(t *testing.T) {
 			if diff := cmp.Diff(tt.want, result{c, l.I, l.Spaced}); diff != "" {
 				t.Errorf("Value(%s) mismatch (-want +got):\n%s", tt.text, diff)
 			}
+			if c == Duplicate && (l.Dup >= len(tt.text) || tt.text[l.Dup] != '"' || l.Dup < strings.LastIndex(tt.text[:l.I], ",")) {
+				t.Errorf("Value(%s): Dup at %d, not the second name's quote", tt.text, l.Dup)
+			}
 		})
 	}
 }
