@@ -331,24 +331,40 @@ func (l *Lexer) String() (content []byte, escaped bool, c Code) {
 // whether it holds escapes, or the offset at fault.
 func String(b []byte, i int) (end int, escaped bool, c Code) {
 	start := i + 1
-	// A short plain ASCII string, byte by byte.
-	for j := start; j < len(b) && j-start < 24; j++ {
-		c := b[j]
-		if c == '"' {
-			return j + 1, false, OK
-		}
-		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
-			break
+	// A short string of ASCII and escapes, byte by byte; anything else,
+	// and what is left of a long one, is longString's.
+	j := start
+scan:
+	for j < len(b) && j-start < 64 {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, OK
+		case c == '\\':
+			if j+1 >= len(b) {
+				break scan
+			}
+			n, code := escape(b, j)
+			if code != OK {
+				break scan
+			}
+			j += n
+			escaped = true
+		case c >= 0x20 && c < utf8.RuneSelf:
+			j++
+		default:
+			break scan
 		}
 	}
-	return longString(b, start)
+	return longString(b, j, escaped)
 }
 
-// longString is String for long strings and strings with escapes or
-// non-ASCII: it finds the quote and the backslashes with the vectorised
-// IndexByte, then checks the runs between them eight bytes at a time.
-func longString(b []byte, start int) (end int, escaped bool, code Code) {
-	i, q := start, -1 // q: the first quote at or after i, once known
+// longString is String for long strings and strings with non-ASCII
+// bytes or faults, from offset from on (what lies before it is valid, and
+// has escapes if escaped): it finds the quote and the backslashes with
+// the vectorised IndexByte, then checks the runs between them eight
+// bytes at a time.
+func longString(b []byte, from int, escaped bool) (end int, esc bool, code Code) {
+	i, q := from, -1 // q: the first quote at or after i, once known
 	for {
 		if q < i {
 			j := bytes.IndexByte(b[i:], '"')
