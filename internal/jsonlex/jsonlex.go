@@ -312,23 +312,11 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// String scans the string whose opening quote is at I and returns its
-// contents (a span of B) and whether they hold escapes. It checks that
-// the string has no control characters, valid escapes and valid UTF-8;
-// it decodes nothing (Unquote does).
-func (l *Lexer) String() (content []byte, escaped bool, c Code) {
-	end, escaped, c := String(l.B, l.I)
-	if c != OK {
-		l.I = end
-		return nil, false, c
-	}
-	content, l.I = l.B[l.I+1:end-1], end
-	return content, escaped, OK
-}
-
 // String scans the string whose opening quote is at b[i] and returns the
 // offset after its closing quote (its contents are b[i+1:end-1]) and
-// whether it holds escapes, or the offset at fault.
+// whether it holds escapes, or the offset at fault. It checks that the
+// string has no control characters, valid escapes and valid UTF-8; it
+// decodes nothing (Unquote does).
 func String(b []byte, i int) (end int, escaped bool, c Code) {
 	start := i + 1
 	// A short string of ASCII and escapes, byte by byte; anything else,
