@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/shmlab
 FUZZTIME ?= 30s
-FUZZ_TARGETS := shm:FuzzDecodeFrame shm:FuzzParseValue shm:FuzzMasterHandle shm:FuzzCompactMaster linearizability:FuzzRead history/jepsen:FuzzRead history/kvlog:FuzzRead
+FUZZ_TARGETS := shm:FuzzDecodeFrame shm:FuzzParseValue shm:FuzzMasterHandle shm:FuzzCompactMaster linearizability:FuzzRead history/jepsen:FuzzRead history/kvlog:FuzzRead internal/jsonlex:FuzzLexer
 
 .PHONY: all build run test check bench quickbench fuzz soak clean
 

@@ -19,6 +19,7 @@ import (
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/linearizability/checktest"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 	"pgregory.net/rapid"
@@ -56,7 +57,7 @@ func run(t *testing.T, cfg harness.Config) *harness.Result {
 // $SHMLAB_REPORT_DIR if set, else the test's temporary directory (with
 // $SHMLAB_KEEP_HISTORIES set, run saves every history).
 func saveHistory(t *testing.T, h *history.History) {
-	dir := os.Getenv(linearizability.ReportDirEnv)
+	dir := os.Getenv(checktest.ReportDirEnv)
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -89,7 +90,7 @@ func requireSound(t *testing.T, res *harness.Result) {
 	if r := linearizability.Check(res.History, linearizability.Options{Timeout: 20 * time.Second}); r.Verdict != linearizability.Ok {
 		saveHistory(t, res.History)
 	}
-	linearizability.Require(t, res.History, linearizability.Options{Timeout: 20 * time.Second})
+	checktest.Require(t, res.History, linearizability.Options{Timeout: 20 * time.Second})
 	if err := res.Problems(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/shmlab/shmlab/internal/jsonlex"
 )
 
 // A hand-written decoder for history lines: encoding/json spent most of
@@ -175,29 +175,69 @@ func (e *scanError) Error() string { return e.err.Error() }
 // lineScanner decodes one line. Raw values and strings without escapes
 // share the line's bytes, which must outlive the history.
 type lineScanner struct {
-	b     []byte
-	i     int
-	first bool // at the first member of an object
-	// inValue is set while a value is read: its strings may hold lone
-	// surrogates (they are kept as text), a key's or a name's may not.
-	inValue bool
-	intern  map[string]string
-	buf     []byte
+	b      []byte
+	i      int
+	first  bool // at the first member of an object
+	intern map[string]string
+	buf    []byte
 }
 
 func (s *lineScanner) fail(field, format string, args ...any) error {
 	return &scanError{field, fmt.Errorf(format, args...)}
 }
 
-func (s *lineScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
-		}
+// The tokens (white space, strings, numbers, literals, whole values)
+// are read by the shared JSON lexer, internal/jsonlex; this file words
+// what it finds wrong, naming the member.
+
+func (s *lineScanner) ws() { s.i = jsonlex.WS(s.b, s.i) }
+
+// problem words what the lexer found wrong at offset at in member field,
+// and moves the scanner there.
+func (s *lineScanner) problem(field string, at int, c jsonlex.Code) error {
+	s.i = at
+	if s.i >= len(s.b) {
+		return s.torn(field, "")
 	}
+	switch c {
+	case jsonlex.Control:
+		return s.fail(field, "a control character (0x%02x) inside a string", s.b[s.i])
+	case jsonlex.BadUTF8:
+		return s.fail(field, "the string is not valid UTF-8")
+	case jsonlex.BadEscape:
+		return s.fail(field, "a bad escape \\%c in a string", s.b[s.i+1])
+	case jsonlex.BadUEscape:
+		return s.fail(field, "a bad \\u escape in a string")
+	case jsonlex.TooDeep:
+		return s.fail(field, "nesting deeper than %d", maxDepth)
+	case jsonlex.BadNumber, jsonlex.NoFraction, jsonlex.NoExponent:
+		return s.torn(field, "a bad number")
+	case jsonlex.BadLiteral:
+		if c := s.b[s.i]; c == 't' || c == 'f' {
+			return s.torn(field, "an invalid literal")
+		}
+	case jsonlex.NoName:
+		return s.fail(field, "%s cannot be a string", s.kindAt())
+	case jsonlex.NoColon:
+		return s.torn(field, "expected ':'")
+	case jsonlex.NoComma:
+		if s.leadingZero() {
+			return s.torn(field, "a number with a leading zero")
+		}
+		return s.torn(field, "expected ',' or a closing bracket")
+	}
+	return s.torn(field, "an invalid character")
+}
+
+// leadingZero reports whether the scanner is at a digit after a number
+// "0" (the lexer ends a number there, as the grammar does), and if so
+// moves to the zero.
+func (s *lineScanner) leadingZero() bool {
+	if s.i > 0 && s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' && s.b[s.i-1] == '0' {
+		s.i--
+		return true
+	}
+	return false
 }
 
 // parse decodes b into l.
@@ -616,7 +656,8 @@ func (s *lineScanner) str(field string) (string, error) {
 }
 
 // strBytes decodes a JSON string; the bytes are the line's when the
-// string has no escape, else the scanner's until its next call.
+// string has no escape, else the scanner's until its next call. A lone
+// UTF-16 surrogate is refused: keys and names are text.
 func (s *lineScanner) strBytes(field string) ([]byte, error) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		if s.i >= len(s.b) {
@@ -624,154 +665,38 @@ func (s *lineScanner) strBytes(field string) ([]byte, error) {
 		}
 		return nil, s.fail(field, "%s cannot be a string", s.kindAt())
 	}
-	start := s.i + 1
-	esc, ascii := false, true
-	for j := start; j < len(s.b); j++ {
-		switch c := s.b[j]; {
-		case c == '"':
-			s.i = j + 1
-			raw := s.b[start:j]
-			if esc {
-				return s.unescape(field, raw)
-			}
-			if !ascii && !utf8.Valid(raw) {
-				return nil, s.fail(field, "the string is not valid UTF-8")
-			}
-			return raw, nil
-		case c == '\\':
-			esc = true
-			j++
-		case c < 0x20:
-			return nil, s.fail(field, "a control character (0x%02x) inside a string", c)
-		case c >= 0x80:
-			ascii = false
-		}
+	end, esc, c := jsonlex.String(s.b, s.i)
+	if c != jsonlex.OK {
+		return nil, s.problem(field, end, c)
 	}
-	s.i = len(s.b)
-	return nil, s.torn(field, "")
-}
-
-// unescape decodes a string's escapes.
-func (s *lineScanner) unescape(field string, raw []byte) ([]byte, error) {
-	b := s.buf[:0]
-	defer func() { s.buf = b[:0] }()
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i >= len(raw) {
-			return nil, s.fail(field, "a bad escape in a string")
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			b = append(b, raw[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, ok := hex4(raw[i+1:])
-			if !ok {
-				return nil, s.fail(field, "a bad \\u escape in a string")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-				if r2, ok := hex4(raw[i+3:]); ok {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r = d
-						i += 6
-					}
-				}
-			}
-			if utf16.IsSurrogate(r) && !s.inValue {
-				return nil, s.fail(field, "a lone UTF-16 surrogate \\u%04x, which UTF-8 cannot hold (a key or name must be text)", r)
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return nil, s.fail(field, "a bad escape \\%c in a string", raw[i])
-		}
+	raw := s.b[s.i+1 : end-1]
+	s.i = end
+	if !esc {
+		return raw, nil
 	}
-	if !utf8.Valid(b) {
-		return nil, s.fail(field, "the string is not valid UTF-8")
+	b, at, c := jsonlex.Unquote(s.buf[:0], raw)
+	s.buf = b[:0]
+	if c != jsonlex.OK {
+		return nil, s.fail(field, "a lone UTF-16 surrogate \\u%04x, which UTF-8 cannot hold (a key or name must be text)", jsonlex.Surrogate(raw[at:]))
 	}
 	return b, nil
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // number returns the text of a JSON number at the scanner.
 func (s *lineScanner) number(field string) ([]byte, error) {
 	start := s.i
-	j := s.i
-	if j < len(s.b) && s.b[j] == '-' {
-		j++
-	}
-	digits := func() int {
-		k := j
-		for j < len(s.b) && s.b[j] >= '0' && s.b[j] <= '9' {
-			j++
-		}
-		return j - k
-	}
-	if j == start && (j >= len(s.b) || s.b[j] < '0' || s.b[j] > '9') {
+	if s.i >= len(s.b) || (s.b[s.i] != '-' && (s.b[s.i] < '0' || s.b[s.i] > '9')) {
 		return nil, errNotNumber
 	}
-	n := digits()
-	if n == 0 {
-		s.i = j
-		return nil, s.torn(field, "a bad number")
+	end, c := jsonlex.Number(s.b, s.i)
+	if c != jsonlex.OK {
+		return nil, s.problem(field, end, c)
 	}
-	if n > 1 && s.b[j-n] == '0' {
-		s.i = j - n
+	s.i = end
+	if s.leadingZero() {
 		return nil, s.torn(field, "a number with a leading zero")
 	}
-	if j < len(s.b) && s.b[j] == '.' {
-		j++
-		if digits() == 0 {
-			s.i = j
-			return nil, s.torn(field, "a bad number")
-		}
-	}
-	if j < len(s.b) && (s.b[j] == 'e' || s.b[j] == 'E') {
-		j++
-		if j < len(s.b) && (s.b[j] == '+' || s.b[j] == '-') {
-			j++
-		}
-		if digits() == 0 {
-			s.i = j
-			return nil, s.torn(field, "a bad number")
-		}
-	}
-	s.i = j
-	return s.b[start:j], nil
+	return s.b[start:s.i], nil
 }
 
 // errNotNumber is number's answer when no number begins at all: the
@@ -824,125 +749,47 @@ func (s *lineScanner) uinteger(field string) (uint64, error) {
 }
 
 func (s *lineScanner) boolean(field string) (bool, error) {
-	switch {
-	case bytes.HasPrefix(s.b[s.i:], []byte("true")):
-		s.i += 4
-		return true, nil
-	case bytes.HasPrefix(s.b[s.i:], []byte("false")):
-		s.i += 5
-		return false, nil
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 't' || s.b[s.i] == 'f') {
-		return false, s.torn(field, "an invalid literal")
+	if c := s.peek(); c == 't' || c == 'f' {
+		end, lc := jsonlex.Literal(s.b, s.i)
+		if lc != jsonlex.OK {
+			return false, s.torn(field, "an invalid literal")
+		}
+		s.i = end
+		return c == 't', nil
 	}
 	return false, s.fail(field, "%s cannot be a boolean", s.kindAt())
 }
 
+// peek returns the byte at the scanner, or 0 at the end.
+func (s *lineScanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
 // raw returns the JSON value at the scanner, validated, without
-// insignificant white space.
+// insignificant white space. Its strings are kept as written, lone
+// surrogates included.
 func (s *lineScanner) raw(field string) (json.RawMessage, error) {
-	s.inValue = true
-	defer func() { s.inValue = false }()
 	start := s.i
-	spaced, err := s.skip(field, 0)
-	if err != nil {
-		return nil, err
+	l := jsonlex.Lexer{B: s.b, I: s.i, MaxDepth: maxDepth}
+	if c := l.Value(); c != jsonlex.OK {
+		return nil, s.problem(field, l.I, c)
+	}
+	s.i = l.I
+	if s.leadingZero() {
+		return nil, s.torn(field, "a number with a leading zero")
 	}
 	v := s.b[start:s.i]
-	if spaced {
-		var b bytes.Buffer
-		if err := json.Compact(&b, v); err != nil {
-			return nil, s.fail(field, "not JSON: %v", err)
-		}
-		return b.Bytes(), nil
+	if l.Spaced {
+		return jsonlex.Compact(nil, v), nil
 	}
 	return json.RawMessage(v), nil
 }
 
-// maxDepth bounds the nesting of values.
+// maxDepth bounds the nesting of values (encoding/json's bound).
 const maxDepth = 10000
-
-// skip moves past one JSON value, validating it, and reports whether it
-// held white space between tokens.
-func (s *lineScanner) skip(field string, depth int) (spaced bool, err error) {
-	if depth > maxDepth {
-		return false, s.fail(field, "nesting deeper than %d", maxDepth)
-	}
-	if s.i >= len(s.b) {
-		return false, s.torn(field, "")
-	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		_, err = s.strBytes(field)
-		return false, err
-	case c == '-' || (c >= '0' && c <= '9'):
-		_, err = s.number(field)
-		return false, err
-	case c == 't', c == 'f':
-		_, err = s.boolean(field)
-		return false, err
-	case c == 'n':
-		if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
-			s.i += 4
-			return false, nil
-		}
-	case c == '[' || c == '{':
-		return s.compound(field, depth)
-	}
-	return false, s.torn(field, "an invalid character")
-}
-
-// compound skips an array or an object.
-func (s *lineScanner) compound(field string, depth int) (spaced bool, err error) {
-	open := s.b[s.i]
-	closeC := byte(']')
-	if open == '{' {
-		closeC = '}'
-	}
-	s.i++
-	mark := func() {
-		before := s.i
-		s.ws()
-		spaced = spaced || s.i != before
-	}
-	mark()
-	if s.i < len(s.b) && s.b[s.i] == closeC {
-		s.i++
-		return spaced, nil
-	}
-	for {
-		if open == '{' {
-			if _, err := s.strBytes(field); err != nil {
-				return false, err
-			}
-			mark()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return false, s.torn(field, "expected ':'")
-			}
-			s.i++
-			mark()
-		}
-		inner, err := s.skip(field, depth+1)
-		if err != nil {
-			return false, err
-		}
-		spaced = spaced || inner
-		mark()
-		if s.i >= len(s.b) {
-			return false, s.torn(field, "")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			mark()
-		case closeC:
-			s.i++
-			return spaced, nil
-		default:
-			return false, s.torn(field, "expected ',' or a closing bracket")
-		}
-	}
-}
 
 // atoi parses a JSON number that is an integer in the int64 range.
 func atoi(t []byte) (int64, bool) {

@@ -13,6 +13,7 @@ import (
 	"github.com/shmlab/shmlab/scenarios"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
+	"github.com/shmlab/shmlab/sim/simtest"
 	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 	"pgregory.net/rapid"
@@ -88,7 +89,7 @@ func shrunkFailure(t *testing.T, sc *scenarios.Scenario) (sim.Config, *sim.Resul
 // and faults of every form, written as a scenario file and read back, is
 // the same config, and runs to the same history.
 func TestMarshalScenarioProperty(t *testing.T) {
-	gen := sim.Scenarios(sim.GenOptions{Processes: true, Limits: true})
+	gen := simtest.Scenarios(simtest.GenOptions{Processes: true, Limits: true})
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := gen.Draw(t, "scenario")
 		cfg.Scenario = rapid.StringMatching(`[a-z][a-z0-9-]{0,12}|.{0,12}`).Draw(t, "name")

@@ -6,7 +6,7 @@ func (d *frameDecoder) errorMember() error {
 		return d.s.fail("duplicate member \"error\"")
 	}
 	d.sawErr = true
-	if d.s.peek() != '{' {
+	if d.s.Peek() != '{' {
 		text, err := d.span()
 		d.wrongType("error must be an object, got %.40s", text)
 		return err
@@ -35,10 +35,10 @@ func (d *frameDecoder) errorField(name string, e *Error) error {
 		e.Definite = string(text) == "true"
 		return err
 	default:
-		return d.s.value(0)
+		return d.s.value()
 	}
-	if d.s.peek() != '"' {
-		return d.s.value(0)
+	if d.s.Peek() != '"' {
+		return d.s.value()
 	}
 	content, esc, err := d.s.str()
 	if err == nil && esc {

@@ -1,6 +1,10 @@
 package shm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/shmlab/shmlab/internal/jsonlex"
+)
 
 // The fast path decodes frames in the canonical form that AppendFrame
 // writes (and that Node's JSON.stringify writes for the article's
@@ -28,7 +32,7 @@ func decodeFast(frame []byte, m *Message) bool {
 	if !bytes.HasPrefix(frame, fastPrefix) {
 		return false
 	}
-	f := fastDecoder{s: scanner{b: frame, i: len(fastPrefix)}, m: m}
+	f := fastDecoder{s: newScanner(frame, len(fastPrefix)), m: m}
 	*m = Message{}
 	if f.take(fastMethod) && !f.method() {
 		return false
@@ -37,7 +41,7 @@ func decodeFast(frame []byte, m *Message) bool {
 		f.uintField(fastUUID, HasSeq, &m.Seq) && f.uintField(fastAck, HasAck, &m.Ack) &&
 		f.key() && f.valueField(fastOld, HasOld, &m.Old) && f.intField(fastTTL, HasTTL, &m.TTL) &&
 		f.intField(fastDelta, HasDelta, &m.Delta) && f.valueField(fastValue, HasValue, &m.Value)
-	if !ok || f.s.i != len(frame)-1 || frame[f.s.i] != '}' {
+	if !ok || f.s.I != len(frame)-1 || frame[f.s.I] != '}' {
 		return false
 	}
 	if m.Method == MethodNone {
@@ -55,22 +59,22 @@ type fastDecoder struct {
 
 // take consumes lit if the input continues with it.
 func (f *fastDecoder) take(lit []byte) bool {
-	if bytes.HasPrefix(f.s.b[f.s.i:], lit) {
-		f.s.i += len(lit)
+	if bytes.HasPrefix(f.s.B[f.s.I:], lit) {
+		f.s.I += len(lit)
 		return true
 	}
 	return false
 }
 
 func (f *fastDecoder) method() bool {
-	rest := f.s.b[f.s.i:]
+	rest := f.s.B[f.s.I:]
 	end := bytes.IndexByte(rest[:min(len(rest), fastMaxMethod)], '"')
 	if end < 0 {
 		return false
 	}
 	meth, ok := methodOf(rest[:end]) // an alias (plusOne, remove) takes the general decoder
 	f.m.Method = meth
-	f.s.i += end + 1
+	f.s.I += end + 1
 	return ok
 }
 
@@ -87,9 +91,9 @@ func (f *fastDecoder) intField(lit []byte, bit uint16, dst *int64) bool {
 	if !f.take(lit) {
 		return true
 	}
-	neg := f.s.peek() == '-'
+	neg := f.s.Peek() == '-'
 	if neg {
-		f.s.i++
+		f.s.I++
 	}
 	var u uint64
 	if !f.uintField(nil, 0, &u) || u > 1<<62 {
@@ -106,11 +110,13 @@ func (f *fastDecoder) key() bool {
 	if !f.take(fastKey) {
 		return true
 	}
-	f.s.i-- // back to the opening quote
-	content, esc, err := f.s.str()
-	if err != nil || esc {
+	f.s.I-- // back to the opening quote
+	end, esc, c := jsonlex.String(f.s.B, f.s.I)
+	if c != jsonlex.OK || esc {
 		return false
 	}
+	content := f.s.B[f.s.I+1 : end-1]
+	f.s.I = end
 	f.m.Key, f.m.Has = content[:len(content):len(content)], f.m.Has|HasKey
 	return true
 }
@@ -119,12 +125,12 @@ func (f *fastDecoder) valueField(lit []byte, bit uint16, dst *Value) bool {
 	if !f.take(lit) {
 		return true
 	}
-	start := f.s.i
-	f.s.sawWS = false
-	if f.s.value(0) != nil || f.s.sawWS {
+	start := f.s.I
+	f.s.Spaced = false
+	if f.s.Value() != jsonlex.OK || f.s.Spaced {
 		return false
 	}
-	*dst, f.m.Has = Value(f.s.b[start:f.s.i:f.s.i]), f.m.Has|bit
+	*dst, f.m.Has = Value(f.s.B[start:f.s.I:f.s.I]), f.m.Has|bit
 	return true
 }
 

@@ -45,7 +45,7 @@ func (s *Store) setMany(now int64, req *Message, rep *Message) {
 // key is.
 func objectMembers(v Value) ([]member, *Error) {
 	var ms []member
-	sc := scanner{b: v}
+	sc := newScanner(v, 0)
 	err := sc.members(func(name []byte, esc bool) error {
 		if esc {
 			dec, err := unquote(nil, name)
@@ -54,9 +54,9 @@ func objectMembers(v Value) ([]member, *Error) {
 			}
 			name = dec
 		}
-		start := sc.i
-		err := sc.value(0)
-		ms = append(ms, member{key: name, val: v[start:sc.i:sc.i]})
+		start := sc.I
+		err := sc.value()
+		ms = append(ms, member{key: name, val: v[start:sc.I:sc.I]})
 		return err
 	})
 	if err != nil {

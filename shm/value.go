@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/shmlab/shmlab/internal/jsonlex"
 )
 
 // Value is one JSON value in compact wire form: the exact text that travels
@@ -33,27 +35,28 @@ func ParseValue(text []byte) (Value, error) {
 // checkJSON validates that text is one JSON value, white space around it
 // allowed, and reports whether it has white space to compact away.
 func checkJSON(text []byte) (hasWS bool, err error) {
-	s := scanner{b: text}
-	s.ws()
-	if err := s.value(0); err != nil {
-		return false, err
+	if len(text) > 0 && text[0] == '"' { // a string alone, the commonest value, needs no lexer state
+		if end, _, c := jsonlex.String(text, 0); c == jsonlex.OK && end == len(text) {
+			return false, nil
+		}
 	}
-	s.ws()
-	if s.i != len(text) {
+	s := newScanner(text, 0)
+	s.WS()
+	if c := s.Value(); c != jsonlex.OK {
+		return false, s.problem(c)
+	}
+	s.WS()
+	if s.I != len(text) {
 		return false, s.fail("trailing data after the value")
 	}
-	return s.sawWS, nil
+	return s.Spaced, nil
 }
 
 func compact(text []byte, hasWS bool) Value {
 	if !hasWS {
 		return Value(text)
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, text); err != nil {
-		panic("shm: compacting validated JSON: " + err.Error())
-	}
-	return Value(buf.Bytes())
+	return Value(jsonlex.Compact(make([]byte, 0, len(text)), text))
 }
 
 // Int returns the integer n as a Value.

@@ -55,6 +55,17 @@ var messageKinds = []struct {
 	{faultinject.Corrupt, faultinject.Replies, faultinject.CorruptID},
 }
 
+// SwarmFaults returns the message faults Swarm draws from, those a
+// correct implementation must survive, as faults of each kind, direction
+// and corruption with nothing else set (no probability, no target).
+func SwarmFaults() []faultinject.MessageFault {
+	fs := make([]faultinject.MessageFault, len(messageKinds))
+	for i, k := range messageKinds {
+		fs[i] = faultinject.MessageFault{Kind: k.kind, Dir: k.dir, Corruption: k.corruption}
+	}
+	return fs
+}
+
 // processFault draws a kill, restart or pause of a worker or the master
 // within span.
 func processFault(rng *rand.Rand, c Config, span time.Duration) faultinject.ProcessFault {

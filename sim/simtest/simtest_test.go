@@ -1,4 +1,4 @@
-package sim
+package simtest
 
 import (
 	"flag"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/sim"
 	"pgregory.net/rapid"
 )
 
@@ -29,11 +30,11 @@ func TestPropertyCatchesBugs(t *testing.T) {
 	for _, bug := range []shm.Bugs{shm.BugNoDedup, shm.BugAddGetSet, shm.BugWrapIDs, shm.BugReadCache} {
 		t.Run(bug.String(), func(t *testing.T) {
 			gen := Scenarios(GenOptions{Processes: true, Bugs: bug})
-			var last *Result
+			var last *sim.Result
 			tb := &captureTB{name: t.Name()}
 			rapid.Check(tb, func(t *rapid.T) {
 				cfg := gen.Draw(t, "scenario")
-				if r, err := Run(cfg); err == nil && r.Failed() {
+				if r, err := sim.Run(cfg); err == nil && r.Failed() {
 					last = r
 				}
 				RequireLinearizable(t, cfg)
@@ -41,14 +42,14 @@ func TestPropertyCatchesBugs(t *testing.T) {
 			if !tb.failed || last == nil {
 				t.Fatalf("the property did not fail")
 			}
-			_, small, err := Shrink(last.Config, 3000)
+			_, small, err := sim.Shrink(last.Config, 3000)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !small.Failed() || Ops(small.History) > Ops(last.History) {
-				t.Errorf("Shrink returned %d operations (failing: %v) from %d", Ops(small.History), small.Failed(), Ops(last.History))
+			if !small.Failed() || sim.Ops(small.History) > sim.Ops(last.History) {
+				t.Errorf("Shrink returned %d operations (failing: %v) from %d", sim.Ops(small.History), small.Failed(), sim.Ops(last.History))
 			}
-			t.Logf("rapid shrank the failure to %d operations, Shrink to %d", Ops(last.History), Ops(small.History))
+			t.Logf("rapid shrank the failure to %d operations, Shrink to %d", sim.Ops(last.History), sim.Ops(small.History))
 		})
 	}
 }

@@ -1,4 +1,9 @@
-package linearizability
+// Package checktest has test helpers for the checkers, in the manner of
+// testing/fstest and net/http/httptest: Require checks a history and
+// fails the test with the verdict, the operations at fault and an HTML
+// report. It is the one place that imports testing, so that the checkers
+// and the commands built on them do not.
+package checktest
 
 import (
 	"os"
@@ -8,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/linearizability"
 )
 
 // ReportDirEnv names the environment variable that, when set, is where
@@ -21,10 +27,10 @@ const ReportDirEnv = "SHMLAB_REPORT_DIR"
 // logging its path: in $SHMLAB_REPORT_DIR if set, else in the test's
 // temporary directory, which goes when the test ends. It returns the
 // result for further assertions.
-func Require(t testing.TB, h *history.History, opts Options) *Result {
+func Require(t testing.TB, h *history.History, opts linearizability.Options) *linearizability.Result {
 	t.Helper()
-	r := Check(h, opts)
-	if r.Verdict == Ok {
+	r := linearizability.Check(h, opts)
+	if r.Verdict == linearizability.Ok {
 		return r
 	}
 	name := h.Name
@@ -43,7 +49,7 @@ func Require(t testing.TB, h *history.History, opts Options) *Result {
 		t.Logf("cannot make the report directory: %v", err)
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".html")
-	if err := WriteReportFile(path, h, ReportOptions{Model: opts.Model, Timeout: opts.Timeout, Result: r}); err != nil {
+	if err := linearizability.WriteReportFile(path, h, linearizability.ReportOptions{Model: opts.Model, Timeout: opts.Timeout, Result: r}); err != nil {
 		t.Logf("cannot write the report: %v", err)
 	} else {
 		t.Logf("report: %s%s", path, keep)

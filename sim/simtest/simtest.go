@@ -1,4 +1,10 @@
-package sim
+// Package simtest has test helpers for the simulator, in the manner of
+// testing/fstest and net/http/httptest: Scenarios, a rapid generator of
+// simulator configs, and RequireLinearizable, the property that a drawn
+// config runs to a linearizable history. It is the one place that
+// imports rapid, so that the simulator and the commands built on it do
+// not.
+package simtest
 
 import (
 	"fmt"
@@ -10,6 +16,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 	"pgregory.net/rapid"
@@ -47,10 +54,10 @@ func (o GenOptions) withDefaults() GenOptions {
 // processes). Everything it draws shrinks towards
 // less: fewer workers, operations and faults, so that a failing property
 // shrinks to a small counterexample.
-func Scenarios(opts GenOptions) *rapid.Generator[Config] {
+func Scenarios(opts GenOptions) *rapid.Generator[sim.Config] {
 	o := opts.withDefaults()
-	return rapid.Custom(func(t *rapid.T) Config {
-		cfg := Config{
+	return rapid.Custom(func(t *rapid.T) sim.Config {
+		cfg := sim.Config{
 			Run: spec.Run{
 				Seed:        rapid.Uint64().Draw(t, "seed"),
 				Bugs:        o.Bugs,
@@ -153,8 +160,8 @@ func drawPlan(t *rapid.T, o GenOptions, workers int) *faultinject.Plan {
 }
 
 func drawFault(t *rapid.T, workers, maxOps int) faultinject.MessageFault {
-	k := rapid.SampledFrom(messageKinds).Draw(t, "fault")
-	f := faultinject.MessageFault{Kind: k.kind, Corruption: k.corruption, Dir: k.dir,
+	k := rapid.SampledFrom(sim.SwarmFaults()).Draw(t, "fault")
+	f := faultinject.MessageFault{Kind: k.Kind, Corruption: k.Corruption, Dir: k.Dir,
 		Target: faultinject.Target{Worker: workerName(rapid.IntRange(0, workers-1).Draw(t, "fault_worker")),
 			Nth: rapid.IntRange(1, maxOps+1).Draw(t, "nth")}}
 	if f.Dir == "" {
@@ -191,6 +198,9 @@ func workerNames(n int) []string {
 	return names
 }
 
+// workerName is the name of worker i (from 0): "w1", "w2", …
+func workerName(i int) string { return fmt.Sprintf("w%d", i+1) }
+
 // RequireLinearizable runs cfg in the simulator and fails t if the check
 // finds a violation, or the run does not end. The failure logs what was
 // violated and the one line that reproduces it (rapid prints its own
@@ -200,8 +210,8 @@ func workerNames(n int) []string {
 // again), its history and report are written there too (rapid shrinks
 // before it reports, so what is left there is the smallest failure it
 // found). It returns the run's result.
-func RequireLinearizable(t *rapid.T, cfg Config) *Result {
-	r, err := Run(cfg)
+func RequireLinearizable(t *rapid.T, cfg sim.Config) *sim.Result {
+	r, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatalf("sim: %v", err)
 	}
@@ -211,7 +221,7 @@ func RequireLinearizable(t *rapid.T, cfg Config) *Result {
 	repro := "the rapid failure line below"
 	if dir := os.Getenv("SHMLAB_FAILURE_DIR"); dir != "" {
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-		if line, err := WriteFailure(filepath.Join(dir, name), cfg, r); err == nil {
+		if line, err := sim.WriteFailure(filepath.Join(dir, name), cfg, r); err == nil {
 			repro = line
 		}
 	}
