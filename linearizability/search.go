@@ -1,0 +1,433 @@
+package linearizability
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// The search of one key's history: Wing and Gong's algorithm with Lowe's
+// cache, as porcupine runs it, but over flat arrays. Porcupine keeps
+// each call and return as a boxed node of a linked list and caches every
+// (linearized set, state) it meets with a copy of the whole set as a
+// bitset: a key of n operations costs n/8 bytes per step, which on
+// 1,000,000 operations is gigabytes within seconds. Here events are
+// indices, the list is two int32 arrays, and a linearized set is cached
+// as its frontier (one past the latest operation taken, in call order)
+// and the few operations before the frontier not yet taken: those are
+// the operations still open around the frontier, so a set costs a few
+// words however long the history.
+//
+// The search finds what porcupine's verbose search does, in one run: the
+// verdict, and for each operation the longest linearizable prefix found
+// that holds it (for a linearizable key, one whole linearization).
+
+// searchResult is what searchKey found.
+type searchResult struct {
+	verdict Verdict
+	// prefixes are indices into the key's ops: one linearization of a
+	// linearizable key, the distinct longest linearizable prefixes of one
+	// that is not, nil if undecided.
+	prefixes [][]int
+	// steps counts the model steps taken.
+	steps int
+}
+
+// stepper is a key's model over states packed in a uint64.
+type stepper interface {
+	init() uint64
+	step(s uint64, o *kvOp) (bool, uint64)
+}
+
+// detStepper is the model of a store that never loses a key.
+type detStepper struct{ m *kvModel }
+
+func (d detStepper) init() uint64 { return uint64(mkState(0, false, 0)) }
+
+func (d detStepper) step(s uint64, o *kvOp) (bool, uint64) {
+	ok, next := d.m.step(kvState(s), o)
+	return ok, uint64(next)
+}
+
+// setStepper is the model of a store whose keys may vanish: a state is
+// the set of states the key may be in (porcupine's power-set
+// construction), interned, and packed as its number.
+type setStepper struct {
+	m    *kvModel
+	ids  map[string]uint64
+	sets [][]kvState
+	buf  []kvState
+	key  []byte
+}
+
+func newSetStepper(m *kvModel) *setStepper {
+	return &setStepper{m: m, ids: map[string]uint64{}}
+}
+
+func (ss *setStepper) init() uint64 { return ss.intern([]kvState{mkState(0, false, 0)}) }
+
+func (ss *setStepper) step(s uint64, o *kvOp) (bool, uint64) {
+	ss.buf = ss.buf[:0]
+	for _, st := range ss.sets[s] {
+		ss.buf = append(ss.buf, ss.m.stepEvict(st, o)...)
+	}
+	if len(ss.buf) == 0 {
+		return false, s
+	}
+	slices.Sort(ss.buf)
+	return true, ss.intern(slices.Compact(ss.buf))
+}
+
+// intern returns the number of the sorted set of states set.
+func (ss *setStepper) intern(set []kvState) uint64 {
+	ss.key = ss.key[:0]
+	for _, st := range set {
+		ss.key = binary.LittleEndian.AppendUint64(ss.key, uint64(st))
+	}
+	if id, ok := ss.ids[string(ss.key)]; ok {
+		return id
+	}
+	id := uint64(len(ss.sets))
+	ss.ids[string(ss.key)] = id
+	ss.sets = append(ss.sets, slices.Clone(set))
+	return id
+}
+
+func (kh *keyHistory) stepper() stepper {
+	if kh.model.evict {
+		return newSetStepper(kh.model)
+	}
+	return detStepper{kh.model}
+}
+
+// none stands for no event in the search's linked list.
+const none = -1
+
+// searcher is the state of one key's search.
+type searcher struct {
+	model stepper
+	in    []*kvOp // by rank: operations numbered in the order of their calls
+	orig  []int32 // by rank: the index in the key's ops
+	ev    []int32 // by event: rank<<1, |1 for a return
+	ret   []int32 // by rank: the event of its return
+	next  []int32 // by event, and the head (the last slot)
+	prev  []int32
+	// The linearized set: every rank below front is taken except those in
+	// open (sorted); none at or above it is. openHash sums mix(rank) over
+	// open.
+	front    int32
+	open     []int32
+	openHash uint64
+	cache    setCache
+	stack    []frame
+	// longest[r] indexes the longest prefix found holding rank r in seqs
+	// (-1: none yet).
+	longest []int32
+	seqs    [][]int32
+}
+
+// frame is one operation taken: its call event, the state before it, and
+// how to undo its change of the linearized set.
+type frame struct {
+	call  int32
+	state uint64
+	// rec is the length of the longest prefix recorded since it was
+	// taken: those below it in the stack have recorded at least as long.
+	rec int32
+	// front is the frontier before it was taken, if it moved it (else -1).
+	front int32
+	// at is where its rank was in open, if it did not move the frontier.
+	at int32
+}
+
+// newSearcher lays out kh's operations for the search.
+func newSearcher(kh *keyHistory) *searcher {
+	n := len(kh.ops)
+	type event struct {
+		t    int64
+		code int32 // index<<1, |1 for a return
+	}
+	evs := make([]event, 0, 2*n)
+	for i := range kh.ops {
+		evs = append(evs, event{kh.ops[i].Call, int32(i) << 1}, event{kh.ops[i].Return, int32(i)<<1 | 1})
+	}
+	// By time; at a tie, calls before returns (as porcupine orders them),
+	// then by index.
+	slices.SortFunc(evs, func(a, b event) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.code&1, b.code&1); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.code, b.code)
+	})
+	s := &searcher{
+		model: kh.stepper(), in: make([]*kvOp, n), orig: make([]int32, n),
+		ev: make([]int32, 2*n), ret: make([]int32, n),
+		next: make([]int32, 2*n+1), prev: make([]int32, 2*n+1),
+		longest: make([]int32, n),
+	}
+	rank := make([]int32, n) // by index
+	r := int32(0)
+	for p, e := range evs {
+		i := e.code >> 1
+		if e.code&1 == 0 {
+			rank[i] = r
+			s.in[r], s.orig[r] = kh.ops[i].Input.(*kvOp), i
+			r++
+		}
+		s.ev[p] = rank[i]<<1 | e.code&1
+		if e.code&1 == 1 {
+			s.ret[rank[i]] = int32(p)
+		}
+	}
+	head := int32(2 * n)
+	for p := range int32(2 * n) {
+		s.prev[p], s.next[p] = p-1, p+1
+	}
+	if n > 0 {
+		s.prev[0], s.next[2*n-1] = head, none
+		s.next[head] = 0
+	} else {
+		s.next[head] = none
+	}
+	s.prev[head] = none
+	for i := range s.longest {
+		s.longest[i] = -1
+	}
+	return s
+}
+
+// lift takes the call event p and its return out of the list.
+func (s *searcher) lift(p int32) {
+	s.next[s.prev[p]] = s.next[p]
+	s.prev[s.next[p]] = s.prev[p] // a call is followed by at least its return
+	m := s.ret[s.ev[p]>>1]
+	s.next[s.prev[m]] = s.next[m]
+	if s.next[m] != none {
+		s.prev[s.next[m]] = s.prev[m]
+	}
+}
+
+// unlift puts back the call event p and its return, in reverse order.
+func (s *searcher) unlift(p int32) {
+	m := s.ret[s.ev[p]>>1]
+	s.next[s.prev[m]] = m
+	if s.next[m] != none {
+		s.prev[s.next[m]] = m
+	}
+	s.next[s.prev[p]] = p
+	s.prev[s.next[p]] = p
+}
+
+// mix scatters a rank for the open set's hash, a sum.
+func mix(r int32) uint64 {
+	x := uint64(r) + 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// take adds rank r to the linearized set; f records how to undo it.
+func (s *searcher) take(r int32, f *frame) {
+	if r < s.front {
+		at, _ := slices.BinarySearch(s.open, r)
+		s.open = slices.Delete(s.open, at, at+1)
+		s.openHash -= mix(r)
+		f.front, f.at = -1, int32(at)
+		return
+	}
+	f.front = s.front
+	for q := s.front; q < r; q++ {
+		s.open = append(s.open, q)
+		s.openHash += mix(q)
+	}
+	s.front = r + 1
+}
+
+// untake undoes take(r, f).
+func (s *searcher) untake(r int32, f *frame) {
+	if f.front < 0 {
+		s.open = slices.Insert(s.open, int(f.at), r)
+		s.openHash += mix(r)
+		return
+	}
+	for q := f.front; q < r; q++ {
+		s.openHash -= mix(q)
+	}
+	s.open = s.open[:len(s.open)-int(r-f.front)]
+	s.front = f.front
+}
+
+// run searches until the key is decided or deadline passes (zero: none).
+func (s *searcher) run(deadline time.Time) searchResult {
+	head := int32(len(s.next) - 1)
+	state := s.model.init()
+	p := s.next[head]
+	var res searchResult
+	for iter := 1; s.next[head] != none; iter++ {
+		if iter&0xfff == 0 && !deadline.IsZero() && time.Now().After(deadline) {
+			return searchResult{verdict: Unknown, steps: res.steps}
+		}
+		e := s.ev[p]
+		if e&1 == 0 {
+			r := e >> 1
+			res.steps++
+			ok, next := s.model.step(state, s.in[r])
+			if !ok {
+				p = s.next[p]
+				continue
+			}
+			f := frame{call: p, state: state}
+			s.take(r, &f)
+			if s.cache.add(s, next) {
+				s.stack = append(s.stack, f)
+				state = next
+				s.lift(p)
+				p = s.next[head]
+				continue
+			}
+			s.untake(r, &f)
+			p = s.next[p]
+			continue
+		}
+		// A return with its call not taken: stuck here, back up.
+		if len(s.stack) == 0 {
+			res.verdict, res.prefixes = Illegal, s.prefixes()
+			return res
+		}
+		s.record()
+		f := s.stack[len(s.stack)-1]
+		s.stack = s.stack[:len(s.stack)-1]
+		s.untake(s.ev[f.call]>>1, &f)
+		state = f.state
+		s.unlift(f.call)
+		p = s.next[f.call]
+	}
+	res.prefixes = [][]int{s.seq()}
+	return res
+}
+
+// seq returns the stack's operations as indices into the key's ops.
+func (s *searcher) seq() []int {
+	out := make([]int, len(s.stack))
+	for i, f := range s.stack {
+		out[i] = int(s.orig[s.ev[f.call]>>1])
+	}
+	return out
+}
+
+// record notes the stack as the longest prefix found of each operation
+// in it that has none as long, as porcupine does when it backs up. Only
+// the top of the stack, down to the first frame that recorded one as
+// long already, can gain.
+func (s *searcher) record() {
+	n := int32(len(s.stack))
+	id := int32(-1)
+	for d := n - 1; d >= 0 && s.stack[d].rec < n; d-- {
+		s.stack[d].rec = n
+		r := s.ev[s.stack[d].call] >> 1
+		if l := s.longest[r]; l >= 0 && int32(len(s.seqs[l])) >= n {
+			continue
+		}
+		if id < 0 {
+			id = int32(len(s.seqs))
+			seq := make([]int32, n)
+			for i, f := range s.stack {
+				seq[i] = s.orig[s.ev[f.call]>>1]
+			}
+			s.seqs = append(s.seqs, seq)
+		}
+		s.longest[r] = id
+	}
+}
+
+// prefixes returns the distinct longest prefixes that some operation
+// still holds, in the order they were found.
+func (s *searcher) prefixes() [][]int {
+	used := make([]bool, len(s.seqs))
+	for _, l := range s.longest {
+		if l >= 0 {
+			used[l] = true
+		}
+	}
+	var out [][]int
+	for i, seq := range s.seqs {
+		if !used[i] {
+			continue
+		}
+		p := make([]int, len(seq))
+		for j, x := range seq {
+			p[j] = int(x)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// setCache holds the (linearized set, state) pairs the search has met:
+// an open-addressed table of entries whose open sets share one arena.
+type setCache struct {
+	table   []uint32 // entry index + 1; 0: empty
+	entries []cacheEntry
+	arena   []int32
+}
+
+type cacheEntry struct {
+	hash     uint64
+	state    uint64
+	front    int32
+	openLen  int32
+	openFrom int
+}
+
+func (c *setCache) hash(s *searcher, state uint64) uint64 {
+	h := s.openHash ^ uint64(s.front)*0x9e3779b97f4a7c15
+	h ^= state * 0xff51afd7ed558ccd
+	return h ^ bits.RotateLeft64(h, 29)
+}
+
+// add adds the searcher's linearized set with state, and reports whether
+// it was not there.
+func (c *setCache) add(s *searcher, state uint64) bool {
+	if 2*(len(c.entries)+1) > len(c.table) {
+		c.grow()
+	}
+	h := c.hash(s, state)
+	mask := uint64(len(c.table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		x := c.table[i]
+		if x == 0 {
+			c.table[i] = uint32(len(c.entries) + 1)
+			c.entries = append(c.entries, cacheEntry{hash: h, state: state, front: s.front, openLen: int32(len(s.open)), openFrom: len(c.arena)})
+			c.arena = append(c.arena, s.open...)
+			return true
+		}
+		e := &c.entries[x-1]
+		if e.hash == h && e.state == state && e.front == s.front &&
+			slices.Equal(c.arena[e.openFrom:e.openFrom+int(e.openLen)], s.open) {
+			return false
+		}
+	}
+}
+
+func (c *setCache) grow() {
+	size := max(1024, 2*len(c.table))
+	c.table = make([]uint32, size)
+	mask := uint64(size - 1)
+	for j := range c.entries {
+		i := c.entries[j].hash & mask
+		for c.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.table[i] = uint32(j + 1)
+	}
+}
+
+// searchKey decides kh, once, and keeps what explanations need.
+func searchKey(kh *keyHistory, deadline time.Time) searchResult {
+	return newSearcher(kh).run(deadline)
+}
