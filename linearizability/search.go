@@ -122,20 +122,26 @@ type searcher struct {
 	openHash uint64
 	cache    setCache
 	stack    []frame
-	// longest[r] indexes the longest prefix found holding rank r in seqs
-	// (-1: none yet).
-	longest []int32
-	seqs    [][]int32
+	// Every operation taken is a node of the search's tree: its rank and
+	// the node taken before it (-1: none), so that a prefix is a node.
+	nodeRank, nodeUp []int32
+	// longest[r] is the longest prefix found holding rank r.
+	longest []prefix
 }
+
+// prefix is a linearizable prefix: its last node, and its length (0:
+// none).
+type prefix struct{ node, len int32 }
 
 // frame is one operation taken: its call event, the state before it, and
 // how to undo its change of the linearized set.
 type frame struct {
 	call  int32
+	node  int32
 	state uint64
-	// rec is the length of the longest prefix recorded since it was
-	// taken: those below it in the stack have recorded at least as long.
-	rec int32
+	// best is the longest prefix recorded while it was on top of the
+	// stack, or handed down by those taken after it when they were undone.
+	best prefix
 	// front is the frontier before it was taken, if it moved it (else -1).
 	front int32
 	// at is where its rank was in open, if it did not move the frontier.
@@ -168,7 +174,7 @@ func newSearcher(kh *keyHistory) *searcher {
 		model: kh.stepper(), in: make([]*kvOp, n), orig: make([]int32, n),
 		ev: make([]int32, 2*n), ret: make([]int32, n),
 		next: make([]int32, 2*n+1), prev: make([]int32, 2*n+1),
-		longest: make([]int32, n),
+		longest: make([]prefix, n),
 	}
 	rank := make([]int32, n) // by index
 	r := int32(0)
@@ -195,9 +201,6 @@ func newSearcher(kh *keyHistory) *searcher {
 		s.next[head] = none
 	}
 	s.prev[head] = none
-	for i := range s.longest {
-		s.longest[i] = -1
-	}
 	return s
 }
 
@@ -284,6 +287,7 @@ func (s *searcher) run(deadline time.Time) searchResult {
 			f := frame{call: p, state: state}
 			s.take(r, &f)
 			if s.cache.add(s, next) {
+				f.node = s.push(r)
 				s.stack = append(s.stack, f)
 				state = next
 				s.lift(p)
@@ -299,9 +303,7 @@ func (s *searcher) run(deadline time.Time) searchResult {
 			res.verdict, res.prefixes = Illegal, s.prefixes()
 			return res
 		}
-		s.record()
-		f := s.stack[len(s.stack)-1]
-		s.stack = s.stack[:len(s.stack)-1]
+		f := s.pop()
 		s.untake(s.ev[f.call]>>1, &f)
 		state = f.state
 		s.unlift(f.call)
@@ -320,50 +322,73 @@ func (s *searcher) seq() []int {
 	return out
 }
 
-// record notes the stack as the longest prefix found of each operation
-// in it that has none as long, as porcupine does when it backs up. Only
-// the top of the stack, down to the first frame that recorded one as
-// long already, can gain.
-func (s *searcher) record() {
-	n := int32(len(s.stack))
-	id := int32(-1)
-	for d := n - 1; d >= 0 && s.stack[d].rec < n; d-- {
-		s.stack[d].rec = n
-		r := s.ev[s.stack[d].call] >> 1
-		if l := s.longest[r]; l >= 0 && int32(len(s.seqs[l])) >= n {
-			continue
-		}
-		if id < 0 {
-			id = int32(len(s.seqs))
-			seq := make([]int32, n)
-			for i, f := range s.stack {
-				seq[i] = s.orig[s.ev[f.call]>>1]
-			}
-			s.seqs = append(s.seqs, seq)
-		}
-		s.longest[r] = id
+// push makes the node of rank r taken on top of the stack.
+func (s *searcher) push(r int32) int32 {
+	up := int32(-1)
+	if n := len(s.stack); n > 0 {
+		up = s.stack[n-1].node
 	}
+	s.nodeRank = append(s.nodeRank, r)
+	s.nodeUp = append(s.nodeUp, up)
+	return int32(len(s.nodeRank) - 1)
 }
 
-// prefixes returns the distinct longest prefixes that some operation
-// still holds, in the order they were found.
+// pop backs up from a dead end: the stack is a prefix as long as any
+// found while its top was there, and each operation taken gets the
+// longest prefix found while it was taken, as porcupine records them
+// (the first found of the longest), but handed down the stack as
+// operations are undone rather than written to every one at each dead
+// end.
+func (s *searcher) pop() frame {
+	n := int32(len(s.stack))
+	f := s.stack[n-1]
+	if n > f.best.len {
+		f.best = prefix{f.node, n}
+	}
+	s.stack = s.stack[:n-1]
+	if n > 1 && f.best.len > s.stack[n-2].best.len {
+		s.stack[n-2].best = f.best
+	}
+	if r := s.nodeRank[f.node]; f.best.len > s.longest[r].len {
+		s.longest[r] = f.best
+	}
+	return f
+}
+
+// maxPrefixInts bounds the prefixes a key that is not linearizable
+// keeps, in operations per operation of the key: the longest are kept
+// whole, the others while they fit.
+const maxPrefixInts = 4
+
+// prefixes returns the distinct longest prefixes the operations hold,
+// longest first, then in the order they were found; past maxPrefixInts
+// ints per operation only those of the greatest length.
 func (s *searcher) prefixes() [][]int {
-	used := make([]bool, len(s.seqs))
-	for _, l := range s.longest {
-		if l >= 0 {
-			used[l] = true
+	seen := make(map[int32]bool)
+	var ps []prefix
+	for _, p := range s.longest {
+		if p.len > 0 && !seen[p.node] {
+			seen[p.node] = true
+			ps = append(ps, p)
 		}
 	}
+	slices.SortStableFunc(ps, func(a, b prefix) int {
+		if c := cmp.Compare(b.len, a.len); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.node, b.node)
+	})
+	budget := maxPrefixInts * len(s.longest)
 	var out [][]int
-	for i, seq := range s.seqs {
-		if !used[i] {
-			continue
+	for _, p := range ps {
+		if budget -= int(p.len); budget < 0 && p.len < ps[0].len {
+			break
 		}
-		p := make([]int, len(seq))
-		for j, x := range seq {
-			p[j] = int(x)
+		seq := make([]int, p.len)
+		for i, x := int(p.len)-1, p.node; i >= 0; i, x = i-1, s.nodeUp[x] {
+			seq[i] = int(s.orig[s.nodeRank[x]])
 		}
-		out = append(out, p)
+		out = append(out, seq)
 	}
 	return out
 }
@@ -385,9 +410,9 @@ type cacheEntry struct {
 }
 
 func (c *setCache) hash(s *searcher, state uint64) uint64 {
-	h := s.openHash ^ uint64(s.front)*0x9e3779b97f4a7c15
-	h ^= state * 0xff51afd7ed558ccd
-	return h ^ bits.RotateLeft64(h, 29)
+	h := s.openHash + mix(s.front) + bits.RotateLeft64(mix(int32(state))^mix(int32(state>>32)), 17)
+	h = (h ^ h>>33) * 0xff51afd7ed558ccd
+	return h ^ h>>29
 }
 
 // add adds the searcher's linearized set with state, and reports whether
