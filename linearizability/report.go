@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +18,12 @@ type ReportOptions struct {
 	// Model overrides the history header's model, as in Options.
 	Model history.Model
 	// Timeout bounds the search the report redoes to find the
-	// linearizations it shows (0: none).
+	// linearizations it shows (0: none). With a Result, the report
+	// replays what its search found instead.
 	Timeout time.Duration
+	// Deadline, if not zero, bounds the whole writing: past it WriteReport
+	// stops with ErrReportTimeout.
+	Deadline time.Time
 	// Result, if set, is a finished check whose violations the report
 	// marks on the operations at fault.
 	Result *Result
@@ -35,11 +40,30 @@ func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 		model = opts.Model
 	}
 	var ss streams
-	keys := partition(h, model, &ss)
-	pm, ops := reportModel(keys)
-	_, info := porcupine.CheckOperationsVerbose(pm, ops, opts.Timeout)
+	var keys []*keyHistory
+	var lin [][][]int
+	if r := opts.Result; r != nil && r.search != nil {
+		keys, lin = r.search.keys, r.search.lin
+		for i := range h.Ops {
+			ss.id(&h.Ops[i]) // the numbers partition gave, in the same order
+		}
+	} else {
+		keys = partition(h, model, &ss)
+	}
+	pm, ops := reportModel(keys, lin)
+	timeout := opts.Timeout
+	if !opts.Deadline.IsZero() {
+		left, ok := remaining(opts.Deadline)
+		if !ok {
+			return ErrReportTimeout
+		}
+		if timeout <= 0 || left < timeout {
+			timeout = left
+		}
+	}
+	_, info := porcupine.CheckOperationsVerbose(pm, ops, timeout)
 	info.AddAnnotations(annotations(h, &ss, opts.Result))
-	return porcupine.Visualize(pm, info, w)
+	return porcupine.Visualize(pm, info, deadlineWriter{w, opts.Deadline})
 }
 
 // WriteReportFile writes the report to the file at path.
@@ -70,11 +94,37 @@ type reportState struct {
 	s any
 }
 
-func reportModel(keys []*keyHistory) (porcupine.Model, []porcupine.Operation) {
+// ErrReportTimeout says a report was not finished by its deadline.
+var ErrReportTimeout = errors.New("the time ran out before the report was written")
+
+// deadlineWriter fails writes past its deadline (zero: none).
+type deadlineWriter struct {
+	w        io.Writer
+	deadline time.Time
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if _, ok := remaining(d.deadline); !ok {
+		return 0, ErrReportTimeout
+	}
+	return d.w.Write(p)
+}
+
+// reportModel returns one model of all keys and their operations; a key
+// whose prefixes lin holds (lin may be nil) replays them.
+func reportModel(keys []*keyHistory, lin [][][]int) (porcupine.Model, []porcupine.Operation) {
 	var ops []porcupine.Operation
 	groups := make([][]porcupine.Operation, len(keys))
 	for i, kh := range keys {
+		if len(kh.ops) > 0 {
+			if _, ok := kh.ops[0].Input.(*kvOp); !ok {
+				continue // a whole-store history of the bounded check: not shown here
+			}
+		}
 		m := kh.model.porcupine()
+		if i < len(lin) && lin[i] != nil {
+			m = replayModel(m, kh, lin[i])
+		}
 		for _, op := range kh.ops {
 			op.Input = &reportOp{key: i, m: &m, o: op.Input.(*kvOp)}
 			if o := op.Input.(*reportOp).o.op; o != nil {

@@ -31,7 +31,11 @@ type reportData struct {
 	}
 }
 
-func renderReport(t *testing.T, text string, opts ReportOptions) reportData {
+func renderReport(t interface {
+	Helper()
+	Fatal(...any)
+	Fatalf(string, ...any)
+}, text string, opts ReportOptions) reportData {
 	t.Helper()
 	h, err := history.Read(strings.NewReader(text), "h.jsonl")
 	if err != nil {

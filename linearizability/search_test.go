@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/history/historytest"
 	"pgregory.net/rapid"
@@ -175,3 +176,46 @@ func requirePrefix(t *rapid.T, kh *keyHistory, p []int) {
 }
 
 func timeZero() (t time.Time) { return t }
+
+// TestReportReplaysTheSearch: the report of a checked history shows the
+// prefixes Check's search found, the same as porcupine finds searching
+// again, for histories linearizable and not.
+func TestReportReplaysTheSearch(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := historytest.RapidChooser{T: t}
+		h := historytest.Simulate(c, historytest.DrawConfig(t))
+		if rapid.Bool().Draw(t, "broken") {
+			breakAnswer(c, h)
+		}
+		text := text(roundTrip(t, h))
+		r := Check(roundTrip(t, h), Options{NoSessions: true, NoCounters: true, NoLiveness: true, Timeout: time.Minute})
+		for _, kh := range r.search.keys {
+			if res, _ := porcupineKey(kh); res == porcupine.Unknown {
+				t.Skip("porcupine did not decide in time")
+			}
+		}
+		want := renderReport(t, text, ReportOptions{Timeout: time.Minute})
+		got := renderReport(t, text, ReportOptions{Timeout: time.Minute, Result: r})
+		if diff := cmp.Diff(prefixSets(want), prefixSets(got)); diff != "" {
+			t.Fatalf("prefixes mismatch (-want +got):\n%s\n%s", diff, text)
+		}
+	})
+}
+
+// prefixSets is the report's prefixes per partition, sorted.
+func prefixSets(d reportData) [][]string {
+	var out [][]string
+	for _, p := range d.Partitions {
+		var ss []string
+		for _, l := range p.PartialLinearizations {
+			s := ""
+			for _, x := range l {
+				s += strconv.Itoa(x.Index) + " "
+			}
+			ss = append(ss, s)
+		}
+		slices.Sort(ss)
+		out = append(out, ss)
+	}
+	return out
+}

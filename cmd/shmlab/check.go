@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,10 +22,6 @@ const (
 	stdinName    = "-"
 	stdinDisplay = "stdin"
 )
-
-// minReportTimeout is the least time a report's search gets, however
-// little of --timeout the check left.
-const minReportTimeout = time.Second
 
 const checkUsage = `usage: shmlab check [flags] FILE...
 
@@ -64,7 +61,7 @@ func (cf *checkFlags) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.StringVar(&cf.out, "out", "", "directory for the HTML reports (default: next to each history); reports whose names clash get -2, -3, ...")
 	fs.BoolVar(&cf.report, "report", false, "write the HTML report of every history, not only of failing ones")
-	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, for the check and its report together (0: none): past it the verdict is unknown; a report gets what the check left, but at least 1s")
+	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, reading, checking and writing its report together (0: none): the search gets nine tenths of what reading left, past which the verdict is unknown; a report not written by the limit is left out")
 	fs.StringVar(&cf.model, "model", "", "check against this model instead of the header's: kv or kv-evict")
 	fs.BoolVar(&cf.asJSON, "json", false, "print one JSON object per history instead of text")
 	fs.BoolVar(&cf.verbose, "v", false, "also print the details of histories that pass, and what was checked")
@@ -144,6 +141,10 @@ type checkJSON struct {
 // report if it is due, prints the outcome and returns the exit code.
 func (c *checker) checkFile(path string) int {
 	name := displayName(path)
+	var deadline time.Time
+	if c.timeout > 0 {
+		deadline = time.Now().Add(c.timeout)
+	}
 	h, err := c.read(path)
 	if err != nil {
 		if c.asJSON {
@@ -152,7 +153,7 @@ func (c *checker) checkFile(path string) int {
 		fmt.Fprintf(c.stderr, "shmlab check: %v\n", err)
 		return exitBadInput
 	}
-	opts := linearizability.Options{Model: history.Model(c.model), Timeout: c.timeout}
+	opts := linearizability.Options{Model: history.Model(c.model), Timeout: searchTimeout(deadline)}
 	r := linearizability.Check(h, opts)
 	if r.Invalid != nil { // not reached from a file Read accepted; kept for safety
 		fmt.Fprintf(c.stderr, "shmlab check: %s: %v\n", name, r.Invalid)
@@ -161,7 +162,10 @@ func (c *checker) checkFile(path string) int {
 	code := verdictExit(r.Verdict)
 	report := ""
 	if r.Verdict != linearizability.Ok || c.report {
-		if report, err = c.writeReport(path, h, r); err != nil {
+		switch report, err = c.writeReport(path, h, r, deadline); {
+		case errors.Is(err, linearizability.ErrReportTimeout):
+			fmt.Fprintf(c.stderr, "shmlab check: %s: no report: --timeout %v ran out while writing it\n", name, c.timeout)
+		case err != nil:
 			fmt.Fprintf(c.stderr, "shmlab check: %s: cannot write the report: %v\n", name, err)
 			code = worstExit(code, exitError)
 		}
@@ -197,28 +201,28 @@ func verdictExit(v linearizability.Verdict) int {
 	return exitOK
 }
 
-// writeReport writes the report of h, whose check found r, and returns
-// its path.
-func (c *checker) writeReport(path string, h *history.History, r *linearizability.Result) (string, error) {
+// writeReport writes the report of h, whose check found r, by deadline
+// (zero: none), and returns its path.
+func (c *checker) writeReport(path string, h *history.History, r *linearizability.Result, deadline time.Time) (string, error) {
 	report, err := c.reportPath(path)
 	if err != nil {
 		return "", err
 	}
-	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r}
+	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Deadline: deadline, Result: r}
 	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}
 	return report, nil
 }
 
-// reportTimeout is the limit of the search a report redoes, after a check
-// that took spent: --timeout bounds the two together, but the report gets
-// at least minReportTimeout. Zero stays no limit.
-func reportTimeout(timeout, spent time.Duration) time.Duration {
-	if timeout <= 0 {
+// searchTimeout is the search's share of what is left before deadline
+// (zero: no limit): nine tenths, the rest kept for the report, and at
+// least a nanosecond, so that a spent limit stays a limit.
+func searchTimeout(deadline time.Time) time.Duration {
+	if deadline.IsZero() {
 		return 0
 	}
-	return max(timeout-spent, minReportTimeout)
+	return max(time.Until(deadline)*9/10, 1)
 }
 
 // reportPath is where the report of the history at path goes: next to it

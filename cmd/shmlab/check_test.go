@@ -146,19 +146,15 @@ func TestCheckTimeoutExitsUnknown(t *testing.T) {
 	}
 }
 
-func TestReportTimeout(t *testing.T) {
-	for _, tt := range []struct {
-		timeout, spent, want time.Duration
-	}{
-		{0, 5 * time.Second, 0},
-		{time.Minute, 20 * time.Second, 40 * time.Second},
-		{time.Minute, 59500 * time.Millisecond, time.Second},
-		{time.Minute, 2 * time.Minute, time.Second},
-		{50 * time.Millisecond, 50 * time.Millisecond, time.Second},
-	} {
-		if got := reportTimeout(tt.timeout, tt.spent); got != tt.want {
-			t.Errorf("reportTimeout(%v, %v) = %v, want %v", tt.timeout, tt.spent, got, tt.want)
-		}
+func TestSearchTimeout(t *testing.T) {
+	if got := searchTimeout(time.Time{}); got != 0 {
+		t.Errorf("no deadline: %v, want 0 (none)", got)
+	}
+	if got := searchTimeout(time.Now().Add(-time.Second)); got != 1 {
+		t.Errorf("a deadline passed: %v, want 1ns", got)
+	}
+	if got := searchTimeout(time.Now().Add(time.Hour)); got > 54*time.Minute || got < 53*time.Minute {
+		t.Errorf("an hour left: %v, want nine tenths of it", got)
 	}
 }
 
