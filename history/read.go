@@ -47,8 +47,8 @@ func ReadFile(path string) (*History, error) {
 }
 
 // Read reads a history from r; name is used in errors. A damaged history
-// is rejected whole: the error names the line and field at fault. The
-// history's values share one buffer with the text read.
+// is rejected whole: the error names the line and field at fault. Equal
+// values share one copy; the text read is not kept.
 func Read(r io.Reader, name string) (*History, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -181,8 +181,9 @@ func join(pieces []piece, all []Op, name string) (*History, error) {
 
 // lineDecoder decodes lines into a history.
 type lineDecoder struct {
-	ids idSet
-	sc  lineScanner
+	ids  idSet
+	sc   lineScanner
+	vals valueSet
 }
 
 // idSet remembers the line of each operation id: in a slice for the
@@ -286,7 +287,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 	case !l.Model.Valid():
 		return perr("model", "unknown model %q (want %q or %q)", l.Model, ModelKV, ModelKVEvict)
 	}
-	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed}
+	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: bytes.Clone(l.Meta), Scenario: l.Scenario, Seed: l.Seed}
 	return nil
 }
 
@@ -338,8 +339,38 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	if f, err := checkOpValues(&op, l.inputHas); err != nil {
 		return perr(f, "%v", err)
 	}
+	d.vals.intern(&op.Input.Value)
+	d.vals.intern(&op.Input.Old)
+	d.vals.intern(&op.Output.Value)
 	h.Ops = append(h.Ops, op)
 	return nil
+}
+
+// valueSet holds one copy of each value a piece of a file read, so that
+// operations share them and not the text read, which can then go.
+type valueSet struct{ m map[string]json.RawMessage }
+
+// maxInterned bounds the values a piece holds in its set; past it, new
+// values are copied on their own.
+const maxInterned = 1 << 16
+
+// intern makes *p the set's copy of its value (nil stays nil).
+func (vs *valueSet) intern(p *json.RawMessage) {
+	if *p == nil {
+		return
+	}
+	if v, ok := vs.m[string(*p)]; ok {
+		*p = v
+		return
+	}
+	v := json.RawMessage(bytes.Clone(*p))
+	if vs.m == nil {
+		vs.m = make(map[string]json.RawMessage)
+	}
+	if len(vs.m) < maxInterned {
+		vs.m[string(v)] = v
+	}
+	*p = v
 }
 
 func validMethod(m Method) bool {

@@ -61,7 +61,12 @@ func WriteReport(w io.Writer, h *history.History, opts ReportOptions) error {
 			timeout = left
 		}
 	}
-	_, info := porcupine.CheckOperationsVerbose(pm, ops, timeout)
+	res, info := porcupine.CheckOperationsVerbose(pm, ops, timeout)
+	if res == porcupine.Unknown && !opts.Deadline.IsZero() {
+		if _, ok := remaining(opts.Deadline); !ok {
+			return ErrReportTimeout
+		}
+	}
 	info.AddAnnotations(annotations(h, &ss, opts.Result))
 	return porcupine.Visualize(pm, info, deadlineWriter{w, opts.Deadline})
 }
