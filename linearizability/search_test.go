@@ -72,9 +72,6 @@ func TestSearchAgreesWithPorcupine(t *testing.T) {
 	}
 }
 
-// deadlineNone is no deadline.
-var deadlineNone = timeZero()
-
 func porcupineVerdict(r porcupine.CheckResult) Verdict {
 	switch r {
 	case porcupine.Ok:
@@ -174,8 +171,6 @@ func requirePrefix(t *rapid.T, kh *keyHistory, p []int) {
 		}
 	}
 }
-
-func timeZero() (t time.Time) { return t }
 
 // TestReportReplaysTheSearch: the report of a checked history shows the
 // prefixes Check's search found, the same as porcupine finds searching
