@@ -14,6 +14,18 @@ type keyHistory struct {
 	ops   []porcupine.Operation
 }
 
+// keySizes counts the operations partition takes, per key, so that each
+// key's are allocated once.
+func keySizes(h *history.History) map[string]int {
+	sizes := make(map[string]int)
+	for i := range h.Ops {
+		if op := &h.Ops[i]; op.Method.Keyed() && op.Status != history.StatusFail {
+			sizes[op.Key]++
+		}
+	}
+	return sizes
+}
+
 // streams numbers each (worker, stream) pair, for porcupine's ClientId.
 type streams struct {
 	ids   map[streamKey]int
@@ -75,6 +87,7 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
 	var keys []*keyHistory
+	sizes := keySizes(h)
 	lastReturn := make(map[int]int64) // of each stream's latest operation
 	for i := range h.Ops {
 		op := &h.Ops[i]
@@ -84,7 +97,9 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 		}
 		kh := byKey[op.Key]
 		if kh == nil {
-			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict}}
+			n := sizes[op.Key] + len(bounds)
+			kh = &keyHistory{key: op.Key, ops: make([]porcupine.Operation, 0, n),
+				model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict, slab: make([]kvOp, 0, sizes[op.Key])}}
 			byKey[op.Key] = kh
 			keys = append(keys, kh)
 		}
@@ -130,9 +145,14 @@ func afterStream(op *history.Op, stream int, lastReturn map[int]int64) int64 {
 	return call
 }
 
-// convert turns op into what the model steps on.
+// convert turns op into what the model steps on, made in the next place
+// of m.slab (a new slab when it is full).
 func (m *kvModel) convert(op *history.Op, epoch uint32) *kvOp {
-	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown}
+	if len(m.slab) == cap(m.slab) {
+		m.slab = make([]kvOp, 0, 64)
+	}
+	m.slab = append(m.slab, kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown})
+	o := &m.slab[len(m.slab)-1]
 	in, out := &op.Input, &op.Output
 	switch op.Method {
 	case history.Set:

@@ -394,7 +394,9 @@ func (s *searcher) prefixes() [][]int {
 }
 
 // setCache holds the (linearized set, state) pairs the search has met:
-// an open-addressed table of entries whose open sets share one arena.
+// an open-addressed table of entries whose open sets share one arena,
+// each as its length and its ranks. An entry is 16 bytes: the search
+// makes several for each operation.
 type setCache struct {
 	table   []uint32 // entry index + 1; 0: empty
 	entries []cacheEntry
@@ -402,15 +404,21 @@ type setCache struct {
 }
 
 type cacheEntry struct {
-	hash     uint64
 	state    uint64
 	front    int32
-	openLen  int32
-	openFrom int
+	openFrom uint32 // in arena: the open set's length, then its ranks
 }
 
-func (c *setCache) hash(s *searcher, state uint64) uint64 {
-	h := s.openHash + mix(s.front) + bits.RotateLeft64(mix(int32(state))^mix(int32(state>>32)), 17)
+// open returns e's open set.
+func (c *setCache) open(e *cacheEntry) []int32 {
+	n := c.arena[e.openFrom]
+	return c.arena[e.openFrom+1 : e.openFrom+1+uint32(n)]
+}
+
+// hash hashes a linearized set, given as its frontier and the sum of
+// mix over its open set, with a state.
+func hash(front int32, openHash, state uint64) uint64 {
+	h := openHash + mix(front) + bits.RotateLeft64(mix(int32(state))^mix(int32(state>>32)), 17)
 	h = (h ^ h>>33) * 0xff51afd7ed558ccd
 	return h ^ h>>29
 }
@@ -418,22 +426,21 @@ func (c *setCache) hash(s *searcher, state uint64) uint64 {
 // add adds the searcher's linearized set with state, and reports whether
 // it was not there.
 func (c *setCache) add(s *searcher, state uint64) bool {
-	if 2*(len(c.entries)+1) > len(c.table) {
+	if 3*(len(c.entries)+1) > 2*len(c.table) {
 		c.grow()
 	}
-	h := c.hash(s, state)
 	mask := uint64(len(c.table) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := hash(s.front, s.openHash, state) & mask; ; i = (i + 1) & mask {
 		x := c.table[i]
 		if x == 0 {
 			c.table[i] = uint32(len(c.entries) + 1)
-			c.entries = append(c.entries, cacheEntry{hash: h, state: state, front: s.front, openLen: int32(len(s.open)), openFrom: len(c.arena)})
+			c.entries = append(c.entries, cacheEntry{state: state, front: s.front, openFrom: uint32(len(c.arena))})
+			c.arena = append(c.arena, int32(len(s.open)))
 			c.arena = append(c.arena, s.open...)
 			return true
 		}
 		e := &c.entries[x-1]
-		if e.hash == h && e.state == state && e.front == s.front &&
-			slices.Equal(c.arena[e.openFrom:e.openFrom+int(e.openLen)], s.open) {
+		if e.state == state && e.front == s.front && slices.Equal(c.open(e), s.open) {
 			return false
 		}
 	}
@@ -444,7 +451,12 @@ func (c *setCache) grow() {
 	c.table = make([]uint32, size)
 	mask := uint64(size - 1)
 	for j := range c.entries {
-		i := c.entries[j].hash & mask
+		e := &c.entries[j]
+		var oh uint64
+		for _, r := range c.open(e) {
+			oh += mix(r)
+		}
+		i := hash(e.front, oh, e.state) & mask
 		for c.table[i] != 0 {
 			i = (i + 1) & mask
 		}
