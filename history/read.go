@@ -47,8 +47,8 @@ func ReadFile(path string) (*History, error) {
 }
 
 // Read reads a history from r; name is used in errors. A damaged history
-// is rejected whole: the error names the line and field at fault. Equal
-// values share one copy; the text read is not kept.
+// is rejected whole: the error names the line and field at fault. Values
+// are copied together, in chunks: the text read is not kept.
 func Read(r io.Reader, name string) (*History, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -183,7 +183,7 @@ func join(pieces []piece, all []Op, name string) (*History, error) {
 type lineDecoder struct {
 	ids  idSet
 	sc   lineScanner
-	vals valueSet
+	vals valueArena
 }
 
 // idSet remembers the line of each operation id: in a slice for the
@@ -346,31 +346,30 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	return nil
 }
 
-// valueSet holds one copy of each value a piece of a file read, so that
-// operations share them and not the text read, which can then go.
-type valueSet struct{ m map[string]json.RawMessage }
+// valueArena holds copies of the values a piece of a file read, in
+// chunks, so that operations do not hold the text read, which can then
+// go.
+type valueArena struct{ chunk []byte }
 
-// maxInterned bounds the values a piece holds in its set; past it, new
-// values are copied on their own.
-const maxInterned = 1 << 16
+// arenaChunk is the size of an arena's chunks; a value longer than a
+// quarter of it is copied on its own.
+const arenaChunk = 64 << 10
 
-// intern makes *p the set's copy of its value (nil stays nil).
-func (vs *valueSet) intern(p *json.RawMessage) {
-	if *p == nil {
+// intern makes *p a copy of its value in the arena (nil stays nil).
+func (a *valueArena) intern(p *json.RawMessage) {
+	v := *p
+	switch {
+	case v == nil:
 		return
-	}
-	if v, ok := vs.m[string(*p)]; ok {
-		*p = v
+	case len(v) > arenaChunk/4:
+		*p = bytes.Clone(v)
 		return
+	case len(a.chunk)+len(v) > cap(a.chunk):
+		a.chunk = make([]byte, 0, arenaChunk)
 	}
-	v := json.RawMessage(bytes.Clone(*p))
-	if vs.m == nil {
-		vs.m = make(map[string]json.RawMessage)
-	}
-	if len(vs.m) < maxInterned {
-		vs.m[string(v)] = v
-	}
-	*p = v
+	n := len(a.chunk)
+	a.chunk = append(a.chunk, v...)
+	*p = a.chunk[n:len(a.chunk):len(a.chunk)]
 }
 
 func validMethod(m Method) bool {

@@ -5,7 +5,9 @@ import (
 	"hash/maphash"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/shmlab/shmlab/history"
@@ -43,6 +45,7 @@ func benchCheck(b *testing.B, h *history.History, want Verdict) {
 	}
 	ops := bareOps(h)
 	b.Run("file-to-verdict", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			h, err := history.ReadFile(path)
 			if err != nil {
@@ -54,12 +57,30 @@ func benchCheck(b *testing.B, h *history.History, want Verdict) {
 		}
 	})
 	b.Run("porcupine-bare", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if porcupine.CheckOperations(bareModel, ops) != (want == Ok) {
 				b.Fatalf("porcupine disagrees: want %s", want)
 			}
 		}
 	})
+}
+
+// reportCPU starts measuring the processor time the process spends (user
+// and system, all threads) and returns the function that reports it per
+// operation as cpu-ms/op: on a machine other processes keep busy, a
+// steadier figure than the time that passed.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() { b.ReportMetric(float64(cpuTime()-start)/1e6/float64(b.N), "cpu-ms/op") }
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchHistory is the benchmark's history, the same every time.
