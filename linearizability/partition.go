@@ -88,10 +88,11 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 	byKey := make(map[string]*keyHistory)
 	var keys []*keyHistory
 	sizes := keySizes(h)
-	lastReturn := make(map[int]int64) // of each stream's latest operation
+	var lastReturn []streamReturn // of each stream's latest operation, by its id
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		call := afterStream(op, ss.id(op), lastReturn)
+		id := ss.id(op)
+		call := afterStream(op, id, &lastReturn)
 		if !op.Method.Keyed() || op.Status == history.StatusFail {
 			continue
 		}
@@ -111,7 +112,7 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 		if o.unknown {
 			ret = inf
 		}
-		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: call, Return: ret})
+		kh.ops = append(kh.ops, porcupine.Operation{ClientId: id, Input: o, Call: call, Return: ret})
 	}
 	if len(bounds) > 0 {
 		reset := ss.id(&history.Op{Worker: "master"})
@@ -134,15 +135,25 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 // returned). Only a tie within a stream is broken: across streams,
 // whose clocks may be coarse, the same time stays concurrent. An
 // operation that returned at its call (answered on the spot) keeps it.
-func afterStream(op *history.Op, stream int, lastReturn map[int]int64) int64 {
+func afterStream(op *history.Op, stream int, lastReturn *[]streamReturn) int64 {
+	for len(*lastReturn) <= stream {
+		*lastReturn = append(*lastReturn, streamReturn{})
+	}
+	last := &(*lastReturn)[stream]
 	call := op.Call
-	if last, ok := lastReturn[stream]; ok && last == call && (op.Status == history.StatusUnknown || call < op.Return) {
+	if last.ok && last.t == call && (op.Status == history.StatusUnknown || call < op.Return) {
 		call++
 	}
 	if op.Status != history.StatusUnknown {
-		lastReturn[stream] = op.Return
+		last.t, last.ok = op.Return, true
 	}
 	return call
+}
+
+// streamReturn is when a stream's latest operation returned, if one did.
+type streamReturn struct {
+	t  int64
+	ok bool
 }
 
 // convert turns op into what the model steps on, made in the next place
