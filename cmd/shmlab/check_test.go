@@ -420,3 +420,23 @@ func TestCheckJSONOpLines(t *testing.T) {
 		t.Errorf("ops of the key (-want +got):\n%s", diff)
 	}
 }
+
+// TestCheckTimeoutBoundsTheReport: --timeout bounds the report too: one
+// spent before the report is written leaves it out, saying so, and the
+// exit code is the verdict's.
+func TestCheckTimeoutBoundsTheReport(t *testing.T) {
+	stale := historyHeader +
+		`{"type":"op","id":1,"worker":"w1","method":"set","key":"k","input":{"value":1},"output":{"value":"OK"},"call":0,"return":10,"status":"ok"}` + "\n" +
+		`{"type":"op","id":2,"worker":"w1","method":"get","key":"k","output":{"value":2},"call":20,"return":30,"status":"ok"}` + "\n"
+	dir := writeHistories(t, map[string]string{"stale.jsonl": stale})
+	r := runArgs(t, "check", "--timeout", "1ns", filepath.Join(dir, "stale.jsonl"))
+	if r.code != exitUnknown || !strings.Contains(r.stderr, "stale.jsonl: no report: --timeout 1ns ran out while writing it") {
+		t.Errorf("exit %d, want %d (unknown), and no report said\n%s%s", r.code, exitUnknown, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "report:") {
+		t.Errorf("a report named:\n%s", r.stdout)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 1 {
+		t.Errorf("files beside the history: %v", files)
+	}
+}
