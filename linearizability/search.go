@@ -3,7 +3,8 @@ package linearizability
 import (
 	"cmp"
 	"encoding/binary"
-	"math/bits"
+	"math"
+	mathbits "math/bits"
 	"slices"
 	"time"
 )
@@ -394,53 +395,104 @@ func (s *searcher) prefixes() [][]int {
 }
 
 // setCache holds the (linearized set, state) pairs the search has met:
-// an open-addressed table of entries whose open sets share one arena,
-// each as its length and its ranks. An entry is 16 bytes: the search
-// makes several for each operation.
+// an open-addressed table of entries whose open sets share one arena.
+// An entry is 16 bytes: the search makes several for each operation. An
+// open set is kept as a list of ranks or, where that is smaller (many
+// operations open at once, as unknown ones stay), as a bitset from its
+// least rank to the frontier; the choice depends on the set alone, so
+// equal sets are equal words.
 type setCache struct {
 	table   []uint32 // entry index + 1; 0: empty
 	entries []cacheEntry
 	arena   []int32
+	enc     []int32 // the searcher's open set, encoded
 }
 
 type cacheEntry struct {
 	state    uint64
 	front    int32
-	openFrom uint32 // in arena: the open set's length, then its ranks
+	openFrom uint32 // in arena: the open set's encoding
 }
 
-// open returns e's open set.
+// encode encodes the open set of s in c.enc: n then n ranks, or -(w+1)
+// then the least rank and w words of bits from it.
+func (c *setCache) encode(s *searcher) {
+	c.enc = c.enc[:0]
+	if len(s.open) == 0 {
+		c.enc = append(c.enc, 0)
+		return
+	}
+	lo := s.open[0]
+	words := (s.front - lo + 31) / 32
+	if int32(len(s.open)) <= words+1 {
+		c.enc = append(c.enc, int32(len(s.open)))
+		c.enc = append(c.enc, s.open...)
+		return
+	}
+	c.enc = append(c.enc, -(words + 1), lo)
+	c.enc = append(c.enc, make([]int32, words)...)
+	for _, r := range s.open {
+		c.enc[2+(r-lo)/32] |= 1 << ((r - lo) % 32)
+	}
+}
+
+// open returns the encoding of e's open set.
 func (c *setCache) open(e *cacheEntry) []int32 {
 	n := c.arena[e.openFrom]
-	return c.arena[e.openFrom+1 : e.openFrom+1+uint32(n)]
+	if n < 0 {
+		n = -n
+	}
+	return c.arena[e.openFrom : e.openFrom+1+uint32(n)]
+}
+
+// openHash returns the sum of mix over an encoded open set.
+func openHash(enc []int32) uint64 {
+	var h uint64
+	if enc[0] >= 0 {
+		for _, r := range enc[1:] {
+			h += mix(r)
+		}
+		return h
+	}
+	lo := enc[1]
+	for w, bits := range enc[2:] {
+		for b := uint32(bits); b != 0; b &= b - 1 {
+			h += mix(lo + int32(w)*32 + int32(mathbits.TrailingZeros32(b)))
+		}
+	}
+	return h
 }
 
 // hash hashes a linearized set, given as its frontier and the sum of
 // mix over its open set, with a state.
 func hash(front int32, openHash, state uint64) uint64 {
-	h := openHash + mix(front) + bits.RotateLeft64(mix(int32(state))^mix(int32(state>>32)), 17)
+	h := openHash + mix(front) + mathbits.RotateLeft64(mix(int32(state))^mix(int32(state>>32)), 17)
 	h = (h ^ h>>33) * 0xff51afd7ed558ccd
 	return h ^ h>>29
 }
 
 // add adds the searcher's linearized set with state, and reports whether
-// it was not there.
+// it was not there. An arena past 2^32 words takes nothing more: the
+// cache only saves work.
 func (c *setCache) add(s *searcher, state uint64) bool {
 	if 3*(len(c.entries)+1) > 2*len(c.table) {
 		c.grow()
 	}
+	c.encode(s)
 	mask := uint64(len(c.table) - 1)
 	for i := hash(s.front, s.openHash, state) & mask; ; i = (i + 1) & mask {
 		x := c.table[i]
 		if x == 0 {
+			if uint64(len(c.arena))+uint64(len(c.enc)) > math.MaxUint32 {
+				return true
+			}
 			c.table[i] = uint32(len(c.entries) + 1)
 			c.entries = append(c.entries, cacheEntry{state: state, front: s.front, openFrom: uint32(len(c.arena))})
-			c.arena = append(c.arena, int32(len(s.open)))
-			c.arena = append(c.arena, s.open...)
+			c.arena = append(c.arena, c.enc...)
 			return true
 		}
 		e := &c.entries[x-1]
-		if e.state == state && e.front == s.front && slices.Equal(c.open(e), s.open) {
+		if e.state == state && e.front == s.front && slices.Equal(c.open(e), c.enc) {
 			return false
 		}
 	}
@@ -452,11 +504,7 @@ func (c *setCache) grow() {
 	mask := uint64(size - 1)
 	for j := range c.entries {
 		e := &c.entries[j]
-		var oh uint64
-		for _, r := range c.open(e) {
-			oh += mix(r)
-		}
-		i := hash(e.front, oh, e.state) & mask
+		i := hash(e.front, openHash(c.open(e)), e.state) & mask
 		for c.table[i] != 0 {
 			i = (i + 1) & mask
 		}

@@ -25,15 +25,17 @@ func main() {
 	keys := flag.String("keys", "k", "comma-separated keys")
 	seed := flag.Uint64("seed", 1, "seed of the simulation")
 	fail := flag.Bool("fail", false, "make one get in the middle read a value no operation wrote")
+	unknown := flag.Bool("unknown", false, "let workers give up waiting: operations of unknown outcome")
 	out := flag.String("o", "", "output file (required)")
 	flag.Parse()
 	if *out == "" || *ops <= 0 || *workers <= 0 {
-		fmt.Fprintln(os.Stderr, "usage: genhistory -ops N [-workers W] [-keys a,b] [-seed S] [-fail] -o FILE")
+		fmt.Fprintln(os.Stderr, "usage: genhistory -ops N [-workers W] [-keys a,b] [-seed S] [-fail] [-unknown] -o FILE")
 		os.Exit(2)
 	}
 	h := historytest.Simulate(historytest.NewSeededChooser(*seed), historytest.Config{
 		Model: history.ModelKV, Workers: *workers, Keys: strings.Split(*keys, ","), Ops: *ops,
 		Methods: []history.Method{history.Get, history.Get, history.Set, history.Set, history.CAS, history.Add}, Gap: 1000,
+		Unknown: *unknown,
 	})
 	if *fail && !historytest.BreakGet(h, len(h.Ops)/2) {
 		fmt.Fprintln(os.Stderr, "genhistory: no get to break")
