@@ -39,50 +39,127 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // ReadFile reads the history file at path.
 func ReadFile(path string) (*History, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return parse(data, path)
+	defer f.Close()
+	size := int64(0)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return readStream(f, path, size)
 }
 
 // Read reads a history from r; name is used in errors. A damaged history
 // is rejected whole: the error names the line and field at fault. The
-// history's values share one buffer with the text read.
+// text is read a chunk at a time, each chunk in pieces side by side, and
+// not kept: values are copied together, in chunks of their own.
 func Read(r io.Reader, name string) (*History, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return parse(data, name)
+	return readStream(r, name, 0)
 }
 
-// parse reads a history from data, which it keeps. A large file is read
-// in pieces at once, one per processor.
+// parse reads a history from data.
 func parse(data []byte, name string) (*History, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark, as some editors write
-	pieces := split(data, runtime.GOMAXPROCS(0), pieceMin)
+	return readStream(bytes.NewReader(data), name, int64(len(data)))
+}
+
+// chunkSize is how much text the reader holds at once, at least (a
+// variable for tests); a longer line makes it grow, up to MaxLine.
+var chunkSize = 16 << 20
+
+// reader reads a history a chunk at a time.
+type reader struct {
+	h    *History
+	size int64 // the file's size if known, to size h.Ops
+	ids  idSet
+	// decoders, one per piece of a chunk, kept from chunk to chunk.
+	decoders []lineDecoder
+	line     int // the number of the chunk's first line
+}
+
+// readStream reads a history from r, whose size is size (0: unknown).
+func readStream(r io.Reader, name string, size int64) (*History, error) {
+	rd := &reader{h: &History{Name: name}, size: size, line: 1, decoders: make([]lineDecoder, runtime.GOMAXPROCS(0))}
+	rd.ids.limit = 1 << 22
+	if size > 0 {
+		rd.ids.limit = size/16 + 4096 // ids up to 4 times the operations a file of this size can hold
+	}
+	buf := make([]byte, 0, chunkSize)
+	if size > 0 && size < int64(chunkSize) {
+		buf = make([]byte, 0, size+1)
+	}
+	first := true
+	for {
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		data, rest := buf, buf[len(buf):]
+		if !eof {
+			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 && cap(buf) <= MaxLine {
+				buf = slices.Grow(buf, cap(buf)) // a line longer than the buffer
+				continue
+			}
+			if i >= 0 {
+				data, rest = buf[:i+1], buf[i+1:]
+			} // else a line past MaxLine: parsing it says so
+		}
+		if first {
+			data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark, as some editors write
+		}
+		if first || len(data) > 0 {
+			if err := rd.chunk(data, first); err != nil {
+				return nil, err
+			}
+		}
+		first = false
+		if eof {
+			break
+		}
+		buf = buf[:copy(buf, rest)]
+	}
+	if err := rd.h.validate(&rd.ids); err != nil {
+		return nil, err
+	}
+	return rd.h, nil
+}
+
+// chunk reads the lines of data, in pieces side by side, into the
+// history; only the first chunk may hold the header.
+func (rd *reader) chunk(data []byte, first bool) error {
+	pieces := split(data, len(rd.decoders), pieceMin)
 	total := 0
 	for i := range pieces {
 		total += pieces[i].lines
 	}
-	all := make([]Op, total)
+	h := rd.h
+	if h.Ops == nil && rd.size > 0 && len(data) > 0 {
+		// Sized for the whole file, from the length of this chunk's lines.
+		h.Ops = make([]Op, 0, int(rd.size*int64(total)/int64(len(data)))*21/20+16)
+	}
+	base := len(h.Ops)
+	h.Ops = slices.Grow(h.Ops, total)[:base+total]
+	all := h.Ops[base:]
 	var wg sync.WaitGroup
-	off, line := 0, 1
+	off := 0
 	for i := range pieces {
 		p := &pieces[i]
-		p.h = &History{Name: name, Ops: all[off : off : off+p.lines]}
-		p.first = line
-		p.d.ids.limit = 4*int64(total) + 4096
-		off, line = off+p.lines, line+p.lines
+		p.h = &History{Name: h.Name, Ops: all[off : off : off+p.lines]}
+		p.first = rd.line
+		p.d = &rd.decoders[i]
+		off, rd.line = off+p.lines, rd.line+p.lines
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.err = p.parse(i == 0)
+			p.err = p.parse(first && i == 0)
 		}()
 	}
 	wg.Wait()
-	return join(pieces, all, name)
+	return rd.join(pieces, base)
 }
 
 // pieceMin is the least a piece of a file read at once holds (a variable
@@ -95,7 +172,7 @@ type piece struct {
 	lines int // lines it holds (the last may lack its newline)
 	first int // the number of its first line
 	h     *History
-	d     lineDecoder
+	d     *lineDecoder
 	err   error
 }
 
@@ -151,38 +228,38 @@ func (p *piece) parse(first bool) error {
 	return nil
 }
 
-// join makes one history of the pieces read: the first error in the
-// file's order, or the operations in order, ids unique across pieces.
-func join(pieces []piece, all []Op, name string) (*History, error) {
+// join adds the pieces read to the history, from base in its
+// operations: the first error in the file's order, operation ids unique
+// across the file.
+func (rd *reader) join(pieces []piece, base int) error {
+	h := rd.h
+	n := base
 	for i := range pieces {
-		if pieces[i].err != nil {
-			return nil, pieces[i].err
-		}
-	}
-	h := pieces[0].h
-	ids := &pieces[0].d.ids
-	n := len(h.Ops)
-	for _, p := range pieces[1:] {
-		for i := range p.h.Ops {
-			op := &p.h.Ops[i]
-			if prev := ids.add(op.ID, op.Line); prev != 0 {
-				return nil, &ParseError{Name: name, Line: op.Line, Field: "id", Err: fmt.Errorf("%d is already the id of line %d", op.ID, prev)}
+		p := &pieces[i]
+		for j := range p.h.Ops {
+			op := &p.h.Ops[j]
+			if prev := rd.ids.add(op.ID, op.Line); prev != 0 {
+				return &ParseError{Name: h.Name, Line: op.Line, Field: "id", Err: fmt.Errorf("%d is already the id of line %d", op.ID, prev)}
 			}
 		}
-		n += copy(all[n:], p.h.Ops)
+		if p.err != nil {
+			return p.err
+		}
+		if p.h.Header.Format != "" {
+			h.Header = p.h.Header
+		}
+		n += copy(h.Ops[n:], p.h.Ops)
 		h.Events = append(h.Events, p.h.Events...)
 	}
-	h.Ops = all[:n:n]
-	if err := h.validate(ids); err != nil {
-		return nil, err
-	}
-	return h, nil
+	h.Ops = h.Ops[:n]
+	return nil
 }
 
-// lineDecoder decodes lines into a history.
+// lineDecoder decodes lines into a history. The reader checks that
+// operation ids are unique, across the pieces.
 type lineDecoder struct {
-	ids idSet
-	sc  lineScanner
+	sc   lineScanner
+	vals valueArena
 }
 
 // idSet remembers the line of each operation id: in a slice for the
@@ -286,7 +363,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 	case !l.Model.Valid():
 		return perr("model", "unknown model %q (want %s)", l.Model, Models)
 	}
-	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: l.Meta, Scenario: l.Scenario, Seed: l.Seed, Store: l.Store}
+	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: bytes.Clone(l.Meta), Scenario: l.Scenario, Seed: l.Seed, Store: l.Store}
 	if l.has&fFaults != 0 {
 		n := l.Faults
 		h.Header.Faults = &n
@@ -315,9 +392,6 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	case l.has&fStatus == 0:
 		return perr("status", "missing")
 	}
-	if prev := d.ids.add(l.ID, n); prev != 0 {
-		return perr("id", "%d is already the id of line %d", l.ID, prev)
-	}
 	op := Op{ID: l.ID, Worker: l.Worker, Stream: l.Stream, Method: l.Method, Key: l.Key, Input: l.Input,
 		Output: l.Output, Call: l.Call, Status: l.Status, Line: n}
 	switch op.Status {
@@ -342,8 +416,37 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	if f, err := checkOpValues(&op, l.inputHas); err != nil {
 		return perr(f, "%v", err)
 	}
+	d.vals.intern(&op.Input.Value)
+	d.vals.intern(&op.Input.Old)
+	d.vals.intern(&op.Output.Value)
 	h.Ops = append(h.Ops, op)
 	return nil
+}
+
+// valueArena holds copies of the values a piece of a file read, in
+// chunks, so that operations do not hold the text read, which can then
+// go.
+type valueArena struct{ chunk []byte }
+
+// arenaChunk is the size of an arena's chunks; a value longer than a
+// quarter of it is copied on its own.
+const arenaChunk = 64 << 10
+
+// intern makes *p a copy of its value in the arena (nil stays nil).
+func (a *valueArena) intern(p *json.RawMessage) {
+	v := *p
+	switch {
+	case v == nil:
+		return
+	case len(v) > arenaChunk/4:
+		*p = bytes.Clone(v)
+		return
+	case len(a.chunk)+len(v) > cap(a.chunk):
+		a.chunk = make([]byte, 0, arenaChunk)
+	}
+	n := len(a.chunk)
+	a.chunk = append(a.chunk, v...)
+	*p = a.chunk[n:len(a.chunk):len(a.chunk)]
 }
 
 func validMethod(m Method) bool {

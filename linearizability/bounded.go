@@ -441,12 +441,12 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 	m := newBoundedModel(limits)
 	sh := &storeHistory{model: m}
 	tol := limits.ClockTolerance
-	lastReturn := make(map[int]int64)
+	var lastReturn []streamReturn
 	named := namedOps(h)
 	next := nextReturns(h)
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		call := afterStream(op, ss.id(op), lastReturn)
+		call := afterStream(op, ss.id(op), &lastReturn)
 		if !op.Method.Keyed() || op.Status == history.StatusFail {
 			continue
 		}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anishathalye/porcupine"
 	"github.com/shmlab/shmlab/history"
 )
 
@@ -122,6 +121,20 @@ type Result struct {
 	// Invalid, if not nil, says why nothing was checked: the history or
 	// the options are not valid. The verdict is then Unknown.
 	Invalid error
+	// search is what the search found, for the report (nil when the
+	// history was invalid).
+	search *searched
+}
+
+// searched is what Check's search found, kept so that explanations and
+// the report reuse it.
+type searched struct {
+	// keys holds every key checked, in key order (after reduce).
+	keys []*keyHistory
+	// lin holds per key: for a linearizable key one linearization
+	// (indices into keys[i].ops, in order); for a key that is not, the
+	// longest linearizable prefixes found; nil if undecided.
+	lin [][][]int
 }
 
 // KeyResult is the verdict on one key.
@@ -178,7 +191,9 @@ func Check(h *history.History, opts Options) *Result {
 		keys = partition(h, model, &ss)
 	}
 	r.Checked = checkedOps(h)
-	r.Reduced.NotApplied = len(notApplied(h))
+	if limits == nil {
+		r.Reduced.NotApplied = len(notApplied(h))
+	}
 	if !opts.NoReduce {
 		r.Reduced.add(reduceKeys(keys))
 	}
@@ -201,7 +216,8 @@ func Check(h *history.History, opts Options) *Result {
 	if limits != nil {
 		r.Keys, r.Linearizable = checkWholeStore(h, *limits, &ss, opts)
 	} else {
-		r.Keys, r.Linearizable = checkKeys(keys, opts)
+		r.search = &searched{keys: keys}
+		r.Keys, r.search.lin, r.Linearizable = checkKeys(keys, opts)
 	}
 	r.Search = time.Since(t0)
 	<-done
@@ -213,9 +229,10 @@ func Check(h *history.History, opts Options) *Result {
 	return r
 }
 
-// checkKeys runs porcupine on each key, several at once, and explains
-// the keys that fail.
-func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, Verdict) {
+// checkKeys searches each key once, several at once, and explains the
+// keys that fail. It returns the keys not linearizable or undecided,
+// what the search found of each key (searched.lin), and the verdict.
+func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, [][][]int, Verdict) {
 	par := opts.Parallel
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
@@ -225,6 +242,7 @@ func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, Verdict) {
 		deadline = time.Now().Add(opts.Timeout)
 	}
 	results := make([]KeyResult, len(keys))
+	lin := make([][][]int, len(keys))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(par, len(keys)) {
@@ -232,7 +250,7 @@ func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, Verdict) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = checkKey(keys[i], deadline)
+				results[i], lin[i] = checkKey(keys[i], deadline)
 			}
 		}()
 	}
@@ -249,7 +267,7 @@ func checkKeys(keys []*keyHistory, opts Options) ([]KeyResult, Verdict) {
 			v = worse(v, kr.Verdict)
 		}
 	}
-	return bad, v
+	return bad, lin, v
 }
 
 // remaining returns the time left before deadline, or 0 for none; ok is
@@ -262,41 +280,30 @@ func remaining(deadline time.Time) (time.Duration, bool) {
 	return d, d > 0
 }
 
-func checkKey(kh *keyHistory, deadline time.Time) KeyResult {
+// checkKey searches kh once and explains it if it is not linearizable.
+// It returns the verdict and what the search found (searched.lin).
+func checkKey(kh *keyHistory, deadline time.Time) (KeyResult, [][]int) {
 	kr := KeyResult{Key: kh.key}
-	left, ok := remaining(deadline)
-	if !ok {
+	if _, ok := remaining(deadline); !ok {
 		kr.Verdict = Unknown
 		kr.Explanation = "not checked: the time ran out"
-		return kr
+		return kr, nil
 	}
-	model := kh.model.porcupine()
-	switch porcupine.CheckOperationsTimeout(model, kh.ops, left) {
-	case porcupine.Ok:
-		return kr
-	case porcupine.Unknown:
-		kr.Verdict = Unknown
+	res := searchKey(kh, deadline)
+	kr.Verdict = res.verdict
+	switch res.verdict {
+	case Unknown:
 		kr.Explanation = fmt.Sprintf("undecided: the search over %d operations ran out of time", len(kh.ops))
-		return kr
+	case Illegal:
+		kr.Ops, kr.Explanation = kh.explain(res.prefixes)
 	}
-	kr.Verdict = Illegal
-	if left, ok = remaining(deadline); !ok {
-		kr.Explanation = "not linearizable; no time was left to say why"
-		return kr // a verbose search without a limit would not end
-	}
-	_, info := porcupine.CheckOperationsVerbose(model, kh.ops, left)
-	kr.Ops, kr.Explanation = kh.explain(info)
-	return kr
+	return kr, res.prefixes
 }
 
 // explain says why a key's history is not linearizable: where the
 // longest linearizable prefixes get stuck, what the key could hold there,
 // and what the stuck operation should have returned.
-func (kh *keyHistory) explain(info porcupine.LinearizationInfo) ([]history.Op, string) {
-	var prefixes [][]int
-	if parts := info.PartialLinearizations(); len(parts) > 0 {
-		prefixes = parts[0]
-	}
+func (kh *keyHistory) explain(prefixes [][]int) ([]history.Op, string) {
 	longest := 0
 	for _, p := range prefixes {
 		longest = max(longest, len(p))

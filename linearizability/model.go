@@ -127,6 +127,9 @@ func (in *interner) intID(n int64) uint32 {
 type kvModel struct {
 	in    *interner
 	evict bool
+	// slab is where convert makes the key's operations, to allocate
+	// them together (partition sizes it).
+	slab []kvOp
 }
 
 // step applies o to s as a store that never loses a key would.

@@ -17,6 +17,18 @@ type keyHistory struct {
 	notApplied []*history.Op
 }
 
+// keySizes counts the operations partition takes, per key, so that each
+// key's are allocated once.
+func keySizes(h *history.History) map[string]int {
+	sizes := make(map[string]int)
+	for i := range h.Ops {
+		if op := &h.Ops[i]; op.Method.Keyed() && op.Status != history.StatusFail {
+			sizes[op.Key]++
+		}
+	}
+	return sizes
+}
+
 // streams numbers each (worker, stream) pair, for porcupine's ClientId.
 type streams struct {
 	ids   map[streamKey]int
@@ -117,16 +129,20 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
 	var keys []*keyHistory
-	lastReturn := make(map[int]int64) // of each stream's latest operation
+	sizes := keySizes(h)
+	var lastReturn []streamReturn // of each stream's latest operation, by its id
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		call := afterStream(op, ss.id(op), lastReturn)
+		id := ss.id(op)
+		call := afterStream(op, id, &lastReturn)
 		if !op.Method.Keyed() || op.Status == history.StatusFail {
 			continue
 		}
 		kh := byKey[op.Key]
 		if kh == nil {
-			kh = &keyHistory{key: op.Key, model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict}}
+			n := sizes[op.Key] + len(bounds)
+			kh = &keyHistory{key: op.Key, ops: make([]porcupine.Operation, 0, n),
+				model: &kvModel{in: newInterner(), evict: model == history.ModelKVEvict, slab: make([]kvOp, 0, sizes[op.Key])}}
 			byKey[op.Key] = kh
 			keys = append(keys, kh)
 		}
@@ -142,7 +158,7 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 		if o.unknown {
 			ret = inf
 		}
-		kh.ops = append(kh.ops, porcupine.Operation{ClientId: ss.id(op), Input: o, Call: call, Return: ret})
+		kh.ops = append(kh.ops, porcupine.Operation{ClientId: id, Input: o, Call: call, Return: ret})
 	}
 	if len(bounds) > 0 {
 		reset := ss.id(&history.Op{Worker: "master"})
@@ -165,20 +181,35 @@ func partition(h *history.History, model history.Model, ss *streams) []*keyHisto
 // returned). Only a tie within a stream is broken: across streams,
 // whose clocks may be coarse, the same time stays concurrent. An
 // operation that returned at its call (answered on the spot) keeps it.
-func afterStream(op *history.Op, stream int, lastReturn map[int]int64) int64 {
+func afterStream(op *history.Op, stream int, lastReturn *[]streamReturn) int64 {
+	for len(*lastReturn) <= stream {
+		*lastReturn = append(*lastReturn, streamReturn{})
+	}
+	last := &(*lastReturn)[stream]
 	call := op.Call
-	if last, ok := lastReturn[stream]; ok && last == call && (op.Status == history.StatusUnknown || call < op.Return) {
+	if last.ok && last.t == call && (op.Status == history.StatusUnknown || call < op.Return) {
 		call++
 	}
 	if op.Status != history.StatusUnknown {
-		lastReturn[stream] = op.Return
+		last.t, last.ok = op.Return, true
 	}
 	return call
 }
 
-// convert turns op into what the model steps on.
+// streamReturn is when a stream's latest operation returned, if one did.
+type streamReturn struct {
+	t  int64
+	ok bool
+}
+
+// convert turns op into what the model steps on, made in the next place
+// of m.slab (a new slab when it is full).
 func (m *kvModel) convert(op *history.Op, epoch uint32) *kvOp {
-	o := &kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown}
+	if len(m.slab) == cap(m.slab) {
+		m.slab = make([]kvOp, 0, 64)
+	}
+	m.slab = append(m.slab, kvOp{op: op, method: op.Method, epoch: epoch, unknown: op.Status == history.StatusUnknown})
+	o := &m.slab[len(m.slab)-1]
 	in, out := &op.Input, &op.Output
 	switch op.Method {
 	case history.Set, history.Append:

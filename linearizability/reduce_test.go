@@ -95,7 +95,7 @@ func damage(c historytest.Chooser, h *history.History, k string) {
 }
 
 // searchKey decides one key's history with porcupine.
-func searchKey(kh *keyHistory) porcupine.CheckResult {
+func porcupineKeyVerdict(kh *keyHistory) porcupine.CheckResult {
 	return porcupine.CheckOperationsTimeout(kh.model.porcupine(), kh.ops, 20*time.Second)
 }
 
@@ -117,10 +117,10 @@ func TestReductionsKeepVerdict(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
 				h := roundTrip(t, drawUnknownHistory(t))
 				for _, kh := range partition(h, h.Header.Model, &streams{}) {
-					want := searchKey(kh)
+					want := porcupineKeyVerdict(kh)
 					reduced := &keyHistory{key: kh.key, model: kh.model, ops: slices.Clone(kh.ops)}
 					did := red.run(reduced)
-					got := searchKey(reduced)
+					got := porcupineKeyVerdict(reduced)
 					if want == porcupine.Unknown || got == porcupine.Unknown {
 						t.Fatalf("key %q undecided (unreduced %v, reduced %v):\n%s", kh.key, want, got, text(h))
 					}

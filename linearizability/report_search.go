@@ -7,23 +7,13 @@ import (
 	"github.com/shmlab/shmlab/history"
 )
 
-// searched is what Check's search found, kept so that explanations and
-// the report reuse it (the seam of contracts14: h-speed's Check fills it;
-// until then the report fills it itself, with searchForReport).
-type searched struct {
-	// keys are the keys checked, in key order.
-	keys []*keyHistory
-	// lin is, per key: for a linearizable key one linearization (indices
-	// into keys[i].ops, in order); for a key that is not, the longest
-	// linearizable prefixes found; nil if undecided.
-	lin [][][]int
-}
-
 // search returns what the report shows of the search: the keys with an
-// operation shown, searched until deadline. (Once Check keeps what its
-// search found, Result.search, this takes it from p.opts.Result and
-// searches only where that is nil.)
+// operation shown, as the Result's search found them; without one (no
+// Result, or a bounded store's), it searches them until deadline.
 func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
+	if r := p.opts.Result; r != nil && r.search != nil {
+		return r.search.only(p.keysShown(r.search.keys))
+	}
 	var ss streams
 	if limits := storeChecked(p.h); limits != nil {
 		return searchStoreForReport(partitionStore(p.h, *limits, &ss), deadline)
@@ -86,4 +76,16 @@ func searchStoreForReport(sh *storeHistory, deadline time.Time) *searched {
 		s.lin[0] = parts[0]
 	}
 	return s
+}
+
+// only returns what s found of keys, a subsequence of s.keys.
+func (s *searched) only(keys []*keyHistory) *searched {
+	out := &searched{keys: keys, lin: make([][][]int, len(keys))}
+	for i, j := 0, 0; i < len(s.keys) && j < len(keys); i++ {
+		if s.keys[i] == keys[j] {
+			out.lin[j] = s.lin[i]
+			j++
+		}
+	}
+	return out
 }

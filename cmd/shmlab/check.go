@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,10 +24,6 @@ const (
 	stdinName    = "-"
 	stdinDisplay = "stdin"
 )
-
-// minReportTimeout is the least time a report's search gets, however
-// little of --timeout the check left.
-const minReportTimeout = time.Second
 
 const checkUsage = `usage: shmlab check [flags] FILE...
 
@@ -68,7 +65,7 @@ func (cf *checkFlags) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.StringVar(&cf.out, "out", "", "directory for the HTML reports (default: next to each history); reports whose names clash get -2, -3, ...")
 	fs.BoolVar(&cf.report, "report", false, "write the HTML report of every history, not only of failing ones")
-	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, for the check and its report together (0: none): past it the verdict is unknown; a report gets what the check left, but at least 1s")
+	fs.DurationVar(&cf.timeout, "timeout", time.Minute, "time limit per history, reading, checking and writing its report together (0: none): the search gets nine tenths of what reading left, past which the verdict is unknown; a report not written by the limit is left out")
 	fs.StringVar(&cf.model, "model", "", "check against this model instead of the header's: kv, kv-evict or register")
 	fs.StringVar(&cf.format, "format", "", "read the files as this format: history, jepsen or porcupine-kv (default: told from each file's first bytes)")
 	fs.BoolVar(&cf.asJSON, "json", false, "print one JSON object per history instead of text")
@@ -158,6 +155,10 @@ type checkJSON struct {
 // report if it is due, prints the outcome and returns the exit code.
 func (c *checker) checkFile(path string) int {
 	name := displayName(path)
+	var deadline time.Time
+	if c.timeout > 0 {
+		deadline = time.Now().Add(c.timeout)
+	}
 	h, err := c.read(path)
 	if err != nil {
 		if c.asJSON {
@@ -166,7 +167,7 @@ func (c *checker) checkFile(path string) int {
 		fmt.Fprintf(c.stderr, "shmlab check: %v\n", err)
 		return exitBadInput
 	}
-	opts := linearizability.Options{Model: history.Model(c.model), Timeout: c.timeout}
+	opts := linearizability.Options{Model: history.Model(c.model), Timeout: searchTimeout(deadline)}
 	r := linearizability.Check(h, opts)
 	if r.Invalid != nil { // not reached from a file Read accepted; kept for safety
 		fmt.Fprintf(c.stderr, "shmlab check: %s: %v\n", name, r.Invalid)
@@ -175,7 +176,10 @@ func (c *checker) checkFile(path string) int {
 	code := verdictExit(r.Verdict)
 	report := ""
 	if r.Verdict != linearizability.Ok || c.report {
-		if report, err = c.writeReport(path, h, r); err != nil {
+		switch report, err = c.writeReport(path, h, r, deadline); {
+		case errors.Is(err, errReportTimeout):
+			fmt.Fprintf(c.stderr, "shmlab check: %s: no report: --timeout %v ran out while writing it\n", name, c.timeout)
+		case err != nil:
 			fmt.Fprintf(c.stderr, "shmlab check: %s: cannot write the report: %v\n", name, err)
 			code = worstExit(code, exitError)
 		}
@@ -209,20 +213,27 @@ func verdictExit(v linearizability.Verdict) int {
 	return exitOK
 }
 
-// writeReport writes the report of h, whose check found r, and returns
-// its path.
-func (c *checker) writeReport(path string, h *history.History, r *linearizability.Result) (string, error) {
+// writeReport writes the report of h, whose check found r, by deadline
+// (zero: none), and returns its path.
+func (c *checker) writeReport(path string, h *history.History, r *linearizability.Result, deadline time.Time) (string, error) {
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return "", errReportTimeout
+	}
 	report, err := c.reportPath(path)
 	if err != nil {
 		return "", err
 	}
-	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Timeout: reportTimeout(c.timeout, r.Duration), Result: r,
-		Repro: c.repro(path)}
+	ropts := linearizability.ReportOptions{Model: history.Model(c.model), Deadline: deadline, Result: r, Repro: c.repro(path)}
 	if err := replaceFile(report, func(w io.Writer) error { return linearizability.WriteReport(w, h, ropts) }); err != nil {
 		return "", err
 	}
 	return report, nil
 }
+
+// errReportTimeout says a report was left out: --timeout ran out before
+// it was begun. (One begun is finished: its search stops at the
+// deadline, and what it writes is bounded by its window.)
+var errReportTimeout = errors.New("--timeout ran out before the report")
 
 // repro is the command line that checks the history at path again, with
 // the flags that change the verdict; none for standard input.
@@ -240,14 +251,14 @@ func (c *checker) repro(path string) string {
 	return shquote.Join(append(words, "--", path)...)
 }
 
-// reportTimeout is the limit of the search a report redoes, after a check
-// that took spent: --timeout bounds the two together, but the report gets
-// at least minReportTimeout. Zero stays no limit.
-func reportTimeout(timeout, spent time.Duration) time.Duration {
-	if timeout <= 0 {
+// searchTimeout is the search's share of what is left before deadline
+// (zero: no limit): nine tenths, the rest kept for the report, and at
+// least a nanosecond, so that a spent limit stays a limit.
+func searchTimeout(deadline time.Time) time.Duration {
+	if deadline.IsZero() {
 		return 0
 	}
-	return max(timeout-spent, minReportTimeout)
+	return max(time.Until(deadline)*9/10, 1)
 }
 
 // reportPath is where the report of the history at path goes: next to it

@@ -161,19 +161,15 @@ func TestCheckTimeoutExitsUnknown(t *testing.T) {
 	}
 }
 
-func TestReportTimeout(t *testing.T) {
-	for _, tt := range []struct {
-		timeout, spent, want time.Duration
-	}{
-		{0, 5 * time.Second, 0},
-		{time.Minute, 20 * time.Second, 40 * time.Second},
-		{time.Minute, 59500 * time.Millisecond, time.Second},
-		{time.Minute, 2 * time.Minute, time.Second},
-		{50 * time.Millisecond, 50 * time.Millisecond, time.Second},
-	} {
-		if got := reportTimeout(tt.timeout, tt.spent); got != tt.want {
-			t.Errorf("reportTimeout(%v, %v) = %v, want %v", tt.timeout, tt.spent, got, tt.want)
-		}
+func TestSearchTimeout(t *testing.T) {
+	if got := searchTimeout(time.Time{}); got != 0 {
+		t.Errorf("no deadline: %v, want 0 (none)", got)
+	}
+	if got := searchTimeout(time.Now().Add(-time.Second)); got != 1 {
+		t.Errorf("a deadline passed: %v, want 1ns", got)
+	}
+	if got := searchTimeout(time.Now().Add(time.Hour)); got > 54*time.Minute || got < 53*time.Minute {
+		t.Errorf("an hour left: %v, want nine tenths of it", got)
 	}
 }
 
@@ -462,5 +458,25 @@ func TestCheckJSONOpLines(t *testing.T) {
 	}
 	if diff := cmp.Diff([]op{{ID: 2, Line: 3}, {ID: 1, Line: 2}}, row.Keys[0].Ops); diff != "" {
 		t.Errorf("ops of the key (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckTimeoutBoundsTheReport: --timeout bounds the report too: one
+// spent before the report is written leaves it out, saying so, and the
+// exit code is the verdict's.
+func TestCheckTimeoutBoundsTheReport(t *testing.T) {
+	stale := historyHeader +
+		`{"type":"op","id":1,"worker":"w1","method":"set","key":"k","input":{"value":1},"output":{"value":"OK"},"call":0,"return":10,"status":"ok"}` + "\n" +
+		`{"type":"op","id":2,"worker":"w1","method":"get","key":"k","output":{"value":2},"call":20,"return":30,"status":"ok"}` + "\n"
+	dir := writeHistories(t, map[string]string{"stale.jsonl": stale})
+	r := runArgs(t, "check", "--timeout", "1ns", filepath.Join(dir, "stale.jsonl"))
+	if r.code != exitUnknown || !strings.Contains(r.stderr, "stale.jsonl: no report: --timeout 1ns ran out while writing it") {
+		t.Errorf("exit %d, want %d (unknown), and no report said\n%s%s", r.code, exitUnknown, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "report:") {
+		t.Errorf("a report named:\n%s", r.stdout)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 1 {
+		t.Errorf("files beside the history: %v", files)
 	}
 }

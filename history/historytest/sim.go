@@ -420,3 +420,17 @@ func Restream(h *history.History) {
 		}
 	}
 }
+
+// BreakGet makes h not linearizable: the first get at or after index
+// from that returned a value now returns one no operation wrote. It
+// reports whether there was such a get.
+func BreakGet(h *history.History, from int) bool {
+	for i := max(from, 0); i < len(h.Ops); i++ {
+		op := &h.Ops[i]
+		if op.Method == history.Get && op.Status == history.StatusOK && op.Output.Value != nil {
+			op.Output.Value = json.RawMessage(`"written by no one"`)
+			return true
+		}
+	}
+	return false
+}
