@@ -169,3 +169,16 @@ func TestBoundedAppend(t *testing.T) {
 		t.Fatalf("%v %s", r.Verdict, r.Details())
 	}
 }
+
+// TestBoundedKVHeaderSessions: a history whose header says model kv but
+// gives a store's limits loses keys all the same: a get that finds the
+// least recently used key evicted breaks no session guarantee.
+func TestBoundedKVHeaderSessions(t *testing.T) {
+	h := boundedHistory(&history.StoreLimits{MaxEntries: 2},
+		opAt("w1", history.Set, "a", "1", 0, 1, 2), opAt("w1", history.Set, "b", "2", 0, 3, 4),
+		opAt("w1", history.Set, "c", "3", 0, 5, 6), opAt("w1", history.Get, "a", "", 0, 7, 8))
+	h.Header.Model = history.ModelKV
+	if r := Check(h, Options{}); r.Verdict != Ok {
+		t.Errorf("verdict %v; want ok:\n%s", r.Verdict, r.Details())
+	}
+}
