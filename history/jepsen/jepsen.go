@@ -45,8 +45,10 @@ type Record struct {
 	Process string
 	// Type is invoke, ok, fail or info; F the function (read, write, ...).
 	Type, F string
-	// Value is the record's :value (nil when it has none).
-	Value edn.Value
+	// Value is the record's :value (nil when it has none); HasValue says
+	// whether it has one (a :value nil has).
+	Value    edn.Value
+	HasValue bool
 	// Time is the record's :time, if HasTime.
 	Time    int64
 	HasTime bool
@@ -231,7 +233,7 @@ func record(v *edn.Value, name string) (Record, error) {
 		return Record{}, perr(name, p.Line, ":process", "%s is not a process", p.Src)
 	}
 	if x, ok := v.Get("value"); ok {
-		rec.Value = *x
+		rec.Value, rec.HasValue = *x, true
 	}
 	if t, ok := v.Get("time"); ok {
 		n, ok := t.Int()
@@ -261,10 +263,14 @@ func logRecords(data []byte, name string) ([]Record, error) {
 		}
 		rec := Record{Line: n + 1, Process: strings.TrimPrefix(fields[0], ":"), Type: fields[1][1:], F: fields[2][1:], Map: edn.Value{Kind: edn.Map}}
 		_, after, _ := strings.Cut(rest, fields[2])
-		if v, err := edn.NewReader([]byte(after), n+1).Next(); err == nil {
-			rec.Value = v
+		r := edn.NewReader([]byte(after), n+1)
+		if v, err := r.Next(); err == nil {
+			rec.Value, rec.HasValue = v, true
 		} else if err != edn.ErrEnd {
 			return nil, ednErr(name, err)
+		}
+		if r.Rest() {
+			return nil, perr(name, n+1, "", "more than one value after :%s: want PROCESS :TYPE :F VALUE", rec.F)
 		}
 		recs = append(recs, rec)
 	}
@@ -385,6 +391,9 @@ func registerOp(inv, done *Record, op *history.Op) error {
 	switch inv.F {
 	case "read":
 		op.Method = history.Get
+		if op.Status == history.StatusOK && !done.HasValue {
+			return perr(file, done.Line, ":value", "an :ok :read with no value (nil reads as nil)")
+		}
 		if op.Status == history.StatusOK && done.Value.Kind != edn.Nil {
 			v, err := JSON(&done.Value)
 			if err != nil {

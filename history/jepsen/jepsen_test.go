@@ -163,6 +163,9 @@ func TestReadDamaged(t *testing.T) {
 		{"log without operations", "INFO  jepsen.core - Running\n", `h.edn:1: no jepsen.util operation lines: not a Jepsen log, or an empty file`},
 		{"log line cut", "INFO  jepsen.util - 0\t:invoke\n", `h.edn:1: not an operation line: want PROCESS :TYPE :F VALUE after "jepsen.util - "`},
 		{"log value not EDN", "x\nINFO  jepsen.util - 0\t:invoke\t:write\t\"4\n", `h.edn:2: not EDN: the string begun here is not closed (column 2)`},
+		{"log line with two values", "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3 7\n", `h.edn:2: more than one value after :read: want PROCESS :TYPE :F VALUE`},
+		{"log read without value", "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\n", `h.edn:2: field ":value": an :ok :read with no value (nil reads as nil)`},
+		{"map read without value", "{:type :invoke, :f :read, :process 0}\n{:type :ok, :f :read, :process 0}\n", `h.edn:2: field ":value": an :ok :read with no value (nil reads as nil)`},
 		{"map key without value", "{:type :invoke, :f :read, :process 0, :value {1}}\n", `h.edn:1: not EDN: a map with a key but no value (column 46)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
