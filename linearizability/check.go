@@ -393,7 +393,7 @@ func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
 			b.WriteString(" (The same members in another order: values compare as JSON text.)")
 		}
 	default:
-		fmt.Fprintf(b, "  It read %s, which a write may have left, but no order of the other operations on the key agrees (the values it could have read: %s).", got, strings.Join(vals, ", "))
+		fmt.Fprintf(b, "  It read %s, which a write before or beside it left, but no order of the other operations on the key lets it read that value then (the values those writes left: %s).", got, strings.Join(vals, ", "))
 	}
 }
 

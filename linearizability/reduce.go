@@ -66,6 +66,9 @@ func (r Reduced) String() string {
 	}{{r.NotApplied, "not applied (fault log)"}, {r.Gets, "unknown gets"}, {r.Late, "called after every return"},
 		{r.Unobserved, "unobserved"}, {r.Bounded, "bounded by their first observer"}}
 	s := fmt.Sprintf("%d unknown operations reduced", r.Total())
+	if r.Total() == 1 {
+		s = "1 unknown operation reduced"
+	}
 	sep := ": "
 	for _, p := range parts {
 		if p.n > 0 {

@@ -360,7 +360,11 @@ func (p *reportPage) writeHeader(w *bufio.Writer) {
 	if hd.Scenario != "" {
 		row("scenario", esc(hd.Scenario))
 	}
-	row("seed", strconv.FormatUint(hd.Seed, 10))
+	if seed := strconv.FormatUint(hd.Seed, 10); hd.Seed != 0 || hd.Scenario != "" {
+		row("seed", seed)
+	} else {
+		row("seed", "not said") // 0 with no scenario: a history written by hand or imported
+	}
 	if p.h.Name != "" {
 		row("history", esc(p.h.Name))
 	}

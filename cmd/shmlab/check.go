@@ -365,6 +365,9 @@ func causes(vs []linearizability.Violation) string {
 	if len(vs) == 0 || len(vs) == linearizability.CountViolations(vs) {
 		return ""
 	}
+	if len(vs) == 1 {
+		return " (1 cause)"
+	}
 	return fmt.Sprintf(" (%d causes)", len(vs))
 }
 

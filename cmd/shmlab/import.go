@@ -92,7 +92,7 @@ func readInput(path, format string, stdin io.Reader) (*history.History, error) {
 const importUsage = `usage: shmlab import FORMAT FILE [--out OUT]
 
 Converts a history of another tool into the history format
-(history/HISTORY.md, "Importing"), written to standard output or to OUT.
+(history/HISTORY.md, "Other tools' histories"), written to standard output or to OUT.
 FILE may be - for standard input. shmlab check reads these formats
 directly too; import shows what it checks.
 
