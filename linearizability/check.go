@@ -78,7 +78,9 @@ type Options struct {
 	NoSessions, NoCounters, NoLiveness bool
 	// NoReduce searches every unknown operation as recorded, without the
 	// reductions (reduce.go) that take out those that cannot change the
-	// verdict: for comparing, and measuring.
+	// verdict: for comparing, and measuring. (The search still takes
+	// identical unknown operations in the order of their calls: see
+	// searcher.twin.)
 	NoReduce bool
 }
 
