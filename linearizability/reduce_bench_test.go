@@ -1,9 +1,11 @@
 package linearizability
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -97,5 +99,114 @@ func TestUnknownHeavyDecided(t *testing.T) {
 		if err := h.WriteFile(filepath.Join(*fixtureDir, name)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// unknownAppends returns "set "a", then k appends of unknown outcome,
+// each of a string of its own ("x0;", "x1;", ...) that no get reads,
+// then 5 gets reading "a"" on key "k": linearizable, and without the
+// reductions exponential in k.
+func unknownAppends(k int) *history.History {
+	var reads []json.RawMessage
+	for range 5 {
+		reads = append(reads, json.RawMessage(`"a"`))
+	}
+	return unknownThenGets("unknown-appends", `"a"`, k, func(i int) history.Op {
+		return history.Op{Method: history.Append, Input: history.Input{Value: json.RawMessage(fmt.Sprintf(`"x%d;"`, i))}}
+	}, reads)
+}
+
+// unknownAdds returns "set 0, then k adds of +1 of unknown outcome, then
+// gets reading 0, 2, 2, 5 and k/2" on key "k": linearizable for k >= 10
+// (the adds take effect one by one between the gets), and without the
+// search's symmetry exponential in k.
+func unknownAdds(k int) *history.History {
+	var reads []json.RawMessage
+	for _, n := range []int{0, 2, 2, 5, k / 2} {
+		reads = append(reads, json.RawMessage(strconv.Itoa(n)))
+	}
+	return unknownThenGets("unknown-adds", "0", k, func(int) history.Op {
+		return history.Op{Method: history.Add, Input: history.Input{Delta: 1}}
+	}, reads)
+}
+
+// unknownThenGets returns "set first, then k unknown operations (the
+// i-th made by unknown(i)), each by a worker of its own, then gets one
+// after another returning reads" on key "k".
+func unknownThenGets(name, first string, k int, unknown func(i int) history.Op, reads []json.RawMessage) *history.History {
+	h := &history.History{Header: history.NewHeader(history.ModelKV, name, 0)}
+	add := func(op history.Op) {
+		op.ID, op.Key = int64(len(h.Ops)+1), "k"
+		h.Ops = append(h.Ops, op)
+	}
+	add(history.Op{Worker: "w0", Method: history.Set, Input: history.Input{Value: json.RawMessage(first)},
+		Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 1, Return: 2, Status: history.StatusOK})
+	for i := range k {
+		op := unknown(i)
+		op.Worker, op.Call, op.Status = fmt.Sprintf("u%d", i), int64(3+i), history.StatusUnknown
+		add(op)
+	}
+	t := int64(k + 3)
+	for _, v := range reads {
+		add(history.Op{Worker: "w0", Method: history.Get, Output: history.Output{Value: v}, Call: t, Return: t + 1, Status: history.StatusOK})
+		t += 2
+	}
+	return h
+}
+
+// BenchmarkUnknownAppendsAdds: the histories of unknownAppends and
+// unknownAdds, decided. The target: K = 40 adds well under a second,
+// and K = 1,000 of each.
+func BenchmarkUnknownAppendsAdds(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    *history.History
+	}{
+		{"appends-1000", unknownAppends(1000)},
+		{"adds-40", unknownAdds(40)},
+		{"adds-1000", unknownAdds(1000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var r *Result
+			for b.Loop() {
+				if r = Check(tc.h, Options{}); r.Linearizable != Ok {
+					b.Fatalf("verdict %s; want ok\n%s", r.Linearizable, explanations(r))
+				}
+			}
+			b.ReportMetric(float64(r.Reduced.Total()), "reduced")
+		})
+	}
+}
+
+// TestUnknownAppendsAddsDecided: the benchmark's histories, and the same
+// made not linearizable (a get reading a count the adds cannot have
+// reached, or a get reading "a" after one read an append), are decided
+// rightly, by what the reductions do: the appends left out, the adds
+// ordered.
+func TestUnknownAppendsAddsDecided(t *testing.T) {
+	tooMany := unknownAdds(200)
+	tooMany.Ops[len(tooMany.Ops)-1].Output.Value = json.RawMessage("201")
+	lost := unknownAppends(200)
+	lost.Ops[len(lost.Ops)-2].Output.Value = json.RawMessage(`"ax5;"`)
+	for _, tc := range []struct {
+		name string
+		h    *history.History
+		want Verdict
+		red  func(Reduced) int
+	}{
+		{"appends", unknownAppends(200), Ok, func(r Reduced) int { return r.Unobserved }},
+		{"appends-lost", lost, Illegal, func(r Reduced) int { return r.Unobserved }},
+		{"adds", unknownAdds(200), Ok, func(r Reduced) int { return r.Ordered }},
+		{"adds-too-many", tooMany, Illegal, func(r Reduced) int { return r.Ordered }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(tc.h, Options{Timeout: time.Minute, NoSessions: true})
+			if r.Linearizable != tc.want {
+				t.Fatalf("verdict %s; want %s (invalid: %v)\n%s", r.Linearizable, tc.want, r.Invalid, explanations(r))
+			}
+			if got := tc.red(r.Reduced); got < 199 {
+				t.Errorf("reduced %+v: want the 200 unknown operations but one left out or ordered", r.Reduced)
+			}
+		})
 	}
 }
