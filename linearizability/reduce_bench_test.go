@@ -95,6 +95,12 @@ func TestUnknownHeavyDecided(t *testing.T) {
 	for _, k := range []int{10, 16, 20, 10_000} {
 		fixtures[fmt.Sprintf("unknown-sets-%d.jsonl", k)] = historytest.UnknownSets(k)
 	}
+	for _, k := range []int{10, 1000} {
+		fixtures[fmt.Sprintf("unknown-appends-%d.jsonl", k)] = unknownAppends(k)
+	}
+	for _, k := range []int{40, 1000} {
+		fixtures[fmt.Sprintf("unknown-adds-%d.jsonl", k)] = unknownAdds(k)
+	}
 	for name, h := range fixtures {
 		if err := h.WriteFile(filepath.Join(*fixtureDir, name)); err != nil {
 			t.Fatal(err)
