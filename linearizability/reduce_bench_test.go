@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -96,10 +95,10 @@ func TestUnknownHeavyDecided(t *testing.T) {
 		fixtures[fmt.Sprintf("unknown-sets-%d.jsonl", k)] = historytest.UnknownSets(k)
 	}
 	for _, k := range []int{10, 1000} {
-		fixtures[fmt.Sprintf("unknown-appends-%d.jsonl", k)] = unknownAppends(k)
+		fixtures[fmt.Sprintf("unknown-appends-%d.jsonl", k)] = historytest.UnknownAppends(k)
 	}
 	for _, k := range []int{40, 1000} {
-		fixtures[fmt.Sprintf("unknown-adds-%d.jsonl", k)] = unknownAdds(k)
+		fixtures[fmt.Sprintf("unknown-adds-%d.jsonl", k)] = historytest.UnknownAdds(k)
 	}
 	for name, h := range fixtures {
 		if err := h.WriteFile(filepath.Join(*fixtureDir, name)); err != nil {
@@ -108,69 +107,17 @@ func TestUnknownHeavyDecided(t *testing.T) {
 	}
 }
 
-// unknownAppends returns "set "a", then k appends of unknown outcome,
-// each of a string of its own ("x0;", "x1;", ...) that no get reads,
-// then 5 gets reading "a"" on key "k": linearizable, and without the
-// reductions exponential in k.
-func unknownAppends(k int) *history.History {
-	var reads []json.RawMessage
-	for range 5 {
-		reads = append(reads, json.RawMessage(`"a"`))
-	}
-	return unknownThenGets("unknown-appends", `"a"`, k, func(i int) history.Op {
-		return history.Op{Method: history.Append, Input: history.Input{Value: json.RawMessage(fmt.Sprintf(`"x%d;"`, i))}}
-	}, reads)
-}
-
-// unknownAdds returns "set 0, then k adds of +1 of unknown outcome, then
-// gets reading 0, 2, 2, 5 and k/2" on key "k": linearizable for k >= 10
-// (the adds take effect one by one between the gets), and without the
-// search's symmetry exponential in k.
-func unknownAdds(k int) *history.History {
-	var reads []json.RawMessage
-	for _, n := range []int{0, 2, 2, 5, k / 2} {
-		reads = append(reads, json.RawMessage(strconv.Itoa(n)))
-	}
-	return unknownThenGets("unknown-adds", "0", k, func(int) history.Op {
-		return history.Op{Method: history.Add, Input: history.Input{Delta: 1}}
-	}, reads)
-}
-
-// unknownThenGets returns "set first, then k unknown operations (the
-// i-th made by unknown(i)), each by a worker of its own, then gets one
-// after another returning reads" on key "k".
-func unknownThenGets(name, first string, k int, unknown func(i int) history.Op, reads []json.RawMessage) *history.History {
-	h := &history.History{Header: history.NewHeader(history.ModelKV, name, 0)}
-	add := func(op history.Op) {
-		op.ID, op.Key = int64(len(h.Ops)+1), "k"
-		h.Ops = append(h.Ops, op)
-	}
-	add(history.Op{Worker: "w0", Method: history.Set, Input: history.Input{Value: json.RawMessage(first)},
-		Output: history.Output{Value: json.RawMessage(`"OK"`)}, Call: 1, Return: 2, Status: history.StatusOK})
-	for i := range k {
-		op := unknown(i)
-		op.Worker, op.Call, op.Status = fmt.Sprintf("u%d", i), int64(3+i), history.StatusUnknown
-		add(op)
-	}
-	t := int64(k + 3)
-	for _, v := range reads {
-		add(history.Op{Worker: "w0", Method: history.Get, Output: history.Output{Value: v}, Call: t, Return: t + 1, Status: history.StatusOK})
-		t += 2
-	}
-	return h
-}
-
-// BenchmarkUnknownAppendsAdds: the histories of unknownAppends and
-// unknownAdds, decided. The target: K = 40 adds well under a second,
+// BenchmarkUnknownAppendsAdds: the histories of UnknownAppends and
+// UnknownAdds (historytest), decided. The target: K = 40 adds well under a second,
 // and K = 1,000 of each.
 func BenchmarkUnknownAppendsAdds(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		h    *history.History
 	}{
-		{"appends-1000", unknownAppends(1000)},
-		{"adds-40", unknownAdds(40)},
-		{"adds-1000", unknownAdds(1000)},
+		{"appends-1000", historytest.UnknownAppends(1000)},
+		{"adds-40", historytest.UnknownAdds(40)},
+		{"adds-1000", historytest.UnknownAdds(1000)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var r *Result
@@ -190,9 +137,9 @@ func BenchmarkUnknownAppendsAdds(b *testing.B) {
 // rightly, by what the reductions do: the appends left out, the adds
 // ordered.
 func TestUnknownAppendsAddsDecided(t *testing.T) {
-	tooMany := unknownAdds(200)
+	tooMany := historytest.UnknownAdds(200)
 	tooMany.Ops[len(tooMany.Ops)-1].Output.Value = json.RawMessage("201")
-	lost := unknownAppends(200)
+	lost := historytest.UnknownAppends(200)
 	lost.Ops[len(lost.Ops)-2].Output.Value = json.RawMessage(`"ax5;"`)
 	for _, tc := range []struct {
 		name string
@@ -200,9 +147,9 @@ func TestUnknownAppendsAddsDecided(t *testing.T) {
 		want Verdict
 		red  func(Reduced) int
 	}{
-		{"appends", unknownAppends(200), Ok, func(r Reduced) int { return r.Unobserved }},
+		{"appends", historytest.UnknownAppends(200), Ok, func(r Reduced) int { return r.Unobserved }},
 		{"appends-lost", lost, Illegal, func(r Reduced) int { return r.Unobserved }},
-		{"adds", unknownAdds(200), Ok, func(r Reduced) int { return r.Ordered }},
+		{"adds", historytest.UnknownAdds(200), Ok, func(r Reduced) int { return r.Ordered }},
 		{"adds-too-many", tooMany, Illegal, func(r Reduced) int { return r.Ordered }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
