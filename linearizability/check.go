@@ -112,8 +112,8 @@ type Result struct {
 	// them the linearizability checker looked at.
 	Ops, Checked int
 	// Reduced counts, by reduction, the unknown operations the search
-	// left out or bounded, knowing that they could not change the verdict
-	// (reduce.go). Those the fault log says never reached the master
+	// left out, bounded or ordered, knowing that this could not change
+	// the verdict (reduce.go). Those the fault log says never reached the master
 	// (Reduced.NotApplied) are checked as failed, not counted in Checked;
 	// the others are.
 	Reduced Reduced

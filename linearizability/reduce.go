@@ -34,7 +34,8 @@ import (
 // is always evaluated on the history it reduces.
 
 // Reduced counts, by reduction, the unknown operations that were left
-// out of the linearizability search or given a return time.
+// out of the linearizability search, given a return time, or ordered
+// after an identical one.
 type Reduced struct {
 	// NotApplied: unknown, but a fault event says their request never
 	// reached the master (truth not_applied, and no event says more of
