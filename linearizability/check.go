@@ -78,7 +78,9 @@ type Options struct {
 	NoSessions, NoCounters, NoLiveness bool
 	// NoReduce searches every unknown operation as recorded, without the
 	// reductions (reduce.go) that take out those that cannot change the
-	// verdict: for comparing, and measuring.
+	// verdict: for comparing, and measuring. (The search still takes
+	// identical unknown operations in the order of their calls: see
+	// searcher.twin.)
 	NoReduce bool
 }
 
@@ -110,8 +112,8 @@ type Result struct {
 	// them the linearizability checker looked at.
 	Ops, Checked int
 	// Reduced counts, by reduction, the unknown operations the search
-	// left out or bounded, knowing that they could not change the verdict
-	// (reduce.go). Those the fault log says never reached the master
+	// left out, bounded or ordered, knowing that this could not change
+	// the verdict (reduce.go). Those the fault log says never reached the master
 	// (Reduced.NotApplied) are checked as failed, not counted in Checked;
 	// the others are.
 	Reduced Reduced

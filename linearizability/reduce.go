@@ -34,7 +34,8 @@ import (
 // is always evaluated on the history it reduces.
 
 // Reduced counts, by reduction, the unknown operations that were left
-// out of the linearizability search or given a return time.
+// out of the linearizability search, given a return time, or ordered
+// after an identical one.
 type Reduced struct {
 	// NotApplied: unknown, but a fault event says their request never
 	// reached the master (truth not_applied, and no event says more of
@@ -52,10 +53,17 @@ type Reduced struct {
 	// Bounded: writes of a value no other operation writes, given the
 	// return of the first operation that saw that value.
 	Bounded int `json:"bounded"`
+	// Ordered: kept, but identical to one called before them (the same
+	// method, input and return, such as many unknown "add +1"): the
+	// search takes them after it (searcher.twin).
+	Ordered int `json:"ordered"`
 }
 
-// Total is how many operations the reductions left out or bounded.
-func (r Reduced) Total() int { return r.NotApplied + r.Gets + r.Late + r.Unobserved + r.Bounded }
+// Total is how many operations the reductions left out, bounded or
+// ordered.
+func (r Reduced) Total() int {
+	return r.NotApplied + r.Gets + r.Late + r.Unobserved + r.Bounded + r.Ordered
+}
 
 // String says what was reduced, for people: "1000 unknown operations
 // reduced: 520 unobserved, 480 bounded by their first observer".
@@ -64,7 +72,8 @@ func (r Reduced) String() string {
 		n    int
 		what string
 	}{{r.NotApplied, "not applied (fault log)"}, {r.Gets, "unknown gets"}, {r.Late, "called after every return"},
-		{r.Unobserved, "unobserved"}, {r.Bounded, "bounded by their first observer"}}
+		{r.Unobserved, "unobserved"}, {r.Bounded, "bounded by their first observer"},
+		{r.Ordered, "ordered after an identical one"}}
 	s := fmt.Sprintf("%d unknown operations reduced", r.Total())
 	if r.Total() == 1 {
 		s = "1 unknown operation reduced"
@@ -85,6 +94,7 @@ func (r *Reduced) add(o Reduced) {
 	r.Late += o.Late
 	r.Unobserved += o.Unobserved
 	r.Bounded += o.Bounded
+	r.Ordered += o.Ordered
 }
 
 // reduceKeys reduces each key's history, and sums what was done.
@@ -105,7 +115,19 @@ func reduce(kh *keyHistory) Reduced {
 	r.Late = kh.dropLate()
 	r.Unobserved = kh.dropUnobserved()
 	r.Bounded = kh.bound()
+	r.Ordered = kh.ordered()
 	return r
+}
+
+// ordered counts the unknown operations the search will take after an
+// identical one called before them (searcher.twin).
+func (kh *keyHistory) ordered() int {
+	in := make([]*kvOp, len(kh.ops))
+	for i := range kh.ops {
+		in[i] = kh.ops[i].Input.(*kvOp)
+	}
+	_, n := twins(in, func(i int) int64 { return kh.ops[i].Return })
+	return n
 }
 
 // filter removes the operations drop says to, and counts them.
@@ -173,13 +195,17 @@ type observers struct {
 	adds      []int64          // every add's return, any outcome
 	writes    map[uint32]int   // how many sets and cas may write each value
 	hasAdd    bool
+	// appends is the latest return of an append, any outcome. For the
+	// writes of the other methods an append is as a method the
+	// reductions do not know (below): it extends the value it finds, and
+	// writes strings no set writes (hasOther is set). Unknown appends
+	// themselves are left out by their own rule (unobserved).
+	appends int64
 	// other is the latest return of an operation of a method the
-	// reductions do not know (a new one, such as append, before its case
-	// is written): it may observe anything, and write any value. To add a
-	// method, say what it observes and writes here, in observe, and what
-	// its unknown operations leave in unobserved (append: as add, with
-	// strings: it observes the value it extends, writes values no set
-	// writes, and a key with appends has no unique values to bound).
+	// reductions do not know (a new one, before its case is written): it
+	// may observe anything, and write any value. To add a method, say
+	// what it observes and writes here, in observe, and what its unknown
+	// operations leave in unobserved.
 	other    int64
 	hasOther bool
 }
@@ -188,7 +214,8 @@ type observers struct {
 func (kh *keyHistory) observe() *observers {
 	never := int64(math.MinInt64)
 	ob := &observers{getValue: map[uint32]int64{}, casOld: map[uint32]int64{}, writes: map[uint32]int{},
-		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never, other: never}
+		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never,
+		appends: never, other: never}
 	isInt := kh.model.in.isInt
 	for i := range kh.ops {
 		o := kh.ops[i].Input.(*kvOp)
@@ -252,6 +279,8 @@ func (kh *keyHistory) observe() *observers {
 		case history.Add:
 			ob.adds = append(ob.adds, ret)
 		case history.Set: // observes nothing
+		case history.Append:
+			late(&ob.appends, ret)
 		default:
 			late(&ob.other, ret)
 		}
@@ -260,8 +289,8 @@ func (kh *keyHistory) observe() *observers {
 }
 
 // written reports whether the key may ever hold the value id: a set or
-// cas writes it, or an add may make it, or an operation of a method the
-// reductions do not know.
+// cas writes it, or an add may make it, or an append or an operation of a
+// method the reductions do not know may.
 func (ob *observers) written(id uint32, isInt []bool) bool {
 	return ob.writes[id] > 0 || (ob.hasAdd && isInt[id]) || ob.hasOther
 }
@@ -307,17 +336,42 @@ func (ob *observers) addsAfter(t int64) int {
 //     add.
 //
 // An unknown cas expecting a value the key never holds (observers.written)
-// never changes it either.
+// never changes it either. For these, an append is an operation of a
+// method the reductions do not know (observers.other).
+//
+// An unknown append of a string a is left out by its own rule. Let u be
+// the state before it in L. If u holds no string, it does nothing. Else
+// the states after it, up to the first E that leaves a state whatever
+// it found, are x+a+y with it and x+y without it (x the string u holds,
+// "" if u is absent; y what the appends after it add), or absent without
+// it where x and y are both "" (absent, and only appends of "" since).
+// Each operation of that stretch holds, with it, in a string that
+// contains a: so it is no get of a value without a in it, no add (it
+// fails on a string) and no delete answering false. The conditions: no
+// get returning, and no cas expecting, a string that contains a (for an
+// a of "", the states differ only where the key without it is absent: a
+// string equal to ""), no ok delete answering true (it needs the key
+// present), no ok cas answering false that may not hold (casFalse), no
+// method unknown to the reductions. Then in that stretch the appends
+// hold in either state and keep the relation (an append's answer is not
+// checked); an unknown cas, add or delete changes nothing with it or is
+// an E, or is moved last as above; and E is a set, an unknown delete, a
+// restart or a vanishing.
 //
 // The return times of unknown operations are infinite here: dropUnobserved
 // runs before bound.
-func (ob *observers) unobserved(o *kvOp, call int64, isInt []bool) bool {
+func (ob *observers) unobserved(o *kvOp, call int64, in *interner) bool {
+	isInt := in.isInt
 	after := func(t int64) bool { return t >= call }
 	afterIn := func(m map[uint32]int64, id uint32) bool {
 		t, ok := m[id]
 		return ok && after(t)
 	}
-	common := after(ob.casFalse) || after(ob.other)
+	if o.method == history.Append {
+		return in.isStr(o.value) && !after(ob.casFalse) && !after(ob.other) && !after(ob.delTrue) &&
+			!ob.seesString(o.value, call, in)
+	}
+	common := after(ob.casFalse) || after(ob.other) || after(ob.appends)
 	switch o.method {
 	case history.Set, history.CAS:
 		if o.method == history.CAS && o.hasOld && (o.old == o.value || !ob.written(o.old, isInt)) {
@@ -333,15 +387,30 @@ func (ob *observers) unobserved(o *kvOp, call int64, isInt []bool) bool {
 	return false
 }
 
+// seesString reports whether an ok get returning, or a cas expecting, a
+// string that contains the string a (that equals it, if a is "") returned
+// at or after call.
+func (ob *observers) seesString(a uint32, call int64, in *interner) bool {
+	inner := func(id uint32) string { v := in.vals[id]; return v[1 : len(v)-1] }
+	part := inner(a)
+	for _, m := range []map[uint32]int64{ob.getValue, ob.casOld} {
+		for id, t := range m {
+			if t >= call && in.isStr(id) && (id == a || part != "" && strings.Contains(inner(id), part)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // dropUnobserved removes the unknown writes no operation can observe
 // (observers.unobserved). The observers are gathered once: leaving an
 // operation out only takes observers away, so what held for each when
 // they were gathered still holds after the others went.
 func (kh *keyHistory) dropUnobserved() int {
 	ob := kh.observe()
-	isInt := kh.model.in.isInt
 	return kh.filter(func(op *porcupine.Operation, o *kvOp) bool {
-		return o.unknown && ob.unobserved(o, op.Call, isInt)
+		return o.unknown && ob.unobserved(o, op.Call, kh.model.in)
 	})
 }
 

@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -93,9 +94,72 @@ func TestUnknownHeavyDecided(t *testing.T) {
 	for _, k := range []int{10, 16, 20, 10_000} {
 		fixtures[fmt.Sprintf("unknown-sets-%d.jsonl", k)] = historytest.UnknownSets(k)
 	}
+	for _, k := range []int{10, 1000} {
+		fixtures[fmt.Sprintf("unknown-appends-%d.jsonl", k)] = historytest.UnknownAppends(k)
+	}
+	for _, k := range []int{40, 1000} {
+		fixtures[fmt.Sprintf("unknown-adds-%d.jsonl", k)] = historytest.UnknownAdds(k)
+	}
 	for name, h := range fixtures {
 		if err := h.WriteFile(filepath.Join(*fixtureDir, name)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkUnknownAppendsAdds: the histories of UnknownAppends and
+// UnknownAdds (historytest), decided. The target: K = 40 adds well under a second,
+// and K = 1,000 of each.
+func BenchmarkUnknownAppendsAdds(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    *history.History
+	}{
+		{"appends-1000", historytest.UnknownAppends(1000)},
+		{"adds-40", historytest.UnknownAdds(40)},
+		{"adds-1000", historytest.UnknownAdds(1000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var r *Result
+			for b.Loop() {
+				if r = Check(tc.h, Options{}); r.Linearizable != Ok {
+					b.Fatalf("verdict %s; want ok\n%s", r.Linearizable, explanations(r))
+				}
+			}
+			b.ReportMetric(float64(r.Reduced.Total()), "reduced")
+		})
+	}
+}
+
+// TestUnknownAppendsAddsDecided: the benchmark's histories, and the same
+// made not linearizable (a get reading a count the adds cannot have
+// reached, or a get reading "a" after one read an append), are decided
+// rightly, by what the reductions do: the appends left out, the adds
+// ordered.
+func TestUnknownAppendsAddsDecided(t *testing.T) {
+	tooMany := historytest.UnknownAdds(200)
+	tooMany.Ops[len(tooMany.Ops)-1].Output.Value = json.RawMessage("201")
+	lost := historytest.UnknownAppends(200)
+	lost.Ops[len(lost.Ops)-2].Output.Value = json.RawMessage(`"ax5;"`)
+	for _, tc := range []struct {
+		name string
+		h    *history.History
+		want Verdict
+		red  func(Reduced) int
+	}{
+		{"appends", historytest.UnknownAppends(200), Ok, func(r Reduced) int { return r.Unobserved }},
+		{"appends-lost", lost, Illegal, func(r Reduced) int { return r.Unobserved }},
+		{"adds", historytest.UnknownAdds(200), Ok, func(r Reduced) int { return r.Ordered }},
+		{"adds-too-many", tooMany, Illegal, func(r Reduced) int { return r.Ordered }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(tc.h, Options{Timeout: time.Minute, NoSessions: true})
+			if r.Linearizable != tc.want {
+				t.Fatalf("verdict %s; want %s (invalid: %v)\n%s", r.Linearizable, tc.want, r.Invalid, explanations(r))
+			}
+			if got := tc.red(r.Reduced); got < 199 {
+				t.Errorf("reduced %+v: want the 200 unknown operations but one left out or ordered", r.Reduced)
+			}
+		})
 	}
 }

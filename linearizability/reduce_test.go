@@ -15,36 +15,60 @@ import (
 )
 
 // A reduction under test: applied alone to a key's history as partition
-// made it, it says how many operations it took out or bounded.
+// made it, it says how many operations it took out or bounded. The
+// histories drawn for it have one of methods.
 type reduction struct {
-	name string
-	run  func(kh *keyHistory) int
+	name    string
+	run     func(kh *keyHistory) int
+	methods [][]history.Method
 }
 
+var (
+	setsAndGets = []history.Method{history.Get, history.Get, history.Set, history.Set}
+	noAppends   = [][]history.Method{setsAndGets, historytest.DefaultMethods}
+	appends     = [][]history.Method{historytest.AppendMethods}
+	anyMethods  = [][]history.Method{setsAndGets, historytest.DefaultMethods, historytest.AppendMethods}
+)
+
 var reductions = []reduction{
-	{"gets", (*keyHistory).dropGets},
-	{"late", (*keyHistory).dropLate},
-	{"unobserved", (*keyHistory).dropUnobserved},
-	{"bounded", (*keyHistory).bound},
-	{"all", func(kh *keyHistory) int { return reduce(kh).Total() }},
+	{"gets", (*keyHistory).dropGets, anyMethods},
+	{"late", (*keyHistory).dropLate, anyMethods},
+	{"unobserved", (*keyHistory).dropUnobserved, noAppends},
+	{"unobserved appends", dropUnobservedAppends, appends},
+	{"bounded", (*keyHistory).bound, noAppends},
+	{"all", func(kh *keyHistory) int { return reduce(kh).Total() }, anyMethods},
+}
+
+// dropUnobservedAppends runs dropUnobserved and counts the appends it
+// left out.
+func dropUnobservedAppends(kh *keyHistory) int {
+	appends := func() int {
+		n := 0
+		for i := range kh.ops {
+			if kh.ops[i].Input.(*kvOp).method == history.Append {
+				n++
+			}
+		}
+		return n
+	}
+	before := appends()
+	kh.dropUnobserved()
+	return before - appends()
 }
 
 // drawUnknownHistory draws a small simulated history full of operations
 // with unknown outcome, values often unique, and, half of the time,
 // damages it (a get made to return another value, a cas or delete made
-// to give the other answer), so that it is often not linearizable.
-func drawUnknownHistory(t *rapid.T) *history.History {
+// to give the other answer), so that it is often not linearizable. Its
+// methods are one of those given.
+func drawUnknownHistory(t *rapid.T, methods [][]history.Method) *history.History {
 	c := historytest.RapidChooser{T: t}
-	methods := []history.Method{history.Get, history.Get, history.Set, history.Set}
-	if rapid.Bool().Draw(t, "more methods") {
-		methods = historytest.DefaultMethods
-	}
 	cfg := historytest.Config{
 		Model:    rapid.SampledFrom([]history.Model{history.ModelKV, history.ModelKVEvict}).Draw(t, "model"),
 		Workers:  rapid.IntRange(1, 4).Draw(t, "workers"),
 		Keys:     []string{"a", "b"}[:rapid.IntRange(1, 2).Draw(t, "keys")],
 		Ops:      rapid.IntRange(8, 20).Draw(t, "ops"),
-		Methods:  methods,
+		Methods:  rapid.SampledFrom(methods).Draw(t, "methods"),
 		Unknown:  true,
 		Fail:     rapid.Bool().Draw(t, "fail"),
 		Restarts: rapid.IntRange(0, 1).Draw(t, "restarts"),
@@ -62,8 +86,8 @@ func drawUnknownHistory(t *rapid.T) *history.History {
 }
 
 // damage changes one answer on key k of h: a get's value (to another
-// written to k, to absent, or to one nobody wrote), or a cas's or
-// delete's boolean.
+// written to k, to absent, to one nobody wrote, or a string it read with
+// a character more), or a cas's or delete's boolean.
 func damage(c historytest.Chooser, h *history.History, k string) {
 	var cands []int
 	var values []string
@@ -84,6 +108,9 @@ func damage(c historytest.Chooser, h *history.History, k string) {
 	switch op.Method {
 	case history.Get:
 		vals := append(values, "", `"nowhere"`)
+		if v := string(op.Output.Value); len(v) >= 2 && v[0] == '"' {
+			vals = append(vals, v[:len(v)-1]+`a"`, `"b`+v[1:])
+		}
 		if v := vals[c.Intn(len(vals))]; v == "" {
 			op.Output.Value = nil
 		} else {
@@ -115,7 +142,7 @@ func TestReductionsKeepVerdict(t *testing.T) {
 		t.Run(red.name, func(t *testing.T) {
 			var n tally
 			rapid.Check(t, func(t *rapid.T) {
-				h := roundTrip(t, drawUnknownHistory(t))
+				h := roundTrip(t, drawUnknownHistory(t, red.methods))
 				for _, kh := range partition(h, h.Header.Model, &streams{}) {
 					want := porcupineKeyVerdict(kh)
 					reduced := &keyHistory{key: kh.key, model: kh.model, ops: slices.Clone(kh.ops)}
@@ -213,11 +240,11 @@ func TestNotApplied(t *testing.T) {
 }
 
 // TestReduceNewMethodObservesAll: an operation of a method the
-// reductions do not know yet (append, before its case) is taken to
-// observe and write anything: no unknown write beside it is left out or
-// bounded.
+// reductions do not know (a new one, before its case) is taken to
+// observe and write anything, and so is an append for the writes of the
+// other methods: no unknown set beside it is left out or bounded.
 func TestReduceNewMethodObservesAll(t *testing.T) {
-	for _, method := range []history.Method{history.Get, "append"} {
+	for _, method := range []history.Method{history.Get, history.Append, "frob"} {
 		t.Run(string(method), func(t *testing.T) {
 			m := &kvModel{in: newInterner()}
 			one := m.in.id("1")
@@ -227,14 +254,50 @@ func TestReduceNewMethodObservesAll(t *testing.T) {
 				{ClientId: 1, Input: &kvOp{method: history.Get, value: one, present: true}, Call: 4, Return: 5},
 			}}
 			got := kh.bound()
-			if want := map[history.Method]int{history.Get: 1, "append": 0}[method]; got != want {
+			if want := map[history.Method]int{history.Get: 1}[method]; got != want {
 				t.Errorf("bounded %d; want %d", got, want)
 			}
 			kh.ops = slices.Delete(kh.ops, 2, 3)
 			got = kh.dropUnobserved()
-			if want := map[history.Method]int{history.Get: 1, "append": 0}[method]; got != want {
+			if want := map[history.Method]int{history.Get: 1}[method]; got != want {
 				t.Errorf("left out %d unobserved; want %d", got, want)
 			}
 		})
+	}
+}
+
+// TestTwinsKeepVerdict: the search, which takes identical unknown
+// operations in the order of their calls (searcher.twin), gives every
+// key of a random history full of unknown adds and appends, unreduced,
+// the verdict porcupine gives it. Both verdicts must be common, and
+// twins must be on many keys.
+func TestTwinsKeepVerdict(t *testing.T) {
+	adds := []history.Method{history.Get, history.Get, history.Add, history.Add, history.Add, history.Set, history.Delete}
+	var n tally
+	rapid.Check(t, func(t *rapid.T) {
+		h := roundTrip(t, drawUnknownHistory(t, [][]history.Method{adds, historytest.AppendMethods}))
+		for _, kh := range partition(h, h.Header.Model, &streams{}) {
+			want := porcupineKeyVerdict(kh)
+			if want == porcupine.Unknown {
+				t.Fatalf("key %q undecided by porcupine:\n%s", kh.key, text(h))
+			}
+			got := searchKey(kh, time.Now().Add(20*time.Second))
+			if got.verdict != porcupineVerdict(want) {
+				t.Fatalf("key %q: the search says %v, porcupine %v:\n%s", kh.key, got.verdict, want, text(h))
+			}
+			n.keys++
+			if want == porcupine.Ok {
+				n.ok++
+			} else {
+				n.illegal++
+			}
+			if kh.ordered() > 0 {
+				n.fired++
+			}
+		}
+	})
+	t.Logf("%d keys: %d linearizable, %d not; with twins %d", n.keys, n.ok, n.illegal, n.fired)
+	if n.ok*8 < n.keys || n.illegal*8 < n.keys || n.fired*4 < n.keys {
+		t.Errorf("of %d keys, %d linearizable, %d not, %d with twins: want each verdict on an eighth of them at least, and a quarter with twins", n.keys, n.ok, n.illegal, n.fired)
 	}
 }

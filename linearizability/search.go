@@ -128,6 +128,61 @@ type searcher struct {
 	nodeRank, nodeUp []int32
 	// longest[r] is the longest prefix found holding rank r.
 	longest []prefix
+	// twin[r] is the rank of the latest operation called before rank r
+	// that is interchangeable with it (twins), or none; taken[r] says
+	// whether rank r is in the linearized set.
+	twin  []int32
+	taken []bool
+}
+
+// Symmetry: two unknown operations with the same input (the same kvOp
+// but for the recorded operation: method, epoch, values) and the same
+// return time are twins, and the search linearizes twins in the order
+// of their calls: it takes an operation only once its twin called
+// before it is taken.
+//
+// Proof that this keeps the verdict. Let a and b be twins, a called no
+// later than b, and L a linearization (or a linearizable prefix) that
+// holds b but, before b, not a. Exchange them: a where b was, and b
+// where a was, if L holds a (later). The model steps on both alike, so
+// the states are the same. Real time still allows the order: what must
+// come before a (returned before its call) returned before b's call, so
+// came before b's place; what must come before b came before its old,
+// earlier place, so before a's; and what must come after one (called
+// after its return) must come after the other, as their returns are
+// equal (infinite, or bounded alike), so after both places. Repeated,
+// the exchanges give a linearization (a prefix) of the same length in
+// which every group of twins is taken in call order, which the search
+// finds. The cache stays sound: which operations may be taken next
+// depends on the linearized set alone.
+
+// twinKey is what makes operations twins.
+type twinKey struct {
+	o   kvOp
+	ret int64
+}
+
+// twins returns, by rank, the twin called before each operation, or
+// none, and how many have one. in is by rank, call order; ret the
+// return times by rank.
+func twins(in []*kvOp, ret func(r int) int64) ([]int32, int) {
+	tw := make([]int32, len(in))
+	last := map[twinKey]int32{}
+	n := 0
+	for r, o := range in {
+		tw[r] = none
+		if !o.unknown || o.reset {
+			continue
+		}
+		k := twinKey{*o, ret(r)}
+		k.o.op = nil
+		if q, ok := last[k]; ok {
+			tw[r] = q
+			n++
+		}
+		last[k] = int32(r)
+	}
+	return tw, n
 }
 
 // prefix is a linearizable prefix: its last node, and its length (0:
@@ -175,7 +230,7 @@ func newSearcher(kh *keyHistory) *searcher {
 		model: kh.stepper(), in: make([]*kvOp, n), orig: make([]int32, n),
 		ev: make([]int32, 2*n), ret: make([]int32, n),
 		next: make([]int32, 2*n+1), prev: make([]int32, 2*n+1),
-		longest: make([]prefix, n),
+		longest: make([]prefix, n), taken: make([]bool, n),
 	}
 	rank := make([]int32, n) // by index
 	r := int32(0)
@@ -191,6 +246,7 @@ func newSearcher(kh *keyHistory) *searcher {
 			s.ret[rank[i]] = int32(p)
 		}
 	}
+	s.twin, _ = twins(s.in, func(r int) int64 { return kh.ops[s.orig[r]].Return })
 	head := int32(2 * n)
 	for p := range int32(2 * n) {
 		s.prev[p], s.next[p] = p-1, p+1
@@ -237,6 +293,7 @@ func mix(r int32) uint64 {
 
 // take adds rank r to the linearized set; f records how to undo it.
 func (s *searcher) take(r int32, f *frame) {
+	s.taken[r] = true
 	if r < s.front {
 		at, _ := slices.BinarySearch(s.open, r)
 		s.open = slices.Delete(s.open, at, at+1)
@@ -254,6 +311,7 @@ func (s *searcher) take(r int32, f *frame) {
 
 // untake undoes take(r, f).
 func (s *searcher) untake(r int32, f *frame) {
+	s.taken[r] = false
 	if f.front < 0 {
 		s.open = slices.Insert(s.open, int(f.at), r)
 		s.openHash += mix(r)
@@ -279,6 +337,10 @@ func (s *searcher) run(deadline time.Time) searchResult {
 		e := s.ev[p]
 		if e&1 == 0 {
 			r := e >> 1
+			if t := s.twin[r]; t != none && !s.taken[t] {
+				p = s.next[p]
+				continue
+			}
 			res.steps++
 			ok, next := s.model.step(state, s.in[r])
 			if !ok {

@@ -18,19 +18,64 @@ import (
 // get. It is linearizable (no unknown set took effect before the last
 // get), and without reductions its check takes time exponential in k.
 func UnknownSets(k int) *history.History {
-	h := &history.History{Header: history.NewHeader(history.ModelKV, "unknown-sets", 0)}
+	reads := make([]json.RawMessage, 100)
+	for i := range reads {
+		reads[i] = json.RawMessage("0")
+	}
+	return unknownThenGets("unknown-sets", "0", k, func(i int) history.Op {
+		return history.Op{Method: history.Set, Input: history.Input{Value: json.RawMessage(strconv.Itoa(i))}}
+	}, reads)
+}
+
+// UnknownAppends returns "set "a", then k appends of unknown outcome,
+// each of a string of its own ("x0;", "x1;", ...) that no get reads,
+// then 5 gets reading "a"" on key "k", the unknown operations as in
+// UnknownSets: linearizable, and without the checker's reductions
+// exponential in k.
+func UnknownAppends(k int) *history.History {
+	reads := make([]json.RawMessage, 5)
+	for i := range reads {
+		reads[i] = json.RawMessage(`"a"`)
+	}
+	return unknownThenGets("unknown-appends", `"a"`, k, func(i int) history.Op {
+		return history.Op{Method: history.Append, Input: history.Input{Value: json.RawMessage(fmt.Sprintf(`"x%d;"`, i-1))}}
+	}, reads)
+}
+
+// UnknownAdds returns "set 0, then k adds of +1 of unknown outcome, then
+// gets reading 0, 2, 2, 5 and k/2" on key "k", the unknown operations as
+// in UnknownSets: linearizable for k >= 10 (the adds take effect one by
+// one between the gets), and without the checker's symmetry between
+// identical operations exponential in k.
+func UnknownAdds(k int) *history.History {
+	var reads []json.RawMessage
+	for _, n := range []int{0, 2, 2, 5, k / 2} {
+		reads = append(reads, json.RawMessage(strconv.Itoa(n)))
+	}
+	return unknownThenGets("unknown-adds", "0", k, func(int) history.Op {
+		return history.Op{Method: history.Add, Input: history.Input{Delta: 1}}
+	}, reads)
+}
+
+// unknownThenGets returns "set first, then k operations of unknown
+// outcome, the i-th (from 1) made by unknown(i), by a worker of its own
+// and all called before the first get, then gets one after another
+// returning reads" on key "k".
+func unknownThenGets(name, first string, k int, unknown func(i int) history.Op, reads []json.RawMessage) *history.History {
+	h := &history.History{Header: history.NewHeader(history.ModelKV, name, 0)}
 	add := func(op history.Op) {
 		op.ID, op.Key = int64(len(h.Ops)+1), "k"
 		h.Ops = append(h.Ops, op)
 	}
-	zero := json.RawMessage("0")
-	add(history.Op{Worker: "w0", Method: history.Set, Input: history.Input{Value: zero}, Output: okOutput, Call: 1, Return: 2, Status: history.StatusOK})
+	add(history.Op{Worker: "w0", Method: history.Set, Input: history.Input{Value: json.RawMessage(first)}, Output: okOutput, Call: 1, Return: 2, Status: history.StatusOK})
 	for i := 1; i <= k; i++ {
-		add(history.Op{Worker: fmt.Sprintf("u%d", i), Method: history.Set, Input: history.Input{Value: json.RawMessage(strconv.Itoa(i))}, Call: int64(2 + i), Status: history.StatusUnknown})
+		op := unknown(i)
+		op.Worker, op.Call, op.Status = fmt.Sprintf("u%d", i), int64(2+i), history.StatusUnknown
+		add(op)
 	}
 	t := int64(k + 3)
-	for range 100 {
-		add(history.Op{Worker: "w0", Method: history.Get, Output: history.Output{Value: zero}, Call: t, Return: t + 1, Status: history.StatusOK})
+	for _, v := range reads {
+		add(history.Op{Worker: "w0", Method: history.Get, Output: history.Output{Value: v}, Call: t, Return: t + 1, Status: history.StatusOK})
 		t += 2
 	}
 	return h
