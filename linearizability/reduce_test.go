@@ -166,8 +166,8 @@ func TestReductionsKeepVerdict(t *testing.T) {
 				}
 			})
 			t.Logf("%d keys: %d linearizable, %d not; reduced %d", n.keys, n.ok, n.illegal, n.fired)
-			if n.ok*8 < n.keys || n.illegal*8 < n.keys || n.fired*10 < n.keys {
-				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on an eighth of them at least, and a tenth reduced", n.keys, n.ok, n.illegal, n.fired)
+			if n.ok*16 < n.keys || n.illegal*16 < n.keys || n.fired*30 < n.keys {
+				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on a sixteenth of them at least (typically 70%% and 15-30%%), and a thirtieth reduced (the bounded reduction fires on about an eighth)", n.keys, n.ok, n.illegal, n.fired)
 			}
 		})
 	}
@@ -297,7 +297,7 @@ func TestTwinsKeepVerdict(t *testing.T) {
 		}
 	})
 	t.Logf("%d keys: %d linearizable, %d not; with twins %d", n.keys, n.ok, n.illegal, n.fired)
-	if n.ok*8 < n.keys || n.illegal*8 < n.keys || n.fired*4 < n.keys {
-		t.Errorf("of %d keys, %d linearizable, %d not, %d with twins: want each verdict on an eighth of them at least, and a quarter with twins", n.keys, n.ok, n.illegal, n.fired)
+	if n.ok*16 < n.keys || n.illegal*16 < n.keys || n.fired*4 < n.keys {
+		t.Errorf("of %d keys, %d linearizable, %d not, %d with twins: want each verdict on a sixteenth of them at least, and a quarter with twins", n.keys, n.ok, n.illegal, n.fired)
 	}
 }
