@@ -113,9 +113,9 @@ type sessionCheck struct {
 	// unknownAdd is the earliest call of an unknown add per slot, and
 	// appendCall of an append: an append may leave any string.
 	unknownAdd, appendCall []int64
-	// srcs numbers the values of each slot by pair(slot, value), and
-	// writers holds the operations that may have written each.
-	srcs    map[uint64]int32
+	// srcs numbers the values of each slot, and writers holds the
+	// operations that may have written each.
+	srcs    sourceNumbers
 	writers writeSources
 	// session is each operation's session (-1: not looked at).
 	session []int32
@@ -123,8 +123,8 @@ type sessionCheck struct {
 	obs     []sessionObs
 	// sessions lists each session's observations, in order.
 	sessions [][]int32
-	// lists are by pair(session, slot).
-	lists map[uint64]*sessionLists
+	// lists are by session, then slot.
+	lists [][]*sessionLists
 }
 
 // sessionObs is an operation that saw a key hold a value.
@@ -152,10 +152,10 @@ type sessionLists struct {
 func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 	c := &sessionCheck{
 		h: h, bounds: epochs(h), keyIDs: make(map[string]int32), vals: newValueTable(),
-		slots: make(map[uint64]int32), srcs: make(map[uint64]int32),
+		slots: make(map[uint64]int32), srcs: sourceNumbers{other: make(map[uint64]int32)},
 		session: make([]int32, len(h.Ops)), names: make(map[sessionName]int32),
-		lists: make(map[uint64]*sessionLists),
 	}
+	c.presize()
 	for i := range h.Ops {
 		c.session[i] = -1
 		op := &h.Ops[i]
@@ -171,11 +171,15 @@ func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 			c.classify(int32(i), c.slot(key, epochOf(c.bounds, op.Call)))
 		}
 	}
-	c.writers.finish(len(c.srcs))
+	c.writers.finish(int(c.srcs.n))
 	c.weighReads()
-	for _, l := range c.lists {
-		l.writes.finish()
-		l.reads.finish()
+	for _, ls := range c.lists {
+		for _, l := range ls {
+			if l != nil {
+				l.writes.finish()
+				l.reads.finish()
+			}
+		}
 	}
 	for _, obs := range c.sessions {
 		c.sortByCall(obs)
@@ -248,25 +252,93 @@ func (c *sessionCheck) classify(i int32, slot int32) {
 	}
 }
 
+// presize sizes the lists classify fills for the operations of h that
+// may write or observe, so that they are not grown one by one.
+func (c *sessionCheck) presize() {
+	writes, seen := 0, 0
+	for i := range c.h.Ops {
+		op := &c.h.Ops[i]
+		if _, ok := mayWrite(op); ok {
+			writes++
+		}
+		if _, ok := saw(op); ok {
+			seen++
+		}
+	}
+	c.writers.added = make([]writeSource, 0, writes)
+	c.writers.value = make([]int32, 0, writes)
+	c.obs = make([]sessionObs, 0, seen)
+}
+
 // sources returns the number in srcs of val in slot, making it if need
 // be.
 func (c *sessionCheck) sources(slot, val int32) int32 {
-	s, ok := c.srcs[pair(slot, val)]
-	if !ok {
-		s = int32(len(c.srcs))
-		c.srcs[pair(slot, val)] = s
-	}
+	s, _ := c.srcs.number(slot, val, true)
 	return s
+}
+
+// sourceNumbers numbers the values of each slot. Most values belong to
+// one slot: each value's number in the first slot it was met in is kept
+// by value, the others in a map by pair(slot, value).
+type sourceNumbers struct {
+	n     int32   // how many are numbered
+	slot  []int32 // by value: the first slot it was numbered in, or -1
+	first []int32 // by value: its number there
+	other map[uint64]int32
+}
+
+// number returns the number of val in slot, and whether it has one;
+// create numbers it if it has none.
+func (sn *sourceNumbers) number(slot, val int32, create bool) (int32, bool) {
+	if int(val) < len(sn.slot) {
+		switch sn.slot[val] {
+		case slot:
+			return sn.first[val], true
+		case -1:
+			if !create {
+				return 0, false
+			}
+			sn.slot[val], sn.first[val] = slot, sn.n
+			sn.n++
+			return sn.first[val], true
+		}
+	} else if create {
+		for int(val) >= len(sn.slot) {
+			sn.slot, sn.first = append(sn.slot, -1), append(sn.first, 0)
+		}
+		return sn.number(slot, val, true)
+	}
+	s, ok := sn.other[pair(slot, val)]
+	if !ok && create {
+		s, ok = sn.n, true
+		sn.other[pair(slot, val)] = s
+		sn.n++
+	}
+	return s, ok
 }
 
 // list returns session s's lists for slot, making them if need be.
 func (c *sessionCheck) list(s int32, slot int32) *sessionLists {
-	l := c.lists[pair(s, slot)]
-	if l == nil {
-		l = &sessionLists{}
-		c.lists[pair(s, slot)] = l
+	for int(s) >= len(c.lists) {
+		c.lists = append(c.lists, nil)
 	}
-	return l
+	ls := c.lists[s]
+	for int(slot) >= len(ls) {
+		ls = append(ls, nil)
+	}
+	c.lists[s] = ls
+	if ls[slot] == nil {
+		ls[slot] = &sessionLists{}
+	}
+	return ls[slot]
+}
+
+// listOf returns session s's lists for slot, or nil if it has none.
+func (c *sessionCheck) listOf(s int32, slot int32) *sessionLists {
+	if int(s) < len(c.lists) && int(slot) < len(c.lists[s]) {
+		return c.lists[s][slot]
+	}
+	return nil
 }
 
 // weighReads finds where each observation may have read from, and adds
@@ -617,7 +689,7 @@ func (c *sessionCheck) catchUp(slot int32, t *sessionLearnt) {
 	epoch := c.slotEpoch[slot]
 	for n := t.head; n >= 0 && t.nodes[n].version > t.caught[slot]; n = t.nodes[n].next {
 		node := &t.nodes[n]
-		if l := c.lists[pair(node.session, slot)]; l != nil && node.epoch == epoch {
+		if l := c.listOf(node.session, slot); l != nil && node.epoch == epoch {
 			raiseSeen(t.mw, slot, &l.writes, node)
 			raiseSeen(t.wfr, slot, &l.reads, node)
 		}
@@ -838,7 +910,7 @@ func (c *sessionCheck) mayHaveRead(op *history.Op) string {
 		ws = append(ws, "the initial state")
 	}
 	n := 0
-	if src, ok := c.srcs[pair(slot, val)]; ok {
+	if src, ok := c.srcs.number(slot, val, false); ok {
 		e, _ := c.writers.of(src)
 		n = calledBy(e, op.Return)
 		for _, w := range e[:min(n, 3)] {
