@@ -91,11 +91,6 @@ func findSessions(h *history.History, model history.Model) (*sessionCheck, *sess
 // pair packs two 32-bit numbers into a map key.
 func pair[A, B ~int32 | ~uint32](a A, b B) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-type sessionName struct {
-	worker string
-	stream int
-}
-
 // sessionCheck is what the checks precompute from a history.
 type sessionCheck struct {
 	h      *history.History
@@ -119,8 +114,11 @@ type sessionCheck struct {
 	writers writeSources
 	// session is each operation's session (-1: not looked at).
 	session []int32
-	names   map[sessionName]int32
-	obs     []sessionObs
+	// streams numbers the sessions as partition does, sessionOf turns
+	// that number into the session's here.
+	streams   streams
+	sessionOf []int32
+	obs       []sessionObs
 	// sessions lists each session's observations, in order.
 	sessions [][]int32
 	// lists are by session, then slot.
@@ -153,7 +151,7 @@ func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 	c := &sessionCheck{
 		h: h, bounds: epochs(h), keyIDs: make(map[string]int32), vals: newValueTable(),
 		slots: make(map[uint64]int32), srcs: sourceNumbers{other: make(map[uint64]int32)},
-		session: make([]int32, len(h.Ops)), names: make(map[sessionName]int32),
+		session: make([]int32, len(h.Ops)),
 	}
 	c.presize()
 	for i := range h.Ops {
@@ -219,14 +217,15 @@ func (c *sessionCheck) slot(key int32, epoch uint32) int32 {
 
 // sessionID returns the number of op's session.
 func (c *sessionCheck) sessionID(op *history.Op) int32 {
-	name := sessionName{op.Worker, op.Stream}
-	s, ok := c.names[name]
-	if !ok {
-		s = int32(len(c.sessions))
-		c.names[name] = s
+	id := c.streams.id(op)
+	for id >= len(c.sessionOf) {
+		c.sessionOf = append(c.sessionOf, -1)
+	}
+	if c.sessionOf[id] < 0 {
+		c.sessionOf[id] = int32(len(c.sessions))
 		c.sessions = append(c.sessions, nil)
 	}
-	return s
+	return c.sessionOf[id]
 }
 
 // classify records what op i may have written, wrote, and saw.
