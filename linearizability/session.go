@@ -82,8 +82,10 @@ func checkSessions(h *history.History, model history.Model) []Violation {
 func findSessions(h *history.History, model history.Model) (*sessionCheck, *sessionFindings) {
 	c := newSessionCheck(h, model)
 	f := &sessionFindings{}
+	t := newSessionLearnt(len(c.slotKey))
 	for _, obs := range c.sessions {
-		c.walk(obs, f)
+		c.walk(obs, t, f)
+		t.reset()
 	}
 	return c, f
 }
@@ -589,10 +591,9 @@ func (p *prefixMax) before(t int64) (weight int64, op int32) {
 }
 
 // walk checks one session's observations against what came before them.
-func (c *sessionCheck) walk(obs []int32, f *sessionFindings) {
+func (c *sessionCheck) walk(obs []int32, t *sessionLearnt, f *sessionFindings) {
 	byRet := slices.Clone(obs)
 	sortNearly(byRet, func(a, b int32) int { return cmp.Or(cmp.Compare(c.obs[a].ret, c.obs[b].ret), cmp.Compare(a, b)) })
-	t := newSessionLearnt()
 	j := 0
 	for _, i := range obs {
 		for ; j < len(byRet) && c.obs[byRet[j]].ret < c.obs[i].call; j++ {
@@ -613,9 +614,11 @@ type sessionLearnt struct {
 	version int
 	// caught is the version each slot caught up with; mw and wfr are, per
 	// slot, the heaviest write (by call) and observation (by what it may
-	// have read from) known to come before something observed.
-	caught  map[int32]int
-	mw, wfr map[int32]seenWrite
+	// have read from) known to come before something observed (op -1:
+	// none). touched lists the slots whose are set, for reset.
+	caught  []int
+	mw, wfr []seenWrite
+	touched []int32
 }
 
 // seenNode is the latest write w2 seen of one session in one epoch, seen
@@ -636,9 +639,24 @@ type seenWrite struct {
 	op, w2, rb int32
 }
 
-func newSessionLearnt() *sessionLearnt {
-	return &sessionLearnt{seen: map[uint64]int32{}, head: -1, caught: map[int32]int{},
-		mw: map[int32]seenWrite{}, wfr: map[int32]seenWrite{}}
+// newSessionLearnt returns an empty sessionLearnt for slots slots.
+func newSessionLearnt(slots int) *sessionLearnt {
+	t := &sessionLearnt{seen: map[uint64]int32{}, head: -1, caught: make([]int, slots),
+		mw: make([]seenWrite, slots), wfr: make([]seenWrite, slots)}
+	for i := range slots {
+		t.mw[i].op, t.wfr[i].op = -1, -1
+	}
+	return t
+}
+
+// reset empties t for the next session, at the cost of what it holds.
+func (t *sessionLearnt) reset() {
+	for _, slot := range t.touched {
+		t.caught[slot] = 0
+		t.mw[slot].op, t.wfr[slot].op = -1, -1
+	}
+	clear(t.seen)
+	t.nodes, t.head, t.version, t.touched = t.nodes[:0], -1, 0, t.touched[:0]
 }
 
 // learn notes what observation rb tells its session: if only w2 may
@@ -693,17 +711,20 @@ func (c *sessionCheck) catchUp(slot int32, t *sessionLearnt) {
 			raiseSeen(t.wfr, slot, &l.reads, node)
 		}
 	}
+	if t.caught[slot] == 0 {
+		t.touched = append(t.touched, slot)
+	}
 	t.caught[slot] = t.version
 }
 
 // raiseSeen raises m[slot] to the heaviest entry of p that returned
 // before the write seen in node was called, if it is heavier.
-func raiseSeen(m map[int32]seenWrite, slot int32, p *prefixMax, node *seenNode) {
+func raiseSeen(m []seenWrite, slot int32, p *prefixMax, node *seenNode) {
 	w, op := p.before(node.call)
 	if op < 0 {
 		return
 	}
-	if cur, ok := m[slot]; !ok || w > cur.weight {
+	if cur := m[slot]; cur.op < 0 || w > cur.weight {
 		m[slot] = seenWrite{weight: w, op: op, w2: node.w2, rb: node.rb}
 	}
 }
@@ -722,10 +743,10 @@ func (c *sessionCheck) judge(r *sessionObs, t *sessionLearnt, f *sessionFindings
 		f.add(1, r, op, r.op)
 	}
 	c.catchUp(r.slot, t)
-	if s, ok := t.mw[r.slot]; ok && hi < s.weight {
+	if s := t.mw[r.slot]; s.op >= 0 && hi < s.weight {
 		f.add(2, r, s.op, s.w2, s.rb, r.op)
 	}
-	if s, ok := t.wfr[r.slot]; ok && hi < s.weight {
+	if s := t.wfr[r.slot]; s.op >= 0 && hi < s.weight {
 		f.add(3, r, s.op, s.w2, s.rb, r.op)
 	}
 }
