@@ -179,7 +179,17 @@ type lineScanner struct {
 	i      int
 	first  bool // at the first member of an object
 	intern map[string]string
+	// recent holds strings interned lately, by recentSlot, so that the
+	// few that fill most lines (methods, statuses, workers, keys) are
+	// found by one comparison rather than a hash.
+	recent [64]string
 	buf    []byte
+}
+
+// recentSlot is where b would be in a lineScanner's recent, from its
+// length and its first and last bytes; b is not empty.
+func recentSlot(b []byte) int {
+	return (len(b)*31 + int(b[0])*7 + int(b[len(b)-1])) & 63
 }
 
 func (s *lineScanner) fail(field, format string, args ...any) error {
@@ -639,13 +649,21 @@ func (s *lineScanner) internStr(field string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if v, ok := s.intern[string(b)]; ok {
+	if len(b) == 0 {
+		return "", nil
+	}
+	slot := recentSlot(b)
+	if v := s.recent[slot]; v == string(b) {
 		return v, nil
 	}
-	v := string(b)
-	if s.intern != nil && len(s.intern) < 1<<16 {
-		s.intern[v] = v
+	v, ok := s.intern[string(b)]
+	if !ok {
+		v = string(b)
+		if s.intern != nil && len(s.intern) < 1<<16 {
+			s.intern[v] = v
+		}
 	}
+	s.recent[slot] = v
 	return v, nil
 }
 

@@ -85,10 +85,11 @@ func readStream(r io.Reader, name string, size int64) (*History, error) {
 	if size > 0 {
 		rd.ids.limit = size/16 + 4096 // ids up to 4 times the operations a file of this size can hold
 	}
-	buf := make([]byte, 0, chunkSize)
-	if size > 0 && size < int64(chunkSize) {
-		buf = make([]byte, 0, size+1)
+	bufSize := int64(chunkSize)
+	if size > 0 && size < bufSize {
+		bufSize = size + 1
 	}
+	buf := make([]byte, 0, bufSize)
 	first := true
 	for {
 		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
@@ -372,6 +373,18 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 }
 
 func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
+	// The operation is built in place: one built aside would be moved
+	// to the heap, one allocation per line.
+	h.Ops = append(h.Ops, Op{})
+	if err := d.fill(&h.Ops[len(h.Ops)-1], l, n, perr); err != nil {
+		h.Ops = h.Ops[:len(h.Ops)-1]
+		return err
+	}
+	return nil
+}
+
+// fill makes *op the operation of line l, numbered n, if it is one.
+func (d *lineDecoder) fill(op *Op, l *line, n int, perr perrFunc) error {
 	switch {
 	case l.has&fID == 0:
 		return perr("id", "missing")
@@ -392,7 +405,7 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	case l.has&fStatus == 0:
 		return perr("status", "missing")
 	}
-	op := Op{ID: l.ID, Worker: l.Worker, Stream: l.Stream, Method: l.Method, Key: l.Key, Input: l.Input,
+	*op = Op{ID: l.ID, Worker: l.Worker, Stream: l.Stream, Method: l.Method, Key: l.Key, Input: l.Input,
 		Output: l.Output, Call: l.Call, Status: l.Status, Line: n}
 	switch op.Status {
 	case StatusOK, StatusFail:
@@ -413,13 +426,12 @@ func (d *lineDecoder) op(h *History, l *line, n int, perr perrFunc) error {
 	default:
 		return perr("status", "unknown status %q (want ok, fail or unknown)", op.Status)
 	}
-	if f, err := checkOpValues(&op, l.inputHas); err != nil {
+	if f, err := checkOpValues(op, l.inputHas); err != nil {
 		return perr(f, "%v", err)
 	}
 	d.vals.intern(&op.Input.Value)
 	d.vals.intern(&op.Input.Old)
 	d.vals.intern(&op.Output.Value)
-	h.Ops = append(h.Ops, op)
 	return nil
 }
 

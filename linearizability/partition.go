@@ -40,9 +40,21 @@ type streamKey struct {
 	stream int
 }
 
+// fewStreams is how many streams are looked up by a scan of names
+// rather than in the map: comparing a few interned strings is quicker
+// than hashing one.
+const fewStreams = 8
+
+// id returns the number of op's stream, numbering it if it is new.
 func (s *streams) id(op *history.Op) int {
 	k := streamKey{op.Worker, op.Stream}
-	if id, ok := s.ids[k]; ok {
+	if len(s.names) <= fewStreams {
+		for id, n := range s.names {
+			if n == k {
+				return id
+			}
+		}
+	} else if id, ok := s.ids[k]; ok {
 		return id
 	}
 	if s.ids == nil {

@@ -211,21 +211,24 @@ func newSearcher(kh *keyHistory) *searcher {
 		t    int64
 		code int32 // index<<1, |1 for a return
 	}
-	evs := make([]event, 0, 2*n)
-	for i := range kh.ops {
-		evs = append(evs, event{kh.ops[i].Call, int32(i) << 1}, event{kh.ops[i].Return, int32(i)<<1 | 1})
-	}
 	// By time; at a tie, calls before returns (as porcupine orders them),
-	// then by index.
-	slices.SortFunc(evs, func(a, b event) int {
-		if c := cmp.Compare(a.t, b.t); c != 0 {
-			return c
+	// then by index: the calls and the returns, each nearly in order
+	// already, are sorted apart and merged.
+	calls, rets := make([]event, n), make([]event, n)
+	for i := range kh.ops {
+		calls[i], rets[i] = event{kh.ops[i].Call, int32(i) << 1}, event{kh.ops[i].Return, int32(i)<<1 | 1}
+	}
+	byTime := func(a, b event) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.code, b.code)) }
+	sortNearly(calls, byTime)
+	sortNearly(rets, byTime)
+	evs := make([]event, 0, 2*n)
+	for len(calls) > 0 || len(rets) > 0 {
+		if len(rets) == 0 || len(calls) > 0 && calls[0].t <= rets[0].t {
+			evs, calls = append(evs, calls[0]), calls[1:]
+		} else {
+			evs, rets = append(evs, rets[0]), rets[1:]
 		}
-		if c := cmp.Compare(a.code&1, b.code&1); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.code, b.code)
-	})
+	}
 	s := &searcher{
 		model: kh.stepper(), in: make([]*kvOp, n), orig: make([]int32, n),
 		ev: make([]int32, 2*n), ret: make([]int32, n),

@@ -82,19 +82,16 @@ func checkSessions(h *history.History, model history.Model) []Violation {
 func findSessions(h *history.History, model history.Model) (*sessionCheck, *sessionFindings) {
 	c := newSessionCheck(h, model)
 	f := &sessionFindings{}
+	t := newSessionLearnt(len(c.slotKey))
 	for _, obs := range c.sessions {
-		c.walk(obs, f)
+		c.walk(obs, t, f)
+		t.reset()
 	}
 	return c, f
 }
 
 // pair packs two 32-bit numbers into a map key.
 func pair[A, B ~int32 | ~uint32](a A, b B) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
-
-type sessionName struct {
-	worker string
-	stream int
-}
 
 // sessionCheck is what the checks precompute from a history.
 type sessionCheck struct {
@@ -113,18 +110,21 @@ type sessionCheck struct {
 	// unknownAdd is the earliest call of an unknown add per slot, and
 	// appendCall of an append: an append may leave any string.
 	unknownAdd, appendCall []int64
-	// srcs numbers the values of each slot by pair(slot, value), and
-	// writers holds the operations that may have written each.
-	srcs    map[uint64]int32
+	// srcs numbers the values of each slot, and writers holds the
+	// operations that may have written each.
+	srcs    sourceNumbers
 	writers writeSources
 	// session is each operation's session (-1: not looked at).
 	session []int32
-	names   map[sessionName]int32
-	obs     []sessionObs
+	// streams numbers the sessions as partition does, sessionOf turns
+	// that number into the session's here.
+	streams   streams
+	sessionOf []int32
+	obs       []sessionObs
 	// sessions lists each session's observations, in order.
 	sessions [][]int32
-	// lists are by pair(session, slot).
-	lists map[uint64]*sessionLists
+	// lists are by session, then slot.
+	lists [][]*sessionLists
 }
 
 // sessionObs is an operation that saw a key hold a value.
@@ -152,10 +152,10 @@ type sessionLists struct {
 func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 	c := &sessionCheck{
 		h: h, bounds: epochs(h), keyIDs: make(map[string]int32), vals: newValueTable(),
-		slots: make(map[uint64]int32), srcs: make(map[uint64]int32),
-		session: make([]int32, len(h.Ops)), names: make(map[sessionName]int32),
-		lists: make(map[uint64]*sessionLists),
+		slots: make(map[uint64]int32), srcs: sourceNumbers{other: make(map[uint64]int32)},
+		session: make([]int32, len(h.Ops)),
 	}
+	c.presize()
 	for i := range h.Ops {
 		c.session[i] = -1
 		op := &h.Ops[i]
@@ -171,11 +171,15 @@ func newSessionCheck(h *history.History, model history.Model) *sessionCheck {
 			c.classify(int32(i), c.slot(key, epochOf(c.bounds, op.Call)))
 		}
 	}
-	c.writers.finish(len(c.srcs))
+	c.writers.finish(int(c.srcs.n))
 	c.weighReads()
-	for _, l := range c.lists {
-		l.writes.finish()
-		l.reads.finish()
+	for _, ls := range c.lists {
+		for _, l := range ls {
+			if l != nil {
+				l.writes.finish()
+				l.reads.finish()
+			}
+		}
 	}
 	for _, obs := range c.sessions {
 		c.sortByCall(obs)
@@ -215,14 +219,15 @@ func (c *sessionCheck) slot(key int32, epoch uint32) int32 {
 
 // sessionID returns the number of op's session.
 func (c *sessionCheck) sessionID(op *history.Op) int32 {
-	name := sessionName{op.Worker, op.Stream}
-	s, ok := c.names[name]
-	if !ok {
-		s = int32(len(c.sessions))
-		c.names[name] = s
+	id := c.streams.id(op)
+	for id >= len(c.sessionOf) {
+		c.sessionOf = append(c.sessionOf, -1)
+	}
+	if c.sessionOf[id] < 0 {
+		c.sessionOf[id] = int32(len(c.sessions))
 		c.sessions = append(c.sessions, nil)
 	}
-	return s
+	return c.sessionOf[id]
 }
 
 // classify records what op i may have written, wrote, and saw.
@@ -248,25 +253,93 @@ func (c *sessionCheck) classify(i int32, slot int32) {
 	}
 }
 
+// presize sizes the lists classify fills for the operations of h that
+// may write or observe, so that they are not grown one by one.
+func (c *sessionCheck) presize() {
+	writes, seen := 0, 0
+	for i := range c.h.Ops {
+		op := &c.h.Ops[i]
+		if _, ok := mayWrite(op); ok {
+			writes++
+		}
+		if _, ok := saw(op); ok {
+			seen++
+		}
+	}
+	c.writers.added = make([]writeSource, 0, writes)
+	c.writers.value = make([]int32, 0, writes)
+	c.obs = make([]sessionObs, 0, seen)
+}
+
 // sources returns the number in srcs of val in slot, making it if need
 // be.
 func (c *sessionCheck) sources(slot, val int32) int32 {
-	s, ok := c.srcs[pair(slot, val)]
-	if !ok {
-		s = int32(len(c.srcs))
-		c.srcs[pair(slot, val)] = s
-	}
+	s, _ := c.srcs.number(slot, val, true)
 	return s
+}
+
+// sourceNumbers numbers the values of each slot. Most values belong to
+// one slot: each value's number in the first slot it was met in is kept
+// by value, the others in a map by pair(slot, value).
+type sourceNumbers struct {
+	n     int32   // how many are numbered
+	slot  []int32 // by value: the first slot it was numbered in, or -1
+	first []int32 // by value: its number there
+	other map[uint64]int32
+}
+
+// number returns the number of val in slot, and whether it has one;
+// create numbers it if it has none.
+func (sn *sourceNumbers) number(slot, val int32, create bool) (int32, bool) {
+	if int(val) < len(sn.slot) {
+		switch sn.slot[val] {
+		case slot:
+			return sn.first[val], true
+		case -1:
+			if !create {
+				return 0, false
+			}
+			sn.slot[val], sn.first[val] = slot, sn.n
+			sn.n++
+			return sn.first[val], true
+		}
+	} else if create {
+		for int(val) >= len(sn.slot) {
+			sn.slot, sn.first = append(sn.slot, -1), append(sn.first, 0)
+		}
+		return sn.number(slot, val, true)
+	}
+	s, ok := sn.other[pair(slot, val)]
+	if !ok && create {
+		s, ok = sn.n, true
+		sn.other[pair(slot, val)] = s
+		sn.n++
+	}
+	return s, ok
 }
 
 // list returns session s's lists for slot, making them if need be.
 func (c *sessionCheck) list(s int32, slot int32) *sessionLists {
-	l := c.lists[pair(s, slot)]
-	if l == nil {
-		l = &sessionLists{}
-		c.lists[pair(s, slot)] = l
+	for int(s) >= len(c.lists) {
+		c.lists = append(c.lists, nil)
 	}
-	return l
+	ls := c.lists[s]
+	for int(slot) >= len(ls) {
+		ls = append(ls, nil)
+	}
+	c.lists[s] = ls
+	if ls[slot] == nil {
+		ls[slot] = &sessionLists{}
+	}
+	return ls[slot]
+}
+
+// listOf returns session s's lists for slot, or nil if it has none.
+func (c *sessionCheck) listOf(s int32, slot int32) *sessionLists {
+	if int(s) < len(c.lists) && int(slot) < len(c.lists[s]) {
+		return c.lists[s][slot]
+	}
+	return nil
 }
 
 // weighReads finds where each observation may have read from, and adds
@@ -518,10 +591,9 @@ func (p *prefixMax) before(t int64) (weight int64, op int32) {
 }
 
 // walk checks one session's observations against what came before them.
-func (c *sessionCheck) walk(obs []int32, f *sessionFindings) {
+func (c *sessionCheck) walk(obs []int32, t *sessionLearnt, f *sessionFindings) {
 	byRet := slices.Clone(obs)
 	sortNearly(byRet, func(a, b int32) int { return cmp.Or(cmp.Compare(c.obs[a].ret, c.obs[b].ret), cmp.Compare(a, b)) })
-	t := newSessionLearnt()
 	j := 0
 	for _, i := range obs {
 		for ; j < len(byRet) && c.obs[byRet[j]].ret < c.obs[i].call; j++ {
@@ -542,9 +614,11 @@ type sessionLearnt struct {
 	version int
 	// caught is the version each slot caught up with; mw and wfr are, per
 	// slot, the heaviest write (by call) and observation (by what it may
-	// have read from) known to come before something observed.
-	caught  map[int32]int
-	mw, wfr map[int32]seenWrite
+	// have read from) known to come before something observed (op -1:
+	// none). touched lists the slots whose are set, for reset.
+	caught  []int
+	mw, wfr []seenWrite
+	touched []int32
 }
 
 // seenNode is the latest write w2 seen of one session in one epoch, seen
@@ -565,9 +639,24 @@ type seenWrite struct {
 	op, w2, rb int32
 }
 
-func newSessionLearnt() *sessionLearnt {
-	return &sessionLearnt{seen: map[uint64]int32{}, head: -1, caught: map[int32]int{},
-		mw: map[int32]seenWrite{}, wfr: map[int32]seenWrite{}}
+// newSessionLearnt returns an empty sessionLearnt for slots slots.
+func newSessionLearnt(slots int) *sessionLearnt {
+	t := &sessionLearnt{seen: map[uint64]int32{}, head: -1, caught: make([]int, slots),
+		mw: make([]seenWrite, slots), wfr: make([]seenWrite, slots)}
+	for i := range slots {
+		t.mw[i].op, t.wfr[i].op = -1, -1
+	}
+	return t
+}
+
+// reset empties t for the next session, at the cost of what it holds.
+func (t *sessionLearnt) reset() {
+	for _, slot := range t.touched {
+		t.caught[slot] = 0
+		t.mw[slot].op, t.wfr[slot].op = -1, -1
+	}
+	clear(t.seen)
+	t.nodes, t.head, t.version, t.touched = t.nodes[:0], -1, 0, t.touched[:0]
 }
 
 // learn notes what observation rb tells its session: if only w2 may
@@ -617,22 +706,25 @@ func (c *sessionCheck) catchUp(slot int32, t *sessionLearnt) {
 	epoch := c.slotEpoch[slot]
 	for n := t.head; n >= 0 && t.nodes[n].version > t.caught[slot]; n = t.nodes[n].next {
 		node := &t.nodes[n]
-		if l := c.lists[pair(node.session, slot)]; l != nil && node.epoch == epoch {
+		if l := c.listOf(node.session, slot); l != nil && node.epoch == epoch {
 			raiseSeen(t.mw, slot, &l.writes, node)
 			raiseSeen(t.wfr, slot, &l.reads, node)
 		}
+	}
+	if t.caught[slot] == 0 {
+		t.touched = append(t.touched, slot)
 	}
 	t.caught[slot] = t.version
 }
 
 // raiseSeen raises m[slot] to the heaviest entry of p that returned
 // before the write seen in node was called, if it is heavier.
-func raiseSeen(m map[int32]seenWrite, slot int32, p *prefixMax, node *seenNode) {
+func raiseSeen(m []seenWrite, slot int32, p *prefixMax, node *seenNode) {
 	w, op := p.before(node.call)
 	if op < 0 {
 		return
 	}
-	if cur, ok := m[slot]; !ok || w > cur.weight {
+	if cur := m[slot]; cur.op < 0 || w > cur.weight {
 		m[slot] = seenWrite{weight: w, op: op, w2: node.w2, rb: node.rb}
 	}
 }
@@ -651,10 +743,10 @@ func (c *sessionCheck) judge(r *sessionObs, t *sessionLearnt, f *sessionFindings
 		f.add(1, r, op, r.op)
 	}
 	c.catchUp(r.slot, t)
-	if s, ok := t.mw[r.slot]; ok && hi < s.weight {
+	if s := t.mw[r.slot]; s.op >= 0 && hi < s.weight {
 		f.add(2, r, s.op, s.w2, s.rb, r.op)
 	}
-	if s, ok := t.wfr[r.slot]; ok && hi < s.weight {
+	if s := t.wfr[r.slot]; s.op >= 0 && hi < s.weight {
 		f.add(3, r, s.op, s.w2, s.rb, r.op)
 	}
 }
@@ -838,7 +930,7 @@ func (c *sessionCheck) mayHaveRead(op *history.Op) string {
 		ws = append(ws, "the initial state")
 	}
 	n := 0
-	if src, ok := c.srcs[pair(slot, val)]; ok {
+	if src, ok := c.srcs.number(slot, val, false); ok {
 		e, _ := c.writers.of(src)
 		n = calledBy(e, op.Return)
 		for _, w := range e[:min(n, 3)] {
