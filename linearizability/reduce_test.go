@@ -132,47 +132,6 @@ type tally struct {
 	keys, ok, illegal, fired int
 }
 
-// TestReductionsKeepVerdict: each reduction, alone and all together,
-// gives every key of a random history full of unknown operations the
-// verdict porcupine gives it unreduced, linearizable or not. Both
-// verdicts must be common, and the reduction must often do something,
-// or the property proves little.
-func TestReductionsKeepVerdict(t *testing.T) {
-	for _, red := range reductions {
-		t.Run(red.name, func(t *testing.T) {
-			var n tally
-			rapid.Check(t, func(t *rapid.T) {
-				h := roundTrip(t, drawUnknownHistory(t, red.methods))
-				for _, kh := range partition(h, h.Header.Model, &streams{}) {
-					want := porcupineKeyVerdict(kh)
-					reduced := &keyHistory{key: kh.key, model: kh.model, ops: slices.Clone(kh.ops)}
-					did := red.run(reduced)
-					got := porcupineKeyVerdict(reduced)
-					if want == porcupine.Unknown || got == porcupine.Unknown {
-						t.Fatalf("key %q undecided (unreduced %v, reduced %v):\n%s", kh.key, want, got, text(h))
-					}
-					if got != want {
-						t.Fatalf("key %q: reduced by %s (%d operations) it is %v, unreduced %v:\n%s", kh.key, red.name, did, got, want, text(h))
-					}
-					n.keys++
-					if want == porcupine.Ok {
-						n.ok++
-					} else {
-						n.illegal++
-					}
-					if did > 0 {
-						n.fired++
-					}
-				}
-			})
-			t.Logf("%d keys: %d linearizable, %d not; reduced %d", n.keys, n.ok, n.illegal, n.fired)
-			if n.ok*16 < n.keys || n.illegal*16 < n.keys || n.fired*30 < n.keys {
-				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on a sixteenth of them at least (typically 70%% and 15-30%%), and a thirtieth reduced (the bounded reduction fires on about an eighth)", n.keys, n.ok, n.illegal, n.fired)
-			}
-		})
-	}
-}
-
 // TestNotAppliedNeverRejects: a simulated history whose unknown
 // operations that never took effect are named by not_applied fault
 // events is still accepted when the checker leaves them out.
@@ -263,41 +222,5 @@ func TestReduceNewMethodObservesAll(t *testing.T) {
 				t.Errorf("left out %d unobserved; want %d", got, want)
 			}
 		})
-	}
-}
-
-// TestTwinsKeepVerdict: the search, which takes identical unknown
-// operations in the order of their calls (searcher.twin), gives every
-// key of a random history full of unknown adds and appends, unreduced,
-// the verdict porcupine gives it. Both verdicts must be common, and
-// twins must be on many keys.
-func TestTwinsKeepVerdict(t *testing.T) {
-	adds := []history.Method{history.Get, history.Get, history.Add, history.Add, history.Add, history.Set, history.Delete}
-	var n tally
-	rapid.Check(t, func(t *rapid.T) {
-		h := roundTrip(t, drawUnknownHistory(t, [][]history.Method{adds, historytest.AppendMethods}))
-		for _, kh := range partition(h, h.Header.Model, &streams{}) {
-			want := porcupineKeyVerdict(kh)
-			if want == porcupine.Unknown {
-				t.Fatalf("key %q undecided by porcupine:\n%s", kh.key, text(h))
-			}
-			got := searchKey(kh, time.Now().Add(20*time.Second))
-			if got.verdict != porcupineVerdict(want) {
-				t.Fatalf("key %q: the search says %v, porcupine %v:\n%s", kh.key, got.verdict, want, text(h))
-			}
-			n.keys++
-			if want == porcupine.Ok {
-				n.ok++
-			} else {
-				n.illegal++
-			}
-			if kh.ordered() > 0 {
-				n.fired++
-			}
-		}
-	})
-	t.Logf("%d keys: %d linearizable, %d not; with twins %d", n.keys, n.ok, n.illegal, n.fired)
-	if n.ok*16 < n.keys || n.illegal*16 < n.keys || n.fired*4 < n.keys {
-		t.Errorf("of %d keys, %d linearizable, %d not, %d with twins: want each verdict on a sixteenth of them at least, and a quarter with twins", n.keys, n.ok, n.illegal, n.fired)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -12,64 +11,6 @@ import (
 	"github.com/shmlab/shmlab/history/historytest"
 	"pgregory.net/rapid"
 )
-
-// TestSearchAgreesWithPorcupine: on small random histories, linearizable
-// (simulated) and not (one answer changed), the search gives porcupine's
-// verdict on every key, and finds prefixes as long as porcupine's
-// longest; a linearization it gives is one: every operation once, in an
-// order the model accepts and real time allows.
-func TestSearchAgreesWithPorcupine(t *testing.T) {
-	var counts [3]int // histories found linearizable, not, with an answer changed but linearizable
-	rapid.Check(t, func(t *rapid.T) {
-		c := historytest.RapidChooser{T: t}
-		h := historytest.Simulate(c, historytest.DrawConfig(t))
-		broken := rapid.IntRange(0, 3).Draw(t, "broken") > 0 && breakAnswer(c, h)
-		h = roundTrip(t, h)
-		verdict := Ok
-		var ss streams
-		for _, kh := range partition(h, h.Header.Model, &ss) {
-			want, wantParts := porcupineKey(kh)
-			if want == porcupine.Unknown {
-				t.Skip("porcupine did not decide in time")
-			}
-			got := searchKey(kh, time.Now().Add(5*time.Second))
-			if got.verdict == Unknown {
-				t.Fatalf("key %q: porcupine says %v, the search did not end\n%s", kh.key, want, text(h))
-			}
-			if porcupineVerdict(want) != got.verdict {
-				t.Fatalf("key %q: porcupine says %v, the search %v\n%s", kh.key, want, got.verdict, text(h))
-			}
-			if l, w := longestLen(got.prefixes), longestLen(wantParts); l != w {
-				t.Fatalf("key %q: longest prefix %d, porcupine's %d\n%s", kh.key, l, w, text(h))
-			}
-			switch {
-			case got.verdict == Ok:
-				if len(got.prefixes) != 1 {
-					t.Fatalf("key %q: %d linearizations, want 1", kh.key, len(got.prefixes))
-				}
-				requireLinearization(t, kh, got.prefixes[0])
-			default:
-				for _, p := range got.prefixes {
-					requirePrefix(t, kh, p)
-				}
-				verdict = Illegal
-			}
-		}
-		switch {
-		case verdict == Illegal:
-			counts[1]++
-		case broken:
-			counts[2]++
-			fallthrough
-		default:
-			counts[0]++
-		}
-	})
-	t.Logf("histories linearizable %d (with an answer changed %d), not %d", counts[0], counts[2], counts[1])
-	if total := counts[0] + counts[1]; counts[0] < total/4 || counts[1] < total/4 {
-		t.Fatalf("one kind is rare: %d linearizable histories, %d not", counts[0], counts[1])
-	}
-}
 
 func porcupineVerdict(r porcupine.CheckResult) Verdict {
 	switch r {
