@@ -118,7 +118,7 @@ type Result struct {
 	// the others are.
 	Reduced Reduced
 	// Duration is how long the check took; Search the part of it spent in
-	// porcupine.
+	// the linearizability search.
 	Duration, Search time.Duration
 	// Invalid, if not nil, says why nothing was checked: the history or
 	// the options are not valid. The verdict is then Unknown.

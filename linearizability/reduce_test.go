@@ -121,7 +121,7 @@ func damage(c historytest.Chooser, h *history.History, k string) {
 	}
 }
 
-// searchKey decides one key's history with porcupine.
+// porcupineKeyVerdict decides one key's history with porcupine.
 func porcupineKeyVerdict(kh *keyHistory) porcupine.CheckResult {
 	return porcupine.CheckOperationsTimeout(kh.model.porcupine(), kh.ops, 20*time.Second)
 }
