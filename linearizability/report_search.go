@@ -23,37 +23,20 @@ func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
 	return searchForReport(p.keysShown(keys), deadline)
 }
 
-// searchForReport searches each key once with porcupine's verbose check,
-// keys one after another, until deadline (zero: none); the keys it could
-// not decide in time have no linearization.
+// searchForReport searches each key once, as Check does, keys one after
+// another, until deadline (zero: none); the keys it could not decide in
+// time have no linearization.
 func searchForReport(keys []*keyHistory, deadline time.Time) *searched {
 	s := &searched{keys: keys, lin: make([][][]int, len(keys))}
 	for i, kh := range keys {
-		left, ok := remaining(deadline)
-		if !ok {
+		if _, ok := remaining(deadline); !ok {
 			break
 		}
-		res, info := porcupine.CheckOperationsVerbose(kh.model.porcupine(), kh.ops, left)
-		if res == porcupine.Unknown {
-			continue
-		}
-		parts := info.PartialLinearizations()
-		if len(parts) == 0 {
-			s.lin[i] = [][]int{}
-			continue
-		}
-		if res == porcupine.Ok {
-			for _, p := range parts[0] {
-				if len(p) == len(kh.ops) {
-					s.lin[i] = [][]int{p}
-					break
-				}
+		if res := searchKey(kh, deadline); res.verdict != Unknown {
+			s.lin[i] = res.prefixes
+			if s.lin[i] == nil {
+				s.lin[i] = [][]int{}
 			}
-			continue
-		}
-		s.lin[i] = parts[0]
-		if s.lin[i] == nil {
-			s.lin[i] = [][]int{}
 		}
 	}
 	return s
