@@ -31,50 +31,60 @@ func storeChecked(h *history.History) *history.StoreLimits {
 }
 
 // checkWholeStore checks h as one bounded store, as checkKeys checks
-// keys: it returns the finding, if any, and the verdict.
-func checkWholeStore(h *history.History, limits history.StoreLimits, ss *streams, opts Options) ([]KeyResult, Verdict) {
+// keys: it returns the finding, if any, what the search found (one entry,
+// the whole store, for the report) and the verdict.
+func checkWholeStore(h *history.History, limits history.StoreLimits, ss *streams, opts Options) ([]KeyResult, *searched, Verdict) {
 	var deadline time.Time
 	if opts.Timeout > 0 {
 		deadline = time.Now().Add(opts.Timeout)
 	}
-	kr := checkStore(partitionStore(h, limits, ss), deadline)
+	sh := partitionStore(h, limits, ss)
+	kr, lin := checkStore(sh, deadline)
+	found := &searched{keys: []*keyHistory{{ops: sh.ops}}, lin: [][][]int{lin}}
 	if kr.Verdict == Ok {
-		return nil, Ok
+		return nil, found, Ok
 	}
-	return []KeyResult{kr}, kr.Verdict
+	return []KeyResult{kr}, found, kr.Verdict
 }
 
-// checkStore searches a bounded store's whole history, and explains it
-// when it is not linearizable. The finding names the key of the
-// operation at fault ("" if none is found).
-func checkStore(sh *storeHistory, deadline time.Time) KeyResult {
+// checkStore searches a bounded store's whole history once, and explains
+// it when it is not linearizable; it returns the finding and the
+// prefixes the search found (nil if undecided). The finding names the
+// key of the operation at fault ("" if none is found).
+func checkStore(sh *storeHistory, deadline time.Time) (KeyResult, [][]int) {
 	var kr KeyResult
-	left, ok := remaining(deadline)
-	if !ok {
+	if _, ok := remaining(deadline); !ok {
 		kr.Verdict = Unknown
 		kr.Explanation = "not checked: the time ran out"
-		return kr
+		return kr, nil
 	}
-	model := sh.model.porcupine()
-	switch porcupine.CheckOperationsTimeout(model, sh.ops, left) {
+	switch res, lin := searchStore(sh, deadline); res {
 	case porcupine.Ok:
-		return kr
+		return kr, lin
 	case porcupine.Unknown:
 		kr.Verdict = Unknown
 		kr.Explanation = fmt.Sprintf("undecided: the search of the whole store (%d operations) ran out of time", len(sh.ops))
-		return kr
+		return kr, nil
+	default:
+		return sh.explain(lin), lin
 	}
-	kr.Verdict = Illegal
-	if left, ok = remaining(deadline); !ok {
-		kr.Explanation = "the store's history is not linearizable; no time was left to say why"
-		return kr
+}
+
+// searchStore searches a bounded store's whole history once, with
+// porcupine's verbose check, until deadline (zero: none): the verdict,
+// and the longest linearizable prefixes (a full linearization when it is
+// linearizable; nil if undecided).
+func searchStore(sh *storeHistory, deadline time.Time) (porcupine.CheckResult, [][]int) {
+	left, _ := remaining(deadline)
+	res, info := porcupine.CheckOperationsVerbose(sh.model.porcupine(), sh.ops, left)
+	if res == porcupine.Unknown {
+		return res, nil
 	}
-	_, info := porcupine.CheckOperationsVerbose(model, sh.ops, left)
-	var prefixes [][]int
-	if parts := info.PartialLinearizations(); len(parts) > 0 {
-		prefixes = parts[0]
+	lin := [][]int{}
+	if parts := info.PartialLinearizations(); len(parts) > 0 && parts[0] != nil {
+		lin = parts[0]
 	}
-	return sh.explain(prefixes)
+	return res, lin
 }
 
 // explain says why the store's history is not linearizable: which

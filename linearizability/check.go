@@ -222,7 +222,7 @@ func Check(h *history.History, opts Options) *Result {
 	}()
 	t0 := time.Now()
 	if limits != nil {
-		r.Keys, r.Linearizable = checkWholeStore(h, *limits, &ss, opts)
+		r.Keys, r.search, r.Linearizable = checkWholeStore(h, *limits, &ss, opts)
 	} else {
 		r.search = &searched{keys: keys}
 		r.Keys, r.search.lin, r.Linearizable = checkKeys(keys, opts)

@@ -3,7 +3,6 @@ package linearizability
 import (
 	"time"
 
-	"github.com/anishathalye/porcupine"
 	"github.com/shmlab/shmlab/history"
 )
 
@@ -11,11 +10,15 @@ import (
 // operation shown, as the Result's search found them; without one (no
 // Result, or a bounded store's), it searches them until deadline.
 func (p *reportPage) search(model history.Model, deadline time.Time) *searched {
+	limits := storeChecked(p.h)
 	if r := p.opts.Result; r != nil && r.search != nil {
+		if limits != nil {
+			return r.search // the whole store, one entry
+		}
 		return r.search.only(p.keysShown(r.search.keys))
 	}
 	var ss streams
-	if limits := storeChecked(p.h); limits != nil {
+	if limits != nil {
 		return searchStoreForReport(partitionStore(p.h, *limits, &ss), deadline)
 	}
 	keys := partition(p.h, model, &ss)
@@ -46,17 +49,8 @@ func searchForReport(keys []*keyHistory, deadline time.Time) *searched {
 // as Check does, and keeps it as one entry (key "") of searched.
 func searchStoreForReport(sh *storeHistory, deadline time.Time) *searched {
 	s := &searched{keys: []*keyHistory{{ops: sh.ops}}, lin: make([][][]int, 1)}
-	left, ok := remaining(deadline)
-	if !ok {
-		return s
-	}
-	res, info := porcupine.CheckOperationsVerbose(sh.model.porcupine(), sh.ops, left)
-	if res == porcupine.Unknown {
-		return s
-	}
-	s.lin[0] = [][]int{}
-	if parts := info.PartialLinearizations(); len(parts) > 0 && parts[0] != nil {
-		s.lin[0] = parts[0]
+	if _, ok := remaining(deadline); ok {
+		_, s.lin[0] = searchStore(sh, deadline)
 	}
 	return s
 }
