@@ -189,12 +189,12 @@ func Check(h *history.History, opts Options) *Result {
 	var ss streams
 	var keys []*keyHistory
 	limits := storeChecked(h)
-	if limits == nil {
-		keys = partition(h, model, &ss)
-	}
-	r.Checked = checkedOps(h)
-	if limits == nil {
-		r.Reduced.NotApplied = len(notApplied(h))
+	if limits == nil { // a whole store's search takes no ground truth
+		skip := notApplied(h)
+		keys = partitionSkipping(h, model, &ss, skip)
+		r.Checked, r.Reduced.NotApplied = checkedOps(h, skip), len(skip)
+	} else {
+		r.Checked = checkedOps(h, nil)
 	}
 	if !opts.NoReduce {
 		r.Reduced.add(reduceKeys(keys))

@@ -84,9 +84,8 @@ func epochOf(bounds []int64, t int64) uint32 {
 }
 
 // checkedOps counts the operations the search takes: those on one key
-// that did not fail, nor were not applied (notApplied).
-func checkedOps(h *history.History) int {
-	skip := notApplied(h)
+// that did not fail, nor are in skip (notApplied).
+func checkedOps(h *history.History, skip map[int64]bool) int {
 	n := 0
 	for i := range h.Ops {
 		if h.Ops[i].Method.Keyed() && h.Ops[i].Status != history.StatusFail && !skip[h.Ops[i].ID] {
@@ -136,7 +135,12 @@ func notApplied(h *history.History) map[int64]bool {
 // left out (they surely did nothing), and so are the unknown ones that
 // did nothing (notApplied), len and keys.
 func partition(h *history.History, model history.Model, ss *streams) []*keyHistory {
-	skip := notApplied(h)
+	return partitionSkipping(h, model, ss, notApplied(h))
+}
+
+// partitionSkipping is partition, leaving out the operations of skip
+// (notApplied(h), which its caller has at hand).
+func partitionSkipping(h *history.History, model history.Model, ss *streams, skip map[int64]bool) []*keyHistory {
 	inf := infinity(h)
 	bounds := epochs(h)
 	byKey := make(map[string]*keyHistory)
