@@ -51,9 +51,21 @@ func (o GenOptions) withDefaults() GenOptions {
 // Scenarios returns a rapid generator of simulator configs: workers and
 // their operations (as scripts, with a drawn method mix and value size),
 // keys, store limits, and faults aimed at single messages (and
-// processes). Everything it draws shrinks towards
-// less: fewer workers, operations and faults, so that a failing property
-// shrinks to a small counterexample.
+// processes).
+//
+// It draws them as data that rapid shrinks well, so that a failing
+// property shrinks to a small counterexample by rapid alone: the workers
+// are a list, each a list of operations, and a message fault is drawn
+// with the operation whose request or reply it hits (aimed at it by its
+// number on the link), so that taking away an operation takes its fault
+// with it and leaves every other fault on its own operation. Values
+// are worked out from each operation's place, not drawn; process faults
+// are a list too. Everything shrinks towards less: fewer workers,
+// operations and faults, the first method of the mix, the first key.
+// The run's schedule is still drawn from its seed (rapid draws the
+// seed): taking an operation away moves the times of what comes after
+// it, which RequireLinearizable's handing over to sim.Shrink makes up
+// for.
 func Scenarios(opts GenOptions) *rapid.Generator[sim.Config] {
 	o := opts.withDefaults()
 	return rapid.Custom(func(t *rapid.T) sim.Config {
@@ -69,20 +81,89 @@ func Scenarios(opts GenOptions) *rapid.Generator[sim.Config] {
 		for i := range keys {
 			keys[i] = string(rune('a' + i))
 		}
-		workers := rapid.IntRange(1, o.MaxWorkers).Draw(t, "workers")
-		cfg.Workers, cfg.Keys = workers, keys
 		sh := drawShape(t)
-		for w := range workers {
-			cfg.Script = append(cfg.Script, drawScript(t, w, keys, o.MaxOps, sh))
+		workers := rapid.SliceOfN(opsOf(o, len(keys), sh), 1, o.MaxWorkers).Draw(t, "workers")
+		cfg.Workers, cfg.Keys = len(workers), keys
+		cfg.Plan = &faultinject.Plan{Seed: 1}
+		for w, ops := range workers {
+			script, faults := build(w, ops, keys, sh)
+			cfg.Script = append(cfg.Script, script)
+			cfg.Plan.Messages = append(cfg.Plan.Messages, faults...)
 		}
 		if o.Limits {
 			cfg.Store.MaxEntries = rapid.IntRange(0, len(keys)).Draw(t, "max_entries")
 			cfg.Store.MaxBytes = rapid.SampledFrom([]int64{0, 0, 200, 400, 1500}).Draw(t, "max_bytes")
 			withTTL(cfg.Script, rapid.SampledFrom([]int64{0, 0, 1, 2, 5}).Draw(t, "ttl_ms"))
 		}
-		cfg.Plan = drawPlan(t, o, workers)
+		if o.Processes {
+			cfg.Plan.Processes = processes(rapid.SliceOfN(processGen(o), 0, 2).Draw(t, "processes"), len(workers))
+		}
 		return cfg
 	})
+}
+
+// drawnOp is one operation as drawn: its method, its key (by its place
+// among the keys), an add's delta, and the message fault aimed at its
+// request or reply, if any.
+type drawnOp struct {
+	Method history.Method
+	Key    int
+	Delta  int64
+	Fault  *faultinject.MessageFault
+}
+
+// opsOf draws one worker's operations, with the faults aimed at them
+// (none with NoFaults).
+func opsOf(o GenOptions, keys int, sh shape) *rapid.Generator[[]drawnOp] {
+	op := rapid.Custom(func(t *rapid.T) drawnOp {
+		d := drawnOp{Method: rapid.SampledFrom(sh.methods).Draw(t, "method"), Key: rapid.IntRange(0, keys-1).Draw(t, "key")}
+		if d.Method == history.Add {
+			d.Delta = rapid.Int64Range(1, 5).Draw(t, "delta")
+		}
+		// One operation in ten or so has a fault; "fault" shrinks to 0,
+		// none.
+		if !o.NoFaults && rapid.IntRange(0, faultOdds).Draw(t, "fault") == faultOdds {
+			f := drawFault(t)
+			d.Fault = &f
+		}
+		return d
+	})
+	return rapid.SliceOfN(op, 0, o.MaxOps)
+}
+
+// faultOdds makes one drawn operation in faultOdds+1 carry a fault (as
+// rapid draws an integer range, a little more often).
+const faultOdds = 9
+
+// build makes worker w's script of its drawn operations, and aims their
+// faults at their messages: operation i's request is the worker's
+// request number i+1, its reply reply number i+1, if each operation sends
+// one request and gets one reply (a resent request moves the ones after
+// it). Values are unique to the operation, so that a read names its
+// writer; a cas expects the value the worker last wrote to the key (or
+// the key absent). Adds go wrong on sized values (they are not
+// integers), definitely: a fail is fine.
+func build(w int, ops []drawnOp, keys []string, sh shape) ([]workload.Op, []faultinject.MessageFault) {
+	last := map[string]shm.Value{}
+	script := make([]workload.Op, len(ops))
+	var faults []faultinject.MessageFault
+	for i, d := range ops {
+		o := workload.Op{Method: d.Method, Key: keys[d.Key], Delta: d.Delta}
+		v := workload.Value(int64(w+1)*1_000_000+int64(i)+1, sh.valueSize)
+		switch o.Method {
+		case history.Set:
+			o.Value, last[o.Key] = v, v
+		case history.CAS:
+			o.Old, o.Value, last[o.Key] = last[o.Key], v, v
+		}
+		script[i] = o
+		if d.Fault != nil {
+			f := *d.Fault
+			f.Target = faultinject.Target{Worker: workerName(w), Nth: i + 1}
+			faults = append(faults, f)
+		}
+	}
+	return script, faults
 }
 
 // withTTL gives every set and cas of the scripts a TTL of ttl
@@ -115,55 +196,11 @@ func drawShape(t *rapid.T) shape {
 	return s
 }
 
-// drawScript draws worker w's operations. Values are unique to the
-// operation, so that a read names its writer; a cas expects the value
-// the worker last wrote to the key (or the key absent). Adds go wrong on
-// sized values (they are not integers), definitely: a fail is fine.
-func drawScript(t *rapid.T, w int, keys []string, maxOps int, sh shape) []workload.Op {
-	n := rapid.IntRange(0, maxOps).Draw(t, fmt.Sprintf("w%d_ops", w+1))
-	last := map[string]shm.Value{}
-	ops := make([]workload.Op, n)
-	for i := range ops {
-		o := workload.Op{Method: rapid.SampledFrom(sh.methods).Draw(t, "method"), Key: rapid.SampledFrom(keys).Draw(t, "key")}
-		v := workload.Value(int64(w+1)*1_000_000+int64(i)+1, sh.valueSize)
-		switch o.Method {
-		case history.Set:
-			o.Value, last[o.Key] = v, v
-		case history.CAS:
-			o.Old, o.Value, last[o.Key] = last[o.Key], v, v
-		case history.Add:
-			o.Delta = rapid.Int64Range(1, 5).Draw(t, "delta")
-		}
-		ops[i] = o
-	}
-	return ops
-}
-
-// drawPlan draws faults aimed at single messages, and process faults.
-func drawPlan(t *rapid.T, o GenOptions, workers int) *faultinject.Plan {
-	p := &faultinject.Plan{Seed: 1}
-	if !o.NoFaults {
-		n := rapid.IntRange(0, 2*workers).Draw(t, "faults")
-		for range n {
-			p.Messages = append(p.Messages, drawFault(t, workers, o.MaxOps))
-		}
-	}
-	if o.Processes {
-		for range rapid.IntRange(0, 2).Draw(t, "processes") {
-			p.Processes = append(p.Processes, drawProcess(t, workers, o.MaxOps))
-			if len(faultinject.Conflicts(p.Processes)) > 0 {
-				p.Processes = p.Processes[:len(p.Processes)-1] // a scenario file would refuse it
-			}
-		}
-	}
-	return p
-}
-
-func drawFault(t *rapid.T, workers, maxOps int) faultinject.MessageFault {
-	k := rapid.SampledFrom(sim.SwarmFaults()).Draw(t, "fault")
-	f := faultinject.MessageFault{Kind: k.Kind, Corruption: k.Corruption, Dir: k.Dir,
-		Target: faultinject.Target{Worker: workerName(rapid.IntRange(0, workers-1).Draw(t, "fault_worker")),
-			Nth: rapid.IntRange(1, maxOps+1).Draw(t, "nth")}}
+// drawFault draws a message fault of a kind Swarm draws (SwarmFaults),
+// its direction if the kind has none, its delay or copies; not its aim.
+func drawFault(t *rapid.T) faultinject.MessageFault {
+	k := rapid.SampledFrom(sim.SwarmFaults()).Draw(t, "kind")
+	f := faultinject.MessageFault{Kind: k.Kind, Corruption: k.Corruption, Dir: k.Dir}
 	if f.Dir == "" {
 		f.Dir = rapid.SampledFrom([]faultinject.Direction{faultinject.Requests, faultinject.Replies}).Draw(t, "dir")
 	}
@@ -176,26 +213,52 @@ func drawFault(t *rapid.T, workers, maxOps int) faultinject.MessageFault {
 	return f
 }
 
-func drawProcess(t *rapid.T, workers, maxOps int) faultinject.ProcessFault {
-	span := int64(maxOps) * int64(60*time.Microsecond)
-	f := faultinject.ProcessFault{
-		Kind:   rapid.SampledFrom([]faultinject.ProcessKind{faultinject.Restart, faultinject.Pause, faultinject.Kill}).Draw(t, "process"),
-		Target: rapid.SampledFrom(append([]string{faultinject.MasterTarget}, workerNames(workers)...)).Draw(t, "target"),
-		At:     time.Duration(rapid.Int64Range(0, span).Draw(t, "at")),
-		For:    time.Duration(rapid.Int64Range(1, int64(200*time.Millisecond)).Draw(t, "for")),
-	}
-	if f.Kind == faultinject.Kill {
-		f.For = 0
-	}
-	return f
+// drawnProcess is a process fault as drawn: its target by number (0 the
+// master, i worker i), which build names once the workers are known.
+type drawnProcess struct {
+	Target int
+	Fault  faultinject.ProcessFault
 }
 
-func workerNames(n int) []string {
-	names := make([]string, n)
-	for i := range names {
-		names[i] = workerName(i)
+// processGen draws process faults: a restart, pause or kill of the
+// master or a worker, within the time a run of o takes.
+func processGen(o GenOptions) *rapid.Generator[drawnProcess] {
+	span := int64(o.MaxOps) * int64(60*time.Microsecond)
+	return rapid.Custom(func(t *rapid.T) drawnProcess {
+		f := faultinject.ProcessFault{
+			Kind: rapid.SampledFrom([]faultinject.ProcessKind{faultinject.Restart, faultinject.Pause, faultinject.Kill}).Draw(t, "process"),
+			At:   time.Duration(rapid.Int64Range(0, span).Draw(t, "at")),
+			For:  time.Duration(rapid.Int64Range(1, int64(200*time.Millisecond)).Draw(t, "for")),
+		}
+		if f.Kind == faultinject.Kill {
+			f.For = 0
+		}
+		return drawnProcess{Target: rapid.IntRange(0, o.MaxWorkers).Draw(t, "target"), Fault: f}
+	})
+}
+
+// processes names the drawn process faults' targets among workers
+// workers, leaving out a fault on a worker there is not (rapid took it
+// away) and one that conflicts with those before it (a scenario file
+// would refuse it).
+func processes(drawn []drawnProcess, workers int) []faultinject.ProcessFault {
+	var out []faultinject.ProcessFault
+	for _, d := range drawn {
+		f := d.Fault
+		switch {
+		case d.Target == 0:
+			f.Target = faultinject.MasterTarget
+		case d.Target <= workers:
+			f.Target = workerName(d.Target - 1)
+		default:
+			continue
+		}
+		out = append(out, f)
+		if len(faultinject.Conflicts(out)) > 0 {
+			out = out[:len(out)-1]
+		}
 	}
-	return names
+	return out
 }
 
 // workerName is the name of worker i (from 0): "w1", "w2", …
