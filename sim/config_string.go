@@ -22,5 +22,5 @@ func (c Config) GoString() string {
 		extra = fmt.Sprintf(", and a replay of %d decisions the file does not hold", len(c.Replay))
 	}
 	body := strings.ReplaceAll(strings.TrimRight(string(text), "\n"), "\n", "\n  ")
-	return fmt.Sprintf("sim.Config (a scenario file%s):\n  %s\n", extra, body)
+	return fmt.Sprintf("sim.Config (a scenario file%s):\n  %s", extra, body)
 }

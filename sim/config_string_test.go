@@ -32,7 +32,7 @@ func TestConfigGoString(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := strings.TrimPrefix(got, "sim.Config (a scenario file):\n")
-	if diff := cmp.Diff(string(text), strings.ReplaceAll(strings.TrimPrefix(body, "  "), "\n  ", "\n")); diff != "" {
+	if diff := cmp.Diff(string(text), strings.ReplaceAll(strings.TrimPrefix(body, "  "), "\n  ", "\n")+"\n"); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 	bad := sim.Config{Run: spec.Run{Ops: -1}}

@@ -21,16 +21,28 @@ import (
 // that did not happen are left out: they changed nothing, and a scenario
 // whose fault does not happen is an error.
 func WriteFailure(dir string, cfg Config, r *Result) (repro string, err error) {
-	text, err := MarshalScenario(r.onlyHappened(cfg))
+	repro = spec.Repro(spec.Sim, cfg.Seed, filepath.Join(dir, spec.ScenarioFile))
+	text, err := FailureScenario(cfg, r, repro)
 	if err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	repro = spec.Repro(spec.Sim, cfg.Seed, filepath.Join(dir, spec.ScenarioFile))
-	return spec.WriteFailure(dir, &spec.Failure{Scenario: append(header(repro, r), text...), Mode: spec.Sim, Seed: cfg.Seed,
+	return spec.WriteFailure(dir, &spec.Failure{Scenario: text, Mode: spec.Sim, Seed: cfg.Seed,
 		History: r.History, Check: r.Check})
+}
+
+// FailureScenario returns the scenario file WriteFailure writes for r, a
+// failing run of cfg: under a comment that says what the check found and
+// gives repro, the line that runs it again, the file that makes the same
+// run, without the process faults that did not happen.
+func FailureScenario(cfg Config, r *Result, repro string) ([]byte, error) {
+	text, err := MarshalScenario(r.onlyHappened(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return append(header(repro, r), text...), nil
 }
 
 // onlyHappened returns cfg without the process faults that did not

@@ -51,11 +51,3 @@ func zoo() []shm.Bugs {
 	}
 	return out
 }
-
-// faults counts cfg's planned faults.
-func faults(cfg sim.Config) int {
-	if cfg.Plan == nil {
-		return 0
-	}
-	return len(cfg.Plan.Messages) + len(cfg.Plan.Processes)
-}

@@ -7,10 +7,12 @@
 package simtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -265,14 +267,19 @@ func processes(drawn []drawnProcess, workers int) []faultinject.ProcessFault {
 func workerName(i int) string { return fmt.Sprintf("w%d", i+1) }
 
 // RequireLinearizable runs cfg in the simulator and fails t if the check
-// finds a violation, or the run does not end. The failure logs what was
-// violated and the one line that reproduces it (rapid prints its own
-// too), and fails with one message for every violation, so that rapid
-// shrinks across them; with $SHMLAB_FAILURE_DIR
-// set, the failing scenario (scenario.yaml, which `shmlab run` runs
-// again), its history and report are written there too (rapid shrinks
-// before it reports, so what is left there is the smallest failure it
-// found). It returns the run's result.
+// finds a violation, or the run does not end. It fails with one message
+// for every violation, so that rapid shrinks across them, and logs what
+// was violated and the failure shrunk further by sim.Shrink (with the
+// budget `shmlab sim --shrink` has), as a scenario file that `shmlab run`
+// runs, with the line that does. With $SHMLAB_FAILURE_DIR set, that file,
+// its history and report are written to a folder there named after the
+// test, and the line names it.
+//
+// The shrinking is done when the log is printed, not when the run
+// fails: rapid prints the log of the failure it ends with (the smallest
+// it found), so sim.Shrink runs once, from there. (With -rapid.log,
+// which prints every run's log, it runs for every failing run: slow.)
+// It returns the run's result.
 func RequireLinearizable(t *rapid.T, cfg sim.Config) *sim.Result {
 	r, err := sim.Run(cfg)
 	if err != nil {
@@ -281,15 +288,91 @@ func RequireLinearizable(t *rapid.T, cfg sim.Config) *sim.Result {
 	if !r.Failed() {
 		return r
 	}
-	repro := "the rapid failure line below"
-	if dir := os.Getenv("SHMLAB_FAILURE_DIR"); dir != "" {
-		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-		if line, err := sim.WriteFailure(filepath.Join(dir, name), cfg, r); err == nil {
-			repro = line
-		}
+	dir := ""
+	if root := os.Getenv("SHMLAB_FAILURE_DIR"); root != "" {
+		dir = filepath.Join(root, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
 	}
-	t.Logf("sim: %d operations, %d workers: %v\n%s\nreproduce: %s", len(r.History.Ops), r.Config.Workers, r.Check, r.Check.Details(), repro)
+	t.Logf("sim: %d operations, %d workers: %v\n%s\n%v", len(r.History.Ops), r.Config.Workers, r.Check, r.Check.Details(), &shrunk{cfg: cfg, dir: dir})
 	// One message for every failure, so that rapid shrinks across them.
 	t.Fatal("sim: the history is not linearizable")
 	return r
+}
+
+// ShrinkBudget is how many runs sim.Shrink may make of a failure that
+// RequireLinearizable reports: `shmlab sim --shrink`'s.
+const ShrinkBudget = 5000
+
+// shrunk is a failing config's report, made when it is printed: the
+// config shrunk by sim.Shrink, as a scenario file and the line that runs
+// it (and written to dir, if set).
+type shrunk struct {
+	cfg sim.Config
+	dir string
+}
+
+// String shrinks the config and writes the report.
+func (s *shrunk) String() string {
+	key, err := json.Marshal(s.cfg)
+	if err != nil {
+		return fmt.Sprintf("sim.Shrink: %v", err)
+	}
+	reports.Lock()
+	defer reports.Unlock()
+	if reports.key != string(key)+"\x00"+s.dir {
+		reports.key, reports.text = string(key)+"\x00"+s.dir, s.report()
+	}
+	return reports.text
+}
+
+// reports keeps the last report made: rapid prints the same failure
+// twice when it writes a fail file.
+var reports struct {
+	sync.Mutex
+	key, text string
+}
+
+// report shrinks the config and says what came of it.
+func (s *shrunk) report() string {
+	small, r, err := sim.Shrink(s.cfg, ShrinkBudget)
+	if err != nil || r == nil || !r.Failed() {
+		return fmt.Sprintf("sim.Shrink could not shrink it (%v); the config above is rapid's smallest", err)
+	}
+	repro := spec.Repro(spec.Sim, small.Seed, spec.ScenarioFile)
+	where := "(with the file above saved as " + spec.ScenarioFile + ")"
+	if s.dir != "" {
+		line, err := sim.WriteFailure(s.dir, small, r)
+		if err != nil {
+			return fmt.Sprintf("sim.Shrink: writing %s: %v", s.dir, err)
+		}
+		repro, where = line, "(the file is in "+s.dir+")"
+	}
+	text, err := sim.FailureScenario(small, r, repro)
+	if err != nil {
+		return fmt.Sprintf("sim.Shrink: %v", err)
+	}
+	return fmt.Sprintf("%s %s (%s, %s), as a scenario file:\n%s%s %s: %s", shrunkBy, count(sim.Ops(r.History), "operation"),
+		count(len(small.Script), "worker"), count(faults(small), "fault"), text, reproduce, where, repro)
+}
+
+// shrunkBy and reproduce begin the lines before and after the shrunk
+// scenario file in a report.
+const (
+	shrunkBy  = "shrunk by sim.Shrink to"
+	reproduce = "reproduce"
+)
+
+// count says "1 fault", "2 faults".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// faults counts cfg's message and process faults.
+func faults(cfg sim.Config) int {
+	if cfg.Plan == nil {
+		return 0
+	}
+	return len(cfg.Plan.Messages) + len(cfg.Plan.Processes)
 }

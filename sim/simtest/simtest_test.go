@@ -3,7 +3,13 @@ package simtest
 import (
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/spec"
 
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
@@ -19,19 +25,35 @@ func TestPropertyReference(t *testing.T) {
 	})
 }
 
-// TestPropertyCatchesBugs: the same property, run against each broken
-// variant, fails; rapid shrinks the failure (for at most a second here),
-// and Shrink takes what rapid left further down. (Rapid's seed is its
-// own, so the sizes vary; TestBugsFoundAndShrunk holds the ten-operation
-// bound on seeds of our own.)
-func TestPropertyCatchesBugs(t *testing.T) {
+// TestPropertyShrinks: the property, run against zoo variants, fails and
+// shrinks to the size `shmlab sim --shrink` reaches on the same variant
+// (its best of 100 swarm seeds: 1 operation for no-dedup and add-get-set,
+// 5 for wrap-ids, whose ids wrap at 4, and 4 for read-cache): rapid alone,
+// as Scenarios draws lists it shrinks element by element; and the
+// failure it reports, shrunk further by sim.Shrink, is a scenario file
+// that fails again, with no more operations than rapid left. Rapid's
+// shrinking stops when nothing shrinks further; its time limit is set
+// far beyond that, so that a busy machine changes how long it takes, not
+// where it ends.
+func TestPropertyShrinks(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
-	defer setFlag(t, "rapid.shrinktime", "1s")()
-	for _, bug := range []shm.Bugs{shm.BugNoDedup, shm.BugAddGetSet, shm.BugWrapIDs, shm.BugReadCache} {
-		t.Run(bug.String(), func(t *testing.T) {
-			gen := Scenarios(GenOptions{Processes: true, Bugs: bug})
+	defer setFlag(t, "rapid.shrinktime", "5m")()
+	for _, tc := range []struct {
+		bug    shm.Bugs
+		most   int
+		folder bool // with SHMLAB_FAILURE_DIR set
+	}{
+		{shm.BugNoDedup, 3, true}, {shm.BugAddGetSet, 3, false}, {shm.BugWrapIDs, 5, false}, {shm.BugReadCache, 4, false},
+	} {
+		t.Run(tc.bug.String(), func(t *testing.T) {
+			dir := ""
+			if tc.folder {
+				dir = t.TempDir()
+				t.Setenv("SHMLAB_FAILURE_DIR", dir)
+			}
+			gen := Scenarios(GenOptions{Processes: true, Bugs: tc.bug})
 			var last *sim.Result
-			tb := &captureTB{name: t.Name()}
+			tb := &captureTB{name: "prop"}
 			rapid.Check(tb, func(t *rapid.T) {
 				cfg := gen.Draw(t, "scenario")
 				if r, err := sim.Run(cfg); err == nil && r.Failed() {
@@ -42,16 +64,60 @@ func TestPropertyCatchesBugs(t *testing.T) {
 			if !tb.failed || last == nil {
 				t.Fatalf("the property did not fail")
 			}
-			_, small, err := sim.Shrink(last.Config, 3000)
-			if err != nil {
-				t.Fatal(err)
+			if n := sim.Ops(last.History); n > tc.most {
+				t.Errorf("rapid shrank the failure to %d operations, want at most %d:\n%#v", n, tc.most, last.Config)
 			}
-			if !small.Failed() || sim.Ops(small.History) > sim.Ops(last.History) {
-				t.Errorf("Shrink returned %d operations (failing: %v) from %d", sim.Ops(small.History), small.Failed(), sim.Ops(last.History))
+			text := reported(t, tb.logs)
+			if dir != "" {
+				written, err := os.ReadFile(filepath.Join(dir, "prop", spec.ScenarioFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(string(written), text); diff != "" {
+					t.Errorf("the folder's scenario and the reported one: mismatch (-want +got):\n%s", diff)
+				}
 			}
-			t.Logf("rapid shrank the failure to %d operations, Shrink to %d", sim.Ops(last.History), sim.Ops(small.History))
+			r := runScenario(t, text)
+			if !r.Failed() || sim.Ops(r.History) > min(tc.most, sim.Ops(last.History)) {
+				t.Errorf("the reported scenario runs to %d operations (failing: %v), rapid's to %d:\n%s", sim.Ops(r.History), r.Failed(), sim.Ops(last.History), text)
+			}
+			t.Logf("rapid shrank the failure to %d operations, sim.Shrink to %d", sim.Ops(last.History), sim.Ops(r.History))
 		})
 	}
+}
+
+// reported returns the scenario file of the shrunk failure that
+// RequireLinearizable logged.
+func reported(t *testing.T, logs []string) string {
+	t.Helper()
+	for _, l := range logs {
+		_, after, ok := strings.Cut(l, shrunkBy)
+		if !ok {
+			continue
+		}
+		_, text, _ := strings.Cut(after, "\n")
+		if i := strings.LastIndex(text, "\n"+reproduce+" "); i >= 0 {
+			return text[:i+1]
+		}
+		t.Fatalf("no %q line after the scenario file:\n%s", reproduce, l)
+	}
+	t.Fatalf("no shrunk scenario logged:\n%s", strings.Join(logs, "\n"))
+	return ""
+}
+
+// runScenario parses a scenario file of one seed and runs it in the
+// simulator.
+func runScenario(t *testing.T, text string) *sim.Result {
+	t.Helper()
+	sc, err := spec.Parse(spec.ScenarioFile, []byte(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	r, err := sim.Run(sim.Config{Run: sc.Spec(sc.Seeds.List[0]), Script: sc.Script, Latency: sc.Latency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // setFlag sets a flag for the test and returns what restores it.
@@ -72,12 +138,13 @@ type captureTB struct {
 	name   string
 	failed bool
 	msg    string
+	logs   []string // what was logged, formatted
 }
 
 func (c *captureTB) Helper()                   {}
 func (c *captureTB) Name() string              { return c.name }
-func (c *captureTB) Logf(string, ...any)       {}
-func (c *captureTB) Log(...any)                {}
+func (c *captureTB) Logf(f string, a ...any)   { c.logs = append(c.logs, fmt.Sprintf(f, a...)) }
+func (c *captureTB) Log(a ...any)              { c.logs = append(c.logs, fmt.Sprint(a...)) }
 func (c *captureTB) Skipf(string, ...any)      {}
 func (c *captureTB) Skip(...any)               {}
 func (c *captureTB) SkipNow()                  {}
