@@ -3,6 +3,8 @@ package simtest
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/shmlab/shmlab/shm"
@@ -10,37 +12,48 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestMeasureShrink prints, for each zoo variant, the size of the failure
-// rapid's property shrinks to (operations the workers made). It runs only
-// with SHMLAB_RAPID_MEASURE set: it takes minutes (rapid's shrink time,
-// -rapid.shrinktime, per variant).
+// TestMeasureShrink prints, for each zoo variant, the sizes (operations
+// the workers made) of the failures the property ends with, over rapid
+// seeds 1 to $SHMLAB_RAPID_MEASURE: rapid's own, and the one reported,
+// shrunk further by sim.Shrink. It runs only with that variable set: it
+// takes minutes. (It measures; TestPropertyShrinks holds the bounds.)
 func TestMeasureShrink(t *testing.T) {
-	if os.Getenv("SHMLAB_RAPID_MEASURE") == "" {
-		t.Skip("set SHMLAB_RAPID_MEASURE to measure")
+	seeds, _ := strconv.Atoi(os.Getenv("SHMLAB_RAPID_MEASURE"))
+	if seeds <= 0 {
+		t.Skip("set SHMLAB_RAPID_MEASURE to a number of rapid seeds to measure")
 	}
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	for _, bug := range zoo() {
-		for seed := 1; seed <= 10; seed++ {
-			t.Run(fmt.Sprintf("%s/%d", bug, seed), func(t *testing.T) {
-				defer setFlag(t, "rapid.seed", fmt.Sprint(seed))()
-				gen := Scenarios(GenOptions{Processes: true, Limits: bug == shm.BugEvictInFlight, Bugs: bug})
-				var last *sim.Result
-				tb := &captureTB{name: t.Name()}
-				rapid.Check(tb, func(t *rapid.T) {
-					cfg := gen.Draw(t, "scenario")
-					if r, err := sim.Run(cfg); err == nil && r.Failed() {
-						last = r
-					}
-					RequireLinearizable(t, cfg)
-				})
-				if !tb.failed || last == nil {
-					t.Logf("MEASURE %s: not found", bug)
-					return
+		var own, reports []int
+		for seed := 1; seed <= seeds; seed++ {
+			defer setFlag(t, "rapid.seed", strconv.Itoa(seed))()
+			gen := Scenarios(GenOptions{Processes: true, Limits: bug == shm.BugEvictInFlight, Bugs: bug})
+			var last *sim.Result
+			tb := &captureTB{name: "prop"}
+			rapid.Check(tb, func(t *rapid.T) {
+				cfg := gen.Draw(t, "scenario")
+				if r, err := sim.Run(cfg); err == nil && r.Failed() {
+					last = r
 				}
-				t.Logf("MEASURE %s: %d operations, %d workers, %d faults", bug, sim.Ops(last.History), last.Config.Workers, faults(last.Config))
+				RequireLinearizable(t, cfg)
 			})
+			if !tb.failed || last == nil {
+				continue
+			}
+			own = append(own, sim.Ops(last.History))
+			reports = append(reports, sim.Ops(runScenario(t, reported(t, tb.logs)).History))
 		}
+		t.Logf("MEASURE %-16s found %2d of %d: rapid alone %s; reported %s", bug, len(own), seeds, spread(own), spread(reports))
 	}
+}
+
+// spread writes sizes as their least, median and greatest.
+func spread(sizes []int) string {
+	if len(sizes) == 0 {
+		return "-"
+	}
+	s := slices.Sorted(slices.Values(sizes))
+	return fmt.Sprintf("min %d median %d max %d", s[0], s[len(s)/2], s[len(s)-1])
 }
 
 // zoo returns the zoo's variants, one bug each.

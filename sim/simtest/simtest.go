@@ -61,8 +61,8 @@ func (o GenOptions) withDefaults() GenOptions {
 // with the operation whose request or reply it hits (aimed at it by its
 // number on the link), so that taking away an operation takes its fault
 // with it and leaves every other fault on its own operation. Values
-// are worked out from each operation's place, not drawn; process faults
-// are a list too. Everything shrinks towards less: fewer workers,
+// are worked out from each operation's place, not drawn; a worker's
+// process fault is drawn with the worker. Everything shrinks towards less: fewer workers,
 // operations and faults, the first method of the mix, the first key.
 // The run's schedule is still drawn from its seed (rapid draws the
 // seed): taking an operation away moves the times of what comes after
@@ -84,23 +84,47 @@ func Scenarios(opts GenOptions) *rapid.Generator[sim.Config] {
 			keys[i] = string(rune('a' + i))
 		}
 		sh := drawShape(t)
-		workers := rapid.SliceOfN(opsOf(o, len(keys), sh), 1, o.MaxWorkers).Draw(t, "workers")
+		workers := rapid.SliceOfN(workerGen(o, len(keys), sh), 1, o.MaxWorkers).Draw(t, "workers")
 		cfg.Workers, cfg.Keys = len(workers), keys
 		cfg.Plan = &faultinject.Plan{Seed: 1}
-		for w, ops := range workers {
-			script, faults := build(w, ops, keys, sh)
+		if o.Processes {
+			if f := maybeProcess(t, o); f != nil {
+				cfg.Plan.Processes = addProcess(nil, *f, faultinject.MasterTarget)
+			}
+		}
+		for w, dw := range workers {
+			script, faults := build(w, dw.Ops, keys, sh)
 			cfg.Script = append(cfg.Script, script)
 			cfg.Plan.Messages = append(cfg.Plan.Messages, faults...)
+			if f := dw.Process; f != nil {
+				cfg.Plan.Processes = addProcess(cfg.Plan.Processes, *f, workerName(w))
+			}
 		}
 		if o.Limits {
 			cfg.Store.MaxEntries = rapid.IntRange(0, len(keys)).Draw(t, "max_entries")
 			cfg.Store.MaxBytes = rapid.SampledFrom([]int64{0, 0, 200, 400, 1500}).Draw(t, "max_bytes")
 			withTTL(cfg.Script, rapid.SampledFrom([]int64{0, 0, 1, 2, 5}).Draw(t, "ttl_ms"))
 		}
-		if o.Processes {
-			cfg.Plan.Processes = processes(rapid.SliceOfN(processGen(o), 0, 2).Draw(t, "processes"), len(workers))
-		}
 		return cfg
+	})
+}
+
+// drawnWorker is one worker as drawn: its operations, and the process
+// fault it gets, if any (with Processes).
+type drawnWorker struct {
+	Ops     []drawnOp
+	Process *faultinject.ProcessFault
+}
+
+// workerGen draws a worker.
+func workerGen(o GenOptions, keys int, sh shape) *rapid.Generator[drawnWorker] {
+	ops := opsOf(o, keys, sh)
+	return rapid.Custom(func(t *rapid.T) drawnWorker {
+		w := drawnWorker{Ops: ops.Draw(t, "ops")}
+		if o.Processes {
+			w.Process = maybeProcess(t, o)
+		}
+		return w
 	})
 }
 
@@ -122,20 +146,31 @@ func opsOf(o GenOptions, keys int, sh shape) *rapid.Generator[[]drawnOp] {
 		if d.Method == history.Add {
 			d.Delta = rapid.Int64Range(1, 5).Draw(t, "delta")
 		}
-		// One operation in ten or so has a fault; "fault" shrinks to 0,
-		// none.
+		// One operation in faultOdds+1 has a fault; "fault" shrinks to
+		// 0, none.
 		if !o.NoFaults && rapid.IntRange(0, faultOdds).Draw(t, "fault") == faultOdds {
 			f := drawFault(t)
 			d.Fault = &f
 		}
 		return d
 	})
-	return rapid.SliceOfN(op, 0, o.MaxOps)
+	// Runs of one to three operations, at most MaxOps in all: rapid draws
+	// a list about five long whatever its bound, and runs make the mean
+	// about MaxOps/2 (as a drawn count did), while each operation, and
+	// each run, can still be taken away alone.
+	runs := rapid.SliceOfN(rapid.SliceOfN(op, 1, 3), 0, o.MaxOps)
+	return rapid.Map(runs, func(runs [][]drawnOp) []drawnOp {
+		var ops []drawnOp
+		for _, r := range runs {
+			ops = append(ops, r...)
+		}
+		return ops[:min(len(ops), o.MaxOps)]
+	})
 }
 
 // faultOdds makes one drawn operation in faultOdds+1 carry a fault (as
-// rapid draws an integer range, a little more often).
-const faultOdds = 9
+// many as the plans of a drawn count of faults had).
+const faultOdds = 6
 
 // build makes worker w's script of its drawn operations, and aims their
 // faults at their messages: operation i's request is the worker's
@@ -215,52 +250,37 @@ func drawFault(t *rapid.T) faultinject.MessageFault {
 	return f
 }
 
-// drawnProcess is a process fault as drawn: its target by number (0 the
-// master, i worker i), which build names once the workers are known.
-type drawnProcess struct {
-	Target int
-	Fault  faultinject.ProcessFault
-}
+// processOdds gives the master and each worker a process fault once in
+// processOdds+1 draws (about as many as a drawn count of them gave).
+const processOdds = 3
 
-// processGen draws process faults: a restart, pause or kill of the
-// master or a worker, within the time a run of o takes.
-func processGen(o GenOptions) *rapid.Generator[drawnProcess] {
-	span := int64(o.MaxOps) * int64(60*time.Microsecond)
-	return rapid.Custom(func(t *rapid.T) drawnProcess {
-		f := faultinject.ProcessFault{
-			Kind: rapid.SampledFrom([]faultinject.ProcessKind{faultinject.Restart, faultinject.Pause, faultinject.Kill}).Draw(t, "process"),
-			At:   time.Duration(rapid.Int64Range(0, span).Draw(t, "at")),
-			For:  time.Duration(rapid.Int64Range(1, int64(200*time.Millisecond)).Draw(t, "for")),
-		}
-		if f.Kind == faultinject.Kill {
-			f.For = 0
-		}
-		return drawnProcess{Target: rapid.IntRange(0, o.MaxWorkers).Draw(t, "target"), Fault: f}
-	})
-}
-
-// processes names the drawn process faults' targets among workers
-// workers, leaving out a fault on a worker there is not (rapid took it
-// away) and one that conflicts with those before it (a scenario file
-// would refuse it).
-func processes(drawn []drawnProcess, workers int) []faultinject.ProcessFault {
-	var out []faultinject.ProcessFault
-	for _, d := range drawn {
-		f := d.Fault
-		switch {
-		case d.Target == 0:
-			f.Target = faultinject.MasterTarget
-		case d.Target <= workers:
-			f.Target = workerName(d.Target - 1)
-		default:
-			continue
-		}
-		out = append(out, f)
-		if len(faultinject.Conflicts(out)) > 0 {
-			out = out[:len(out)-1]
-		}
+// maybeProcess draws whether a process gets a fault and, if so, the
+// fault, without its target: a restart, pause or kill within the time
+// a run of o takes. "process" shrinks to 0, none.
+func maybeProcess(t *rapid.T, o GenOptions) *faultinject.ProcessFault {
+	if rapid.IntRange(0, processOdds).Draw(t, "process") != processOdds {
+		return nil
 	}
-	return out
+	span := int64(o.MaxOps) * int64(60*time.Microsecond)
+	f := faultinject.ProcessFault{
+		Kind: rapid.SampledFrom([]faultinject.ProcessKind{faultinject.Restart, faultinject.Pause, faultinject.Kill}).Draw(t, "process_kind"),
+		At:   time.Duration(rapid.Int64Range(0, span).Draw(t, "at")),
+		For:  time.Duration(rapid.Int64Range(1, int64(200*time.Millisecond)).Draw(t, "for")),
+	}
+	if f.Kind == faultinject.Kill {
+		f.For = 0
+	}
+	return &f
+}
+
+// addProcess appends f, aimed at target, to fs, unless it conflicts with
+// one of them (a scenario file would refuse it).
+func addProcess(fs []faultinject.ProcessFault, f faultinject.ProcessFault, target string) []faultinject.ProcessFault {
+	f.Target = target
+	if out := append(fs, f); len(faultinject.Conflicts(out)) == 0 {
+		return out
+	}
+	return fs
 }
 
 // workerName is the name of worker i (from 0): "w1", "w2", …
