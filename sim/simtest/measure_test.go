@@ -9,7 +9,6 @@ import (
 
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
-	"pgregory.net/rapid"
 )
 
 // TestMeasureShrink prints, for each zoo variant, the sizes (operations
@@ -27,21 +26,12 @@ func TestMeasureShrink(t *testing.T) {
 		var own, reports []int
 		for seed := 1; seed <= seeds; seed++ {
 			defer setFlag(t, "rapid.seed", strconv.Itoa(seed))()
-			gen := Scenarios(GenOptions{Processes: true, Limits: bug == shm.BugEvictInFlight, Bugs: bug})
-			var last *sim.Result
-			tb := &captureTB{name: "prop"}
-			rapid.Check(tb, func(t *rapid.T) {
-				cfg := gen.Draw(t, "scenario")
-				if r, err := sim.Run(cfg); err == nil && r.Failed() {
-					last = r
-				}
-				RequireLinearizable(t, cfg)
-			})
-			if !tb.failed || last == nil {
+			last, logs := hunt(Scenarios(GenOptions{Processes: true, Limits: bug == shm.BugEvictInFlight, Bugs: bug}))
+			if last == nil {
 				continue
 			}
 			own = append(own, sim.Ops(last.History))
-			reports = append(reports, sim.Ops(runScenario(t, reported(t, tb.logs)).History))
+			reports = append(reports, sim.Ops(runScenario(t, reported(t, logs)).History))
 		}
 		t.Logf("MEASURE %-16s found %2d of %d: rapid alone %s; reported %s", bug, len(own), seeds, spread(own), spread(reports))
 	}

@@ -51,23 +51,14 @@ func TestPropertyShrinks(t *testing.T) {
 				dir = t.TempDir()
 				t.Setenv("SHMLAB_FAILURE_DIR", dir)
 			}
-			gen := Scenarios(GenOptions{Processes: true, Bugs: tc.bug})
-			var last *sim.Result
-			tb := &captureTB{name: "prop"}
-			rapid.Check(tb, func(t *rapid.T) {
-				cfg := gen.Draw(t, "scenario")
-				if r, err := sim.Run(cfg); err == nil && r.Failed() {
-					last = r
-				}
-				RequireLinearizable(t, cfg)
-			})
-			if !tb.failed || last == nil {
+			last, logs := hunt(Scenarios(GenOptions{Processes: true, Bugs: tc.bug}))
+			if last == nil {
 				t.Fatalf("the property did not fail")
 			}
 			if n := sim.Ops(last.History); n > tc.most {
 				t.Errorf("rapid shrank the failure to %d operations, want at most %d:\n%#v", n, tc.most, last.Config)
 			}
-			text := reported(t, tb.logs)
+			text := reported(t, logs)
 			if dir != "" {
 				written, err := os.ReadFile(filepath.Join(dir, "prop", spec.ScenarioFile))
 				if err != nil {
@@ -84,6 +75,25 @@ func TestPropertyShrinks(t *testing.T) {
 			t.Logf("rapid shrank the failure to %d operations, sim.Shrink to %d", sim.Ops(last.History), sim.Ops(r.History))
 		})
 	}
+}
+
+// hunt checks the property on the configs gen draws, as a test would,
+// and returns the failing run rapid ended with (nil if none failed) and
+// what was logged (the property's report of it).
+func hunt(gen *rapid.Generator[sim.Config]) (*sim.Result, []string) {
+	var last *sim.Result
+	tb := &captureTB{name: "prop"}
+	rapid.Check(tb, func(t *rapid.T) {
+		cfg := gen.Draw(t, "scenario")
+		if r, err := sim.Run(cfg); err == nil && r.Failed() {
+			last = r
+		}
+		RequireLinearizable(t, cfg)
+	})
+	if !tb.failed {
+		return nil, tb.logs
+	}
+	return last, tb.logs
 }
 
 // reported returns the scenario file of the shrunk failure that
