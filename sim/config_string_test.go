@@ -40,3 +40,29 @@ func TestConfigGoString(t *testing.T) {
 		t.Errorf("an invalid config's %%#v is %s", got)
 	}
 }
+
+// A config prints for %#v (rapid's log of a draw) as the scenario file
+// that makes the same run.
+func ExampleConfig_GoString() {
+	cfg := sim.Config{Run: spec.Run{Seed: 3, Keys: []string{"k"}, Plan: &faultinject.Plan{Seed: 1, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Duplicate, Dir: faultinject.Requests, Target: faultinject.Target{Worker: "w1", Nth: 1}}}}},
+		Script: [][]workload.Op{{{Method: history.Add, Key: "k", Delta: 2}}}}
+	fmt.Printf("%#v\n", cfg)
+	// Output:
+	// sim.Config (a scenario file):
+	//   name: sim
+	//   description: "A simulator run: 1 operation by 1 worker (a script), 1 fault."
+	//   mode: sim
+	//   keys: {names: [k]}
+	//   timeout: 200ms
+	//   latency: 20µs
+	//   script:
+	//     w1:
+	//       - {add: k, delta: 2}
+	//   faults:
+	//     seed: 1
+	//     messages:
+	//       - {kind: duplicate, dir: requests, target: {worker: w1, nth: 1}}
+	//   seeds: [3]
+	//   expect: pass
+}

@@ -1,9 +1,12 @@
 // Package simtest has test helpers for the simulator, in the manner of
 // testing/fstest and net/http/httptest: Scenarios, a rapid generator of
-// simulator configs, and RequireLinearizable, the property that a drawn
-// config runs to a linearizable history. It is the one place that
-// imports rapid, so that the simulator and the commands built on it do
-// not.
+// simulator configs drawn as lists that rapid shrinks element by
+// element, and RequireLinearizable, the property that a drawn config
+// runs to a linearizable history, which reports a failure shrunk further
+// by sim.Shrink as a scenario file that `shmlab run` runs. A failing
+// property ends about where `shmlab sim --shrink` does (the zoo's
+// variants: 1 to 5 operations). It is the one place that imports rapid,
+// so that the simulator and the commands built on it do not.
 package simtest
 
 import (
@@ -318,9 +321,9 @@ func RequireLinearizable(t *rapid.T, cfg sim.Config) *sim.Result {
 	return r
 }
 
-// ShrinkBudget is how many runs sim.Shrink may make of a failure that
+// shrinkBudget is how many runs sim.Shrink may make of a failure that
 // RequireLinearizable reports: `shmlab sim --shrink`'s.
-const ShrinkBudget = 5000
+const shrinkBudget = 5000
 
 // shrunk is a failing config's report, made when it is printed: the
 // config shrunk by sim.Shrink, as a scenario file and the line that runs
@@ -353,7 +356,7 @@ var reports struct {
 
 // report shrinks the config and says what came of it.
 func (s *shrunk) report() string {
-	small, r, err := sim.Shrink(s.cfg, ShrinkBudget)
+	small, r, err := sim.Shrink(s.cfg, shrinkBudget)
 	if err != nil || r == nil || !r.Failed() {
 		return fmt.Sprintf("sim.Shrink could not shrink it (%v); the config above is rapid's smallest", err)
 	}
