@@ -339,12 +339,17 @@ func (s *shrunk) String() string {
 	if err != nil {
 		return fmt.Sprintf("sim.Shrink: %v", err)
 	}
+	k := string(key) + "\x00" + s.dir
 	reports.Lock()
-	defer reports.Unlock()
-	if reports.key != string(key)+"\x00"+s.dir {
-		reports.key, reports.text = string(key)+"\x00"+s.dir, s.report()
+	text, ok := reports.text, reports.key == k
+	reports.Unlock()
+	if !ok {
+		text = s.report()
+		reports.Lock()
+		reports.key, reports.text = k, text
+		reports.Unlock()
 	}
-	return reports.text
+	return text
 }
 
 // reports keeps the last report made: rapid prints the same failure
