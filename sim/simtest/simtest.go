@@ -65,12 +65,12 @@ func (o GenOptions) withDefaults() GenOptions {
 // number on the link), so that taking away an operation takes its fault
 // with it and leaves every other fault on its own operation. Values
 // are worked out from each operation's place, not drawn; a worker's
-// process fault is drawn with the worker. Everything shrinks towards less: fewer workers,
-// operations and faults, the first method of the mix, the first key.
-// The run's schedule is still drawn from its seed (rapid draws the
-// seed): taking an operation away moves the times of what comes after
-// it, which RequireLinearizable's handing over to sim.Shrink makes up
-// for.
+// process fault is drawn with the worker. Everything shrinks towards
+// less: fewer workers, operations and faults, the first method of the
+// mix, the first key. The run's schedule is still drawn from its seed
+// (rapid draws the seed): taking an operation away moves the times of
+// what comes after it, which RequireLinearizable's handing over to
+// sim.Shrink (which tries other seeds) makes up for.
 func Scenarios(opts GenOptions) *rapid.Generator[sim.Config] {
 	o := opts.withDefaults()
 	return rapid.Custom(func(t *rapid.T) sim.Config {
