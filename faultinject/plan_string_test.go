@@ -2,6 +2,7 @@ package faultinject_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func everyField() *faultinject.Plan {
 				Key: "a key: \"quoted\"", Nth: 3, From: time.Millisecond, Until: 1500 * time.Microsecond}},
 			{Kind: faultinject.Delay, Target: faultinject.Target{Nth: 1}, Delay: faultinject.Dist{Kind: faultinject.Exponential, Mean: 2 * time.Millisecond, Cap: time.Second}},
 			{Kind: faultinject.Duplicate, Dir: faultinject.Replies, P: 1, Copies: 2, Target: faultinject.Target{Key: "true"}},
+			{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 50 * time.Millisecond}},
 			{Kind: faultinject.Corrupt, Corruption: faultinject.CorruptID, Dir: faultinject.Replies, P: 0.5},
 		},
 		Processes: []faultinject.ProcessFault{
@@ -30,6 +32,38 @@ func everyField() *faultinject.Plan {
 			{Kind: faultinject.ByteStall, Worker: "w1", Conn: 2, At: 10, For: time.Millisecond},
 			{Kind: faultinject.ByteBitFlip, Side: faultinject.ReadSide, P: 0.001},
 		},
+	}
+}
+
+// TestEveryFieldIsSet: everyField sets every field of every kind of
+// fault at least once, so that a field added to a fault and not to
+// String fails TestPlanStringIsTheFileFormat.
+func TestEveryFieldIsSet(t *testing.T) {
+	p := everyField()
+	seen := map[string]bool{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), prefix+v.Type().Field(i).Name
+			seen[name] = seen[name] || !f.IsZero()
+			if f.Kind() == reflect.Pointer && !f.IsNil() {
+				f = f.Elem()
+			}
+			if f.Kind() == reflect.Struct {
+				walk(name+".", f)
+			}
+		}
+	}
+	for _, fs := range []any{p.Messages, p.Processes, p.Bytes} {
+		v := reflect.ValueOf(fs)
+		for i := range v.Len() {
+			walk(v.Index(i).Type().Name()+".", v.Index(i))
+		}
+	}
+	for name, set := range seen {
+		if !set {
+			t.Errorf("everyField leaves %s zero", name)
+		}
 	}
 }
 
