@@ -19,7 +19,7 @@ func (m *master) handle(w *world, e *event) {
 		wk := w.workers[e.node]
 		req := w.slab.take(e.msg)
 		w.sending.worker, w.sending.conn = wk.idx, e.conn
-		wk.links[toMaster].discard(w, infoOf(&req))
+		wk.links[toMaster].discard(w, w.infoOf(&req))
 	case !m.up:
 		w.drop(e)
 	case m.paused:
@@ -41,7 +41,7 @@ func (m *master) request(w *world, e *event) {
 	if e.conn <= wk.closed || e.conn < wk.opened {
 		if e.held {
 			w.sending.worker, w.sending.conn = wk.idx, e.conn
-			wk.links[toMaster].discard(w, infoOf(req))
+			wk.links[toMaster].discard(w, w.infoOf(req))
 		}
 		return // its connection is gone, or was made before this master
 	}
@@ -59,7 +59,7 @@ func (m *master) request(w *world, e *event) {
 		return
 	}
 	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
-		to.links[toWorker].send(w, conn, i, infoOf(req))
+		to.links[toWorker].send(w, conn, i, w.infoOf(req))
 		return
 	}
 	w.slab.free(i)
