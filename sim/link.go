@@ -32,8 +32,8 @@ type link struct {
 	worker int32
 	dir    uint8
 	codec  shm.Codec // its connection's
-	last   int64  // when the last message in order arrives
-	held   []held // reordered messages waiting for the next one
+	last   int64     // when the last message in order arrives
+	held   []held    // reordered messages waiting for the next one
 }
 
 type held struct {

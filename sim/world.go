@@ -37,8 +37,8 @@ type world struct {
 	pausedBy map[string]int
 	// downBy says, for each process down from a fault, which.
 	downBy map[string]*faultinject.Down
-	keys map[string]string // keyOf's keys
-	kept []byte            // keep's chunk
+	keys   map[string]string // keyOf's keys
+	kept   []byte            // keep's chunk
 	// sending is the connection of the message being decided, for a
 	// fault event to name the operation it hit.
 	sending struct {
