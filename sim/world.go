@@ -246,11 +246,19 @@ func (s *msgSlab) wire(i int32, c shm.Codec) {
 	m := &s.ms[i]
 	b := c.Append(s.bufs[i][:0], m)
 	n := len(b)
+	if tamper != nil {
+		tamper(c, m, b)
+	}
 	b = slices.Grow(b, n) // decoding appends at most n bytes: they stay in b
 	scratch := b[n:n]
 	c.Decode(b[:n], m, &scratch)
 	s.bufs[i] = b
 }
+
+// tamper, set by tests only, changes the bytes of each frame that wire
+// encodes, as a bug of the encoder of m would: nothing else stands
+// between the codec's bytes and what the peer decodes.
+var tamper func(c shm.Codec, m *shm.Message, frame []byte)
 
 // at returns message i, to make, read or settle in place until it is
 // freed. What it points to stays readable when the slab grows (the old
