@@ -190,9 +190,10 @@ func longestScript(s [][]workload.Op) int {
 // next message made in it, so nothing handed on may point into them
 // (world.keyOf, world.keep).
 type msgSlab struct {
-	ms    []shm.Message
-	bufs  [][]byte
-	spare []int32
+	ms      []shm.Message
+	bufs    [][]byte
+	spare   []int32
+	scratch []byte // wire's
 }
 
 // maxKeptFrame is the largest frame buffer a freed slot keeps for its
@@ -250,8 +251,9 @@ func (s *msgSlab) wire(i int32, c shm.Codec) {
 		tamper(c, m, b)
 	}
 	b = slices.Grow(b, n) // decoding appends at most n bytes: they stay in b
-	scratch := b[n:n]
-	c.Decode(b[:n], m, &scratch)
+	s.scratch = b[n:n]    // a field, not a variable: its address would escape
+	c.Decode(b[:n], m, &s.scratch)
+	s.scratch = nil
 	s.bufs[i] = b
 }
 
