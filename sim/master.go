@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -59,7 +60,12 @@ func (m *master) request(w *world, e *event) {
 		return
 	}
 	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
-		to.links[toWorker].send(w, conn, i, w.infoOf(req))
+		l := &to.links[toWorker]
+		var info faultinject.Message // what decides a reply's fate, if anything does
+		if l.dec != nil {
+			info = w.infoOf(req)
+		}
+		l.send(w, conn, i, info)
 		return
 	}
 	w.slab.free(i)
