@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -148,5 +149,13 @@ func TestCodecKeepsNothing(t *testing.T) {
 	}
 	if hashes[0] != hashes[1] {
 		t.Errorf("json and compact runs differ: %v", hashes)
+	}
+}
+
+// TestCodecRefused: a codec that is not one is refused before the run.
+func TestCodecRefused(t *testing.T) {
+	_, err := Run(Config{Run: spec.Run{Seed: 1, Codec: "yaml"}})
+	if !errors.Is(err, spec.ErrCodec) {
+		t.Fatalf("err %v, want %v", err, spec.ErrCodec)
 	}
 }
