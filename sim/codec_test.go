@@ -159,3 +159,32 @@ func TestCodecRefused(t *testing.T) {
 		t.Fatalf("err %v, want %v", err, spec.ErrCodec)
 	}
 }
+
+// TestSlabLetsLargeFramesGo: a slot freed after a large frame keeps no
+// buffer past maxKeptFrame, and one after small frames keeps its buffer,
+// so that the next message encodes without allocating.
+func TestSlabLetsLargeFramesGo(t *testing.T) {
+	for _, size := range []int{16, 100 << 10} {
+		cfg := Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 20}}
+		cfg.Shape.ValueMin, cfg.Shape.ValueMax = size, size
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		w := newWorld(cfg.withDefaults())
+		if err := w.run(); err != nil {
+			t.Fatal(err)
+		}
+		kept := 0
+		for i, b := range w.slab.bufs {
+			if cap(b) > maxKeptFrame {
+				t.Errorf("values of %d bytes: slot %d keeps %d bytes", size, i, cap(b))
+			}
+			if b != nil {
+				kept++
+			}
+		}
+		if size < maxKeptFrame && kept == 0 {
+			t.Errorf("values of %d bytes: no slot kept its buffer", size)
+		}
+	}
+}
