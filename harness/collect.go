@@ -15,6 +15,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/spec"
 )
 
 var workerJournalRE = regexp.MustCompile(`^g([0-9]+)-i([0-9]+)-(.+)\.journal$`)
@@ -134,8 +135,26 @@ func (sp *runSpec) header() history.Header {
 	if n := sp.PlannedFaults(); n > 0 || sp.Replay == "" {
 		h.Faults = &n
 	}
-	meta := *sp
+	meta := struct {
+		runSpec
+		// Codecs are the codecs the run gives its workers, by worker.
+		Codecs []string `json:"codecs"`
+	}{runSpec: *sp, Codecs: sp.codecs()}
 	meta.Dir, meta.Start = "", 0
 	h.Meta, _ = json.Marshal(&meta)
 	return h
+}
+
+// codecs returns the codec each worker speaks: the run's (runSpec.codec)
+// on the reference, but JSON lines for a worker that sends poison; JSON
+// lines for every worker of another target.
+func (sp *runSpec) codecs() []string {
+	out := make([]string, sp.Workers)
+	for i, name := range workerNames(sp.Workers) {
+		out[i] = spec.CodecJSON
+		if sp.Target.IsReference() && !(&workerConfig{Name: name, runSpec: *sp}).poisoned() {
+			out[i] = sp.codec(name)
+		}
+	}
+	return out
 }

@@ -117,6 +117,10 @@ type WorkerResult struct {
 	// Crashed says its exit was recorded in the history as a crash: no
 	// planned fault explains it (the liveness check reports it).
 	Crashed bool `json:"crashed,omitempty"`
+	// Codec is the codec its connection spoke as the master read it
+	// ("json" or "compact"; a connection speaks JSON lines until its
+	// worker's first line switches it to compact).
+	Codec string `json:"codec,omitempty"`
 	// Ops is how many calls its journal holds, Unreturned how many of
 	// them have no return (pending when it died).
 	Ops        int `json:"ops"`
@@ -175,7 +179,7 @@ func newSpec(c *Config) (*runSpec, error) {
 	if c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.Mix.Validate() != nil {
 		errs = append(errs, errors.New("negative ops, think time, retry time or mix weight"))
 	}
-	errs = append(errs, c.Shape.Validate())
+	errs = append(errs, c.Shape.Validate(), spec.CheckCodec(c.Codec, c.Target))
 	if sp.Plan != nil {
 		errs = append(errs, sp.Plan.Validate())
 		for i, f := range sp.Plan.Processes {
@@ -191,6 +195,13 @@ func newSpec(c *Config) (*runSpec, error) {
 		return nil, fmt.Errorf("harness: bad config: %w", err)
 	}
 	return sp, nil
+}
+
+// codec returns the codec the run gives worker name (spec.Run.WorkerCodec):
+// with no codec, compact, which the master offers a Go worker.
+func (sp *runSpec) codec(name string) string {
+	n, _ := faultinject.WorkerNumber(name)
+	return sp.WorkerCodec(n-1, false)
 }
 
 // faults are the plan's process faults.

@@ -40,11 +40,12 @@ type masterRun struct {
 	flog    *faultinject.Log
 
 	mu      sync.Mutex
-	current map[string]*shm.Worker // each name's latest process
-	started []*shm.Worker          // every process, in start order
-	conns   map[string]int         // each name's connections so far
-	connOf  map[*shm.Worker]int    // each process's connection number
-	cut     map[connKey][]string   // the byte faults that may end a connection, fired
+	current map[string]*shm.Worker   // each name's latest process
+	started []*shm.Worker            // every process, in start order
+	conns   map[string]int           // each name's connections so far
+	connOf  map[*shm.Worker]int      // each process's connection number
+	streams map[*shm.Worker]shm.Conn // each process's stream connection, for its codec
+	cut     map[connKey][]string     // the byte faults that may end a connection, fired
 	logs    []string
 	logFile *os.File
 	logErr  error
@@ -78,7 +79,7 @@ type connKey struct {
 
 func newMasterRun(sp *runSpec, gen int, logf func(string, ...any)) *masterRun {
 	return &masterRun{sp: sp, gen: gen, logf: logf, began: history.Now(), current: make(map[string]*shm.Worker),
-		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), cut: make(map[connKey][]string), exits: newExitJudge()}
+		conns: make(map[string]int), connOf: make(map[*shm.Worker]int), streams: make(map[*shm.Worker]shm.Conn), cut: make(map[connKey][]string), exits: newExitJudge()}
 }
 
 // eventCapacity is the room of an event journal: a quarter of a million
@@ -300,6 +301,9 @@ func (r *masterRun) options() (shm.MasterOptions, error) {
 		return opts, err
 	}
 	opts.WrapConn = func(w *shm.Worker, c shm.Conn) shm.Conn {
+		r.mu.Lock()
+		r.streams[w] = c
+		r.mu.Unlock()
 		if d != nil {
 			c = faultinject.Messages(c, workerName(w), d, r.flog, faultinject.ConnOptions{Since: r.since, Logf: r.log})
 		}
@@ -494,8 +498,12 @@ func (r *masterRun) workerResults() []WorkerResult {
 	r.mu.Lock()
 	started := append([]*shm.Worker(nil), r.started...)
 	conns := make([]int, len(started))
+	codecs := make([]string, len(started))
 	for i, w := range started {
 		conns[i] = r.connOf[w]
+		if c, ok := shm.ConnCodec(r.streams[w]); ok {
+			codecs[i] = c.String()
+		}
 	}
 	r.mu.Unlock()
 	// Wait outside the lock: fault records still arriving (a delayed
@@ -504,7 +512,7 @@ func (r *masterRun) workerResults() []WorkerResult {
 	for i, w := range started {
 		err := w.Wait()
 		ps := w.ProcessState()
-		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(ps)}
+		out[i] = WorkerResult{Name: workerName(w), Gen: r.gen, Inc: w.Inc, Pid: w.Pid(), Killed: killed(ps), Codec: codecs[i]}
 		r.mu.Lock()
 		out[i].Crashed = r.exits.crashed[w.Pid()]
 		r.mu.Unlock()

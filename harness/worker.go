@@ -13,6 +13,7 @@ import (
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -117,11 +118,13 @@ func do(ctx context.Context, c *shm.Client, o *workload.Op, timeout time.Duratio
 }
 
 // dial makes the worker's client on its channel to the master, with the
-// codec the master offers (as shm.Dial does). A worker whose master is
+// codec the master offers (as shm.Dial does) unless its run puts it on
+// JSON lines (runSpec.codec) or it sends poison (raw JSON lines). A worker whose master is
 // gone exits at once with status 3, as shm.Main's workers do: its
 // journal holds its calls.
 func dial(nc net.Conn, cfg *workerConfig, late *lateWatch) *shm.Client {
-	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json" && !cfg.poisoned()
+	compact := strings.Contains(os.Getenv(shm.EnvCodecs), "compact") && os.Getenv(shm.EnvCodec) != "json" && !cfg.poisoned() &&
+		cfg.codec(cfg.Name) == spec.CodecCompact
 	return shm.NewClient(shm.NewStreamConn(nc, shm.StreamOptions{Compact: compact}), shm.ClientOptions{
 		Identity:    shm.WorkerIdentity(),
 		Timeout:     cfg.CallTimeout,

@@ -97,6 +97,7 @@ func TestMarshalScenarioProperty(t *testing.T) {
 		cfg.Latency = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "latency"))
 		cfg.Think = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "think"))
 		cfg.Store.DedupWindow = rapid.IntRange(0, 8).Draw(t, "dedup_window")
+		cfg.Codec = rapid.SampledFrom([]string{"", spec.CodecJSON, spec.CodecCompact, spec.CodecMixed}).Draw(t, "codec")
 		for w := range cfg.Script {
 			for i := range cfg.Script[w] {
 				drawOp(t, &cfg.Script[w][i], cfg.Keys)
@@ -239,7 +240,7 @@ func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
 		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "NoCheck", "CheckTimeout"},
 		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
-			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target"},
+			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target", "Codec"},
 		reflect.TypeFor[spec.Target]():              {"Kind", "Node"},
 		reflect.TypeFor[spec.NodeTarget]():          {"Adapter", "Path", "FS", "Packages", "Master"},
 		reflect.TypeFor[workload.Op]():              {"Method", "Key", "Value", "Old", "Delta", "TTLms", "Incr"},

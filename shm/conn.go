@@ -268,7 +268,7 @@ func (f *frameReader) nextLine(m *Message) bool {
 		m.Kind = kindHello
 		return true
 	}
-	DecodeFrame(line, m, &f.scratch)
+	CodecJSON.Decode(line, m, &f.scratch)
 	return true
 }
 
@@ -285,7 +285,7 @@ func (f *frameReader) nextCompact(m *Message) bool {
 	if avail < compactHeader+n {
 		return false
 	}
-	DecodeCompact(f.buf[f.start+compactHeader:f.start+compactHeader+n], m, &f.scratch)
+	CodecCompact.Decode(f.buf[f.start:f.start+compactHeader+n], m, &f.scratch)
 	f.start += compactHeader + n
 	return true
 }

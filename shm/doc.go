@@ -14,7 +14,8 @@
 //   - [Message], [Value] and [Error]: what travels on the wire.
 //   - [AppendFrame] and [DecodeFrame]: the JSON-lines codec;
 //     [AppendCompact] and [DecodeCompact]: the binary one, negotiated per
-//     connection between Go processes.
+//     connection between Go processes; [Codec]: either one a frame at a
+//     time in memory, as a connection and the simulator use them.
 //   - [Conn]: a connection that carries batches of messages; [NewStreamConn]
 //     makes one from a byte stream.
 //   - [Store]: the master's state machine, pure (no I/O, no clock).

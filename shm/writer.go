@@ -151,13 +151,17 @@ func (c *streamConn) appendFrames(ms []Message) {
 			}
 			continue
 		}
-		if c.compact {
-			c.wbuf = AppendCompact(c.wbuf, &ms[i])
-		} else {
-			c.wbuf = AppendFrame(c.wbuf, &ms[i])
-		}
+		c.wbuf = c.codec().Append(c.wbuf, &ms[i])
 	}
 	c.stats.framesOut.Add(uint64(len(ms)))
+}
+
+// codec is the codec the writer speaks. Called with wmu held.
+func (c *streamConn) codec() Codec {
+	if c.compact {
+		return CodecCompact
+	}
+	return CodecJSON
 }
 
 // flush writes until the buffer is empty, then gives up the writer's role.

@@ -85,7 +85,7 @@ func (c *Config) Validate() error {
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, checkScript(c.Script))
+	errs = append(errs, checkScript(c.Script), spec.CheckCodec(c.Codec, c.Target))
 	if !c.Target.IsReference() {
 		errs = append(errs, fmt.Errorf("target %v: the simulator runs the reference only", c.Target))
 	}

@@ -31,8 +31,9 @@ type link struct {
 	d      faultinject.Decision     // the decision of the message being sent
 	worker int32
 	dir    uint8
-	last   int64  // when the last message in order arrives
-	held   []held // reordered messages waiting for the next one
+	codec  shm.Codec // its connection's
+	last   int64     // when the last message in order arrives
+	held   []held    // reordered messages waiting for the next one
 }
 
 type held struct {
@@ -43,13 +44,20 @@ type held struct {
 
 // send carries message i of the slab, which it now owns, on the link of
 // connection conn, deciding its fate from info (the request's method, key
-// and id).
+// and id). The message crosses in its connection's codec (wire) where a
+// real one is encoded and decoded: a request before its faults are
+// decided, as the master's connection decodes it before the faults that
+// wrap it see it; a reply after, as they act before it is encoded.
 func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 	at := w.now + w.latency()
 	if l.dec == nil {
+		w.slab.wire(i, l.codec)
 		l.left(w, conn, &info)
 		l.deliver(w, conn, i, max(at, l.last), true)
 		return
+	}
+	if l.dir == toMaster {
+		w.slab.wire(i, l.codec)
 	}
 	w.sending.worker, w.sending.conn = l.worker, conn
 	m := w.slab.at(i)
@@ -64,6 +72,9 @@ func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 	case dec.Corruption != "":
 		faultinject.CorruptMessage(m, l.name.Dir, dec.Corruption, idShift) // a copy: the sender's stays whole
 	}
+	if l.dir == toWorker {
+		w.slab.wire(i, l.codec)
+	}
 	inOrder := dec.Delay == 0 && !dec.Reorder
 	if inOrder {
 		at = max(at, l.last)
@@ -72,7 +83,7 @@ func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 	for k := range 1 + dec.Copies {
 		j := i
 		if k > 0 {
-			j = w.slab.put(w.slab.at(i))
+			j = w.slab.dup(i)
 		}
 		if dec.Reorder {
 			l.hold(w, conn, j)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -19,7 +20,7 @@ func (m *master) handle(w *world, e *event) {
 		wk := w.workers[e.node]
 		req := w.slab.take(e.msg)
 		w.sending.worker, w.sending.conn = wk.idx, e.conn
-		wk.links[toMaster].discard(w, infoOf(&req))
+		wk.links[toMaster].discard(w, w.infoOf(&req))
 	case !m.up:
 		w.drop(e)
 	case m.paused:
@@ -41,7 +42,7 @@ func (m *master) request(w *world, e *event) {
 	if e.conn <= wk.closed || e.conn < wk.opened {
 		if e.held {
 			w.sending.worker, w.sending.conn = wk.idx, e.conn
-			wk.links[toMaster].discard(w, infoOf(req))
+			wk.links[toMaster].discard(w, w.infoOf(req))
 		}
 		return // its connection is gone, or was made before this master
 	}
@@ -59,7 +60,12 @@ func (m *master) request(w *world, e *event) {
 		return
 	}
 	if to, conn, ok := m.route(w, wk, e.conn, req); ok {
-		to.links[toWorker].send(w, conn, i, infoOf(req))
+		l := &to.links[toWorker]
+		var info faultinject.Message // what decides a reply's fate, if anything does
+		if l.dec != nil {
+			info = w.infoOf(req)
+		}
+		l.send(w, conn, i, info)
 		return
 	}
 	w.slab.free(i)

@@ -3,6 +3,7 @@ package sim
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -95,9 +96,31 @@ func (w *world) history() *history.History {
 	hd := history.NewHeader(model, w.cfg.Scenario, w.cfg.Seed)
 	n := w.cfg.PlannedFaults()
 	hd.Faults = &n
+	hd.Meta = w.meta()
 	h := w.rec.history(hd)
 	h.Header.Store = w.cfg.StoreLimits(h.Ops, 0) // the store and the history share the virtual clock
 	return h
+}
+
+// Meta is what a simulated history's header says of its run beyond the
+// header's fields (history.Header.Meta).
+type Meta struct {
+	// Codecs are the codecs the workers' connections spoke, by worker
+	// ("json" or "compact").
+	Codecs []string `json:"codecs"`
+}
+
+// meta returns the header's meta: the workers' codecs.
+func (w *world) meta() json.RawMessage {
+	m := Meta{Codecs: make([]string, len(w.workers))}
+	for i, wk := range w.workers {
+		m.Codecs[i] = wk.links[toMaster].codec.String()
+	}
+	b, err := json.Marshal(&m)
+	if err != nil {
+		panic(fmt.Sprintf("sim: the header's meta: %v", err)) // plain strings always marshal
+	}
+	return b
 }
 
 func newStore(cfg Config) *shm.Store { return shm.NewStore(cfg.Store) }

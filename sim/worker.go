@@ -6,6 +6,7 @@ import (
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
+	"github.com/shmlab/shmlab/spec"
 	"github.com/shmlab/shmlab/workload"
 )
 
@@ -56,13 +57,17 @@ type worker struct {
 
 func newWorker(w *world, i int) *worker {
 	wk := &worker{w: w, idx: int32(i), name: w.rec.names[i]}
+	codec := shm.CodecJSON
+	if w.cfg.WorkerCodec(i, true) == spec.CodecCompact {
+		codec = shm.CodecCompact
+	}
 	for d := range wk.links {
 		dir := faultinject.Requests
 		if d == toWorker {
 			dir = faultinject.Replies
 		}
 		name := faultinject.Link{Worker: wk.name, Dir: dir}
-		wk.links[d] = link{name: name, worker: int32(i), dir: uint8(d)}
+		wk.links[d] = link{name: name, worker: int32(i), dir: uint8(d), codec: codec}
 		wk.links[d].setDecisions(w.dec)
 	}
 	return wk
@@ -199,6 +204,7 @@ func (wk *worker) reply(m *shm.Message) {
 // end returns the current operation with the result rep.
 func (wk *worker) end(rep *shm.Message) {
 	st, out := workload.Outcome(rep, nil)
+	out.Value = wk.w.keep(out.Value) // the generator keeps it; rep's bytes are the slab's
 	wk.w.rec.ret(wk, wk.rec, wk.w.now, st, out)
 	wk.gen.Observe(&wk.op, st, out)
 	if st == history.StatusOK && wk.op.Incr != 0 {

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
@@ -36,6 +37,8 @@ type world struct {
 	pausedBy map[string]int
 	// downBy says, for each process down from a fault, which.
 	downBy map[string]*faultinject.Down
+	keys   map[string]string // keyOf's keys
+	kept   []byte            // keep's chunk
 	// sending is the connection of the message being decided, for a
 	// fault event to name the operation it hit.
 	sending struct {
@@ -53,7 +56,7 @@ const start = int64(time.Millisecond)
 const maxEventsPerOp = 1000
 
 func newWorld(cfg Config) *world {
-	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, pausedBy: map[string]int{}, downBy: map[string]*faultinject.Down{}}
+	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, keys: map[string]string{}, pausedBy: map[string]int{}, downBy: map[string]*faultinject.Down{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
 	names := make([]string, cfg.Workers+1) // the final reader last
 	for i := range cfg.Workers {
@@ -181,11 +184,21 @@ func longestScript(s [][]workload.Op) int {
 	return n
 }
 
-// msgSlab holds the messages in flight; events name them by index.
+// msgSlab holds the messages in flight; events name them by index. Each
+// slot has the bytes of its message's frame (wire), into which the
+// message decoded from them points; they are the slot's, reused by the
+// next message made in it, so nothing handed on may point into them
+// (world.keyOf, world.keep).
 type msgSlab struct {
-	ms    []shm.Message
-	spare []int32
+	ms      []shm.Message
+	bufs    [][]byte
+	spare   []int32
+	scratch []byte // wire's
 }
+
+// maxKeptFrame is the largest frame buffer a freed slot keeps for its
+// next message: a large value's bytes are let go with it.
+const maxKeptFrame = 64 << 10
 
 // alloc returns a free slot, holding an empty message, for a message to
 // be made in place.
@@ -196,10 +209,12 @@ func (s *msgSlab) alloc() int32 {
 		return i
 	}
 	s.ms = append(s.ms, shm.Message{})
+	s.bufs = append(s.bufs, nil)
 	return int32(len(s.ms) - 1)
 }
 
-// put puts a copy of m in a free slot.
+// put puts a copy of m in a free slot. The copy points where m points:
+// see dup for a copy of a message in the slab.
 func (s *msgSlab) put(m *shm.Message) int32 {
 	c := *m // m may be in the slab, which alloc may move
 	i := s.alloc()
@@ -207,21 +222,102 @@ func (s *msgSlab) put(m *shm.Message) int32 {
 	return i
 }
 
+// dup puts a copy of message i in a free slot, with bytes of its own: a
+// duplicate outlives its original's slot.
+func (s *msgSlab) dup(i int32) int32 {
+	j := s.put(&s.ms[i])
+	m := &s.ms[j]
+	b := slices.Grow(s.bufs[j][:0], len(m.Key)+len(m.Old)+len(m.Value)+len(m.UUID)+len(m.Raw))
+	for _, f := range [...]*[]byte{&m.Key, (*[]byte)(&m.Old), (*[]byte)(&m.Value), (*[]byte)(&m.UUID), &m.Raw} {
+		if *f != nil {
+			n := len(b)
+			b = append(b, *f...)
+			*f = b[n:len(b):len(b)]
+		}
+	}
+	s.bufs[j] = b
+	return j
+}
+
+// wire sends message i through codec c, in place: it is encoded into its
+// slot's bytes and decoded from them, as the peer of a connection of
+// that codec reads it. The message must not point into its own slot's
+// bytes (a message just made, or a copy put from elsewhere).
+func (s *msgSlab) wire(i int32, c shm.Codec) {
+	m := &s.ms[i]
+	b := c.Append(s.bufs[i][:0], m)
+	n := len(b)
+	if tamper != nil {
+		tamper(c, m, b)
+	}
+	b = slices.Grow(b, n) // decoding appends at most n bytes: they stay in b
+	s.scratch = b[n:n]    // a field, not a variable: its address would escape
+	c.Decode(b[:n], m, &s.scratch)
+	s.scratch = nil
+	s.bufs[i] = b
+}
+
+// tamper, set by tests only, changes the bytes of each frame that wire
+// encodes, as a bug of the encoder of m would: nothing else stands
+// between the codec's bytes and what the peer decodes.
+var tamper func(c shm.Codec, m *shm.Message, frame []byte)
+
 // at returns message i, to make, read or settle in place until it is
 // freed. What it points to stays readable when the slab grows (the old
 // array is left as it was), but is then no longer the slab's: take it
 // again after an alloc.
 func (s *msgSlab) at(i int32) *shm.Message { return &s.ms[i] }
 
-// free frees message i's slot.
+// free frees message i's slot. Its bytes stay for the next message made
+// in it, unless they are many.
 func (s *msgSlab) free(i int32) {
 	s.ms[i] = shm.Message{}
+	if cap(s.bufs[i]) > maxKeptFrame {
+		s.bufs[i] = nil
+	}
 	s.spare = append(s.spare, i)
 }
 
-// take returns message i and frees its slot.
+// take returns message i and frees its slot. The message may point into
+// the slot's bytes, which the next message made there overwrites.
 func (s *msgSlab) take(i int32) shm.Message {
 	m := s.ms[i]
 	s.free(i)
 	return m
 }
+
+// keyOf returns key as a string that stays as it is: a decoded key
+// points into a slab slot's bytes, but a fault record keeps its key.
+// Each distinct key is copied once.
+func (w *world) keyOf(key []byte) string {
+	if k, ok := w.keys[string(key)]; ok {
+		return k
+	}
+	k := string(key)
+	w.keys[k] = k
+	return k
+}
+
+// infoOf is what a decision may look at of request m (as infoOf), for a
+// request decoded in the slab.
+func (w *world) infoOf(m *shm.Message) faultinject.Message {
+	return faultinject.Message{Method: m.Method.String(), Key: w.keyOf(m.Key), Seq: m.Seq}
+}
+
+// keep returns a copy of v that stays as it is, for a worker to keep
+// what a reply decoded in the slab says (the last value it saw of a
+// key). The copies are made in chunks, as the workload writes its values.
+func (w *world) keep(v []byte) []byte {
+	if v == nil {
+		return nil
+	}
+	if len(w.kept)+len(v) > cap(w.kept) {
+		w.kept = make([]byte, 0, max(keptChunk, len(v)))
+	}
+	n := len(w.kept)
+	w.kept = append(w.kept, v...)
+	return w.kept[n:len(w.kept):len(w.kept)]
+}
+
+// keptChunk is the size of the chunks world.keep copies values into.
+const keptChunk = 64 << 10

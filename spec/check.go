@@ -89,6 +89,7 @@ func (sc *Scenario) check() []problem {
 	if sc.Latency > MaxLatency {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
+	sc.checkCodec(add)
 	sc.checkFaults(add)
 	if !sc.Target.IsReference() && sc.Mode == Sim {
 		add("$.target", "target %v: the simulator runs the reference only: set mode: process", sc.Target)
@@ -111,6 +112,14 @@ func (sc *Scenario) check() []problem {
 }
 
 type adder func(path, format string, args ...any)
+
+// checkCodec checks the codec's name, and that a Node target is not asked
+// for a codec its workers cannot speak.
+func (sc *Scenario) checkCodec(add adder) {
+	if err := CheckCodec(sc.Codec, sc.Target); err != nil {
+		add("$.codec", "%v", err)
+	}
+}
 
 func (sc *Scenario) checkKeys(add adder) {
 	k := sc.Keys

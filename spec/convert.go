@@ -33,6 +33,7 @@ func (sc *Scenario) Spec(seed uint64) Run {
 		RetryAfter:  sc.Retry,
 		Think:       sc.Think,
 		Target:      sc.Target,
+		Codec:       sc.Codec,
 	}
 }
 

@@ -154,6 +154,8 @@ func TestParseErrors(t *testing.T) {
 		{"bug twice", "variant: no-dedup+no-dedup\n", []string{"f.yaml:1:10:", "no-dedup is named twice"}},
 		{"none and a bug", "variant: none+no-dedup\n", []string{"f.yaml:1:10:", "none means no bug: it stands alone"}},
 		{"reference and a bug", "variant: reference+no-dedup\n", []string{"f.yaml:1:10:", "reference means no bug: it stands alone"}},
+		{"bad codec", "codec: yaml\n", []string{"f.yaml:1:8:", `codec "yaml": want json, compact or mixed`}},
+		{"codec of a wrong type", "codec: [json]\n", []string{"f.yaml:1:"}},
 		{"latency of a day", "latency: 24h\n", []string{"f.yaml:1:10:", "latency 24h0m0s: at most 1h0m0s"}},
 		{"latency overflowing the clock", "latency: 2000000h\n", []string{"f.yaml:1:10:", "at most 1h0m0s"}},
 		{"dedup window of a typo", "store: {dedup_window: 99999999999}\n", []string{"f.yaml:1:23:", "dedup_window 99999999999: at most 1048576"}},

@@ -17,6 +17,8 @@
 package spec
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -85,6 +87,63 @@ type Run struct {
 	// Target is the system under test: the reference (the zero value)
 	// or a Node library by its adapter.
 	Target Target `json:"target,omitzero"`
+	// Codec is the wire codec of the workers' connections: CodecJSON,
+	// CodecCompact, CodecMixed (each worker's drawn from the seed:
+	// WorkerCodec), or "" (the simulator mixes; real processes keep
+	// their negotiation: Go workers compact, Node workers JSON lines).
+	Codec string `json:"codec,omitempty"`
+}
+
+// The codecs a run's connections may speak (Run.Codec).
+const (
+	CodecJSON    = "json"    // JSON lines
+	CodecCompact = "compact" // the compact binary framing (Go workers only)
+	CodecMixed   = "mixed"   // each worker's drawn from the seed
+)
+
+// ErrCodec is the error of a codec a run cannot have.
+var ErrCodec = errors.New("bad codec")
+
+// CheckCodec reports whether codec is one a run of target can have: "",
+// json, compact or mixed; a Node target's workers speak JSON lines only,
+// so compact and mixed are refused for it.
+func CheckCodec(codec string, target Target) error {
+	switch codec {
+	case "", CodecJSON:
+		return nil
+	case CodecCompact, CodecMixed:
+		if !target.IsReference() {
+			return fmt.Errorf("%w: codec %q: target %v speaks JSON lines only (want json, or none)", ErrCodec, codec, target)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: codec %q: want json, compact or mixed", ErrCodec, codec)
+}
+
+// WorkerCodec returns the codec worker i (from 0) speaks, CodecJSON or
+// CodecCompact: Codec's, or for mixed drawn from the seed and i alone (no
+// other draw of the run changes it, nor does it change one). mixDefault
+// says what "" means: mixed (the simulator) or compact (a Go worker on
+// real processes, which the master offers it).
+func (r *Run) WorkerCodec(i int, mixDefault bool) string {
+	switch {
+	case r.Codec == CodecJSON || r.Codec == CodecCompact:
+		return r.Codec
+	case r.Codec == "" && !mixDefault:
+		return CodecCompact
+	}
+	if splitmix(r.Seed^0xc0dec5eed^uint64(i)*0x9e3779b97f4a7c15)&1 == 0 {
+		return CodecJSON
+	}
+	return CodecCompact
+}
+
+// splitmix is SplitMix64's finaliser: a bijection that mixes every bit.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // PlannedFaults returns how many faults r injects, for the history's

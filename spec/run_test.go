@@ -1,6 +1,8 @@
 package spec_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,4 +40,60 @@ func TestStoreLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWorkerCodec: json and compact set every worker; mixed (and, in the
+// simulator, no codec) draws each worker's from the seed, the same draw
+// every time, both codecs occurring; on real processes no codec is
+// compact, what the master offers a Go worker.
+func TestWorkerCodec(t *testing.T) {
+	count := func(r spec.Run, mixDefault bool) map[string]int {
+		n := map[string]int{}
+		for i := range 64 {
+			n[r.WorkerCodec(i, mixDefault)]++
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		codec      string
+		mixDefault bool
+		want       map[string]int // nil: both, drawn
+	}{
+		{spec.CodecJSON, true, map[string]int{spec.CodecJSON: 64}},
+		{spec.CodecCompact, false, map[string]int{spec.CodecCompact: 64}},
+		{"", false, map[string]int{spec.CodecCompact: 64}},
+		{"", true, nil},
+		{spec.CodecMixed, false, nil},
+	} {
+		t.Run(fmt.Sprintf("%s/%v", tt.codec, tt.mixDefault), func(t *testing.T) {
+			for seed := range uint64(20) {
+				r := spec.Run{Seed: seed, Codec: tt.codec}
+				got := count(r, tt.mixDefault)
+				if tt.want != nil {
+					if d := cmp.Diff(tt.want, got); d != "" {
+						t.Fatalf("seed %d: mismatch (-want +got):\n%s", seed, d)
+					}
+					continue
+				}
+				if got[spec.CodecJSON] == 0 || got[spec.CodecCompact] == 0 || len(got) != 2 {
+					t.Fatalf("seed %d: %v, want both codecs", seed, got)
+				}
+				if d := cmp.Diff(got, count(r, tt.mixDefault)); d != "" {
+					t.Fatalf("seed %d: a second draw differs (-first +second):\n%s", seed, d)
+				}
+			}
+			if tt.want == nil && draws(spec.Run{Seed: 1, Codec: tt.codec}, tt.mixDefault) == draws(spec.Run{Seed: 2, Codec: tt.codec}, tt.mixDefault) {
+				t.Errorf("seeds 1 and 2 draw the same codecs")
+			}
+		})
+	}
+}
+
+// draws is the codecs of r's first 64 workers, in order.
+func draws(r spec.Run, mixDefault bool) string {
+	var b strings.Builder
+	for i := range 64 {
+		b.WriteString(r.WorkerCodec(i, mixDefault)[:1])
+	}
+	return b.String()
 }

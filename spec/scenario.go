@@ -53,6 +53,12 @@ type Scenario struct {
 	// 0, at most MaxLatency): each message draws from Latency to twice
 	// Latency. Real processes have their own.
 	Latency time.Duration `yaml:"latency"`
+	// Codec is the wire codec of the workers' connections (Run.Codec):
+	// json (JSON lines), compact, or mixed (each worker's drawn from the
+	// seed); if empty, the simulator mixes and real processes keep their
+	// negotiation (Go workers compact, Node workers JSON lines). A Node
+	// target speaks JSON lines only: compact and mixed are refused.
+	Codec string `yaml:"codec"`
 	// Script, if set, is the workload written out instead of drawn: each
 	// worker's operations (the workers are its workers). It runs in the
 	// simulator only; a failure the simulator shrinks is written as one.

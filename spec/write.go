@@ -183,6 +183,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	add(&d, "retry", sc.Retry)
 	add(&d, "latency", sc.Latency)
 	add(&d, "think", sc.Think)
+	add(&d, "codec", w.str(sc.Codec))
 	if sc.Script != nil {
 		d = append(d, yaml.MapItem{Key: "script", Value: w.script(sc.Script)})
 	}

@@ -136,6 +136,8 @@ func TestParseTargetErrors(t *testing.T) {
 		{"package without version", "target:\n  node: {adapter: adapters/lib.js, packages: [memored]}\n", []string{"s.yaml:2:47:", "want name@version"}},
 		{"bad master", "target:\n  node: {adapter: adapters/lib.js, master: go}\n", []string{"s.yaml:2:44:", "target.node.master go"}},
 		{"missing adapter file", "target:\n  node: {adapter: adapters/nope.js}\n", []string{"s.yaml:2:19:", "adapter adapters/nope.js", "relative to the scenario file's folder"}},
+		{"compact for node", "codec: compact\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:1:8:", `codec "compact": target node:adapters/lib.js speaks JSON lines only`}},
+		{"mixed for node", "codec: mixed\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:1:8:", `codec "mixed"`, "JSON lines only"}},
 		{"node in sim", "mode: sim\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:", "the simulator runs the reference only"}},
 		{"empty target", "target: {}\n", []string{"s.yaml:1:9:", "target is empty"}},
 		{"node twice", "target:\n  node: {adapter: adapters/lib.js}\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:"}},
@@ -168,6 +170,27 @@ func TestMarshalRefuses(t *testing.T) {
 			if _, err := Marshal(&tt.sc); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one saying %q", err, tt.want)
 			}
+		})
+	}
+}
+
+// TestCodecRoundTrip: each codec a file can name is parsed, written and
+// read back as itself, and reaches the run spec.
+func TestCodecRoundTrip(t *testing.T) {
+	for _, c := range []string{"", CodecJSON, CodecCompact, CodecMixed} {
+		t.Run("codec="+c, func(t *testing.T) {
+			src := "name: c\nworkers: 2\n"
+			if c != "" {
+				src += "codec: " + c + "\n"
+			}
+			sc, err := Parse("c.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Codec != c || sc.Spec(1).Codec != c || sc.ProcessSpec(1).Codec != c {
+				t.Errorf("codec %q: scenario %q, spec %q, process spec %q", c, sc.Codec, sc.Spec(1).Codec, sc.ProcessSpec(1).Codec)
+			}
+			roundTrip(t, "c.yaml", sc)
 		})
 	}
 }

@@ -70,6 +70,7 @@ type simFlags struct {
 	workers, ops  int
 	swarm, shrink bool
 	bug, out      string
+	codec         string
 	verbose       bool
 	parallel      int
 	checkTimeout  time.Duration
@@ -89,6 +90,7 @@ func (sf *simFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&sf.swarm, "swarm", false, "draw each seed's fault plan (swarm testing), replacing the file's")
 	fs.BoolVar(&sf.shrink, "shrink", false, "shrink each failure to a small counterexample before writing it")
 	fs.StringVar(&sf.bug, "bug", "", "run this variant instead of the file's: reference (or none), or bugs joined by + ("+strings.Join(shm.BugNames(), ", ")+")")
+	fs.StringVar(&sf.codec, "codec", "", "put the workers on this codec instead of the file's: json, compact or mixed (each worker's drawn from the seed, as with none)")
 	fs.DurationVar(&sf.checkTimeout, "check-timeout", scenarios.DefaultCheckTimeout, "time limit of each seed's check; a seed not decided by then is unknown (exit 2) (0: none)")
 	fs.StringVar(&sf.out, "out", "shmlab-failures", "directory for failure folders")
 	fs.BoolVar(&sf.verbose, "v", false, "print a line for every seed, not only failing ones")
@@ -131,6 +133,9 @@ func (sf *simFlags) simReproArgs(files []string, fs *flag.FlagSet) []string {
 	}
 	if isSet(fs, "bug") {
 		out = append(out, "--bug", sf.bug)
+	}
+	if isSet(fs, "codec") {
+		out = append(out, "--codec", sf.codec)
 	}
 	if len(files) == 0 {
 		out = append(out, "--workers", strconv.Itoa(sf.workers), "--ops", strconv.Itoa(sf.ops))
@@ -179,6 +184,9 @@ func (sf *simFlags) base(files []string, fs *flag.FlagSet) (sim.Config, error) {
 			return cfg, fmt.Errorf("--bug %q: %w", sf.bug, err)
 		}
 		cfg.Bugs, cfg.Store.Bugs = bugs, 0 // the run's store bugs come from Bugs
+	}
+	if isSet(fs, "codec") {
+		cfg.Codec = sf.codec
 	}
 	if isSet(fs, "seed") {
 		cfg.Seed = sf.seed
