@@ -259,7 +259,9 @@ func Outcome(rep *shm.Message, err error) (history.Status, history.Output) {
 
 // Generator draws one worker incarnation's operations. Every value it
 // writes is an integer no other incarnation of the run writes, so that a
-// read names its writer; cas expects the value the worker last saw.
+// read names its writer (but for the shape's Falsy share, and the fixed
+// edge numbers of its Edges share); cas expects the value the worker
+// last saw.
 type Generator struct {
 	rng   *rand.Rand
 	keys  []string
