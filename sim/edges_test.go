@@ -41,7 +41,7 @@ func edgeBase(seed uint64) Config {
 // and no check relies on values being unique where edges repeat them.
 func TestEdgesNoFalseAlarm(t *testing.T) {
 	n := uint64(400)
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		n = 80
 	}
 	var runs, ops, counters int
