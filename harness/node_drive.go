@@ -232,7 +232,9 @@ func (r *nodeRun) drive(ctx context.Context, p *nodeProc) {
 		return
 	}
 	sp := r.sp
-	w := workload.NewShaped(sp.Seed, p.name, p.gen, p.inc, sp.Keys, r.mix, sp.Shape)
+	shape := sp.Shape
+	shape.JS = true // a JavaScript library: only the edges it keeps as written
+	w := workload.NewShaped(sp.Seed, p.name, p.gen, p.inc, sp.Keys, r.mix, shape)
 	runOps(w, sp, r.start, func(n int, o *workload.Op) (history.Status, history.Output, bool) {
 		r.runner.Received(p.name, n)
 		st, out, err := r.call(ctx, p, n, o, true, r.aimedAt(p.name, n))

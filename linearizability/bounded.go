@@ -287,7 +287,7 @@ func (m *boundedModel) apply(out []*bstate, epoch uint32, es []bentry, i int, o 
 		var keep *bentry
 		if i >= 0 {
 			if !m.in.isInt[es[i].val] {
-				if o.unknown {
+				if o.unknown || o.fail == failNotInt {
 					done(es) // refused: not an integer
 				}
 				return out
@@ -296,10 +296,13 @@ func (m *boundedModel) apply(out []*bstate, epoch uint32, es []bentry, i int, o 
 		}
 		sum, ok := addInt(cur, o.delta)
 		if !ok {
-			if o.unknown {
+			if o.unknown || o.fail == failOverflow {
 				done(es)
 			}
 			return out
+		}
+		if o.fail != notFailed {
+			return out // it failed where the add fits
 		}
 		id := m.in.intID(sum)
 		if o.unknown || id == o.value {
@@ -433,7 +436,8 @@ type storeHistory struct {
 }
 
 // partitionStore turns h into one history of the whole store. Failed
-// operations are left out (they surely did nothing), and so are len and
+// operations are left out (they surely did nothing), but for the adds
+// whose failure the model checks (checkedFailure), and so are len and
 // keys.
 func partitionStore(h *history.History, limits history.StoreLimits, ss *streams) *storeHistory {
 	inf := infinity(h)
@@ -447,7 +451,7 @@ func partitionStore(h *history.History, limits history.StoreLimits, ss *streams)
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		call := afterStream(op, ss.id(op), &lastReturn)
-		if !op.Method.Keyed() || op.Status == history.StatusFail {
+		if !checked(op) {
 			continue
 		}
 		o := m.convert(op, epochOf(bounds, op.Call))

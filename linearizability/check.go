@@ -402,7 +402,9 @@ func (kh *keyHistory) readable(b *strings.Builder, stuck *kvOp) {
 // writes reports whether o may change the key's value.
 func (o *kvOp) writes() bool {
 	switch o.method {
-	case history.Set, history.Delete, history.Add, history.Append:
+	case history.Add:
+		return !o.reset && o.fail == notFailed
+	case history.Set, history.Delete, history.Append:
 		return !o.reset
 	case history.CAS:
 		return o.unknown || o.flag

@@ -21,12 +21,46 @@ type kvOp struct {
 	epoch   uint32
 	reset   bool
 	unknown bool
-	value   uint32 // set and cas: the new value; append: the string appended; ok get, ok add: the value returned
-	present bool   // ok get: a value was returned
-	old     uint32 // cas
-	hasOld  bool   // cas
-	delta   int64  // add
-	flag    bool   // ok delete, ok cas: the boolean answered
+	value   uint32  // set and cas: the new value; append: the string appended; ok get, ok add: the value returned
+	present bool    // ok get: a value was returned
+	old     uint32  // cas
+	hasOld  bool    // cas
+	delta   int64   // add
+	flag    bool    // ok delete, ok cas: the boolean answered
+	fail    failure // a failed add checked as an observation (checkedFailure)
+}
+
+// failure is the code of a failed operation the model checks: one that
+// says what the key held, and changed nothing.
+type failure uint8
+
+const (
+	notFailed    failure = iota
+	failOverflow         // add: the key's integer plus delta leaves int64
+	failNotInt           // add: the key holds a value that is not an int64 integer
+)
+
+// checkedFailure returns what op's failure says of its key's value, if
+// the model checks it: an add failed with overflow or not_integer. Any
+// other failure surely did nothing and says nothing (notFailed): it is
+// left out of the check.
+func checkedFailure(op *history.Op) failure {
+	if op.Status != history.StatusFail || op.Method != history.Add || op.Output.Error == nil {
+		return notFailed
+	}
+	switch op.Output.Error.Code {
+	case "overflow":
+		return failOverflow
+	case "not_integer":
+		return failNotInt
+	}
+	return notFailed
+}
+
+// checked reports whether the model checks op: an operation on one key
+// that did not fail, or whose failure it checks (checkedFailure).
+func checked(op *history.Op) bool {
+	return op.Method.Keyed() && (op.Status != history.StatusFail || checkedFailure(op) != notFailed)
 }
 
 // kvState packs (epoch, present, value id).
@@ -170,13 +204,16 @@ func (m *kvModel) step(s kvState, o *kvOp) (bool, kvState) {
 		var cur int64
 		if s.present() {
 			if !m.in.isInt[s.value()] {
-				return o.unknown, s // add fails on a value that is not an integer
+				return o.unknown || o.fail == failNotInt, s // add fails on a value that is not an integer
 			}
 			cur = m.in.intOf[s.value()]
 		}
 		sum, ok := addInt(cur, o.delta)
 		if !ok {
-			return o.unknown, s // overflow fails
+			return o.unknown || o.fail == failOverflow, s // overflow fails
+		}
+		if o.fail != notFailed {
+			return false, s // it failed where the add fits
 		}
 		id := m.in.intID(sum)
 		if !o.unknown && id != o.value {

@@ -68,6 +68,12 @@ func okAdd(delta int64, answer string) history.Op {
 	return history.Op{Method: history.Add, Input: history.Input{Delta: delta}, Output: history.Output{Value: json.RawMessage(answer)}, Status: history.StatusOK}
 }
 
+// failedAdd adds delta and fails with code: overflow and not_integer say
+// what the key held, and are checked.
+func failedAdd(delta int64, code string) history.Op {
+	return history.Op{Method: history.Add, Input: history.Input{Delta: delta}, Output: history.Output{Error: &history.ErrorInfo{Code: code}}, Status: history.StatusFail}
+}
+
 // okAppend appends v, answering nothing.
 func okAppend(v string) history.Op {
 	return history.Op{Method: history.Append, Input: history.Input{Value: json.RawMessage(v)}, Status: history.StatusOK}
@@ -137,6 +143,19 @@ var stepCases = []stepCase{
 	{name: "unknown add", from: e0("1"), op: unknown(okAdd(2, "")), want: []st{e0("3")}},
 	{name: "unknown add on a string does nothing", from: e0(`"x"`), op: unknown(okAdd(2, "")), want: []st{e0(`"x"`)}},
 	{name: "unknown add that would overflow does nothing", from: e0("9223372036854775807"), op: unknown(okAdd(1, "")), want: []st{e0("9223372036854775807")}},
+	// A failed add is checked as what it says of the value (HISTORY.md).
+	{name: "add failed with overflow where it overflows", from: e0("9223372036854775807"), op: failedAdd(1, "overflow"), want: []st{e0("9223372036854775807")}},
+	{name: "add failed with overflow under int64's least", from: e0("-2"), op: failedAdd(-9223372036854775807, "overflow"), want: []st{e0("-2")}},
+	{name: "add failed with overflow where it fits", from: e0("9223372036854775806"), op: failedAdd(1, "overflow"), want: nil},
+	{name: "add failed with overflow on absent", from: e0(""), op: failedAdd(9223372036854775807, "overflow"), want: nil},
+	{name: "add failed with overflow on a string", from: e0(`"x"`), op: failedAdd(1, "overflow"), want: nil},
+	{name: "add failed with not_integer on a string", from: e0(`"x"`), op: failedAdd(1, "not_integer"), want: []st{e0(`"x"`)}},
+	{name: "add failed with not_integer on 1.0", from: e0("1.0"), op: failedAdd(1, "not_integer"), want: []st{e0("1.0")}},
+	{name: "add failed with not_integer past int64", from: e0("9223372036854775808"), op: failedAdd(1, "not_integer"), want: []st{e0("9223372036854775808")}},
+	{name: "add failed with not_integer on an integer", from: e0("5"), op: failedAdd(1, "not_integer"), want: nil},
+	{name: "add failed with not_integer on -0, an integer", from: e0("-0"), op: failedAdd(1, "not_integer"), want: nil},
+	{name: "add failed with not_integer on absent", from: e0(""), op: failedAdd(1, "not_integer"), want: nil},
+	{name: "add failed with not_integer where it would overflow", from: e0("9223372036854775807"), op: failedAdd(1, "not_integer"), want: nil},
 	{name: "append on absent counts from the empty string", from: e0(""), op: okAppend(`"x"`), want: []st{e0(`"x"`)}},
 	{name: "append joins the strings' texts", from: e0(`"a\n"`), op: okAppend(`"\u00e9"`), want: []st{e0(`"a\n\u00e9"`)}},
 	{name: "append of the empty string", from: e0(`"a"`), op: okAppend(`""`), want: []st{e0(`"a"`)}},

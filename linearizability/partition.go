@@ -22,7 +22,7 @@ type keyHistory struct {
 func keySizes(h *history.History) map[string]int {
 	sizes := make(map[string]int)
 	for i := range h.Ops {
-		if op := &h.Ops[i]; op.Method.Keyed() && op.Status != history.StatusFail {
+		if op := &h.Ops[i]; checked(op) {
 			sizes[op.Key]++
 		}
 	}
@@ -84,11 +84,12 @@ func epochOf(bounds []int64, t int64) uint32 {
 }
 
 // checkedOps counts the operations the search takes: those on one key
-// that did not fail, nor are in skip (notApplied).
+// that did not fail (or whose failure is checked), nor are in skip
+// (notApplied).
 func checkedOps(h *history.History, skip map[int64]bool) int {
 	n := 0
 	for i := range h.Ops {
-		if h.Ops[i].Method.Keyed() && h.Ops[i].Status != history.StatusFail && !skip[h.Ops[i].ID] {
+		if checked(&h.Ops[i]) && !skip[h.Ops[i].ID] {
 			n++
 		}
 	}
@@ -132,8 +133,10 @@ func notApplied(h *history.History) map[int64]bool {
 }
 
 // partition splits h into one history per key. Failed operations are
-// left out (they surely did nothing), and so are the unknown ones that
-// did nothing (notApplied), len and keys.
+// left out (they surely did nothing), but for the adds whose failure
+// says what the key held (checkedFailure: overflow, not_integer), which
+// are checked as observations; so are the unknown ones that did nothing
+// (notApplied), len and keys.
 func partition(h *history.History, model history.Model, ss *streams) []*keyHistory {
 	return partitionSkipping(h, model, ss, notApplied(h))
 }
@@ -151,7 +154,7 @@ func partitionSkipping(h *history.History, model history.Model, ss *streams, ski
 		op := &h.Ops[i]
 		id := ss.id(op)
 		call := afterStream(op, id, &lastReturn)
-		if !op.Method.Keyed() || op.Status == history.StatusFail {
+		if !checked(op) {
 			continue
 		}
 		kh := byKey[op.Key]
@@ -240,7 +243,7 @@ func (m *kvModel) convert(op *history.Op, epoch uint32) *kvOp {
 		o.flag = string(out.Value) == "true"
 	case history.Add:
 		o.delta = in.Delta
-		if !o.unknown {
+		if o.fail = checkedFailure(op); o.fail == notFailed && !o.unknown {
 			o.value = m.in.idOf(out.Value)
 		}
 	case history.Get:

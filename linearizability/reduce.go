@@ -192,6 +192,7 @@ type observers struct {
 	casFalse  int64            // ok cas answering false whose answer may depend on the state (see below)
 	delTrue   int64            // ok deletes answering true
 	delFalse  int64            // ok deletes answering false
+	notInt    int64            // adds failed as not_integer: they hold in any value but an integer
 	adds      []int64          // every add's return, any outcome
 	writes    map[uint32]int   // how many sets and cas may write each value
 	hasAdd    bool
@@ -215,7 +216,7 @@ func (kh *keyHistory) observe() *observers {
 	never := int64(math.MinInt64)
 	ob := &observers{getValue: map[uint32]int64{}, casOld: map[uint32]int64{}, writes: map[uint32]int{},
 		getAbsent: never, getInt: never, casAbsent: never, casOldInt: never, casFalse: never, delTrue: never, delFalse: never,
-		appends: never, other: never}
+		notInt: never, appends: never, other: never}
 	isInt := kh.model.in.isInt
 	for i := range kh.ops {
 		o := kh.ops[i].Input.(*kvOp)
@@ -278,6 +279,9 @@ func (kh *keyHistory) observe() *observers {
 			}
 		case history.Add:
 			ob.adds = append(ob.adds, ret)
+			if o.fail == failNotInt {
+				late(&ob.notInt, ret)
+			}
 		case history.Set: // observes nothing
 		case history.Append:
 			late(&ob.appends, ret)
@@ -328,7 +332,9 @@ func (ob *observers) addsAfter(t int64) int {
 //     answering false that may not hold in u (observers.casFalse), no ok
 //     delete answering true (it needs the key present, u may not have
 //     it), and, if v is an integer, no add (it would change v into a
-//     value that depends on v);
+//     value that depends on v, or fail with overflow on v alone), else no
+//     add failed with not_integer (it holds in v, and not where the key
+//     is absent or holds an integer);
 //   - absence (delete): no get finding it absent, no delete answering
 //     false, no cas expecting absence, no ok cas answering false that may
 //     not hold in u, no add;
@@ -346,13 +352,16 @@ func (ob *observers) addsAfter(t int64) int {
 // "" if u is absent; y what the appends after it add), or absent without
 // it where x and y are both "" (absent, and only appends of "" since).
 // Each operation of that stretch holds, with it, in a string that
-// contains a: so it is no get of a value without a in it, no add (it
-// fails on a string) and no delete answering false. The conditions: no
+// contains a: so it is no get of a value without a in it, no add that
+// returned a value or overflowed (it fails on a string as not_integer),
+// and no delete answering false. The conditions: no
 // get returning, and no cas expecting, a string that contains a (for an
 // a of "", the states differ only where the key without it is absent: a
 // string equal to ""), no ok delete answering true (it needs the key
 // present), no ok cas answering false that may not hold (casFalse), no
-// method unknown to the reductions. Then in that stretch the appends
+// add failed with not_integer (it holds with a, and not where the key
+// without it is absent), no method unknown to the reductions. Then in
+// that stretch the appends
 // hold in either state and keep the relation (an append's answer is not
 // checked); an unknown cas, add or delete changes nothing with it or is
 // an E, or is moved last as above; and E is a set, an unknown delete, a
@@ -369,7 +378,7 @@ func (ob *observers) unobserved(o *kvOp, call int64, in *interner) bool {
 	}
 	if o.method == history.Append {
 		return in.isStr(o.value) && !after(ob.casFalse) && !after(ob.other) && !after(ob.delTrue) &&
-			!ob.seesString(o.value, call, in)
+			!after(ob.notInt) && !ob.seesString(o.value, call, in)
 	}
 	common := after(ob.casFalse) || after(ob.other) || after(ob.appends)
 	switch o.method {
@@ -378,7 +387,7 @@ func (ob *observers) unobserved(o *kvOp, call int64, in *interner) bool {
 			return true // it never changes the state, or never finds it as it expects
 		}
 		return !common && !after(ob.delTrue) && !afterIn(ob.getValue, o.value) && !afterIn(ob.casOld, o.value) &&
-			!(isInt[o.value] && ob.addsAfter(call) > 0)
+			!(isInt[o.value] && ob.addsAfter(call) > 0) && !(!isInt[o.value] && after(ob.notInt))
 	case history.Delete:
 		return !common && !after(ob.getAbsent) && !after(ob.delFalse) && !after(ob.casAbsent) && ob.addsAfter(call) == 0
 	case history.Add:

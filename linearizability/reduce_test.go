@@ -74,6 +74,7 @@ func drawUnknownHistory(t *rapid.T, methods [][]history.Method) *history.History
 		Restarts: rapid.IntRange(0, 1).Draw(t, "restarts"),
 		TTL:      rapid.Bool().Draw(t, "ttl"),
 		Gap:      rapid.IntRange(1, 3).Draw(t, "gap"),
+		Edges:    rapid.Bool().Draw(t, "edges"),
 	}
 	h := historytest.Simulate(c, cfg)
 	for _, k := range cfg.Keys {
@@ -87,7 +88,9 @@ func drawUnknownHistory(t *rapid.T, methods [][]history.Method) *history.History
 
 // damage changes one answer on key k of h: a get's value (to another
 // written to k, to absent, to one nobody wrote, or a string it read with
-// a character more), or a cas's or delete's boolean.
+// a character more), a cas's or delete's boolean, or an add's outcome
+// (an ok one made to fail with overflow or not_integer, a failed one's
+// code swapped).
 func damage(c historytest.Chooser, h *history.History, k string) {
 	var cands []int
 	var values []string
@@ -97,7 +100,8 @@ func damage(c historytest.Chooser, h *history.History, k string) {
 			continue
 		}
 		values = append(values, written(op)...)
-		if op.Status == history.StatusOK && (op.Method == history.Get || op.Method == history.CAS || op.Method == history.Delete) {
+		if op.Status == history.StatusOK && (op.Method == history.Get || op.Method == history.CAS || op.Method == history.Delete || op.Method == history.Add) ||
+			checkedFailure(op) != notFailed {
 			cands = append(cands, i)
 		}
 	}
@@ -116,6 +120,14 @@ func damage(c historytest.Chooser, h *history.History, k string) {
 		} else {
 			op.Output.Value = json.RawMessage(v)
 		}
+	case history.Add:
+		code := []string{"overflow", "not_integer"}[c.Intn(2)]
+		if checkedFailure(op) == failOverflow {
+			code = "not_integer"
+		} else if checkedFailure(op) == failNotInt {
+			code = "overflow"
+		}
+		op.Status, op.Output = history.StatusFail, history.Output{Error: &history.ErrorInfo{Code: code}}
 	default:
 		op.Output.Value = json.RawMessage(fmt.Sprint(string(op.Output.Value) != "true"))
 	}

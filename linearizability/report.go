@@ -603,6 +603,8 @@ func (p *reportPage) writeOp(w *bufio.Writer, op *history.Op, ts *timeScale, las
 		note += fmt.Sprintf("; number %d in its key's linearization", n)
 	}
 	switch {
+	case checkedFailure(op) != notFailed:
+		note += "; surely not applied, checked as what the key held"
 	case op.Status == history.StatusFail:
 		note += "; surely not applied, not checked"
 	case !op.Method.Keyed():

@@ -129,20 +129,22 @@ func TestReportRowsByWorker(t *testing.T) {
 // linearization.
 func TestReportShowsEventsAndFailures(t *testing.T) {
 	text := `{"type":"header","format":"shmlab-history","version":1,"model":"kv"}
-{"type":"op","id":1,"worker":"w1","method":"set","key":"a","input":{"value":1},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
+{"type":"op","id":1,"worker":"w1","method":"set","key":"a","input":{"value":"x"},"output":{"value":"OK"},"call":10,"return":20,"status":"ok"}
 {"type":"op","id":2,"worker":"w2","method":"get","key":"b","output":{},"call":10,"return":20,"status":"ok"}
 {"type":"op","id":3,"worker":"w2","method":"add","key":"a","input":{"delta":1},"output":{"error":{"code":"not_integer"}},"call":30,"return":40,"status":"fail"}
 {"type":"op","id":4,"worker":"w2","method":"len","output":{"value":1},"call":60,"return":70,"status":"ok"}
-{"type":"op","id":5,"worker":"w1","method":"get","key":"a","output":{"value":1},"call":60,"return":70,"status":"ok"}
+{"type":"op","id":5,"worker":"w1","method":"get","key":"a","output":{"value":"x"},"call":60,"return":70,"status":"ok"}
+{"type":"op","id":6,"worker":"w1","method":"get","key":"a","output":{"error":{"code":"overloaded"}},"call":80,"return":90,"status":"fail"}
 {"type":"event","kind":"fault","time":15,"worker":"w1","link":"w1>master","fault":"drop","truth":"applied","op":1,"text":"reply lost"}
 {"type":"event","kind":"kill","time":50,"worker":"w2"}
 `
 	_, page := reportOf(t, text, false, ReportOptions{})
 	want := []opDiv{
-		{ID: "1", Class: "op", Text: `[1] #1 set("a", 1) -> "OK"`},
-		{ID: "5", Class: "op", Text: `[2] #5 get("a") -> 1`},
+		{ID: "1", Class: "op", Text: `[1] #1 set("a", "x") -> "OK"`},
+		{ID: "5", Class: "op", Text: `[3] #5 get("a") -> "x"`},
+		{ID: "6", Class: "op failed", Text: `#6 get("a") -> fail: overloaded`},
 		{ID: "2", Class: "op", Text: `[1] #2 get("b") -> absent`},
-		{ID: "3", Class: "op failed", Text: `#3 add("a", +1) -> fail: not_integer`},
+		{ID: "3", Class: "op failed", Text: `[2] #3 add("a", +1) -> fail: not_integer`},
 		{ID: "4", Class: "op failed", Text: `#4 len() -> 1`},
 	}
 	if diff := cmp.Diff(want, opDivs(page)); diff != "" {
@@ -150,9 +152,9 @@ func TestReportShowsEventsAndFailures(t *testing.T) {
 	}
 	for _, s := range []string{
 		`<div class="event fault applied" data-op="1"`, `>drop w1: applied #1</div>`,
-		`title="drop w1: applied #1; operation #1; reply lost; history line 7"`,
+		`title="drop w1: applied #1; operation #1; reply lost; history line 8"`,
 		`<div class="event process"`, `>kill w2</div>`,
-		`<a href="#op-1">#1</a> → <a href="#op-5">#5</a>`,
+		`<a href="#op-1">#1</a> → <a href="#op-3">#3</a> → <a href="#op-5">#5</a>`,
 		`<option value="a">&#34;a&#34;</option><option value="b">&#34;b&#34;</option>`,
 	} {
 		if !strings.Contains(page, s) {

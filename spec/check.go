@@ -74,6 +74,9 @@ func (sc *Scenario) check() []problem {
 	if f := sc.Values.Falsy; f < 0 || f > 1 {
 		add("$.values.falsy", "falsy share %v: want more than 0, at most 1", f)
 	}
+	if e := sc.Values.Edges; e < 0 || e > 1 {
+		add("$.values.edges", "edges share %v: want more than 0, at most 1", e)
+	}
 	sc.checkStore(add)
 	if _, err := sc.Bugs(); err != nil {
 		add("$.variant", "variant %q: %v", sc.Variant, err)

@@ -255,6 +255,7 @@ var zeroMeansNothing = map[string]string{
 	"values.max":         "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
 	"keys.hot":           "a hot key that gets no operation: want more than 0, at most 1",
 	"values.falsy":       "no write would be falsy: want more than 0, at most 1, or leave falsy out",
+	"values.edges":       "no operation would be drawn from the edges: want more than 0, at most 1, or leave edges out",
 	"store.entries":      "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
 	"store.bytes":        "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
 	"store.ttl":          "a TTL of 0s: want 1ms or more, or leave ttl out for none",

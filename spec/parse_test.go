@@ -72,6 +72,7 @@ script:
     - {cas: k0, old: 1, value: {json: ' {"a": [1]}'}}
     - {cas: k0, value: null}
     - {add: k0, delta: -3}
+    - {add: k0, no_delta: true}
     - get: k0
     - {set: k0, value: True}
     - {set: k0, value: 1.50}
@@ -92,6 +93,7 @@ func TestParseScript(t *testing.T) {
 			{Method: "cas", Key: "k0", Old: shm.Value("1"), Value: shm.Value(` {"a": [1]}`)},
 			{Method: "cas", Key: "k0", Value: shm.Null},
 			{Method: "add", Key: "k0", Delta: -3},
+			{Method: "add", Key: "k0", Delta: 1, NoDelta: true},
 			{Method: "get", Key: "k0"},
 			{Method: "set", Key: "k0", Value: shm.True},
 			{Method: "set", Key: "k0", Value: shm.Value("1.50")},
@@ -181,6 +183,9 @@ func TestParseErrors(t *testing.T) {
 		{"op bad json", "mode: sim\nscript:\n  w1: [{set: k0, value: {json: '{a'}}]\n", []string{"f.yaml:3:32:", "json: {a is not JSON"}},
 		{"op list value", "mode: sim\nscript:\n  w1: [{set: k0, value: [1]}]\n", []string{"f.yaml:3:25:", "want a JSON value"}},
 		{"op ttl in µs", "mode: sim\nscript:\n  w1: [{set: k0, value: 1, ttl: 1500us}]\n", []string{"f.yaml:3:33:", "want whole milliseconds"}},
+		{"op no_delta false", "mode: sim\nscript:\n  w1: [{add: k0, no_delta: false}]\n", []string{"f.yaml:3:28:", "no_delta false: want true"}},
+		{"op no_delta and delta", "mode: sim\nscript:\n  w1: [{add: k0, delta: 2, no_delta: true}]\n", []string{"f.yaml:3:8:", "a delta or no_delta: true, not both"}},
+		{"op no_delta on a get", "mode: sim\nscript:\n  w1: [{get: k0, no_delta: true}]\n", []string{"f.yaml:3:18:", "a get has no no_delta"}},
 		{"op float delta", "mode: sim\nscript:\n  w1: [{add: k0, delta: 1.5}]\n", []string{"f.yaml:3:25:", "1.5 is not an integer"}},
 		{"script and ops", "mode: sim\nops: 5\nscript: {w1: []}\n", []string{"f.yaml:2:6:", "ops draws the workload, and the script replaces it"}},
 		{"script and mix", "mode: sim\nmix: {get: 1}\nscript: {w1: []}\n", []string{"f.yaml:2:6:", "mix draws the workload"}},
@@ -202,6 +207,8 @@ func TestParseErrors(t *testing.T) {
 		{"values empty", "values: {}\n", []string{"f.yaml:1:9:", "values is empty ({})"}},
 		{"falsy share 0", "values: {falsy: 0}\n", []string{"f.yaml:1:17:", "values.falsy 0: no write would be falsy"}},
 		{"falsy share over 1", "values: {falsy: 1.5}\n", []string{"f.yaml:1:17:", "falsy share 1.5: want more than 0, at most 1"}},
+		{"edges share 0", "values: {edges: 0}\n", []string{"f.yaml:1:17:", "values.edges 0: no operation would be drawn from the edges"}},
+		{"edges share over 1", "values: {edges: 2}\n", []string{"f.yaml:1:17:", "edges share 2: want more than 0, at most 1"}},
 		{"keys empty", "keys: {}\n", []string{"f.yaml:1:7:", "keys is empty ({}): say something in it, or leave keys out for its default"}},
 		{"hot share 0", "keys: {distribution: hot, hot: 0}\n", []string{"f.yaml:1:32:", "keys.hot 0"}},
 		{"store of no entries", "store: {entries: 0}\n", []string{"f.yaml:1:18:", "store.entries 0: a store of no entries: want 1 or more, or leave entries out for no bound on entries"}},

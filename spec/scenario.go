@@ -117,11 +117,14 @@ type Keys struct {
 // Values sizes the values written, in bytes: each is drawn from Min to
 // Max (a JSON string that begins with its writer's unique number).
 // Falsy, if set, is the share of writes that write 0, "" or false
-// instead (workload.Shape.Falsy).
+// instead (workload.Shape.Falsy). Edges, if set, is the share of
+// operations whose values, arguments or keys are drawn from the edges
+// (workload.Shape.Edges).
 type Values struct {
 	Min   int     `yaml:"min"`
 	Max   int     `yaml:"max"`
 	Falsy float64 `yaml:"falsy"`
+	Edges float64 `yaml:"edges"`
 }
 
 // Store limits the master's store: at most Entries entries and Bytes

@@ -27,6 +27,10 @@ import (
 //	  w2:
 //	    - {get: k0}
 //	    - {add: k1, delta: 3}
+//	    - {add: k1, no_delta: true}
+//
+// An add's delta is 0 when left out; no_delta: true sends the request
+// without one, which the wire reads as 1 (and the history records 1).
 type Script [][]workload.Op
 
 // UnmarshalYAML reads a script, strictly; its errors name the node at
@@ -77,11 +81,12 @@ func decodeOps(node ast.Node) ([]workload.Op, error) {
 
 // opFields says which methods use each field of an operation.
 var opFields = map[string][]history.Method{
-	"value": {history.Set, history.CAS},
-	"old":   {history.CAS},
-	"delta": {history.Add},
-	"ttl":   {history.Set, history.CAS},
-	"incr":  {history.Set},
+	"value":    {history.Set, history.CAS},
+	"old":      {history.CAS},
+	"delta":    {history.Add},
+	"no_delta": {history.Add},
+	"ttl":      {history.Set, history.CAS},
+	"incr":     {history.Set},
 }
 
 // decodeOp reads one operation: {METHOD: KEY} and the fields its method
@@ -119,6 +124,9 @@ func checkOp(o *workload.Op, node ast.Node, pairs []*ast.MappingValueNode) error
 			return errAt(p.Key, "%s: a %s has no %s (%s)", name, o.Method, name, fieldUse[name])
 		}
 	}
+	if o.NoDelta && slices.ContainsFunc(pairs, func(p *ast.MappingValueNode) bool { return p.Key.GetToken().Value == "delta" }) {
+		return errAt(node, "an add has a delta or no_delta: true, not both")
+	}
 	if (o.Method == history.Set || o.Method == history.CAS) && o.Value == nil {
 		return errAt(node, "a %s needs its value", o.Method)
 	}
@@ -130,11 +138,12 @@ func checkOp(o *workload.Op, node ast.Node, pairs []*ast.MappingValueNode) error
 
 // fieldUse says what each field is for, in an error.
 var fieldUse = map[string]string{
-	"value": "the value a set or cas writes",
-	"old":   "the value a cas expects",
-	"delta": "what an add adds",
-	"ttl":   "a set's or cas's time to live",
-	"incr":  "on a set, the increment it is the second half of",
+	"value":    "the value a set or cas writes",
+	"old":      "the value a cas expects",
+	"delta":    "what an add adds",
+	"no_delta": "an add sent without its delta, which means 1",
+	"ttl":      "a set's or cas's time to live",
+	"incr":     "on a set, the increment it is the second half of",
 }
 
 func isMethod(name string) bool {
@@ -156,13 +165,18 @@ func decodeField(o *workload.Op, name string, p *ast.MappingValueNode) error {
 		o.Old, err = jsonValue(v)
 	case "delta":
 		o.Delta, err = int64Of(v)
+	case "no_delta":
+		if v.Type() != ast.BoolType || v.GetToken().Value != "true" {
+			return errAt(v, "no_delta %s: want true, or leave no_delta out to send the delta", v.String())
+		}
+		o.Delta, o.NoDelta = 1, true
 	case "incr":
 		o.Incr, err = int64Of(v)
 	case "ttl":
 		o.TTLms, err = ttlOf(v)
 	default:
 		if !isMethod(name) {
-			return errAt(p.Key, "unknown field %q of an operation (want get, set, add, cas or delete, with value, old, delta, ttl or incr)", name)
+			return errAt(p.Key, "unknown field %q of an operation (want get, set, add, cas or delete, with value, old, delta, no_delta, ttl or incr)", name)
 		}
 		o.Method = history.Method(name)
 		o.Key, err = keyOf(name, p)

@@ -174,7 +174,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	add(&d, "mix", flow{nonZero(fields{{Key: "get", Value: m.Get}, {Key: "set", Value: m.Set}, {Key: "add", Value: m.Add},
 		{Key: "cas", Value: m.CAS}, {Key: "delete", Value: m.Delete}, {Key: "incr", Value: m.Incr}})})
 	add(&d, "values", flow{nonZero(fields{{Key: "min", Value: sc.Values.Min}, {Key: "max", Value: sc.Values.Max},
-		{Key: "falsy", Value: sc.Values.Falsy}})})
+		{Key: "falsy", Value: sc.Values.Falsy}, {Key: "edges", Value: sc.Values.Edges}})})
 	st := sc.Store
 	add(&d, "store", flow{nonZero(fields{{Key: "entries", Value: st.Entries}, {Key: "bytes", Value: st.Bytes}, {Key: "ttl", Value: st.TTL},
 		{Key: "dedup_window", Value: st.DedupWindow}})})
@@ -267,7 +267,11 @@ func (w *writer) op(o *workload.Op) (flow, error) {
 	if o.Value != nil {
 		f = append(f, yaml.MapItem{Key: "value", Value: w.value(o.Value)})
 	}
-	add(&f, "delta", o.Delta)
+	if o.NoDelta {
+		f = append(f, yaml.MapItem{Key: "no_delta", Value: true})
+	} else {
+		add(&f, "delta", o.Delta)
+	}
 	add(&f, "ttl", time.Duration(o.TTLms)*time.Millisecond)
 	if o.Method == history.Set {
 		add(&f, "incr", o.Incr)
@@ -283,7 +287,7 @@ func unused(o *workload.Op) error {
 		f = "old"
 	case o.Value != nil && m != history.Set && m != history.CAS:
 		f = "value"
-	case o.Delta != 0 && m != history.Add:
+	case (o.Delta != 0 || o.NoDelta) && m != history.Add:
 		f = "delta"
 	case o.TTLms != 0 && m != history.Set && m != history.CAS:
 		f = "ttl"

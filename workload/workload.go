@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -54,10 +55,13 @@ func (m Mix) Validate() error {
 type Op struct {
 	Method history.Method `json:"method"`
 	Key    string         `json:"key"`
-	Value  shm.Value      `json:"value,omitempty"`  // set, cas
-	Old    shm.Value      `json:"old,omitempty"`    // cas; nil expects the key absent
-	Delta  int64          `json:"delta,omitempty"`  // add
-	TTLms  int64          `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
+	Value  shm.Value      `json:"value,omitempty"` // set, cas
+	Old    shm.Value      `json:"old,omitempty"`   // cas; nil expects the key absent
+	Delta  int64          `json:"delta,omitempty"` // add
+	// NoDelta, on an add, leaves delta out of the request: the wire then
+	// means 1 (PROTOCOL.md), so Delta is 1 and the history records 1.
+	NoDelta bool  `json:"no_delta,omitempty"`
+	TTLms   int64 `json:"ttl_ms,omitempty"` // set, cas: time to live in milliseconds (0: none)
 	// Incr, on a get, makes it the first half of an increment by Incr
 	// (Then returns the second); on a set, marks it as that second half.
 	Incr int64 `json:"incr,omitempty"`
@@ -131,6 +135,17 @@ type Shape struct {
 	// with `if (value)` lose them; null is left out, since a Node
 	// target reads null as absent.
 	Falsy float64 `json:"falsy,omitempty"`
+	// Edges, if positive, is the share of operations whose values,
+	// arguments or keys are drawn from the edges (edges.go): integers
+	// around ±2^53 and ±2^63, other texts of a number, negative, large and
+	// absent deltas, cas expecting a value written differently, strings
+	// with escapes and non-ASCII text, keys such as __proto__ and "".
+	// The method keeps its mix's draw.
+	Edges float64 `json:"edges,omitempty"`
+	// JS restricts the edges to those a correct JavaScript store keeps
+	// as written (a Node target, whose library holds JSON.parse'd
+	// values): set by the Node harness, never by a scenario file.
+	JS bool `json:"-"`
 }
 
 // falsy are the values a Falsy share writes.
@@ -145,6 +160,8 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("workload: value sizes %d to %d are not 0 <= min <= max", s.ValueMin, s.ValueMax)
 	case s.Falsy < 0 || s.Falsy > 1:
 		return fmt.Errorf("workload: falsy share %v is not within 0 and 1", s.Falsy)
+	case s.Edges < 0 || s.Edges > 1:
+		return fmt.Errorf("workload: edges share %v is not within 0 and 1", s.Edges)
 	case s.ValueMax > MaxValueBytes:
 		return fmt.Errorf("workload: value size %d is over %d", s.ValueMax, MaxValueBytes)
 	case s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Millisecond):
@@ -191,7 +208,10 @@ func (o *Op) RequestInto(m *shm.Message) {
 		m.Method, m.Value, m.Has = shm.MethodSet, o.Value, m.Has|shm.HasValue
 		withTTL(m, o.TTLms)
 	case history.Add:
-		m.Method, m.Delta, m.Has = shm.MethodAdd, o.Delta, m.Has|shm.HasDelta
+		m.Method = shm.MethodAdd
+		if !o.NoDelta {
+			m.Delta, m.Has = o.Delta, m.Has|shm.HasDelta
+		}
 	case history.CAS:
 		m.Method, m.Value, m.Has = shm.MethodCAS, o.Value, m.Has|shm.HasValue
 		if o.Old != nil {
@@ -239,7 +259,9 @@ func Outcome(rep *shm.Message, err error) (history.Status, history.Output) {
 
 // Generator draws one worker incarnation's operations. Every value it
 // writes is an integer no other incarnation of the run writes, so that a
-// read names its writer; cas expects the value the worker last saw.
+// read names its writer (but for the shape's Falsy share, and the fixed
+// edge numbers of its Edges share); cas expects the value the worker
+// last saw.
 type Generator struct {
 	rng   *rand.Rand
 	keys  []string
@@ -250,6 +272,11 @@ type Generator struct {
 	text  []byte      // where the values' texts are written, a chunk at a time
 	seen  []shm.Value // the last value seen of each key, by its index in keys (nil: absent)
 	last  int         // the index of the key drawn last
+	// edges is the edge set drawn from in the shape's Edges share (nil:
+	// none); keys then ends with the special keys, drawn only as edges,
+	// and drawn is how many keys come before them.
+	edges *edgeSet
+	drawn int
 }
 
 // New returns the generator of worker name, incarnation inc, under its
@@ -267,8 +294,17 @@ func NewShaped(seed uint64, name string, gen int, inc uint64, keys []string, mix
 		mix = DefaultMix
 	}
 	base := (int64(gen)*100_000 + int64(inc)) * 1_000_000
-	return &Generator{rng: rand.New(rand.NewPCG(seed, h.Sum64()^uint64(gen)<<32^inc)), keys: keys,
-		mix: mix, shape: shape, base: base, seen: make([]shm.Value, len(keys))}
+	g := &Generator{rng: rand.New(rand.NewPCG(seed, h.Sum64()^uint64(gen)<<32^inc)), keys: keys,
+		mix: mix, shape: shape, base: base, drawn: len(keys)}
+	if shape.Edges > 0 {
+		g.edges = &goEdges
+		if shape.JS {
+			g.edges = &jsEdges
+		}
+		g.keys = append(slices.Clip(keys), SpecialKeys...)
+	}
+	g.seen = make([]shm.Value, len(g.keys))
+	return g
 }
 
 // key draws a key: the first with the hot share, else uniformly.
@@ -278,13 +314,13 @@ func (g *Generator) key() string {
 }
 
 func (g *Generator) keyIndex() int {
-	if h := g.shape.Hot; h > 0 && len(g.keys) > 1 {
+	if h := g.shape.Hot; h > 0 && g.drawn > 1 {
 		if g.rng.Float64() < h {
 			return 0
 		}
-		return 1 + g.rng.IntN(len(g.keys)-1)
+		return 1 + g.rng.IntN(g.drawn-1)
 	}
-	return g.rng.IntN(len(g.keys))
+	return g.rng.IntN(g.drawn)
 }
 
 // index returns the index of key in keys, trying the key drawn last first
@@ -327,6 +363,9 @@ func (g *Generator) NextInto(o *Op) {
 		o.Method = history.Delete
 	default:
 		o.Method, o.Incr = history.Get, 1
+	}
+	if g.edges != nil && g.rng.Float64() < g.shape.Edges {
+		g.edge(o)
 	}
 	if o.Value != nil && g.shape.TTL > 0 {
 		o.TTLms = g.shape.TTL.Milliseconds()

@@ -87,7 +87,7 @@ func (sf *simFlags) flagSet() *flag.FlagSet {
 	fs.Uint64Var(&sf.seeds, "seeds", 1, "how many seeds to run, from --seed on")
 	fs.IntVar(&sf.workers, "workers", 4, "workers, without a FILE")
 	fs.IntVar(&sf.ops, "ops", 250, "operations per worker, without a FILE")
-	fs.BoolVar(&sf.swarm, "swarm", false, "draw each seed's fault plan (swarm testing), replacing the file's")
+	fs.BoolVar(&sf.swarm, "swarm", false, "draw each seed's fault plan (swarm testing), replacing the file's, and its edge share unless the file sets values.edges")
 	fs.BoolVar(&sf.shrink, "shrink", false, "shrink each failure to a small counterexample before writing it")
 	fs.StringVar(&sf.bug, "bug", "", "run this variant instead of the file's: reference (or none), or bugs joined by + ("+strings.Join(shm.BugNames(), ", ")+")")
 	fs.StringVar(&sf.codec, "codec", "", "put the workers on this codec instead of the file's: json, compact or mixed (each worker's drawn from the seed, as with none)")

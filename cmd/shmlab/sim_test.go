@@ -79,7 +79,7 @@ func TestSimFolderNotWritten(t *testing.T) {
 	if err := os.WriteFile(out, []byte("in the way"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sf := &simFlags{out: out, reproArgs: []string{"--swarm", "--bug", "no-dedup"}, sc: &scenarios.Scenario{Name: "sim"}}
+	sf := &simFlags{out: out, swarm: true, reproArgs: []string{"--swarm", "--bug", "no-dedup"}, sc: &scenarios.Scenario{Name: "sim"}}
 	cfg := sim.Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 50 * time.Millisecond}}
 	for ; cfg.Seed < 50; cfg.Seed++ {
 		c := sim.Swarm(cfg)

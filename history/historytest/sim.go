@@ -7,6 +7,7 @@ package historytest
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -99,6 +100,10 @@ type Config struct {
 	// a fault event with truth not_applied, as a fault injector names a
 	// request that never reached the master.
 	NotApplied bool
+	// Edges draws values and deltas at int64's bounds too, and values
+	// that are numbers but not integers (1.0): adds then fail with
+	// overflow and not_integer.
+	Edges bool
 }
 
 // DefaultMethods is an even mix.
@@ -252,7 +257,11 @@ func (s *sim) call(w *simWorker) {
 			op.Input.Old = s.value()
 		}
 	case history.Add:
-		op.Input.Delta = []int64{1, 2, -1}[s.c.Intn(3)]
+		deltas := []int64{1, 2, -1}
+		if s.cfg.Edges {
+			deltas = append(deltas, math.MaxInt64, math.MinInt64)
+		}
+		op.Input.Delta = deltas[s.c.Intn(len(deltas))]
 	case history.Append:
 		op.Input.Value = json.RawMessage([]string{`"a"`, `"b"`, `""`, `"\n"`}[s.c.Intn(4)])
 	}
@@ -263,6 +272,9 @@ func (s *sim) call(w *simWorker) {
 // value returns a value to store: a small integer, often written again,
 // or a fresh one (a string, or an integer beyond 2^53).
 func (s *sim) value() json.RawMessage {
+	if s.cfg.Edges && s.c.Intn(3) == 0 {
+		return json.RawMessage([]string{"9223372036854775807", "-9223372036854775808", "1.0"}[s.c.Intn(3)])
+	}
 	switch s.c.Intn(4) {
 	case 0, 1:
 		return json.RawMessage(strconv.Itoa(s.c.Intn(3)))
@@ -381,7 +393,11 @@ func Apply(store map[string]string, op *history.Op) (history.Output, *history.Er
 				return history.Output{}, &history.ErrorInfo{Code: "not_integer"}
 			}
 		}
-		v := strconv.FormatInt(n+op.Input.Delta, 10)
+		sum := n + op.Input.Delta
+		if (op.Input.Delta > 0) != (sum > n) && op.Input.Delta != 0 {
+			return history.Output{}, &history.ErrorInfo{Code: "overflow"}
+		}
+		v := strconv.FormatInt(sum, 10)
 		store[op.Key] = v
 		return history.Output{Value: json.RawMessage(v)}, nil
 	case history.Append:
