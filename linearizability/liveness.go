@@ -69,8 +69,9 @@ import (
 //     explains the calls of the incarnation it ended, not those of the
 //     new one made after it;
 //   - a fault that names no worker at all.
-// A fault that names another call (a drop, delay, duplicate or reorder
-// of another request or reply) explains nothing here: the reference's
+// A fault that names another call (a drop, delay, duplicate, reorder or
+// corrupt-value of another request or reply, or a corrupt-id of another
+// reply) explains nothing here: the reference's
 // client has one window per incarnation whose low end follows its own
 // acknowledgements, so none of these can make it forget, or reuse, an
 // id of a call still in flight.
