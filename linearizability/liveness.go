@@ -271,12 +271,24 @@ func touched(h *history.History, op *history.Op) bool {
 	return false
 }
 
-// touches reports whether event e touches op (see checkLiveness).
+// touches reports whether event e touches op (see checkLiveness): op's
+// lifetime runs to the end of the run.
 func touches(e *history.Event, op *history.Op) bool {
+	return hits(e, op, math.MaxInt64, 0, false)
+}
+
+// hits reports whether event e may have acted on op, called at op.Call
+// and alive until last: an event naming it, or one that names no call
+// and whose span meets op's lifetime on its worker, its link or the
+// master (see checkLiveness). With ids, a corrupt-id of a request of
+// op's worker since born (its incarnation's start) hits it too, whatever
+// call it names.
+func hits(e *history.Event, op *history.Op, last, born int64, ids bool) bool {
+	moved := ids && e.Kind == history.EventFault && corruptsIDs(e, op) && e.Time >= born && e.Time <= last
 	if e.Op != 0 {
-		return e.Op == op.ID
+		return e.Op == op.ID || moved
 	}
-	after := max(e.Time, e.End) >= op.Call
+	span := e.Time <= last && max(e.Time, e.End) >= op.Call
 	switch e.Kind {
 	case history.EventFault:
 		switch {
@@ -287,11 +299,11 @@ func touches(e *history.Event, op *history.Op) bool {
 		case !messageFault(e.Fault):
 			return true
 		}
-		return after
+		return span || moved
 	case history.EventMasterKill, history.EventMasterRestart:
-		return after
+		return span
 	case history.EventKill, history.EventRestart, history.EventPause, history.EventResume, history.EventCrash:
-		return after && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
+		return span && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
 	}
 	return false
 }
@@ -333,38 +345,9 @@ func explained(h *history.History, op *history.Op) bool {
 	}
 	born := incarnationStart(h, op)
 	for i := range h.Events {
-		if explains(&h.Events[i], op, born, answer) {
+		if hits(&h.Events[i], op, answer, born, true) {
 			return true
 		}
-	}
-	return false
-}
-
-// explains reports whether event e explains op's refusal, answered at
-// answer, op's incarnation having begun at born.
-func explains(e *history.Event, op *history.Op, born, answer int64) bool {
-	if e.Op != 0 {
-		return e.Op == op.ID || (e.Kind == history.EventFault && corruptsIDs(e, op) && e.Time >= born && e.Time <= answer)
-	}
-	end := max(e.Time, e.End)
-	span := e.Time <= answer && end >= op.Call
-	switch e.Kind {
-	case history.EventFault:
-		switch {
-		case e.Worker == "" && e.Link == "":
-			return true
-		case !workerOf(op.Worker, e.Worker) && !onLink(op.Worker, e.Link):
-			return false
-		case !messageFault(e.Fault):
-			return true
-		case corruptsIDs(e, op):
-			return e.Time >= born && e.Time <= answer
-		}
-		return span
-	case history.EventMasterKill, history.EventMasterRestart:
-		return span
-	case history.EventKill, history.EventRestart, history.EventPause, history.EventResume, history.EventCrash:
-		return span && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
 	}
 	return false
 }
