@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
@@ -110,4 +112,42 @@ func TestWrapIDsUnavailable(t *testing.T) {
 		t.Fatal("no seed of wrap-ids was found unavailable")
 	}
 	t.Logf("wrap-ids unavailable in %d of 20 seeds", caught)
+}
+
+// TestReferenceRefusalsExplained: the reference does refuse ids when a
+// fault moved or damaged them (a corrupt-id request slides a small
+// duplicate window past ids still to come; a corrupt-value request makes
+// its resend look like another request), on top of the swarm's faults;
+// every such refusal is explained, and none is reported unavailable.
+func TestReferenceRefusalsExplained(t *testing.T) {
+	refusals := map[string]int{}
+	for seed := range uint64(20) {
+		b := base(seed)
+		b.Workers, b.Ops = 2, 300
+		cfg := Swarm(b)
+		cfg.Store.DedupWindow = 8
+		var p faultinject.Plan
+		if cfg.Plan != nil {
+			p = *cfg.Plan
+		}
+		p.Messages = append(slices.Clip(p.Messages),
+			faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Requests, Corruption: faultinject.CorruptID, P: 0.01},
+			faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Requests, Corruption: faultinject.CorruptValue, P: 0.01})
+		cfg.Plan = &p
+		cfg.NoCheck = true // the damage fails the search; only availability is asked here
+		r := mustRun(t, cfg)
+		check := linearizability.Check(r.History, linearizability.Options{Timeout: time.Millisecond, NoSessions: true, NoCounters: true})
+		for _, op := range r.History.Ops {
+			if e := op.Output.Error; e != nil && (e.Code == linearizability.ErrorExpired || e.Code == linearizability.ErrorSeqReused) {
+				refusals[e.Code]++
+			}
+		}
+		if n := check.Unavailable(); n > 0 {
+			t.Errorf("seed %d: %d operations unavailable:\n%s", seed, n, check.Details())
+		}
+	}
+	if refusals[linearizability.ErrorExpired] == 0 || refusals[linearizability.ErrorSeqReused] == 0 {
+		t.Errorf("refusals %v: want both kinds, to test their explanations", refusals)
+	}
+	t.Logf("refusals, all explained: %v", refusals)
 }
