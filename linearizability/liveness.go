@@ -10,8 +10,9 @@ import (
 )
 
 // The liveness checks: a process that exited with no planned fault to
-// explain it (a crash event), and a call that never returned although no
-// planned fault touched it.
+// explain it (a crash event), a call that never returned although no
+// planned fault touched it, and an operation left without a real answer
+// (unavailable) that no planned fault explains.
 //
 // A call never returned when it is unknown with the error code "timeout"
 // (its worker gave up waiting: ErrorTimeout) and no late_reply event names
@@ -71,10 +72,10 @@ import (
 //   - a fault that names no worker at all.
 // A fault that names another call (a drop, delay, duplicate, reorder or
 // corrupt-value of another request or reply, or a corrupt-id of another
-// reply) explains nothing here: the reference's
-// client has one window per incarnation whose low end follows its own
-// acknowledgements, so none of these can make it forget, or reuse, an
-// id of a call still in flight.
+// reply) explains nothing here: the reference keeps one window per
+// incarnation whose low end follows its client's own acknowledgements,
+// so none of these can make it forget, or reuse, an id of a call still
+// in flight.
 
 // The liveness checks' names, as in Violation.Check.
 const (
