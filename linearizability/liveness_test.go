@@ -244,7 +244,8 @@ func TestLiveProperty(t *testing.T) {
 
 // TestLiveUnavailable: in a run with no fault planned, an unknown outcome
 // or an expired answer is a violation unless its reply came late; with
-// faults planned, or none said, it is not.
+// faults planned, an expired answer none explains is one too; with none
+// said, neither is.
 func TestLiveUnavailable(t *testing.T) {
 	zero, two := 0, 2
 	expired := func(b *handHistory) *handHistory {
