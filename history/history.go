@@ -87,8 +87,10 @@ type Header struct {
 	Scenario string `json:"scenario,omitempty"`
 	Seed     uint64 `json:"seed"`
 	// Faults is how many faults the run's plan injects; nil if not known,
-	// which the checker takes as some. With none planned, an operation of
-	// unknown outcome or an "expired" answer is a violation (unavailable).
+	// which the checker takes as some and checks no availability of. With
+	// none planned, an operation of unknown outcome is a violation
+	// (unavailable); with any number said, so is an "expired" or
+	// "seq_reused" answer that no recorded fault explains.
 	Faults *int            `json:"faults,omitempty"`
 	Meta   json.RawMessage `json:"meta,omitempty"`
 	// Store, if set, is the store's limits: the checker then holds

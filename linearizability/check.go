@@ -99,8 +99,8 @@ type Result struct {
 	// Invariants holds the violated invariants (the counter check).
 	Invariants []Violation
 	// Liveness holds the crashes (LivenessCrashed), the calls never
-	// answered (LivenessNeverAnswered) and, in a run with no fault
-	// planned, the operations left without an answer (LivenessUnavailable).
+	// answered (LivenessNeverAnswered) and the operations left without a
+	// real answer that no planned fault explains (LivenessUnavailable).
 	Liveness []Violation
 	// Outcomes counts the operations of unknown outcome, the expired
 	// answers among them and the late replies.

@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -9,8 +10,9 @@ import (
 )
 
 // The liveness checks: a process that exited with no planned fault to
-// explain it (a crash event), and a call that never returned although no
-// planned fault touched it.
+// explain it (a crash event), a call that never returned although no
+// planned fault touched it, and an operation left without a real answer
+// (unavailable) that no planned fault explains.
 //
 // A call never returned when it is unknown with the error code "timeout"
 // (its worker gave up waiting: ErrorTimeout) and no late_reply event names
@@ -35,13 +37,45 @@ import (
 // truth says what they hit. A worker's operations are matched by its name
 // and by the names of its pipelined sequences ("w1.0" belongs to "w1").
 //
-// In a run whose header says its plan injects no fault (Header.Faults is
-// 0), the system owes an answer to every call: an operation of unknown
-// outcome is unavailable, and so is an "expired" answer, unless
-//   - a late_reply event names it: the reply came, late (a slow machine
-//     is no fault of the system under test);
-//   - it is a timeout already reported as never answered;
-//   - an event touches it (above): a crash, which is reported itself.
+// An operation is unavailable, in every run whose header says how many
+// faults its plan injects (Header.Faults; without it, as in an imported
+// history, the faults may not be recorded at all), when
+//   - it was answered "expired" or "seq_reused" (whatever its status: a
+//     seq_reused answer is definite unless the call was resent) and no
+//     planned fault explains that answer (below): a store owes every call
+//     of a live incarnation a real answer, as the reference's duplicate
+//     window gives one unless a fault moved or damaged its ids;
+//   - it is unknown with no late_reply naming it and no event touching it
+//     (above), and either the run's header says its plan injects no fault
+//     (Header.Faults is 0: then every code counts) or its outcome says no
+//     answer came at all (no error, or "conn_lost"). A timeout is left to
+//     the never-answered check, and a reply that came late is the slow
+//     machine's, not the system's.
+//
+// What explains an expired or seq_reused answer is narrower than what
+// touches a call, since the answer came at a known time (Return):
+//   - an event naming the call (Op), whatever its kind;
+//   - a corrupt-id fault on a request of its worker, at or before the
+//     answer, in the call's incarnation (no kill, restart or crash of its
+//     worker, nor a death of the master, between the fault and the call):
+//     the master applied that request under an id its worker uses later,
+//     or slid its window past ids still to come, which any later call of
+//     that incarnation may meet;
+//   - a message fault naming no call on its worker's link, whose span
+//     meets the call's (from Time to End, against Call to Return);
+//   - a byte fault on its worker's connection, at any time;
+//   - a process event of its worker or of the master (kill, pause,
+//     resume, restart, crash, master_kill, master_restart) that began at
+//     or before the answer and whose span reaches the call: a restart
+//     explains the calls of the incarnation it ended, not those of the
+//     new one made after it;
+//   - a fault that names no worker at all.
+// A fault that names another call (a drop, delay, duplicate, reorder or
+// corrupt-value of another request or reply, or a corrupt-id of another
+// reply) explains nothing here: the reference keeps one window per
+// incarnation whose low end follows its client's own acknowledgements,
+// so none of these can make it forget, or reuse, an id of a call still
+// in flight.
 
 // The liveness checks' names, as in Violation.Check.
 const (
@@ -53,6 +87,15 @@ const (
 // ErrorExpired is the error code of the reference's indefinite answer to
 // a retry older than its duplicate window (shm.CodeExpired).
 const ErrorExpired = "expired"
+
+// ErrorSeqReused is the error code of the reference's answer to a request
+// whose id was used before by another request (shm.CodeSeqReused):
+// definite, unless the call was resent.
+const ErrorSeqReused = "seq_reused"
+
+// ErrorConnLost is the error code of an unknown operation whose
+// connection ended while it was in flight (shm.CodeConnLost).
+const ErrorConnLost = "conn_lost"
 
 // ErrorTimeout is the error code of an unknown operation whose worker got
 // no reply within the call timeout and gave up.
@@ -66,8 +109,9 @@ const MasterName = "master"
 var messageFaults = []string{"drop", "delay", "duplicate", "reorder", "corrupt-frame", "corrupt-id", "corrupt-value", "discarded"}
 
 // checkLiveness reports every crash, then every call that was never
-// answered though no planned fault touched it (the first few, the last
-// listed counting the rest).
+// answered though no planned fault touched it, then every operation
+// unavailable (each list the first few, the last listed counting the
+// rest).
 func checkLiveness(h *history.History) []Violation {
 	var vs []Violation
 	late := map[int64]bool{}
@@ -81,35 +125,60 @@ func checkLiveness(h *history.History) []Violation {
 		}
 	}
 	var never, unavailable []Violation
-	noFaults := h.Header.NoFaults()
+	noFaults, planned := h.Header.NoFaults(), h.Header.Faults != nil
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Status != history.StatusUnknown || late[op.ID] || touched(h, op) {
-			continue
-		}
 		switch {
+		case planned && refused(op):
+			if !explained(h, op) {
+				unavailable = append(unavailable, unavailableViolation(op, noFaults))
+			}
+		case op.Status != history.StatusUnknown || late[op.ID] || touched(h, op):
 		case timedOut(op):
 			never = append(never, Violation{Check: LivenessNeverAnswered, Key: op.Key, Ops: []history.Op{*op},
 				Text: fmt.Sprintf("%s was never answered: its worker gave up at the call timeout, no reply came by the end of the run, and no planned fault touched its worker, its link or the master after it was called", op)})
-		case noFaults:
-			unavailable = append(unavailable, Violation{Check: LivenessUnavailable, Key: op.Key, Ops: []history.Op{*op},
-				Text: fmt.Sprintf("%s %s in a run whose plan injects no fault", op, unavailableWhy(op))})
+		case noFaults || (planned && unanswered(op)):
+			unavailable = append(unavailable, unavailableViolation(op, noFaults))
 		}
 	}
 	vs = append(vs, capShown(never, "calls never answered")...)
 	return append(vs, capShown(unavailable, "operations unavailable")...)
 }
 
-// unavailableWhy says how an operation of unknown outcome failed to get
-// an answer.
+// unavailableViolation reports op as unavailable.
+func unavailableViolation(op *history.Op, noFaults bool) Violation {
+	where := "though no planned fault explains it"
+	if noFaults {
+		where = "in a run whose plan injects no fault"
+	}
+	return Violation{Check: LivenessUnavailable, Key: op.Key, Ops: []history.Op{*op},
+		Text: fmt.Sprintf("%s %s, %s", op, unavailableWhy(op), where)}
+}
+
+// unavailableWhy says how an operation failed to get a real answer.
 func unavailableWhy(op *history.Op) string {
 	switch {
 	case op.Output.Error == nil:
 		return "has an unknown outcome"
 	case op.Output.Error.Code == ErrorExpired:
-		return "was answered expired (a retry the master no longer remembered, so it may or may not have been applied)"
+		return "was answered expired (the master no longer remembered its id, so it may or may not have been applied)"
+	case op.Output.Error.Code == ErrorSeqReused:
+		return "was answered seq_reused (the master took its id for one another request had used)"
 	}
 	return fmt.Sprintf("has an unknown outcome (error %s)", op.Output.Error.Code)
+}
+
+// refused reports whether op was answered expired or seq_reused: the
+// master's refusals of a request id, which a fault must explain.
+func refused(op *history.Op) bool {
+	return op.Output.Error != nil && (op.Output.Error.Code == ErrorExpired || op.Output.Error.Code == ErrorSeqReused) &&
+		op.Status != history.StatusOK
+}
+
+// unanswered reports whether op, unknown, says no answer came at all:
+// no error, or its connection was lost.
+func unanswered(op *history.Op) bool {
+	return op.Output.Error == nil || op.Output.Error.Code == ErrorConnLost
 }
 
 // capShown keeps the first maxShownPerCheck of vs, the last kept counting
@@ -203,12 +272,24 @@ func touched(h *history.History, op *history.Op) bool {
 	return false
 }
 
-// touches reports whether event e touches op (see checkLiveness).
+// touches reports whether event e touches op (see checkLiveness): op's
+// lifetime runs to the end of the run.
 func touches(e *history.Event, op *history.Op) bool {
+	return hits(e, op, math.MaxInt64, 0, false)
+}
+
+// hits reports whether event e may have acted on op, called at op.Call
+// and alive until last: an event naming it, or one that names no call
+// and whose span meets op's lifetime on its worker, its link or the
+// master (see checkLiveness). With ids, a corrupt-id of a request of
+// op's worker since born (its incarnation's start) hits it too, whatever
+// call it names.
+func hits(e *history.Event, op *history.Op, last, born int64, ids bool) bool {
+	moved := ids && e.Kind == history.EventFault && corruptsIDs(e, op) && e.Time >= born && e.Time <= last
 	if e.Op != 0 {
-		return e.Op == op.ID
+		return e.Op == op.ID || moved
 	}
-	after := max(e.Time, e.End) >= op.Call
+	span := e.Time <= last && max(e.Time, e.End) >= op.Call
 	switch e.Kind {
 	case history.EventFault:
 		switch {
@@ -219,11 +300,11 @@ func touches(e *history.Event, op *history.Op) bool {
 		case !messageFault(e.Fault):
 			return true
 		}
-		return after
+		return span || moved
 	case history.EventMasterKill, history.EventMasterRestart:
-		return after
+		return span
 	case history.EventKill, history.EventRestart, history.EventPause, history.EventResume, history.EventCrash:
-		return after && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
+		return span && (e.Worker == "" || e.Worker == MasterName || workerOf(op.Worker, e.Worker))
 	}
 	return false
 }
@@ -254,4 +335,58 @@ func messageFault(fault string) bool {
 		}
 	}
 	return true
+}
+
+// explained reports whether a planned fault explains op's expired or
+// seq_reused answer (see checkLiveness).
+func explained(h *history.History, op *history.Op) bool {
+	answer := op.Return
+	if answer == 0 && op.Status == history.StatusUnknown {
+		answer = math.MaxInt64 // no return recorded: any time to the end
+	}
+	born := incarnationStart(h, op)
+	for i := range h.Events {
+		if hits(&h.Events[i], op, answer, born, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// corruptsIDs reports whether fault event e moved the id of a request of
+// op's worker (a corrupt-id fault on its requests' link).
+func corruptsIDs(e *history.Event, op *history.Op) bool {
+	if !slices.Contains(strings.Split(e.Fault, "+"), "corrupt-id") {
+		return false
+	}
+	if e.Link != "" {
+		return strings.HasSuffix(e.Link, ">"+MasterName) && onLink(op.Worker, e.Link)
+	}
+	return workerOf(op.Worker, e.Worker)
+}
+
+// incarnationStart returns when op's incarnation began, as far as the
+// events say: the latest end of a kill, restart or crash of its worker,
+// or of a death of the master, that ended before op was called (0 if
+// none did).
+func incarnationStart(h *history.History, op *history.Op) int64 {
+	var born int64
+	for i := range h.Events {
+		e := &h.Events[i]
+		end := max(e.Time, e.End)
+		if end >= op.Call {
+			continue
+		}
+		switch e.Kind {
+		case history.EventMasterKill, history.EventMasterRestart:
+		case history.EventKill, history.EventRestart, history.EventCrash:
+			if e.Worker != "" && e.Worker != MasterName && !workerOf(op.Worker, e.Worker) {
+				continue
+			}
+		default:
+			continue
+		}
+		born = max(born, end)
+	}
+	return born
 }

@@ -244,7 +244,8 @@ func TestLiveProperty(t *testing.T) {
 
 // TestLiveUnavailable: in a run with no fault planned, an unknown outcome
 // or an expired answer is a violation unless its reply came late; with
-// faults planned, or none said, it is not.
+// faults planned, an expired answer none explains is one too; with none
+// said, neither is.
 func TestLiveUnavailable(t *testing.T) {
 	zero, two := 0, 2
 	expired := func(b *handHistory) *handHistory {
@@ -270,7 +271,7 @@ func TestLiveUnavailable(t *testing.T) {
 	}{
 		{name: "expired, no fault planned", h: base(&zero, expired), want: unavailable, outcomes: Outcomes{Unknown: 1, Expired: 1}},
 		{name: "connection closed, no fault planned", h: base(&zero, closed), want: unavailable, outcomes: Outcomes{Unknown: 1}},
-		{name: "expired, faults planned", h: base(&two, expired), outcomes: Outcomes{Unknown: 1, Expired: 1}},
+		{name: "expired, faults planned, none explains it", h: base(&two, expired), want: unavailable, outcomes: Outcomes{Unknown: 1, Expired: 1}},
 		{name: "expired, faults not said", h: base(nil, expired), outcomes: Outcomes{Unknown: 1, Expired: 1}},
 		{name: "a timeout answered late is slow, not unavailable", h: base(&zero, func(b *handHistory) *handHistory { return b.timeout(20) }).
 			event(history.Event{Kind: history.EventLateReply, Time: 30, Worker: "w1", Op: 1}), outcomes: Outcomes{Unknown: 1, Late: 1}},
