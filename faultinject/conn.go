@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/shmlab/shmlab/history"
@@ -97,9 +98,10 @@ type conn struct {
 	d        Decisions
 	log      *Log
 	opts     ConnOptions
-	in       *receiver // nil: requests pass through
-	out      *sender   // nil: replies pass through
-	inflight *inflight // requests awaiting replies, when replies are decided
+	in       *receiver     // nil: requests pass through
+	out      *sender       // nil: replies pass through
+	inflight *inflight     // requests awaiting replies, when replies are decided
+	requests atomic.Uint64 // requests received, for the holds counted in requests (hold.go)
 }
 
 // Recv returns the requests the faults let through, in their new order.
@@ -110,6 +112,7 @@ func (c *conn) Recv(ms []shm.Message) (int, error) {
 	n, err := c.inner.Recv(ms)
 	if c.inflight != nil {
 		c.inflight.addAll(ms[:n])
+		c.countRequests(countedRequests(ms[:n]))
 	}
 	return n, err
 }

@@ -33,6 +33,7 @@ type link struct {
 	dir    uint8
 	last   int64  // when the last message in order arrives
 	held   []held // reordered messages waiting for the next one
+	byReq  byReq  // messages held until more requests have gone (hold.go)
 }
 
 type held struct {
@@ -45,6 +46,10 @@ type held struct {
 // connection conn, deciding its fate from info (the request's method, key
 // and id).
 func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
+	if l.dir == toMaster {
+		l.byReq.sent++
+		defer w.workers[l.worker].sentRequest(w)
+	}
 	at := w.now + w.latency()
 	if l.dec == nil {
 		l.left(w, conn, &info)
@@ -73,6 +78,10 @@ func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 		j := i
 		if k > 0 {
 			j = w.slab.put(w.slab.at(i))
+		}
+		if dec.Hold > 0 && (k > 0 || dec.Reorder) {
+			l.holdByRequests(w, conn, j, dec.Hold)
+			continue
 		}
 		if dec.Reorder {
 			l.hold(w, conn, j)
@@ -179,4 +188,5 @@ func (l *link) reset(w *world) {
 	}
 	l.held = l.held[:0]
 	l.last = 0
+	l.byReq.reset(w, l)
 }
