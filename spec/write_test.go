@@ -137,6 +137,7 @@ func TestParseTargetErrors(t *testing.T) {
 		{"bad master", "target:\n  node: {adapter: adapters/lib.js, master: go}\n", []string{"s.yaml:2:44:", "target.node.master go"}},
 		{"missing adapter file", "target:\n  node: {adapter: adapters/nope.js}\n", []string{"s.yaml:2:19:", "adapter adapters/nope.js", "relative to the scenario file's folder"}},
 		{"node in sim", "mode: sim\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:", "the simulator runs the reference only"}},
+		{"hold on node", "mode: process\ntarget:\n  node: {adapter: adapters/lib.js}\nfaults:\n  messages:\n    - {kind: reorder, p: 0.1, hold: 4}\n", []string{"s.yaml:6:", "not in the Node fault shim"}},
 		{"empty target", "target: {}\n", []string{"s.yaml:1:9:", "target is empty"}},
 		{"node twice", "target:\n  node: {adapter: adapters/lib.js}\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:"}},
 	} {
