@@ -59,3 +59,40 @@ func TestHoldReachesTheRingSlot(t *testing.T) {
 		})
 	}
 }
+
+// TestSwarmDrawsAimed: Swarm's seeds draw each aimed combination, and
+// the holds they plan fire and end (a held message let go).
+func TestSwarmDrawsAimed(t *testing.T) {
+	drawn := map[string]int{}
+	fired := 0
+	for seed := range uint64(200) {
+		cfg := Swarm(base(seed))
+		for _, f := range cfg.Plan.Messages {
+			switch {
+			case f.Hold > 0:
+				drawn[string(f.Kind)+" "+string(f.Dir)]++
+			case f.Kind == faultinject.Corrupt && f.Dir == faultinject.Requests && f.Target.Nth > 0:
+				drawn["retry after corrupt"]++
+			}
+		}
+		cfg.NoCheck = true
+		r, err := Run(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range r.Records {
+			if rec.Decision.Hold > 0 {
+				fired++
+			}
+		}
+	}
+	for _, k := range []string{"reorder replies", "reorder requests", "duplicate requests", "duplicate replies", "retry after corrupt"} {
+		if drawn[k] == 0 {
+			t.Errorf("no seed drew %s", k)
+		}
+	}
+	if fired == 0 {
+		t.Error("no hold fired")
+	}
+	t.Logf("drawn in 200 seeds: %v; holds fired: %d", drawn, fired)
+}
