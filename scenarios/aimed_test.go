@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/internal/patience"
 )
 
 // bundled returns the bundled scenario named name.
@@ -22,10 +23,16 @@ func bundledNamed(t *testing.T, name string) *Scenario {
 }
 
 // runAimed runs seed of the bundled scenario name in mode and fails the
-// test unless it passed with every planned fault fired.
+// test unless it passed with every planned fault fired. On processes,
+// its calls' timeout is given patience (a busy machine's stall must not
+// time out a call the test expects to end ok).
 func runAimed(t *testing.T, name string, mode Mode, seed uint64) *Outcome {
 	t.Helper()
-	o := Run(runCtx(t), bundledNamed(t, name), mode, seed)
+	sc := *bundledNamed(t, name)
+	if mode == Process {
+		sc.Timeout = patience.Bound(sc.Timeout)
+	}
+	o := Run(runCtx(t), &sc, mode, seed)
 	if o.Err != nil || o.Failed() {
 		t.Fatalf("%s %s seed %d: verdict %v, error %v", name, mode, seed, o.Verdict(), o.Err)
 	}
