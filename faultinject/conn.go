@@ -32,8 +32,10 @@ type ConnOptions struct {
 	// MaxHeld bounds the messages each direction holds: delayed,
 	// reordered, or received and not yet taken by Recv (4096 if 0). A
 	// direction at the bound stops reading (requests) or blocks Send
-	// (replies) until messages leave. It also bounds the requests
-	// remembered for deciding on their replies.
+	// (replies) until messages leave. Messages held by requests
+	// (MessageFault.Hold) do not count: only more requests let them go.
+	// It also bounds the requests remembered for deciding on their
+	// replies.
 	MaxHeld int
 	// Logf, if set, receives a line for each delayed reply that could not
 	// be sent.

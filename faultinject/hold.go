@@ -35,6 +35,12 @@ func (f *flow) holdFor(ms []shm.Message, n int) {
 	f.held += len(ms)
 }
 
+// waiting is how many held messages a timer will let go: those held by
+// requests are left out, for only more requests end their hold, and a
+// flow that stopped reading (or sending) to wait for room would wait for
+// good. They are bounded by MaxHold each.
+func (f *flow) waiting() int { return f.held - len(f.counted) }
+
 // releaseCounted lets go, after what has passed, the messages held by
 // requests whose count has come. Called with mu held.
 func (f *flow) releaseCounted() bool {

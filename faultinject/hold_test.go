@@ -119,3 +119,23 @@ func TestHoldValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldPastMaxHeld: replies held by requests, more of them than
+// MaxHeld, do not stop the connection: the requests that let them go
+// still come through.
+func TestHoldPastMaxHeld(t *testing.T) {
+	plan := msgFault(fi.MessageFault{Kind: fi.Reorder, Dir: fi.Replies, P: 1, Hold: 8})
+	r := newMsgRig(t, plan, msgRigOptions{raw: true, conn: fi.ConnOptions{MaxHeld: 4}})
+	for seq := uint64(1); seq <= 20; seq++ {
+		r.send(t, msgGet(seq, "a"))
+		r.waitRecords(t, int(seq)) // its reply held before the next request comes
+	}
+	got := r.replies(t, 12)
+	var want []msgReply
+	for seq := uint64(1); seq <= 12; seq++ {
+		want = append(want, msgReply{Seq: seq})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("replies mismatch (-want +got):\n%s", diff)
+	}
+}

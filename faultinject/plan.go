@@ -210,7 +210,7 @@ func (f *MessageFault) validate() error {
 const (
 	MaxCopies = 100
 	MaxDelay  = time.Hour
-	MaxHold   = 1 << 20
+	MaxHold   = 4096
 )
 
 func (d *Dist) validate() error {
