@@ -335,7 +335,7 @@ func TestZooMatrixCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every variant in every scenario")
 	}
-	// Not runArgs: on a busy machine the matrix's 144 runs and checks
+	// Not runArgs: on a busy machine the matrix's runs and checks
 	// can take longer than its bound, and each run is bounded itself.
 	var out, errOut bytes.Buffer
 	r := result{run([]string{"zoo", "--matrix"}, strings.NewReader(""), &out, &errOut), out.String(), errOut.String()}
