@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/shmlab/shmlab/history"
@@ -31,8 +32,10 @@ type ConnOptions struct {
 	// MaxHeld bounds the messages each direction holds: delayed,
 	// reordered, or received and not yet taken by Recv (4096 if 0). A
 	// direction at the bound stops reading (requests) or blocks Send
-	// (replies) until messages leave. It also bounds the requests
-	// remembered for deciding on their replies.
+	// (replies) until messages leave. Messages held by requests
+	// (MessageFault.Hold) do not count: only more requests let them go.
+	// It also bounds the requests remembered for deciding on their
+	// replies.
 	MaxHeld int
 	// Logf, if set, receives a line for each delayed reply that could not
 	// be sent.
@@ -97,9 +100,10 @@ type conn struct {
 	d        Decisions
 	log      *Log
 	opts     ConnOptions
-	in       *receiver // nil: requests pass through
-	out      *sender   // nil: replies pass through
-	inflight *inflight // requests awaiting replies, when replies are decided
+	in       *receiver     // nil: requests pass through
+	out      *sender       // nil: replies pass through
+	inflight *inflight     // requests awaiting replies, when replies are decided
+	requests atomic.Uint64 // requests received, for the holds counted in requests (hold.go)
 }
 
 // Recv returns the requests the faults let through, in their new order.
@@ -110,6 +114,7 @@ func (c *conn) Recv(ms []shm.Message) (int, error) {
 	n, err := c.inner.Recv(ms)
 	if c.inflight != nil {
 		c.inflight.addAll(ms[:n])
+		c.countRequests(countedRequests(ms[:n]))
 	}
 	return n, err
 }

@@ -39,6 +39,10 @@ type Decision struct {
 	Copies     int           `json:"copies,omitempty"`  // extra copies delivered
 	Reorder    bool          `json:"reorder,omitempty"` // held until the next message on the link has gone
 	Corruption Corruption    `json:"corruption,omitempty"`
+	// Hold, if not 0, says the reordered message (with Reorder) or the
+	// extra copies (without) wait until the worker has sent Hold more
+	// requests, instead of for the next message or not at all.
+	Hold int `json:"hold,omitempty"`
 	// Discarded says a held message was thrown away when its connection
 	// closed: it never went on.
 	Discarded bool `json:"discarded,omitempty"`
@@ -50,7 +54,7 @@ type Decision struct {
 
 // None reports whether d changes nothing.
 func (d *Decision) None() bool {
-	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == "" && !d.Discarded
+	return !d.Drop && d.Delay == 0 && d.Copies == 0 && !d.Reorder && d.Corruption == "" && !d.Discarded && d.Hold == 0
 }
 
 // Decider makes the decisions of a plan. Each fault has, on each link,
@@ -247,8 +251,10 @@ func (f *MessageFault) apply(dec *Decision, u float64) {
 		dec.Delay += f.Delay.draw(u)
 	case Duplicate:
 		dec.Copies += max(f.Copies, 1)
+		dec.Hold = max(dec.Hold, f.Hold)
 	case Reorder:
 		dec.Reorder = true
+		dec.Hold = max(dec.Hold, f.Hold)
 	case Corrupt:
 		dec.Corruption = f.Corruption
 		if dec.Corruption == "" {

@@ -101,3 +101,23 @@ func ExampleConflicts() {
 	// Output:
 	// 1 0 w1 is paused from 10ms to 40ms
 }
+
+// A reply held until its worker has sent 64 more requests: the client's
+// pending ring is 64 slots by request id, so the reply to call 5 arrives
+// while call 69 waits in the same slot.
+func ExampleMessageFault_hold() {
+	plan := &faultinject.Plan{Seed: 1, Messages: []faultinject.MessageFault{
+		{Kind: faultinject.Reorder, Dir: faultinject.Replies, Hold: 64, Target: faultinject.Target{Worker: "w1", Nth: 5}},
+	}}
+	fmt.Println(plan.Validate())
+	d := faultinject.NewDecider(plan)
+	replies := faultinject.Link{Worker: "w1", Dir: faultinject.Replies}
+	for n := uint64(1); n <= 8; n++ {
+		if dec := d.Decide(replies, faultinject.Message{Method: "get", Key: "k", Seq: n}, 0); !dec.None() {
+			fmt.Printf("reply %d: reorder %v, held for %d requests\n", n, dec.Reorder, dec.Hold)
+		}
+	}
+	// Output:
+	// <nil>
+	// reply 5: reorder true, held for 64 requests
+}

@@ -26,6 +26,7 @@ type flow struct {
 	timers map[uint64]delayed // delays under way (delay.go)
 	timerN uint64             // timers started so far
 
+	counted    []byCount     // held until more requests have come (hold.go)
 	reordered  []shm.Message // held until the next message has gone (reorder.go)
 	holdTimer  *time.Timer   // releases them at the hold limit
 	holdRounds uint64        // hold timers started so far
@@ -44,11 +45,15 @@ func (f *flow) admit(m *shm.Message) {
 		f.pass(f.keep(m))
 		return
 	}
+	if f.link.Dir == Requests {
+		f.c.requests.Add(1)
+		defer f.passedRequest()
+	}
 	if dropped(&dec) {
 		return
 	}
 	msg := f.keep(m)
-	if !f.own && (dec.Delay > 0 || dec.Reorder) {
+	if !f.own && (dec.Delay > 0 || dec.Reorder || dec.Hold > 0) {
 		msg = ownMessage(m) // it outlives the caller's buffer
 	}
 	if dec.Corruption != "" {
@@ -58,12 +63,26 @@ func (f *flow) admit(m *shm.Message) {
 		f.c.inflight.add(&msg, 1+dec.Copies)
 	}
 	switch {
-	case dec.Delay > 0:
-		f.delay(duplicates(msg, dec.Copies), dec.Delay, dec.Reorder)
-	case dec.Reorder:
-		f.hold(duplicates(msg, dec.Copies))
+	case dec.Hold > 0 && dec.Reorder: // a delay drawn with it adds nothing
+		f.holdFor(duplicates(msg, dec.Copies), dec.Hold)
+	case dec.Hold > 0: // the copies wait, the message goes on
+		f.holdFor(duplicates(msg, dec.Copies)[1:], dec.Hold)
+		f.goOn(msg, 0, dec.Delay, false)
 	default:
-		f.passCopies(msg, dec.Copies)
+		f.goOn(msg, dec.Copies, dec.Delay, dec.Reorder)
+	}
+}
+
+// goOn lets msg and extra copies of it go on: after delay d if not 0,
+// then held for a reorder if reorder is set.
+func (f *flow) goOn(msg shm.Message, extra int, d time.Duration, reorder bool) {
+	switch {
+	case d > 0:
+		f.delay(duplicates(msg, extra), d, reorder)
+	case reorder:
+		f.hold(duplicates(msg, extra))
+	default:
+		f.passCopies(msg, extra)
 	}
 }
 
@@ -106,7 +125,10 @@ func (f *flow) stop() {
 		f.holdTimer = nil
 	}
 	lost = append(append(lost, f.reordered...), f.out...)
-	f.reordered, f.out, f.held = nil, nil, 0
+	for _, h := range f.counted {
+		lost = append(lost, h.m)
+	}
+	f.reordered, f.out, f.held, f.counted = nil, nil, 0, nil
 	f.cond.Broadcast()
 	f.mu.Unlock()
 	f.logDiscarded(lost)

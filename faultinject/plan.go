@@ -89,6 +89,14 @@ type MessageFault struct {
 	Copies int `json:"copies,omitempty" yaml:"copies,omitempty"`
 	// Corruption is what a Corrupt fault does (CorruptFrame if empty).
 	Corruption Corruption `json:"corruption,omitempty" yaml:"corruption,omitempty"`
+	// Hold measures a reorder's or a duplicate's hold in requests rather
+	// than in time: the message (a reorder) or its extra copies (a
+	// duplicate) wait until the worker has sent Hold more requests, and
+	// go just after the last of them (hold.go). 0: a reorder waits for
+	// the next message on its link or HoldLimit, a duplicate's copies go
+	// at once. With the client's pending ring of 64 slots, a reply held
+	// 64 requests arrives while the call 64 ids later holds its slot.
+	Hold int `json:"hold,omitempty" yaml:"hold,omitempty"`
 }
 
 // Target aims a fault. Every field set must match; the zero Target
@@ -174,6 +182,8 @@ func (f *MessageFault) validate() error {
 		return fmt.Errorf("copies %d is not from 0 to %d", f.Copies, MaxCopies)
 	case f.Target.Nth < 0:
 		return fmt.Errorf("target nth %d is negative", f.Target.Nth)
+	case f.Hold < 0 || f.Hold > MaxHold:
+		return fmt.Errorf("hold %d is not from 0 to %d requests", f.Hold, MaxHold)
 	case f.Target.Until != 0 && f.Target.Until < f.Target.From:
 		return fmt.Errorf("target until %v is before from %v", f.Target.Until, f.Target.From)
 	}
@@ -194,12 +204,13 @@ func (f *MessageFault) validate() error {
 	return nil
 }
 
-// MaxCopies bounds a duplicate fault's extra copies, and MaxDelay a
-// delay: beyond them a plan asks for a flood or for a run of years, not
-// for a test.
+// MaxCopies bounds a duplicate fault's extra copies, MaxDelay a delay
+// and MaxHold a hold in requests: beyond them a plan asks for a flood or
+// for a run of years, not for a test.
 const (
 	MaxCopies = 100
 	MaxDelay  = time.Hour
+	MaxHold   = 4096
 )
 
 func (d *Dist) validate() error {
@@ -234,6 +245,8 @@ func (f *MessageFault) unused() error {
 		return fmt.Errorf("copies is set on a %s fault, which makes none", f.Kind)
 	case f.Kind != Corrupt && f.Corruption != "":
 		return fmt.Errorf("corruption is set on a %s fault, which corrupts nothing", f.Kind)
+	case f.Hold != 0 && f.Kind != Reorder && f.Kind != Duplicate:
+		return fmt.Errorf("hold is set on a %s fault, which holds nothing back (want reorder or duplicate)", f.Kind)
 	}
 	return nil
 }

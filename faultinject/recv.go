@@ -86,7 +86,7 @@ func (r *receiver) pump() {
 			r.err = err
 			f.releaseHeld() // no next message will come
 		}
-		for !f.shut && r.err == nil && len(f.out)-r.head+f.held >= f.c.opts.MaxHeld {
+		for !f.shut && r.err == nil && len(f.out)-r.head+f.waiting() >= f.c.opts.MaxHeld {
 			f.cond.Wait()
 		}
 		f.cond.Broadcast()

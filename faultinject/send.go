@@ -27,7 +27,7 @@ func (s *sender) send(ms []shm.Message) error {
 	f := &s.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for !f.shut && f.held >= f.c.opts.MaxHeld {
+	for !f.shut && f.waiting() >= f.c.opts.MaxHeld {
 		f.cond.Wait()
 	}
 	if f.shut {

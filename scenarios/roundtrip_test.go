@@ -248,7 +248,7 @@ func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 		reflect.TypeFor[workload.Shape]():           {"Hot", "ValueMin", "ValueMax", "TTL", "Falsy", "Edges", "JS"}, // JS: set by the Node harness, never written
 		reflect.TypeFor[shm.StoreOptions]():         {"MaxEntries", "MaxBytes", "DedupWindow", "Bugs"},
 		reflect.TypeFor[faultinject.Plan]():         {"Seed", "Messages", "Processes", "Bytes"},
-		reflect.TypeFor[faultinject.MessageFault](): {"Kind", "Dir", "P", "Target", "Delay", "Copies", "Corruption"},
+		reflect.TypeFor[faultinject.MessageFault](): {"Kind", "Dir", "P", "Target", "Delay", "Copies", "Corruption", "Hold"},
 		reflect.TypeFor[faultinject.Target]():       {"Worker", "Method", "Key", "Nth", "From", "Until"},
 		reflect.TypeFor[faultinject.Dist]():         {"Kind", "Min", "Max", "Mean", "Cap"},
 		reflect.TypeFor[faultinject.ProcessFault](): {"Kind", "Target", "At", "After", "For"},

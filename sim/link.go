@@ -34,6 +34,7 @@ type link struct {
 	codec  shm.Codec // its connection's
 	last   int64     // when the last message in order arrives
 	held   []held    // reordered messages waiting for the next one
+	byReq  byReq     // messages held until more requests have gone (hold.go)
 }
 
 type held struct {
@@ -49,6 +50,10 @@ type held struct {
 // decided, as the master's connection decodes it before the faults that
 // wrap it see it; a reply after, as they act before it is encoded.
 func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
+	if l.dir == toMaster {
+		l.byReq.sent++
+		defer w.workers[l.worker].sentRequest(w)
+	}
 	at := w.now + w.latency()
 	if l.dec == nil {
 		w.slab.wire(i, l.codec)
@@ -84,6 +89,10 @@ func (l *link) send(w *world, conn uint32, i int32, info faultinject.Message) {
 		j := i
 		if k > 0 {
 			j = w.slab.dup(i)
+		}
+		if dec.Hold > 0 && (k > 0 || dec.Reorder) {
+			l.holdByRequests(w, conn, j, dec.Hold)
+			continue
 		}
 		if dec.Reorder {
 			l.hold(w, conn, j)
@@ -190,4 +199,5 @@ func (l *link) reset(w *world) {
 	}
 	l.held = l.held[:0]
 	l.last = 0
+	l.byReq.reset(w, l)
 }

@@ -67,12 +67,12 @@ func aimed(rec faultinject.Record) []faultinject.MessageFault {
 	}
 	if d.Copies > 0 {
 		f := base
-		f.Kind, f.Copies = faultinject.Duplicate, d.Copies
+		f.Kind, f.Copies, f.Hold = faultinject.Duplicate, d.Copies, d.Hold
 		add(f)
 	}
 	if d.Reorder {
 		f := base
-		f.Kind = faultinject.Reorder
+		f.Kind, f.Hold = faultinject.Reorder, d.Hold
 		add(f)
 	}
 	if d.Corruption != "" {

@@ -12,9 +12,12 @@ import (
 // (drop, delay, duplicate, reorder, damaged frames and reply ids, worker
 // and master kills, restarts and pauses), each at a strength of its own, so
 // that runs explore different mixes rather than one average. The plan's
-// faults are aimed at the run's expected span. cfg's own plan, if any, is
-// replaced. A config without an edge share (Shape.Edges) gets one drawn
-// from the seed too: none on a quarter of the seeds, else 0.02 to 0.3.
+// faults are aimed at the run's expected span. Some seeds also get the
+// aimed combinations of aimedFaults (late and duplicated messages a ring
+// of ids later, a retry after a damaged first copy). cfg's own plan, if
+// any, is replaced. A config without an edge share (Shape.Edges) gets one
+// drawn from the seed too: none on a quarter of the seeds, else 0.02 to
+// 0.3.
 func Swarm(cfg Config) Config {
 	if cfg.Shape.Edges == 0 {
 		cfg.Shape.Edges = swarmEdges(cfg.Seed)
@@ -32,6 +35,7 @@ func Swarm(cfg Config) Config {
 		}
 		plan.Messages = append(plan.Messages, f)
 	}
+	plan.Messages = append(plan.Messages, aimedFaults(cfg.Seed, c)...)
 	span := time.Duration(c.Ops) * (3*c.Latency + c.Think/2)
 	for range rng.IntN(4) {
 		plan.Processes = append(plan.Processes, processFault(rng, c, span))

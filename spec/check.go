@@ -221,6 +221,9 @@ func (sc *Scenario) checkFaults(add adder) {
 		if !target(f.Target.Worker) {
 			add(fmt.Sprintf("$.faults.messages[%d].target.worker", i), "worker %q: want w1 to w%d", f.Target.Worker, workers)
 		}
+		if f.Hold != 0 && !sc.Target.IsReference() {
+			add(fmt.Sprintf("$.faults.messages[%d].hold", i), "target %v: a hold counted in requests is not in the Node fault shim: run it on the reference, or use a reorder or delay", sc.Target)
+		}
 	}
 	for i, f := range p.Processes {
 		if !target(f.Target) {

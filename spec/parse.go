@@ -247,20 +247,21 @@ func (p *parse) zero(key string, v ast.Node) error {
 // anything but "the default", which leaving them out says: given so,
 // they are a mistake. Each says why.
 var zeroMeansNothing = map[string]string{
-	"workers":            "no worker would run: want 1 or more, or leave workers out for 2",
-	"ops":                "no operation would run: want 1 or more, or leave ops out for 100",
-	"duration":           "the workload would end before it began: want more than 0s, or leave duration out to run ops operations",
-	"timeout":            "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
-	"latency":            "messages take time: want more than 0s, or leave latency out for 20µs",
-	"values.max":         "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
-	"keys.hot":           "a hot key that gets no operation: want more than 0, at most 1",
-	"values.falsy":       "no write would be falsy: want more than 0, at most 1, or leave falsy out",
-	"values.edges":       "no operation would be drawn from the edges: want more than 0, at most 1, or leave edges out",
-	"store.entries":      "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
-	"store.bytes":        "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
-	"store.ttl":          "a TTL of 0s: want 1ms or more, or leave ttl out for none",
-	"store.dedup_window": "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
-	"faults.seed":        "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
+	"workers":                "no worker would run: want 1 or more, or leave workers out for 2",
+	"ops":                    "no operation would run: want 1 or more, or leave ops out for 100",
+	"duration":               "the workload would end before it began: want more than 0s, or leave duration out to run ops operations",
+	"timeout":                "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
+	"latency":                "messages take time: want more than 0s, or leave latency out for 20µs",
+	"values.max":             "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
+	"keys.hot":               "a hot key that gets no operation: want more than 0, at most 1",
+	"values.falsy":           "no write would be falsy: want more than 0, at most 1, or leave falsy out",
+	"values.edges":           "no operation would be drawn from the edges: want more than 0, at most 1, or leave edges out",
+	"store.entries":          "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
+	"store.bytes":            "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
+	"store.ttl":              "a TTL of 0s: want 1ms or more, or leave ttl out for none",
+	"store.dedup_window":     "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
+	"faults.seed":            "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
+	"faults.messages.*.hold": "a hold of no requests: want 1 or more, or leave hold out (a reorder then waits for the next message on its link, a duplicate's copies go at once)",
 }
 
 // isString reports whether v is the string s, quoted or not.
@@ -320,7 +321,7 @@ func (p *parse) duration(v ast.Node) error {
 var intKeys = map[string]bool{
 	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
 	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true,
-	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true,
+	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true, "faults.messages.*.hold": true,
 	"faults.bytes.*.at": true, "faults.bytes.*.conn": true, "faults.processes.*.after.ops": true,
 }
 

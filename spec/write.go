@@ -363,6 +363,7 @@ func (w *writer) messageFault(m *faultinject.MessageFault) flow {
 			{Key: "mean", Value: d.Mean}, {Key: "cap", Value: d.Cap}})},
 		{Key: "copies", Value: m.Copies},
 		{Key: "corruption", Value: w.str(string(m.Corruption))},
+		{Key: "hold", Value: m.Hold},
 	}, "kind")}
 }
 

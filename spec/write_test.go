@@ -139,6 +139,7 @@ func TestParseTargetErrors(t *testing.T) {
 		{"compact for node", "codec: compact\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:1:8:", `codec "compact": target node:adapters/lib.js speaks JSON lines only`}},
 		{"mixed for node", "codec: mixed\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:1:8:", `codec "mixed"`, "JSON lines only"}},
 		{"node in sim", "mode: sim\ntarget:\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:", "the simulator runs the reference only"}},
+		{"hold on node", "mode: process\ntarget:\n  node: {adapter: adapters/lib.js}\nfaults:\n  messages:\n    - {kind: reorder, p: 0.1, hold: 4}\n", []string{"s.yaml:6:", "not in the Node fault shim"}},
 		{"empty target", "target: {}\n", []string{"s.yaml:1:9:", "target is empty"}},
 		{"node twice", "target:\n  node: {adapter: adapters/lib.js}\n  node: {adapter: adapters/lib.js}\n", []string{"s.yaml:3:"}},
 	} {

@@ -29,13 +29,23 @@ variant must be caught in both modes. Progress goes to stderr; --json
 prints a JSON row per variant and mode as shmlab run does (its scenario
 is the variant's bundled one), --junit writes them as JUnit.
 
-Exit status: 0 every variant caught in every mode, 1 one was not, 254
+With --matrix, it shows instead which other bundled scenarios catch each
+variant: every scenario that is not the zoo's and runs in the simulator,
+run with each variant switched on, in the simulator, over the scenario's
+own seeds until one is a violation. It prints the matrix (x caught, .
+passed in every seed, E no violation and a seed could not run) and each
+variant's count of catchers; every variant must be caught by at least
+two. It takes no other flag.
+
+Exit status: 0 every variant caught in every mode (--matrix: by at least
+two other scenarios each), 1 one was not, 254
 usage (an --out or --junit that cannot be written is found before any
 run), 255 a variant's runs could not be done (ERROR) or a write failed.
 
 examples:
   shmlab zoo --mode sim --seeds 5
   shmlab zoo --mode sim --out zoo/
+  shmlab zoo --matrix
 
 flags:
 `
@@ -47,6 +57,7 @@ type zooFlags struct {
 	timeout time.Duration
 	asJSON  bool
 	junit   string
+	matrix  bool
 }
 
 func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -58,9 +69,13 @@ func runZoo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&zf.out, "out", "", "write each variant's shrunk counterexample (sim mode) to a folder in this directory")
 	fs.BoolVar(&zf.asJSON, "json", false, "print one JSON object per variant and mode instead of the table")
 	fs.StringVar(&zf.junit, "junit", "", "also write a JUnit XML report to this file")
+	fs.BoolVar(&zf.matrix, "matrix", false, "show which other bundled scenarios catch each variant, in the simulator")
 	operands, err := parseArgs(fs, zooUsage, args, stdout, stderr)
 	if err != nil {
 		return usageErr(err)
+	}
+	if zf.matrix {
+		return zf.runMatrix(fs, operands, stdout, stderr)
 	}
 	switch scenarios.Mode(zf.mode) {
 	case scenarios.Process, scenarios.Sim, scenarios.Both:
@@ -205,4 +220,44 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// runMatrix is shmlab zoo --matrix: each variant in every other bundled
+// scenario that runs in the simulator.
+func (zf *zooFlags) runMatrix(fs *flag.FlagSet, operands []string, stdout, stderr io.Writer) int {
+	var other []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "matrix" {
+			other = append(other, "--"+f.Name)
+		}
+	})
+	var err error
+	switch {
+	case len(operands) > 0:
+		err = fmt.Errorf("takes no operands, got %q", operands)
+	case len(other) > 0:
+		err = fmt.Errorf("--matrix takes no %s: it runs each scenario's own seeds, in the simulator", strings.Join(other, ", "))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
+		return exitBadInput
+	}
+	all, err := scenarios.Bundled()
+	if err != nil {
+		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
+		return exitBadInput
+	}
+	m := scenarios.RunZooMatrix(context.Background(), scenarios.MatrixScenarios(all), shm.BugNames())
+	if err := m.Write(stdout); err != nil {
+		fmt.Fprintf(stderr, "shmlab zoo: %v\n", err)
+		return exitError
+	}
+	short := m.Short()
+	for _, line := range short {
+		fmt.Fprintf(stdout, "%s\n", line)
+	}
+	if len(short) > 0 {
+		return exitInvalid
+	}
+	return exitOK
 }
