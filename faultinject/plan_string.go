@@ -98,6 +98,7 @@ func (f *MessageFault) words() string {
 	d.duration("cap", f.Delay.Cap)
 	m.nested("delay", d)
 	m.int("copies", int64(f.Copies))
+	m.int("hold", int64(f.Hold))
 	m.word("corruption", string(f.Corruption))
 	return m.String()
 }

@@ -19,7 +19,7 @@ func everyField() *faultinject.Plan {
 			{Kind: faultinject.Drop, Dir: faultinject.Requests, P: 0.25, Target: faultinject.Target{Worker: "w1", Method: "set",
 				Key: "a key: \"quoted\"", Nth: 3, From: time.Millisecond, Until: 1500 * time.Microsecond}},
 			{Kind: faultinject.Delay, Target: faultinject.Target{Nth: 1}, Delay: faultinject.Dist{Kind: faultinject.Exponential, Mean: 2 * time.Millisecond, Cap: time.Second}},
-			{Kind: faultinject.Duplicate, Dir: faultinject.Replies, P: 1, Copies: 2, Target: faultinject.Target{Key: "true"}},
+			{Kind: faultinject.Duplicate, Dir: faultinject.Replies, P: 1, Copies: 2, Hold: 64, Target: faultinject.Target{Key: "true"}},
 			{Kind: faultinject.Delay, P: 0.1, Delay: faultinject.Dist{Kind: faultinject.Uniform, Min: time.Millisecond, Max: 50 * time.Millisecond}},
 			{Kind: faultinject.Corrupt, Corruption: faultinject.CorruptID, Dir: faultinject.Replies, P: 0.5},
 		},
