@@ -202,6 +202,26 @@ func TestMissedFaultIsError(t *testing.T) {
 	}
 }
 
+// TestViolationStandsWhenFaultMissed: a violation found in a run where
+// a planned fault did not happen is still the run's verdict (the faults
+// that did happen were enough to find it: the repro of a swarm seed
+// shows the violation, not an error), while a pass there is an ERROR
+// (TestMissedFaultIsError). The no-dedup store applies duplicated
+// requests again; the delay fault never fires.
+func TestViolationStandsWhenFaultMissed(t *testing.T) {
+	sc := mustParse(t, "workers: 2\nops: 100\nkeys: {count: 1}\nmix: {add: 1}\nvariant: no-dedup\nseeds: 1\nexpect: violation\n"+
+		"faults:\n  messages: [{kind: duplicate, p: 0.2, dir: requests}, {kind: delay, p: 0.000001, delay: {kind: fixed, min: 1ms}}]\n")
+	for _, r := range RunSuite(runCtx(t), []*Scenario{sc}, Options{}, nil) {
+		o := r.Outcomes[0]
+		if o.Err != nil || o.Verdict() != linearizability.Illegal || o.Failed() {
+			t.Errorf("%s: verdict %v, error %v; want the violation to stand", r.Mode, o.Verdict(), o.Err)
+		}
+		if o.FaultsHappened >= o.FaultsPlanned {
+			t.Errorf("%s: %d of %d faults happened; want the delay counted as missed", r.Mode, o.FaultsHappened, o.FaultsPlanned)
+		}
+	}
+}
+
 // TestAfterCountsPerIncarnation: after counts the requests of one
 // incarnation (one connection), in both modes: a kill after request 15
 // of w1, restarted at its request 10, comes at the new incarnation's

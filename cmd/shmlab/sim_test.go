@@ -29,7 +29,7 @@ func TestSimExitCodesAndFolders(t *testing.T) {
 		inOut []string
 	}{
 		{"passes", []string{"--seeds", "20", "--swarm", "--ops", "50"}, exitOK, []string{"sim: 20 seeds", "0 failed"}},
-		{"bug caught", []string{"--seeds", "3", "--swarm", "--ops", "50", "--bug", "no-dedup", "--shrink", "--out", out}, exitInvalid, []string{"illegal", "repro: shmlab run --mode sim --seed "}},
+		{"bug caught", []string{"--seed", "4", "--seeds", "3", "--swarm", "--ops", "50", "--bug", "no-dedup", "--shrink", "--out", out}, exitInvalid, []string{"illegal", "repro: shmlab run --mode sim --seed "}},
 		{"unknown bug", []string{"--bug", "nope"}, exitBadInput, nil},
 		{"unknown field", []string{bad}, exitBadInput, nil},
 		{"two files", []string{bad, bad}, exitBadInput, nil},
