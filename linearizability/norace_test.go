@@ -36,7 +36,8 @@ func TestNoRaceReductionsKeepVerdict(t *testing.T) {
 					did := red.run(reduced)
 					got := porcupineKeyVerdict(reduced)
 					if want == porcupine.Unknown || got == porcupine.Unknown {
-						t.Fatalf("key %q undecided (unreduced %v, reduced %v):\n%s", kh.key, want, got, text(h))
+						n.undecided++ // porcupine out of time: a busy machine
+						continue
 					}
 					if got != want {
 						t.Fatalf("key %q: reduced by %s (%d operations) it is %v, unreduced %v:\n%s", kh.key, red.name, did, got, want, text(h))
@@ -52,7 +53,10 @@ func TestNoRaceReductionsKeepVerdict(t *testing.T) {
 					}
 				}
 			})
-			t.Logf("%d keys: %d linearizable, %d not; reduced %d", n.keys, n.ok, n.illegal, n.fired)
+			t.Logf("%d keys: %d linearizable, %d not; reduced %d; %d undecided", n.keys, n.ok, n.illegal, n.fired, n.undecided)
+			if n.undecided*10 > n.keys {
+				t.Errorf("%d keys undecided in 20s by porcupine, against %d decided: want at most a tenth", n.undecided, n.keys)
+			}
 			if n.ok*16 < n.keys || n.illegal*16 < n.keys || n.fired*30 < n.keys {
 				t.Errorf("of %d keys, %d linearizable, %d not, %d reduced: want each verdict on a sixteenth of them at least (typically 70%% and 15-30%%), and a thirtieth reduced (the bounded reduction fires on about an eighth)", n.keys, n.ok, n.illegal, n.fired)
 			}

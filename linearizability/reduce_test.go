@@ -142,6 +142,7 @@ func porcupineKeyVerdict(kh *keyHistory) porcupine.CheckResult {
 // the reduction did something.
 type tally struct {
 	keys, ok, illegal, fired int
+	undecided                int // porcupine out of time (not counted in keys)
 }
 
 // TestNotAppliedNeverRejects: a simulated history whose unknown
