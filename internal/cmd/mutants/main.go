@@ -215,7 +215,7 @@ func (r *runner) baseline(ctx context.Context) error {
 	}
 	for _, st := range r.stages {
 		t := time.Now()
-		o, err := RunStage(ctx, bin, filepath.Join(dir, ".stage-"+st.Name), st, r.opts.timeout)
+		o, err := RunStage(ctx, bin, filepath.Join(dir, ".stage-"+st.Name), st, r.opts.timeout, nil)
 		if err != nil {
 			return err
 		}
@@ -302,7 +302,7 @@ func (r *runner) one(ctx context.Context, m Mutant) (res Result) {
 		return res
 	}
 	for i, st := range r.stages {
-		o, err := RunStage(ctx, bin, filepath.Join(dir, ".stage-"+st.Name), st, r.opts.timeout)
+		o, err := RunStage(ctx, bin, filepath.Join(dir, ".stage-"+st.Name), st, r.opts.timeout, FirstFailure(st, r.base[i]))
 		if err != nil {
 			res.Err = err
 			return res

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,14 +27,19 @@ type Stage struct {
 
 // Stages returns the suite: the bundled suite in the simulator, then
 // seeds swarm seeds, then (full only) the bundled suite as it is defined,
-// each scenario in its own modes (real processes included).
+// each scenario in its own modes (real processes included). A run of the
+// bundled suite (checking included) gets 2 minutes, a swarm seed's check
+// 1 minute (shmlab's default): the unmutated tree's take well under a
+// second; a mutant can make a history whose check explodes, which is
+// then undecided (and the mutant killed) rather than searched for long.
 func Stages(short bool, seeds int) []Stage {
+	run := []string{"run", "--json", "--keep", "none", "--store", "{dir}", "--timeout", "2m"}
 	st := []Stage{
-		{"suite-sim", []string{"run", "--mode", "sim", "--json", "--keep", "none", "--store", "{dir}"}},
-		{"swarm", []string{"sim", "--swarm", "--seeds", strconv.Itoa(seeds), "--json", "--out", "{dir}"}},
+		{"suite-sim", append(append([]string(nil), run...), "--mode", "sim")},
+		{"swarm", []string{"sim", "--swarm", "--seeds", strconv.Itoa(seeds), "--json", "--out", "{dir}", "--check-timeout", "1m"}},
 	}
 	if !short {
-		st = append(st, Stage{"suite", []string{"run", "--json", "--keep", "none", "--store", "{dir}"}})
+		st = append(st, Stage{"suite", run})
 	}
 	return st
 }
@@ -43,6 +49,7 @@ type Row struct {
 	End      bool      `json:"end"`
 	Scenario string    `json:"scenario"`
 	Mode     string    `json:"mode"`
+	Expect   string    `json:"expect"`
 	Verdict  string    `json:"verdict"`
 	Met      bool      `json:"met"`
 	Failures []Failure `json:"failures"`
@@ -63,7 +70,52 @@ type Outcome struct {
 	Rows     map[string]Row // by scenario and mode
 	Complete bool           // its end line was printed
 	TimedOut bool
+	Stopped  string // why it was stopped early: its first failure (Stopper)
 	Stderr   string // the last lines of its standard error
+}
+
+// A Stopper reads a stage's progress lines (its standard error) and
+// returns what failed when a line shows the stage will fail, so that it
+// is stopped there rather than run to its end; "" otherwise.
+type Stopper func(line string) string
+
+var (
+	runLine  = regexp.MustCompile(`^run: (\S+) \((\w+)\) seed (\d+): (\w+)[,:](.*)$`)
+	seedLine = regexp.MustCompile(`^seed (\d+): (\w+)(.*)$`)
+)
+
+// FirstFailure returns the Stopper of stage st judged against the
+// unmutated tree's outcome base: a seed of a scenario that expects a
+// pass, and passed on the unmutated tree, that does not pass (shmlab
+// run's progress lines), or a failing swarm seed the unmutated tree
+// did not fail (shmlab sim's lines for failing seeds).
+func FirstFailure(st Stage, base Outcome) Stopper {
+	if st.Name == "swarm" {
+		known := map[string]bool{}
+		for _, r := range base.Rows {
+			for _, f := range r.Failures {
+				known[strconv.FormatUint(f.Seed, 10)] = true
+			}
+		}
+		return func(line string) string {
+			m := seedLine.FindStringSubmatch(line)
+			if m == nil || known[m[1]] {
+				return ""
+			}
+			return fmt.Sprintf("swarm seed %s: %s%s", m[1], m[2], msg(strings.TrimPrefix(m[3], ":")))
+		}
+	}
+	return func(line string) string {
+		m := runLine.FindStringSubmatch(line)
+		if m == nil || m[4] == "ok" {
+			return ""
+		}
+		r := base.Rows[m[1]+" ("+m[2]+")"]
+		if r.Expect != "pass" || !r.Met {
+			return ""
+		}
+		return fmt.Sprintf("%s (%s): %s, seed %s%s", m[1], m[2], m[4], m[3], msg(m[5]))
+	}
 }
 
 // ParseRows reads shmlab's JSON rows (one object a line) from out.
@@ -86,9 +138,10 @@ func ParseRows(out []byte) (rows map[string]Row, complete bool, err error) {
 }
 
 // RunStage runs one stage with the shmlab binary bin, in the scratch
-// folder dir, for at most timeout. Only a failure to start the binary is
-// an error: how it ended is the outcome's.
-func RunStage(ctx context.Context, bin, dir string, st Stage, timeout time.Duration) (Outcome, error) {
+// folder dir, for at most timeout, stopping it at the first line of its
+// progress that stop (if not nil) reports. Only a failure to start the
+// binary is an error: how it ended is the outcome's.
+func RunStage(ctx context.Context, bin, dir string, st Stage, timeout time.Duration, stop Stopper) (Outcome, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Outcome{}, err
 	}
@@ -104,12 +157,14 @@ func RunStage(ctx context.Context, bin, dir string, st Stage, timeout time.Durat
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // the workers too
 	cmd.WaitDelay = 10 * time.Second
 	var stdout bytes.Buffer
-	stderr := &tail{max: 4096}
+	stderr := &tail{max: 4096, stop: stop, cancel: cancel}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	err := cmd.Run()
-	o := Outcome{Exit: cmd.ProcessState.ExitCode(), Stderr: stderr.String()}
+	o := Outcome{Exit: cmd.ProcessState.ExitCode(), Stderr: stderr.String(), Stopped: stderr.stopped}
 	var exit *exec.ExitError
 	switch {
+	case o.Stopped != "":
+		return o, nil
 	case ctx.Err() == context.DeadlineExceeded:
 		o.TimedOut = true
 	case err != nil && !errors.As(err, &exit):
@@ -128,6 +183,9 @@ func RunStage(ctx context.Context, bin, dir string, st Stage, timeout time.Durat
 // than the unmutated tree's, or output that stops before its end line.
 // Rows the unmutated tree does not meet either are not the mutant's doing.
 func Judge(st Stage, base, got Outcome) string {
+	if got.Stopped != "" {
+		return got.Stopped
+	}
 	if got.TimedOut {
 		return "timed out (the unmutated tree finished)"
 	}
@@ -215,16 +273,39 @@ func lastLine(s string) string {
 	return ": " + msg(s)[2:len(msg(s))-1]
 }
 
-// tail keeps the last max bytes written to it.
+// tail keeps the last max bytes written to it, and passes each whole
+// line to stop (if not nil): the first it reports is kept in stopped,
+// and cancel is called.
 type tail struct {
-	max int
-	b   []byte
+	max     int
+	b       []byte
+	stop    Stopper
+	cancel  func()
+	line    []byte
+	stopped string
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.b = append(t.b, p...)
 	if len(t.b) > t.max {
 		t.b = t.b[len(t.b)-t.max:]
+	}
+	if t.stop == nil || t.stopped != "" {
+		return len(p), nil
+	}
+	t.line = append(t.line, p...)
+	for {
+		i := bytes.IndexByte(t.line, '\n')
+		if i < 0 {
+			break
+		}
+		l := string(t.line[:i])
+		t.line = t.line[i+1:]
+		if why := t.stop(l); why != "" {
+			t.stopped = why
+			t.cancel()
+			break
+		}
 	}
 	return len(p), nil
 }
