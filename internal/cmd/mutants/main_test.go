@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -299,4 +300,66 @@ func read(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestFirstFailure(t *testing.T) {
+	base := Outcome{Rows: map[string]Row{
+		"drop (sim)":         {Scenario: "drop", Mode: "sim", Expect: "pass", Met: true},
+		"poison (sim)":       {Scenario: "poison", Mode: "sim", Expect: "pass"},
+		"zoo-no-dedup (sim)": {Scenario: "zoo-no-dedup", Mode: "sim", Expect: "violation", Met: true},
+	}}
+	stop := FirstFailure(Stage{Name: "suite-sim"}, base)
+	for line, want := range map[string]string{
+		"run: drop (sim) seed 1: ok, 453 operations in 4ms":           "",
+		"run: drop (sim) seed 2: illegal, 453 operations in 4ms":      "drop (sim): illegal, seed 2 (453 operations in 4ms)",
+		"run: poison (sim) seed 1: error: sim: poison faults need...": "", // not met by the unmutated tree either
+		"run: zoo-no-dedup (sim) seed 1: illegal, 452 operations":     "", // expected
+		"seed 3: illegal: 1003 operations":                            "",
+	} {
+		if got := stop(line); got != want {
+			t.Errorf("suite stopper(%q) = %q, want %q", line, got, want)
+		}
+	}
+	swarm := FirstFailure(Stage{Name: "swarm"}, Outcome{Rows: map[string]Row{"sim (sim)": {Failures: []Failure{{Seed: 7}}}}})
+	for line, want := range map[string]string{
+		"sim: 200/2000 seeds, 0 failed, 0 undecided, 600ms":          "",
+		"seed 7: illegal: 10 operations":                             "", // failed on the unmutated tree too
+		"seed 113: illegal: 1030 operations, 1 key not linearizable": "swarm seed 113: illegal (1030 operations, 1 key not linearizable)",
+		`key "a": illegal`: "",
+	} {
+		if got := swarm(line); got != want {
+			t.Errorf("swarm stopper(%q) = %q, want %q", line, got, want)
+		}
+	}
+}
+
+// TestRunStageStops runs a stage that would print forever, and stops it
+// at the first failing line.
+func TestRunStageStops(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fake")
+	write(t, bin, "#!"+sh+"\necho 'seed 1: ok' >&2\necho 'seed 2: illegal: 5 operations' >&2\nwhile :; do sleep 1; done\n")
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stop := func(line string) string {
+		if strings.Contains(line, "illegal") {
+			return "stopped at: " + line
+		}
+		return ""
+	}
+	o, err := RunStage(context.Background(), bin, filepath.Join(dir, "stage"), Stage{Name: "swarm"}, time.Hour, stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Stopped != "stopped at: seed 2: illegal: 5 operations" || o.TimedOut {
+		t.Errorf("outcome %+v, want stopped at the seed 2 line", o)
+	}
+	if got := Judge(Stage{Name: "swarm"}, Outcome{Complete: true}, o); got != o.Stopped {
+		t.Errorf("Judge = %q, want the stop's reason", got)
+	}
 }
