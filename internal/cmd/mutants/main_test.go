@@ -87,13 +87,20 @@ func needGit(t *testing.T) {
 	}
 }
 
-func TestApplyPatch(t *testing.T) {
+// patchedTree makes a tree holding f.txt with text, and goodPatch beside
+// it; it returns both paths.
+func patchedTree(t *testing.T, text string) (tree, patch string) {
+	t.Helper()
 	needGit(t)
 	dir := t.TempDir()
-	tree := filepath.Join(dir, "tree")
-	write(t, filepath.Join(tree, "f.txt"), "one\ntwo\n")
-	patch := filepath.Join(dir, "01-two.patch")
+	tree, patch = filepath.Join(dir, "tree"), filepath.Join(dir, "01-two.patch")
+	write(t, filepath.Join(tree, "f.txt"), text)
 	write(t, patch, goodPatch)
+	return tree, patch
+}
+
+func TestApplyPatch(t *testing.T) {
+	tree, patch := patchedTree(t, "one\ntwo\n")
 	if err := ApplyPatch(context.Background(), tree, patch); err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +112,7 @@ func TestApplyPatch(t *testing.T) {
 // TestApplyPatchRefused: a patch whose context is not in the tree is an
 // error, and the tree is left as it was (never a silent pass).
 func TestApplyPatchRefused(t *testing.T) {
-	needGit(t)
-	dir := t.TempDir()
-	tree := filepath.Join(dir, "tree")
-	write(t, filepath.Join(tree, "f.txt"), "one\nthree\n")
-	patch := filepath.Join(dir, "01-two.patch")
-	write(t, patch, goodPatch)
+	tree, patch := patchedTree(t, "one\nthree\n")
 	err := ApplyPatch(context.Background(), tree, patch)
 	if !errors.Is(err, ErrPatch) || !strings.Contains(err.Error(), "01-two.patch") {
 		t.Fatalf("error %v, want one wrapping ErrPatch naming the patch", err)
