@@ -78,6 +78,25 @@ func TestMutantSet(t *testing.T) {
 		}
 		seen[n] = m.Name
 	}
+	// The committed figures are of this set: its size, its names.
+	scores, err := ReadScores(filepath.Join("..", "..", "..", "mutants", "score"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, m := range ms {
+		names[m.Name] = true
+	}
+	for _, sc := range scores {
+		if sc.Total != len(ms) {
+			t.Errorf("mutants/score: %s figure of %d mutants, the set has %d", sc.Suite, sc.Total, len(ms))
+		}
+		for _, n := range sc.Survivors {
+			if !names[n] {
+				t.Errorf("mutants/score: %s survivor %s is no mutant of the set", sc.Suite, n)
+			}
+		}
+	}
 }
 
 func needGit(t *testing.T) {
