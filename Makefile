@@ -4,7 +4,7 @@ BIN      := bin/shmlab
 FUZZTIME ?= 30s
 FUZZ_TARGETS := shm:FuzzDecodeFrame shm:FuzzParseValue shm:FuzzMasterHandle shm:FuzzCompactMaster linearizability:FuzzRead history/jepsen:FuzzRead history/kvlog:FuzzRead internal/jsonlex:FuzzLexer
 
-.PHONY: all build run test check bench quickbench fuzz soak clean
+.PHONY: all build run test check bench quickbench fuzz soak mutants mutants-short clean
 
 all: check test
 
@@ -57,6 +57,21 @@ soak: build
 	$(GO) test -count=1 -run '^TestReferenceSurvivesSwarm$$' ./sim/ -sim.seeds $(SOAK_SEEDS) -v
 	./$(BIN) sim --swarm --seeds $(SOAK_SEEDS) --workers 4 --ops 250
 	$(MAKE) fuzz
+
+# Mutation testing: each mutant in mutants/ (a patch putting one small,
+# realistic bug in the reference, the Node package or the checker) is
+# applied to a copy of the tree, and the suite is run with it (the bundled
+# suite in the simulator, 2000 swarm seeds, the bundled suite in its own
+# modes, stopping at the first failure): the table, the score, each
+# survivor with its reason. It fails when the score is below the figure
+# committed in mutants/score. mutants-short is CI's: the simulator only,
+# 300 swarm seeds. README.md, "Mutation testing".
+MUTANTS_FLAGS ?=
+mutants:
+	$(GO) run ./internal/cmd/mutants $(MUTANTS_FLAGS)
+
+mutants-short:
+	$(GO) run ./internal/cmd/mutants --short $(MUTANTS_FLAGS)
 
 clean:
 	rm -rf bin
