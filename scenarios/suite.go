@@ -3,8 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -166,6 +168,8 @@ func cannotRun(sc *Scenario, m Mode) string {
 		return fmt.Sprintf("sim mode runs the reference only; target %v runs in process mode", sc.Target)
 	case m == Sim && len(sc.Faults.Bytes) > 0:
 		return "byte faults need real streams: it runs in process mode only"
+	case m == Sim && slices.ContainsFunc(sc.Faults.Processes, func(f faultinject.ProcessFault) bool { return f.Kind == faultinject.Poison }):
+		return "poison faults need real processes (their frames are raw bytes no simulated worker sends): it runs in process mode only"
 	case m == Process && sc.Script != nil:
 		return "a script runs in the simulator only"
 	case m == Process && sc.NumWorkers() > spec.MaxWorkers:

@@ -54,7 +54,7 @@ func TestSuiteExpectations(t *testing.T) {
 }
 
 // TestSuiteModes: both modes by default, --mode overrides, byte faults
-// never run in the simulator, nor a script on processes.
+// nor poison never run in the simulator, nor a script on processes.
 func TestSuiteModes(t *testing.T) {
 	sc := mustParse(t, "mode: both\nops: 5\n")
 	if m, _ := (Options{}).modes(sc); !cmp.Equal(m, []Mode{Sim, Process}) {
@@ -70,6 +70,11 @@ func TestSuiteModes(t *testing.T) {
 	rs := RunSuite(context.Background(), []*Scenario{bytesSc}, Options{Mode: Sim}, nil)
 	if len(rs) != 1 || rs[0].Verdict() != "skipped" {
 		t.Errorf("byte faults in sim: %d results, verdict %q", len(rs), rs[0].Verdict())
+	}
+	poisonSc := mustParse(t, "mode: process\nfaults: {processes: [{kind: poison, target: w1, at: 1ms}]}\n")
+	rs = RunSuite(context.Background(), []*Scenario{poisonSc}, Options{Mode: Sim}, nil)
+	if len(rs) != 1 || rs[0].Verdict() != "skipped" {
+		t.Errorf("poison in sim: %d results, verdict %q", len(rs), rs[0].Verdict())
 	}
 	scripted := mustParse(t, "mode: sim\nscript: {w1: [{get: k0}]}\n")
 	if m, skipped := (Options{Mode: Both}).modes(scripted); !cmp.Equal(m, []Mode{Sim}) || len(skipped) != 1 || skipped[0].Mode != Process {
