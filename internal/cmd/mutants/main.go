@@ -141,7 +141,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !o.keep {
 		defer os.RemoveAll(tmp)
 	}
-	r := &runner{opts: o, root: root, tmp: tmp, stages: Stages(o.short, o.seeds), log: stderr}
+	// The tree as it is now, copied once: every mutant and the unmutated
+	// run start from it, however the working tree changes meanwhile.
+	snap := filepath.Join(tmp, "snapshot")
+	if err := CopyTree(root, snap); err != nil {
+		fmt.Fprintln(stderr, "mutants: copying the tree:", err)
+		return 255
+	}
+	r := &runner{opts: o, root: snap, tmp: tmp, stages: Stages(o.short, o.seeds), log: stderr}
 	start := time.Now()
 	fmt.Fprintf(stderr, "mutants: %d mutants, %s suite (%s), %d at a time; the unmutated tree first\n", len(ms), o.suite(), r.stageNames(), o.parallel)
 	if err := r.baseline(ctx); err != nil {
@@ -189,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type runner struct {
 	opts   options
-	root   string
+	root   string // the snapshot of the tree each run copies
 	tmp    string
 	stages []Stage
 	base   []Outcome // the unmutated tree's, by stage

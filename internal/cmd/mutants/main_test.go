@@ -267,6 +267,7 @@ func TestJudge(t *testing.T) {
 			"swarm seed 41: illegal"},
 		{"exit", suite, base, Outcome{Exit: 254, Complete: true, Rows: base.Rows, Stderr: "shmlab: bad flag\n"},
 			"exit 254, bad input (the unmutated tree exits 255: the mutant's doing): shmlab: bad flag"},
+		{"exit 0 where the unmutated tree failed", suite, base, Outcome{Exit: 0, Complete: true, Rows: base.Rows}, ""},
 		{"cut short", suite, base, Outcome{Exit: 255, Rows: base.Rows}, "output ended before its end line (exit 255)"},
 		{"timeout", suite, base, Outcome{TimedOut: true}, "timed out (the unmutated tree finished)"},
 	} {

@@ -179,8 +179,9 @@ func RunStage(ctx context.Context, bin, dir string, st Stage, timeout time.Durat
 // (base) and says what killed the mutant there, or "" if nothing did. A
 // row the unmutated tree met and the mutant does not kills it (a
 // violation, an expectation not met, a zoo variant no longer caught, a
-// run that could not be done); so does a timeout, an exit status other
-// than the unmutated tree's, or output that stops before its end line.
+// run that could not be done); so does a timeout, a failing exit status
+// other than the unmutated tree's, or output that stops before its end
+// line. An exit of 0 never kills: every row it printed was met.
 // Rows the unmutated tree does not meet either are not the mutant's doing.
 func Judge(st Stage, base, got Outcome) string {
 	if got.Stopped != "" {
@@ -208,7 +209,7 @@ func Judge(st Stage, base, got Outcome) string {
 		}
 		return s
 	}
-	if got.Exit != base.Exit {
+	if got.Exit != base.Exit && got.Exit != 0 {
 		return fmt.Sprintf("exit %d, %s (the unmutated tree exits %d: the mutant's doing)%s", got.Exit, exitMeaning(got.Exit), base.Exit, lastLine(got.Stderr))
 	}
 	if base.Complete && !got.Complete {
