@@ -45,6 +45,10 @@ import (
 //     planned fault explains that answer (below): a store owes every call
 //     of a live incarnation a real answer, as the reference's duplicate
 //     window gives one unless a fault moved or damaged its ids;
+//   - it was refused as malformed ("bad_request", "unknown_method") and
+//     no planned fault explains it: a harness records only the requests
+//     it made whole (a key "" or "__proto__" is a key), so a store that
+//     refuses one refuses a valid request;
 //   - it is unknown with no late_reply naming it and no event touching it
 //     (above), and either the run's header says its plan injects no fault
 //     (Header.Faults is 0: then every code counts) or its outcome says no
@@ -52,7 +56,7 @@ import (
 //     the never-answered check, and a reply that came late is the slow
 //     machine's, not the system's.
 //
-// What explains an expired or seq_reused answer is narrower than what
+// What explains an expired, seq_reused or malformed answer is narrower than what
 // touches a call, since the answer came at a known time (Return):
 //   - an event naming the call (Op), whatever its kind;
 //   - a corrupt-id fault on a request of its worker, at or before the
@@ -92,6 +96,15 @@ const ErrorExpired = "expired"
 // whose id was used before by another request (shm.CodeSeqReused):
 // definite, unless the call was resent.
 const ErrorSeqReused = "seq_reused"
+
+// ErrorBadRequest and ErrorUnknownMethod are the error codes of the
+// reference's refusals of a request as malformed (shm.CodeBadRequest,
+// shm.CodeUnknownMethod): a request a harness made whole gets one only
+// when a fault damaged it.
+const (
+	ErrorBadRequest    = "bad_request"
+	ErrorUnknownMethod = "unknown_method"
+)
 
 // ErrorConnLost is the error code of an unknown operation whose
 // connection ended while it was in flight (shm.CodeConnLost).
@@ -164,15 +177,26 @@ func unavailableWhy(op *history.Op) string {
 		return "was answered expired (the master no longer remembered its id, so it may or may not have been applied)"
 	case op.Output.Error.Code == ErrorSeqReused:
 		return "was answered seq_reused (the master took its id for one another request had used)"
+	case op.Output.Error.Code == ErrorBadRequest || op.Output.Error.Code == ErrorUnknownMethod:
+		return fmt.Sprintf("was refused as malformed (%s: %s), though its request was one the harness made whole", op.Output.Error.Code, op.Output.Error.Message)
 	}
 	return fmt.Sprintf("has an unknown outcome (error %s)", op.Output.Error.Code)
 }
 
-// refused reports whether op was answered expired or seq_reused: the
-// master's refusals of a request id, which a fault must explain.
+// refused reports whether op was answered expired or seq_reused (the
+// master's refusals of a request id) or bad_request or unknown_method
+// (its refusals of a request as malformed, which a harness's own
+// operations never are unless a fault damaged them): answers a fault
+// must explain.
 func refused(op *history.Op) bool {
-	return op.Output.Error != nil && (op.Output.Error.Code == ErrorExpired || op.Output.Error.Code == ErrorSeqReused) &&
-		op.Status != history.StatusOK
+	if op.Output.Error == nil || op.Status == history.StatusOK {
+		return false
+	}
+	switch op.Output.Error.Code {
+	case ErrorExpired, ErrorSeqReused, ErrorBadRequest, ErrorUnknownMethod:
+		return true
+	}
+	return false
 }
 
 // unanswered reports whether op, unknown, says no answer came at all:
