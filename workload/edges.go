@@ -43,9 +43,10 @@ import (
 
 // SpecialKeys are the keys drawn as edges, besides the run's own: names
 // a JavaScript object has already (__proto__, constructor,
-// hasOwnProperty, toString), the empty key, and "0", which an object
-// orders before its other names.
-var SpecialKeys = []string{"__proto__", "constructor", "hasOwnProperty", "toString", "", "0"}
+// hasOwnProperty, toString), the empty key, "0", which an object
+// orders before its other names, and a key of control characters (tab,
+// unit separator, line feed), which JSON must escape.
+var SpecialKeys = []string{"__proto__", "constructor", "hasOwnProperty", "toString", "", "0", "tab\tunit\x1fline\n"}
 
 // edgeSet is what edges are drawn from, for one kind of target.
 type edgeSet struct {
