@@ -21,10 +21,11 @@ run: build
 
 # The tests with the race detector, then the few that are not run under it
 # (TestNoRace*, in files built with !race): what they measure, a process's
-# memory, the detector multiplies; and the checkers' CPU-bound properties
-# (one goroutine's search, thousands of times), which it slows five- to
-# tenfold and has nothing to find in.
-NORACE_PKGS := ./shm/ ./shm/shmtest/ ./linearizability/ ./cmd/shmlab/
+# memory, the detector multiplies; and the CPU-bound properties of the
+# checkers and the simulator (one goroutine's search or simulation,
+# thousands of times: the reductions, the shrinking, the zoo matrix),
+# which it slows five- to tenfold and has nothing to find in.
+NORACE_PKGS := ./shm/ ./shm/shmtest/ ./linearizability/ ./cmd/shmlab/ ./scenarios/ ./sim/simtest/
 test:
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestNoRace' $(NORACE_PKGS)

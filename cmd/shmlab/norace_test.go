@@ -9,13 +9,16 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/linearizability"
+	"github.com/shmlab/shmlab/shm"
 )
 
 // TestNoRaceCheckPorcupineJepsen: on every Jepsen etcd history porcupine ships
@@ -95,5 +98,33 @@ func TestNoRaceCheckPorcupineKV(t *testing.T) {
 				t.Errorf("%s: shmlab says %s, porcupine %s", tc.name, got, want)
 			}
 		})
+	}
+}
+
+// TestNoRaceZooMatrixCommand: shmlab zoo --matrix prints a row per scenario it
+// runs, none of them the zoo's, and each variant's catchers, and exits 0
+// when each variant has two.
+func TestNoRaceZooMatrixCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every variant in every scenario")
+	}
+	// Not runArgs: on a busy machine the matrix's runs and checks
+	// can take longer than its bound, and each run is bounded itself.
+	var out, errOut bytes.Buffer
+	r := result{run([]string{"zoo", "--matrix"}, strings.NewReader(""), &out, &errOut), out.String(), errOut.String()}
+	if r.code != exitOK {
+		t.Fatalf("exit %d, want 0:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if want := "scenario " + strings.Join(shm.BugNames(), " "); strings.Join(strings.Fields(lines[0]), " ") != want {
+		t.Errorf("header %q, want the variants %q", lines[0], want)
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "caught by") {
+		t.Errorf("last line %q, want the catchers' counts", last)
+	}
+	for _, l := range lines[1 : len(lines)-1] {
+		if strings.HasPrefix(l, "zoo-") {
+			t.Errorf("the zoo's own scenario runs: %q", l)
+		}
 	}
 }

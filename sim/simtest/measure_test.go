@@ -15,7 +15,7 @@ import (
 // the workers made) of the failures the property ends with, over rapid
 // seeds 1 to $SHMLAB_RAPID_MEASURE: rapid's own, and the one reported,
 // shrunk further by sim.Shrink. It runs only with that variable set: it
-// takes minutes. (It measures; TestPropertyShrinks holds the bounds.)
+// takes minutes. (It measures; TestNoRacePropertyShrinks holds the bounds.)
 func TestMeasureShrink(t *testing.T) {
 	seeds, _ := strconv.Atoi(os.Getenv("SHMLAB_RAPID_MEASURE"))
 	if seeds <= 0 {
