@@ -56,8 +56,9 @@ import (
 //     the never-answered check, and a reply that came late is the slow
 //     machine's, not the system's.
 //
-// What explains an expired, seq_reused or malformed answer is narrower than what
-// touches a call, since the answer came at a known time (Return):
+// What explains an expired, seq_reused or malformed answer is narrower
+// than what touches a call, since the answer came at a known time
+// (Return):
 //   - an event naming the call (Op), whatever its kind;
 //   - a corrupt-id fault on a request of its worker, at or before the
 //     answer, in the call's incarnation (no kill, restart or crash of its
@@ -361,8 +362,8 @@ func messageFault(fault string) bool {
 	return true
 }
 
-// explained reports whether a planned fault explains op's expired or
-// seq_reused answer (see checkLiveness).
+// explained reports whether a planned fault explains op's refusal
+// (refused: expired, seq_reused or malformed; see checkLiveness).
 func explained(h *history.History, op *history.Op) bool {
 	answer := op.Return
 	if answer == 0 && op.Status == history.StatusUnknown {

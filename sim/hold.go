@@ -57,7 +57,7 @@ func (l *link) releaseByRequests(w *world, sent uint64) {
 func (b *byReq) reset(w *world, l *link) {
 	for _, h := range b.held {
 		m := w.slab.take(h.msg)
-		info := infoOf(&m)
+		info := w.infoOf(&m) // the record keeps the key; the slot's bytes are reused
 		if l.dir == toWorker {
 			info = faultinject.Message{Seq: m.Seq}
 		}
