@@ -201,9 +201,12 @@ func refused(op *history.Op) bool {
 }
 
 // unanswered reports whether op, unknown, says no answer came at all:
-// no error, or its connection was lost.
+// no error, or its connection was lost, and its worker lived to record
+// that it returned. A call with no return is its worker's death (a Node
+// target's workers die with their primary), which a process event
+// explains or a crash reports.
 func unanswered(op *history.Op) bool {
-	return op.Output.Error == nil || op.Output.Error.Code == ErrorConnLost
+	return op.Return != 0 && (op.Output.Error == nil || op.Output.Error.Code == ErrorConnLost)
 }
 
 // capShown keeps the first maxShownPerCheck of vs, the last kept counting

@@ -109,6 +109,7 @@ func TestLiveUnansweredWithFaults(t *testing.T) {
 		}
 	}
 	none := func(b *handHistory) *handHistory { return b }
+	returned := func(b *handHistory) *handHistory { b.last().Return = 11; return b }
 	base := func(faults int, outcome func(*handHistory) *handHistory) *handHistory {
 		return outcome(newHand(history.ModelKV).set("w1", "a", "1", 10, 0).unknown()).get("w2", "a", "1", 12, 14).faults(faults)
 	}
@@ -119,8 +120,9 @@ func TestLiveUnansweredWithFaults(t *testing.T) {
 		h    *handHistory
 		want []foundViolation
 	}{
-		{name: "no answer, no fault touched it", h: base(2, none), want: unavailable},
-		{name: "connection lost, no fault touched it", h: base(2, code(ErrorConnLost)), want: unavailable},
+		{name: "no answer, no fault touched it", h: base(2, returned), want: unavailable},
+		{name: "connection lost, no fault touched it", h: base(2, func(b *handHistory) *handHistory { return returned(code(ErrorConnLost)(b)) }), want: unavailable},
+		{name: "no return at all: its worker died", h: base(2, none)},
 		{name: "a timeout no fault touched", h: base(2, func(b *handHistory) *handHistory { return b.timeout(20) }),
 			want: []foundViolation{{Check: LivenessNeverAnswered, Key: "a", IDs: []int64{1}}}},
 		{name: "no answer, its worker killed", h: base(2, none).event(kill)},
