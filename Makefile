@@ -20,12 +20,14 @@ run: build
 	./$(BIN) run
 
 # The tests with the race detector, then the few that are not run under it
-# (TestNoRace*, in files built with !race): what they measure, a process's
-# memory, the detector multiplies; and the CPU-bound properties of the
-# checkers and the simulator (one goroutine's search or simulation,
-# thousands of times: the reductions, the shrinking, the zoo matrix),
-# which it slows five- to tenfold and has nothing to find in.
-NORACE_PKGS := ./shm/ ./shm/shmtest/ ./linearizability/ ./cmd/shmlab/ ./scenarios/ ./sim/simtest/
+# (TestNoRace*: in files built with !race, or skipped under it by
+# internal/race): what they measure, a process's memory, the detector
+# multiplies; and the CPU-bound, single-threaded work of the checkers and
+# the simulator (one goroutine's search or simulation, thousands of times:
+# the reductions, the shrinking, the zoo matrix, the swarm sweeps, the
+# bundled suite in the simulator), which it slows five- to tenfold and has
+# nothing to find in.
+NORACE_PKGS := ./shm/ ./shm/shmtest/ ./linearizability/ ./cmd/shmlab/ ./scenarios/ ./sim/ ./sim/simtest/
 test:
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^TestNoRace' $(NORACE_PKGS)
@@ -55,7 +57,7 @@ fuzz:
 # reference (make test runs 300), then the fuzz targets.
 SOAK_SEEDS ?= 10000
 soak: build
-	$(GO) test -count=1 -run '^TestReferenceSurvivesSwarm$$' ./sim/ -sim.seeds $(SOAK_SEEDS) -v
+	$(GO) test -count=1 -run '^TestNoRaceReferenceSurvivesSwarm$$' ./sim/ -sim.seeds $(SOAK_SEEDS) -v
 	./$(BIN) sim --swarm --seeds $(SOAK_SEEDS) --workers 4 --ops 250
 	$(MAKE) fuzz
 

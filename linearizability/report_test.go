@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/internal/race"
 )
 
 // reportOf reads a history from text and writes its report, checked
@@ -186,9 +187,10 @@ func bigHistory(n int, bad int64) *history.History {
 	return h
 }
 
-// TestReportWindow: a history longer than MaxOps is shown as a window of
+// TestNoRaceReportWindow: a history longer than MaxOps is shown as a window of
 // MaxOps operations around its violation, and the page says so.
-func TestReportWindow(t *testing.T) {
+func TestNoRaceReportWindow(t *testing.T) {
+	race.Skip(t)
 	h := bigHistory(3000, 2500)
 	r := Check(h, Options{})
 	if r.Verdict != Illegal || len(r.Keys) != 1 || r.Keys[0].Ops[0].ID != 2500 {

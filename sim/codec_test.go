@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/internal/race"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 )
@@ -54,10 +55,11 @@ func TestCodecBugVisible(t *testing.T) {
 	}
 }
 
-// TestCodecsAgree: the two codecs carry every message alike, so a run's
+// TestNoRaceCodecsAgree: the two codecs carry every message alike, so a run's
 // history is the same on either, faults included, but for the codecs its
 // header names.
-func TestCodecsAgree(t *testing.T) {
+func TestNoRaceCodecsAgree(t *testing.T) {
+	race.Skip(t)
 	for seed := uint64(1); seed <= 8; seed++ {
 		var hs []*history.History
 		for _, codec := range []string{spec.CodecJSON, spec.CodecCompact, spec.CodecMixed} {
