@@ -124,3 +124,21 @@ func ExampleResult_reduced() {
 	// ok
 	// 1000 unknown operations reduced: 1000 unobserved
 }
+
+// A stale read across workers breaks linearizability and no session
+// guarantee: Violates tells which check found it.
+func ExampleResult_Violates() {
+	h, err := history.Read(strings.NewReader(staleRead), "stale.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := linearizability.Check(h, linearizability.Options{})
+	for _, name := range linearizability.CheckNames() {
+		if r.Violates(name) {
+			fmt.Println(name)
+		}
+	}
+	// Output:
+	// linearizable
+}

@@ -64,6 +64,14 @@ func (o *Outcome) Failed() bool {
 	return o.Err != nil || v == linearizability.Unknown || (o.Scenario.Expect != ExpectViolation && v == linearizability.Illegal)
 }
 
+// Expected reports whether o's violation is of the check its scenario
+// names (Scenario.ExpectCheck), or the scenario names none: only such a
+// violation counts as caught. It is true of a run without a violation.
+func (o *Outcome) Expected() bool {
+	c := o.Scenario.ExpectCheck
+	return c == "" || o.Check == nil || o.Check.Verdict != linearizability.Illegal || o.Check.Violates(c)
+}
+
 // Verdict is the outcome's verdict: Unknown if the run failed.
 func (o *Outcome) Verdict() linearizability.Verdict {
 	if o.Err != nil || o.Check == nil {

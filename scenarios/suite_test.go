@@ -25,7 +25,8 @@ func mustParse(t *testing.T, src string) *Scenario {
 }
 
 // TestSuiteExpectations: pass needs every seed to pass; violation needs
-// one seed to fail, and stops there.
+// one seed to fail, and stops there; {violation: CHECK} one seed that
+// CHECK fails.
 func TestSuiteExpectations(t *testing.T) {
 	const broken = "variant: no-dedup\nworkers: 2\nops: 60\nkeys: {count: 1}\nmix: {add: 1}\nfaults: {messages: [{kind: duplicate, dir: requests, p: 0.2}]}\n"
 	for _, tt := range []struct {
@@ -38,6 +39,9 @@ func TestSuiteExpectations(t *testing.T) {
 		{"caught", "mode: sim\nseeds: 3\nexpect: violation\n" + broken, "caught", true, 1, 0},
 		{"failed", "mode: sim\nseeds: 2\n" + broken, "FAILED", false, 2, 2},
 		{"missed", "mode: sim\nseeds: 2\nexpect: violation\nmix: {get: 1}\n", "MISSED", false, 2, 0},
+		// A named check counts only its own violations.
+		{"caught by its check", "mode: sim\nseeds: 3\nexpect: {violation: linearizable}\n" + broken, "caught", true, 1, 0},
+		{"missed by its check", "mode: sim\nseeds: 2\nexpect: {violation: crashed}\n" + broken, "MISSED", false, 2, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := RunSuite(context.Background(), []*Scenario{mustParse(t, tt.src)}, Options{}, nil)

@@ -33,8 +33,12 @@ const (
 	// is delivered to the newer call that has its id.
 	BugWrapIDs
 	// BugReadCache makes the client answer a get from the last value it
-	// read or wrote for the key, without asking the master: reads go
-	// stale as soon as another worker writes.
+	// read or wrote for the key, without asking the master (a get that
+	// found nothing is not kept: the next one asks again, as a cache of
+	// values does): reads go stale as soon as another worker writes,
+	// while the key stays present, which no session guarantee sees
+	// (the worker's own reads and writes stay in order) and only
+	// linearizability does.
 	BugReadCache
 	// BugRouteByClaim makes the master send each reply to the worker
 	// whose id the request claims, not back on the connection it came on

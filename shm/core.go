@@ -86,14 +86,17 @@ func (k *core) cached(req *Message, rep *Message) bool {
 	return true
 }
 
-// learn fills the read cache from a successful get or set.
+// learn fills the read cache from a successful get that found a value,
+// or set.
 func (k *core) learn(req *Message, rep *Message) {
 	if rep.Err != nil {
 		return
 	}
 	switch req.Method {
 	case MethodGet:
-		k.cache[string(req.Key)] = append(Value(nil), rep.Value...)
+		if rep.Has&HasValue != 0 {
+			k.cache[string(req.Key)] = append(Value(nil), rep.Value...)
+		}
 	case MethodSet:
 		k.cache[string(req.Key)] = append(Value(nil), req.Value...)
 	}

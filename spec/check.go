@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/workload"
 )
@@ -111,10 +112,23 @@ func (sc *Scenario) check() []problem {
 	default:
 		add("$.expect", "expect %q: want pass or violation", sc.Expect)
 	}
+	sc.checkExpectCheck(add)
 	return ps
 }
 
 type adder func(path, format string, args ...any)
+
+// checkExpectCheck checks the check a violation is expected of: one of
+// linearizability.CheckNames, and only with expect violation.
+func (sc *Scenario) checkExpectCheck(add adder) {
+	switch names := linearizability.CheckNames(); {
+	case sc.ExpectCheck == "":
+	case sc.Expect != ExpectViolation:
+		add("$.expect", "a check (%s) is named, but the expectation is %q, not violation", sc.ExpectCheck, sc.Expect)
+	case !slices.Contains(names, sc.ExpectCheck):
+		add("$.expect.violation", "check %q: want one of %s", sc.ExpectCheck, strings.Join(names, ", "))
+	}
+}
 
 // checkCodec checks the codec's name, and that a Node target is not asked
 // for a codec its workers cannot speak.

@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/linearizability"
 )
 
 // Error is a problem at a place in a scenario file.
@@ -75,7 +76,7 @@ func parseIn(fsys fs.FS, file string, src []byte) (*Scenario, error) {
 	if err := yaml.NodeToValue(f.Docs[0].Body, &sc, yaml.Strict()); err != nil {
 		return nil, p.wrap(err)
 	}
-	sc.File, sc.Source = file, src
+	sc.File, sc.Source, sc.ExpectCheck = file, src, p.check
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
@@ -93,6 +94,7 @@ func parseIn(fsys fs.FS, file string, src []byte) (*Scenario, error) {
 type parse struct {
 	file  string
 	lines []string
+	check string // the check named by expect: {violation: CHECK}
 }
 
 // at makes an error at a token's place.
@@ -155,6 +157,8 @@ func (p *parse) durations(node ast.Node, path string) error {
 			return p.seeds(n.Value)
 		case key == "target":
 			return nil // its decoder says what is wrong in it
+		case key == "expect":
+			return p.expect(n.Value)
 		case key == "script" && n.Value.Type() == ast.NullType:
 			return p.at(n.Value.GetToken(), "script is empty: name each worker's operations (w1: [...]), or leave script out")
 		}
@@ -364,6 +368,28 @@ func (p *parse) seeds(v ast.Node) error {
 	if bad {
 		return p.at(v.GetToken(), fmt.Sprintf("seeds: want a count (3) or a list of seeds ([1, 7, 42]), not %s", v.String()))
 	}
+	return nil
+}
+
+// expect checks the form of an expectation: a word, or a mapping of
+// violation to a check's name, which it keeps in p.check (Scenario.check
+// says whether the name is a check's).
+func (p *parse) expect(v ast.Node) error {
+	if _, ok := v.(*ast.StringNode); ok {
+		return nil
+	}
+	kvs := mappingValues(v)
+	if len(kvs) == 0 {
+		return p.at(v.GetToken(), fmt.Sprintf("expect: want pass, violation or {violation: CHECK}, not %s", v.String()))
+	}
+	if len(kvs) > 1 || kvs[0].Key.String() != string(ExpectViolation) {
+		return p.at(kvs[len(kvs)-1].Key.GetToken(), fmt.Sprintf("expect: {violation: CHECK} has the one key violation, not %s", v.String()))
+	}
+	check, ok := expectedCheck(v)
+	if !ok || check == "" {
+		return p.at(kvs[0].Value.GetToken(), fmt.Sprintf("expect: violation: want the name of a check (%s), not %s", strings.Join(linearizability.CheckNames(), ", "), kvs[0].Value.String()))
+	}
+	p.check = check
 	return nil
 }
 

@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/goccy/go-yaml/ast"
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/workload"
@@ -70,8 +73,16 @@ type Scenario struct {
 	// Seeds are the seeds to run: a count (seeds 1 to n) or a list.
 	Seeds Seeds `yaml:"seeds"`
 	// Expect is the verdict expected: pass (every seed linearizable), or
-	// violation (some seed not: a broken variant must be caught).
+	// violation (some seed not: a broken variant must be caught). The
+	// file may name the check that must find it, as
+	// {violation: CHECK}: Expect is then violation, and ExpectCheck
+	// the check.
 	Expect Expect `yaml:"expect"`
+	// ExpectCheck, if set (with Expect violation), is the check whose
+	// violation is expected, one of linearizability.CheckNames: a seed
+	// counts as caught only if that check found a violation in it, so
+	// that a weakened check is not hidden by another that also fails.
+	ExpectCheck string `yaml:"-"`
 
 	// File is where it was read from ("bundled/NAME.yaml" for the
 	// bundled suite).
@@ -148,6 +159,35 @@ type Seeds struct {
 
 // Expect is the verdict a scenario expects.
 type Expect string
+
+// UnmarshalYAML reads an expectation: a word (pass, violation), or
+// {violation: CHECK}, which is violation (the parser keeps the check in
+// Scenario.ExpectCheck).
+func (e *Expect) UnmarshalYAML(node ast.Node) error {
+	if _, ok := expectedCheck(node); ok {
+		*e = ExpectViolation
+		return nil
+	}
+	if n, ok := node.(*ast.StringNode); ok {
+		*e = Expect(n.Value)
+		return nil
+	}
+	return fmt.Errorf("expect: want pass, violation or {violation: CHECK}, not %s", node.String())
+}
+
+// expectedCheck returns the check named by an expectation written as
+// {violation: CHECK}; ok is false for any other node.
+func expectedCheck(node ast.Node) (check string, ok bool) {
+	kvs := mappingValues(node)
+	if len(kvs) != 1 || kvs[0].Key.String() != string(ExpectViolation) {
+		return "", false
+	}
+	n, isStr := kvs[0].Value.(*ast.StringNode)
+	if !isStr {
+		return "", false
+	}
+	return n.Value, true
+}
 
 // The expectations.
 const (

@@ -189,7 +189,11 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	}
 	add(&d, "faults", w.faults(&sc.Faults))
 	add(&d, "seeds", seeds(sc.Seeds))
-	add(&d, "expect", string(sc.Expect))
+	if sc.ExpectCheck != "" {
+		add(&d, "expect", flow{fields{{Key: string(ExpectViolation), Value: sc.ExpectCheck}}})
+	} else {
+		add(&d, "expect", string(sc.Expect))
+	}
 	return d
 }
 

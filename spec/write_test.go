@@ -195,3 +195,23 @@ func TestCodecRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestExpectCheck: expect: {violation: CHECK} reads as violation with
+// the check kept, and writes back as it was.
+func TestExpectCheck(t *testing.T) {
+	for _, text := range []string{"expect: {violation: linearizable}\n", "expect:\n  violation: never-answered\n"} {
+		path := filepath.Join(t.TempDir(), "s.yaml")
+		sc, err := Parse(path, []byte(text))
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if sc.Expect != ExpectViolation || sc.ExpectCheck == "" {
+			t.Errorf("%q: expect %q, check %q; want violation and its check", text, sc.Expect, sc.ExpectCheck)
+		}
+		roundTrip(t, path, sc)
+	}
+	sc, err := Parse("s.yaml", []byte("expect: violation\n"))
+	if err != nil || sc.ExpectCheck != "" {
+		t.Errorf("expect: violation: check %q, %v; want none", sc.ExpectCheck, err)
+	}
+}

@@ -35,12 +35,15 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tmode\ttarget\texpect\tdescription")
 	for _, sc := range scs {
-		mode, expect := sc.Mode, sc.Expect
+		mode, expect := sc.Mode, string(sc.Expect)
 		if mode == "" {
 			mode = scenarios.Both
 		}
 		if expect == "" {
-			expect = scenarios.ExpectPass
+			expect = string(scenarios.ExpectPass)
+		}
+		if sc.ExpectCheck != "" {
+			expect += " (" + sc.ExpectCheck + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", sc.Name, mode, sc.Target, expect, sc.Description)
 	}

@@ -383,8 +383,12 @@ func failureNotes(r *scenarios.Result, notes *strings.Builder) {
 		if bugs, _ := r.Scenario.Bugs(); bugs != 0 {
 			what = fmt.Sprintf("variant %q", r.Scenario.Variant)
 		}
-		fmt.Fprintf(notes, "\n%s (%s): expected a violation; %d seeds found none: %s went uncaught (no folder: no run failed)\n",
-			r.Scenario.Name, r.Mode, len(r.Outcomes), what)
+		expected := "a violation"
+		if c := r.Scenario.ExpectCheck; c != "" {
+			expected = fmt.Sprintf("a violation of check %s (others do not count)", c)
+		}
+		fmt.Fprintf(notes, "\n%s (%s): expected %s; %d seeds found none: %s went uncaught (no folder: no run failed)\n",
+			r.Scenario.Name, r.Mode, expected, len(r.Outcomes), what)
 	}
 	for _, o := range r.Failures() {
 		fmt.Fprintf(notes, "\n%s (%s) seed %d: ", r.Scenario.Name, o.Mode, o.Seed)
