@@ -24,10 +24,11 @@ type ConnOptions struct {
 	// HoldLimit is the longest a reordered message waits for the next
 	// message on its link (50ms if 0).
 	HoldLimit time.Duration
-	// IDShift is how far CorruptID moves a message's id (2048 if 0). Keep
-	// it below the store's dedup window less the requests in flight, so
-	// that the moved id is one the master accepts and the worker has not
-	// used yet.
+	// IDShift is how far CorruptID moves a message's id
+	// (history.CorruptIDShift, 2048, if 0: the availability check counts
+	// on it, HISTORY.md). Keep it below the store's dedup window less the
+	// requests in flight, so that the moved id is one the master accepts
+	// and the worker has not used yet.
 	IDShift uint64
 	// MaxHeld bounds the messages each direction holds: delayed,
 	// reordered, or received and not yet taken by Recv (4096 if 0). A
@@ -57,7 +58,7 @@ func (o ConnOptions) withDefaults() ConnOptions {
 		o.HoldLimit = 50 * time.Millisecond
 	}
 	if o.IDShift == 0 {
-		o.IDShift = 2048
+		o.IDShift = history.CorruptIDShift
 	}
 	if o.MaxHeld <= 0 {
 		o.MaxHeld = 4096

@@ -53,6 +53,7 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 		return nil, fmt.Errorf("harness: %w", err)
 	}
 	h.Header.Store = sp.StoreLimits(h.Ops, ClockTolerance)
+	h.Header.DedupWindow = sp.DedupWindow()
 	res := &Result{History: h}
 	for _, rep := range reports {
 		res.Masters = append(res.Masters, rep.MasterResult)

@@ -98,7 +98,19 @@ type Header struct {
 	// Nil: the limits are unknown, and a key may vanish at any moment
 	// where the model allows it.
 	Store *StoreLimits `json:"store,omitempty"`
+	// DedupWindow, if positive, is how many request ids the store
+	// remembers per sender at least, counting from the sender's
+	// acknowledgement up to its newest id (the reference's
+	// StoreOptions.DedupWindow). It tells the availability check that a
+	// corrupt-id fault, which moves an id by CorruptIDShift, cannot make
+	// that store forget an id still in flight when the window is at
+	// least 2*CorruptIDShift (HISTORY.md, "Header"). 0: not known.
+	DedupWindow int `json:"dedup_window,omitempty"`
 }
+
+// CorruptIDShift is how far a corrupt-id fault moves a message's id
+// (faultinject's and the simulator's; HISTORY.md, "Events").
+const CorruptIDShift = 2048
 
 // StoreLimits describe the store a history ran against, as the checker
 // of a bounded store needs them: its limits, how it counts an entry's

@@ -52,12 +52,13 @@ const (
 	fExit
 	fStderr
 	fStore
+	fDedupWindow
 )
 
 // fieldOrder lists the member names in the order of their bits.
 var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "faults", "meta", "id", "worker",
 	"stream", "method", "key", "input", "output", "call", "return", "status", "kind", "time", "end",
-	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr", "store"}
+	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr", "store", "dedup_window"}
 
 // fieldOf returns the bit of the member called name, or 0. (A switch:
 // a map lookup per member cost a tenth of the reading time.)
@@ -123,13 +124,15 @@ func fieldOf(name []byte) field {
 		return fStderr
 	case "store":
 		return fStore
+	case "dedup_window":
+		return fDedupWindow
 	}
 	return 0
 }
 
 // The members each type of line may have.
 const (
-	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fFaults | fMeta | fStore
+	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fFaults | fMeta | fStore | fDedupWindow
 	opFields     = fType | fID | fWorker | fStream | fMethod | fKey | fInput | fOutput | fCall | fReturn | fStatus
 	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText | fExit | fStderr
 )
@@ -153,7 +156,7 @@ type line struct {
 	Status                                    Status
 	Kind                                      EventKind
 	Truth                                     Truth
-	Version, Stream, Faults                   int
+	Version, Stream, Faults, DedupWindow      int
 	Seed                                      uint64
 	ID, Call, Return, Time, End, Op           int64
 	Reset                                     bool
@@ -416,10 +419,14 @@ func (s *lineScanner) member(l *line, f field) error {
 		}
 	case fSeed:
 		l.Seed, err = s.uinteger(name)
-	case fFaults:
+	case fFaults, fDedupWindow:
 		var n int64
 		n, err = s.integer(name, 0, math.MaxInt32)
-		l.Faults = int(n)
+		if f == fFaults {
+			l.Faults = int(n)
+		} else {
+			l.DedupWindow = int(n)
+		}
 	case fID, fCall, fReturn, fTime, fEnd, fOp:
 		var n int64
 		n, err = s.integer(name, math.MinInt64, math.MaxInt64)

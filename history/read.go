@@ -364,7 +364,7 @@ func (d *lineDecoder) header(h *History, l *line, perr perrFunc) error {
 	case !l.Model.Valid():
 		return perr("model", "unknown model %q (want %s)", l.Model, Models)
 	}
-	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: bytes.Clone(l.Meta), Scenario: l.Scenario, Seed: l.Seed, Store: l.Store}
+	h.Header = Header{Format: l.Format, Version: l.Version, Model: l.Model, Meta: bytes.Clone(l.Meta), Scenario: l.Scenario, Seed: l.Seed, Store: l.Store, DedupWindow: l.DedupWindow}
 	if l.has&fFaults != 0 {
 		n := l.Faults
 		h.Header.Faults = &n
@@ -660,6 +660,8 @@ func (hd *Header) validate() error {
 		return fmt.Errorf("unknown model %q (want %s)", hd.Model, Models)
 	case hd.Faults != nil && *hd.Faults < 0:
 		return fmt.Errorf("faults %d is negative", *hd.Faults)
+	case hd.DedupWindow < 0:
+		return fmt.Errorf("dedup_window %d is negative", hd.DedupWindow)
 	case hd.Store != nil:
 		return hd.Store.validate()
 	}

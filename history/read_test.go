@@ -75,6 +75,7 @@ var damaged = []struct {
 	{"header of an unknown model", file(`{"type":"header","format":"shmlab-history","version":1,"model":"queue"}`), `h.jsonl:1: field "model": unknown model "queue" (want "kv", "kv-evict" or "register")`},
 	{"negative seed", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","seed":-1}`), `h.jsonl:1: field "seed": -1 is not an integer from 0 to 2^64-1`},
 	{"negative faults", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":-1}`), `h.jsonl:1: field "faults": -1 is out of range`},
+	{"negative dedup window", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","dedup_window":-1}`), `h.jsonl:1: field "dedup_window": -1 is out of range`},
 	{"faults not an integer", file(`{"type":"header","format":"shmlab-history","version":1,"model":"kv","faults":"none"}`), `h.jsonl:1: field "faults": a JSON string cannot be an integer`},
 	{"line without type", file(hdrLine, `{"id":1}`), `h.jsonl:2: field "type": missing`},
 	{"line of an unknown type", file(hdrLine, `{"type":"comment"}`), `h.jsonl:2: field "type": unknown line type "comment" (want header, op or event)`},
@@ -321,6 +322,7 @@ func drawHistory(t *rapid.T) *history.History {
 		n := rapid.IntRange(0, math.MaxInt32).Draw(t, "faults")
 		h.Header.Faults = &n
 	}
+	h.Header.DedupWindow = rapid.IntRange(0, math.MaxInt32).Draw(t, "dedup_window")
 	if rapid.Bool().Draw(t, "store") {
 		n := rapid.Int64Range(0, 1<<40)
 		h.Header.Store = &history.StoreLimits{MaxEntries: rapid.IntRange(0, 1<<20).Draw(t, "max_entries"), MaxBytes: n.Draw(t, "max_bytes"),

@@ -48,6 +48,10 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	if h.Store != nil {
 		b = appendStore(append(b, `,"store":`...), h.Store)
 	}
+	if h.DedupWindow > 0 {
+		b = append(b, `,"dedup_window":`...)
+		b = strconv.AppendInt(b, int64(h.DedupWindow), 10)
+	}
 	wr.line(append(b, '}'))
 	return wr
 }

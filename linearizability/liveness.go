@@ -65,7 +65,12 @@ import (
 //     worker, nor a death of the master, between the fault and the call):
 //     the master applied that request under an id its worker uses later,
 //     or slid its window past ids still to come, which any later call of
-//     that incarnation may meet;
+//     that incarnation may meet; but not an expired answer when the
+//     header says the store remembers at least 2*CorruptIDShift ids
+//     (Header.DedupWindow): a corrupt-id moves an id CorruptIDShift
+//     ahead, and such a store still remembers every id from its client's
+//     acknowledgement up to the moved one (a client with fewer than
+//     CorruptIDShift calls in flight), so it slides past none in flight;
 //   - a message fault naming no call on its worker's link, whose span
 //     meets the call's (from Time to End, against Call to Return);
 //   - a byte fault on its worker's connection, at any time;
@@ -373,12 +378,21 @@ func explained(h *history.History, op *history.Op) bool {
 		answer = math.MaxInt64 // no return recorded: any time to the end
 	}
 	born := incarnationStart(h, op)
+	ids := !windowHolds(h, op)
 	for i := range h.Events {
-		if hits(&h.Events[i], op, answer, born, true) {
+		if hits(&h.Events[i], op, answer, born, ids) {
 			return true
 		}
 	}
 	return false
+}
+
+// windowHolds reports whether op was answered expired by a store that
+// remembers at least 2*history.CorruptIDShift ids per sender
+// (Header.DedupWindow): a corrupt-id on its worker's requests cannot
+// explain that answer (see checkLiveness).
+func windowHolds(h *history.History, op *history.Op) bool {
+	return op.Output.Error != nil && op.Output.Error.Code == ErrorExpired && h.Header.DedupWindow >= 2*history.CorruptIDShift
 }
 
 // corruptsIDs reports whether fault event e moved the id of a request of

@@ -45,6 +45,8 @@ func TestLiveRefusals(t *testing.T) {
 	fault := func(kind string, at, end int64, link string, op int64) history.Event {
 		return history.Event{Kind: history.EventFault, Time: at, End: end, Worker: "w1", Link: link, Fault: kind, Op: op}
 	}
+	window := func(b *handHistory, n int) *handHistory { b.h.Header.DedupWindow = n; return b }
+	wide := 2 * history.CorruptIDShift // a store's window that a corrupt-id cannot slide past a call in flight
 	unavailable := []foundViolation{{Check: LivenessUnavailable, Key: "a", IDs: []int64{2}}}
 	for _, tc := range []struct {
 		name string
@@ -67,6 +69,8 @@ func TestLiveRefusals(t *testing.T) {
 		{name: "a message fault on another worker's link", h: expired(1).event(history.Event{Kind: history.EventFault, Time: 31, Worker: "w2", Link: "w2>master", Fault: "drop"}), want: unavailable},
 		{name: "a corrupt-id of an earlier request, before a restart", h: reused(1).event(fault("corrupt-id", 11, 11, "w1>master", 1)).event(restart(20, 25)), want: unavailable},
 		{name: "a corrupt-id of an earlier reply", h: reused(1).event(fault("corrupt-id", 13, 13, "master>w1", 1)), want: unavailable},
+		{name: "expired after a corrupt-id of an earlier request, the store's window twice the shift", h: window(expired(1), wide).event(fault("corrupt-id", 11, 11, "w1>master", 1)), want: unavailable},
+		{name: "expired after an unattributed corrupt-id, the store's window twice the shift", h: window(expired(1), wide).event(fault("corrupt-id", 5, 5, "w1>master", 0)), want: unavailable},
 		{name: "another worker paused across the call", h: expired(1).event(history.Event{Kind: history.EventPause, Time: 29, End: 33, Worker: "w2"}), want: unavailable},
 		// Accepted: the fault may have caused the answer.
 		{name: "expired, faults not said (an imported history)", h: expired(-1)},
@@ -78,6 +82,9 @@ func TestLiveRefusals(t *testing.T) {
 		{name: "a corrupt-value named on the call", h: reused(1).event(fault("corrupt-value", 30, 30, "w1>master", 2))},
 		{name: "a corrupt-id of an earlier request of its incarnation", h: reused(1).event(fault("corrupt-id", 11, 11, "w1>master", 1))},
 		{name: "an unattributed corrupt-id of an earlier request", h: expired(1).event(fault("corrupt-id", 5, 5, "w1>master", 0))},
+		{name: "expired after a corrupt-id, the store's window below twice the shift", h: window(expired(1), wide-1).event(fault("corrupt-id", 11, 11, "w1>master", 1))},
+		{name: "seq_reused after a corrupt-id, the store's window twice the shift", h: window(reused(1), wide).event(fault("corrupt-id", 11, 11, "w1>master", 1))},
+		{name: "expired, a corrupt-id named on the call, the store's window twice the shift", h: window(expired(1), wide).event(fault("corrupt-id", 30, 30, "w1>master", 2))},
 		{name: "an unattributed message fault in its span", h: expired(1).event(fault("delay", 25, 31, "master>w1", 0))},
 		{name: "a byte fault on its connection", h: expired(1).event(fault("bitflip", 1, 1, "", 0))},
 		{name: "the master paused across the call", h: reused(1).event(history.Event{Kind: history.EventPause, Time: 29, End: 33, Worker: "master"})},

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/shmlab/shmlab/faultinject"
+	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -19,8 +20,9 @@ const (
 const holdLimit = int64(50 * time.Millisecond)
 
 // idShift is how far a corrupt-id fault moves an id, as faultinject's
-// connections move it by default.
-const idShift = 2048
+// connections move it by default (history.CorruptIDShift, which the
+// availability check counts on).
+const idShift = history.CorruptIDShift
 
 // link is one direction of one worker's connection: in order, but for the
 // faults that its decisions make.

@@ -178,6 +178,20 @@ const (
 	MaxWait       = time.Hour
 )
 
+// DedupWindow returns how many request ids the run's store remembers per
+// sender at least (history.Header.DedupWindow): the reference's
+// StoreOptions.DedupWindow, or its default, which the store rounds up;
+// 0, not known, for a target other than the reference.
+func (r *Run) DedupWindow() int {
+	switch {
+	case !r.Target.IsReference():
+		return 0
+	case r.Store.DedupWindow > 0:
+		return r.Store.DedupWindow
+	}
+	return shm.DefaultDedupWindow
+}
+
 // StoreLimits returns the limits the run's store holds to, for the
 // header of its history of ops (history.Header.Store), with the clock
 // tolerance given: the reference store's limits, its size rule and its

@@ -42,6 +42,27 @@ func TestStoreLimits(t *testing.T) {
 	}
 }
 
+// TestDedupWindow: a run of the reference states its store's duplicate
+// window, the default unless the run sets one; a Node target, whose
+// window is not known, states none.
+func TestDedupWindow(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		run  spec.Run
+		want int
+	}{
+		{"the default", spec.Run{}, shm.DefaultDedupWindow},
+		{"set", spec.Run{Store: shm.StoreOptions{DedupWindow: 64}}, 64},
+		{"a Node target", spec.Run{Target: spec.Target{Kind: spec.Node}, Store: shm.StoreOptions{DedupWindow: 64}}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.run.DedupWindow(); got != c.want {
+				t.Errorf("DedupWindow() = %d, want %d", got, c.want)
+			}
+		})
+	}
+}
+
 // TestWorkerCodec: json and compact set every worker; mixed (and, in the
 // simulator, no codec) draws each worker's from the seed, the same draw
 // every time, both codecs occurring; on real processes no codec is
