@@ -42,9 +42,9 @@ import (
 // another text of a value (JSON.parse makes both the same). Control
 // characters (\n, \r, \t, \u001f), \", \\, lone surrogates (\ud800, as
 // JSON.stringify writes them since Node 12), non-ASCII text, the edge
-// objects (JSON.parse keeps members in order whose names are not
-// integers) and the special keys are kept: a correct store keeps them, and a store that
-// keeps its entries in a plain object loses __proto__.
+// objects (JSON.parse keeps in order the members whose names are not
+// integers) and the special keys are kept: a correct store keeps them,
+// and a store that keeps its entries in a plain object loses __proto__.
 
 // SpecialKeys are the keys drawn as edges, besides the run's own: names
 // a JavaScript object has already (__proto__, constructor,
