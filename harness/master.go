@@ -296,6 +296,7 @@ func (r *masterRun) closeFiles() {
 
 func (r *masterRun) options() (shm.MasterOptions, error) {
 	opts := shm.MasterOptions{Store: r.sp.Store, Logf: r.log, OnExit: r.exited}
+	opts.Stream.MaxFrame = r.sp.MaxFrame
 	d, err := r.decisions()
 	if err != nil {
 		return opts, err

@@ -96,7 +96,8 @@ type Result struct {
 	Keys []KeyResult
 	// Sessions holds the violated session guarantees.
 	Sessions []Violation
-	// Invariants holds the violated invariants (the counter check).
+	// Invariants holds the violated invariants (the counter check, and
+	// the read-back check: readback.go).
 	Invariants []Violation
 	// Liveness holds the crashes (LivenessCrashed), the calls never
 	// answered (LivenessNeverAnswered) and the operations left without a
@@ -154,7 +155,7 @@ type KeyResult struct {
 // Violation is a broken session guarantee or invariant.
 type Violation struct {
 	// Check names it: read-your-writes, monotonic-reads,
-	// monotonic-writes, writes-follow-reads, counter, never-answered or
+	// monotonic-writes, writes-follow-reads, counter, read-back, never-answered or
 	// crashed.
 	Check string `json:"check"`
 	Key   string `json:"key"`
@@ -216,6 +217,7 @@ func Check(h *history.History, opts Options) *Result {
 		if !opts.NoCounters {
 			r.Invariants, r.Counters = checkCounters(h, vanish)
 		}
+		r.Invariants = append(r.Invariants, checkReadBack(h)...)
 		if !opts.NoLiveness {
 			r.Liveness = checkLiveness(h)
 		}

@@ -242,7 +242,8 @@ func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
 		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "NoCheck", "CheckTimeout"},
 		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
-			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target", "Codec"},
+			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target", "Codec",
+			"MaxFrame"}, // MaxFrame: real processes only; sim.Config.Validate refuses it
 		reflect.TypeFor[spec.Target]():              {"Kind", "Node"},
 		reflect.TypeFor[spec.NodeTarget]():          {"Adapter", "Path", "FS", "Packages", "Master"},
 		reflect.TypeFor[workload.Op]():              {"Method", "Key", "Value", "Old", "Delta", "NoDelta", "TTLms", "Incr"},

@@ -159,7 +159,8 @@ func (o Options) modes(sc *Scenario) (modes []Mode, skipped []*Result) {
 }
 
 // cannotRun says why sc cannot run in mode m, or "" if it can: the
-// simulator runs the reference only, byte faults need real streams, a
+// simulator runs the reference only, byte faults and a frame limit
+// (max_frame) need real streams and a master, a
 // script is the simulator's, and real processes are bounded by
 // MaxWorkers whatever the file's mode allows.
 func cannotRun(sc *Scenario, m Mode) string {
@@ -170,6 +171,8 @@ func cannotRun(sc *Scenario, m Mode) string {
 		return "byte faults need real streams: it runs in process mode only"
 	case m == Sim && slices.ContainsFunc(sc.Faults.Processes, func(f faultinject.ProcessFault) bool { return f.Kind == faultinject.Poison }):
 		return "poison faults need real processes (their frames are raw bytes no simulated worker sends): it runs in process mode only"
+	case m == Sim && sc.MaxFrame > 0:
+		return "max_frame is the master's frame limit, and the simulator has no master: it runs in process mode only"
 	case m == Process && sc.Script != nil:
 		return "a script runs in the simulator only"
 	case m == Process && sc.NumWorkers() > spec.MaxWorkers:

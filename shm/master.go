@@ -275,8 +275,8 @@ const replyOverhead = len(`{"isSharedMemoryMessage":true,"uuid":1844674407370955
 // oversized frame would end the worker's connection. It compares the
 // largest frame the reply could take (replyOverhead around its value), so
 // the answer is the same on every codec and for every uuid. A stored value
-// always fits (Store.checkStored refuses a write of one that would not);
-// fit is the guard for everything else.
+// always fits, to the limit's last byte (Store.checkStored refuses a write
+// of one that would not); fit is the guard for everything else.
 func (m *Master) fit(rep Message) Message {
 	limit := m.maxFrame()
 	around := replyOverhead + max(0, len(rep.UUID)-len("18446744073709551615")) // a uuid kept as text may be longer

@@ -89,6 +89,9 @@ func (c *Config) Validate() error {
 	if !c.Target.IsReference() {
 		errs = append(errs, fmt.Errorf("target %v: the simulator runs the reference only", c.Target))
 	}
+	if c.MaxFrame != 0 {
+		errs = append(errs, errors.New("a frame limit (max_frame) is the master's, and the simulator has no master (run it in process mode)"))
+	}
 	if p := c.Plan; p != nil {
 		errs = append(errs, p.Validate())
 		if len(p.Bytes) > 0 {

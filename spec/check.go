@@ -31,6 +31,9 @@ const (
 	// MaxDedupWindow bounds the replies the store keeps per worker
 	// incarnation.
 	MaxDedupWindow = 1 << 20
+	// MinMaxFrame is the least frame limit a scenario may give its master
+	// (max_frame): room for a request and a reply around a short value.
+	MinMaxFrame = 256
 )
 
 // check returns the values out of range, at their YAML paths.
@@ -94,6 +97,7 @@ func (sc *Scenario) check() []problem {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
 	sc.checkCodec(add)
+	sc.checkMaxFrame(add)
 	sc.checkFaults(add)
 	if !sc.Target.IsReference() && sc.Mode == Sim {
 		add("$.target", "target %v: the simulator runs the reference only: set mode: process", sc.Target)
@@ -127,6 +131,20 @@ func (sc *Scenario) checkExpectCheck(add adder) {
 		add("$.expect", "a check (%s) is named, but the expectation is %q, not violation", sc.ExpectCheck, sc.Expect)
 	case !slices.Contains(names, sc.ExpectCheck):
 		add("$.expect.violation", "check %q: want one of %s", sc.ExpectCheck, strings.Join(names, ", "))
+	}
+}
+
+// checkMaxFrame checks the master's frame limit: within bounds, and only
+// where there is a reference master on a real process.
+func (sc *Scenario) checkMaxFrame(add adder) {
+	switch {
+	case sc.MaxFrame == 0:
+	case sc.MaxFrame < MinMaxFrame || sc.MaxFrame > shm.DefaultMaxFrame:
+		add("$.max_frame", "max_frame %d: want %d to %d bytes", sc.MaxFrame, MinMaxFrame, shm.DefaultMaxFrame)
+	case !sc.Target.IsReference():
+		add("$.max_frame", "max_frame is the reference master's frame limit: target %v has its own", sc.Target)
+	case sc.Mode != Process:
+		add("$.max_frame", "max_frame is the master's frame limit, and the simulator has no master: set mode: process")
 	}
 }
 

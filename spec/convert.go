@@ -34,6 +34,7 @@ func (sc *Scenario) Spec(seed uint64) Run {
 		Think:       sc.Think,
 		Target:      sc.Target,
 		Codec:       sc.Codec,
+		MaxFrame:    sc.MaxFrame,
 	}
 }
 

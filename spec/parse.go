@@ -264,6 +264,7 @@ var zeroMeansNothing = map[string]string{
 	"store.bytes":            "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
 	"store.ttl":              "a TTL of 0s: want 1ms or more, or leave ttl out for none",
 	"store.dedup_window":     "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
+	"max_frame":              "no frame would fit: want 256 or more, or leave max_frame out for 4 MiB",
 	"faults.seed":            "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
 	"faults.messages.*.hold": "a hold of no requests: want 1 or more, or leave hold out (a reorder then waits for the next message on its link, a duplicate's copies go at once)",
 }
@@ -324,7 +325,7 @@ func (p *parse) duration(v ast.Node) error {
 // checked before decoding, which would take 2.7 or "2" for 2.
 var intKeys = map[string]bool{
 	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
-	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true,
+	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true, "max_frame": true,
 	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true, "faults.messages.*.hold": true,
 	"faults.bytes.*.at": true, "faults.bytes.*.conn": true, "faults.processes.*.after.ops": true,
 }

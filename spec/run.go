@@ -92,6 +92,9 @@ type Run struct {
 	// WorkerCodec), or "" (the simulator mixes; real processes keep
 	// their negotiation: Go workers compact, Node workers JSON lines).
 	Codec string `json:"codec,omitempty"`
+	// MaxFrame is the master's frame limit (shm.DefaultMaxFrame if 0), on
+	// real processes (Scenario.MaxFrame); the simulator has no master.
+	MaxFrame int `json:"max_frame,omitempty"`
 }
 
 // The codecs a run's connections may speak (Run.Codec).

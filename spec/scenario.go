@@ -62,6 +62,13 @@ type Scenario struct {
 	// negotiation (Go workers compact, Node workers JSON lines). A Node
 	// target speaks JSON lines only: compact and mixed are refused.
 	Codec string `yaml:"codec"`
+	// MaxFrame is the master's frame limit in bytes (shm.DefaultMaxFrame
+	// if 0; from MinMaxFrame to shm.DefaultMaxFrame): it stores values of
+	// at most MaxFrame − 67 bytes (shm.MaxValueBytes), so that each reads
+	// back. The workers keep the default limit on their own requests, so
+	// the master's alone decides. Real processes only, with the reference
+	// master: the simulator has no master.
+	MaxFrame int `yaml:"max_frame"`
 	// Script, if set, is the workload written out instead of drawn: each
 	// worker's operations (the workers are its workers). It runs in the
 	// simulator only; a failure the simulator shrinks is written as one.

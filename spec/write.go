@@ -184,6 +184,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	add(&d, "latency", sc.Latency)
 	add(&d, "think", sc.Think)
 	add(&d, "codec", w.str(sc.Codec))
+	add(&d, "max_frame", sc.MaxFrame)
 	if sc.Script != nil {
 		d = append(d, yaml.MapItem{Key: "script", Value: w.script(sc.Script)})
 	}

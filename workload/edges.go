@@ -17,7 +17,11 @@ import (
 //     ±2^53 and ±2^63, past int64 as big integers, other texts of a
 //     number such as 1.0, 1e2, 10E1 and -0) or the empty string, or to a
 //     unique string (it begins with the writer's unique number) carrying
-//     escapes, <, >, &, non-ASCII text or a lone surrogate;
+//     escapes, <, >, &, non-ASCII text or a lone surrogate, or to a
+//     unique object ({"id":N,...}) whose member names differ only in a
+//     control character each writes as a different escape (\r and \n;
+//     \b, \f and \t): a store that compares names with an escape
+//     decoded wrongly takes them for duplicates and refuses the value;
 //   - cas, half of them: the expected value, to the one last seen
 //     written differently (an integer as n.0, a string with its first
 //     character as a \u escape): values compare as JSON text, so it
@@ -36,22 +40,27 @@ import (
 // adapter's add always gets one), no \u escape that JSON.stringify
 // writes otherwise (\u0041 becomes A, \u00e9 é, \/ /), no cas expecting
 // another text of a value (JSON.parse makes both the same). Control
-// characters (\n, \t, \u001f), \", \\, lone surrogates (\ud800, as
-// JSON.stringify writes them since Node 12), non-ASCII text and the
-// special keys are kept: a correct store keeps them, and a store that
-// keeps its entries in a plain object loses __proto__.
+// characters (\n, \r, \t, \u001f), \", \\, lone surrogates (\ud800, as
+// JSON.stringify writes them since Node 12), non-ASCII text, the edge
+// objects (JSON.parse keeps in order the members whose names are not
+// integers) and the special keys are kept: a correct store keeps them,
+// and a store that keeps its entries in a plain object loses __proto__.
 
 // SpecialKeys are the keys drawn as edges, besides the run's own: names
 // a JavaScript object has already (__proto__, constructor,
 // hasOwnProperty, toString), the empty key, "0", which an object
-// orders before its other names, and a key of control characters (tab,
-// unit separator, line feed), which JSON must escape.
-var SpecialKeys = []string{"__proto__", "constructor", "hasOwnProperty", "toString", "", "0", "tab\tunit\x1fline\n"}
+// orders before its other names, and two keys of control characters
+// (tab, unit separator, then line feed or carriage return), which JSON
+// must escape: they differ only in their last character, so a store
+// that decodes one escape as the other (\r as \n) merges two keys and
+// reads the one's value under the other.
+var SpecialKeys = []string{"__proto__", "constructor", "hasOwnProperty", "toString", "", "0", "tab\tunit\x1fline\n", "tab\tunit\x1fline\r"}
 
 // edgeSet is what edges are drawn from, for one kind of target.
 type edgeSet struct {
 	numbers   []shm.Value // values written as they are (not unique)
 	fragments []string    // JSON string text put after a unique number
+	members   []string    // JSON object members put after a unique "id"
 	deltas    []int64
 	noDelta   bool // add without a delta
 	respell   bool // cas expecting the value seen, written differently
@@ -74,6 +83,7 @@ var goEdges = edgeSet{
 		"1.0", "1e2", "10E1", "1E+2", "100", "-0", "0", "-1", "0.5", `""`),
 	fragments: []string{`\n`, `\"`, `\\`, `\u0041`, `\u00e9`, `\/`, `\t\u001f`, `<a href=\"x\">&amp;</a>`,
 		`é`, `日本語`, `😀`, `\ud800`, `\udfff`, `\ud83d\ude00`, ``},
+	members: objectMembers,
 	deltas:  []int64{-1, -5, 0, 1 << 53, -1 << 53, maxInt64, minInt64, maxInt64 - 1, minInt64 + 1},
 	noDelta: true,
 	respell: true,
@@ -84,8 +94,13 @@ var jsEdges = edgeSet{
 		"0", "-1", "100", `""`),
 	fragments: []string{`\n`, `\"`, `\\`, `\t\u001f`, `<a href=\"x\">&amp;</a>`,
 		`é`, `日本語`, `😀`, `\ud800`, `\udfff`, ``},
-	deltas: []int64{-1, -2, -5},
+	members: objectMembers,
+	deltas:  []int64{-1, -2, -5},
 }
+
+// objectMembers are the members of the edge objects: names that differ
+// only in a control character, each written with its own escape.
+var objectMembers = []string{`"\r":"\n","\n":"\r"`, `"\b":[],"\f":{},"\t":null`}
 
 func values(texts ...string) []shm.Value {
 	vs := make([]shm.Value, len(texts))
@@ -131,16 +146,23 @@ func (g *Generator) edge(o *Op) {
 }
 
 // edgeValue draws a value to write: an edge number, or a unique string
-// with an edge in it.
+// or object with an edge in it.
 func (g *Generator) edgeValue() shm.Value {
 	e := g.edges
 	if g.rng.IntN(2) == 0 {
 		return e.numbers[g.rng.IntN(len(e.numbers))]
 	}
 	g.n++
+	i := g.rng.IntN(len(e.fragments) + len(e.members))
+	if i >= len(e.fragments) {
+		b := strconv.AppendInt([]byte(`{"id":`), g.base+g.n, 10)
+		b = append(b, ',')
+		b = append(b, e.members[i-len(e.fragments)]...)
+		return append(b, '}')
+	}
 	b := strconv.AppendInt([]byte{'"'}, g.base+g.n, 10)
 	b = append(b, ':')
-	b = append(b, e.fragments[g.rng.IntN(len(e.fragments))]...)
+	b = append(b, e.fragments[i]...)
 	return append(b, '"')
 }
 

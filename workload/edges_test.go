@@ -21,6 +21,8 @@ func edgeClasses(o *Op) []string {
 	}
 	switch v := string(o.Value); {
 	case v == "":
+	case strings.HasPrefix(v, `{"id":`):
+		cs = append(cs, "object "+v[strings.Index(v, ",")+1:len(v)-1])
 	case strings.HasPrefix(v, `"`) && strings.Contains(v, ":"):
 		cs = append(cs, "string "+v[strings.Index(v, ":")+1:len(v)-1])
 	case !strings.HasPrefix(v, `"`) && len(v) >= 16 || v == `""` || strings.ContainsAny(v, ".eE") || v == "-0" || v == "-1" || v == "0" || v == "100":
@@ -81,6 +83,9 @@ func TestEdges(t *testing.T) {
 	}
 	for _, f := range goEdges.fragments {
 		want = append(want, "string "+f)
+	}
+	for _, m := range goEdges.members {
+		want = append(want, "object "+m)
 	}
 	want = append(want, "no delta", "delta", "respelled old")
 	for _, c := range want {

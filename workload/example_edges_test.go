@@ -10,7 +10,7 @@ import (
 // A shape with an edge share draws some operations from the edges: here
 // every one, each keeping the method the mix drew.
 func ExampleShape_edges() {
-	g := workload.NewShaped(4, "w1", 1, 1, []string{"k"}, workload.Mix{Set: 1, Add: 1}, workload.Shape{Edges: 1})
+	g := workload.NewShaped(15, "w1", 1, 1, []string{"k"}, workload.Mix{Set: 1, Add: 1}, workload.Shape{Edges: 1})
 	for range 8 {
 		o := g.Next()
 		switch {
@@ -23,12 +23,12 @@ func ExampleShape_edges() {
 		}
 	}
 	// Output:
-	// set("k", "")
-	// add("constructor", 1)
-	// set("k", -9007199254740991)
-	// add("k", 9223372036854775807)
-	// set("k", "100001000004:\n")
-	// set("hasOwnProperty", 100001000005)
-	// add("k", -5)
-	// set("__proto__", 100001000006)
+	// add("k", -9007199254740992)
+	// set("k", "100001000002:\"")
+	// set("k", "100001000004:\t\u001f")
+	// set("tab\tunit\x1fline\n", 100001000005)
+	// set("k", 100)
+	// set("k", {"id":100001000008,"\r":"\n","\n":"\r"})
+	// add("hasOwnProperty", 5)
+	// add("k", 9007199254740992)
 }
