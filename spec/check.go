@@ -157,6 +157,12 @@ func (sc *Scenario) checkStore(add adder) {
 		add("$.store.ttl", "ttl %v: want 0, or 1ms or more", st.TTL)
 	}
 	switch {
+	case st.TTLShare < 0 || st.TTLShare > 1:
+		add("$.store.ttl_share", "ttl_share %v: want more than 0, at most 1", st.TTLShare)
+	case st.TTLShare > 0 && st.TTL == 0:
+		add("$.store.ttl_share", "ttl_share %v of no ttl: set ttl too, or leave ttl_share out", st.TTLShare)
+	}
+	switch {
 	case st.DedupWindow < 0:
 		add("$.store.dedup_window", "dedup_window %d is negative", st.DedupWindow)
 	case st.DedupWindow > MaxDedupWindow:
@@ -183,7 +189,8 @@ func (sc *Scenario) checkScript(add adder) {
 		path string
 		set  bool
 	}{{"$.ops", sc.Ops != 0}, {"$.mix", sc.Mix != (workload.Mix{})}, {"$.values", sc.Values != (Values{})},
-		{"$.keys.distribution", sc.Keys.Distribution != ""}, {"$.store.ttl", sc.Store.TTL != 0}}
+		{"$.keys.distribution", sc.Keys.Distribution != ""}, {"$.store.ttl", sc.Store.TTL != 0},
+		{"$.store.ttl_share", sc.Store.TTLShare != 0}}
 	for _, d := range drawn {
 		if d.set {
 			add(d.path, "%s draws the workload, and the script replaces it: leave it out (a script's operations say their own)", d.path[2:])

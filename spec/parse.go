@@ -259,6 +259,7 @@ var zeroMeansNothing = map[string]string{
 	"store.entries":          "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
 	"store.bytes":            "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
 	"store.ttl":              "a TTL of 0s: want 1ms or more, or leave ttl out for none",
+	"store.ttl_share":        "no write would get the ttl: want more than 0, at most 1, or leave ttl_share out for every write",
 	"store.dedup_window":     "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
 	"faults.seed":            "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",
 	"faults.messages.*.hold": "a hold of no requests: want 1 or more, or leave hold out (a reorder then waits for the next message on its link, a duplicate's copies go at once)",

@@ -129,13 +129,15 @@ type Values struct {
 
 // Store limits the master's store: at most Entries entries and Bytes
 // bytes (least recently used go first); TTL, if set, is given to every
-// drawn write. DedupWindow is how many replies the store remembers per
+// drawn write, or with TTLShare to that share of them (the others have
+// none: workload.Shape.TTLShare). DedupWindow is how many replies the store remembers per
 // worker incarnation for the clients that send no ack
 // (shm.DefaultDedupWindow if 0, at most MaxDedupWindow).
 type Store struct {
 	Entries     int           `yaml:"entries"`
 	Bytes       int64         `yaml:"bytes"`
 	TTL         time.Duration `yaml:"ttl"`
+	TTLShare    float64       `yaml:"ttl_share"`
 	DedupWindow int           `yaml:"dedup_window"`
 }
 

@@ -177,7 +177,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 		{Key: "falsy", Value: sc.Values.Falsy}, {Key: "edges", Value: sc.Values.Edges}})})
 	st := sc.Store
 	add(&d, "store", flow{nonZero(fields{{Key: "entries", Value: st.Entries}, {Key: "bytes", Value: st.Bytes}, {Key: "ttl", Value: st.TTL},
-		{Key: "dedup_window", Value: st.DedupWindow}})})
+		{Key: "ttl_share", Value: st.TTLShare}, {Key: "dedup_window", Value: st.DedupWindow}})})
 	add(&d, "variant", w.str(sc.Variant))
 	add(&d, "timeout", sc.Timeout)
 	add(&d, "retry", sc.Retry)
