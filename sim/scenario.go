@@ -45,6 +45,7 @@ func Scenario(c Config) *spec.Scenario {
 		Timeout:     c.CallTimeout,
 		Retry:       c.RetryAfter,
 		Latency:     c.Latency,
+		Grid:        c.Grid,
 		Think:       c.Think,
 		Codec:       c.Codec,
 		Seeds:       spec.Seeds{List: []uint64{c.Seed}},

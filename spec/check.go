@@ -92,6 +92,7 @@ func (sc *Scenario) check() []problem {
 	if sc.Latency > MaxLatency {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
+	sc.checkGrid(add)
 	sc.checkCodec(add)
 	sc.checkFaults(add)
 	if !sc.Target.IsReference() && sc.Mode == Sim {
@@ -360,4 +361,20 @@ func (sc *Scenario) maxWorkers() int {
 		return MaxSimWorkers
 	}
 	return MaxWorkers
+}
+
+// checkGrid checks a grid: the simulator's only, without a latency (its
+// messages take no time), and with a think time of whole steps.
+func (sc *Scenario) checkGrid(add adder) {
+	switch g := sc.Grid; {
+	case g == 0:
+	case g < 0 || g > MaxLatency:
+		add("$.grid", "grid %v: want more than 0s, at most %v", g, MaxLatency)
+	case sc.Mode != Sim:
+		add("$.grid", "a grid is the simulator's clock: set mode: sim")
+	case sc.Latency != 0:
+		add("$.latency", "latency %v on a grid: there, messages take no time; leave latency out", sc.Latency)
+	case sc.Think%g != 0:
+		add("$.think", "think %v is not a whole number of grid steps of %v", sc.Think, g)
+	}
 }

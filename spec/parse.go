@@ -125,7 +125,7 @@ func (p *parse) wrap(err error) error {
 // are durations ("250ms", "2s"), checked before decoding so that a bad one
 // is reported at its place.
 var durationKeys = map[string]bool{
-	"timeout": true, "retry": true, "think": true, "duration": true, "latency": true, "store.ttl": true,
+	"timeout": true, "retry": true, "think": true, "duration": true, "latency": true, "grid": true, "store.ttl": true,
 	"faults.messages.*.delay.min": true, "faults.messages.*.delay.max": true,
 	"faults.messages.*.delay.mean": true, "faults.messages.*.delay.cap": true,
 	"faults.messages.*.target.from": true, "faults.messages.*.target.until": true,
@@ -252,6 +252,7 @@ var zeroMeansNothing = map[string]string{
 	"duration":               "the workload would end before it began: want more than 0s, or leave duration out to run ops operations",
 	"timeout":                "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
 	"latency":                "messages take time: want more than 0s, or leave latency out for 20µs",
+	"grid":                   "a grid of no step: want 1ms, say, or leave grid out for none",
 	"values.max":             "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
 	"keys.hot":               "a hot key that gets no operation: want more than 0, at most 1",
 	"values.falsy":           "no write would be falsy: want more than 0, at most 1, or leave falsy out",

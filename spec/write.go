@@ -182,6 +182,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	add(&d, "timeout", sc.Timeout)
 	add(&d, "retry", sc.Retry)
 	add(&d, "latency", sc.Latency)
+	add(&d, "grid", sc.Grid)
 	add(&d, "think", sc.Think)
 	add(&d, "codec", w.str(sc.Codec))
 	if sc.Script != nil {
