@@ -96,6 +96,10 @@ func TestMarshalScenarioProperty(t *testing.T) {
 		cfg.Keys = rapid.SliceOfNDistinct(rapid.String(), 1, 4, rapid.ID).Draw(t, "keys")
 		cfg.Latency = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "latency"))
 		cfg.Think = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "think"))
+		if rapid.Bool().Draw(t, "grid") {
+			cfg.Grid, cfg.Latency = time.Millisecond, 0
+			cfg.Think = time.Duration(rapid.IntRange(1, 3).Draw(t, "think steps")) * cfg.Grid
+		}
 		cfg.Store.DedupWindow = rapid.IntRange(0, 8).Draw(t, "dedup_window")
 		cfg.Codec = rapid.SampledFrom([]string{"", spec.CodecJSON, spec.CodecCompact, spec.CodecMixed}).Draw(t, "codec")
 		for w := range cfg.Script {

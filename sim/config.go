@@ -30,9 +30,11 @@ type Config struct {
 	Latency time.Duration `json:"latency,omitempty"`
 	// Grid, if set, puts the run on a grid of that step: a message takes
 	// no time (Latency must be 0), and each think time is drawn in whole
-	// steps, from 0 to Think (which must be a whole number of them). An
-	// operation is then called, applied by the store and answered at one
-	// instant, on the grid, and its history records that instant: the
+	// steps, from 1 to Think (which must be a whole number of them, 1 or
+	// more). An operation is then called, applied by the store and
+	// answered at one instant of the grid, its worker's own (a worker's
+	// operations at one instant would all be concurrent to the check,
+	// which cannot tell their order), and its history records it: the
 	// checker knows to the nanosecond when the store applied it, so that
 	// a read lands on an entry's very instant of expiry (a TTL of whole
 	// milliseconds on a grid of 1ms). A fault's delay is drawn as ever.
@@ -171,15 +173,15 @@ func workerIndex(name string) (int, bool) {
 
 // checkGrid reports a grid that cannot hold: one with a latency (its
 // messages take no time), or a think time that is not a whole number of
-// its steps.
+// its steps, or none (a worker's operations would share one instant).
 func checkGrid(grid, latency, think time.Duration) error {
 	switch {
 	case grid <= 0:
 		return nil
 	case latency != 0:
 		return fmt.Errorf("a grid of %v and a latency of %v: on a grid, messages take no time", grid, latency)
-	case think%grid != 0:
-		return fmt.Errorf("think %v is not a whole number of grid steps of %v", think, grid)
+	case think == 0 || think%grid != 0:
+		return fmt.Errorf("think %v is not a whole number of grid steps of %v, 1 or more", think, grid)
 	}
 	return nil
 }

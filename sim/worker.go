@@ -106,7 +106,7 @@ func (wk *worker) next(inline bool) {
 	switch g := int64(wk.w.cfg.Grid); {
 	case t == 0 || wk.made == 0:
 	case g > 0:
-		at += g * wk.think.Int64N(t/g+1)
+		at += g * (1 + wk.think.Int64N(t/g)) // never 0: one instant per operation
 	default:
 		at += wk.think.Int64N(t + 1)
 	}

@@ -364,7 +364,8 @@ func (sc *Scenario) maxWorkers() int {
 }
 
 // checkGrid checks a grid: the simulator's only, without a latency (its
-// messages take no time), and with a think time of whole steps.
+// messages take no time), and with a think time of whole steps, at least
+// one.
 func (sc *Scenario) checkGrid(add adder) {
 	switch g := sc.Grid; {
 	case g == 0:
@@ -374,7 +375,9 @@ func (sc *Scenario) checkGrid(add adder) {
 		add("$.grid", "a grid is the simulator's clock: set mode: sim")
 	case sc.Latency != 0:
 		add("$.latency", "latency %v on a grid: there, messages take no time; leave latency out", sc.Latency)
+	case sc.Think == 0:
+		add("$.grid", "a grid of %v and no think: a worker's operations would share one instant; set think to a whole number of steps, 1 or more", g)
 	case sc.Think%g != 0:
-		add("$.think", "think %v is not a whole number of grid steps of %v", sc.Think, g)
+		add("$.think", "think %v is not a whole number of grid steps of %v, 1 or more", sc.Think, g)
 	}
 }

@@ -54,8 +54,9 @@ type Scenario struct {
 	// Latency. Real processes have their own.
 	Latency time.Duration `yaml:"latency"`
 	// Grid puts a simulated run on a grid of that step (sim.Config.Grid):
-	// messages take no time, think times are whole steps, and each
-	// operation happens at one instant of the grid. Simulator only.
+	// messages take no time, think times are whole steps (from 1 to
+	// Think), and each operation happens at one instant of the grid.
+	// Simulator only.
 	Grid time.Duration `yaml:"grid"`
 	// Codec is the wire codec of the workers' connections (Run.Codec):
 	// json (JSON lines), compact, or mixed (each worker's drawn from the
