@@ -98,6 +98,10 @@ func TestNoRaceMarshalScenarioProperty(t *testing.T) {
 		cfg.Keys = rapid.SliceOfNDistinct(rapid.String(), 1, 4, rapid.ID).Draw(t, "keys")
 		cfg.Latency = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "latency"))
 		cfg.Think = time.Duration(rapid.Int64Range(0, int64(time.Millisecond)).Draw(t, "think"))
+		if rapid.Bool().Draw(t, "grid") {
+			cfg.Grid, cfg.Latency = time.Millisecond, 0
+			cfg.Think = time.Duration(rapid.IntRange(1, 3).Draw(t, "think steps")) * cfg.Grid
+		}
 		cfg.Store.DedupWindow = rapid.IntRange(0, 8).Draw(t, "dedup_window")
 		cfg.Codec = rapid.SampledFrom([]string{"", spec.CodecJSON, spec.CodecCompact, spec.CodecMixed}).Draw(t, "codec")
 		for w := range cfg.Script {
@@ -144,7 +148,7 @@ func drawOp(t *rapid.T, o *workload.Op, keys []string) {
 func TestMarshalScenarioDrawn(t *testing.T) {
 	for seed := range uint64(10) {
 		cfg := sim.Swarm(sim.Config{
-			Run:     spec.Run{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"}, Mix: workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1}, Shape: workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond, Falsy: 0.2, Edges: 0.3}, Store: shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup}, Bugs: shm.BugWrapIDs | shm.BugReadCache, Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond, Think: 100 * time.Microsecond},
+			Run:     spec.Run{Scenario: "drawn", Seed: seed, Workers: 3, Ops: 40, Keys: []string{"a", "k 1", "true"}, Mix: workload.Mix{Get: 3, Set: 2, Add: 1, CAS: 1, Delete: 1, Incr: 1}, Shape: workload.Shape{Hot: 0.7, ValueMin: 4, ValueMax: 40, TTL: 5 * time.Millisecond, TTLShare: 0.6, Falsy: 0.2, Edges: 0.3}, Store: shm.StoreOptions{MaxEntries: 2, MaxBytes: 4096, DedupWindow: 64, Bugs: shm.BugNoDedup}, Bugs: shm.BugWrapIDs | shm.BugReadCache, Duration: 30 * time.Millisecond, CallTimeout: 80 * time.Millisecond, RetryAfter: 15 * time.Millisecond, Think: 100 * time.Microsecond},
 			Latency: 33 * time.Microsecond,
 		})
 		got := roundTrip(t, cfg)
@@ -240,7 +244,7 @@ func mustRun(t tb, cfg sim.Config) *sim.Result {
 // out), then added here.
 func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
-		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "Grid", "NoCheck", "CheckTimeout"},
 		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
 			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target", "Codec",
 			"MaxFrame"}, // MaxFrame: real processes only; sim.Config.Validate refuses it
@@ -248,7 +252,7 @@ func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 		reflect.TypeFor[spec.NodeTarget]():          {"Adapter", "Path", "FS", "Packages", "Master"},
 		reflect.TypeFor[workload.Op]():              {"Method", "Key", "Value", "Old", "Delta", "NoDelta", "TTLms", "Incr"},
 		reflect.TypeFor[workload.Mix]():             {"Get", "Set", "Add", "CAS", "Delete", "Incr"},
-		reflect.TypeFor[workload.Shape]():           {"Hot", "ValueMin", "ValueMax", "TTL", "Falsy", "Edges", "JS"}, // JS: set by the Node harness, never written
+		reflect.TypeFor[workload.Shape]():           {"Hot", "ValueMin", "ValueMax", "TTL", "TTLShare", "Falsy", "Edges", "JS"}, // JS: set by the Node harness, never written
 		reflect.TypeFor[shm.StoreOptions]():         {"MaxEntries", "MaxBytes", "DedupWindow", "Bugs"},
 		reflect.TypeFor[faultinject.Plan]():         {"Seed", "Messages", "Processes", "Bytes"},
 		reflect.TypeFor[faultinject.MessageFault](): {"Kind", "Dir", "P", "Target", "Delay", "Copies", "Corruption", "Hold"},

@@ -28,6 +28,17 @@ type Config struct {
 	// message draws from Latency to twice Latency, a link staying in
 	// order.
 	Latency time.Duration `json:"latency,omitempty"`
+	// Grid, if set, puts the run on a grid of that step: a message takes
+	// no time (Latency must be 0), and each think time is drawn in whole
+	// steps, from 1 to Think (which must be a whole number of them, 1 or
+	// more). An operation is then called, applied by the store and
+	// answered at one instant of the grid, its worker's own (a worker's
+	// operations at one instant would all be concurrent to the check,
+	// which cannot tell their order), and its history records it: the
+	// checker knows to the nanosecond when the store applied it, so that
+	// a read lands on an entry's very instant of expiry (a TTL of whole
+	// milliseconds on a grid of 1ms). A fault's delay is drawn as ever.
+	Grid time.Duration `json:"grid,omitempty"`
 	// NoCheck skips the check: Result.Check is nil. CheckTimeout bounds
 	// the linearizability search (none if 0): past it the verdict is
 	// Unknown.
@@ -53,7 +64,7 @@ func (c Config) withDefaults() Config {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 200 * time.Millisecond
 	}
-	if c.Latency <= 0 {
+	if c.Latency <= 0 && c.Grid <= 0 {
 		c.Latency = 20 * time.Microsecond
 	}
 	c.Store.Bugs |= c.Bugs & shm.StoreBugs
@@ -63,9 +74,10 @@ func (c Config) withDefaults() Config {
 // Validate reports what is wrong with c.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Workers < 0 || c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 {
+	if c.Workers < 0 || c.Ops < 0 || c.Duration < 0 || c.Think < 0 || c.RetryAfter < 0 || c.CallTimeout < 0 || c.Latency < 0 || c.Grid < 0 {
 		errs = append(errs, errors.New("negative workers, ops or duration"))
 	}
+	errs = append(errs, checkGrid(c.Grid, c.Latency, c.Think))
 	if max(c.Think, c.RetryAfter, c.CallTimeout, c.Latency) > MaxWait {
 		errs = append(errs, fmt.Errorf("think, retry, call timeout and latency are at most %v each", MaxWait))
 	}
@@ -160,4 +172,19 @@ func workerName(i int) string { return fmt.Sprintf("w%d", i+1) }
 func workerIndex(name string) (int, bool) {
 	n, ok := faultinject.WorkerNumber(name)
 	return n - 1, ok
+}
+
+// checkGrid reports a grid that cannot hold: one with a latency (its
+// messages take no time), or a think time that is not a whole number of
+// its steps, or none (a worker's operations would share one instant).
+func checkGrid(grid, latency, think time.Duration) error {
+	switch {
+	case grid <= 0:
+		return nil
+	case latency != 0:
+		return fmt.Errorf("a grid of %v and a latency of %v: on a grid, messages take no time", grid, latency)
+	case think == 0 || think%grid != 0:
+		return fmt.Errorf("think %v is not a whole number of grid steps of %v, 1 or more", think, grid)
+	}
+	return nil
 }

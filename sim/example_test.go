@@ -8,6 +8,7 @@ import (
 	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/sim"
 	"github.com/shmlab/shmlab/spec"
+	"github.com/shmlab/shmlab/workload"
 )
 
 // A run with lost and duplicated messages: the reference stays
@@ -39,4 +40,26 @@ func ExampleShrink() {
 		return
 	}
 	// Output: true illegal
+}
+
+// A run on a grid of 1ms: messages take no time, so each operation is
+// called, applied and answered at one instant of the grid, and the
+// check knows when each entry written with a TTL expires, to the
+// nanosecond: the read at 3ms is at the very instant the first write
+// expires.
+func ExampleConfig_grid() {
+	r, _ := sim.Run(sim.Config{
+		Run:  spec.Run{Seed: 1, Workers: 1, Ops: 4, Think: 2 * time.Millisecond, Keys: []string{"k"}, Mix: workload.Mix{Set: 1, Get: 1}, Shape: workload.Shape{TTL: 2 * time.Millisecond}},
+		Grid: time.Millisecond,
+	})
+	for _, op := range r.History.Ops[:4] {
+		fmt.Printf("%v to %v: %s, ttl %dms\n", time.Duration(op.Call), time.Duration(op.Return), op.Describe(), op.Input.TTL)
+	}
+	fmt.Println(r.Check.Verdict)
+	// Output:
+	// 1ms to 1ms: #1 w1/0 set("k", 100001000001) -> "OK", ttl 2ms
+	// 3ms to 3ms: #2 w1/0 get("k") -> absent, ttl 0ms
+	// 4ms to 4ms: #3 w1/0 get("k") -> absent, ttl 0ms
+	// 5ms to 5ms: #4 w1/0 set("k", 100001000002) -> "OK", ttl 2ms
+	// ok
 }

@@ -45,6 +45,7 @@ func Scenario(c Config) *spec.Scenario {
 		Timeout:     c.CallTimeout,
 		Retry:       c.RetryAfter,
 		Latency:     c.Latency,
+		Grid:        c.Grid,
 		Think:       c.Think,
 		Codec:       c.Codec,
 		Seeds:       spec.Seeds{List: []uint64{c.Seed}},
@@ -56,7 +57,7 @@ func Scenario(c Config) *spec.Scenario {
 	if drawn {
 		sc.Workers, sc.Ops, sc.Mix = c.Workers, c.Ops, c.Mix
 		sc.Values = spec.Values{Min: c.Shape.ValueMin, Max: c.Shape.ValueMax, Falsy: c.Shape.Falsy, Edges: c.Shape.Edges}
-		sc.Store.TTL = c.Shape.TTL
+		sc.Store.TTL, sc.Store.TTLShare = c.Shape.TTL, c.Shape.TTLShare
 		if c.Shape.Hot > 0 {
 			sc.Keys.Distribution, sc.Keys.Hot = "hot", c.Shape.Hot
 		}

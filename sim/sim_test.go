@@ -267,6 +267,9 @@ func TestConfigLimits(t *testing.T) {
 		{Config{Run: spec.Run{Think: 2 * time.Hour}}, "at most 1h0m0s each"},
 		{Config{Run: spec.Run{Keys: []string{"a", "b", "a"}}}, `key "a" is named twice`},
 		{Config{Run: spec.Run{Workers: 1025}}, "1025 workers (at most 1024)"},
+		{Config{Grid: time.Millisecond, Latency: time.Microsecond}, "on a grid, messages take no time"},
+		{Config{Grid: time.Millisecond, Run: spec.Run{Think: 1500 * time.Microsecond}}, "think 1.5ms is not a whole number of grid steps of 1ms, 1 or more"},
+		{Config{Grid: time.Millisecond}, "think 0s is not a whole number of grid steps of 1ms, 1 or more"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want …%s…", tc.cfg, err, tc.want)

@@ -103,7 +103,11 @@ func (wk *worker) next(inline bool) {
 	}
 	at := wk.w.now
 	t := int64(wk.w.cfg.Think)
-	if t > 0 && wk.made > 0 {
+	switch g := int64(wk.w.cfg.Grid); {
+	case t == 0 || wk.made == 0:
+	case g > 0:
+		at += g * (1 + wk.think.Int64N(t/g)) // never 0: one instant per operation
+	default:
 		at += wk.think.Int64N(t + 1)
 	}
 	if d := int64(wk.w.cfg.Duration); d > 0 && at-wk.w.t0 >= d {

@@ -153,6 +153,9 @@ func (w *world) dispatch(e *event) {
 // latency draws a message's one-way latency.
 func (w *world) latency() int64 {
 	l := int64(w.cfg.Latency)
+	if l == 0 {
+		return 0 // on a grid (Config.Grid)
+	}
 	return l + w.rng.Int64N(l+1)
 }
 

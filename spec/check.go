@@ -96,6 +96,7 @@ func (sc *Scenario) check() []problem {
 	if sc.Latency > MaxLatency {
 		add("$.latency", "latency %v: at most %v", sc.Latency, MaxLatency)
 	}
+	sc.checkGrid(add)
 	sc.checkCodec(add)
 	sc.checkMaxFrame(add)
 	sc.checkFaults(add)
@@ -189,6 +190,12 @@ func (sc *Scenario) checkStore(add adder) {
 		add("$.store.ttl", "ttl %v: want 0, or 1ms or more", st.TTL)
 	}
 	switch {
+	case st.TTLShare < 0 || st.TTLShare > 1:
+		add("$.store.ttl_share", "ttl_share %v: want more than 0, at most 1", st.TTLShare)
+	case st.TTLShare > 0 && st.TTL == 0:
+		add("$.store.ttl_share", "ttl_share %v of no ttl: set ttl too, or leave ttl_share out", st.TTLShare)
+	}
+	switch {
 	case st.DedupWindow < 0:
 		add("$.store.dedup_window", "dedup_window %d is negative", st.DedupWindow)
 	case st.DedupWindow > MaxDedupWindow:
@@ -215,7 +222,8 @@ func (sc *Scenario) checkScript(add adder) {
 		path string
 		set  bool
 	}{{"$.ops", sc.Ops != 0}, {"$.mix", sc.Mix != (workload.Mix{})}, {"$.values", sc.Values != (Values{})},
-		{"$.keys.distribution", sc.Keys.Distribution != ""}, {"$.store.ttl", sc.Store.TTL != 0}}
+		{"$.keys.distribution", sc.Keys.Distribution != ""}, {"$.store.ttl", sc.Store.TTL != 0},
+		{"$.store.ttl_share", sc.Store.TTLShare != 0}}
 	for _, d := range drawn {
 		if d.set {
 			add(d.path, "%s draws the workload, and the script replaces it: leave it out (a script's operations say their own)", d.path[2:])
@@ -385,4 +393,23 @@ func (sc *Scenario) maxWorkers() int {
 		return MaxSimWorkers
 	}
 	return MaxWorkers
+}
+
+// checkGrid checks a grid: the simulator's only, without a latency (its
+// messages take no time), and with a think time of whole steps, at least
+// one.
+func (sc *Scenario) checkGrid(add adder) {
+	switch g := sc.Grid; {
+	case g == 0:
+	case g < 0 || g > MaxLatency:
+		add("$.grid", "grid %v: want more than 0s, at most %v", g, MaxLatency)
+	case sc.Mode != Sim:
+		add("$.grid", "a grid is the simulator's clock: set mode: sim")
+	case sc.Latency != 0:
+		add("$.latency", "latency %v on a grid: there, messages take no time; leave latency out", sc.Latency)
+	case sc.Think == 0:
+		add("$.grid", "a grid of %v and no think: a worker's operations would share one instant; set think to a whole number of steps, 1 or more", g)
+	case sc.Think%g != 0:
+		add("$.think", "think %v is not a whole number of grid steps of %v, 1 or more", sc.Think, g)
+	}
 }

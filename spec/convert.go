@@ -25,7 +25,7 @@ func (sc *Scenario) Spec(seed uint64) Run {
 		Keys:     sc.keys(),
 		Mix:      sc.Mix,
 		Shape: workload.Shape{Hot: sc.Keys.Hot, ValueMin: sc.Values.Min, ValueMax: sc.Values.Max, TTL: sc.Store.TTL,
-			Falsy: sc.Values.Falsy, Edges: sc.Values.Edges},
+			TTLShare: sc.Store.TTLShare, Falsy: sc.Values.Falsy, Edges: sc.Values.Edges},
 		Store:       shm.StoreOptions{MaxEntries: sc.Store.Entries, MaxBytes: sc.Store.Bytes, DedupWindow: sc.Store.DedupWindow, Bugs: bugs & storeBugs},
 		Bugs:        bugs,
 		Plan:        sc.plan(),

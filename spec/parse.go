@@ -127,7 +127,7 @@ func (p *parse) wrap(err error) error {
 // are durations ("250ms", "2s"), checked before decoding so that a bad one
 // is reported at its place.
 var durationKeys = map[string]bool{
-	"timeout": true, "retry": true, "think": true, "duration": true, "latency": true, "store.ttl": true,
+	"timeout": true, "retry": true, "think": true, "duration": true, "latency": true, "grid": true, "store.ttl": true,
 	"faults.messages.*.delay.min": true, "faults.messages.*.delay.max": true,
 	"faults.messages.*.delay.mean": true, "faults.messages.*.delay.cap": true,
 	"faults.messages.*.target.from": true, "faults.messages.*.target.until": true,
@@ -256,6 +256,7 @@ var zeroMeansNothing = map[string]string{
 	"duration":               "the workload would end before it began: want more than 0s, or leave duration out to run ops operations",
 	"timeout":                "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
 	"latency":                "messages take time: want more than 0s, or leave latency out for 20µs",
+	"grid":                   "a grid of no step: want 1ms, say, or leave grid out for none",
 	"values.max":             "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
 	"keys.hot":               "a hot key that gets no operation: want more than 0, at most 1",
 	"values.falsy":           "no write would be falsy: want more than 0, at most 1, or leave falsy out",
@@ -263,6 +264,7 @@ var zeroMeansNothing = map[string]string{
 	"store.entries":          "a store of no entries: want 1 or more, or leave entries out for no bound on entries",
 	"store.bytes":            "a store of no bytes: want 1 or more, or leave bytes out for shm.DefaultMaxBytes",
 	"store.ttl":              "a TTL of 0s: want 1ms or more, or leave ttl out for none",
+	"store.ttl_share":        "no write would get the ttl: want more than 0, at most 1, or leave ttl_share out for every write",
 	"store.dedup_window":     "no reply would be remembered: want 1 or more, or leave dedup_window out for 4096",
 	"max_frame":              "no frame would fit: want 256 or more, or leave max_frame out for 4 MiB",
 	"faults.seed":            "seed 0 is no seed: give one from 1, or leave seed out to use each run's seed",

@@ -21,7 +21,7 @@ ops: 50
 keys: {count: 4, distribution: hot, hot: 0.5}
 mix: {get: 2, set: 1}
 values: {min: 8, max: 32}
-store: {entries: 100, ttl: 2s}
+store: {entries: 100, ttl: 2s, ttl_share: 0.5}
 variant: reference
 timeout: 150ms
 retry: 20ms
@@ -44,7 +44,7 @@ func TestParseGood(t *testing.T) {
 	}
 	want := Scenario{Name: "drops", Description: "lost requests and replies", Mode: Sim, Workers: 3, Ops: 50,
 		Keys: Keys{Count: 4, Distribution: "hot", Hot: 0.5}, Mix: workload.Mix{Get: 2, Set: 1},
-		Values: Values{Min: 8, Max: 32}, Store: Store{Entries: 100, TTL: 2 * time.Second}, Variant: "reference",
+		Values: Values{Min: 8, Max: 32}, Store: Store{Entries: 100, TTL: 2 * time.Second, TTLShare: 0.5}, Variant: "reference",
 		Timeout: 150 * time.Millisecond, Retry: 20 * time.Millisecond,
 		Faults: faultinject.Plan{Messages: []faultinject.MessageFault{
 			{Kind: faultinject.Drop, P: 0.05, Dir: faultinject.Replies},
@@ -227,6 +227,15 @@ func TestParseErrors(t *testing.T) {
 		{"store of no entries", "store: {entries: 0}\n", []string{"f.yaml:1:18:", "store.entries 0: a store of no entries: want 1 or more, or leave entries out for no bound on entries"}},
 		{"store of no bytes", "store: {bytes: 0}\n", []string{"f.yaml:1:16:", "store.bytes 0"}},
 		{"ttl 0", "store: {ttl: 0s}\n", []string{"f.yaml:1:14:", "store.ttl 0s"}},
+		{"grid 0", "mode: sim\ngrid: 0s\n", []string{"f.yaml:2:7:", "grid 0s: a grid of no step"}},
+		{"grid in process mode", "grid: 1ms\n", []string{"f.yaml:1:7:", "a grid is the simulator's clock: set mode: sim"}},
+		{"grid and latency", "mode: sim\ngrid: 1ms\nlatency: 20us\n", []string{"f.yaml:3:10:", "latency 20µs on a grid"}},
+		{"think off the grid", "mode: sim\ngrid: 1ms\nthink: 1500us\n", []string{"f.yaml:3:8:", "think 1.5ms is not a whole number of grid steps of 1ms, 1 or more"}},
+		{"no think on a grid", "mode: sim\ngrid: 1ms\n", []string{"f.yaml:2:7:", "a grid of 1ms and no think: a worker's operations would share one instant"}},
+		{"ttl share 0", "store: {ttl: 5ms, ttl_share: 0}\n", []string{"f.yaml:1:30:", "store.ttl_share 0: no write would get the ttl"}},
+		{"ttl share over 1", "store: {ttl: 5ms, ttl_share: 1.5}\n", []string{"f.yaml:1:30:", "ttl_share 1.5: want more than 0, at most 1"}},
+		{"ttl share of no ttl", "store: {ttl_share: 0.5}\n", []string{"f.yaml:1:20:", "ttl_share 0.5 of no ttl: set ttl too"}},
+		{"script and ttl share", "mode: sim\nstore: {ttl_share: 0.5}\nscript: {w1: []}\n", []string{"f.yaml:2:20:", "store.ttl_share draws the workload"}},
 		{"dedup window 0", "store: {dedup_window: 0}\n", []string{"f.yaml:1:23:", "store.dedup_window 0: no reply would be remembered"}},
 		{"frame limit 0", "max_frame: 0\n", []string{"f.yaml:1:12:", "max_frame 0: no frame would fit"}},
 		{"store empty", "store: {}\n", []string{"f.yaml:1:8:", "store is empty"}},

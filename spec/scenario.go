@@ -56,6 +56,11 @@ type Scenario struct {
 	// 0, at most MaxLatency): each message draws from Latency to twice
 	// Latency. Real processes have their own.
 	Latency time.Duration `yaml:"latency"`
+	// Grid puts a simulated run on a grid of that step (sim.Config.Grid):
+	// messages take no time, think times are whole steps (from 1 to
+	// Think), and each operation happens at one instant of the grid.
+	// Simulator only.
+	Grid time.Duration `yaml:"grid"`
 	// Codec is the wire codec of the workers' connections (Run.Codec):
 	// json (JSON lines), compact, or mixed (each worker's drawn from the
 	// seed); if empty, the simulator mixes and real processes keep their
@@ -147,13 +152,15 @@ type Values struct {
 
 // Store limits the master's store: at most Entries entries and Bytes
 // bytes (least recently used go first); TTL, if set, is given to every
-// drawn write. DedupWindow is how many replies the store remembers per
+// drawn write, or with TTLShare to that share of them (the others have
+// none: workload.Shape.TTLShare). DedupWindow is how many replies the store remembers per
 // worker incarnation for the clients that send no ack
 // (shm.DefaultDedupWindow if 0, at most MaxDedupWindow).
 type Store struct {
 	Entries     int           `yaml:"entries"`
 	Bytes       int64         `yaml:"bytes"`
 	TTL         time.Duration `yaml:"ttl"`
+	TTLShare    float64       `yaml:"ttl_share"`
 	DedupWindow int           `yaml:"dedup_window"`
 }
 

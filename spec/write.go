@@ -177,11 +177,12 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 		{Key: "falsy", Value: sc.Values.Falsy}, {Key: "edges", Value: sc.Values.Edges}})})
 	st := sc.Store
 	add(&d, "store", flow{nonZero(fields{{Key: "entries", Value: st.Entries}, {Key: "bytes", Value: st.Bytes}, {Key: "ttl", Value: st.TTL},
-		{Key: "dedup_window", Value: st.DedupWindow}})})
+		{Key: "ttl_share", Value: st.TTLShare}, {Key: "dedup_window", Value: st.DedupWindow}})})
 	add(&d, "variant", w.str(sc.Variant))
 	add(&d, "timeout", sc.Timeout)
 	add(&d, "retry", sc.Retry)
 	add(&d, "latency", sc.Latency)
+	add(&d, "grid", sc.Grid)
 	add(&d, "think", sc.Think)
 	add(&d, "codec", w.str(sc.Codec))
 	add(&d, "max_frame", sc.MaxFrame)

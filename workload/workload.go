@@ -126,9 +126,13 @@ type Shape struct {
 	// integers (which add can add to).
 	ValueMin int `json:"value_min,omitempty"`
 	ValueMax int `json:"value_max,omitempty"`
-	// TTL, if positive, is given to every set and cas (whole
+	// TTL, if positive, is given to the sets and cas (whole
 	// milliseconds): keys then expire, and are checked as evicting.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// TTLShare, if positive and under 1, is the share of those writes
+	// that get the TTL; the others go without one, and make the entry
+	// they write never expire (PROTOCOL.md). 0 gives it to every one.
+	TTLShare float64 `json:"ttl_share,omitempty"`
 	// Falsy, if positive, is the share of writes (set, cas) that write
 	// one of JavaScript's falsy JSON values instead of a unique one: 0,
 	// "" or false, drawn in equal shares. Libraries that test a value
@@ -166,6 +170,8 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("workload: value size %d is over %d", s.ValueMax, MaxValueBytes)
 	case s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Millisecond):
 		return fmt.Errorf("workload: ttl %v is negative or under a millisecond", s.TTL)
+	case s.TTLShare < 0 || s.TTLShare > 1:
+		return fmt.Errorf("workload: ttl share %v is not within 0 and 1", s.TTLShare)
 	}
 	return nil
 }
@@ -367,9 +373,17 @@ func (g *Generator) NextInto(o *Op) {
 	if g.edges != nil && g.rng.Float64() < g.shape.Edges {
 		g.edge(o)
 	}
-	if o.Value != nil && g.shape.TTL > 0 {
+	if o.Value != nil && g.shape.TTL > 0 && g.timed() {
 		o.TTLms = g.shape.TTL.Milliseconds()
 	}
+}
+
+// timed draws whether a write gets the shape's TTL: always but for a
+// TTLShare under 1 (the draw is made only then, so a shape without one
+// draws what it drew before there was a share).
+func (g *Generator) timed() bool {
+	s := g.shape.TTLShare
+	return s <= 0 || s >= 1 || g.rng.Float64() < s
 }
 
 // fresh returns a value no other write of the run writes: an integer, or

@@ -115,9 +115,43 @@ func TestShape(t *testing.T) {
 	if hot < 1500 || hot > 1700 {
 		t.Errorf("hot key drawn %d times of 2000, want about 1600", hot)
 	}
-	for _, bad := range []Shape{{Hot: 1.5}, {ValueMin: 5, ValueMax: 2}, {ValueMax: MaxValueBytes + 1}, {TTL: time.Microsecond}, {Falsy: -0.1}, {Falsy: 1.1}} {
+	for _, bad := range []Shape{{Hot: 1.5}, {ValueMin: 5, ValueMax: 2}, {ValueMax: MaxValueBytes + 1}, {TTL: time.Microsecond}, {Falsy: -0.1}, {Falsy: 1.1}, {TTLShare: -0.1}, {TTLShare: 1.1}} {
 		if bad.Validate() == nil {
 			t.Errorf("%+v validated", bad)
+		}
+	}
+}
+
+// TestTTLShare: a TTL share gives the TTL to about that share of the
+// writes (set and cas) and none to the others; reads and adds never have
+// one; and a share of 1 draws the same operations as none at all.
+func TestTTLShare(t *testing.T) {
+	keys, mix := []string{"a", "b"}, Mix{Get: 1, Set: 2, Add: 1, CAS: 2}
+	g := NewShaped(7, "w1", 1, 1, keys, mix, Shape{TTL: 3 * time.Millisecond, TTLShare: 0.4})
+	timed, writes := 0, 0
+	for range 3000 {
+		o := g.Next()
+		switch {
+		case o.Value == nil && o.TTLms != 0:
+			t.Fatalf("%s has a ttl", o.Method)
+		case o.Value == nil:
+		case o.TTLms == 3:
+			timed++
+			writes++
+		case o.TTLms == 0:
+			writes++
+		default:
+			t.Fatalf("%s has a ttl of %dms, want 3ms or none", o.Method, o.TTLms)
+		}
+	}
+	if lo, hi := writes*3/10, writes*5/10; timed < lo || timed > hi {
+		t.Errorf("%d of %d writes have the ttl at a share of 0.4, want %d to %d", timed, writes, lo, hi)
+	}
+	all := NewShaped(7, "w1", 1, 1, keys, mix, Shape{TTL: 3 * time.Millisecond})
+	one := NewShaped(7, "w1", 1, 1, keys, mix, Shape{TTL: 3 * time.Millisecond, TTLShare: 1})
+	for i := range 500 {
+		if diff := cmp.Diff(all.Next(), one.Next()); diff != "" {
+			t.Fatalf("op %d: a share of 1 drew another op than none: mismatch (-want +got):\n%s", i, diff)
 		}
 	}
 }
