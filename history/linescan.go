@@ -52,12 +52,13 @@ const (
 	fExit
 	fStderr
 	fStore
+	fCalls
 )
 
 // fieldOrder lists the member names in the order of their bits.
 var fieldOrder = []string{"type", "format", "version", "model", "scenario", "seed", "faults", "meta", "id", "worker",
 	"stream", "method", "key", "input", "output", "call", "return", "status", "kind", "time", "end",
-	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr", "store"}
+	"link", "fault", "truth", "op", "reset", "text", "exit", "stderr", "store", "calls"}
 
 // fieldOf returns the bit of the member called name, or 0. (A switch:
 // a map lookup per member cost a tenth of the reading time.)
@@ -123,13 +124,15 @@ func fieldOf(name []byte) field {
 		return fStderr
 	case "store":
 		return fStore
+	case "calls":
+		return fCalls
 	}
 	return 0
 }
 
 // The members each type of line may have.
 const (
-	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fFaults | fMeta | fStore
+	headerFields = fType | fFormat | fVersion | fModel | fScenario | fSeed | fFaults | fMeta | fStore | fCalls
 	opFields     = fType | fID | fWorker | fStream | fMethod | fKey | fInput | fOutput | fCall | fReturn | fStatus
 	eventFields  = fType | fKind | fTime | fEnd | fWorker | fLink | fFault | fTruth | fOp | fReset | fText | fExit | fStderr
 )
@@ -159,6 +162,7 @@ type line struct {
 	Reset                                     bool
 	Meta                                      json.RawMessage
 	Store                                     *StoreLimits
+	Calls                                     *CallLimits
 	Input                                     Input
 	inputHas                                  uint8 // the input's members
 	Output                                    Output
@@ -435,6 +439,9 @@ func (s *lineScanner) member(l *line, f field) error {
 	case fStore:
 		l.Store = &StoreLimits{}
 		err = s.storeLimits(l.Store)
+	case fCalls:
+		l.Calls = &CallLimits{}
+		err = s.callLimits(l.Calls)
 	}
 	return err
 }
@@ -472,6 +479,36 @@ func (s *lineScanner) storeLimits(st *StoreLimits) error {
 			st.ClockTolerance, err = s.integer(full, 0, math.MaxInt64)
 		case "resend_after":
 			st.ResendAfter, err = s.integer(full, 0, math.MaxInt64)
+		default:
+			return s.fail(full, "unknown field")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// callLimits decodes a header's calls object.
+func (s *lineScanner) callLimits(c *CallLimits) error {
+	if err := s.open("calls"); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for {
+		name, more, err := s.next("calls")
+		if err != nil || !more {
+			return err
+		}
+		full := sub("calls", name)
+		if seen[string(name)] {
+			return s.fail(full, "duplicate field")
+		}
+		seen[string(name)] = true
+		switch string(name) {
+		case "timeout":
+			c.Timeout, err = s.integer(full, 0, math.MaxInt64)
+		case "slack":
+			c.Slack, err = s.integer(full, 0, math.MaxInt64)
 		default:
 			return s.fail(full, "unknown field")
 		}

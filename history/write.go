@@ -48,6 +48,13 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	if h.Store != nil {
 		b = appendStore(append(b, `,"store":`...), h.Store)
 	}
+	if c := h.Calls; c != nil {
+		b = strconv.AppendInt(append(b, `,"calls":{"timeout":`...), c.Timeout, 10)
+		if c.Slack != 0 {
+			b = strconv.AppendInt(append(b, `,"slack":`...), c.Slack, 10)
+		}
+		b = append(b, '}')
+	}
 	wr.line(append(b, '}'))
 	return wr
 }
