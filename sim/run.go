@@ -99,7 +99,7 @@ func (w *world) history() *history.History {
 	hd.Meta = w.meta()
 	h := w.rec.history(hd)
 	h.Header.Store = w.cfg.StoreLimits(h.Ops, 0) // the store and the history share the virtual clock
-	h.Header.Calls = w.cfg.CallLimits(0)          // a call's timeout fires on the virtual clock, exactly
+	h.Header.Calls = w.cfg.CallLimits(0)         // a call's timeout fires on the virtual clock, exactly
 	return h
 }
 
