@@ -448,25 +448,12 @@ func (s *lineScanner) member(l *line, f field) error {
 
 // storeLimits decodes a header's store object.
 func (s *lineScanner) storeLimits(st *StoreLimits) error {
-	if err := s.open("store"); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for {
-		name, more, err := s.next("store")
-		if err != nil || !more {
-			return err
-		}
-		full := sub("store", name)
-		if seen[string(name)] {
-			return s.fail(full, "duplicate field")
-		}
-		seen[string(name)] = true
+	return s.members("store", func(name, full string) (err error) {
 		var n int64
-		switch string(name) {
+		switch name {
 		case "max_entries", "sweep":
 			n, err = s.integer(full, 0, math.MaxInt32)
-			if string(name) == "sweep" {
+			if name == "sweep" {
 				st.Sweep = int(n)
 			} else {
 				st.MaxEntries = int(n)
@@ -482,29 +469,14 @@ func (s *lineScanner) storeLimits(st *StoreLimits) error {
 		default:
 			return s.fail(full, "unknown field")
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // callLimits decodes a header's calls object.
 func (s *lineScanner) callLimits(c *CallLimits) error {
-	if err := s.open("calls"); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for {
-		name, more, err := s.next("calls")
-		if err != nil || !more {
-			return err
-		}
-		full := sub("calls", name)
-		if seen[string(name)] {
-			return s.fail(full, "duplicate field")
-		}
-		seen[string(name)] = true
-		switch string(name) {
+	return s.members("calls", func(name, full string) (err error) {
+		switch name {
 		case "timeout":
 			c.Timeout, err = s.integer(full, 0, math.MaxInt64)
 		case "slack":
@@ -512,7 +484,29 @@ func (s *lineScanner) callLimits(c *CallLimits) error {
 		default:
 			return s.fail(full, "unknown field")
 		}
-		if err != nil {
+		return err
+	})
+}
+
+// members decodes the object obj member by member, passing each name and
+// its full name ("store.sweep") to member, which reads the value; a
+// member given twice is an error.
+func (s *lineScanner) members(obj string, member func(name, full string) error) error {
+	if err := s.open(obj); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for {
+		name, more, err := s.next(obj)
+		if err != nil || !more {
+			return err
+		}
+		full := sub(obj, name)
+		if seen[string(name)] {
+			return s.fail(full, "duplicate field")
+		}
+		seen[string(name)] = true
+		if err := member(string(name), full); err != nil {
 			return err
 		}
 	}
