@@ -18,11 +18,13 @@ import (
 //     worker (of any of its pipelined sequences) was made more than
 //     Timeout + Slack after it. A call its client forgot (its callback
 //     never runs) is one.
-// A kill, restart, pause, resume or crash of its worker, or a death of
-// the master (master_kill, master_restart, or a kill or pause of
-// "master"), whose span meets the call's (from its call to its return,
-// or to that later call) excuses it: a stopped process keeps no time, and
-// a dead one returns nothing.
+// A kill, restart, pause, resume or crash of its worker, a death of the
+// master (master_kill, master_restart, or a kill or pause of "master"),
+// or a byte fault on its worker's connection (a cut connection ends the
+// worker), whose span meets the call's (from its call to its return, or
+// to that later call) excuses it: a stopped process keeps no time, and a
+// dead one returns nothing. Message faults excuse nothing: a timeout is
+// for them.
 
 // LivenessOverdue names the deadline check in Violation.Check.
 const LivenessOverdue = "overdue"
@@ -101,6 +103,10 @@ func stopped(h *history.History, op *history.Op, until int64) bool {
 			continue
 		}
 		switch e.Kind {
+		case history.EventFault:
+			if !messageFault(e.Fault) && (workerOf(op.Worker, e.Worker) || onLink(op.Worker, e.Link)) {
+				return true // a byte fault: its connection may be gone
+			}
 		case history.EventMasterKill, history.EventMasterRestart:
 			return true
 		case history.EventKill, history.EventRestart, history.EventPause, history.EventResume, history.EventCrash:

@@ -49,6 +49,9 @@ func TestLiveDeadline(t *testing.T) {
 			want: overdue(1)},
 		{name: "no return, its worker called on past its deadline", h: forgotten(200).deadline(100, 0), want: overdue(1)},
 		{name: "no return, its worker called on within its deadline", h: forgotten(100).deadline(100, 0)},
+		{name: "no return, a byte fault on its connection", h: forgotten(200).deadline(100, 0).event(history.Event{Kind: history.EventFault, Fault: "eof", Time: 50, Worker: "w1"})},
+		{name: "no return, a message fault on its link", h: forgotten(200).deadline(100, 0).event(history.Event{Kind: history.EventFault, Fault: "drop", Time: 50, Link: "master>w1"}),
+			want: overdue(1)},
 		{name: "no return, its worker killed", h: forgotten(200).deadline(100, 0).event(history.Event{Kind: history.EventKill, Time: 50, Worker: "w1"})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
