@@ -103,6 +103,10 @@ func (r *Result) NeverAnswered() int { return countCheck(r.Liveness, LivenessNev
 // with no fault planned, those not listed included.
 func (r *Result) Unavailable() int { return countCheck(r.Liveness, LivenessUnavailable) }
 
+// BadAnswers counts the ok answers their method cannot give (CheckAnswer,
+// among the invariant violations), those not listed included.
+func (r *Result) BadAnswers() int { return countCheck(r.Invariants, CheckAnswer) }
+
 // Overdue counts the calls that outlived their deadline, those not
 // listed included.
 func (r *Result) Overdue() int { return countCheck(r.Liveness, LivenessOverdue) }
