@@ -54,6 +54,7 @@ func collect(sp *runSpec, reports []masterReport) (*Result, error) {
 	}
 	h.Header.Store = sp.StoreLimits(h.Ops, ClockTolerance)
 	h.Header.DedupWindow = sp.DedupWindow()
+	h.Header.Calls = sp.CallLimits(CallSlack)
 	res := &Result{History: h}
 	for _, rep := range reports {
 		res.Masters = append(res.Masters, rep.MasterResult)
@@ -127,6 +128,12 @@ func readFaultLog(path string) ([]faultinject.Record, error) {
 // margin covers the master's clock being read once per batch of
 // requests (a lock slice) rather than per request.
 const ClockTolerance = time.Millisecond
+
+// CallSlack is how much later than its deadline a call's return may be
+// recorded on real processes: the client's sweeper checks deadlines every
+// tenth of the timeout, and a loaded machine may leave a worker's
+// goroutines unscheduled for seconds (the late-reply wait gives 5 s too).
+const CallSlack = 5 * time.Second
 
 // header is the history's header, with the run's description as meta.
 func (sp *runSpec) header() history.Header {

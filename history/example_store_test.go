@@ -26,3 +26,19 @@ func ExampleStoreLimits() {
 	// {"type":"op","id":1,"worker":"w1","stream":0,"method":"set","key":"k","input":{"value":1,"ttl":5},"output":{"value":"OK"},"call":0,"return":300,"status":"ok"}
 	// true
 }
+
+// A history whose calls each end within 150ms of their call, as its
+// clients promise: the checker holds every call to that deadline.
+func ExampleCallLimits() {
+	hd := history.NewHeader(history.ModelKV, "deadlines", 7)
+	hd.Calls = &history.CallLimits{Timeout: 150e6}
+	w := history.NewWriter(os.Stdout, hd)
+	w.Op(&history.Op{ID: 1, Worker: "w1", Method: history.Get, Key: "k", Call: 0, Return: 150e6, Status: history.StatusUnknown,
+		Output: history.Output{Error: &history.ErrorInfo{Code: "timeout", Message: "no reply before the deadline"}}})
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// {"type":"header","format":"shmlab-history","version":1,"model":"kv","scenario":"deadlines","seed":7,"calls":{"timeout":150000000}}
+	// {"type":"op","id":1,"worker":"w1","stream":0,"method":"get","key":"k","input":{},"output":{"error":{"code":"timeout","message":"no reply before the deadline"}},"call":0,"return":150000000,"status":"unknown"}
+}

@@ -106,6 +106,28 @@ type Header struct {
 	// that store forget an id still in flight when the window is at
 	// least 2*CorruptIDShift (HISTORY.md, "Header"). 0: not known.
 	DedupWindow int `json:"dedup_window,omitempty"`
+	// Calls, if set, is how long the clients let a call last: the
+	// checker then holds every call to its deadline (HISTORY.md,
+	// "What is checked"). Nil: not known, and not checked.
+	Calls *CallLimits `json:"calls,omitempty"`
+}
+
+// CallLimits say how long a history's calls may last: each ends (with
+// its answer, or an indefinite timeout) by its deadline, Timeout after
+// its call, as the client promises; Slack is how much later its return
+// may be recorded (the scheduling delays of real processes; 0 in the
+// simulator, whose virtual clock is exact). Both are nanoseconds.
+type CallLimits struct {
+	Timeout int64 `json:"timeout"`
+	Slack   int64 `json:"slack,omitempty"`
+}
+
+// validate reports a timeout that is not positive or a negative slack.
+func (l *CallLimits) validate() error {
+	if l.Timeout <= 0 || l.Slack < 0 {
+		return fmt.Errorf("call limits: the timeout must be positive and the slack not negative (timeout %d, slack %d)", l.Timeout, l.Slack)
+	}
+	return nil
 }
 
 // CorruptIDShift is how far a corrupt-id fault moves a message's id

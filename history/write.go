@@ -52,6 +52,13 @@ func NewWriter(w io.Writer, h Header) *Writer {
 		b = append(b, `,"dedup_window":`...)
 		b = strconv.AppendInt(b, int64(h.DedupWindow), 10)
 	}
+	if c := h.Calls; c != nil {
+		b = strconv.AppendInt(append(b, `,"calls":{"timeout":`...), c.Timeout, 10)
+		if c.Slack != 0 {
+			b = strconv.AppendInt(append(b, `,"slack":`...), c.Slack, 10)
+		}
+		b = append(b, '}')
+	}
 	wr.line(append(b, '}'))
 	return wr
 }

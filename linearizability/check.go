@@ -97,11 +97,12 @@ type Result struct {
 	// Sessions holds the violated session guarantees.
 	Sessions []Violation
 	// Invariants holds the violated invariants (the counter check, and
-	// the read-back check: readback.go).
+	// the read-back check: readback.go; the answer check: CheckAnswer).
 	Invariants []Violation
 	// Liveness holds the crashes (LivenessCrashed), the calls never
-	// answered (LivenessNeverAnswered) and the operations left without a
-	// real answer that no planned fault explains (LivenessUnavailable).
+	// answered (LivenessNeverAnswered), the operations left without a
+	// real answer that no planned fault explains (LivenessUnavailable)
+	// and the calls past their deadline (LivenessOverdue).
 	Liveness []Violation
 	// Outcomes counts the operations of unknown outcome, the expired
 	// answers among them and the late replies.
@@ -155,8 +156,8 @@ type KeyResult struct {
 // Violation is a broken session guarantee or invariant.
 type Violation struct {
 	// Check names it: read-your-writes, monotonic-reads,
-	// monotonic-writes, writes-follow-reads, counter, read-back, never-answered or
-	// crashed.
+	// monotonic-writes, writes-follow-reads, counter, read-back, answer,
+	// never-answered, crashed, unavailable or overdue.
 	Check string `json:"check"`
 	Key   string `json:"key"`
 	// Ops is the offending pair, in order, then any witnesses (the call
@@ -218,6 +219,7 @@ func Check(h *history.History, opts Options) *Result {
 			r.Invariants, r.Counters = checkCounters(h, vanish)
 		}
 		r.Invariants = append(r.Invariants, checkReadBack(h)...)
+		r.Invariants = append(r.Invariants, checkAnswers(h)...)
 		if !opts.NoLiveness {
 			r.Liveness = checkLiveness(h)
 		}

@@ -45,6 +45,9 @@ func (r *Result) Findings() string {
 	if n := r.Unavailable(); n > 0 {
 		parts = append(parts, plural(n, "operation")+" unavailable")
 	}
+	if n := r.Overdue(); n > 0 {
+		parts = append(parts, plural(n, "call")+" past the deadline")
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -99,6 +102,14 @@ func (r *Result) NeverAnswered() int { return countCheck(r.Liveness, LivenessNev
 // Unavailable counts the operations left without an answer in a run
 // with no fault planned, those not listed included.
 func (r *Result) Unavailable() int { return countCheck(r.Liveness, LivenessUnavailable) }
+
+// BadAnswers counts the ok answers their method cannot give (CheckAnswer,
+// among the invariant violations), those not listed included.
+func (r *Result) BadAnswers() int { return countCheck(r.Invariants, CheckAnswer) }
+
+// Overdue counts the calls that outlived their deadline, those not
+// listed included.
+func (r *Result) Overdue() int { return countCheck(r.Liveness, LivenessOverdue) }
 
 func countCheck(vs []Violation, check string) int {
 	n := 0

@@ -129,8 +129,8 @@ var messageFaults = []string{"drop", "delay", "duplicate", "reorder", "corrupt-f
 
 // checkLiveness reports every crash, then every call that was never
 // answered though no planned fault touched it, then every operation
-// unavailable (each list the first few, the last listed counting the
-// rest).
+// unavailable, then every call past its deadline (liveness_deadline.go;
+// each list the first few, the last listed counting the rest).
 func checkLiveness(h *history.History) []Violation {
 	var vs []Violation
 	late := map[int64]bool{}
@@ -161,7 +161,8 @@ func checkLiveness(h *history.History) []Violation {
 		}
 	}
 	vs = append(vs, capShown(never, "calls never answered")...)
-	return append(vs, capShown(unavailable, "operations unavailable")...)
+	vs = append(vs, capShown(unavailable, "operations unavailable")...)
+	return append(vs, checkDeadlines(h)...)
 }
 
 // unavailableViolation reports op as unavailable.

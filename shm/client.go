@@ -21,7 +21,8 @@ type ClientOptions struct {
 	// a definite ErrTooLarge.
 	MaxFrame int
 	// RetryAfter, if positive, resends a request with the same id when no
-	// reply came in that long; the master applies it at most once.
+	// reply came in that long; the master applies it at most once. A
+	// resend does not move the call's deadline.
 	RetryAfter time.Duration
 	// OnLost, if set, is called once when the connection fails (not when
 	// Close ends it).

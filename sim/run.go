@@ -100,6 +100,7 @@ func (w *world) history() *history.History {
 	h := w.rec.history(hd)
 	h.Header.Store = w.cfg.StoreLimits(h.Ops, 0) // the store and the history share the virtual clock
 	h.Header.DedupWindow = w.cfg.DedupWindow()
+	h.Header.Calls = w.cfg.CallLimits(0) // a call's timeout fires on the virtual clock, exactly
 	return h
 }
 

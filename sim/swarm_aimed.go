@@ -26,7 +26,10 @@ const aimedOdds = 4
 // slot), a copy of a request or reply arriving so late, a request held
 // past the next ones on its slot, and a retry after a damaged first copy
 // (the request arrives damaged and the bad_request answer is lost, so
-// the client resends it; only with RetryAfter). Each is aimed at one
+// the client resends it; only with RetryAfter), and every reply to one
+// worker lost from the start for two call timeouts and a retry, while
+// its first call is resent (only with RetryAfter below the timeout): it
+// must still end by its deadline. Each is aimed at one
 // message of one worker (it surely fires if that worker makes that many
 // calls), or hits a worker's messages with a small probability. They
 // come from a stream of their own, so that the rest of Swarm's draws are
@@ -50,6 +53,10 @@ func aimedFaults(seed uint64, c Config) []faultinject.MessageFault {
 		fs = append(fs,
 			faultinject.MessageFault{Kind: faultinject.Corrupt, Dir: faultinject.Requests, Corruption: faultinject.CorruptFrame, Target: t},
 			faultinject.MessageFault{Kind: faultinject.Drop, Dir: faultinject.Replies, Target: t})
+	}
+	if rng.IntN(aimedOdds) == 0 && c.RetryAfter > 0 && c.RetryAfter < c.CallTimeout {
+		fs = append(fs, faultinject.MessageFault{Kind: faultinject.Drop, Dir: faultinject.Replies, P: 1,
+			Target: faultinject.Target{Worker: a.worker(), Until: 2*c.CallTimeout + c.RetryAfter}})
 	}
 	return fs
 }

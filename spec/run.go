@@ -212,3 +212,19 @@ func (r *Run) StoreLimits(ops []history.Op, tolerance time.Duration) *history.St
 	}
 	return nil
 }
+
+// CallLimits returns how long the run's calls may last, for the header
+// of its history (history.Header.Calls): its call timeout (200ms if 0),
+// with the slack given for a return recorded late. It returns nil for a
+// target other than the reference, whose clients' timeouts are their
+// own.
+func (r *Run) CallLimits(slack time.Duration) *history.CallLimits {
+	if !r.Target.IsReference() {
+		return nil
+	}
+	t := r.CallTimeout
+	if t <= 0 {
+		t = 200 * time.Millisecond
+	}
+	return &history.CallLimits{Timeout: int64(t), Slack: int64(slack)}
+}

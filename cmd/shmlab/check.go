@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -338,8 +339,9 @@ func checkedTable(r *linearizability.Result) string {
 	if r.Checked != r.Ops {
 		ops = fmt.Sprintf("%d of %d operations", r.Checked, r.Ops)
 	}
-	counter := violations(linearizability.CountViolations(r.Invariants))
-	if len(r.Invariants) == 0 {
+	answers := r.BadAnswers()
+	counter := violations(linearizability.CountViolations(r.Invariants) - answers)
+	if len(r.Invariants) == answers {
 		counter = r.Counters.Summary()
 	}
 	rows := [][2]string{
@@ -347,8 +349,11 @@ func checkedTable(r *linearizability.Result) string {
 			r.Duration.Round(10*time.Microsecond), r.Search.Round(10*time.Microsecond))},
 		{"session guarantees", violations(linearizability.CountViolations(r.Sessions)) + causes(r.Sessions)},
 		{"counter invariant", counter},
-		{"liveness", violations(r.NeverAnswered() + r.Crashes() + r.Unavailable())},
+		{"liveness", violations(r.NeverAnswered() + r.Crashes() + r.Unavailable() + r.Overdue())},
 		{"unknown outcomes", outcomes(r.Outcomes)},
+	}
+	if answers > 0 {
+		rows = slices.Insert(rows, 3, [2]string{"answers", violations(answers)})
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
