@@ -9,14 +9,14 @@ const CheckLinearizable = "linearizable"
 // CheckNames returns the names of the checks whose violations a Result
 // reports, in a fixed order: linearizable (Result.Linearizable), the
 // session guarantees (read-your-writes, monotonic-reads,
-// monotonic-writes, writes-follow-reads), the counter invariant
-// (counter) and the liveness checks (crashed, never-answered,
-// unavailable), as Violation.Check names them. A scenario may name one
+// monotonic-writes, writes-follow-reads), the invariants (counter,
+// read-back, answer) and the liveness checks (crashed, never-answered,
+// unavailable, overdue), as Violation.Check names them. A scenario may name one
 // as the violation it expects.
 func CheckNames() []string {
 	names := []string{CheckLinearizable}
 	names = append(names, sessionChecks...)
-	return append(names, invariantCounter, LivenessCrashed, LivenessNeverAnswered, LivenessUnavailable)
+	return append(names, invariantCounter, invariantReadBack, CheckAnswer, LivenessCrashed, LivenessNeverAnswered, LivenessUnavailable, LivenessOverdue)
 }
 
 // Violates reports whether the check named check (one of CheckNames)

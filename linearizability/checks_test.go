@@ -20,6 +20,8 @@ func TestViolates(t *testing.T) {
 		{"counter", Result{Linearizable: Ok, Invariants: []Violation{{Check: invariantCounter}}}, []string{"counter"}},
 		{"liveness", Result{Linearizable: Ok, Liveness: []Violation{{Check: LivenessCrashed}, {Check: LivenessUnavailable}}},
 			[]string{LivenessCrashed, LivenessUnavailable}},
+		{"answers and deadlines", Result{Linearizable: Ok, Invariants: []Violation{{Check: CheckAnswer}, {Check: invariantReadBack}}, Liveness: []Violation{{Check: LivenessOverdue}}},
+			[]string{invariantReadBack, CheckAnswer, LivenessOverdue}},
 		{"undecided is no violation", Result{Linearizable: Unknown}, nil},
 	}
 	for _, c := range cases {
