@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/shmlab/shmlab/bench"
+	"github.com/shmlab/shmlab/internal/patience"
 	"github.com/shmlab/shmlab/shm"
 )
 
@@ -37,8 +38,8 @@ type result struct {
 }
 
 // runArgs calls run with an empty standard input, failing the test if it
-// does not return within 30s (a stuck worker then dies with the test
-// binary).
+// does not return within patience.Bound(30s) (a stuck worker then dies
+// with the test binary): a guard against a hang, not a time limit.
 func runArgs(t *testing.T, args ...string) result {
 	t.Helper()
 	return runStdin(t, "", args...)
@@ -56,8 +57,8 @@ func runStdin(t *testing.T, stdin string, args ...string) result {
 	select {
 	case r := <-done:
 		return r
-	case <-time.After(30 * time.Second):
-		t.Fatalf("run(%q) did not return within 30s", args)
+	case <-time.After(patience.Bound(30 * time.Second)):
+		t.Fatalf("run(%q) did not return within %v", args, patience.Bound(30*time.Second))
 		return result{}
 	}
 }

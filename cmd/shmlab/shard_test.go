@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shmlab/shmlab/internal/race"
 	"github.com/shmlab/shmlab/scenarios"
 )
 
@@ -46,10 +47,11 @@ func summarize(r scenarios.Row) sweepSummary {
 	return s
 }
 
-// TestSimShards: 4 shards of 1,000 simulator seeds run exactly the seeds
+// TestNoRaceSimShards: 4 shards of 1,000 simulator seeds run exactly the seeds
 // of the unsharded sweep, each once, and shmlab merge gives its verdict,
 // its counts and its exit code; so does a sweep with failures.
-func TestSimShards(t *testing.T) {
+func TestNoRaceSimShards(t *testing.T) {
+	race.Skip(t)
 	for _, tt := range []struct {
 		name string
 		args []string
