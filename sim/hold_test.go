@@ -28,7 +28,7 @@ func TestHoldReachesTheRingSlot(t *testing.T) {
 				e := w.q.pop()
 				w.now = e.at
 				if e.kind == evReply && e.held && w.slab.ms[e.msg].Seq == nth {
-					wk := w.workers[0]
+					wk := &w.workers[0].lanes[0]
 					if !wk.busy {
 						t.Fatalf("the held reply arrived with no call pending")
 					}
