@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
 	"github.com/shmlab/shmlab/spec"
@@ -95,4 +96,57 @@ func TestSwarmDrawsAimed(t *testing.T) {
 		t.Error("no hold fired")
 	}
 	t.Logf("drawn in 200 seeds: %v; holds fired: %d", drawn, fired)
+}
+
+// TestPipelinedSlowCallOutlivesItsSlot: with two calls in flight, a
+// reply held 64 requests arrives while its own call is still pending and
+// the other lane's call 64 ids later has taken its slot in the client's
+// ring; the slow call is answered all the same (ok), and the history
+// names the lanes w1.0 and w1.1.
+func TestPipelinedSlowCallOutlivesItsSlot(t *testing.T) {
+	const nth, ring = 5, 64
+	cfg := Config{Run: spec.Run{Seed: 3, Workers: 1, Ops: 200, Keys: []string{"a", "b"}, CallTimeout: 10 * time.Millisecond,
+		Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Reorder, Dir: faultinject.Replies, Hold: ring,
+			Target: faultinject.Target{Nth: nth}}}}}, Pipeline: 2}
+	cfg = cfg.withDefaults()
+	w := newWorld(cfg)
+	slow := -1 // the record of the call the held reply answers
+	for w.q.len() > 0 {
+		e := w.q.pop()
+		w.now = e.at
+		if e.kind == evReply && e.held {
+			seq := w.slab.ms[e.msg].Seq
+			ln := w.workers[0].laneOf(seq)
+			if ln == nil {
+				t.Fatalf("the held reply to %d arrived with its call no longer pending", seq)
+			}
+			other := &w.workers[0].lanes[1-ln.n]
+			if !other.busy || other.call < seq+ring {
+				t.Fatalf("the held reply to %d arrived during the call %d (busy %v), want one %d or more ids later", seq, other.call, other.busy, ring)
+			}
+			slow = ln.rec
+		}
+		w.dispatch(&e)
+	}
+	if slow < 0 {
+		t.Fatal("no held reply arrived")
+	}
+	r, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || len(r.Missed) > 0 {
+		t.Fatalf("verdict %v, missed %v; want a pass with the fault fired", r.Check.Verdict, r.Missed)
+	}
+	if op := r.History.Ops[slow]; op.Status != history.StatusOK {
+		t.Errorf("the slow call %v: %s, want ok", op, op.Status)
+	}
+	names := map[string]int{}
+	for _, op := range r.History.Ops {
+		names[op.Worker]++
+	}
+	want := map[string]int{"w1.0": cfg.Ops, "w1.1": cfg.Ops, FinalReader: len(cfg.Keys)}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("operations by worker: mismatch (-want +got)\n%s", diff)
+	}
 }
