@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -148,5 +149,23 @@ func TestPipelinedSlowCallOutlivesItsSlot(t *testing.T) {
 	want := map[string]int{"w1.0": cfg.Ops, "w1.1": cfg.Ops, FinalReader: len(cfg.Keys)}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("operations by worker: mismatch (-want +got)\n%s", diff)
+	}
+}
+
+// TestShrinkKeepsAPipelinedRun: a failing pipelined run is returned as
+// it is, still failing, rather than lost to a script that makes one call
+// at a time.
+func TestShrinkKeepsAPipelinedRun(t *testing.T) {
+	cfg := Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 100 * time.Microsecond,
+		Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, Dir: faultinject.Replies, P: 0.2}}}}, Pipeline: 2}
+	small, r, err := Shrink(cfg, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Failed() {
+		t.Fatalf("the run passed (%v): no failure to keep", r.Check.Verdict)
+	}
+	if diff := cmp.Diff(cfg, small); diff != "" {
+		t.Errorf("shrunk: mismatch (-want +got)\n%s", diff)
 	}
 }
