@@ -59,7 +59,11 @@ import (
 // What explains an expired, seq_reused or malformed answer is narrower
 // than what touches a call, since the answer came at a known time
 // (Return):
-//   - an event naming the call (Op), whatever its kind;
+//   - an event naming the call (Op), whatever its kind, but for a
+//     seq_reused answer a message fault naming it that corrupts nothing
+//     (a drop, delay, duplicate, reorder or discard): a copy of a request,
+//     resent or duplicated, is the same request, whatever its ack, which
+//     a store answers from memory;
 //   - a corrupt-id fault on a request of its worker, at or before the
 //     answer, in the call's incarnation (no kill, restart or crash of its
 //     worker, nor a death of the master, between the fault and the call):
@@ -380,12 +384,28 @@ func explained(h *history.History, op *history.Op) bool {
 	}
 	born := incarnationStart(h, op)
 	ids := !windowHolds(h, op)
+	reused := op.Output.Error != nil && op.Output.Error.Code == ErrorSeqReused
 	for i := range h.Events {
-		if hits(&h.Events[i], op, answer, born, ids) {
+		e := &h.Events[i]
+		if hits(e, op, answer, born, ids) && !(reused && sameRequest(e, op)) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameRequest reports whether fault event e, naming op, left op's request
+// what it was: a drop, delay, duplicate, reorder or discard of a copy of
+// it or of its reply, no corruption. Such a fault does not explain a
+// seq_reused answer to op: every copy of a request is the same request
+// (a resend's ack may be higher, which is not part of its identity), and
+// a store answers it from memory (shm/PROTOCOL.md, "Request identity and
+// duplicates"); seq_reused says another request used its id.
+func sameRequest(e *history.Event, op *history.Op) bool {
+	if e.Kind != history.EventFault || e.Op != op.ID || !messageFault(e.Fault) {
+		return false
+	}
+	return !slices.ContainsFunc(strings.Split(e.Fault, "+"), func(f string) bool { return strings.HasPrefix(f, "corrupt-") })
 }
 
 // windowHolds reports whether op was answered expired by a store that

@@ -71,13 +71,22 @@ func TestLiveRefusals(t *testing.T) {
 		{name: "a corrupt-id of an earlier reply", h: reused(1).event(fault("corrupt-id", 13, 13, "master>w1", 1)), want: unavailable},
 		{name: "expired after a corrupt-id of an earlier request, the store's window twice the shift", h: window(expired(1), wide).event(fault("corrupt-id", 11, 11, "w1>master", 1)), want: unavailable},
 		{name: "expired after an unattributed corrupt-id, the store's window twice the shift", h: window(expired(1), wide).event(fault("corrupt-id", 5, 5, "w1>master", 0)), want: unavailable},
+		// A copy of the call's request or reply dropped, held or repeated
+		// leaves the request as it was: each copy is the same request,
+		// which a store answers from memory, never seq_reused.
+		{name: "seq_reused, a duplicate named on the call", h: reused(1).event(fault("duplicate", 30, 30, "w1>master", 2)), want: unavailable},
+		{name: "seq_reused, a reorder named on the call", h: reused(1).event(fault("reorder", 31, 31, "master>w1", 2)), want: unavailable},
+		{name: "seq_reused, resent, a drop named on the call", h: refused(ErrorSeqReused, history.StatusUnknown, 2).event(fault("drop", 31, 31, "master>w1", 2)), want: unavailable},
+		{name: "seq_reused, resent, a delay and a discard named on the call", h: refused(ErrorSeqReused, history.StatusUnknown, 2).
+			event(fault("delay", 30, 31, "w1>master", 2)).event(fault("discarded", 31, 31, "w1>master", 2)), want: unavailable},
 		{name: "another worker paused across the call", h: expired(1).event(history.Event{Kind: history.EventPause, Time: 29, End: 33, Worker: "w2"}), want: unavailable},
 		// Accepted: the fault may have caused the answer.
 		{name: "expired, faults not said (an imported history)", h: expired(-1)},
 		{name: "a restart during the call, of the incarnation it ended", h: expired(1).event(restart(31, 40))},
 		{name: "a drop named on the call", h: expired(1).event(fault("drop", 30, 30, "w1>master", 2))},
-		{name: "a duplicate named on the call", h: reused(1).event(fault("duplicate", 30, 30, "w1>master", 2))},
-		{name: "a reorder named on the call", h: reused(1).event(fault("reorder", 31, 31, "master>w1", 2))},
+		{name: "expired, a duplicate named on the call", h: expired(1).event(fault("duplicate", 30, 30, "w1>master", 2))},
+		{name: "seq_reused, a corrupt-frame named on the call", h: reused(1).event(fault("corrupt-frame", 30, 30, "w1>master", 2))},
+		{name: "seq_reused, resent, a delay+corrupt-value named on the call", h: refused(ErrorSeqReused, history.StatusUnknown, 2).event(fault("delay+corrupt-value", 30, 31, "w1>master", 2))},
 		{name: "bad_request, a corrupt-frame named on the call", h: refused(ErrorBadRequest, history.StatusFail, 1).event(fault("corrupt-frame", 30, 30, "w1>master", 2))},
 		{name: "a corrupt-value named on the call", h: reused(1).event(fault("corrupt-value", 30, 30, "w1>master", 2))},
 		{name: "a corrupt-id of an earlier request of its incarnation", h: reused(1).event(fault("corrupt-id", 11, 11, "w1>master", 1))},

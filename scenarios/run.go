@@ -245,7 +245,7 @@ func checkTimeout(ctx context.Context) time.Duration {
 // plan's seed is the file's, or 0: the simulator then seeds the faults
 // with the run's seed).
 func SimConfig(sc *Scenario, seed uint64) sim.Config {
-	return sim.Config{Run: sc.Spec(seed), Script: sc.Script, Latency: sc.Latency, Grid: sc.Grid}
+	return sim.Config{Run: sc.Spec(seed), Script: sc.Script, Latency: sc.Latency, Grid: sc.Grid, Pipeline: sc.Pipeline}
 }
 
 // HarnessConfig returns seed's run of sc on real processes

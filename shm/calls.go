@@ -80,10 +80,13 @@ func (c *Calls) Finish(m *Message) (id uint64, ok bool) {
 
 // Due ends the calls whose deadline has passed at now, passing each id
 // to expired (the call's result is an indefinite timeout), and passes the
-// requests due for a resend to resend, to be sent again as they are.
+// requests due for a resend to resend, to be sent again as they are but
+// for their ack, moved up to the watermark (PROTOCOL.md, "Request
+// identity and duplicates").
 func (c *Calls) Due(now int64, expired func(id uint64), resend func(req *Message)) {
 	gone, again := c.tr.due(now, c.retryAfter, nil, nil)
 	for _, cl := range again {
+		c.restamp(cl)
 		resend(&cl.batch[0])
 	}
 	for _, cl := range gone {

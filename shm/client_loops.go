@@ -142,6 +142,7 @@ func (c *Client) sweep() {
 	expired, resend := c.tr.due(c.now(), int64(c.opts.RetryAfter), nil, nil)
 	batch := make([]Message, len(resend))
 	for i, cl := range resend {
+		c.restamp(cl)
 		batch[i] = cl.batch[0]
 	}
 	c.mu.Unlock()

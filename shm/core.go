@@ -46,6 +46,18 @@ func (k *core) start(cl *call, req *Message, now, deadline int64) {
 	cl.batch[0] = *req
 }
 
+// restamp moves the ack of cl's request, about to be resent, up to the
+// watermark now: with several calls in flight, older ones may have
+// ended since it was stamped. The watermark is never above a pending
+// call (cl is one), so the resent copy still says only what is true:
+// every id below it is answered or abandoned. A request without an ack
+// (wrapping ids) keeps none.
+func (k *core) restamp(cl *call) {
+	if cl.batch[0].Has&HasAck != 0 {
+		cl.batch[0].Ack = k.tr.ack()
+	}
+}
+
 // answer takes the call that reply m answers out of the pending table
 // and settles m as that call's result: a definite error to a call sent
 // more than once becomes indefinite, and a value that cannot answer the

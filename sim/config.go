@@ -39,12 +39,27 @@ type Config struct {
 	// a read lands on an entry's very instant of expiry (a TTL of whole
 	// milliseconds on a grid of 1ms). A fault's delay is drawn as ever.
 	Grid time.Duration `json:"grid,omitempty"`
+	// Pipeline is how many calls each worker keeps in flight on its one
+	// client (0 or 1: one at a time, as the workers of process mode): it
+	// has that many lanes, each making Ops operations of a workload
+	// stream of its own, one at a time, and recorded as a worker of its
+	// own in the history ("w1.0", "w1.1", … for w1). A pipelined run
+	// reaches what one call at a time cannot: a call still pending while
+	// its worker's later calls go round the client's table of ids, and
+	// acks that move while a call is resent. It takes no Script.
+	Pipeline int `json:"pipeline,omitempty"`
 	// NoCheck skips the check: Result.Check is nil. CheckTimeout bounds
 	// the linearizability search (none if 0): past it the verdict is
 	// Unknown.
 	NoCheck      bool          `json:"-"`
 	CheckTimeout time.Duration `json:"-"`
 }
+
+// MaxPipeline bounds Config.Pipeline.
+const MaxPipeline = spec.MaxPipeline
+
+// lanes is how many calls each worker keeps in flight.
+func (c *Config) lanes() int { return max(c.Pipeline, 1) }
 
 // withDefaults returns c with its defaults filled in.
 func (c Config) withDefaults() Config {
@@ -88,10 +103,16 @@ func (c *Config) Validate() error {
 	if err := c.Shape.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	switch {
+	case c.Pipeline < 0 || c.Pipeline > MaxPipeline:
+		errs = append(errs, fmt.Errorf("pipeline %d: want 1 to %d calls in flight per worker", c.Pipeline, MaxPipeline))
+	case c.Pipeline > 1 && c.Script != nil:
+		errs = append(errs, errors.New("a script makes one call at a time: it takes no pipeline"))
+	}
 	if c.Workers > MaxWorkers {
 		errs = append(errs, fmt.Errorf("%d workers (at most %d)", c.Workers, MaxWorkers))
 	}
-	if n := int64(max(c.Workers, 1, len(c.Script))) * int64(max(c.Ops, longestScript(c.Script))); n > MaxOps {
+	if n := int64(max(c.Workers, 1, len(c.Script))) * int64(max(c.Pipeline, 1)) * int64(max(c.Ops, longestScript(c.Script))); n > MaxOps {
 		errs = append(errs, fmt.Errorf("%d operations in all (workers × ops; at most %d)", n, MaxOps))
 	}
 	if err := c.Store.Validate(); err != nil {

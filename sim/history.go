@@ -108,15 +108,15 @@ func newRecorder(names []string) recorder {
 	return r
 }
 
-// call records a call by worker wk at now and returns its index.
-func (r *recorder) call(wk *worker, now int64) int {
-	if wk.stream == noStream {
-		wk.stream = r.streams[wk.idx]
-		r.streams[wk.idx]++
+// call records a call by lane ln at now and returns its index.
+func (r *recorder) call(ln *lane, now int64) int {
+	if ln.stream == noStream {
+		ln.stream = r.streams[ln.name]
+		r.streams[ln.name]++
 	}
-	o := &wk.op
+	o := &ln.op
 	rec := opRecord{call: now, key: o.Key, in: r.keep(o.Value), old: r.keep(o.Old), out: span{n: -1},
-		delta: o.Delta, ttl: o.TTLms, worker: wk.idx, stream: int32(wk.stream), method: methodCode(o.Method)}
+		delta: o.Delta, ttl: o.TTLms, worker: ln.name, stream: int32(ln.stream), method: methodCode(o.Method)}
 	if o.Method == history.Set {
 		rec.incr = o.Incr
 	}
@@ -135,8 +135,8 @@ func (r *recorder) keep(v []byte) span {
 	return s
 }
 
-// ret records that operation i of worker wk returned at now.
-func (r *recorder) ret(wk *worker, i int, now int64, st history.Status, out history.Output) {
+// ret records that operation i of lane ln returned at now.
+func (r *recorder) ret(ln *lane, i int, now int64, st history.Status, out history.Output) {
 	op := &r.ops[i]
 	op.ret, op.status, op.out = now, statusCode(st), r.keep(out.Value)
 	r.last = now
@@ -144,7 +144,7 @@ func (r *recorder) ret(wk *worker, i int, now int64, st history.Status, out hist
 		r.errs = append(r.errs, opError{op: i, err: out.Error})
 	}
 	if st == history.StatusUnknown {
-		wk.stream = noStream
+		ln.stream = noStream
 	}
 }
 

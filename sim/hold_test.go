@@ -4,8 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/shm"
 	"github.com/shmlab/shmlab/spec"
 )
 
@@ -28,7 +30,7 @@ func TestHoldReachesTheRingSlot(t *testing.T) {
 				e := w.q.pop()
 				w.now = e.at
 				if e.kind == evReply && e.held && w.slab.ms[e.msg].Seq == nth {
-					wk := w.workers[0]
+					wk := &w.workers[0].lanes[0]
 					if !wk.busy {
 						t.Fatalf("the held reply arrived with no call pending")
 					}
@@ -95,4 +97,75 @@ func TestSwarmDrawsAimed(t *testing.T) {
 		t.Error("no hold fired")
 	}
 	t.Logf("drawn in 200 seeds: %v; holds fired: %d", drawn, fired)
+}
+
+// TestPipelinedSlowCallOutlivesItsSlot: with two calls in flight, a
+// reply held 64 requests arrives while its own call is still pending and
+// the other lane's call 64 ids later has taken its slot in the client's
+// ring; the slow call is answered all the same (ok), and the history
+// names the lanes w1.0 and w1.1.
+func TestPipelinedSlowCallOutlivesItsSlot(t *testing.T) {
+	const nth, ring = 5, 64
+	cfg := Config{Run: spec.Run{Seed: 3, Workers: 1, Ops: 200, Keys: []string{"a", "b"}, CallTimeout: 10 * time.Millisecond,
+		Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Reorder, Dir: faultinject.Replies, Hold: ring,
+			Target: faultinject.Target{Nth: nth}}}}}, Pipeline: 2}
+	cfg = cfg.withDefaults()
+	w := newWorld(cfg)
+	slow := -1 // the record of the call the held reply answers
+	for w.q.len() > 0 {
+		e := w.q.pop()
+		w.now = e.at
+		if e.kind == evReply && e.held {
+			seq := w.slab.ms[e.msg].Seq
+			ln := w.workers[0].laneOf(seq)
+			if ln == nil {
+				t.Fatalf("the held reply to %d arrived with its call no longer pending", seq)
+			}
+			other := &w.workers[0].lanes[1-ln.n]
+			if !other.busy || other.call < seq+ring {
+				t.Fatalf("the held reply to %d arrived during the call %d (busy %v), want one %d or more ids later", seq, other.call, other.busy, ring)
+			}
+			slow = ln.rec
+		}
+		w.dispatch(&e)
+	}
+	if slow < 0 {
+		t.Fatal("no held reply arrived")
+	}
+	r, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || len(r.Missed) > 0 {
+		t.Fatalf("verdict %v, missed %v; want a pass with the fault fired", r.Check.Verdict, r.Missed)
+	}
+	if op := r.History.Ops[slow]; op.Status != history.StatusOK {
+		t.Errorf("the slow call %v: %s, want ok", op, op.Status)
+	}
+	names := map[string]int{}
+	for _, op := range r.History.Ops {
+		names[op.Worker]++
+	}
+	want := map[string]int{"w1.0": cfg.Ops, "w1.1": cfg.Ops, FinalReader: len(cfg.Keys)}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("operations by worker: mismatch (-want +got)\n%s", diff)
+	}
+}
+
+// TestShrinkKeepsAPipelinedRun: a failing pipelined run is returned as
+// it is, still failing, rather than lost to a script that makes one call
+// at a time.
+func TestShrinkKeepsAPipelinedRun(t *testing.T) {
+	cfg := Config{Run: spec.Run{Seed: 1, Workers: 2, Ops: 50, Bugs: shm.BugNoDedup, RetryAfter: 100 * time.Microsecond,
+		Plan: &faultinject.Plan{Messages: []faultinject.MessageFault{{Kind: faultinject.Drop, Dir: faultinject.Replies, P: 0.2}}}}, Pipeline: 2}
+	small, r, err := Shrink(cfg, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Failed() {
+		t.Fatalf("the run passed (%v): no failure to keep", r.Check.Verdict)
+	}
+	if diff := cmp.Diff(cfg, small); diff != "" {
+		t.Errorf("shrunk: mismatch (-want +got)\n%s", diff)
+	}
 }

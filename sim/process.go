@@ -54,7 +54,7 @@ func (w *world) process(s faultinject.Step) {
 	case s.Second && !wk.up && w.master.up:
 		delete(w.downBy, wk.name)
 		wk.connect()
-		wk.next(false)
+		wk.next()
 		w.event(history.EventRestart, wk.name, fmt.Sprintf("%s restarted as incarnation %d", wk.name, wk.inc))
 	}
 }
@@ -251,7 +251,8 @@ func (w *world) stopMaster() {
 	m.backlog = w.freeAll(m.backlog)
 	delete(w.pausedBy, faultinject.MasterTarget)
 	for _, wk := range w.workers {
-		wk.up, wk.busy = false, false
+		wk.up = false
+		wk.idle()
 		wk.backlog = w.freeAll(wk.backlog)
 		delete(w.pausedBy, wk.name)
 	}
@@ -266,7 +267,7 @@ func (w *world) restartMaster() {
 	for _, wk := range w.workers {
 		wk.connect()
 		wk.opened = uint32(wk.inc)
-		wk.next(false)
+		wk.next()
 	}
 }
 

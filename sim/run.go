@@ -72,7 +72,7 @@ func (w *world) finalReads() {
 	if !w.master.up {
 		return
 	}
-	fr := &worker{name: FinalReader, idx: int32(len(w.workers)), stream: noStream}
+	fr := &lane{name: int32(len(w.rec.names) - 1), stream: noStream}
 	for _, k := range w.cfg.Keys {
 		w.now++
 		fr.op = workload.Op{Method: history.Get, Key: k}

@@ -46,6 +46,7 @@ func Scenario(c Config) *spec.Scenario {
 		Retry:       c.RetryAfter,
 		Latency:     c.Latency,
 		Grid:        c.Grid,
+		Pipeline:    c.Pipeline,
 		Think:       c.Think,
 		Codec:       c.Codec,
 		Seeds:       spec.Seeds{List: []uint64{c.Seed}},

@@ -87,11 +87,13 @@ func aimed(rec faultinject.Record) []faultinject.MessageFault {
 // violation), starting from failing, which must fail: it makes it
 // explicit, then takes away workers, faults and operations while the
 // failure stays, until nothing more can go or budget runs are spent. It
-// returns the smallest failing config it found and its result.
+// returns the smallest failing config it found and its result. A
+// pipelined run (Config.Pipeline) is returned as it is: its explicit form
+// would be a script, which makes one call at a time.
 func Shrink(failing Config, budget int) (Config, *Result, error) {
 	r, err := Run(failing)
-	if err != nil {
-		return failing, nil, err
+	if err != nil || failing.Pipeline > 1 {
+		return failing, r, err
 	}
 	s := &shrinker{budget: budget, best: failing, res: r}
 	if ex := Explicit(failing, r); !s.try(ex) {

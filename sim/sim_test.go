@@ -270,6 +270,8 @@ func TestConfigLimits(t *testing.T) {
 		{Config{Grid: time.Millisecond, Latency: time.Microsecond}, "on a grid, messages take no time"},
 		{Config{Grid: time.Millisecond, Run: spec.Run{Think: 1500 * time.Microsecond}}, "think 1.5ms is not a whole number of grid steps of 1ms, 1 or more"},
 		{Config{Grid: time.Millisecond}, "think 0s is not a whole number of grid steps of 1ms, 1 or more"},
+		{Config{Pipeline: 17}, "pipeline 17: want 1 to 16 calls in flight per worker"},
+		{Config{Pipeline: 2, Script: [][]workload.Op{{{Method: "get", Key: "a"}}}}, "a script makes one call at a time"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want …%s…", tc.cfg, err, tc.want)

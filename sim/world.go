@@ -58,15 +58,11 @@ const maxEventsPerOp = 1000
 func newWorld(cfg Config) *world {
 	w := &world{cfg: cfg, now: start, t0: start, log: &faultinject.Log{}, keys: map[string]string{}, pausedBy: map[string]int{}, downBy: map[string]*faultinject.Down{}}
 	w.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed5c4ed))
-	names := make([]string, cfg.Workers+1) // the final reader last
-	for i := range cfg.Workers {
-		names[i] = workerName(i)
-	}
-	names[cfg.Workers] = FinalReader
+	names := laneNames(cfg.Workers, cfg.lanes())
 	w.rec = newRecorder(names)
 	// The history's Ops are made now, so that the collection their size
 	// sets off is over before they are filled in at the end.
-	w.rec.out = make([]history.Op, 0, min(cfg.Workers*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys))
+	w.rec.out = make([]history.Op, 0, min(cfg.Workers*cfg.lanes()*max(cfg.Ops, longestScript(cfg.Script)), 1<<20)+len(cfg.Keys))
 	w.dec = w.decisions()
 	w.log.OnRecord = w.faultEvent
 	w.master = master{up: true, gen: 1, store: newStore(cfg)}
@@ -75,6 +71,24 @@ func newWorld(cfg Config) *world {
 	}
 	w.schedule()
 	return w
+}
+
+// laneNames returns the names of the workers' lanes in a history, by
+// lane index (worker × lanes + lane), and the final reader last: a
+// worker's name ("w1"), or one for each of its lanes ("w1.0", "w1.1")
+// if it has several (HISTORY.md, "Streams").
+func laneNames(workers, lanes int) []string {
+	names := make([]string, 0, workers*lanes+1)
+	for i := range workers {
+		for l := range lanes {
+			if lanes == 1 {
+				names = append(names, workerName(i))
+			} else {
+				names = append(names, fmt.Sprintf("%s.%d", workerName(i), l))
+			}
+		}
+	}
+	return append(names, FinalReader)
 }
 
 // decisions returns what decides the message faults: a replay, the plan's
@@ -97,7 +111,7 @@ func (w *world) decisions() faultinject.Decisions {
 func (w *world) schedule() {
 	for _, wk := range w.workers {
 		wk.connect()
-		wk.next(false)
+		wk.next()
 	}
 	fs := w.processFaults()
 	w.faults = faultState{happened: make([]bool, len(fs)), missed: map[int]string{}}
@@ -122,7 +136,7 @@ func (w *world) schedule() {
 
 // run handles events until none is left.
 func (w *world) run() error {
-	limit := int64(maxEventsPerOp) * int64(max(w.cfg.Ops, longestScript(w.cfg.Script))+1) * int64(w.cfg.Workers) * int64(1+len(w.steps))
+	limit := int64(maxEventsPerOp) * int64(max(w.cfg.Ops, longestScript(w.cfg.Script))+1) * int64(w.cfg.Workers*w.cfg.lanes()) * int64(1+len(w.steps))
 	for w.q.len() > 0 {
 		e := w.q.pop()
 		if e.at < w.now {
@@ -170,10 +184,11 @@ func (w *world) elapsed() time.Duration { return time.Duration(w.now - w.t0) }
 func (w *world) faultEvent(r faultinject.Record) {
 	e := r.Event()
 	if i, ok := workerIndex(r.Link.Worker); ok && int32(i) == w.sending.worker {
-		wk := w.workers[i]
-		e.Op = wk.opFor(w.sending.conn, r.Msg.Seq)
-		if e.Op != 0 && e.Truth == history.TruthNotApplied && !wk.surelyLost(&r) {
-			e.Truth = history.TruthNone
+		if ln := w.workers[i].laneFor(w.sending.conn, r.Msg.Seq); ln != nil {
+			e.Op = ln.pendingOp()
+			if e.Truth == history.TruthNotApplied && !ln.surelyLost(&r) {
+				e.Truth = history.TruthNone
+			}
 		}
 	}
 	w.rec.event(e, w.now)

@@ -31,6 +31,9 @@ const (
 	// MaxDedupWindow bounds the replies the store keeps per worker
 	// incarnation.
 	MaxDedupWindow = 1 << 20
+	// MaxPipeline bounds the calls a simulated worker keeps in flight
+	// (pipeline).
+	MaxPipeline = 16
 	// MinMaxFrame is the least frame limit a scenario may give its master
 	// (max_frame): room for a request and a reply around a short value.
 	MinMaxFrame = 256
@@ -57,9 +60,10 @@ func (sc *Scenario) check() []problem {
 	if sc.Ops < 0 || sc.Ops > MaxOps {
 		add("$.ops", "ops %d: want 1 to %d", sc.Ops, MaxOps)
 	}
-	if n := int64(sc.NumWorkers()) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
-		add("$.ops", "%d workers × %d ops is %d operations a run: at most %d", sc.NumWorkers(), sc.Ops, n, MaxTotalOps)
+	if n := int64(sc.NumWorkers()) * int64(max(sc.Pipeline, 1)) * int64(max(sc.Ops, 1)); n > MaxTotalOps {
+		add("$.ops", "%d workers × %d ops × %d lanes is %d operations a run: at most %d", sc.NumWorkers(), sc.Ops, max(sc.Pipeline, 1), n, MaxTotalOps)
 	}
+	sc.checkPipeline(add)
 	if sc.Script != nil {
 		sc.checkScript(add)
 	}
@@ -393,6 +397,20 @@ func (sc *Scenario) maxWorkers() int {
 		return MaxSimWorkers
 	}
 	return MaxWorkers
+}
+
+// checkPipeline checks a pipeline: the simulator's only, and not with a
+// script (whose workers make one call at a time).
+func (sc *Scenario) checkPipeline(add adder) {
+	switch p := sc.Pipeline; {
+	case p == 0:
+	case p < 0 || p > MaxPipeline:
+		add("$.pipeline", "pipeline %d: want 1 to %d calls in flight per worker", p, MaxPipeline)
+	case sc.Mode != Sim:
+		add("$.pipeline", "a pipeline is the simulator's workers': set mode: sim")
+	case sc.Script != nil:
+		add("$.pipeline", "a script makes one call at a time: leave pipeline out")
+	}
 }
 
 // checkGrid checks a grid: the simulator's only, without a latency (its

@@ -257,6 +257,7 @@ var zeroMeansNothing = map[string]string{
 	"timeout":                "every call would time out at once: want more than 0s, or leave timeout out for 200ms",
 	"latency":                "messages take time: want more than 0s, or leave latency out for 20µs",
 	"grid":                   "a grid of no step: want 1ms, say, or leave grid out for none",
+	"pipeline":               "no call would be in flight: want 1 or more, or leave pipeline out for 1",
 	"values.max":             "no value has 0 bytes (each begins with its writer's number): want 1 or more, or leave values out for plain integers",
 	"keys.hot":               "a hot key that gets no operation: want more than 0, at most 1",
 	"values.falsy":           "no write would be falsy: want more than 0, at most 1, or leave falsy out",
@@ -327,7 +328,7 @@ func (p *parse) duration(v ast.Node) error {
 // checked before decoding, which would take 2.7 or "2" for 2.
 var intKeys = map[string]bool{
 	"workers": true, "ops": true, "keys.count": true, "values.min": true, "values.max": true,
-	"store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true, "max_frame": true,
+	"pipeline": true, "store.entries": true, "store.bytes": true, "store.dedup_window": true, "faults.seed": true, "max_frame": true,
 	"faults.messages.*.copies": true, "faults.messages.*.target.nth": true, "faults.messages.*.hold": true,
 	"faults.bytes.*.at": true, "faults.bytes.*.conn": true, "faults.processes.*.after.ops": true,
 }

@@ -61,6 +61,11 @@ type Scenario struct {
 	// Think), and each operation happens at one instant of the grid.
 	// Simulator only.
 	Grid time.Duration `yaml:"grid"`
+	// Pipeline is how many calls each simulated worker keeps in flight
+	// (sim.Config.Pipeline; 1 if 0, at most MaxPipeline): each of its
+	// lanes makes ops operations, one at a time, recorded as "w1.0",
+	// "w1.1", …. Simulator only; not with a script.
+	Pipeline int `yaml:"pipeline"`
 	// Codec is the wire codec of the workers' connections (Run.Codec):
 	// json (JSON lines), compact, or mixed (each worker's drawn from the
 	// seed); if empty, the simulator mixes and real processes keep their

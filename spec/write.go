@@ -183,6 +183,7 @@ func (w *writer) document(sc *Scenario) yaml.MapSlice {
 	add(&d, "retry", sc.Retry)
 	add(&d, "latency", sc.Latency)
 	add(&d, "grid", sc.Grid)
+	add(&d, "pipeline", sc.Pipeline)
 	add(&d, "think", sc.Think)
 	add(&d, "codec", w.str(sc.Codec))
 	add(&d, "max_frame", sc.MaxFrame)
