@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // ClientOptions configure a Client. The zero value is usable.
@@ -143,7 +144,10 @@ func (c *Client) Go(req *Message, done func(rep Message, err error)) {
 		return
 	}
 	if send {
-		if err := c.sendNoWait(cl.batch[:]); err != nil && c.abandon(cl) {
+		// The stamped request, not cl.batch: once begin returns, the
+		// sweeper may end the call (its deadline passed) and release cl,
+		// or restamp it for a resend, while this goroutine still sends.
+		if err := c.sendNoWait(unsafe.Slice(req, 1)); err != nil && c.abandon(cl) {
 			done(Message{}, sendErr(err))
 		}
 	}
@@ -170,7 +174,7 @@ func (c *Client) do(ctx context.Context, req *Message, want bool) (Message, erro
 		return Message{}, err
 	}
 	if send {
-		if err := c.sendLinger(cl.batch[:]); err != nil && c.abandon(cl) {
+		if err := c.sendLinger(unsafe.Slice(req, 1)); err != nil && c.abandon(cl) { // not cl.batch: see Go
 			return Message{}, sendErr(err)
 		}
 	}

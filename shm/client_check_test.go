@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,5 +216,39 @@ func TestHandleWithKeepsOptions(t *testing.T) {
 	registryMu.Unlock()
 	if got != time.Hour {
 		t.Errorf("options[%q].Timeout = %v, want 1h", name, got)
+	}
+}
+
+// TestGoCallsTimeOutWhileSent: a Go call whose deadline passes while
+// its goroutine is still sending (a busy machine can hold it there past
+// a short timeout) is ended and released by the sweeper, and its
+// request's bytes are not read from the released call meanwhile: run
+// under the race detector, which saw that read race the release. Every
+// callback runs once, and nothing is left pending.
+func TestGoCallsTimeOutWhileSent(t *testing.T) {
+	a, b := socketPair(t)
+	defer a.Close()
+	go io.Copy(io.Discard, a) // a master that reads and never answers
+	c := NewClient(NewStreamConn(b, StreamOptions{}), ClientOptions{Timeout: time.Nanosecond})
+	defer c.Close()
+	const n = 2000
+	var wg sync.WaitGroup
+	var timeouts atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		req := Message{Method: MethodSet, Key: []byte("k"), Value: Int(int64(i)), Has: HasKey | HasValue}
+		c.Go(&req, func(_ Message, err error) {
+			if e, ok := err.(*Error); ok && e.Code == CodeTimeout {
+				timeouts.Add(1)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if got := timeouts.Load(); got != n {
+		t.Errorf("%d of %d calls timed out, want all: the master answers nothing", got, n)
+	}
+	if p := c.Pending(); p != 0 {
+		t.Errorf("%d calls left pending", p)
 	}
 }
