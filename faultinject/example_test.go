@@ -28,6 +28,12 @@ func ExampleMessages() {
 
 	err := c.Set(context.Background(), "k", shm.Value("1"))
 	fmt.Println("definite:", shm.IsDefinite(err))
+	// The client gave up when its timeout passed; on a busy machine the
+	// write may still be on its way then: wait for the master's reply
+	// (the one dropped) to be logged.
+	for len(log.Records()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
 	v, _ := m.Get("k")
 	fmt.Println("stored:", v)
 	for _, r := range log.Records() {

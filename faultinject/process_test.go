@@ -14,6 +14,7 @@ import (
 
 	"github.com/shmlab/shmlab/faultinject"
 	"github.com/shmlab/shmlab/history"
+	"github.com/shmlab/shmlab/internal/patience"
 )
 
 func TestProcessFaultValidate(t *testing.T) {
@@ -103,6 +104,19 @@ func state(pid int) string {
 	return s[i+2 : i+3]
 }
 
+// stateWithin returns pid's state once it is want, or its state when
+// bound has passed (a signal's effect is not immediate).
+func stateWithin(pid int, want string, bound time.Duration) string {
+	deadline := time.Now().Add(bound)
+	for {
+		s := state(pid)
+		if s == want || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // stopped reports whether pid stays stopped for a while (a second at
 // most, for a process just resumed to leave the state).
 func stopped(pid int) bool {
@@ -133,16 +147,18 @@ func TestApplyProcesses(t *testing.T) {
 	var mu sync.Mutex
 	var events []history.Event
 	record := func(e history.Event) {
+		if e.Kind == history.EventPause && e.Worker == "w1" {
+			// The pause is recorded once w1 is sent its stop, and its
+			// resume waits for this: w1 must be seen stopped now, however
+			// late a busy machine runs this.
+			if s := stateWithin(w1.Pid(), "T", patience.Bound(time.Second)); s != "T" {
+				t.Errorf("w1 is in state %s during its pause, want T (stopped)", s)
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, e)
 	}
-	go func() {
-		time.Sleep(60 * time.Millisecond)
-		if s := state(w1.Pid()); s != "T" {
-			t.Errorf("w1 is in state %s during its pause, want T (stopped)", s)
-		}
-	}()
 	if err := faultinject.ApplyProcesses(context.Background(), faults, time.Now(), ss, record); err != nil {
 		t.Fatal(err)
 	}
