@@ -244,7 +244,7 @@ func mustRun(t tb, cfg sim.Config) *sim.Result {
 // out), then added here.
 func TestMarshalScenarioKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type][]string{
-		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "Grid", "NoCheck", "CheckTimeout"},
+		reflect.TypeFor[sim.Config](): {"Run", "Script", "Latency", "Grid", "Pipeline", "NoCheck", "CheckTimeout"},
 		reflect.TypeFor[spec.Run](): {"Scenario", "Seed", "Workers", "Ops", "Duration", "Keys", "Mix", "Shape", "Store",
 			"Bugs", "Plan", "Replay", "CallTimeout", "RetryAfter", "Think", "Target", "Codec",
 			"MaxFrame"}, // MaxFrame: real processes only; sim.Config.Validate refuses it
